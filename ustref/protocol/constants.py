@@ -1,0 +1,14 @@
+"""C constants that size wire fields (x86_64 Linux, both ABI profiles)."""
+
+from __future__ import annotations
+
+#: ``PATH_MAX`` from <linux/limits.h>.
+PATH_MAX = 4096
+#: ``LTTNG_SYMBOL_NAME_LEN``, include/lttng/constant.h.
+LTTNG_SYMBOL_NAME_LEN = 256
+#: ``LTTNG_NAME_MAX``, include/lttng/constant.h.
+LTTNG_NAME_MAX = 255
+#: ``LTTNG_UUID_LEN``, src/common/uuid.h.
+LTTNG_UUID_LEN = 16
+#: ``LTTNG_PATH_MAX``, include/lttng/constant.h.
+LTTNG_PATH_MAX = 4096

@@ -1,0 +1,90 @@
+"""Machine-readable layout of the grammars: C names, offsets and sizes.
+
+Walks the Construct tree of each :class:`~ustref.protocol.registry.StructSpec`
+— never a hand-written table — and lists every C member, nested members both
+as a whole and by their members (``u``, ``u.ask_channel``,
+``u.ask_channel.chunk_id``, ``u.ask_channel.chunk_id.is_set`` …), with offsets
+from the start of the outermost struct. Padding and union tails are not C
+members and are skipped; arrays are listed whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import construct as cs
+from construct_typed import DataclassStruct
+
+from ustref.protocol.abi import Abi
+from ustref.protocol.fields import CUnion, FlexArray, Pad, UnionTail, unwrap
+from ustref.protocol.registry import StructSpec, schema
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldLayout:
+    """One C member: dotted path, offset from the outermost struct, size, construct."""
+
+    name: str
+    offset: int
+    size: int
+    construct: Any = dataclasses.field(compare=False, repr=False)
+    depth: int = 0
+
+
+def _struct_of(con: Any) -> Any | None:
+    """The ``cs.Struct`` behind a (typed) struct construct, if ``con`` is one."""
+    con = unwrap(con)
+    if isinstance(con, DataclassStruct):
+        return con.subcon
+    if isinstance(con, cs.Struct):
+        return con
+    return None
+
+
+def walk(con: Any, prefix: str = "", base: int = 0, depth: int = 0) -> Iterator[FieldLayout]:
+    """Yield the C members of struct construct ``con`` recursively."""
+    struct = _struct_of(con)
+    if struct is None:
+        return
+    offset = base
+    for sub in struct.subcons:
+        inner = unwrap(sub)
+        size = inner.sizeof() if not isinstance(inner, FlexArray) else 0
+        if not isinstance(inner, Pad | UnionTail):
+            name = f"{prefix}{sub.name}"
+            yield FieldLayout(name, offset, size, inner, depth)
+            if isinstance(inner, CUnion):
+                for member, member_con in inner.members.items():
+                    member_size = member_con.sizeof()
+                    yield FieldLayout(
+                        f"{name}.{member}", offset, member_size, member_con, depth + 1
+                    )
+                    yield from walk(member_con, f"{name}.{member}.", offset, depth + 2)
+            else:
+                yield from walk(inner, f"{name}.", offset, depth + 1)
+        offset += size
+
+
+def struct_layout(spec: StructSpec[Any]) -> dict[str, Any]:
+    """``{"size": N, "fields": [{"name", "offset", "size"}, …]}`` for one struct."""
+    return {
+        "size": spec.size,
+        "fields": [
+            {"name": f.name, "offset": f.offset, "size": f.size} for f in walk(spec.grammar)
+        ],
+    }
+
+
+def layout_json(abi: Abi) -> dict[str, Any]:
+    """The ``ustref spec layout --json`` document of ``abi``."""
+    sch = schema(abi)
+    return {
+        "abi": abi.value,
+        "structs": {name: struct_layout(spec) for name, spec in sorted(sch.structs.items())},
+        "enums": {
+            name: {member: int(value) for member, value in enum_type.__members__.items()}
+            for name, enum_type in sorted(sch.enums.items())
+        },
+    }
