@@ -27,10 +27,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import construct as cs
-from construct_typed import DataclassMixin
+import typing_extensions
+from construct_typed import (
+    DataclassMixin,
+    csfield,
+    csfield_const,
+    csfield_default,
+    csfield_noinit,
+)
 from construct_typed.generic_wrapper import Construct
 
 E = TypeVar("E", bound=enum.IntEnum)
@@ -54,7 +61,7 @@ _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"
 
 
-class FieldError(cs.ConstructError):  # type: ignore[misc]
+class FieldError(cs.ConstructError):
     """A strictness check failed inside a parse or build; ``offset`` is absolute."""
 
     def __init__(self, reason: str, path: str, offset: int | None) -> None:
@@ -137,7 +144,7 @@ class CharArray(Construct[CStr, str]):
             raise FieldError(f"char[{self.length}] is not NUL-terminated", path, offset)
         return value
 
-    def _build(self, obj: str, stream: Any, context: Any, path: str) -> str:
+    def _build(self, obj: str, stream: Any, context: Any, path: str) -> Any:
         offset = cs.stream_tell(stream, path)
         if not isinstance(obj, str):
             raise FieldError(f"expected str for char[{self.length}], got {obj!r}", path, offset)
@@ -175,7 +182,7 @@ class StrictEnum(Construct[E, E | int]):
                 f"{value} is not a value of enum {enum_c_name(self.enum_type)}", path, offset
             ) from None
 
-    def _build(self, obj: E | int, stream: Any, context: Any, path: str) -> E:
+    def _build(self, obj: E | int, stream: Any, context: Any, path: str) -> Any:
         offset = cs.stream_tell(stream, path)
         try:
             member = self.enum_type(obj)
@@ -204,7 +211,7 @@ class _RawBytes(Construct[bytes, bytes]):
         data: bytes = cs.stream_read(stream, self.length, path)
         return data
 
-    def _build(self, obj: bytes, stream: Any, context: Any, path: str) -> bytes:
+    def _build(self, obj: bytes, stream: Any, context: Any, path: str) -> Any:
         if not isinstance(obj, bytes | bytearray) or len(obj) != self.length:
             offset = cs.stream_tell(stream, path)
             raise FieldError(f"expected {self.length} bytes, got {obj!r:.60}", path, offset)
@@ -252,7 +259,7 @@ class FlexArray(Construct[bytes, bytes]):
             raise FieldError(f"needs {count} bytes, message is shorter", path, offset) from None
         return data
 
-    def _build(self, obj: bytes, stream: Any, context: Any, path: str) -> bytes:
+    def _build(self, obj: bytes, stream: Any, context: Any, path: str) -> Any:
         offset = cs.stream_tell(stream, path)
         if not isinstance(obj, bytes | bytearray):
             raise FieldError(f"expected bytes, got {obj!r:.60}", path, offset)
@@ -366,7 +373,7 @@ class UnionTail(Construct[bytes, bytes]):
         data: bytes = cs.stream_read(stream, self._length(context), path)
         return data
 
-    def _build(self, obj: bytes | None, stream: Any, context: Any, path: str) -> bytes:
+    def _build(self, obj: bytes | None, stream: Any, context: Any, path: str) -> Any:
         length = self._length(context)
         if obj is None or obj == b"":
             obj = bytes(length)
@@ -391,13 +398,36 @@ def unwrap(con: Any) -> Any:
     return con
 
 
-class WireStruct(DataclassMixin):
-    """Base of every wire dataclass: frozen, keyword-only, bound to Construct fields.
+if TYPE_CHECKING:
+    from construct_typed.generic_wrapper import Construct as _TypedConstruct
 
-    Declare subclasses with ``@dataclasses.dataclass(frozen=True, kw_only=True)``
-    and ``csfield(...)`` fields; ``str()`` is the dataclass ``repr`` (the mixin's
-    pretty printer writes to the instance, which a frozen dataclass forbids).
-    """
+    @typing_extensions.dataclass_transform(
+        frozen_default=True,
+        kw_only_default=True,
+        field_specifiers=(csfield, csfield_default, csfield_noinit, csfield_const),
+    )
+    class WireStruct:
+        """Base of every wire dataclass (type-checking view: a frozen dataclass base)."""
 
-    def __str__(self) -> str:
-        return repr(self)
+    W = TypeVar("W", bound=WireStruct)
+
+    def DataclassStruct(dc_type: type[W]) -> _TypedConstruct[W, W]:
+        """construct-typing's ``DataclassStruct``, typed for :class:`WireStruct`."""
+        ...
+
+else:
+    from construct_typed import DataclassStruct  # noqa: F401  (re-exported)
+
+    class WireStruct(DataclassMixin):
+        """Base of every wire dataclass: frozen, keyword-only, bound to Construct fields.
+
+        Declare subclasses with ``@dataclasses.dataclass(frozen=True, kw_only=True)``
+        and ``csfield(...)`` fields; nest them with :func:`DataclassStruct` imported
+        from this module. ``str()`` is the dataclass ``repr`` (the mixin's pretty
+        printer writes to the instance, which a frozen dataclass forbids). For the
+        type checker, this is a ``dataclass_transform`` base (frozen, keyword-only)
+        rather than construct-typing's non-frozen mixin.
+        """
+
+        def __str__(self) -> str:
+            return repr(self)

@@ -81,7 +81,6 @@ def layout_json(abi: Abi) -> dict[str, Any]:
     """The ``ustref spec layout --json`` document of ``abi``."""
     sch = schema(abi)
     return {
-        "abi": abi.value,
         "structs": {name: struct_layout(spec) for name, spec in sorted(sch.structs.items())},
         "enums": {
             name: {member: int(value) for member, value in enum_type.__members__.items()}

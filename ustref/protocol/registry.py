@@ -15,13 +15,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import construct as cs
-from construct_typed import DataclassMixin, DataclassStruct
 
 from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.protocol.abi import ALL_ABIS, Abi
-from ustref.protocol.fields import FieldError, enum_c_name
+from ustref.protocol.fields import (
+    DataclassStruct,
+    FieldError,
+    FlexArray,
+    WireStruct,
+    enum_c_name,
+    unwrap,
+)
 
-T = TypeVar("T", bound=DataclassMixin)
+T = TypeVar("T", bound=WireStruct)
 
 
 class Protocol(enum.Enum):
@@ -69,8 +75,6 @@ class StructSpec(Generic[T]):
 
 
 def _has_flex(grammar: Any) -> bool:
-    from ustref.protocol.fields import FlexArray, unwrap
-
     return any(isinstance(unwrap(sub), FlexArray) for sub in grammar.subcon.subcons)
 
 

@@ -1,0 +1,31 @@
+# The two set-up-and-go commands of the README. Both install what a fresh
+# machine lacks (Debian's LTTng packages via scripts/setup-lttng.sh, Python
+# packages via pip) and are safe to run again.
+
+PYTHON ?= python3
+VENV   := .venv
+
+.PHONY: demo test setup venv clean
+
+setup:
+	bash scripts/setup-lttng.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+## make demo — a real traced session of the sample app, run and summarised
+demo: setup venv
+	$(VENV)/bin/ustref demo
+
+## make test — the full tox matrix: py310..py313, type, lint, cov, integration
+test: setup
+	$(PYTHON) -m pip install --quiet 'tox>=4'
+	$(PYTHON) -m tox
+
+clean:
+	rm -rf $(VENV) .tox build *.egg-info

@@ -1,0 +1,277 @@
+"""A precompiled fast path for fixed-size typed messages.
+
+Interpreted Construct walks its tree field by field (~80 µs for a 4 KiB
+consumer message). For the fixed-size structs that dominate the consumer
+protocol, the same grammar can be flattened into one :class:`struct.Struct`
+per union member: :class:`FastCodec` unpacks every scalar in one C call and
+rebuilds the typed dataclasses from the flat tuple.
+
+The plan is *derived from the grammar* (never written by hand) and only covers
+the happy path: any value the fast path cannot accept — an unknown enum, a
+string without NUL, a wrong size — is handed to the interpreted grammar, which
+raises the precise :class:`~ustref.errors.RemoteProtocolError`. Structs it
+cannot flatten (flexible arrays, mixed byte orders, unions keyed by a nested
+field) simply use the interpreted grammar. A test fixture runs every grammar
+test through both paths and asserts they agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct as pystruct
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import construct as cs
+from construct_typed import DataclassStruct
+
+from ustref.protocol.fields import (
+    CharArray,
+    CStr,
+    CUnion,
+    FlexArray,
+    StrictEnum,
+    UnionTail,
+    _RawBytes,
+    unwrap,
+)
+from ustref.protocol.registry import StructSpec
+
+T = TypeVar("T")
+
+Decoder = Callable[[tuple[Any, ...], int], tuple[Any, int]]
+Encoder = Callable[[Any, list[Any]], None]
+
+
+class _Unsupported(Exception):
+    """The grammar cannot be flattened; the interpreted path is used."""
+
+
+class _Reject(Exception):
+    """The fast path refuses these bytes; the interpreted path decides."""
+
+
+@dataclasses.dataclass
+class _Plan:
+    fmt: list[str]
+    decode: Decoder
+    encode: Encoder
+
+
+def _scalar(fmt: str, convert: Callable[[Any], Any] | None = None) -> _Plan:
+    def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
+        value = values[i]
+        return (convert(value) if convert else value), i + 1
+
+    def encode(obj: Any, out: list[Any]) -> None:
+        out.append(obj)
+
+    return _Plan([fmt], decode, encode)
+
+
+def _enum_plan(fmt: str, enum_type: Any) -> _Plan:
+    members = {int(m): m for m in enum_type}
+
+    def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
+        member = members.get(values[i])
+        if member is None:
+            raise _Reject
+        return member, i + 1
+
+    def encode(obj: Any, out: list[Any]) -> None:
+        if obj not in members:
+            raise _Reject
+        out.append(int(obj))
+
+    return _Plan([fmt], decode, encode)
+
+
+def _char_array_plan(length: int) -> _Plan:
+    def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
+        value = CStr.decode_field(values[i])
+        if value is None:
+            raise _Reject
+        return value, i + 1
+
+    def encode(obj: Any, out: list[Any]) -> None:
+        if not isinstance(obj, str):
+            raise _Reject
+        raw = (obj if isinstance(obj, CStr) else CStr(obj)).encode_field(length)
+        if raw is None:
+            raise _Reject
+        out.append(raw)
+
+    return _Plan([f"{length}s"], decode, encode)
+
+
+def _raw_plan(length: int) -> _Plan:
+    def encode(obj: Any, out: list[Any]) -> None:
+        if not isinstance(obj, bytes) or len(obj) != length:
+            raise _Reject
+        out.append(obj)
+
+    return _scalar(f"{length}s") if False else _Plan([f"{length}s"], _scalar("").decode, encode)
+
+
+def _byte_order(fmtstr: str) -> str:
+    return fmtstr[0] if fmtstr[0] in "<>" else "<"
+
+
+class _Flattener:
+    """Turns a grammar into a flat format + decoder, for one union choice."""
+
+    def __init__(self, choose: Callable[[CUnion], str | None]) -> None:
+        self.choose = choose
+        self.order: str | None = None
+
+    def _check_order(self, fmtstr: str) -> None:
+        order = _byte_order(fmtstr)
+        if self.order is None:
+            self.order = order
+        elif self.order != order:
+            raise _Unsupported("mixed byte orders")
+
+    def plan(self, con: Any) -> _Plan:
+        inner = unwrap(con)
+        if isinstance(inner, DataclassStruct):
+            return self._struct_plan(inner)
+        if isinstance(inner, StrictEnum) and isinstance(inner.subcon, cs.FormatField):
+            self._check_order(inner.subcon.fmtstr)
+            return _enum_plan(inner.subcon.fmtstr[1:], inner.enum_type)
+        if isinstance(inner, cs.FormatField):
+            self._check_order(inner.fmtstr)
+            return _scalar(inner.fmtstr[1:])
+        if isinstance(inner, CharArray):
+            return _char_array_plan(inner.length)
+        if isinstance(inner, _RawBytes):
+            return _raw_plan(inner.length)
+        raise _Unsupported(type(inner).__name__)
+
+    def _struct_plan(self, grammar: Any) -> _Plan:
+        names: list[str] = []
+        plans: list[_Plan] = []
+        for sub in grammar.subcon.subcons:
+            inner = unwrap(sub)
+            if isinstance(inner, FlexArray):
+                raise _Unsupported("flexible array")
+            if isinstance(inner, CUnion):
+                member = self.choose(inner)
+                plans.append(
+                    _raw_plan(inner.size) if member is None else self.plan(inner.members[member])
+                )
+            elif isinstance(inner, UnionTail):
+                union = inner.union
+                member = self.choose(union)
+                size = 0 if member is None else union.size - union.member_sizes[member]
+                plans.append(_raw_plan(size))
+            else:
+                plans.append(self.plan(sub))
+            names.append(sub.name)
+        dc_type = grammar.dc_type
+        fields = tuple(zip(names, plans, strict=True))
+
+        def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
+            kwargs = {}
+            for name, plan in fields:
+                kwargs[name], i = plan.decode(values, i)
+            return dc_type(**kwargs), i
+
+        def encode(obj: Any, out: list[Any]) -> None:
+            if type(obj) is not dc_type:
+                raise _Reject
+            for name, plan in fields:
+                plan.encode(getattr(obj, name), out)
+
+        return _Plan([f for p in plans for f in p.fmt], decode, encode)
+
+
+class FastCodec(Generic[T]):
+    """Flat ``struct`` codec of one spec, agreeing with its interpreted grammar.
+
+    ``supported`` tells whether the spec could be flattened; when it could not,
+    :meth:`parse` and :meth:`build` simply call the interpreted grammar.
+    """
+
+    def __init__(self, spec: StructSpec[Any]) -> None:
+        self.spec = spec
+        self._key_reader: Callable[[bytes], Any] | None = None
+        self._plans: dict[Any, tuple[pystruct.Struct, _Plan]] = {}
+        self._union: CUnion | None = None
+        self.supported = True
+        try:
+            self._prepare()
+        except _Unsupported:
+            self.supported = False
+
+    def _prepare(self) -> None:
+        subcons = self.spec.grammar.subcon.subcons
+        unions = [unwrap(s) for s in subcons if isinstance(unwrap(s), CUnion)]
+        if len(unions) > 1:
+            raise _Unsupported("several unions")
+        if unions:
+            union = unions[0]
+            self._union = union
+            if union.key is not None:
+                offset = 0
+                for sub in subcons:
+                    if sub.name == union.key:
+                        break
+                    offset += unwrap(sub).sizeof()
+                key_con = unwrap(next(s for s in subcons if s.name == union.key))
+                fmt = key_con.subcon.fmtstr if isinstance(key_con, StrictEnum) else key_con.fmtstr
+                key_struct = pystruct.Struct(fmt)
+                self._key_reader = lambda data: key_struct.unpack_from(data, offset)[0]
+        self._plan_for(None if self._key_reader is None else _NO_KEY)
+
+    def _plan_for(self, key: Any) -> tuple[pystruct.Struct, _Plan]:
+        found = self._plans.get(key)
+        if found is not None:
+            return found
+        union = self._union
+
+        def choose(u: CUnion) -> str | None:
+            if u is union and self._key_reader is not None:
+                return u.cases.get(key, u.default)
+            return u.default if u.key is None else _fail_nested()
+
+        flattener = _Flattener(choose)
+        plan = flattener.plan(self.spec.grammar)
+        compiled = pystruct.Struct((flattener.order or "<") + "".join(plan.fmt))
+        if compiled.size != self.spec.size:
+            raise _Unsupported(f"flat size {compiled.size} != {self.spec.size}")
+        self._plans[key] = (compiled, plan)
+        return compiled, plan
+
+    def parse(self, data: bytes) -> T:
+        """Decode like ``spec.parse``; falls back to it for anything unusual."""
+        if self.supported and len(data) == self.spec.size:
+            try:
+                key = _NO_KEY if self._key_reader is None else self._key_reader(data)
+                compiled, plan = self._plan_for(key)
+                obj, _ = plan.decode(compiled.unpack(data), 0)
+                return obj  # type: ignore[no-any-return]
+            except (_Reject, _Unsupported, UnicodeDecodeError):
+                pass
+        return self.spec.parse(data)  # type: ignore[no-any-return]
+
+    def build(self, obj: T) -> bytes:
+        """Encode like ``spec.build``; falls back to it for anything unusual."""
+        if self.supported:
+            try:
+                key = _NO_KEY
+                if self._key_reader is not None and self._union is not None:
+                    key = getattr(obj, self._union.key or "")
+                compiled, plan = self._plan_for(key)
+                out: list[Any] = []
+                plan.encode(obj, out)
+                return compiled.pack(*out)
+            except (_Reject, _Unsupported, pystruct.error, TypeError):
+                pass
+        return self.spec.build(obj)
+
+
+_NO_KEY = object()
+
+
+def _fail_nested() -> str | None:
+    raise _Unsupported("union keyed inside a nested struct")
