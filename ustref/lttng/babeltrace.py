@@ -1,0 +1,224 @@
+"""Read CTF traces with ``babeltrace2``'s default text output.
+
+``babeltrace2 TRACE_DIR`` prints one line per event, as babeltrace2 2.0.4 does
+for an lttng-ust 2.13 trace::
+
+    [11:52:16.819306204] (+?.?????????) vm lttng_ust_tracef:event: { cpu_id = 1 }, \
+{ _msg_length = 15, msg = "ustref tracef 0" }
+
+that is: ``[timestamp] (+delta) hostname event:name: { context }, …, { payload }``.
+The first delta is ``+?.?????????``. The hostname is left out when the trace
+does not record one. Each ``{ … }`` group is a scope: packet context (the
+``cpu_id``), then any contexts added with ``lttng add-context``, then the
+payload, last.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ustref.lttng.sessiond import LttngCommandError, LttngError
+
+__all__ = [
+    "Event",
+    "count_events",
+    "parse_line",
+    "read_events",
+    "split_fields",
+    "split_groups",
+]
+
+_LINE = re.compile(
+    r"^\[(?P<timestamp>[^\]]+)\]"
+    r" \((?P<delta>[^)]*)\)"
+    r"(?: (?P<hostname>\S+))??"
+    r" (?P<name>\S+):"
+    r"(?: (?P<fields>.*))?$"
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event line of ``babeltrace2``'s text output.
+
+    ``fields`` is everything after ``name:`` (the ``{ … }`` groups, verbatim);
+    ``raw`` the whole line.
+    """
+
+    timestamp: str
+    delta: str
+    hostname: str | None
+    name: str
+    fields: str
+    raw: str
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The top-level ``{ … }`` groups of :attr:`fields`, braces included."""
+        return split_groups(self.fields)
+
+    @property
+    def payload(self) -> dict[str, str]:
+        """The last group's top-level ``name = value`` pairs (values verbatim)."""
+        groups = self.groups
+        return split_fields(groups[-1]) if groups else {}
+
+    @property
+    def context(self) -> dict[str, str]:
+        """The top-level ``name = value`` pairs of every group but the last."""
+        merged: dict[str, str] = {}
+        for group in self.groups[:-1]:
+            merged.update(split_fields(group))
+        return merged
+
+
+def _scan(text: str) -> list[tuple[int, str]]:
+    """Yield (depth, char) for each character outside double-quoted strings.
+
+    Characters inside strings are reported with depth -1.
+    """
+    out: list[tuple[int, str]] = []
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in text:
+        if in_string:
+            out.append((-1, char))
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+            out.append((-1, char))
+            continue
+        if char in "{[(":
+            out.append((depth, char))
+            depth += 1
+            continue
+        if char in "}])":
+            depth -= 1
+        out.append((depth, char))
+    return out
+
+
+def split_groups(fields: str) -> tuple[str, ...]:
+    """Split ``{ a = 1 }, { b = 2 }`` into ``("{ a = 1 }", "{ b = 2 }")``."""
+    groups: list[str] = []
+    start: int | None = None
+    for index, (depth, char) in enumerate(_scan(fields)):
+        if depth == 0 and char == "{":
+            start = index
+        elif depth == 0 and char == "}" and start is not None:
+            groups.append(fields[start : index + 1])
+            start = None
+    return tuple(groups)
+
+
+def split_fields(group: str) -> dict[str, str]:
+    """``{ a = 1, b = [ [0] = 2 ] }`` → ``{"a": "1", "b": "[ [0] = 2 ]"}``.
+
+    Values are kept verbatim (strings keep their quotes).
+    """
+    body = group.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    parts: list[str] = []
+    start = 0
+    for index, (depth, char) in enumerate(_scan(body)):
+        if depth == 0 and char == ",":
+            parts.append(body[start:index])
+            start = index + 1
+    parts.append(body[start:])
+    result: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition(" = ")
+        if sep:
+            result[key.strip()] = value.strip()
+    return result
+
+
+def parse_line(line: str) -> Event:
+    """Parse one line of ``babeltrace2`` text output; :class:`LttngError` if it is not one."""
+    stripped = line.rstrip("\n")
+    match = _LINE.match(stripped)
+    if match is None:
+        raise LttngError(f"not a babeltrace2 event line: {stripped!r}")
+    return Event(
+        timestamp=match["timestamp"],
+        delta=match["delta"],
+        hostname=match["hostname"],
+        name=match["name"],
+        fields=match["fields"] or "",
+        raw=stripped,
+    )
+
+
+def read_events(
+    trace_dir: Path | str,
+    *,
+    babeltrace: str = "babeltrace2",
+    extra_args: Sequence[str] = (),
+    timeout: float = 120.0,
+) -> list[Event]:
+    """Run ``babeltrace2 [extra_args] trace_dir`` and parse every output line.
+
+    Raises :class:`LttngError` when ``trace_dir`` is not a directory or a line
+    is not an event, :class:`LttngCommandError` when babeltrace2 fails (e.g.
+    no trace there).
+    """
+    _require_dir(Path(trace_dir))
+    argv = [babeltrace, *extra_args, os.fspath(trace_dir)]
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LttngCommandError(
+            f"timed out after {timeout:g} s", argv=argv, returncode=None
+        ) from exc
+    except OSError as exc:
+        raise LttngCommandError(f"cannot run ({exc})", argv=argv, returncode=None) from exc
+    if done.returncode != 0:
+        raise LttngCommandError(
+            f"exited with status {done.returncode}",
+            argv=argv,
+            returncode=done.returncode,
+            stdout=done.stdout[-2000:],
+            stderr=done.stderr,
+        )
+    return [parse_line(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def count_events(
+    trace_dir: Path | str,
+    pattern: str | None = None,
+    *,
+    babeltrace: str = "babeltrace2",
+) -> int:
+    """How many events ``trace_dir`` holds, of names matching the glob ``pattern``
+    (e.g. ``"lttng_ust_tracef:*"``) when given."""
+    events = read_events(trace_dir, babeltrace=babeltrace)
+    if pattern is None:
+        return len(events)
+    return sum(1 for event in events if fnmatch.fnmatchcase(event.name, pattern))
+
+
+def _require_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise LttngError(f"no trace directory at {path}")
