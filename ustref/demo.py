@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 from ustref.lttng import SessionDaemon, build_app, read_events
 
@@ -53,19 +54,25 @@ def run_demo(events: int = 1000) -> int:
         return 0 if ok else 1
 
 
-class _NoCapture:
-    """Stand-in when the capture wrapper is not available."""
+class _Capture(Protocol):
+    """How the demo records the sessiond ↔ consumerd conversation."""
 
-    sessiond_args: tuple[str, ...] = ()
-    env: dict[str, str] = {}  # noqa: RUF012
+    sessiond_args: tuple[str, ...]
+    env: dict[str, str]
+
+    def summarise(self) -> None: ...
+
+
+class _NoCapture:
+    """No recording: the stock consumer daemon, nothing decoded."""
+
+    def __init__(self) -> None:
+        self.sessiond_args: tuple[str, ...] = ()
+        self.env: dict[str, str] = {}
 
     def summarise(self) -> None:
         return None
 
 
-def _capture_setup(work: Path) -> _NoCapture:
-    try:
-        from ustref.capture.demo import DemoCapture
-    except ImportError:
-        return _NoCapture()
-    return DemoCapture(work / "conversation.capture")
+def _capture_setup(work: Path) -> _Capture:
+    return _NoCapture()
