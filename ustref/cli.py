@@ -4,6 +4,7 @@ Sub-commands:
 
 * ``ustref spec layout --abi v2.13.9|97535efaa [--json]`` — wire layouts from the grammars;
 * ``ustref spec ring-layout [--json]`` — lttng-ust 2.13.5 ring-buffer layout (ctypes mirrors);
+* ``ustref spec render [--out spec/] [--check]`` — the Markdown reference;
 * ``ustref ring dump SHM_PATH -o TRACE_DIR`` — post-mortem trace recovery (like ``lttng-crash -x``);
 * ``ustref demo`` — a real traced session of the sample app, summarised.
 """
@@ -14,6 +15,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ustref.errors import UstrefError
@@ -56,6 +58,12 @@ def _spec_ring_layout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spec_render(args: argparse.Namespace) -> int:
+    from ustref.specgen.render import render
+
+    return render(Path(args.out), check=args.check)
+
+
 def _ring_dump(rest: list[str]) -> int:
     from ustref.ring.dump import dump_main
 
@@ -82,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     ring_layout = spec_sub.add_parser("ring-layout", help="lttng-ust 2.13.5 shm layout")
     ring_layout.add_argument("--json", action="store_true", help="machine-readable JSON")
     ring_layout.set_defaults(func=_spec_ring_layout)
+
+    render = spec_sub.add_parser("render", help="write the Markdown reference (spec/)")
+    render.add_argument("--out", default="spec", help="output directory (default: spec)")
+    render.add_argument("--check", action="store_true", help="exit 1 if the committed pages differ")
+    render.set_defaults(func=_spec_render)
 
     ring = sub.add_parser("ring", help="lttng-ust ring buffers")
     ring_sub = ring.add_subparsers(dest="ring_command", required=True)
