@@ -13,8 +13,8 @@ from ustref.protocol.consumer import (
     STATUS_MSG,
     ConsumerStatusChannel,
     ConsumerStatusMsg,
-    LttcommReturnCode,
 )
+from ustref.protocol.lttng_error import LttcommReturnCode
 
 
 def test_status_msg_success() -> None:

@@ -1,76 +1,409 @@
 """Session daemon ↔ consumer daemon messages (``lttcomm_consumer_*``).
 
 Mirrors the consumer part of ``src/common/sessiond-comm/sessiond-comm.h`` at
-lttng-tools v2.13.9 and 97535efaa, plus the enums these messages carry.
+lttng-tools v2.13.9 and 97535efaa, the enums these messages carry, and the
+bare scalar replies that are not C structs. Everything is x86_64, host byte
+order (little-endian), except the ``sockaddr`` members noted below.
+
+Sockets
+=======
+The consumer daemon has three sockets to the session daemon:
+
+* the **command socket** (sessiond connects, sends ``lttcomm_consumer_msg``,
+  :data:`CONSUMER_MSG`; the consumer answers per :data:`REPLY_AFTER`);
+* the **error socket** (the consumer connects; it sends 4-byte codes,
+  :data:`ERROR_SOCKET_CODE`: first ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY``,
+  later fatal codes; ``lttng_consumer_send_error`` in consumer.c writes an
+  ``int`` with ``sizeof(enum lttcomm_sessiond_command)`` = 4 bytes, and
+  ``thread_consumer_management`` in sessiond manage-consumer.c reads
+  ``sizeof(enum lttcomm_return_code)`` = 4 bytes);
+* the **metadata socket** (sessiond connects a second time to the command
+  socket path; the *consumer* asks, see below).
+
+Every command is one whole ``lttcomm_consumer_msg`` of 12690 bytes (both ABIs:
+``cmd_type`` 4 + union 12686, the union being as large as its largest member
+``ask_channel``), whatever the command. A file descriptor travels as one
+``SCM_RIGHTS`` message whose payload is a single dummy byte (0)
+(``lttcomm_send_fds_unix_sock``, src/common/unix.c).
+
+Replies on the command socket (UST consumer)
+============================================
+Read from ``lttng_ustconsumer_recv_cmd`` (src/common/ust-consumer/ust-consumer.c
+@ v2.13.9, ust-consumer.cpp @ 97535efaa — identical in this respect),
+``consumer_add_relayd_socket`` (src/common/consumer/consumer.c) and the
+session daemon's senders (src/bin/lttng-sessiond/consumer.c, ust-consumer.c).
+:data:`REPLY_AFTER` is the typed form of this table; :class:`ReplyKind`
+explains each kind.
+
+==========================  ======================================================
+command                     reply (→ consumer to sessiond, ← sessiond to consumer)
+==========================  ======================================================
+ADD_RELAYD_SOCKET           → status; ← 1 fd (relayd socket); → status
+DESTROY_RELAYD              → status
+DATA_PENDING                → int32 (1: data pending, 0: not)
+ASK_CHANNEL_CREATION        → status_channel (16 bytes)
+GET_CHANNEL                 → status; → ustctl channel + streams (fds); → status
+DESTROY_CHANNEL             → status
+PUSH_METADATA               → status; if SUCCESS and len > 0: ← len bytes; → status
+CLOSE_METADATA              → status
+SETUP_METADATA              → status
+FLUSH_CHANNEL               → status
+CLEAR_QUIESCENT_CHANNEL     → status
+SNAPSHOT_CHANNEL            → status
+DISCARDED_EVENTS            → uint64
+LOST_PACKETS                → uint64
+SET_CHANNEL_MONITOR_PIPE    → status; ← 1 fd (pipe write end); → status
+ROTATE_CHANNEL              → status
+CLEAR_CHANNEL               → status
+INIT                        → status
+CREATE_TRACE_CHUNK          relayd_id unset: → status; ← 1 fd (dir); → status;
+                            relayd_id set: → status
+CLOSE_TRACE_CHUNK           → close_trace_chunk_reply (8) + path_length bytes
+TRACE_CHUNK_EXISTS          → status
+OPEN_CHANNEL_PACKETS        → status
+ADD_CHANNEL, ADD_STREAM,    nothing (kernel-only commands: the UST consumer's
+STREAMS_SENT,               ``default:`` branch); never sent to a UST consumer
+SNAPSHOT_METADATA
+UPDATE_STREAM               nothing; ``recv_cmd`` returns -ENOSYS and the
+                            consumer's command thread ends
+STOP                        nothing; the consumer asserts it never receives it
+==========================  ======================================================
+
+A first status that is not SUCCESS ends the two-phase exchanges (no fd and no
+second status follow; e.g. ``ENOMEM`` for ADD_RELAYD_SOCKET, ``CHAN_NOT_FOUND``
+or ``RELAYD_FAIL`` for GET_CHANNEL, ``CHANNEL_FAIL`` for PUSH_METADATA); for
+PUSH_METADATA a ``len`` of 0 also ends it after the first status.
+
+GET_CHANNEL hand-over (lttng-ust 2.13.5 ``lttng_ust_ctl_send_channel`` /
+``lttng_ust_ctl_send_stream``, src/lib/lttng-ust-ctl/ustctl.c; grammars of the
+USTCTL protocol): ``uint64`` memory map size, ``int32`` ``lttng_ust_abi_chan_type``,
+the channel data (size bytes), 1 fd (wakeup); then per stream ``uint64``
+memory map size, ``uint32`` stream number, 2 fds (shm, wakeup); then the
+terminator ``uint64`` 0xFFFFFFFFFFFFFFFF; then the final status.
+
+Kernel consumer differences (``lttng_kconsumer_recv_cmd``,
+src/common/kernel-consumer/kernel-consumer.c), documented only: ADD_CHANNEL →
+status (and a second status only when ``consumer_add_channel`` fails);
+ADD_STREAM → status; ← 1 fd (stream); → status; STREAMS_SENT → status;
+DESTROY_CHANNEL → status; unknown commands → nothing.
+
+Status codes
+============
+``lttcomm_consumer_status_msg.ret_code`` is declared ``enum
+lttcomm_return_code``, but the UST consumer also puts ``lttng_error_code``
+values there (``LTTNG_ERR_UST_CHAN_NOT_FOUND`` from ``flush_channel``,
+``clear_quiescent_channel``, ``close_metadata``, ``setup_metadata``;
+``LTTNG_ERR_BUFFER_FLUSH_FAILED`` from ``flush_channel``). So :data:`STATUS_MSG`
+decodes ``ret_code`` with :class:`StatusRetCode`: a member of
+:class:`LttcommReturnCode` when the value is one (values 100–131 are ambiguous
+and read as ``lttcomm_return_code``), else a member of
+:class:`~ustref.protocol.lttng_error.LttngErrorCode`, else an error. The
+session daemon only tests ``== LTTCOMM_CONSUMERD_SUCCESS`` and negates the
+rest. (The kernel consumer may also send a negative errno there, when
+``consumer_add_channel`` fails; that is outside this UST reference.)
+``lttcomm_consumer_status_channel`` and ``lttcomm_consumer_close_trace_chunk_reply``
+only ever carry ``lttcomm_return_code`` values and stay strict.
+
+Metadata socket
+===============
+The consumer (``lttng_ustconsumer_request_metadata``, ust-consumer.c) sends a
+:data:`METADATA_REQUEST_MSG` (32 bytes). The session daemon
+(``ust_consumer_metadata_request``, sessiond ust-consumer.c) answers with one
+whole 12690-byte ``lttcomm_consumer_msg`` which is either
+
+* ``cmd_type = LTTNG_CONSUMER_PUSH_METADATA`` (10) with ``u.push_metadata``
+  (``consumer_push_metadata``): the consumer answers a status (SUCCESS); if
+  ``len`` > 0 the session daemon then sends ``len`` raw metadata bytes and the
+  consumer answers a second status (the ``lttng_ustconsumer_recv_metadata``
+  code: SUCCESS, ENOMEM or ERROR_METADATA); or
+* ``cmd_type = LTTNG_ERR_UND`` (12, an ``lttng_error_code``, not a consumer
+  command — 12 is also ``LTTNG_CONSUMER_SETUP_METADATA``) with the union
+  zeroed: no registry; the consumer answers one status (SUCCESS) and the
+  exchange ends.
+
+Decode it with :func:`parse_metadata_socket_reply`: it tests ``cmd_type``
+exactly as the consumer does (``LTTNG_ERR_UND`` first, then
+``LTTNG_CONSUMER_PUSH_METADATA``), returns a :data:`METADATA_ERROR_REPLY`
+object (:class:`MetadataRequestErrorReply`, ``cmd_type`` an ``LttngErrorCode``
+and the union as raw bytes) or the ABI's :data:`CONSUMER_MSG` object, and
+raises :class:`~ustref.errors.RemoteProtocolError` for any other ``cmd_type``
+(where the real consumer logs "Unexpected cmd_type" and fails the request).
+Build the error reply with ``METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())``.
+
+Enum-typed members and the channel ``type``
+===========================================
+Members declared with an enum type (``enum lttng_event_output output``,
+``enum lttng_stream_type type``) or documented as carrying one (``cmd_type``,
+``close_command``) are :class:`~ustref.protocol.fields.StrictEnum`. Also strict,
+by decision:
+
+* ``u.channel.type`` (``int``, kernel ADD_CHANNEL) carries ``enum
+  consumer_channel_type`` (METADATA = 0, DATA = 1): kernel-consumer.c
+  (sessiond) passes ``CONSUMER_CHANNEL_TYPE_*`` and the receiver switches on
+  them (``assert(0)`` otherwise).
+* ``u.ask_channel.type`` (``int32_t``, UST) carries lttng-ust's ``enum
+  lttng_ust_abi_chan_type`` (PER_CPU = 0, METADATA = 1 — the opposite numbering):
+  sessiond passes ``(int) ua_chan->attr.type`` and the receiver switches on
+  ``LTTNG_UST_ABI_CHAN_*`` (``assert(0)`` otherwise).
+* ``u.ask_channel.output`` (``int32_t``) carries ``enum lttng_event_output``:
+  sessiond always sends ``LTTNG_EVENT_MMAP``; the receiver casts it to the enum
+  (and maps anything to MMAP).
+* ``u.relayd_sock.relayd_socket_protocol`` (``uint8_t``, v2.13.9) carries
+  ``enum lttcomm_sock_proto``: sessiond copies ``rsock->sock.proto`` and the
+  receiver casts it back to the enum.
+
+ABI differences (this module)
+=============================
+The only wire difference between v2.13.9 and 97535efaa in this scope is the
+``relayd_sock`` member of the union (ADD_RELAYD_SOCKET): at 97535efaa it embeds
+the session daemon's whole ``struct lttcomm_relayd_sock`` (``lttcomm_sock``
+with its fd number, protocol, ``lttcomm_sockaddr`` and the ``ops`` pointer of
+the session daemon's address space, then major/minor): 84 bytes; the consumer
+copies the socket address and protocol (``lttcomm_copy_sock``) and creates a
+socket before replacing its fd by the received one. v2.13.9 (commit
+fe7bf5646 "Fix: Unexpected payload size in cmd_recv_stream_2_11": the
+pointer made the layout depend on the sender's bitness) sends only
+``major``, ``minor`` and a ``uint8_t`` ``relayd_socket_protocol``: 37 bytes.
+The union keeps its 12686 bytes, so the message keeps its 12690 bytes. All
+enums and the other structs of this module are identical in both ABIs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
+from typing import Any
 
-from construct_typed import csfield
+import construct as cs
+from construct_typed import csfield, csfield_default
 
-from ustref.protocol.fields import StrictEnum, WireStruct, c_enum, u32, u64
-from ustref.protocol.registry import Protocol, register_enums, struct
+from ustref.errors import RemoteProtocolError
+from ustref.protocol.abi import ALL_ABIS, Abi
+from ustref.protocol.constants import (
+    LTTNG_NAME_MAX,
+    LTTNG_PATH_MAX,
+    LTTNG_SYMBOL_NAME_LEN,
+    LTTNG_UUID_LEN,
+    PATH_MAX,
+)
+from ustref.protocol.fields import (
+    CharArray,
+    CUnion,
+    DataclassStruct,
+    FieldError,
+    FlexArray,
+    RawArray,
+    StrictEnum,
+    UnionTail,
+    WireStruct,
+    c_enum,
+    enum_c_name,
+    s32,
+    s64,
+    u8,
+    u16,
+    u16be,
+    u32,
+    u32be,
+    u64,
+)
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.protocol.registry import Protocol, StructSpec, register_enums, struct
+from ustref.protocol.ust_abi import LttngUstAbiChanType
 
 HEADER = "src/common/sessiond-comm/sessiond-comm.h"
 
+#: ``sizeof`` of the ``u`` union of ``lttcomm_consumer_msg`` (= ``u.ask_channel``), both ABIs.
+CONSUMER_MSG_UNION_SIZE = 12686
+#: ``sizeof(struct lttcomm_consumer_msg)``, both ABIs: ``cmd_type`` (4) + the union.
+CONSUMER_MSG_SIZE = 4 + CONSUMER_MSG_UNION_SIZE
 
-@c_enum("lttcomm_return_code")
-class LttcommReturnCode(enum.IntEnum):
-    """Mirrors ``enum lttcomm_return_code``, sessiond-comm.h (same values in both ABIs)."""
 
-    LTTCOMM_CONSUMERD_SUCCESS = 0
-    LTTCOMM_CONSUMERD_COMMAND_SOCK_READY = 100
-    LTTCOMM_CONSUMERD_SUCCESS_RECV_FD = 101
-    LTTCOMM_CONSUMERD_ERROR_RECV_FD = 102
-    LTTCOMM_CONSUMERD_ERROR_RECV_CMD = 103
-    LTTCOMM_CONSUMERD_POLL_ERROR = 104
-    LTTCOMM_CONSUMERD_POLL_NVAL = 105
-    LTTCOMM_CONSUMERD_POLL_HUP = 106
-    LTTCOMM_CONSUMERD_EXIT_SUCCESS = 107
-    LTTCOMM_CONSUMERD_EXIT_FAILURE = 108
-    LTTCOMM_CONSUMERD_OUTFD_ERROR = 109
-    LTTCOMM_CONSUMERD_SPLICE_EBADF = 110
-    LTTCOMM_CONSUMERD_SPLICE_EINVAL = 111
-    LTTCOMM_CONSUMERD_SPLICE_ENOMEM = 112
-    LTTCOMM_CONSUMERD_SPLICE_ESPIPE = 113
-    LTTCOMM_CONSUMERD_ENOMEM = 114
-    LTTCOMM_CONSUMERD_ERROR_METADATA = 115
-    LTTCOMM_CONSUMERD_FATAL = 116
-    LTTCOMM_CONSUMERD_RELAYD_FAIL = 117
-    LTTCOMM_CONSUMERD_CHANNEL_FAIL = 118
-    LTTCOMM_CONSUMERD_CHAN_NOT_FOUND = 119
-    LTTCOMM_CONSUMERD_ALREADY_SET = 120
-    LTTCOMM_CONSUMERD_ROTATION_FAIL = 121
-    LTTCOMM_CONSUMERD_SNAPSHOT_FAILED = 122
-    LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED = 123
-    LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED = 124
-    LTTCOMM_CONSUMERD_INVALID_PARAMETERS = 125
-    LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL = 126
-    LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE = 127
-    LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK = 128
-    LTTCOMM_CONSUMERD_RELAYD_CLEAR_DISALLOWED = 129
-    LTTCOMM_CONSUMERD_UNKNOWN_ERROR = 130
-    LTTCOMM_NR = 131
+# --- enums -------------------------------------------------------------------
+
+
+@c_enum("lttng_consumer_command")
+class LttngConsumerCommand(enum.IntEnum):
+    """Mirrors ``enum lttng_consumer_command``, src/common/consumer/consumer.h.
+
+    Same members and values at v2.13.9 and 97535efaa (implicit numbering from 0).
+    """
+
+    LTTNG_CONSUMER_ADD_CHANNEL = 0
+    LTTNG_CONSUMER_ADD_STREAM = 1
+    LTTNG_CONSUMER_UPDATE_STREAM = 2
+    LTTNG_CONSUMER_STOP = 3
+    LTTNG_CONSUMER_ADD_RELAYD_SOCKET = 4
+    LTTNG_CONSUMER_DESTROY_RELAYD = 5
+    LTTNG_CONSUMER_DATA_PENDING = 6
+    LTTNG_CONSUMER_ASK_CHANNEL_CREATION = 7
+    LTTNG_CONSUMER_GET_CHANNEL = 8
+    LTTNG_CONSUMER_DESTROY_CHANNEL = 9
+    LTTNG_CONSUMER_PUSH_METADATA = 10
+    LTTNG_CONSUMER_CLOSE_METADATA = 11
+    LTTNG_CONSUMER_SETUP_METADATA = 12
+    LTTNG_CONSUMER_FLUSH_CHANNEL = 13
+    LTTNG_CONSUMER_SNAPSHOT_CHANNEL = 14
+    LTTNG_CONSUMER_SNAPSHOT_METADATA = 15
+    LTTNG_CONSUMER_STREAMS_SENT = 16
+    LTTNG_CONSUMER_DISCARDED_EVENTS = 17
+    LTTNG_CONSUMER_LOST_PACKETS = 18
+    LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL = 19
+    LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE = 20
+    LTTNG_CONSUMER_ROTATE_CHANNEL = 21
+    LTTNG_CONSUMER_INIT = 22
+    LTTNG_CONSUMER_CREATE_TRACE_CHUNK = 23
+    LTTNG_CONSUMER_CLOSE_TRACE_CHUNK = 24
+    LTTNG_CONSUMER_TRACE_CHUNK_EXISTS = 25
+    LTTNG_CONSUMER_CLEAR_CHANNEL = 26
+    LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS = 27
+
+
+@c_enum("lttcomm_metadata_command")
+class LttcommMetadataCommand(enum.IntEnum):
+    """Mirrors ``enum lttcomm_metadata_command``, sessiond-comm.h @ v2.13.9 and 97535efaa.
+
+    Declared but carried by no message: ``lttcomm_metadata_request_msg`` has
+    no command field, the request is implied by the metadata socket.
+    """
+
+    LTTCOMM_METADATA_REQUEST = 1
+
+
+@c_enum("lttng_stream_type")
+class LttngStreamType(enum.IntEnum):
+    """Mirrors ``enum lttng_stream_type``, src/common/uri.h @ v2.13.9 and 97535efaa."""
+
+    LTTNG_STREAM_CONTROL = 0
+    LTTNG_STREAM_DATA = 1
+
+
+@c_enum("lttng_trace_chunk_command_type")
+class LttngTraceChunkCommandType(enum.IntEnum):
+    """Mirrors ``enum lttng_trace_chunk_command_type``, src/common/trace-chunk.h.
+
+    Same at v2.13.9 and 97535efaa; ``_MAX`` is a C member too.
+    """
+
+    LTTNG_TRACE_CHUNK_COMMAND_TYPE_MOVE_TO_COMPLETED = 0
+    LTTNG_TRACE_CHUNK_COMMAND_TYPE_NO_OPERATION = 1
+    LTTNG_TRACE_CHUNK_COMMAND_TYPE_DELETE = 2
+    LTTNG_TRACE_CHUNK_COMMAND_TYPE_MAX = 3
+
+
+@c_enum("lttng_event_output")
+class LttngEventOutput(enum.IntEnum):
+    """Mirrors ``enum lttng_event_output``, include/lttng/event.h @ v2.13.9 and 97535efaa."""
+
+    LTTNG_EVENT_SPLICE = 0
+    LTTNG_EVENT_MMAP = 1
+
+
+@c_enum("consumer_channel_type")
+class ConsumerChannelType(enum.IntEnum):
+    """Mirrors ``enum consumer_channel_type``, src/common/consumer/consumer.h (both ABIs).
+
+    Carried by ``u.channel.type`` (kernel ADD_CHANNEL).
+    """
+
+    CONSUMER_CHANNEL_TYPE_METADATA = 0
+    CONSUMER_CHANNEL_TYPE_DATA = 1
+
+
+@c_enum("lttcomm_sock_proto")
+class LttcommSockProto(enum.IntEnum):
+    """Mirrors ``enum lttcomm_sock_proto``, sessiond-comm.h @ v2.13.9 and 97535efaa.
+
+    Registered by :mod:`ustref.protocol.client` .
+    """
+
+    LTTCOMM_SOCK_UDP = 0
+    LTTCOMM_SOCK_TCP = 1
+
+
+@c_enum("lttcomm_sock_domain")
+class LttcommSockDomain(enum.IntEnum):
+    """Mirrors ``enum lttcomm_sock_domain``, sessiond-comm.h @ v2.13.9 and 97535efaa.
+
+    On this wire at 97535efaa only (``u.relayd_sock.sock.sock.sockaddr.type``).
+    Registered by :mod:`ustref.protocol.client` .
+    """
+
+    LTTCOMM_INET = 0
+    LTTCOMM_INET6 = 1
+
+
+#: Enums defined here for the grammars but registered by another module, which
+#: owns the C declaration's page; consumer.py imports no sibling protocol module
+#: (ust_abi, client and lttng_types import from it, so importing them back would
+#: be a cycle). Same members and values as the registered classes.
+
+
+class StatusRetCode(StrictEnum[LttcommReturnCode]):
+    """``ret_code`` of ``lttcomm_consumer_status_msg``: a ``uint32_t`` holding an
+    ``lttcomm_return_code``, or an ``lttng_error_code`` (see the module docstring).
+
+    Parses to :class:`LttcommReturnCode` when the value is one of its members,
+    else to :class:`LttngErrorCode`; any other value is an error. Builds either.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(u32, LttcommReturnCode)
+
+    @staticmethod
+    def _member(value: int) -> LttcommReturnCode | LttngErrorCode | None:
+        for enum_type in (LttcommReturnCode, LttngErrorCode):
+            if value in enum_type._value2member_map_:
+                return enum_type(value)
+        return None
+
+    def _reason(self, value: object) -> str:
+        return (
+            f"{value!r} is a value of neither enum {enum_c_name(LttcommReturnCode)} "
+            f"nor enum {enum_c_name(LttngErrorCode)}"
+        )
+
+    def _parse(self, stream: Any, context: Any, path: str) -> Any:
+        offset = cs.stream_tell(stream, path)
+        value = self.subcon._parsereport(stream, context, path)
+        member = self._member(value)
+        if member is None:
+            raise FieldError(self._reason(value), path, offset)
+        return member
+
+    def _build(self, obj: Any, stream: Any, context: Any, path: str) -> Any:
+        offset = cs.stream_tell(stream, path)
+        member = self._member(obj) if isinstance(obj, int) else None
+        if member is None:
+            raise FieldError(self._reason(obj), path, offset)
+        self.subcon._build(int(member), stream, context, path)
+        return obj
+
+
+# --- replies that are C structs ----------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ConsumerStatusMsg(WireStruct):
-    """Status reply to most commands.
+    """Status reply to most commands (``consumer_send_status_msg``, consumer.c).
 
-    Mirrors ``struct lttcomm_consumer_status_msg`` (packed), sessiond-comm.h.
+    Mirrors ``struct lttcomm_consumer_status_msg`` (packed, 4 bytes),
+    sessiond-comm.h @ v2.13.9 and 97535efaa. ``ret_code`` may hold an
+    ``lttng_error_code`` (:class:`StatusRetCode`).
     """
 
-    ret_code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
+    ret_code: LttcommReturnCode | LttngErrorCode = csfield(StatusRetCode())
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ConsumerStatusChannel(WireStruct):
     """Reply to ASK_CHANNEL_CREATION: the channel key and its stream count.
 
-    Mirrors ``struct lttcomm_consumer_status_channel`` (packed), sessiond-comm.h.
+    ``consumer_send_status_channel`` (consumer.c) sends SUCCESS with the key
+    and count, or CHANNEL_FAIL with both 0. Mirrors ``struct
+    lttcomm_consumer_status_channel`` (packed, 16 bytes), sessiond-comm.h @
+    v2.13.9 and 97535efaa.
     """
 
     ret_code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
@@ -78,7 +411,691 @@ class ConsumerStatusChannel(WireStruct):
     stream_count: int = csfield(u32)
 
 
-register_enums(LttcommReturnCode)
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsumerChannelMonitorMsg(WireStruct):
+    """Channel sample written by the consumer's monitor timer to the channel
+    monitor pipe (``monitor_timer``, src/common/consumer/consumer-timer.c, one
+    ``write`` of the whole struct, dropped when the pipe is full; read by the
+    session daemon's notification thread).
+
+    Mirrors ``struct lttcomm_consumer_channel_monitor_msg`` (packed, 32 bytes),
+    sessiond-comm.h @ v2.13.9 and 97535efaa.
+    """
+
+    key: int = csfield(u64)
+    lowest: int = csfield(u64)
+    highest: int = csfield(u64)
+    total_consumed: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsumerCloseTraceChunkReply(WireStruct):
+    """Reply to CLOSE_TRACE_CHUNK: return code, then the closed chunk's path.
+
+    Mirrors ``struct lttcomm_consumer_close_trace_chunk_reply`` (not packed,
+    naturally aligned without padding: 8 bytes + ``char path[]``),
+    sessiond-comm.h @ v2.13.9 and 97535efaa. The consumer sends the 8-byte head
+    and then ``path_length`` = ``strlen(path) + 1`` bytes (NUL included) in a
+    second write; the session daemon rejects ``path_length >= LTTNG_PATH_MAX`` and
+    a last byte that is not NUL (:func:`close_trace_chunk_path` checks both).
+    """
+
+    ret_code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
+    path_length: int = csfield(u32)
+    path: bytes = csfield(FlexArray(length=lambda this: this.path_length))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MetadataRequestMsg(WireStruct):
+    """Metadata request sent by the consumer on the metadata socket
+    (``lttng_ustconsumer_request_metadata``, ust-consumer.c).
+
+    ``bits_per_long`` is 64 for the 64-bit UST consumer (32 / 0 otherwise);
+    ``uid`` is the channel's application UID. Mirrors ``struct
+    lttcomm_metadata_request_msg`` (packed, 32 bytes), sessiond-comm.h @
+    v2.13.9 and 97535efaa.
+    """
+
+    session_id: int = csfield(u64)
+    session_id_per_pid: int = csfield(u64)
+    bits_per_long: int = csfield(u32)
+    uid: int = csfield(u32)
+    key: int = csfield(u64)
+
+
+# --- LTTNG_OPTIONAL_COMM values (little-endian, packed) ----------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptionalU64(WireStruct):
+    """``LTTNG_OPTIONAL_COMM(uint64_t) LTTNG_PACKED`` (9 bytes), host order.
+
+    Mirrors the packed anonymous ``{uint8_t is_set; uint64_t value;}`` of
+    src/common/optional.h @ v2.13.9 and 97535efaa; ``value`` is 0 when unset.
+    """
+
+    is_set: int = csfield(u8)
+    value: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Credentials(WireStruct):
+    """The packed anonymous ``{uint32_t uid; uint32_t gid;}`` (8 bytes) of
+    ``u.ask_channel.buffer_credentials`` and ``u.create_trace_chunk.credentials.value``,
+    sessiond-comm.h @ v2.13.9 and 97535efaa.
+    """
+
+    uid: int = csfield(u32)
+    gid: int = csfield(u32)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptionalCredentials(WireStruct):
+    """``LTTNG_OPTIONAL_COMM(struct {uid; gid;} LTTNG_PACKED) LTTNG_PACKED`` (9 bytes),
+    ``u.create_trace_chunk.credentials``, sessiond-comm.h @ v2.13.9 and 97535efaa.
+    """
+
+    is_set: int = csfield(u8)
+    value: Credentials = csfield(DataclassStruct(Credentials))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptionalTraceChunkCommand(WireStruct):
+    """``LTTNG_OPTIONAL_COMM(uint32_t) LTTNG_PACKED`` documented as ``enum
+    lttng_trace_chunk_command_type`` (5 bytes), ``u.close_trace_chunk.close_command``,
+    sessiond-comm.h @ v2.13.9 and 97535efaa. The sender zeroes ``value`` when unset
+    (0 = MOVE_TO_COMPLETED, a member), so it is checked either way.
+    """
+
+    is_set: int = csfield(u8)
+    value: LttngTraceChunkCommandType = csfield(StrictEnum(u32, LttngTraceChunkCommandType))
+
+
+# --- members of the lttcomm_consumer_msg union (both ABIs) -------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChannelMember(WireStruct):
+    """``u.channel`` (packed, 4422 bytes): kernel ADD_CHANNEL.
+
+    Sent by ``consumer_init_add_channel_comm_msg`` (sessiond consumer.c, called
+    from kernel-consumer.c); read by ``lttng_kconsumer_recv_cmd``. ``type`` is a
+    :class:`ConsumerChannelType`, ``output`` an :class:`LttngEventOutput`.
+    """
+
+    channel_key: int = csfield(u64)
+    session_id: int = csfield(u64)
+    chunk_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
+    pathname: str = csfield(CharArray(PATH_MAX))
+    relayd_id: int = csfield(u64)
+    nb_init_streams: int = csfield(u32)
+    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
+    output: LttngEventOutput = csfield(StrictEnum(u32, LttngEventOutput))
+    type: ConsumerChannelType = csfield(StrictEnum(s32, ConsumerChannelType))
+    tracefile_size: int = csfield(u64)
+    tracefile_count: int = csfield(u32)
+    monitor: int = csfield(u32)
+    live_timer_interval: int = csfield(u32)
+    is_live: int = csfield(u8)
+    monitor_timer_interval: int = csfield(u32)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StreamMember(WireStruct):
+    """``u.stream`` (packed, 24 bytes): kernel ADD_STREAM.
+
+    Sent by ``consumer_init_add_stream_comm_msg`` (sessiond consumer.c); read by
+    ``lttng_kconsumer_recv_cmd``.
+    """
+
+    stream_key: int = csfield(u64)
+    channel_key: int = csfield(u64)
+    cpu: int = csfield(s32)
+    no_monitor: int = csfield(u32)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RelaydSockV2139(WireStruct):
+    """``u.relayd_sock`` at v2.13.9 (packed, 37 bytes): ADD_RELAYD_SOCKET.
+
+    Sent by ``consumer_send_relayd_socket`` (sessiond consumer.c); read by
+    ``lttng_ustconsumer_recv_cmd`` → ``consumer_add_relayd_socket``.
+    ``relayd_session_id`` is set for the control socket only.
+    """
+
+    net_index: int = csfield(u64)
+    type: LttngStreamType = csfield(StrictEnum(u32, LttngStreamType))
+    major: int = csfield(u32)
+    minor: int = csfield(u32)
+    relayd_socket_protocol: LttcommSockProto = csfield(StrictEnum(u8, LttcommSockProto))
+    session_id: int = csfield(u64)
+    relayd_session_id: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SessionIdArgs(WireStruct):
+    """``{uint64_t session_id;}`` (packed, 8 bytes): ``u.data_pending`` (DATA_PENDING,
+    ``consumer_is_data_pending``) and ``u.regenerate_metadata`` (used by no command).
+    """
+
+    session_id: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DestroyRelaydMember(WireStruct):
+    """``u.destroy_relayd`` (packed, 8 bytes): DESTROY_RELAYD (``consumer_send_destroy_relayd``)."""
+
+    net_seq_idx: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AskChannelMember(WireStruct):
+    """``u.ask_channel`` (packed, 12686 bytes — the largest member): ASK_CHANNEL_CREATION.
+
+    Sent by ``consumer_init_ask_channel_comm_msg`` (sessiond consumer.c, from
+    ``ask_channel_creation`` in sessiond ust-consumer.c); read by
+    ``lttng_ustconsumer_recv_cmd``. ``type`` is an :class:`LttngUstAbiChanType`,
+    ``output`` an :class:`LttngEventOutput` (always MMAP). ``chan_id`` is
+    0xFFFFFFFF for the metadata channel; ``root_shm_path``/``shm_path`` are empty
+    unless the session has a shm path.
+    """
+
+    subbuf_size: int = csfield(u64)
+    num_subbuf: int = csfield(u64)
+    overwrite: int = csfield(s32)
+    switch_timer_interval: int = csfield(u32)
+    read_timer_interval: int = csfield(u32)
+    live_timer_interval: int = csfield(u32)
+    is_live: int = csfield(u8)
+    monitor_timer_interval: int = csfield(u32)
+    output: LttngEventOutput = csfield(StrictEnum(s32, LttngEventOutput))
+    type: LttngUstAbiChanType = csfield(StrictEnum(s32, LttngUstAbiChanType))
+    session_id: int = csfield(u64)
+    pathname: str = csfield(CharArray(PATH_MAX))
+    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
+    buffer_credentials: Credentials = csfield(DataclassStruct(Credentials))
+    relayd_id: int = csfield(u64)
+    key: int = csfield(u64)
+    chunk_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
+    uuid: bytes = csfield(RawArray(LTTNG_UUID_LEN))
+    chan_id: int = csfield(u32)
+    tracefile_size: int = csfield(u64)
+    tracefile_count: int = csfield(u32)
+    session_id_per_pid: int = csfield(u64)
+    monitor: int = csfield(u32)
+    ust_app_uid: int = csfield(u32)
+    blocking_timeout: int = csfield(s64)
+    root_shm_path: str = csfield(CharArray(PATH_MAX))
+    shm_path: str = csfield(CharArray(PATH_MAX))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KeyArgs(WireStruct):
+    """``{uint64_t key;}`` (packed, 8 bytes), the channel key of:
+
+    ``u.get_channel`` (GET_CHANNEL, ``ust_consumer_get_channel``),
+    ``u.destroy_channel`` (DESTROY_CHANNEL, ``ust_consumer_destroy_channel``),
+    ``u.close_metadata`` (CLOSE_METADATA, ``consumer_close_metadata``),
+    ``u.setup_metadata`` (SETUP_METADATA, ``consumer_setup_metadata``),
+    ``u.flush_channel`` (FLUSH_CHANNEL, ``consumer_flush_channel``),
+    ``u.clear_quiescent_channel`` (CLEAR_QUIESCENT_CHANNEL,
+    ``consumer_clear_quiescent_channel``), ``u.clear_channel`` (CLEAR_CHANNEL,
+    ``consumer_clear_channel``), ``u.open_channel_packets`` (OPEN_CHANNEL_PACKETS,
+    ``consumer_open_channel_packets``) — all sessiond consumer.c / ust-consumer.c,
+    read by ``lttng_ustconsumer_recv_cmd``.
+    """
+
+    key: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PushMetadataMember(WireStruct):
+    """``u.push_metadata`` (packed, 32 bytes): PUSH_METADATA.
+
+    Sent by ``consumer_push_metadata`` (sessiond consumer.c) on the command or
+    the metadata socket; read by ``lttng_ustconsumer_recv_cmd`` and
+    ``lttng_ustconsumer_request_metadata``.
+    """
+
+    key: int = csfield(u64)
+    target_offset: int = csfield(u64)
+    len: int = csfield(u64)
+    version: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SnapshotChannelMember(WireStruct):
+    """``u.snapshot_channel`` (packed, 4128 bytes): SNAPSHOT_CHANNEL.
+
+    Sent by ``consumer_snapshot_channel`` (sessiond consumer.c; ``metadata`` = 1
+    for the metadata channel, ``relayd_id`` = 2**64-1 for a local snapshot); read
+    by ``lttng_ustconsumer_recv_cmd``.
+    """
+
+    pathname: str = csfield(CharArray(PATH_MAX))
+    use_relayd: int = csfield(u32)
+    metadata: int = csfield(u32)
+    relayd_id: int = csfield(u64)
+    key: int = csfield(u64)
+    nb_packets_per_stream: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SentStreamsMember(WireStruct):
+    """``u.sent_streams`` (packed, 16 bytes): kernel STREAMS_SENT
+    (``consumer_init_streams_sent_comm_msg``, sessiond consumer.c)."""
+
+    channel_key: int = csfield(u64)
+    net_seq_idx: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SessionChannelArgs(WireStruct):
+    """``{uint64_t session_id; uint64_t channel_key;}`` (packed, 16 bytes):
+    ``u.discarded_events`` (DISCARDED_EVENTS, ``consumer_get_discarded_events``)
+    and ``u.lost_packets`` (LOST_PACKETS, ``consumer_get_lost_packets``).
+    """
+
+    session_id: int = csfield(u64)
+    channel_key: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RotateChannelMember(WireStruct):
+    """``u.rotate_channel`` (packed, 20 bytes): ROTATE_CHANNEL (``consumer_rotate_channel``)."""
+
+    metadata: int = csfield(u32)
+    relayd_id: int = csfield(u64)
+    key: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckRotationPendingLocalMember(WireStruct):
+    """``u.check_rotation_pending_local`` (packed, 16 bytes): used by no command."""
+
+    session_id: int = csfield(u64)
+    chunk_id: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckRotationPendingRelayMember(WireStruct):
+    """``u.check_rotation_pending_relay`` (packed, 24 bytes): used by no command."""
+
+    relayd_id: int = csfield(u64)
+    session_id: int = csfield(u64)
+    chunk_id: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CreateTraceChunkMember(WireStruct):
+    """``u.create_trace_chunk`` (packed, 297 bytes): CREATE_TRACE_CHUNK.
+
+    Sent by ``consumer_create_trace_chunk`` (sessiond consumer.c): ``relayd_id``
+    unset and ``credentials`` set for a local chunk (whose directory fd follows),
+    ``override_name`` all zeroes unless the chunk name is overridden.
+    """
+
+    relayd_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
+    override_name: str = csfield(CharArray(LTTNG_NAME_MAX))
+    session_id: int = csfield(u64)
+    chunk_id: int = csfield(u64)
+    creation_timestamp: int = csfield(u64)
+    credentials: OptionalCredentials = csfield(DataclassStruct(OptionalCredentials))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CloseTraceChunkMember(WireStruct):
+    """``u.close_trace_chunk`` (packed, 38 bytes): CLOSE_TRACE_CHUNK.
+
+    Sent by ``consumer_close_trace_chunk`` (sessiond consumer.c).
+    """
+
+    relayd_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
+    session_id: int = csfield(u64)
+    chunk_id: int = csfield(u64)
+    close_timestamp: int = csfield(u64)
+    close_command: OptionalTraceChunkCommand = csfield(DataclassStruct(OptionalTraceChunkCommand))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TraceChunkExistsMember(WireStruct):
+    """``u.trace_chunk_exists`` (packed, 25 bytes): TRACE_CHUNK_EXISTS.
+
+    Sent by ``consumer_trace_chunk_exists`` (sessiond consumer.c).
+    """
+
+    relayd_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
+    session_id: int = csfield(u64)
+    chunk_id: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InitMember(WireStruct):
+    """``u.init`` (packed, 16 bytes): INIT (``consumer_init``), the session daemon's UUID."""
+
+    sessiond_uuid: bytes = csfield(RawArray(LTTNG_UUID_LEN))
+
+
+# --- 97535efaa: struct lttcomm_relayd_sock inside u.relayd_sock --------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InAddr(WireStruct):
+    """Mirrors ``struct in_addr`` (<netinet/in.h>): ``s_addr`` in network byte order."""
+
+    s_addr: int = csfield(u32be)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SockaddrIn(WireStruct):
+    """Mirrors ``struct sockaddr_in`` (glibc, 16 bytes): family in host order,
+    port and address in network byte order."""
+
+    sin_family: int = csfield(u16)
+    sin_port: int = csfield(u16be)
+    sin_addr: InAddr = csfield(DataclassStruct(InAddr))
+    sin_zero: bytes = csfield(RawArray(8))
+
+
+#: The ``__in6_u`` union of ``struct in6_addr``: three views of the same 16
+#: bytes (network order), selected by nothing: kept as ``__u6_addr8`` bytes.
+_IN6_U = CUnion(
+    16,
+    {
+        "__u6_addr8": RawArray(16),
+        "__u6_addr16": cs.Array(8, u16be),
+        "__u6_addr32": cs.Array(4, u32be),
+    },
+    default="__u6_addr8",
+)
+
+#: Mirrors ``struct in6_addr`` (glibc, 16 bytes): ``{union {...} __in6_u;}``.
+#: Declared with ``make_dataclass`` because a class body would mangle the
+#: C member name ``__in6_u``; build one with ``In6Addr(**{"__in6_u": b16})``.
+#: The selected member fills the union, so no tail field is needed.
+In6Addr: Any = dataclasses.make_dataclass(
+    "In6Addr",
+    [("__in6_u", bytes, csfield(_IN6_U))],
+    bases=(WireStruct,),
+    frozen=True,
+    kw_only=True,
+)
+In6Addr.__module__ = __name__
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SockaddrIn6(WireStruct):
+    """Mirrors ``struct sockaddr_in6`` (glibc, 28 bytes): family and scope id in
+    host order, port, flow info and address in network byte order."""
+
+    sin6_family: int = csfield(u16)
+    sin6_port: int = csfield(u16be)
+    sin6_flowinfo: int = csfield(u32be)
+    sin6_addr: Any = csfield(DataclassStruct(In6Addr))
+    sin6_scope_id: int = csfield(u32)
+
+
+_SOCKADDR_ADDR = CUnion(
+    28,
+    {"sin": DataclassStruct(SockaddrIn), "sin6": DataclassStruct(SockaddrIn6)},
+    key="type",
+    cases={LttcommSockDomain.LTTCOMM_INET: "sin", LttcommSockDomain.LTTCOMM_INET6: "sin6"},
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LttcommSockaddr(WireStruct):
+    """Mirrors ``struct lttcomm_sockaddr`` (packed, 32 bytes), sessiond-comm.h @ 97535efaa.
+
+    ``addr`` is ``sin`` for ``LTTCOMM_INET`` and ``sin6`` for ``LTTCOMM_INET6``
+    (``lttcomm_init_inet_sockaddr``/``lttcomm_init_inet6_sockaddr``).
+    """
+
+    type: LttcommSockDomain = csfield(StrictEnum(u32, LttcommSockDomain))
+    addr: SockaddrIn | SockaddrIn6 = csfield(_SOCKADDR_ADDR)
+    addr_tail: bytes = csfield_default(UnionTail(_SOCKADDR_ADDR), default=b"")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LttcommSock(WireStruct):
+    """Mirrors ``struct lttcomm_sock`` (packed, 48 bytes), sessiond-comm.h @ 97535efaa.
+
+    ``fd`` is the session daemon's descriptor number and ``ops`` a pointer in
+    the session daemon's address space: meaningless to the consumer, kept as sent.
+    """
+
+    fd: int = csfield(s32)
+    proto: LttcommSockProto = csfield(StrictEnum(u32, LttcommSockProto))
+    sockaddr: LttcommSockaddr = csfield(DataclassStruct(LttcommSockaddr))
+    ops: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LttcommRelaydSock(WireStruct):
+    """Mirrors ``struct lttcomm_relayd_sock`` (packed, 56 bytes), sessiond-comm.h @ 97535efaa."""
+
+    sock: LttcommSock = csfield(DataclassStruct(LttcommSock))
+    major: int = csfield(u32)
+    minor: int = csfield(u32)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RelaydSockR97535efaa(WireStruct):
+    """``u.relayd_sock`` at 97535efaa (packed, 84 bytes): ADD_RELAYD_SOCKET.
+
+    Sent by ``consumer_send_relayd_socket`` (sessiond consumer.cpp, a ``memcpy``
+    of the whole ``lttcomm_relayd_sock``); read by ``lttng_ustconsumer_recv_cmd``
+    → ``consumer_add_relayd_socket`` (consumer.cpp).
+    """
+
+    net_index: int = csfield(u64)
+    type: LttngStreamType = csfield(StrictEnum(u32, LttngStreamType))
+    sock: LttcommRelaydSock = csfield(DataclassStruct(LttcommRelaydSock))
+    session_id: int = csfield(u64)
+    relayd_session_id: int = csfield(u64)
+
+
+# --- lttcomm_consumer_msg ----------------------------------------------------
+
+_C = LttngConsumerCommand
+
+#: The member each command's sender writes and its receiver reads. Commands
+#: absent here carry no member (the sender zeroes the union): UPDATE_STREAM,
+#: STOP, SNAPSHOT_METADATA (no sender), SET_CHANNEL_MONITOR_PIPE.
+_CASES: Mapping[LttngConsumerCommand, str] = {
+    _C.LTTNG_CONSUMER_ADD_CHANNEL: "channel",
+    _C.LTTNG_CONSUMER_ADD_STREAM: "stream",
+    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: "relayd_sock",
+    _C.LTTNG_CONSUMER_DESTROY_RELAYD: "destroy_relayd",
+    _C.LTTNG_CONSUMER_DATA_PENDING: "data_pending",
+    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: "ask_channel",
+    _C.LTTNG_CONSUMER_GET_CHANNEL: "get_channel",
+    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: "destroy_channel",
+    _C.LTTNG_CONSUMER_PUSH_METADATA: "push_metadata",
+    _C.LTTNG_CONSUMER_CLOSE_METADATA: "close_metadata",
+    _C.LTTNG_CONSUMER_SETUP_METADATA: "setup_metadata",
+    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: "flush_channel",
+    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: "snapshot_channel",
+    _C.LTTNG_CONSUMER_STREAMS_SENT: "sent_streams",
+    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: "discarded_events",
+    _C.LTTNG_CONSUMER_LOST_PACKETS: "lost_packets",
+    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: "clear_quiescent_channel",
+    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: "rotate_channel",
+    _C.LTTNG_CONSUMER_INIT: "init",
+    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: "create_trace_chunk",
+    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: "close_trace_chunk",
+    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: "trace_chunk_exists",
+    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: "clear_channel",
+    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: "open_channel_packets",
+}
+
+
+def _consumer_union(relayd_sock: type[WireStruct]) -> CUnion:
+    """The ``u`` union, every member in declaration order; only ``relayd_sock`` varies."""
+    key = DataclassStruct(KeyArgs)
+    session = DataclassStruct(SessionIdArgs)
+    session_channel = DataclassStruct(SessionChannelArgs)
+    members = {
+        "channel": DataclassStruct(ChannelMember),
+        "stream": DataclassStruct(StreamMember),
+        "relayd_sock": DataclassStruct(relayd_sock),
+        "destroy_relayd": DataclassStruct(DestroyRelaydMember),
+        "data_pending": session,
+        "ask_channel": DataclassStruct(AskChannelMember),
+        "get_channel": key,
+        "destroy_channel": key,
+        "push_metadata": DataclassStruct(PushMetadataMember),
+        "close_metadata": key,
+        "setup_metadata": key,
+        "flush_channel": key,
+        "clear_quiescent_channel": key,
+        "snapshot_channel": DataclassStruct(SnapshotChannelMember),
+        "sent_streams": DataclassStruct(SentStreamsMember),
+        "discarded_events": session_channel,
+        "lost_packets": session_channel,
+        "regenerate_metadata": session,
+        "rotate_channel": DataclassStruct(RotateChannelMember),
+        "check_rotation_pending_local": DataclassStruct(CheckRotationPendingLocalMember),
+        "check_rotation_pending_relay": DataclassStruct(CheckRotationPendingRelayMember),
+        "create_trace_chunk": DataclassStruct(CreateTraceChunkMember),
+        "close_trace_chunk": DataclassStruct(CloseTraceChunkMember),
+        "trace_chunk_exists": DataclassStruct(TraceChunkExistsMember),
+        "init": DataclassStruct(InitMember),
+        "clear_channel": key,
+        "open_channel_packets": key,
+    }
+    return CUnion(CONSUMER_MSG_UNION_SIZE, members, key="cmd_type", cases=_CASES)
+
+
+_UNION_V2139 = _consumer_union(RelaydSockV2139)
+_UNION_R97535EFAA = _consumer_union(RelaydSockR97535efaa)
+
+#: What ``u`` holds once parsed (raw bytes when ``cmd_type`` selects no member).
+UnionMember = (
+    ChannelMember
+    | StreamMember
+    | RelaydSockV2139
+    | RelaydSockR97535efaa
+    | DestroyRelaydMember
+    | SessionIdArgs
+    | AskChannelMember
+    | KeyArgs
+    | PushMetadataMember
+    | SnapshotChannelMember
+    | SentStreamsMember
+    | SessionChannelArgs
+    | RotateChannelMember
+    | CheckRotationPendingLocalMember
+    | CheckRotationPendingRelayMember
+    | CreateTraceChunkMember
+    | CloseTraceChunkMember
+    | TraceChunkExistsMember
+    | InitMember
+    | bytes
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsumerMsgV2139(WireStruct):
+    """A command to the consumer daemon, v2.13.9 (12690 bytes, always sent whole).
+
+    Mirrors ``struct lttcomm_consumer_msg`` (packed), sessiond-comm.h @ v2.13.9:
+    ``cmd_type`` (documented ``enum lttng_consumer_command``), then the union
+    ``u`` decoded as the member ``cmd_type`` selects; ``u_tail`` keeps the bytes
+    of the union beyond that member (zero when the sender ``memset`` the message).
+    """
+
+    cmd_type: LttngConsumerCommand = csfield(StrictEnum(u32, LttngConsumerCommand))
+    u: UnionMember = csfield(_UNION_V2139)
+    u_tail: bytes = csfield_default(UnionTail(_UNION_V2139), default=b"")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsumerMsgR97535efaa(WireStruct):
+    """A command to the consumer daemon, 97535efaa (12690 bytes, always sent whole).
+
+    Mirrors ``struct lttcomm_consumer_msg`` (packed), sessiond-comm.h @ 97535efaa;
+    as :class:`ConsumerMsgV2139` except ``u.relayd_sock`` (:class:`RelaydSockR97535efaa`).
+    """
+
+    cmd_type: LttngConsumerCommand = csfield(StrictEnum(u32, LttngConsumerCommand))
+    u: UnionMember = csfield(_UNION_R97535EFAA)
+    u_tail: bytes = csfield_default(UnionTail(_UNION_R97535EFAA), default=b"")
+
+
+ConsumerMsg = ConsumerMsgV2139 | ConsumerMsgR97535efaa
+
+
+# --- bare scalar replies (not C structs) -------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataPendingReply(WireStruct):
+    """Reply to DATA_PENDING: the consumer's ``int is_data_pending``
+    (``consumer_data_pending``: 1 pending, 0 not), sent with ``sizeof(int)``
+    (ust-consumer.c) and read as ``int32_t ret_code`` by
+    ``consumer_is_data_pending`` (sessiond consumer.c), which only tests ``== 1``.
+    """
+
+    is_data_pending: int = csfield(s32)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DiscardedEventsReply(WireStruct):
+    """Reply to DISCARDED_EVENTS: ``uint64_t discarded_events`` (0 when no stream of
+    the channel is found), read by ``consumer_get_discarded_events``."""
+
+    discarded_events: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LostPacketsReply(WireStruct):
+    """Reply to LOST_PACKETS: ``uint64_t lost_packets`` (0 when no stream of the
+    channel is found), read by ``consumer_get_lost_packets``."""
+
+    lost_packets: int = csfield(u64)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ErrorSocketCode(WireStruct):
+    """One code on the consumer's error socket (``lttng_consumer_send_error``):
+    4 bytes holding an ``lttcomm_return_code`` (every call site passes an
+    ``LTTCOMM_CONSUMERD_*``); the first is ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY``.
+    """
+
+    code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MetadataRequestErrorReply(WireStruct):
+    """The session daemon's "no registry" answer to a metadata request
+    (``ust_consumer_metadata_request``): a whole zeroed ``lttcomm_consumer_msg``
+    whose ``cmd_type`` holds ``LTTNG_ERR_UND`` (an ``lttng_error_code``). The union
+    is kept as raw bytes. Decode with :func:`parse_metadata_socket_reply`.
+    """
+
+    cmd_type: LttngErrorCode = csfield_default(
+        StrictEnum(u32, LttngErrorCode), default=LttngErrorCode.LTTNG_ERR_UND
+    )
+    u: bytes = csfield_default(
+        RawArray(CONSUMER_MSG_UNION_SIZE), default=bytes(CONSUMER_MSG_UNION_SIZE)
+    )
+
+
+# --- registration ------------------------------------------------------------
+
+register_enums(
+    LttngConsumerCommand,
+    LttcommMetadataCommand,
+    LttngStreamType,
+    LttngTraceChunkCommandType,
+    LttngEventOutput,
+    ConsumerChannelType,
+)
+# LttcommSockProto and LttcommSockDomain are registered by ustref.protocol.client,
+# LttcommReturnCode by ustref.protocol.lttng_error, LttngUstAbiChanType by
+# ustref.protocol.ust_abi.
+
 STATUS_MSG = struct(
     "lttcomm_consumer_status_msg", ConsumerStatusMsg, header=HEADER, protocol=Protocol.CONSUMER
 )
@@ -88,3 +1105,225 @@ STATUS_CHANNEL = struct(
     header=HEADER,
     protocol=Protocol.CONSUMER,
 )
+CHANNEL_MONITOR_MSG = struct(
+    "lttcomm_consumer_channel_monitor_msg",
+    ConsumerChannelMonitorMsg,
+    header=HEADER,
+    protocol=Protocol.CONSUMER,
+)
+CLOSE_TRACE_CHUNK_REPLY = struct(
+    "lttcomm_consumer_close_trace_chunk_reply",
+    ConsumerCloseTraceChunkReply,
+    header=HEADER,
+    protocol=Protocol.CONSUMER,
+)
+METADATA_REQUEST_MSG = struct(
+    "lttcomm_metadata_request_msg", MetadataRequestMsg, header=HEADER, protocol=Protocol.CONSUMER
+)
+CONSUMER_MSG_V2139 = struct(
+    "lttcomm_consumer_msg",
+    ConsumerMsgV2139,
+    header=HEADER,
+    protocol=Protocol.CONSUMER,
+    abis=(Abi.V2_13_9,),
+)
+CONSUMER_MSG_R97535EFAA = struct(
+    "lttcomm_consumer_msg",
+    ConsumerMsgR97535efaa,
+    header=HEADER,
+    protocol=Protocol.CONSUMER,
+    abis=(Abi.R97535EFAA,),
+)
+#: ``struct lttcomm_consumer_msg`` per ABI.
+CONSUMER_MSG: dict[Abi, StructSpec[Any]] = {
+    Abi.V2_13_9: CONSUMER_MSG_V2139,
+    Abi.R97535EFAA: CONSUMER_MSG_R97535EFAA,
+}
+
+DATA_PENDING_REPLY = struct(
+    "data pending reply (int32)",
+    DataPendingReply,
+    header="src/common/ust-consumer/ust-consumer.c",
+    protocol=Protocol.CONSUMER,
+    abis=(),
+)
+DISCARDED_EVENTS_REPLY = struct(
+    "discarded events reply (uint64)",
+    DiscardedEventsReply,
+    header="src/common/ust-consumer/ust-consumer.c",
+    protocol=Protocol.CONSUMER,
+    abis=(),
+)
+LOST_PACKETS_REPLY = struct(
+    "lost packets reply (uint64)",
+    LostPacketsReply,
+    header="src/common/ust-consumer/ust-consumer.c",
+    protocol=Protocol.CONSUMER,
+    abis=(),
+)
+ERROR_SOCKET_CODE = struct(
+    "consumer error socket code (lttcomm_return_code, 4 bytes)",
+    ErrorSocketCode,
+    header="src/common/consumer/consumer.c",
+    protocol=Protocol.CONSUMER,
+    abis=(),
+)
+METADATA_ERROR_REPLY = struct(
+    "metadata request error reply (lttcomm_consumer_msg with cmd_type LTTNG_ERR_UND)",
+    MetadataRequestErrorReply,
+    header="src/bin/lttng-sessiond/ust-consumer.c",
+    protocol=Protocol.CONSUMER,
+    abis=(),
+)
+
+
+# --- decoding helpers --------------------------------------------------------
+
+_METADATA_SOCKET_MESSAGE = "lttcomm_consumer_msg (metadata socket reply)"
+
+
+def parse_metadata_socket_reply(
+    abi: Abi, data: bytes | bytearray | memoryview
+) -> ConsumerMsg | MetadataRequestErrorReply:
+    """Decode the session daemon's answer to a metadata request.
+
+    ``cmd_type == LTTNG_ERR_UND`` → :class:`MetadataRequestErrorReply`;
+    ``cmd_type == LTTNG_CONSUMER_PUSH_METADATA`` → the ABI's consumer message
+    (``u`` a :class:`PushMetadataMember`); anything else, or a message that is
+    not exactly 12690 bytes, raises :class:`RemoteProtocolError`.
+    """
+    raw = bytes(data)
+    if len(raw) != CONSUMER_MSG_SIZE:
+        raise RemoteProtocolError(
+            f"{len(raw)} bytes, expected {CONSUMER_MSG_SIZE}",
+            message=_METADATA_SOCKET_MESSAGE,
+            offset=min(len(raw), CONSUMER_MSG_SIZE),
+        )
+    cmd_type = int.from_bytes(raw[:4], "little")
+    if cmd_type == LttngErrorCode.LTTNG_ERR_UND:
+        return METADATA_ERROR_REPLY.parse(raw)
+    if cmd_type == LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA:
+        msg: ConsumerMsg = CONSUMER_MSG[abi].parse(raw)
+        return msg
+    raise RemoteProtocolError(
+        f"{cmd_type} is neither LTTNG_ERR_UND nor LTTNG_CONSUMER_PUSH_METADATA",
+        message=_METADATA_SOCKET_MESSAGE,
+        field="cmd_type",
+        offset=0,
+    )
+
+
+def close_trace_chunk_path(reply: ConsumerCloseTraceChunkReply) -> str:
+    """The path of a CLOSE_TRACE_CHUNK reply, checked as the session daemon does
+    (``consumer_close_trace_chunk``): ``path_length < LTTNG_PATH_MAX``, at least
+    one byte, the last byte NUL.
+    """
+    message = "lttcomm_consumer_close_trace_chunk_reply"
+    if reply.path_length >= LTTNG_PATH_MAX:
+        raise RemoteProtocolError(
+            f"path_length {reply.path_length} >= LTTNG_PATH_MAX ({LTTNG_PATH_MAX})",
+            message=message,
+            field="path_length",
+            offset=4,
+        )
+    if not reply.path or reply.path[-1] != 0:
+        raise RemoteProtocolError(
+            "path is not NUL-terminated",
+            message=message,
+            field="path",
+            offset=8 + max(len(reply.path) - 1, 0),
+        )
+    return reply.path[:-1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+# --- the conversation after each command -------------------------------------
+
+
+class ReplyKind(enum.Enum):
+    """What follows one command on the command socket (UST consumer).
+
+    "→" is consumer to session daemon, "←" the other way; "status" is one
+    :data:`STATUS_MSG`. See the module docstring for the sources.
+    """
+
+    #: Nothing is sent back.
+    NONE = "nothing"
+    #: The consumer stops its command thread without answering
+    #: (UPDATE_STREAM: ``-ENOSYS``; STOP: assertion failure).
+    CONSUMER_STOPS = "nothing; the consumer stops"
+    #: → status.
+    STATUS = "status"
+    #: → :data:`STATUS_CHANNEL` (16 bytes).
+    STATUS_CHANNEL = "status_channel"
+    #: → :data:`DATA_PENDING_REPLY` (int32).
+    DATA_PENDING = "int32"
+    #: → :data:`DISCARDED_EVENTS_REPLY` / :data:`LOST_PACKETS_REPLY` (uint64).
+    COUNT_U64 = "uint64"
+    #: → :data:`CLOSE_TRACE_CHUNK_REPLY` head (8 bytes), then ``path_length`` bytes.
+    CLOSE_TRACE_CHUNK = "close_trace_chunk_reply + path"
+    #: → status; if SUCCESS: ← one fd (:data:`FDS_FROM_SESSIOND`); → status.
+    STATUS_FD_STATUS = "status, fd, status"
+    #: ``u.create_trace_chunk.relayd_id.is_set == 0`` (local chunk): as
+    #: :attr:`STATUS_FD_STATUS` (the fd is the chunk's domain directory);
+    #: otherwise → status.
+    CREATE_TRACE_CHUNK = "local: status, fd, status; remote: status"
+    #: → status; if SUCCESS and ``u.push_metadata.len`` > 0: ← ``len`` metadata
+    #: bytes; → status.
+    PUSH_METADATA = "status, metadata bytes, status"
+    #: → status; if SUCCESS: → ustctl channel (1 fd) and streams (2 fds each),
+    #: terminator; → status.
+    GET_CHANNEL = "status, ustctl channel and streams, status"
+
+
+_R = ReplyKind
+
+#: Reply after each command, as ``lttng_ustconsumer_recv_cmd`` does it (same at both revisions).
+_UST_REPLY_AFTER: Mapping[LttngConsumerCommand, ReplyKind] = {
+    _C.LTTNG_CONSUMER_ADD_CHANNEL: _R.NONE,
+    _C.LTTNG_CONSUMER_ADD_STREAM: _R.NONE,
+    _C.LTTNG_CONSUMER_UPDATE_STREAM: _R.CONSUMER_STOPS,
+    _C.LTTNG_CONSUMER_STOP: _R.CONSUMER_STOPS,
+    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: _R.STATUS_FD_STATUS,
+    _C.LTTNG_CONSUMER_DESTROY_RELAYD: _R.STATUS,
+    _C.LTTNG_CONSUMER_DATA_PENDING: _R.DATA_PENDING,
+    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: _R.STATUS_CHANNEL,
+    _C.LTTNG_CONSUMER_GET_CHANNEL: _R.GET_CHANNEL,
+    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_PUSH_METADATA: _R.PUSH_METADATA,
+    _C.LTTNG_CONSUMER_CLOSE_METADATA: _R.STATUS,
+    _C.LTTNG_CONSUMER_SETUP_METADATA: _R.STATUS,
+    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_SNAPSHOT_METADATA: _R.NONE,
+    _C.LTTNG_CONSUMER_STREAMS_SENT: _R.NONE,
+    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: _R.COUNT_U64,
+    _C.LTTNG_CONSUMER_LOST_PACKETS: _R.COUNT_U64,
+    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: _R.STATUS_FD_STATUS,
+    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_INIT: _R.STATUS,
+    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: _R.CREATE_TRACE_CHUNK,
+    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: _R.CLOSE_TRACE_CHUNK,
+    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: _R.STATUS,
+    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: _R.STATUS,
+}
+
+#: Per ABI, the reply that follows each command (UST consumer). Identical at
+#: v2.13.9 and 97535efaa: the receivers differ only in how ADD_RELAYD_SOCKET
+#: reads ``u.relayd_sock``, not in what they answer.
+REPLY_AFTER: Mapping[Abi, Mapping[LttngConsumerCommand, ReplyKind]] = {
+    abi: _UST_REPLY_AFTER for abi in ALL_ABIS
+}
+
+#: File descriptors the session daemon sends after the consumer's first status
+#: (one ``SCM_RIGHTS`` message each, 1-byte dummy payload): the relayd socket
+#: (control or data, per ``u.relayd_sock.type``), the channel monitor pipe's
+#: write end, the chunk domain directory (local chunks only). The kernel
+#: consumer also receives 1 fd after ADD_STREAM. GET_CHANNEL's fds travel the
+#: other way (see :class:`ReplyKind`).
+FDS_FROM_SESSIOND: Mapping[LttngConsumerCommand, int] = {
+    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: 1,
+    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: 1,
+    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: 1,
+}

@@ -105,12 +105,32 @@ def _char_array_plan(length: int) -> _Plan:
 
 
 def _raw_plan(length: int) -> _Plan:
+    def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
+        return values[i], i + 1
+
     def encode(obj: Any, out: list[Any]) -> None:
         if not isinstance(obj, bytes) or len(obj) != length:
             raise _Reject
         out.append(obj)
 
-    return _scalar(f"{length}s") if False else _Plan([f"{length}s"], _scalar("").decode, encode)
+    return _Plan([f"{length}s"], decode, encode)
+
+
+def _tail_plan(length: int) -> _Plan:
+    """A union tail: all-zero bytes are ``b""`` (see :class:`UnionTail`)."""
+
+    def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
+        data = values[i]
+        return (data if data.count(0) != len(data) else b""), i + 1
+
+    def encode(obj: Any, out: list[Any]) -> None:
+        if obj == b"":
+            obj = bytes(length)
+        if not isinstance(obj, bytes) or len(obj) != length:
+            raise _Reject
+        out.append(obj)
+
+    return _Plan([f"{length}s"], decode, encode)
 
 
 def _byte_order(fmtstr: str) -> str:
@@ -163,7 +183,7 @@ class _Flattener:
                 union = inner.union
                 member = self.choose(union)
                 size = 0 if member is None else union.size - union.member_sizes[member]
-                plans.append(_raw_plan(size))
+                plans.append(_tail_plan(size))
             else:
                 plans.append(self.plan(sub))
             names.append(sub.name)

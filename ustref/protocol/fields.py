@@ -111,7 +111,10 @@ class CStr(str):
         nul = raw.find(b"\0")
         if nul < 0:
             return None
-        return cls(raw[:nul].decode(_ENCODING, _ERRORS), raw[nul + 1 :].rstrip(b"\0"))
+        rest = raw[nul + 1 :]
+        # count() is a C loop; rstrip() of kilobytes of zeros is slow.
+        tail = b"" if rest.count(0) == len(rest) else rest.rstrip(b"\0")
+        return cls(raw[:nul].decode(_ENCODING, _ERRORS), tail)
 
     def encode_field(self, length: int) -> bytes | None:
         """The field's bytes, zero-filled to ``length``; ``None`` if it does not fit."""
@@ -360,7 +363,11 @@ class CUnion(Construct[Any, Any]):
 
 
 class UnionTail(Construct[bytes, bytes]):
-    """The bytes of a :class:`CUnion` beyond its selected member (``sizeof`` 0)."""
+    """The bytes of a :class:`CUnion` beyond its selected member (``sizeof`` 0).
+
+    Parses to ``b""`` when those bytes are all zero (builds back as zeros), so a
+    message built with the default tail equals its parsed form.
+    """
 
     def __init__(self, union: CUnion) -> None:
         super().__init__()
@@ -371,7 +378,8 @@ class UnionTail(Construct[bytes, bytes]):
 
     def _parse(self, stream: Any, context: Any, path: str) -> bytes:
         data: bytes = cs.stream_read(stream, self._length(context), path)
-        return data
+        # An all-zero tail (what C senders write) parses to the default b"".
+        return data if data.count(0) != len(data) else b""
 
     def _build(self, obj: bytes | None, stream: Any, context: Any, path: str) -> Any:
         length = self._length(context)

@@ -2,4 +2,14 @@
 
 from __future__ import annotations
 
-from ustref.protocol import consumer  # noqa: F401
+from ustref.protocol import (  # noqa: F401
+    agent,
+    client,
+    consumer,
+    lttng_error,
+    lttng_types,
+    relayd,
+    ust_abi,
+    ustctl,
+    viewer,
+)

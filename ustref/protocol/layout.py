@@ -53,17 +53,22 @@ def walk(con: Any, prefix: str = "", base: int = 0, depth: int = 0) -> Iterator[
         inner = unwrap(sub)
         size = inner.sizeof() if not isinstance(inner, FlexArray) else 0
         if not isinstance(inner, Pad | UnionTail):
+            # An anonymous C struct/union member (field named ``_anon<N>``) is not
+            # listed itself: its members are reached by their own names.
+            anonymous = sub.name.startswith("_anon")
             name = f"{prefix}{sub.name}"
-            yield FieldLayout(name, offset, size, inner, depth)
+            inner_prefix = prefix if anonymous else f"{name}."
+            if not anonymous:
+                yield FieldLayout(name, offset, size, inner, depth)
             if isinstance(inner, CUnion):
                 for member, member_con in inner.members.items():
                     member_size = member_con.sizeof()
                     yield FieldLayout(
-                        f"{name}.{member}", offset, member_size, member_con, depth + 1
+                        f"{inner_prefix}{member}", offset, member_size, member_con, depth + 1
                     )
-                    yield from walk(member_con, f"{name}.{member}.", offset, depth + 2)
+                    yield from walk(member_con, f"{inner_prefix}{member}.", offset, depth + 2)
             else:
-                yield from walk(inner, f"{name}.", offset, depth + 1)
+                yield from walk(inner, inner_prefix, offset, depth + 1)
         offset += size
 
 

@@ -38,6 +38,22 @@ MAX_TEXT = 48
 MAX_FLEX_COUNT = 8
 
 
+#: Raw areas longer than this are drawn as a short pattern repeated (or zeros).
+MAX_RAW_DRAW = 256
+
+
+def _filler(length: int) -> st.SearchStrategy[bytes]:
+    """``length`` raw bytes; long areas repeat a short drawn pattern (Hypothesis'
+    data budget cannot hold kilobytes per example)."""
+    if length <= MAX_RAW_DRAW:
+        return st.binary(min_size=length, max_size=length)
+    pattern = st.binary(min_size=1, max_size=16)
+    return st.one_of(
+        st.just(bytes(length)),
+        pattern.map(lambda p: (p * (length // len(p) + 1))[:length]),
+    )
+
+
 def _int_range(con: Any) -> tuple[int, int]:
     fmt = con.fmtstr
     size = pystruct.calcsize(fmt)
@@ -90,7 +106,7 @@ def strategy_for(con: Any) -> st.SearchStrategy[Any]:
     if isinstance(inner, CharArray):
         return _c_string(inner.length)
     if isinstance(inner, _RawBytes):
-        return st.binary(min_size=inner.length, max_size=inner.length)
+        return _filler(inner.length)
     if isinstance(inner, cs.FormatField):
         low, high = _int_range(inner)
         return st.integers(low, high)
@@ -122,13 +138,14 @@ def _dataclass_values(grammar: Any) -> st.SearchStrategy[Any]:
             elif isinstance(inner, CUnion):
                 member = inner.member_for(values)
                 values[sub.name] = (
-                    draw(st.binary(min_size=inner.size, max_size=inner.size))
+                    draw(_filler(inner.size))
                     if member is None
                     else draw(strategy_for(inner.members[member]))
                 )
             elif isinstance(inner, UnionTail):
                 n = inner.union.size - inner.union.selected_size(values)
-                values[sub.name] = draw(st.binary(min_size=n, max_size=n))
+                tail = draw(_filler(n))
+                values[sub.name] = tail if any(tail) else b""
             elif isinstance(inner, FlexArray):
                 if inner.length is None:
                     values[sub.name] = draw(st.binary(max_size=64))
