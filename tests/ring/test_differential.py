@@ -1,0 +1,276 @@
+"""The pure reader against liblttng-ust-ctl on the same buffers.
+
+Producers are the library's own: ``lttng_ust_ctl_write_metadata_to_channel``
+on metadata channels, and ``lttng_ust_ctl_flush_buffer`` (the writer-side
+``lib_ring_buffer_switch_slow``) on data channels in discard and overwrite
+mode, which closes the current packet and, on an empty sub-buffer, opens and
+delivers a header-only one. Each test runs with the oracle, the pure reader
+and both alternating as the back end doing get/put (the ``driver`` fixture),
+and every value is asked of both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.ring.conftest import Pair, Reader
+from ustref.errors import LocalProtocolError
+from ustref.ring import layout as L
+from ustref.ring.crash import read_crash_record
+from ustref.ring.reader import Status, StreamReader, page_align
+from ustref.ring.shm import PAGE_SIZE
+
+MakePair = Callable[..., Pair]
+GETTERS = ("get_subbuf_size", "get_padded_subbuf_size", "get_mmap_read_offset")
+PACKET_GETTERS = (
+    "get_timestamp_begin",
+    "get_timestamp_end",
+    "get_events_discarded",
+    "get_content_size",
+    "get_packet_size",
+    "get_sequence_number",
+    "get_stream_id",
+    "get_instance_id",
+)
+META_HEADER = L.METADATA_SUBBUF_HEADER_SIZE
+
+
+def held_values(reader: Reader, data: bool) -> dict[str, object]:
+    values: dict[str, object] = {name: getattr(reader, name)() for name in GETTERS}
+    values["positions"] = (reader.snapshot_get_consumed(), reader.snapshot_get_produced())
+    values["bytes"] = reader.read_subbuf()
+    values["max"] = (reader.get_max_subbuf_size(), reader.get_mmap_len())
+    if data:
+        values.update({name: getattr(reader, name)() for name in PACKET_GETTERS})
+    return values
+
+
+def drain(pair: Pair, *, data: bool) -> list[dict[str, object]]:
+    """Get/put every ready sub-buffer through the driver; both back ends must agree."""
+    packets: list[dict[str, object]] = []
+    while True:
+        statuses = {type(r).__name__: r.snapshot() for r in pair.both}
+        assert len(set(statuses.values())) == 1, statuses
+        status = pair.driver().get_next_subbuf()
+        if status is not Status.OK:
+            assert status is Status.AGAIN
+            # nothing left for either back end
+            assert all(r.get_next_subbuf() is Status.AGAIN for r in pair.both)
+            return packets
+        oracle_view, pure_view = (held_values(r, data) for r in pair.both)
+        assert oracle_view == pure_view
+        packets.append(pure_view)
+        pair.driver().put_next_subbuf()
+
+
+def metadata_payload(packets: list[dict[str, object]]) -> bytes:
+    out = b""
+    for packet in packets:
+        raw = packet["bytes"]
+        assert isinstance(raw, bytes)
+        size = packet["get_subbuf_size"]
+        assert isinstance(size, int)
+        assert raw[:4] == L.TSDL_MAGIC_NUMBER.to_bytes(4, "little")
+        out += raw[META_HEADER:size]
+    return out
+
+
+@pytest.mark.parametrize("length", [1, 4059, 4060, 9000, 3 * 4096])
+def test_metadata_channel(make_pair: MakePair, length: int) -> None:
+    pair = make_pair(metadata=True, subbuf_size=4096, num_subbuf=4)
+    text = bytes((i * 7 + 13) % 95 + 32 for i in range(length))
+    pair.channel.write_metadata(text)
+    pair.oracle.flush_buffer(True)  # close the packet the writer is in
+    packets = drain(pair, data=False)
+    # content: the metadata text, split in packets of at most one sub-buffer
+    assert metadata_payload(packets) == text
+    assert len(packets) == -(-length // (4096 - META_HEADER))
+    for packet in packets:
+        raw = packet["bytes"]
+        assert isinstance(raw, bytes)
+        content_bits = int.from_bytes(raw[24:28], "little")
+        assert content_bits == 8 * int(packet["get_subbuf_size"])  # type: ignore[call-overload]
+
+
+def test_metadata_producer_waits_for_the_reader(make_pair: MakePair) -> None:
+    """A full discard buffer refuses a packet until the reader puts one back."""
+    pair = make_pair(metadata=True, subbuf_size=4096, num_subbuf=2)
+    text = bytes(range(256)) * 16
+    written = []
+    while (n := pair.channel.write_one_packet(text[: 4096 - META_HEADER])) > 0:
+        written.append(text[:n])
+        assert len(written) < 4
+    assert n < 0  # -ENOBUFS: every sub-buffer is full or being written
+    assert pair.driver().get_next_subbuf() is Status.OK
+    pair.driver().put_next_subbuf()
+    n = pair.channel.write_one_packet(b"tail")
+    assert n == 4
+    written.append(b"tail")
+    pair.oracle.flush_buffer(True)
+    payload = metadata_payload(drain(pair, data=False))
+    assert written[0] + payload == b"".join(written)
+
+
+def flushes(pair: Pair, count: int) -> None:
+    for _ in range(count):
+        pair.oracle.flush_buffer(False)
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["discard", "overwrite"])
+def test_data_channel_flushed_packets(make_pair: MakePair, overwrite: bool) -> None:
+    num_subbuf = 4
+    pair = make_pair(cpu=1, overwrite=overwrite, subbuf_size=4096, num_subbuf=num_subbuf, chan_id=5)
+    flushes(pair, 11)
+    packets = drain(pair, data=True)
+    seqs = [p["get_sequence_number"] for p in packets]
+    if overwrite:
+        # the writer pushed the reader: only the newest full buffer's worth is left
+        assert len(packets) == num_subbuf - 1 or len(packets) == num_subbuf
+        assert seqs == list(range(11 - len(packets), 11))
+    else:
+        # discard mode: the writer stopped when the buffer was full
+        assert seqs == list(range(num_subbuf))
+    for packet in packets:
+        assert packet["get_stream_id"] == 5
+        assert packet["get_instance_id"] == 1
+        assert packet["get_events_discarded"] == 0
+        begin, end = packet["get_timestamp_begin"], packet["get_timestamp_end"]
+        assert isinstance(begin, int) and isinstance(end, int) and begin <= end
+        content = packet["get_content_size"]
+        assert content in (8 * L.DATA_SUBBUF_HEADER_SIZE,)
+        assert packet["get_packet_size"] == 8 * page_align(L.DATA_SUBBUF_HEADER_SIZE)
+        raw = packet["bytes"]
+        assert isinstance(raw, bytes)
+        assert raw[:4] == L.CTF_MAGIC_NUMBER.to_bytes(4, "little")
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["discard", "overwrite"])
+def test_snapshot_iteration_without_consuming(make_pair: MakePair, overwrite: bool) -> None:
+    """The consumer's snapshot loop: sample positions, get_subbuf(pos)/put_subbuf, no move."""
+    pair = make_pair(overwrite=overwrite, subbuf_size=4096, num_subbuf=4)
+    flushes(pair, 6)
+    for reader in pair.both:
+        assert reader.snapshot_sample_positions() is Status.OK
+    consumed = pair.oracle.snapshot_get_consumed()
+    produced = pair.oracle.snapshot_get_produced()
+    assert (consumed, produced) == (
+        pair.pure.snapshot_get_consumed(),
+        pair.pure.snapshot_get_produced(),
+    )
+    seen = []
+    pos = consumed
+    while pos < produced:
+        getter = pair.driver()
+        if getter.get_subbuf(pos) is Status.OK:
+            assert held_values(pair.oracle, True) == held_values(pair.pure, True)
+            seen.append(pair.pure.get_sequence_number())
+            putter = pair.driver() if pair.mode == "mixed" else getter
+            putter.put_subbuf()
+        pos += 4096
+    assert seen == sorted(seen) and seen
+    # nothing was consumed
+    assert pair.pure.consumed_position() == consumed
+
+
+def test_snapshot_statuses_agree(make_pair: MakePair) -> None:
+    pair = make_pair(overwrite=False, subbuf_size=4096, num_subbuf=4)
+    # a new buffer: the writer is in sub-buffer 0 with only its header
+    assert [r.snapshot() for r in pair.both] == [Status.AGAIN, Status.AGAIN]
+    assert [r.get_subbuf(0) for r in pair.both] == [Status.AGAIN, Status.AGAIN]
+    pair.oracle.flush_buffer(True)
+    assert [r.snapshot() for r in pair.both] == [Status.OK, Status.OK]
+    # a position behind consumed is refused by both
+    pair.driver().get_next_subbuf()
+    pair.driver().put_next_subbuf()
+    assert [r.get_subbuf(0) for r in pair.both] == [Status.AGAIN, Status.AGAIN]
+
+
+@pytest.mark.parametrize("metadata", [False, True], ids=["data", "metadata"])
+@pytest.mark.parametrize("active", [False, True], ids=["flush", "active"])
+def test_pure_flush_matches_library_flush(
+    oracle_channel: Callable[..., object], metadata: bool, active: bool
+) -> None:
+    """``flush_buffer`` by the pure reader leaves the same shm bytes as the library's,
+    timestamps aside."""
+    from ustref.ring.ustctl import OracleChannel
+
+    images = []
+    for use_pure in (False, True):
+        channel = oracle_channel(metadata=metadata, subbuf_size=4096, num_subbuf=4)
+        assert isinstance(channel, OracleChannel)
+        stream = channel.create_stream(0)
+        if metadata:
+            channel.write_metadata(b"x" * 5000)
+        with StreamReader.from_fd(stream.shm_fd) as pure:
+            for _ in range(3):
+                if use_pure:
+                    pure.flush_buffer(active)
+                else:
+                    stream.flush_buffer(active)
+            images.append(bytearray(pure.mapping.read_bytes(0, pure.mapping.size)))
+            mask_timestamps(pure, images[-1])
+    assert images[0] == images[1]
+
+
+def mask_timestamps(reader: StreamReader, image: bytearray) -> None:
+    """Zero what depends on the clock: last_tsc, ts_end[] and packet timestamps."""
+    zero8 = bytes(8)
+    last_tsc = L.RingBuffer.last_tsc.offset
+    image[last_tsc : last_tsc + 8] = zero8
+    ts_end = reader.tables.ts_end
+    image[ts_end : ts_end + 8 * reader.geometry.num_subbuf] = bytes(8 * reader.geometry.num_subbuf)
+    if reader.kind.value == "data":
+        for data in reader.tables.data:
+            for field in ("ctx.timestamp_begin", "ctx.timestamp_end"):
+                at = data + L.field_offset(L.PacketHeader, field)
+                image[at : at + 8] = zero8
+
+
+def test_current_timestamp_is_the_trace_clock(make_pair: MakePair) -> None:
+    pair = make_pair(subbuf_size=4096, num_subbuf=2)
+    before = pair.oracle.get_current_timestamp()
+    mine = pair.pure.get_current_timestamp()
+    after = pair.oracle.get_current_timestamp()
+    assert before <= mine <= after
+    assert abs(mine - time.clock_gettime_ns(time.CLOCK_MONOTONIC)) < 10**9
+
+
+def test_metadata_has_no_packet_getters(make_pair: MakePair) -> None:
+    pair = make_pair(metadata=True, subbuf_size=4096, num_subbuf=2)
+    pair.channel.write_metadata(b"abc")
+    pair.oracle.flush_buffer(True)
+    assert pair.driver().get_next_subbuf() is Status.OK
+    for reader in pair.both:
+        for name in ("get_timestamp_begin", "get_sequence_number", "get_stream_id"):
+            with pytest.raises(LocalProtocolError):
+                getattr(reader, name)()
+
+
+def test_put_without_get_and_second_reader(make_pair: MakePair) -> None:
+    pair = make_pair(subbuf_size=4096, num_subbuf=2)
+    with pytest.raises(LocalProtocolError, match="without a held"):
+        pair.pure.put_subbuf()
+    # the oracle stream holds the reader reference (lib_ring_buffer_open_read)
+    with pytest.raises(LocalProtocolError, match="EBUSY"):
+        pair.pure.open_read()
+
+
+def test_crash_record_written_by_the_library(make_pair: MakePair) -> None:
+    """init_crash_abi() computes offsets with the C compiler: they are our mirrors'."""
+    pair = make_pair(subbuf_size=8192, num_subbuf=2, overwrite=True)
+    record = read_crash_record(pair.pure.mapping)
+    assert record.geometry.subbuf_size == 8192 and record.geometry.num_subbuf == 2
+    assert record.geometry.overwrite
+    assert record.content_size_offset == L.field_offset(L.PacketHeader, "ctx.content_size")
+    assert record.packet_size_offset == L.field_offset(L.PacketHeader, "ctx.packet_size")
+    assert (record.content_size_length, record.packet_size_length) == (8, 8)
+    assert record.mmap_length == pair.pure.mapping.size
+    assert pair.pure.tables.memory_map % PAGE_SIZE == 0
+    metadata = make_pair(metadata=True, subbuf_size=4096, num_subbuf=2)
+    meta_record = read_crash_record(metadata.pure.mapping)
+    # the metadata client gives no content/packet size field callbacks
+    assert (meta_record.content_size_length, meta_record.packet_size_length) == (0, 0)
+    assert not meta_record.geometry.overwrite

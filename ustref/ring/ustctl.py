@@ -1,0 +1,381 @@
+"""ctypes binding to the system's liblttng-ust-ctl.so.5 (lttng-ust 2.13.5): the oracle.
+
+Binds the consumer-side API of include/lttng/ust-ctl.h @ v2.13.5 (implemented
+in src/lib/lttng-ust-ctl/ustctl.c): channel and stream creation,
+``lttng_ust_ctl_write_metadata_to_channel`` (the metadata producer path),
+``get``/``put``, snapshots and positions, the sub-buffer and packet getters
+and ``lttng_ust_ctl_flush_buffer``. Tests and the benchmark hold the pure
+reader of :mod:`ustref.ring.reader` against it; ustref itself never needs it.
+
+Loading needs two things the library leaves to its host program: liburcu's
+``rcu_dereference_sym`` (liburcu.so.8, loaded ``RTLD_GLOBAL`` first) and the
+TLS variable ``lttng_ust_sigbus_state`` that lttng-tools' consumer defines
+with ``DEFINE_LTTNG_UST_SIGBUS_STATE()``; the tiny ``ustctl_shim.c`` beside
+this module defines it and is compiled with ``cc`` at first use into
+``$XDG_CACHE_HOME/ustref`` (default ``~/.cache/ustref``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import errno
+import hashlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ustref.errors import LocalProtocolError, UstrefError
+from ustref.ring.reader import Status
+
+LIBRARY = "liblttng-ust-ctl.so.5"
+_SHIM_SOURCE = Path(__file__).with_name("ustctl_shim.c")
+UUID_LEN = 16
+
+
+class ChanType(enum.IntEnum):
+    """``enum lttng_ust_abi_chan_type`` (include/lttng/ust-abi.h)."""
+
+    PER_CPU = 0
+    METADATA = 1
+
+
+class ConsumerChannelAttr(ctypes.Structure):
+    """Mirrors ``struct lttng_ust_ctl_consumer_channel_attr``, include/lttng/ust-ctl.h @ v2.13.5
+    (packed)."""
+
+    _pack_ = 1
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("subbuf_size", ctypes.c_uint64),
+        ("num_subbuf", ctypes.c_uint64),
+        ("overwrite", ctypes.c_int),
+        ("switch_timer_interval", ctypes.c_uint),
+        ("read_timer_interval", ctypes.c_uint),
+        ("output", ctypes.c_int),
+        ("chan_id", ctypes.c_uint32),
+        ("uuid", ctypes.c_ubyte * UUID_LEN),
+        ("blocking_timeout", ctypes.c_int64),
+    ]
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ustref`` or ``~/.cache/ustref``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ustref"
+
+
+def build_shim() -> Path:
+    """Compile ``ustctl_shim.c`` once (keyed by its hash) and return the ``.so`` path."""
+    source = _SHIM_SOURCE.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    target = cache_dir() / f"ustctl-shim-{digest}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".shim-", suffix=".so", dir=target.parent)
+    os.close(fd)
+    cc = os.environ.get("CC", "cc")
+    try:
+        subprocess.run(
+            [cc, "-shared", "-fPIC", "-O2", "-o", tmp, str(_SHIM_SOURCE)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        os.replace(tmp, target)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        Path(tmp).unlink(missing_ok=True)
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise UstrefError(f"cannot build the liblttng-ust-ctl shim: {detail.strip()}") from exc
+    return target
+
+
+_P = ctypes.c_void_p
+_ULONG_P = ctypes.POINTER(ctypes.c_ulong)
+_U64_P = ctypes.POINTER(ctypes.c_uint64)
+
+_SIGNATURES: dict[str, tuple[object, list[object]]] = {
+    "lttng_ust_ctl_get_nr_stream_per_channel": (ctypes.c_int, []),
+    "lttng_ust_ctl_create_channel": (
+        _P,
+        [ctypes.POINTER(ConsumerChannelAttr), ctypes.POINTER(ctypes.c_int), ctypes.c_int],
+    ),
+    "lttng_ust_ctl_destroy_channel": (None, [_P]),
+    "lttng_ust_ctl_write_metadata_to_channel": (
+        ctypes.c_int,
+        [_P, ctypes.c_char_p, ctypes.c_size_t],
+    ),
+    "lttng_ust_ctl_write_one_packet_to_channel": (
+        ctypes.c_ssize_t,
+        [_P, ctypes.c_char_p, ctypes.c_size_t],
+    ),
+    "lttng_ust_ctl_create_stream": (_P, [_P, ctypes.c_int]),
+    "lttng_ust_ctl_destroy_stream": (None, [_P]),
+    "lttng_ust_ctl_get_mmap_base": (_P, [_P]),
+    "lttng_ust_ctl_get_mmap_len": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_get_max_subbuf_size": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_get_mmap_read_offset": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_get_subbuf_size": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_get_padded_subbuf_size": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_get_next_subbuf": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_put_next_subbuf": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_snapshot": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_snapshot_sample_positions": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_snapshot_get_consumed": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_snapshot_get_produced": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_get_subbuf": (ctypes.c_int, [_P, _ULONG_P]),
+    "lttng_ust_ctl_put_subbuf": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_flush_buffer": (ctypes.c_int, [_P, ctypes.c_int]),
+    "lttng_ust_ctl_get_timestamp_begin": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_timestamp_end": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_events_discarded": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_content_size": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_packet_size": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_stream_id": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_current_timestamp": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_sequence_number": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_get_instance_id": (ctypes.c_int, [_P, _U64_P]),
+}
+
+_loaded: dict[str, ctypes.CDLL] = {}
+
+
+def library() -> ctypes.CDLL:
+    """Load (once) liburcu, the shim and liblttng-ust-ctl.so.5, with typed signatures."""
+    if LIBRARY in _loaded:
+        return _loaded[LIBRARY]
+    try:
+        ctypes.CDLL("liburcu.so.8", mode=ctypes.RTLD_GLOBAL)
+        ctypes.CDLL(str(build_shim()), mode=ctypes.RTLD_GLOBAL)
+        lib = ctypes.CDLL(LIBRARY, use_errno=True)
+    except OSError as exc:
+        raise UstrefError(f"cannot load {LIBRARY}: {exc}") from exc
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        func = getattr(lib, name)
+        func.restype = restype
+        func.argtypes = argtypes
+    _loaded[LIBRARY] = lib
+    return lib
+
+
+def available() -> bool:
+    """Whether the oracle can be loaded on this machine."""
+    try:
+        library()
+    except UstrefError:
+        return False
+    return True
+
+
+def _check(ret: int, what: str) -> None:
+    if ret < 0:
+        raise UstrefError(f"{what} failed: {os.strerror(-ret)} ({ret})")
+
+
+class OracleChannel:
+    """A consumer channel created by ``lttng_ust_ctl_create_channel()`` over caller-owned
+    stream fds (memfds here), mirroring ``struct lttng_ust_ctl_consumer_channel``."""
+
+    def __init__(
+        self,
+        *,
+        metadata: bool = False,
+        overwrite: bool = False,
+        subbuf_size: int = 4096,
+        num_subbuf: int = 4,
+        chan_id: int = 0,
+        uuid: bytes = bytes(range(16)),
+    ) -> None:
+        lib = library()
+        self.metadata = metadata
+        nr = 1 if metadata else lib.lttng_ust_ctl_get_nr_stream_per_channel()
+        self.stream_fds = [os.memfd_create(f"ustref-oracle-{i}") for i in range(nr)]
+        attr = ConsumerChannelAttr()
+        attr.type = ChanType.METADATA if metadata else ChanType.PER_CPU
+        attr.subbuf_size = subbuf_size
+        attr.num_subbuf = num_subbuf
+        attr.overwrite = int(overwrite)
+        attr.output = 0  # LTTNG_UST_ABI_MMAP
+        attr.chan_id = chan_id
+        attr.uuid[:] = list(uuid)
+        attr.blocking_timeout = 0
+        fds = (ctypes.c_int * nr)(*self.stream_fds)
+        self._attr = attr
+        self.handle = lib.lttng_ust_ctl_create_channel(ctypes.byref(attr), fds, nr)
+        if not self.handle:
+            for fd in self.stream_fds:
+                os.close(fd)
+            raise UstrefError("lttng_ust_ctl_create_channel failed")
+        self.streams: list[OracleStream] = []
+
+    def write_metadata(self, data: bytes) -> None:
+        """``lttng_ust_ctl_write_metadata_to_channel()``."""
+        if not self.metadata:
+            raise LocalProtocolError("metadata can only be written to a metadata channel")
+        _check(
+            library().lttng_ust_ctl_write_metadata_to_channel(self.handle, data, len(data)),
+            "lttng_ust_ctl_write_metadata_to_channel",
+        )
+
+    def write_one_packet(self, data: bytes) -> int:
+        """``lttng_ust_ctl_write_one_packet_to_channel()``: bytes written (< 0: -errno)."""
+        if not self.metadata:
+            raise LocalProtocolError("metadata can only be written to a metadata channel")
+        return int(
+            library().lttng_ust_ctl_write_one_packet_to_channel(self.handle, data, len(data))
+        )
+
+    def create_stream(self, cpu: int = 0) -> OracleStream:
+        stream = OracleStream(self, cpu)
+        self.streams.append(stream)
+        return stream
+
+    def close(self) -> None:
+        if not self.handle:
+            return
+        for stream in self.streams:
+            stream.close()
+        library().lttng_ust_ctl_destroy_channel(self.handle)
+        self.handle = None
+        for fd in self.stream_fds:
+            os.close(fd)
+
+    def __enter__(self) -> OracleChannel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class OracleStream:
+    """A stream opened for reading by ``lttng_ust_ctl_create_stream()``, with the same
+    method names and conventions as :class:`ustref.ring.reader.StreamReader`."""
+
+    def __init__(self, channel: OracleChannel, cpu: int) -> None:
+        self.channel = channel
+        self.cpu = cpu
+        self.handle = library().lttng_ust_ctl_create_stream(channel.handle, cpu)
+        if not self.handle:
+            raise UstrefError(f"lttng_ust_ctl_create_stream(cpu={cpu}) failed")
+        self.shm_fd = channel.stream_fds[0 if channel.metadata else cpu]
+
+    def close(self) -> None:
+        if self.handle:
+            library().lttng_ust_ctl_destroy_stream(self.handle)
+            self.handle = None
+
+    def _status(self, ret: int, what: str) -> Status:
+        if ret in (0, -errno.EAGAIN, -errno.ENODATA):
+            return Status(ret)
+        raise UstrefError(f"{what} failed: {os.strerror(-ret)} ({ret})")
+
+    def _ulong(self, name: str) -> int:
+        out = ctypes.c_ulong()
+        _check(getattr(library(), name)(self.handle, ctypes.byref(out)), name)
+        return int(out.value)
+
+    def _u64(self, name: str) -> int:
+        out = ctypes.c_uint64()
+        _check(getattr(library(), name)(self.handle, ctypes.byref(out)), name)
+        return int(out.value)
+
+    def snapshot(self) -> Status:
+        return self._status(library().lttng_ust_ctl_snapshot(self.handle), "snapshot")
+
+    def snapshot_sample_positions(self) -> Status:
+        lib = library()
+        return self._status(
+            lib.lttng_ust_ctl_snapshot_sample_positions(self.handle), "snapshot_sample_positions"
+        )
+
+    def snapshot_get_consumed(self) -> int:
+        return self._ulong("lttng_ust_ctl_snapshot_get_consumed")
+
+    def snapshot_get_produced(self) -> int:
+        return self._ulong("lttng_ust_ctl_snapshot_get_produced")
+
+    def get_subbuf(self, consumed: int) -> Status:
+        pos = ctypes.c_ulong(consumed)
+        return self._status(
+            library().lttng_ust_ctl_get_subbuf(self.handle, ctypes.byref(pos)), "get_subbuf"
+        )
+
+    def put_subbuf(self) -> None:
+        _check(library().lttng_ust_ctl_put_subbuf(self.handle), "put_subbuf")
+
+    def get_next_subbuf(self) -> Status:
+        return self._status(library().lttng_ust_ctl_get_next_subbuf(self.handle), "get_next")
+
+    def put_next_subbuf(self) -> None:
+        _check(library().lttng_ust_ctl_put_next_subbuf(self.handle), "put_next_subbuf")
+
+    def flush_buffer(self, producer_active: bool) -> None:
+        _check(
+            library().lttng_ust_ctl_flush_buffer(self.handle, int(producer_active)), "flush_buffer"
+        )
+
+    def get_subbuf_size(self) -> int:
+        return self._ulong("lttng_ust_ctl_get_subbuf_size")
+
+    def get_padded_subbuf_size(self) -> int:
+        return self._ulong("lttng_ust_ctl_get_padded_subbuf_size")
+
+    def get_mmap_read_offset(self) -> int:
+        return self._ulong("lttng_ust_ctl_get_mmap_read_offset")
+
+    def get_mmap_len(self) -> int:
+        return self._ulong("lttng_ust_ctl_get_mmap_len")
+
+    def get_max_subbuf_size(self) -> int:
+        return self._ulong("lttng_ust_ctl_get_max_subbuf_size")
+
+    def read_subbuf(self, length: int | None = None) -> bytes:
+        size = self.get_padded_subbuf_size() if length is None else length
+        base = library().lttng_ust_ctl_get_mmap_base(self.handle)
+        if not base:
+            raise UstrefError("lttng_ust_ctl_get_mmap_base failed")
+        return ctypes.string_at(base + self.get_mmap_read_offset(), size)
+
+    def _data_only(self, what: str) -> None:
+        # The metadata client leaves these callbacks NULL: the library would
+        # call through a NULL pointer (timestamp_begin …) or return -ENOSYS.
+        if self.channel.metadata:
+            raise LocalProtocolError(f"{what}: the metadata client has no such getter")
+
+    def get_timestamp_begin(self) -> int:
+        self._data_only("timestamp_begin")
+        return self._u64("lttng_ust_ctl_get_timestamp_begin")
+
+    def get_timestamp_end(self) -> int:
+        self._data_only("timestamp_end")
+        return self._u64("lttng_ust_ctl_get_timestamp_end")
+
+    def get_events_discarded(self) -> int:
+        self._data_only("events_discarded")
+        return self._u64("lttng_ust_ctl_get_events_discarded")
+
+    def get_content_size(self) -> int:
+        self._data_only("content_size")
+        return self._u64("lttng_ust_ctl_get_content_size")
+
+    def get_packet_size(self) -> int:
+        self._data_only("packet_size")
+        return self._u64("lttng_ust_ctl_get_packet_size")
+
+    def get_sequence_number(self) -> int:
+        self._data_only("sequence_number")
+        return self._u64("lttng_ust_ctl_get_sequence_number")
+
+    def get_stream_id(self) -> int:
+        self._data_only("stream_id")
+        return self._u64("lttng_ust_ctl_get_stream_id")
+
+    def get_instance_id(self) -> int:
+        self._data_only("instance_id")
+        return self._u64("lttng_ust_ctl_get_instance_id")
+
+    def get_current_timestamp(self) -> int:
+        self._data_only("current_timestamp")
+        return self._u64("lttng_ust_ctl_get_current_timestamp")
