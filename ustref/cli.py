@@ -6,6 +6,8 @@ Sub-commands:
 * ``ustref spec ring-layout [--json]`` — lttng-ust 2.13.5 ring-buffer layout (ctypes mirrors);
 * ``ustref spec render [--out spec/] [--check]`` — the Markdown reference;
 * ``ustref ring dump SHM_PATH -o TRACE_DIR`` — post-mortem trace recovery (like ``lttng-crash -x``);
+* ``ustref decode CAPTURE [--abi …] [--json] [--check-roundtrip]`` — decode a conversation;
+* ``ustref capture …`` — the recording consumer wrapper;
 * ``ustref demo`` — a real traced session of the sample app, summarised.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,27 @@ def _ring_dump(rest: list[str]) -> int:
     return status
 
 
+def _decode(rest: list[str]) -> int:
+    from ustref.capture.decode import decode_main
+
+    return decode_main(rest)
+
+
+def _capture(rest: list[str]) -> int:
+    from ustref.capture.cli import capture_main
+
+    status: int = capture_main(rest)
+    return status
+
+
+#: Sub-commands that own their argparse: they receive the rest of the line verbatim.
+PASSTHROUGH: dict[tuple[str, ...], Callable[[list[str]], int]] = {
+    ("ring", "dump"): _ring_dump,
+    ("decode",): _decode,
+    ("capture",): _capture,
+}
+
+
 def _demo(args: argparse.Namespace) -> int:
     from ustref.demo import run_demo
 
@@ -98,9 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ring = sub.add_parser("ring", help="lttng-ust ring buffers")
     ring_sub = ring.add_subparsers(dest="ring_command", required=True)
-    ring_sub.add_parser(
-        "dump", help="recover a CTF trace from --shm-path files", add_help=False
-    ).set_defaults(passthrough=_ring_dump)
+    ring_sub.add_parser("dump", help="recover a CTF trace from --shm-path files", add_help=False)
+    sub.add_parser(
+        "decode", help="decode a captured sessiond↔consumerd conversation", add_help=False
+    )
+    sub.add_parser("capture", help="record a consumer daemon's conversation", add_help=False)
 
     demo = sub.add_parser("demo", help="trace the sample app with the real daemons, summarised")
     demo.add_argument("--events", type=int, default=1000, help="events the app emits")
@@ -111,11 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # Sub-commands owning their own argparse receive the rest of the line verbatim.
-    if args_list[:2] == ["ring", "dump"]:
-        return _ring_dump(args_list[2:])
-    args = parser.parse_args(args_list)
     try:
+        for prefix, command in PASSTHROUGH.items():
+            if tuple(args_list[: len(prefix)]) == prefix:
+                return command(args_list[len(prefix) :])
+        args = parser.parse_args(args_list)
         result: int = args.func(args)
     except UstrefError as exc:
         print(f"ustref: {exc}", file=sys.stderr)

@@ -40,7 +40,9 @@ def summary(value: Any, limit: int = 4) -> str:
             return f"{len(value)} bytes {text!r}" if value.isascii() else f"{len(value)} bytes"
         return repr(value)
     parts: list[str] = []
-    for field in dataclasses.fields(value):
+    fields = dataclasses.fields(value)
+    few = len(fields) <= 3  # small replies: show their zeros too
+    for field in fields:
         if field.name.startswith("_") or field.name.endswith("_tail"):
             continue
         item = getattr(value, field.name)
@@ -51,7 +53,7 @@ def summary(value: Any, limit: int = 4) -> str:
             continue
         if isinstance(item, enum.Enum):
             parts.append(f"{field.name}={item.name}")
-        elif isinstance(item, int) and item:
+        elif isinstance(item, int) and (item or few):
             parts.append(f"{field.name}={item}")
         elif isinstance(item, str) and item:
             parts.append(f"{field.name}={str(item)!r}")

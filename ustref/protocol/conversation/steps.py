@@ -20,8 +20,15 @@ from ustref.protocol.abi import Abi
 from ustref.protocol.registry import StructSpec
 
 
-class Socket(enum.Enum):
-    """The channels between the session daemon and a consumer daemon."""
+class Socket(str, enum.Enum):
+    """The channels between the session daemon and a consumer daemon.
+
+    ``command`` and ``metadata`` are the first and second connections of the
+    session daemon to the consumer's command socket (``--consumerd-cmd-sock``);
+    ``error`` is the consumer's connection to the session daemon's error socket
+    (``--consumerd-err-sock``); ``channel-monitor`` is the pipe handed over by
+    ``LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE`` (consumerd → sessiond only).
+    """
 
     COMMAND = "command"
     """First connection to the consumer's command socket: commands from sessiond."""
@@ -33,13 +40,20 @@ class Socket(enum.Enum):
     """The pipe given by SET_CHANNEL_MONITOR_PIPE: channel usage samples."""
 
 
-class Direction(enum.Enum):
+class Direction(str, enum.Enum):
+    """Which way the bytes went."""
+
     TO_CONSUMERD = "sessiond->consumerd"
     TO_SESSIOND = "consumerd->sessiond"
 
     @property
     def arrow(self) -> str:
         return "S→C" if self is Direction.TO_CONSUMERD else "C→S"
+
+    @property
+    def short(self) -> str:
+        """``s2c`` or ``c2s``, as in raw capture directory file names."""
+        return "s2c" if self is Direction.TO_CONSUMERD else "c2s"
 
 
 ExchangeValues = Mapping[str, Any]

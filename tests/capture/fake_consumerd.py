@@ -1,0 +1,99 @@
+"""A stand-in ``lttng-consumerd`` for the wrapper's tests (no LTTng, no root).
+
+It follows the real consumer's start-up (``lttng-consumerd.c``, ``consumer.c``
+@ lttng-tools v2.13.9): connect to the error socket, listen on the command
+socket, report ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY`` (100), accept the
+command then the metadata connection. Then, with ``FAKE_MODE=script`` (the
+default), it plays a short scripted conversation (see ``test_wrapper.py``)
+and exits with ``FAKE_EXIT`` once the command socket reaches end of stream;
+with ``FAKE_MODE=hang`` it waits for a signal. It writes ``{"argv", "pid",
+"ppid"}`` as JSON to ``FAKE_INFO``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import sys
+
+SOCK_READY = 100
+SET_CHANNEL_MONITOR_PIPE = 20
+SEND_FILE = 99
+
+
+def _opt(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise SystemExit(f"fake consumerd: end of stream after {len(data)} of {size} bytes")
+        data += chunk
+    return data
+
+
+def _u32(value: int) -> bytes:
+    return value.to_bytes(4, sys.byteorder)
+
+
+def _script(cmd: socket.socket, meta: socket.socket) -> None:
+    # SET_CHANNEL_MONITOR_PIPE: status, then the pipe (1 byte + fd), status.
+    msg = _recv_exact(cmd, 16)
+    assert int.from_bytes(msg[:4], sys.byteorder) == SET_CHANNEL_MONITOR_PIPE, msg
+    cmd.sendall(_u32(0))
+    data, fds, _flags, _addr = socket.recv_fds(cmd, 1, 4)
+    assert data == b"\0" and len(fds) == 1, (data, fds)
+    assert stat.S_ISFIFO(os.fstat(fds[0]).st_mode)
+    os.write(fds[0], b"S" * 32)
+    cmd.sendall(_u32(0))
+    # A file fd: answer with its contents, then hand back a pipe pair, the
+    # way lttng-ust-ctl sends a stream (bytes, then 1 byte + fds, unpaced).
+    msg = _recv_exact(cmd, 16)
+    assert int.from_bytes(msg[:4], sys.byteorder) == SEND_FILE, msg
+    data, fds, _flags, _addr = socket.recv_fds(cmd, 1, 4)
+    assert data == b"\0" and len(fds) == 1, (data, fds)
+    content = os.pread(fds[0], 100, 0)
+    os.close(fds[0])
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"through")
+    cmd.sendall(_u32(len(content)) + content)
+    socket.send_fds(cmd, [b"\0"], [read_end, write_end])
+    os.close(read_end)
+    os.close(write_end)
+    # The metadata connection: a request, an answer.
+    meta.sendall(b"REQ1")
+    assert _recv_exact(meta, 4) == b"RSP1"
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    cmd_path = _opt(argv, "--consumerd-cmd-sock")
+    err_path = _opt(argv, "--consumerd-err-sock")
+    with open(os.environ["FAKE_INFO"], "w") as info:
+        json.dump({"argv": argv, "pid": os.getpid(), "ppid": os.getppid()}, info)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(cmd_path)
+    listener.listen(8)
+    err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    err.connect(err_path)
+    err.sendall(_u32(SOCK_READY))
+    cmd, _ = listener.accept()
+    meta, _ = listener.accept()
+    listener.close()
+    if os.environ.get("FAKE_MODE", "script") == "hang":
+        signal.pause()
+        return 0
+    _script(cmd, meta)
+    while cmd.recv(4096):
+        pass
+    return int(os.environ.get("FAKE_EXIT", "0"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

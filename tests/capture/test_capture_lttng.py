@@ -1,0 +1,68 @@
+"""The recording wrapper in the real chain: lttng-sessiond → wrapper → lttng-consumerd.
+
+A session traced through the wrapper must give the trace it gives without it,
+and the capture must hold the whole conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ustref.capture import Direction, Socket, load_capture
+from ustref.capture.launch import capture_env, sessiond_args
+from ustref.lttng import SessionDaemon, read_events
+
+pytestmark = pytest.mark.lttng
+
+TRACEF = "lttng_ust_tracef:event"
+
+
+def test_tracef_through_the_wrapper(app_builder: Callable[[str], Path], tmp_path: Path) -> None:
+    app = app_builder("tracef_app")
+    out = tmp_path / "session.capture.jsonl"
+    trace = tmp_path / "trace"
+    count = 200
+    with (
+        SessionDaemon(
+            extra_args=sessiond_args(), env=capture_env(out), workdir=tmp_path / "sessiond"
+        ) as sessiond,
+        sessiond.recording_session("capture", trace),
+    ):
+        sessiond.run(app, str(count))
+        kids = sessiond.children()
+        wrappers = [kid for kid in kids if kid.comm == "ustref-capture"]
+        assert len(wrappers) == 1 and wrappers[0].ppid == sessiond.pid
+        consumers = [kid for kid in kids if kid.comm == "lttng-consumerd"]
+        assert [kid.ppid for kid in consumers] == [wrappers[0].pid]
+    # The session daemon waited for the wrapper, which waited for the consumer:
+    # the capture is complete.
+
+    events = read_events(trace)
+    assert [event.name for event in events] == [TRACEF] * count
+    assert [event.payload["msg"] for event in events] == [
+        f'"ustref tracef {i}"' for i in range(count)
+    ]
+
+    capture = load_capture(out)
+    assert capture.end is not None and capture.end.exit_status == 0
+    assert capture.header is not None and capture.header.argv[1] == "-u"
+    records = [r for r in capture.records if not r.is_eof]
+    assert records
+    seen = {(r.socket, r.direction) for r in records}
+    for direction in Direction:
+        assert any(d is direction for _, d in seen)
+    for role in (Socket.COMMAND, Socket.ERROR):
+        assert any(r is role for r, _ in seen)
+    # The metadata connection carries nothing in so short a session, but it is
+    # there: the session daemon closing it is recorded.
+    assert any(r.socket is Socket.METADATA for r in capture.records)
+    # The consumer's first word: LTTCOMM_CONSUMERD_COMMAND_SOCK_READY on the error socket.
+    first = capture.records[0]
+    assert (first.socket, first.direction, first.data) == (
+        Socket.ERROR,
+        Direction.TO_SESSIOND,
+        (100).to_bytes(4, "little"),
+    )

@@ -1,0 +1,784 @@
+"""A recording ``lttng-consumerd``: relays and records the session daemon ↔ consumer daemon talk.
+
+``lttng-sessiond --consumerd64-path=WRAPPER`` forks and execs ``WRAPPER`` with
+the consumer daemon's argv (``client.c:spawn_consumerd`` @ lttng-tools
+v2.13.9)::
+
+    lttng-consumerd "" -u --consumerd-cmd-sock PATH --consumerd-err-sock PATH --group tracing
+
+(the empty word is the verbosity option, empty unless the session daemon runs
+with ``--verbose-consumer`` or ``--quiet``). This module is what the wrapper
+runs (``python3 -m ustref.capture.wrapper ARGV…``, started by
+``scripts/ustref-capture-consumerd``):
+
+1. It listens on the session daemon's *command socket path* itself, and on a
+   private *error socket path* in a new private directory, then starts the real
+   C ``lttng-consumerd`` as its direct child with the same argv, the two socket
+   paths replaced by private ones (``DIR/command``, ``DIR/error``).
+2. The real consumer connects to the private error socket: the wrapper accepts
+   and connects to the session daemon's error socket (role ``error``). The
+   consumer then listens on its private command socket and reports
+   ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY`` on the error socket; relayed, it
+   makes the session daemon connect twice to the command socket path — the
+   wrapper's listener: for each connection, in order, the wrapper connects to
+   the consumer's private command socket (roles ``command`` then
+   ``metadata``, as ``manage-consumer.c`` and ``consumer.c:set_metadata_socket``
+   pair them).
+3. One thread per connection and direction moves bytes with
+   :func:`socket.recv_fds`/:func:`socket.send_fds`: each ``recvmsg`` becomes
+   one ``sendmsg`` with the same bytes and fds (``SCM_RIGHTS``), recorded
+   first. The only exception: when a ``recvmsg`` returns fds with more than one
+   byte, it is relayed as two sends — all bytes but the last, then the last
+   byte with the fds. LTTng (``lttcomm_send_fds_unix_sock``, lttng-ust's
+   ``ustcomm_send_fds_unix_sock``) always sends fds with a 1-byte dummy
+   payload, but the kernel glues a preceding message to it when both are
+   queued; relaying them glued would attach the fds to the preceding message
+   and the receiver would lose them. Received fds are closed in the wrapper
+   once sent on. End of stream is relayed as ``shutdown(SHUT_WR)``; a failed
+   send (the receiver is gone) as ``shutdown(SHUT_RD)`` of the source, so that
+   the sender sees ``EPIPE`` as it would without the wrapper.
+4. The channel-monitor pipe: the write end handed over after
+   ``LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE`` is replaced by the write end of
+   a pipe of the wrapper's, whose samples are recorded (role
+   ``channel-monitor``) and written on to the session daemon's pipe, which the
+   wrapper makes non-blocking as the consumer does to the pipe it gets
+   (``ust-consumer.c``); a sample that does not fit is dropped, as the
+   consumer drops it. ``USTREF_CAPTURE_MONITOR=passthrough`` hands the session
+   daemon's pipe over untouched instead (samples are then not recorded).
+5. SIGTERM, SIGINT, SIGHUP and SIGQUIT are forwarded to the consumer; when it
+   exits, the wrapper writes the capture's end line and exits with the same
+   status (re-raising the signal that killed it).
+
+Configuration is by environment (the session daemon passes its own to the
+consumer): ``USTREF_CAPTURE_OUT`` (the capture file; without it the wrapper
+just execs the real consumer), ``USTREF_CAPTURE_CONSUMERD`` (the real binary;
+default: Debian's ``/usr/lib/<multiarch>/lttng/libexec/lttng-consumerd``),
+``USTREF_CAPTURE_MONITOR``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import fcntl
+import os
+import selectors
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ustref.capture.format import (
+    CaptureHeader,
+    CaptureRecord,
+    CaptureWriter,
+    Direction,
+    Socket,
+)
+from ustref.errors import LocalProtocolError
+
+__all__ = [
+    "CONSUMERD_ARGV0",
+    "ENV_CONSUMERD",
+    "ENV_MONITOR",
+    "ENV_OUT",
+    "ENV_PYTHON",
+    "ENV_PYTHONPATH",
+    "SET_CHANNEL_MONITOR_PIPE",
+    "CaptureSetupError",
+    "Recorder",
+    "SocketRedirect",
+    "exit_like",
+    "find_consumerd",
+    "main",
+    "redirect_argv",
+    "run_wrapper",
+    "split_for_fds",
+]
+
+ENV_OUT = "USTREF_CAPTURE_OUT"
+"""The capture file to write."""
+ENV_CONSUMERD = "USTREF_CAPTURE_CONSUMERD"
+"""The real ``lttng-consumerd`` to start (default: :func:`find_consumerd`)."""
+ENV_MONITOR = "USTREF_CAPTURE_MONITOR"
+"""``interpose`` (default) or ``passthrough``: what to do with the channel-monitor pipe."""
+ENV_PYTHON = "USTREF_CAPTURE_PYTHON"
+"""The interpreter ``scripts/ustref-capture-consumerd`` runs (default ``python3``)."""
+ENV_PYTHONPATH = "USTREF_CAPTURE_PYTHONPATH"
+"""The directory holding the ``ustref`` package, for that interpreter."""
+
+CONSUMERD_ARGV0 = "lttng-consumerd"
+"""The ``argv[0]`` the session daemon gives the consumer (and the wrapper gives it too)."""
+
+SET_CHANNEL_MONITOR_PIPE = 20
+"""``LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE`` in ``enum lttng_consumer_command``
+(``src/common/consumer/consumer.h`` @ v2.13.9): the ``cmd_type`` (first
+``uint32_t`` of ``struct lttcomm_consumer_msg``) after which the session daemon
+sends the channel-monitor pipe's write end."""
+
+_RECV_SIZE = 1 << 17
+_MAX_FDS = 253  # SCM_MAX_FD, LTTCOMM_MAX_SEND_FDS on Linux
+_PIPE_READ_SIZE = 4096  # PIPE_BUF: each relayed write is atomic
+_FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+_DRAIN_TIMEOUT = 5.0
+_PR_SET_NAME = 15
+_PR_SET_PDEATHSIG = 1
+_LOG_PREFIX = "ustref-capture"
+
+_CMD_LONG = "--consumerd-cmd-sock"
+_ERR_LONG = "--consumerd-err-sock"
+
+
+class CaptureSetupError(LocalProtocolError):
+    """The wrapper cannot start: no real consumer daemon, no socket path in argv, …"""
+
+
+def _log(message: str) -> None:
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"{_LOG_PREFIX}[{os.getpid()}]: {message}\n")
+        sys.stderr.flush()
+
+
+# ------------------------------------------------------------------ argv
+
+
+@dataclass(frozen=True)
+class SocketRedirect:
+    """The consumer's argv with its socket paths replaced, and the paths it had."""
+
+    argv: tuple[str, ...]
+    sessiond_cmd: str
+    sessiond_err: str
+
+
+def redirect_argv(argv: Sequence[str], *, cmd_path: str, err_path: str) -> SocketRedirect:
+    """Replace the command and error socket paths of a consumer daemon ``argv[1:]``.
+
+    Accepts the forms ``getopt_long`` does for ``lttng-consumerd``:
+    ``--consumerd-cmd-sock PATH``, ``--consumerd-cmd-sock=PATH``, ``-c PATH``,
+    ``-cPATH`` (same for ``-e``); the scan stops at ``--``. Every other word
+    (the empty verbosity word included) is kept as it is.
+    """
+    out = list(argv)
+    found: dict[str, str] = {}
+    index = 0
+    while index < len(out):
+        word = out[index]
+        if word == "--":
+            break
+        for long_name, short, key, new in (
+            (_CMD_LONG, "-c", "cmd", cmd_path),
+            (_ERR_LONG, "-e", "err", err_path),
+        ):
+            if word in (long_name, short):
+                if index + 1 >= len(out):
+                    raise CaptureSetupError(f"{word} without a path in the consumer argv")
+                found[key] = out[index + 1]
+                out[index + 1] = new
+                index += 1
+                break
+            if word.startswith(long_name + "="):
+                found[key] = word[len(long_name) + 1 :]
+                out[index] = f"{long_name}={new}"
+                break
+            if word.startswith(short) and not word.startswith("--") and len(word) > 2:
+                found[key] = word[2:]
+                out[index] = short + new
+                break
+        index += 1
+    missing = [name for key, name in (("cmd", _CMD_LONG), ("err", _ERR_LONG)) if key not in found]
+    if missing:
+        raise CaptureSetupError(
+            f"no {' or '.join(missing)} in the consumer argv {list(argv)!r}: "
+            "the wrapper needs the session daemon's socket paths"
+        )
+    return SocketRedirect(argv=tuple(out), sessiond_cmd=found["cmd"], sessiond_err=found["err"])
+
+
+def find_consumerd(env: Mapping[str, str] | None = None) -> str:
+    """The real ``lttng-consumerd``: ``$USTREF_CAPTURE_CONSUMERD``, else where lttng-tools
+    installs it (Debian: ``/usr/lib/<multiarch>/lttng/libexec/``)."""
+    environ = os.environ if env is None else env
+    configured = environ.get(ENV_CONSUMERD)
+    if configured:
+        return configured
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    candidates = [
+        f"/usr/lib/{multiarch}/lttng/libexec/lttng-consumerd" if multiarch else "",
+        "/usr/lib/lttng/libexec/lttng-consumerd",
+        "/usr/local/lib/lttng/libexec/lttng-consumerd",
+        "/usr/lib64/lttng/libexec/lttng-consumerd",
+    ]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("lttng-consumerd")
+    if found:
+        return found
+    raise CaptureSetupError(
+        f"cannot find the real lttng-consumerd (tried {', '.join(c for c in candidates if c)}); "
+        f"set {ENV_CONSUMERD}"
+    )
+
+
+# ------------------------------------------------------------------ fds
+
+
+def fd_kind(fd: int) -> str:
+    """What ``fd`` is: ``fifo``, ``socket``, ``directory``, ``memfd``, ``shm``,
+    ``file``, an anonymous inode's name (``eventfd``, …) or ``other``."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return "other"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        target = ""
+    if stat.S_ISREG(mode):
+        if target.startswith("/memfd:"):
+            return "memfd"
+        if target.startswith("/dev/shm/"):
+            return "shm"
+        return "file"
+    if target.startswith("anon_inode:"):
+        return target[len("anon_inode:") :].strip("[]") or "other"
+    return "other"
+
+
+def split_for_fds(data: bytes, fds: Sequence[int]) -> list[tuple[bytes, list[int]]]:
+    """How one ``recvmsg`` is relayed: as is, or split before its last byte when it
+    brought fds with more than one byte (see the module docstring)."""
+    if fds and len(data) > 1:
+        return [(data[:-1], []), (data[-1:], list(fds))]
+    return [(data, list(fds))]
+
+
+def _is_write_fifo(fd: int) -> bool:
+    try:
+        mode = os.fstat(fd).st_mode
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) and (flags & os.O_ACCMODE) == os.O_WRONLY
+
+
+# ------------------------------------------------------------------ recording
+
+
+class Recorder:
+    """Serialises records from every relay thread into one :class:`CaptureWriter`.
+
+    ``seq`` and ``time_ns`` are taken under the lock, so they increase together.
+    After :meth:`close`, records are dropped.
+    """
+
+    def __init__(self, writer: CaptureWriter | None) -> None:
+        self._writer = writer
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.records = 0
+        self.fd_splits = 0
+        self.fd_truncations = 0
+
+    def count(self, *, split: bool = False, truncated: bool = False) -> None:
+        """Count a ``recvmsg`` relayed as two sends, or one whose fds were truncated."""
+        with self._lock:
+            self.fd_splits += split
+            self.fd_truncations += truncated
+
+    def record(
+        self,
+        direction: Direction,
+        role: Socket,
+        connection: int,
+        data: bytes,
+        fds: Sequence[int],
+    ) -> None:
+        kinds = tuple(fd_kind(fd) for fd in fds)
+        with self._lock:
+            if self._writer is None:
+                return
+            record = CaptureRecord(
+                seq=self._seq,
+                time_ns=time.monotonic_ns(),
+                direction=direction,
+                socket=role,
+                data=bytes(data),
+                fd_count=len(fds),
+                connection=connection,
+                fd_kinds=kinds,
+            )
+            try:
+                self._writer.append(record)
+            except OSError as exc:
+                _log(f"cannot write the capture ({exc}); recording stops, relaying goes on")
+                with contextlib.suppress(OSError):
+                    self._writer.close()
+                self._writer = None
+                return
+            self._seq += 1
+            self.records += 1
+
+    def close(self, exit_status: int | None) -> None:
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            try:
+                writer.close(
+                    exit_status, fd_splits=self.fd_splits, fd_truncations=self.fd_truncations
+                )
+            except OSError as exc:
+                _log(f"cannot finish the capture ({exc})")
+
+
+# ------------------------------------------------------------------ relaying
+
+
+def _shutdown(sock: socket.socket, how: int) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(how)
+
+
+def _send_all(sock: socket.socket, data: bytes, fds: Sequence[int]) -> bool:
+    """Send ``data`` with ``fds`` (with the first bytes); False when the peer is gone."""
+    view = memoryview(data)
+    try:
+        if fds:
+            sent = socket.send_fds(sock, [view], list(fds))
+        elif view:
+            sent = sock.send(view)
+        else:
+            return True
+        while sent < len(view):
+            view = view[sent:]
+            sent = sock.send(view)
+    except OSError:
+        return False
+    return True
+
+
+@dataclass
+class _Link:
+    """One relayed connection: the session daemon's end and the consumer's end."""
+
+    role: Socket
+    index: int
+    sessiond: socket.socket
+    consumerd: socket.socket
+    monitor_pending: bool = False
+    threads: dict[Direction, threading.Thread] = field(default_factory=dict)
+
+
+class _Relay:
+    def __init__(self, recorder: Recorder, *, interpose_monitor: bool) -> None:
+        self.recorder = recorder
+        self.interpose_monitor = interpose_monitor
+        self.links: list[_Link] = []
+        self.monitor_threads: list[threading.Thread] = []
+        self.closing = threading.Event()
+
+    def start_link(self, link: _Link) -> None:
+        self.links.append(link)
+        for direction, src, dst in (
+            (Direction.TO_CONSUMERD, link.sessiond, link.consumerd),
+            (Direction.TO_SESSIOND, link.consumerd, link.sessiond),
+        ):
+            thread = threading.Thread(
+                target=self._pump,
+                args=(link, direction, src, dst),
+                name=f"{link.role.value}-{direction.short}",
+                daemon=True,
+            )
+            link.threads[direction] = thread
+            thread.start()
+
+    def _pump(
+        self, link: _Link, direction: Direction, src: socket.socket, dst: socket.socket
+    ) -> None:
+        while True:
+            try:
+                data, fds, flags, _addr = socket.recv_fds(src, _RECV_SIZE, _MAX_FDS)
+            except OSError:
+                data, fds, flags = b"", [], 0
+            if flags & socket.MSG_CTRUNC:
+                _log(f"{link.role.value} {direction.value}: control data truncated, fds lost")
+                self.recorder.count(truncated=True)
+            if not data and not fds:
+                if not self.closing.is_set():
+                    self.recorder.record(direction, link.role, link.index, b"", [])
+                _shutdown(dst, socket.SHUT_WR)
+                return
+            to_close = list(fds)
+            parts = split_for_fds(data, fds)
+            if len(parts) > 1:
+                self.recorder.count(split=True)
+            try:
+                for part, part_fds in parts:
+                    send_fds = self._maybe_interpose(link, direction, part, part_fds, to_close)
+                    self.recorder.record(direction, link.role, link.index, part, send_fds)
+                    if not _send_all(dst, part, send_fds):
+                        # The receiver is gone: make the sender see EPIPE, as it would.
+                        _shutdown(src, socket.SHUT_RD)
+                        return
+            finally:
+                for fd in to_close:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+
+    def _maybe_interpose(
+        self,
+        link: _Link,
+        direction: Direction,
+        part: bytes,
+        fds: list[int],
+        to_close: list[int],
+    ) -> list[int]:
+        """Swap the channel-monitor pipe for the wrapper's own; return the fds to send."""
+        if link.role is not Socket.COMMAND or direction is not Direction.TO_CONSUMERD:
+            return fds
+        pending, link.monitor_pending = (
+            link.monitor_pending,
+            (
+                len(part) >= 4
+                and int.from_bytes(part[:4], sys.byteorder) == SET_CHANNEL_MONITOR_PIPE
+                and not fds
+            ),
+        )
+        if not (
+            self.interpose_monitor
+            and pending
+            and len(part) == 1
+            and len(fds) == 1
+            and _is_write_fifo(fds[0])
+        ):
+            return fds
+        sessiond_pipe = fds[0]
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        # The consumer sets O_NONBLOCK on the pipe it gets, which (one open file
+        # description) the session daemon's write end shares: do the same.
+        os.set_blocking(sessiond_pipe, False)
+        to_close.remove(sessiond_pipe)
+        to_close.append(write_end)
+        thread = threading.Thread(
+            target=self._pump_monitor,
+            args=(read_end, sessiond_pipe),
+            name="channel-monitor",
+            daemon=True,
+        )
+        self.monitor_threads.append(thread)
+        thread.start()
+        return [write_end]
+
+    def _pump_monitor(self, read_end: int, sessiond_pipe: int) -> None:
+        direction = Direction.TO_SESSIOND
+        role = Socket.CHANNEL_MONITOR
+        try:
+            while True:
+                try:
+                    data = os.read(read_end, _PIPE_READ_SIZE)
+                except OSError:
+                    data = b""
+                self.recorder.record(direction, role, 0, data, [])
+                if not data:
+                    return
+                with contextlib.suppress(OSError):  # EAGAIN: dropped, as the consumer would
+                    os.write(sessiond_pipe, data)
+        finally:
+            for fd in (read_end, sessiond_pipe):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def join(self, direction: Direction, timeout: float) -> None:
+        """Wait (at most ``timeout`` in all) for every link's ``direction`` to end."""
+        deadline = time.monotonic() + timeout
+        for link in self.links:
+            link.threads[direction].join(max(0.0, deadline - time.monotonic()))
+
+    def join_monitor(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in self.monitor_threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+# ------------------------------------------------------------------ process
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _set_process_name(name: str) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
+def _death_signal_setter() -> Callable[[], None]:
+    prctl = _libc().prctl
+    sigterm = int(signal.SIGTERM)
+
+    def set_pdeathsig() -> None:
+        prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
+
+    return set_pdeathsig
+
+
+def _listen(path: str) -> socket.socket:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(64)  # LTTNG_SESSIOND_COMM_MAX_LISTEN
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _connect(path: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _child_env() -> dict[str, str]:
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in (ENV_OUT, ENV_CONSUMERD, ENV_MONITOR)
+    }
+
+
+class _Wrapper:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        out: Path,
+        consumerd: str,
+        interpose_monitor: bool,
+    ) -> None:
+        self.argv = tuple(argv)
+        self.out = out
+        self.consumerd = consumerd
+        self.interpose_monitor = interpose_monitor
+        self.private_dir = Path(tempfile.mkdtemp(prefix="ustref-capture-"))
+        self.private_cmd = str(self.private_dir / "command")
+        self.private_err = str(self.private_dir / "error")
+        self.redirect = redirect_argv(argv, cmd_path=self.private_cmd, err_path=self.private_err)
+        self.child: subprocess.Popen[bytes] | None = None
+        self._saved_handlers: dict[int, Any] = {}
+        self.recorder = Recorder(None)
+        self.relay = _Relay(self.recorder, interpose_monitor=interpose_monitor)
+        self._cmd_connections = 0
+
+    def run(self) -> int:
+        err_listener = cmd_listener = None
+        try:
+            err_listener = _listen(self.private_err)
+            cmd_listener = _listen(self.redirect.sessiond_cmd)
+            child = self._spawn()
+            self.recorder = Recorder(self._open_writer(child.pid))
+            self.relay.recorder = self.recorder
+            _log(f"recording lttng-consumerd pid {child.pid} ({self.consumerd}) into {self.out}")
+            self._serve(child, err_listener, cmd_listener)
+            status = child.wait()
+            self._drain()
+            self.recorder.close(status)
+            _log(f"lttng-consumerd exited with status {status}; {self.recorder.records} records")
+            return status
+        finally:
+            for signum, handler in self._saved_handlers.items():
+                signal.signal(signum, handler)
+            for listener in (err_listener, cmd_listener):
+                if listener is not None:
+                    listener.close()
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+            if self.child is not None and self.child.poll() is None:
+                self.child.kill()
+                self.child.wait()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        argv = [CONSUMERD_ARGV0, *self.redirect.argv]
+        try:
+            self.child = subprocess.Popen(
+                argv,
+                executable=self.consumerd,
+                env=_child_env(),
+                preexec_fn=_death_signal_setter(),  # noqa: PLW1509 - no thread runs yet
+            )
+        except OSError as exc:
+            raise CaptureSetupError(f"cannot start {self.consumerd}: {exc}") from exc
+        if threading.current_thread() is threading.main_thread():
+            for sig in _FORWARDED_SIGNALS:
+                self._saved_handlers[sig] = signal.signal(sig, self._forward_signal)
+        return self.child
+
+    def _forward_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self.child is not None and self.child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.child.pid, signum)
+
+    def _open_writer(self, child_pid: int) -> CaptureWriter:
+        header = CaptureHeader(
+            realtime_offset_ns=time.time_ns() - time.monotonic_ns(),
+            argv=self.argv,
+            consumerd=self.consumerd,
+            consumerd_argv=(CONSUMERD_ARGV0, *self.redirect.argv),
+            consumerd_pid=child_pid,
+            wrapper_pid=os.getpid(),
+            sessiond_sockets={
+                "command": self.redirect.sessiond_cmd,
+                "error": self.redirect.sessiond_err,
+            },
+            private_sockets={"command": self.private_cmd, "error": self.private_err},
+            channel_monitor="interposed" if self.interpose_monitor else "passthrough",
+        )
+        return CaptureWriter.create(self.out, header)
+
+    def _serve(
+        self,
+        child: subprocess.Popen[bytes],
+        err_listener: socket.socket,
+        cmd_listener: socket.socket,
+    ) -> None:
+        """Accept the connections until the consumer exits."""
+        selector = selectors.DefaultSelector()
+        pidfd: int | None = None
+        try:
+            with contextlib.suppress(OSError, AttributeError):
+                pidfd = os.pidfd_open(child.pid)
+            if pidfd is not None:
+                selector.register(pidfd, selectors.EVENT_READ, "child")
+            selector.register(err_listener, selectors.EVENT_READ, "error")
+            selector.register(cmd_listener, selectors.EVENT_READ, "command")
+            while child.poll() is None:
+                for key, _events in selector.select(timeout=None if pidfd is not None else 0.1):
+                    if key.data == "child":
+                        return
+                    if key.data == "error":
+                        self._accept_error(err_listener)
+                        selector.unregister(err_listener)
+                    elif key.data == "command":
+                        self._accept_command(cmd_listener)
+                        if self._cmd_connections >= 2:
+                            # The consumer closes its listener after the metadata
+                            # connection (consumer.c): so does the wrapper.
+                            selector.unregister(cmd_listener)
+                            cmd_listener.close()
+        finally:
+            selector.close()
+            if pidfd is not None:
+                os.close(pidfd)
+
+    def _accept_error(self, listener: socket.socket) -> None:
+        consumer_side, _ = listener.accept()
+        try:
+            sessiond_side = _connect(self.redirect.sessiond_err)
+        except OSError as exc:
+            _log(f"cannot connect to the session daemon's error socket: {exc}")
+            consumer_side.close()
+            return
+        self.relay.start_link(_Link(Socket.ERROR, 0, sessiond_side, consumer_side))
+
+    def _accept_command(self, listener: socket.socket) -> None:
+        sessiond_side, _ = listener.accept()
+        number = self._cmd_connections
+        self._cmd_connections += 1
+        try:
+            consumer_side = _connect(self.private_cmd)
+        except OSError as exc:
+            _log(f"cannot connect to the consumer's command socket: {exc}")
+            sessiond_side.close()
+            return
+        role = Socket.METADATA if number == 1 else Socket.COMMAND
+        index = 0 if number < 2 else number - 1
+        self.relay.start_link(_Link(role, index, sessiond_side, consumer_side))
+
+    def _drain(self) -> None:
+        """After the consumer exited: let what it sent reach the session daemon."""
+        self.relay.join(Direction.TO_SESSIOND, _DRAIN_TIMEOUT)
+        self.relay.join_monitor(_DRAIN_TIMEOUT)
+        self.relay.closing.set()
+
+
+def run_wrapper(
+    argv: Sequence[str],
+    *,
+    out: Path | str,
+    consumerd: str | None = None,
+    interpose_monitor: bool = True,
+) -> int:
+    """Run the real consumer daemon with ``argv`` (its ``argv[1:]``), relaying and
+    recording into ``out``; return its exit status (negative: killed by that signal)."""
+    wrapper = _Wrapper(
+        argv,
+        out=Path(out),
+        consumerd=consumerd if consumerd is not None else find_consumerd(),
+        interpose_monitor=interpose_monitor,
+    )
+    return wrapper.run()
+
+
+def exit_like(status: int) -> int:
+    """Exit as the consumer did: re-raise the signal that killed it."""
+    if status < 0:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signum = -status
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        return 128 + signum
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python3 -m ustref.capture.wrapper`` (what the session daemon runs)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _set_process_name(_LOG_PREFIX)
+    try:
+        consumerd = find_consumerd()
+        out = os.environ.get(ENV_OUT)
+        if not out:
+            _log(f"{ENV_OUT} is not set: running {consumerd} without recording")
+            os.execve(consumerd, [CONSUMERD_ARGV0, *args], _child_env())
+        monitor = os.environ.get(ENV_MONITOR, "interpose")
+        if monitor not in ("interpose", "passthrough"):
+            raise CaptureSetupError(
+                f"{ENV_MONITOR} must be interpose or passthrough, not {monitor!r}"
+            )
+        status = run_wrapper(
+            args, out=out, consumerd=consumerd, interpose_monitor=monitor == "interpose"
+        )
+    except (CaptureSetupError, OSError) as exc:
+        _log(f"error: {exc}")
+        return 1
+    return exit_like(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
