@@ -1,7 +1,7 @@
 """``ustref demo`` — the main job on a built-in default.
 
 Starts a real root ``lttng-sessiond`` (its consumer daemon recorded through
-ustref's capture wrapper when that is available), traces the project's sample
+ustref's capture wrapper), traces the project's sample
 ``tracef_app``, reads the trace back with ``babeltrace2`` and prints a summary:
 the events, the trace's streams, and the session daemon ↔ consumer
 conversation decoded message by message with ustref's grammars.
@@ -14,7 +14,16 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from ustref.capture.decode import decode_records, line, roundtrip_problem
+from ustref.capture.format import read_capture
+from ustref.capture.launch import capture_env, sessiond_args
 from ustref.lttng import SessionDaemon, build_app, read_events
+from ustref.protocol.abi import DEFAULT_ABI
+
+#: Decoded messages printed in full by the demo.
+SHOWN = 40
+#: Steps that open an exchange (one per command, request, code or sample).
+OPENERS = frozenset({"command", "request", "code", "sample"})
 
 
 def _trace_files(trace_dir: Path) -> list[Path]:
@@ -63,16 +72,30 @@ class _Capture(Protocol):
     def summarise(self) -> None: ...
 
 
-class _NoCapture:
-    """No recording: the stock consumer daemon, nothing decoded."""
+class _Recording:
+    """The consumer daemon runs behind ustref's capture wrapper; decode what it said."""
 
-    def __init__(self) -> None:
-        self.sessiond_args: tuple[str, ...] = ()
-        self.env: dict[str, str] = {}
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sessiond_args: tuple[str, ...] = tuple(sessiond_args())
+        self.env: dict[str, str] = capture_env(path)
 
     def summarise(self) -> None:
-        return None
+        items = list(decode_records(read_capture(self.path), DEFAULT_ABI))
+        rebuilt = sum(1 for item in items if roundtrip_problem(item.message) is None)
+        print(
+            f"\nsessiond ↔ consumerd conversation, decoded by ustref ({len(items)} messages, "
+            f"{rebuilt} rebuilt byte for byte):"
+        )
+        for item in items[:SHOWN]:
+            print("  " + line(item)[:150])
+        if len(items) > SHOWN:
+            print(f"  … {len(items) - SHOWN} more (ustref decode {self.path.name})")
+        exchanges = collections.Counter(
+            i.message.exchange for i in items if i.message.step in OPENERS
+        )
+        print("  exchanges: " + ", ".join(f"{n}×{name}" for name, n in exchanges.most_common()))
 
 
 def _capture_setup(work: Path) -> _Capture:
-    return _NoCapture()
+    return _Recording(work / "conversation.capture.jsonl")

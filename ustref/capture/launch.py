@@ -31,6 +31,18 @@ def package_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+#: Shell lines moving the session daemon's LD_LIBRARY_PATH (the consumer's libdir)
+#: aside, so that it cannot swap the interpreter's libpython; the wrapper restores it
+#: for the real consumer.
+LD_LIBRARY_PATH_ASIDE = (
+    'if [ -n "${LD_LIBRARY_PATH+x}" ]; then\n'
+    "    USTREF_CAPTURE_LD_LIBRARY_PATH=$LD_LIBRARY_PATH\n"
+    "    export USTREF_CAPTURE_LD_LIBRARY_PATH\n"
+    "    unset LD_LIBRARY_PATH\n"
+    "fi\n"
+)
+
+
 def _generated_launcher() -> Path:
     directory = Path(tempfile.gettempdir()) / f"ustref-capture-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
@@ -41,7 +53,8 @@ def _generated_launcher() -> Path:
         f"PYTHONPATH=${{USTREF_CAPTURE_PYTHONPATH:-{shlex.quote(str(package_root()))}}}"
         "${PYTHONPATH:+:$PYTHONPATH}\n"
         "export PYTHONPATH\n"
-        f'exec "${{USTREF_CAPTURE_PYTHON:-{sys.executable}}}" -m ustref.capture.wrapper "$@"\n'
+        + LD_LIBRARY_PATH_ASIDE
+        + f'exec "${{USTREF_CAPTURE_PYTHON:-{sys.executable}}}" -m ustref.capture.wrapper "$@"\n'
     )
     if not path.is_file() or path.read_text() != text:
         tmp = directory / f".{WRAPPER_NAME}.{os.getpid()}"

@@ -117,6 +117,8 @@ ENV_MONITOR = "USTREF_CAPTURE_MONITOR"
 ENV_PYTHON = "USTREF_CAPTURE_PYTHON"
 """The interpreter ``scripts/ustref-capture-consumerd`` runs (default ``python3``)."""
 ENV_PYTHONPATH = "USTREF_CAPTURE_PYTHONPATH"
+ENV_LD_LIBRARY_PATH = "USTREF_CAPTURE_LD_LIBRARY_PATH"
+"""Where the launcher keeps the session daemon's ``LD_LIBRARY_PATH`` for the real consumer."""
 """The directory holding the ``ustref`` package, for that interpreter."""
 
 CONSUMERD_ARGV0 = "lttng-consumerd"
@@ -565,11 +567,21 @@ def _connect(path: str) -> socket.socket:
 
 
 def _child_env() -> dict[str, str]:
-    return {
+    """The real consumer's environment: the session daemon's, as it gave it.
+
+    The launcher moved ``LD_LIBRARY_PATH`` (which the session daemon sets to the
+    consumer's libdir) aside so that it does not swap this interpreter's
+    libpython; the real consumer gets it back.
+    """
+    env = {
         key: value
         for key, value in os.environ.items()
-        if key not in (ENV_OUT, ENV_CONSUMERD, ENV_MONITOR)
+        if key not in (ENV_OUT, ENV_CONSUMERD, ENV_MONITOR, ENV_LD_LIBRARY_PATH)
     }
+    saved = os.environ.get(ENV_LD_LIBRARY_PATH)
+    if saved is not None:
+        env["LD_LIBRARY_PATH"] = saved
+    return env
 
 
 class _Wrapper:
