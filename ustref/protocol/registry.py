@@ -83,7 +83,8 @@ def _field_path(path: str | None) -> str:
     if not path:
         return ""
     parts = [p.strip() for p in path.split("->")]
-    return ".".join(p for p in parts if p and not p.startswith("("))
+    # csfield(doc=...) adds an unnamed Renamed layer, shown as "None" in paths.
+    return ".".join(p for p in parts if p and p != "None" and not p.startswith("("))
 
 
 def parse(spec: StructSpec[T], data: bytes | bytearray | memoryview) -> T:

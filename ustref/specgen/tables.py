@@ -88,6 +88,9 @@ def _docs_by_path(spec: StructSpec[Any]) -> dict[str, str]:
             inner = unwrap(sub)
             if isinstance(inner, CUnion):
                 for member, member_con in inner.members.items():
+                    text = meaning(member_con)
+                    if text:
+                        found[f"{path}.{member}"] = text
                     visit(member_con, f"{path}.{member}.")
             else:
                 visit(inner, f"{path}.")

@@ -1,0 +1,191 @@
+"""Per-command sequences of the consumer protocol, drawn from the conversation table.
+
+For every ``lttng_consumer_command`` and for the metadata, error and
+channel-monitor sockets: a Mermaid sequence diagram and the same sequence as a
+numbered list (direction, message, size, fds, condition), both generated from
+:mod:`ustref.protocol.conversation.rules` — the table the decoder runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
+from ustref.protocol.conversation.rules import INITIATORS, METADATA_EXCHANGE, command_steps
+from ustref.protocol.conversation.steps import (
+    ALWAYS,
+    Condition,
+    Direction,
+    FdTransfer,
+    Message,
+    Payload,
+    Socket,
+    Step,
+    StreamList,
+)
+from ustref.protocol.fields import CUnion, unwrap
+from ustref.specgen.prose import slot
+
+_ACTOR = {Direction.TO_CONSUMERD: ("S", "C"), Direction.TO_SESSIOND: ("C", "S")}
+
+
+def _union_member(abi: Abi, command: LttngConsumerCommand) -> str | None:
+    for sub in CONSUMER_MSG[abi].grammar.subcon.subcons:
+        inner = unwrap(sub)
+        if isinstance(inner, CUnion):
+            return inner.cases.get(command, inner.default)
+    return None
+
+
+def _what(step: Step, abi: Abi) -> str:
+    if isinstance(step, Message):
+        specs = {s.c_name: s.size for s in step.specs.values()} if step.specs else {}
+        if step.label:
+            return step.label
+        return " / ".join(f"{name} ({size} B)" for name, size in sorted(specs.items()))
+    if isinstance(step, Payload | FdTransfer | StreamList):
+        return step.describe()
+    return type(step).__name__
+
+
+def _groups(steps: Iterable[Step]) -> list[tuple[Condition, list[Step]]]:
+    """Consecutive steps sharing one guard."""
+    groups: list[tuple[Condition, list[Step]]] = []
+    for step in steps:
+        if groups and groups[-1][0] == step.when:
+            groups[-1][1].append(step)
+        else:
+            groups.append((step.when, [step]))
+    return groups
+
+
+def _mermaid_steps(steps: list[Step], abi: Abi, indent: str) -> list[str]:
+    lines: list[str] = []
+    for step in steps:
+        src, dst = _ACTOR[step.direction]
+        if isinstance(step, StreamList):
+            lines.append(f"{indent}loop each stream")
+            lines += _mermaid_steps(list(step.stream), abi, indent + "    ")
+            lines.append(f"{indent}end")
+            if step.end is not None:
+                lines += _mermaid_steps([step.end], abi, indent)
+            continue
+        label = f"{step.name}: {_what(step, abi)}"
+        label = label.replace(";", ",").replace("#", "").replace("`", "")
+        lines.append(f"{indent}{src}->>{dst}: {label}")
+    return lines
+
+
+def _mermaid(opening: str, opener: Direction, steps: tuple[Step, ...], abi: Abi) -> str:
+    src, dst = _ACTOR[opener]
+    lines = [
+        "```mermaid",
+        "sequenceDiagram",
+        "    participant S as lttng-sessiond",
+        "    participant C as lttng-consumerd",
+        f"    {src}->>{dst}: {opening.replace('`', '')}",
+    ]
+    for when, group in _groups(steps):
+        if when == ALWAYS:
+            lines += _mermaid_steps(group, abi, "    ")
+        else:
+            lines.append(f"    opt {when.describe()}")
+            lines += _mermaid_steps(group, abi, "        ")
+            lines.append("    end")
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def _text(opening: str, opener: Direction, steps: tuple[Step, ...], abi: Abi) -> str:
+    lines = [f"1. {opener.arrow} {opening}"]
+    number = 2
+    for step in steps:
+        guard = "" if step.when == ALWAYS else f" — only if `{step.when.describe()}`"
+        note = f" ({step.note})" if step.note else ""
+        lines.append(
+            f"{number}. {step.direction.arrow} `{step.name}`: {_what(step, abi)}{note}{guard}"
+        )
+        number += 1
+    if len(lines) == 1:
+        lines.append("2. nothing comes back")
+    return "\n".join(lines) + "\n"
+
+
+def _section(
+    title: str,
+    opening: str,
+    *,
+    opener: Direction,
+    steps: tuple[Step, ...],
+    abi: Abi,
+    kept: dict[str, str],
+    key: str,
+) -> str:
+    return (
+        f"\n#### {title}\n\n"
+        + _mermaid(opening, opener, steps, abi)
+        + "\n"
+        + _text(opening, opener, steps, abi)
+        + "\n"
+        + slot(key, kept)
+    )
+
+
+def sequences(abi: Abi, kept: dict[str, str]) -> str:
+    """The "Conversation" part of the consumer protocol page."""
+    out = [
+        "\n## Conversation\n\n",
+        "Generated from the conversation table (`ustref/protocol/conversation/rules.py`), "
+        "which `ustref decode` runs. S = session daemon, C = consumer daemon. A step whose "
+        "condition does not hold is skipped (that is the error path: e.g. a non-SUCCESS "
+        "status ends the exchange). An fd transfer is one dummy byte carrying `SCM_RIGHTS`. "
+        "The union member each command fills is listed in the field table of "
+        "[`lttcomm_consumer_msg`](#lttcomm_consumer_msg) below.\n",
+        "\n### Command socket (first connection)\n",
+    ]
+    msg = CONSUMER_MSG[abi]
+    for command in LttngConsumerCommand:
+        member = _union_member(abi, command)
+        where = f"`u.{member}`" if member else "no union member (raw)"
+        opening = f"`lttcomm_consumer_msg` ({msg.size} B), cmd_type = {int(command)}, {where}"
+        out.append(
+            _section(
+                command.name,
+                opening,
+                opener=Direction.TO_CONSUMERD,
+                steps=command_steps(abi, command),
+                abi=abi,
+                kept=kept,
+                key=f"seq:{command.name}",
+            )
+        )
+    out.append("\n### Metadata socket (second connection)\n")
+    request: Any = INITIATORS[Socket.METADATA]
+    out.append(
+        _section(
+            "metadata request",
+            f"`{request.name}`: {_what(request, abi)}",
+            opener=Direction.TO_SESSIOND,
+            steps=METADATA_EXCHANGE,
+            abi=abi,
+            kept=kept,
+            key="seq:metadata",
+        )
+    )
+    out.append("\n### Error socket and channel-monitor pipe\n")
+    for socket in (Socket.ERROR, Socket.CHANNEL_MONITOR):
+        opener = INITIATORS[socket]
+        out.append(
+            _section(
+                f"{socket.value} socket",
+                f"`{opener.name}`: {_what(opener, abi)} (repeated)",
+                opener=opener.direction,
+                steps=(),
+                abi=abi,
+                kept=kept,
+                key=f"seq:{socket.value}",
+            )
+        )
+    return "".join(out)
