@@ -76,9 +76,14 @@ class AgentHdr(WireStruct):
     is always 0.
     """
 
-    data_size: int = csfield(u64be)
-    cmd: LttcommAgentCommand = csfield(StrictEnum(u32be, LttcommAgentCommand))
-    cmd_version: int = csfield(u32be)
+    data_size: int = csfield(
+        u64be, doc="Size in bytes of the command payload that follows this header."
+    )
+    cmd: LttcommAgentCommand = csfield(
+        StrictEnum(u32be, LttcommAgentCommand),
+        doc="Command for the agent (an lttcomm_agent_command value).",
+    )
+    cmd_version: int = csfield(u32be, doc="Command version; the session daemon always sends 0.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -92,10 +97,19 @@ class AgentEnableEvent(WireStruct):
     ``filter_expression_length`` bytes of filter expression follow.
     """
 
-    loglevel_value: int = csfield(u32be)
-    loglevel_type: int = csfield(u32be)
-    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    filter_expression_length: int = csfield(u32be)
+    loglevel_value: int = csfield(
+        u32be, doc="Log level the rule compares against (a signed int sent as 32 bits)."
+    )
+    loglevel_type: int = csfield(
+        u32be, doc="How the log level applies: any level, that level or more severe, or exactly it."
+    )
+    name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN),
+        doc="Name of the logger (event) to enable, NUL-terminated.",
+    )
+    filter_expression_length: int = csfield(
+        u32be, doc="Size in bytes of the filter expression that follows, NUL included; 0 if none."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -106,7 +120,10 @@ class AgentDisableEvent(WireStruct):
     and 97535efaa.
     """
 
-    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
+    name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN),
+        doc="Name of the logger (event) to disable, NUL-terminated.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -117,7 +134,9 @@ class AgentGenericReply(WireStruct):
     and 97535efaa; ``ret_code`` carries an :class:`LttcommAgentRetCode` value.
     """
 
-    ret_code: int = csfield(u32be)
+    ret_code: int = csfield(
+        u32be, doc="Agent's result: an lttcomm_agent_ret_code value (1 = success)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -128,8 +147,12 @@ class AgentListReplyHdr(WireStruct):
     and 97535efaa; ``data_size`` is the size of the list reply's ``payload``.
     """
 
-    ret_code: int = csfield(u32be)
-    data_size: int = csfield(u32be)
+    ret_code: int = csfield(
+        u32be, doc="Agent's result: an lttcomm_agent_ret_code value (1 = success)."
+    )
+    data_size: int = csfield(
+        u32be, doc="Size in bytes of the event names that follow nb_event in the list reply."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -141,8 +164,8 @@ class AgentListReply(WireStruct):
     ``nb_event`` NUL-terminated event names: the rest of the message.
     """
 
-    nb_event: int = csfield(u32be)
-    payload: bytes = csfield(FlexArray())
+    nb_event: int = csfield(u32be, doc="Number of event (logger) names in payload.")
+    payload: bytes = csfield(FlexArray(), doc="The event names, each NUL-terminated, back to back.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -156,10 +179,13 @@ class AgentRegisterMsg(WireStruct):
     not one the layout oracle compiles.
     """
 
-    domain: LttngDomainType = csfield(StrictEnum(u32be, LttngDomainType))
-    pid: int = csfield(u32be)
-    major_version: int = csfield(u32be)
-    minor_version: int = csfield(u32be)
+    domain: LttngDomainType = csfield(
+        StrictEnum(u32be, LttngDomainType),
+        doc="Tracing domain of the agent (JUL, log4j or Python).",
+    )
+    pid: int = csfield(u32be, doc="Process id of the application the agent runs in.")
+    major_version: int = csfield(u32be, doc="Major version of the agent protocol the agent speaks.")
+    minor_version: int = csfield(u32be, doc="Minor version of the agent protocol the agent speaks.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -170,8 +196,10 @@ class AgentPString(WireStruct):
     payloads). Not a C struct.
     """
 
-    len: int = csfield(u32be)
-    data: bytes = csfield(FlexArray(lambda this: this.len))
+    len: int = csfield(u32be, doc="Length in bytes of data, NUL terminator included.")
+    data: bytes = csfield(
+        FlexArray(lambda this: this.len), doc="The string's bytes, NUL-terminated."
+    )
 
 
 register_enums(LttcommAgentCommand, LttcommAgentRetCode)

@@ -197,7 +197,7 @@ class ProcessAttrIntegralValueComm(WireStruct):
     ``_unsigned``, which represents every bit pattern.
     """
 
-    u: int = csfield(_INTEGRAL_U)
+    u: int = csfield(_INTEGRAL_U, doc="The id: signed for pids, unsigned for uids and gids.")
     u_tail: bytes = csfield_default(UnionTail(_INTEGRAL_U), default=b"")
 
 
@@ -209,13 +209,22 @@ class LttngBytecode(WireStruct):
     sessiond-comm.h @ v2.13.9 and 97535efaa.
     """
 
-    len: int = csfield(u32)
-    reloc_table_offset: int = csfield(u32)
-    seqnum: int = csfield(u64)
-    padding: bytes = csfield_default(
-        RawArray(LTTNG_FILTER_PADDING), default=bytes(LTTNG_FILTER_PADDING)
+    len: int = csfield(u32, doc="Size in bytes of the bytecode in data.")
+    reloc_table_offset: int = csfield(
+        u32, doc="Offset in data of the relocation table that ends the bytecode, in bytes."
     )
-    data: bytes = csfield(FlexArray(length=lambda this: this.len))
+    seqnum: int = csfield(
+        u64, doc="Sequence number ordering capture bytecodes; left 0 for filters."
+    )
+    padding: bytes = csfield_default(
+        RawArray(LTTNG_FILTER_PADDING),
+        doc="Reserved, zero-filled.",
+        default=bytes(LTTNG_FILTER_PADDING),
+    )
+    data: bytes = csfield(
+        FlexArray(length=lambda this: this.len),
+        doc="The bytecode, ending with its relocation table.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -229,11 +238,16 @@ class LttngEventExclusion(WireStruct):
     them.
     """
 
-    count: int = csfield(u32)
+    count: int = csfield(u32, doc="Number of excluded event names in names.")
     padding: bytes = csfield_default(
-        RawArray(LTTNG_EVENT_EXCLUSION_PADDING), default=bytes(LTTNG_EVENT_EXCLUSION_PADDING)
+        RawArray(LTTNG_EVENT_EXCLUSION_PADDING),
+        doc="Reserved, zero-filled.",
+        default=bytes(LTTNG_EVENT_EXCLUSION_PADDING),
     )
-    names: bytes = csfield(FlexArray(length=lambda this: this.count * LTTNG_SYMBOL_NAME_LEN))
+    names: bytes = csfield(
+        FlexArray(length=lambda this: this.count * LTTNG_SYMBOL_NAME_LEN),
+        doc="The excluded event names, 256 bytes each, NUL-terminated.",
+    )
 
 
 def exclusion_names(exclusion: LttngEventExclusion) -> list[str]:
@@ -258,8 +272,9 @@ def exclusion_names(exclusion: LttngEventExclusion) -> list[str]:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgChannelNameLength(WireStruct):
-    """``u.enable``, ``u.disable`` and ``u.context`` at v2.13.9 (packed, 260 B).
+    """Target channel and size of the serialized event or context that follows (260 B).
 
+    ``u.enable``, ``u.disable`` and ``u.context`` at v2.13.9 (packed).
     ``length`` is the size of the serialized ``lttng_event_comm`` /
     ``lttng_event_context_comm`` payload that follows the message. Senders
     (lttng-ctl.c): ``lttng_enable_event_with_exclusions``,
@@ -269,172 +284,259 @@ class SessionMsgChannelNameLength(WireStruct):
     ``cmd_disable_event``, ``cmd_disable_channel``, ``cmd_add_context``.
     """
 
-    channel_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    length: int = csfield(u32)
+    channel_name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN),
+        doc="Target channel, NUL-terminated; empty: default channel (all, for a context).",
+    )
+    length: int = csfield(
+        u32, doc="Size in bytes of the serialized event or context after the message."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgLength(WireStruct):
-    """``u.channel`` at v2.13.9 and ``u.error_query`` (packed, 4 B).
+    """Size of the serialized channel or error query that follows (4 B).
 
-    ``length`` of the payload that follows: a serialized ``lttng_channel_comm``
+    ``u.channel`` at v2.13.9 and ``u.error_query`` (packed). ``length`` of the
+    payload that follows: a serialized ``lttng_channel_comm``
     (``lttng_enable_channel`` → ``cmd_enable_channel``) or error query
     (``lttng_error_query_execute`` → ``receive_lttng_error_query``).
     """
 
-    length: int = csfield(u32)
+    length: int = csfield(
+        u32, doc="Size in bytes of the serialized channel or error query after the message."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgEnableR97535efaa(WireStruct):
-    """``u.enable`` at 97535efaa (packed, 856 B).
+    """ENABLE_EVENT arguments: channel, event rule and sizes of what follows (856 B).
 
-    Followed by ``exclusion_count`` names of 256 B, the filter expression, the
-    bytecode and the userspace probe location. Sender
-    ``lttng_enable_event_with_exclusions`` (lttng-ctl.cpp); reader
-    ``process_client_msg`` (client.cpp).
+    ``u.enable`` at 97535efaa (packed). Followed by ``exclusion_count`` names
+    of 256 B, the filter expression, the bytecode and the userspace probe
+    location. Sender ``lttng_enable_event_with_exclusions`` (lttng-ctl.cpp);
+    reader ``process_client_msg`` (client.cpp).
     """
 
-    channel_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    event: LttngEvent = csfield(DataclassStruct(LttngEvent))
-    expression_len: int = csfield(u32)
-    bytecode_len: int = csfield(u32)
-    exclusion_count: int = csfield(u32)
-    userspace_probe_location_len: int = csfield(u32)
+    channel_name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN),
+        doc="Channel to enable the event in, NUL-terminated; empty for the default.",
+    )
+    event: LttngEvent = csfield(DataclassStruct(LttngEvent), doc="The event rule to enable.")
+    expression_len: int = csfield(
+        u32, doc="Size in bytes of the filter expression that follows, NUL included."
+    )
+    bytecode_len: int = csfield(
+        u32, doc="Size in bytes of the filter bytecode that follows, header included."
+    )
+    exclusion_count: int = csfield(u32, doc="Number of 256-byte exclusion names that follow.")
+    userspace_probe_location_len: int = csfield(
+        u32, doc="Size in bytes of the serialized userspace probe location that follows."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgDisableR97535efaa(WireStruct):
-    """``u.disable`` at 97535efaa (packed, 848 B).
+    """DISABLE_EVENT / DISABLE_CHANNEL arguments: channel, event rule, filter sizes (848 B).
 
-    Senders ``lttng_disable_event_ext`` (which writes the two lengths through
-    ``u.enable``: same offsets) and ``lttng_disable_channel`` (name only);
-    reader ``process_client_msg`` (client.cpp), which discards the filter.
+    ``u.disable`` at 97535efaa (packed). Senders ``lttng_disable_event_ext``
+    (which writes the two lengths through ``u.enable``: same offsets) and
+    ``lttng_disable_channel`` (name only); reader ``process_client_msg``
+    (client.cpp), which discards the filter.
     """
 
-    channel_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    event: LttngEvent = csfield(DataclassStruct(LttngEvent))
-    expression_len: int = csfield(u32)
-    bytecode_len: int = csfield(u32)
+    channel_name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN),
+        doc="Channel of the event, or channel to disable; NUL-terminated.",
+    )
+    event: LttngEvent = csfield(DataclassStruct(LttngEvent), doc="The event rule to disable.")
+    expression_len: int = csfield(
+        u32, doc="Size in bytes of the filter expression that follows, NUL included."
+    )
+    bytecode_len: int = csfield(
+        u32, doc="Size in bytes of the filter bytecode that follows, header included."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgChannelR97535efaa(WireStruct):
-    """``u.channel`` at 97535efaa (packed, 656 B).
+    """ENABLE_CHANNEL arguments: the channel and its extended attributes (656 B).
 
-    Sender ``lttng_enable_channel``; reader ``process_client_msg``, which
-    points ``chan.attr.extended.ptr`` at ``extended``.
+    ``u.channel`` at 97535efaa (packed). Sender ``lttng_enable_channel``;
+    reader ``process_client_msg``, which points ``chan.attr.extended.ptr`` at
+    ``extended``.
     """
 
-    chan: LttngChannel = csfield(DataclassStruct(LttngChannel))
-    extended: LttngChannelExtended = csfield(DataclassStruct(LttngChannelExtended))
+    chan: LttngChannel = csfield(
+        DataclassStruct(LttngChannel), doc="The channel to enable, with its attributes."
+    )
+    extended: LttngChannelExtended = csfield(
+        DataclassStruct(LttngChannelExtended),
+        doc="Extended channel attributes (timers, blocking timeout, …).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgContextR97535efaa(WireStruct):
-    """``u.context`` at 97535efaa (packed, 576 B).
+    """ADD_CONTEXT arguments: channel, context and app context name lengths (576 B).
 
-    For an application context the provider and context names follow (their
-    lengths here, without NUL). Sender ``lttng_add_context``; reader
-    ``process_client_msg``.
+    ``u.context`` at 97535efaa (packed). For an application context the
+    provider and context names follow (their lengths here, without NUL). Sender
+    ``lttng_add_context``; reader ``process_client_msg``.
     """
 
-    channel_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    ctx: LttngEventContext = csfield(DataclassStruct(LttngEventContext))
-    provider_name_len: int = csfield(u32)
-    context_name_len: int = csfield(u32)
+    channel_name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN),
+        doc="Channel to add the context to, NUL-terminated; empty for all channels.",
+    )
+    ctx: LttngEventContext = csfield(DataclassStruct(LttngEventContext), doc="The context to add.")
+    provider_name_len: int = csfield(
+        u32, doc="Length of the app context provider name that follows, NUL excluded."
+    )
+    context_name_len: int = csfield(
+        u32, doc="Length of the app context name that follows, NUL excluded."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgReg(WireStruct):
-    """``u.reg`` (packed): ``lttng_register_consumer`` → ``cmd_register_consumer``."""
+    """REGISTER_CONSUMER argument: the consumer daemon's socket path.
 
-    path: str = csfield(CharArray(PATH_MAX))
+    ``u.reg`` (packed): ``lttng_register_consumer`` → ``cmd_register_consumer``.
+    """
+
+    path: str = csfield(
+        CharArray(PATH_MAX), doc="Socket path of the consumer daemon to register, NUL-terminated."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgList(WireStruct):
-    """``u.list`` (packed): ``lttng_list_events`` → ``cmd_list_events``."""
+    """LIST_EVENTS argument: the channel whose events to list.
 
-    channel_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
+    ``u.list`` (packed): ``lttng_list_events`` → ``cmd_list_events``.
+    """
+
+    channel_name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Channel whose events to list, NUL-terminated."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgUri(WireStruct):
-    """``u.uri`` (packed): ``size`` ``lttng_uri`` follow.
+    """SET_CONSUMER_URI argument: the number of URIs that follow.
 
+    ``u.uri`` (packed): ``size`` ``lttng_uri`` follow.
     ``lttng_set_consumer_url`` → ``process_client_msg`` (LTTNG_SET_CONSUMER_URI).
     """
 
-    size: int = csfield(u32)
+    size: int = csfield(u32, doc="Number of lttng_uri structs that follow the message.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgSnapshotOutput(WireStruct):
-    """``u.snapshot_output`` (packed).
+    """SNAPSHOT_ADD_OUTPUT / SNAPSHOT_DEL_OUTPUT argument: the snapshot output.
 
+    ``u.snapshot_output`` (packed).
     ``lttng_snapshot_add_output`` / ``lttng_snapshot_del_output`` (snapshot.c)
     → ``cmd_snapshot_add_output`` / ``cmd_snapshot_del_output``.
     """
 
-    output: LttngSnapshotOutput = csfield(DataclassStruct(LttngSnapshotOutput))
+    output: LttngSnapshotOutput = csfield(
+        DataclassStruct(LttngSnapshotOutput), doc="The snapshot output to add or delete."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgSnapshotRecord(WireStruct):
-    """``u.snapshot_record`` (packed): ``lttng_snapshot_record`` → ``cmd_snapshot_record``."""
+    """SNAPSHOT_RECORD arguments: wait flag and output to record to.
 
-    wait: int = csfield(u32)
-    output: LttngSnapshotOutput = csfield(DataclassStruct(LttngSnapshotOutput))
+    ``u.snapshot_record`` (packed): ``lttng_snapshot_record`` → ``cmd_snapshot_record``.
+    """
+
+    wait: int = csfield(
+        u32, doc="Wait flag; ignored (recording always completes before the reply)."
+    )
+    output: LttngSnapshotOutput = csfield(
+        DataclassStruct(LttngSnapshotOutput),
+        doc="Output to record to; an empty control URL selects the session's outputs.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgSessionLive(WireStruct):
-    """``u.session_live`` (packed): no command uses it any more (CREATE_SESSION_EXT replaced it)."""
+    """Live session creation arguments: URI count and live timer (obsolete).
 
-    nb_uri: int = csfield(u32)
-    timer_interval: int = csfield(u32)
+    ``u.session_live`` (packed): no command uses it any more (CREATE_SESSION_EXT replaced it).
+    """
+
+    nb_uri: int = csfield(
+        u32, doc="Number of lttng_uri that follow (member unused by any command)."
+    )
+    timer_interval: int = csfield(
+        u32, doc="Live timer period, in microseconds (member unused by any command)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgSaveSession(WireStruct):
-    """``u.save_session`` (packed): ``lttng_save_session`` (save.c) → ``cmd_save_sessions``."""
+    """SAVE_SESSION argument: what to save and where.
 
-    attr: LttngSaveSessionAttr = csfield(DataclassStruct(LttngSaveSessionAttr))
+    ``u.save_session`` (packed): ``lttng_save_session`` (save.c) → ``cmd_save_sessions``.
+    """
+
+    attr: LttngSaveSessionAttr = csfield(
+        DataclassStruct(LttngSaveSessionAttr), doc="What to save and where."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgSetShmPath(WireStruct):
-    """``u.set_shm_path`` (packed).
+    """SET_SESSION_SHM_PATH argument: the session's shared memory directory.
 
+    ``u.set_shm_path`` (packed).
     ``lttng_set_session_shm_path`` → ``cmd_set_session_shm_path``.
     """
 
-    shm_path: str = csfield(CharArray(PATH_MAX))
+    shm_path: str = csfield(
+        CharArray(PATH_MAX), doc="Directory for the session's shared memory files, NUL-terminated."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgProcessAttrValue(WireStruct):
-    """``u.process_attr_tracker_add_remove_include_value`` (packed, 20 B).
+    """Tracker ADD/REMOVE_INCLUDE_VALUE arguments: tracker and value to include (20 B).
 
-    For user/group names, a NUL-terminated name of ``name_len`` bytes follows
-    and ``integral_value`` is unused. Senders: the
-    ``lttng_process_attr_*_tracker_handle_{add,remove}_*`` functions (tracker.c);
-    reader ``process_client_msg`` → ``process_attr_value_from_comm``.
+    ``u.process_attr_tracker_add_remove_include_value`` (packed). For
+    user/group names, a NUL-terminated name of ``name_len`` bytes follows and
+    ``integral_value`` is unused. Senders: the
+    ``lttng_process_attr_*_tracker_handle_{add,remove}_*`` functions
+    (tracker.c); reader ``process_client_msg`` →
+    ``process_attr_value_from_comm``.
     """
 
-    process_attr: LttngProcessAttr = csfield(StrictEnum(s32, LttngProcessAttr))
-    value_type: LttngProcessAttrValueType = csfield(StrictEnum(s32, LttngProcessAttrValueType))
-    integral_value: ProcessAttrIntegralValueComm = csfield(
-        DataclassStruct(ProcessAttrIntegralValueComm)
+    process_attr: LttngProcessAttr = csfield(
+        StrictEnum(s32, LttngProcessAttr),
+        doc="Tracker to modify (pid, vpid, uid, vuid, gid or vgid).",
     )
-    name_len: int = csfield(u32)
+    value_type: LttngProcessAttrValueType = csfield(
+        StrictEnum(s32, LttngProcessAttrValueType),
+        doc="How the value is given: a numeric id or a user/group name.",
+    )
+    integral_value: ProcessAttrIntegralValueComm = csfield(
+        DataclassStruct(ProcessAttrIntegralValueComm),
+        doc="The pid, uid or gid when given as a number.",
+    )
+    name_len: int = csfield(
+        u32, doc="Length in bytes of the user/group name that follows, NUL included."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgProcessAttr(WireStruct):
-    """``u.process_attr_tracker_get_inclusion_set`` and ``…_get_tracking_policy`` (4 B).
+    """Tracker GET_POLICY / GET_INCLUSION_SET argument: the tracker to query (4 B).
 
+    ``u.process_attr_tracker_get_inclusion_set`` and ``…_get_tracking_policy``:
     ``lttng_process_attr_tracker_handle_get_tracking_policy`` →
     ``process_client_msg`` (GET_POLICY) reads ``…_get_tracking_policy``;
     ``lttng_process_attr_tracker_handle_get_inclusion_set`` writes
@@ -442,67 +544,91 @@ class SessionMsgProcessAttr(WireStruct):
     (GET_INCLUSION_SET) reads ``…_get_inclusion_set`` — same offset.
     """
 
-    process_attr: LttngProcessAttr = csfield(StrictEnum(s32, LttngProcessAttr))
+    process_attr: LttngProcessAttr = csfield(
+        StrictEnum(s32, LttngProcessAttr),
+        doc="Tracker to query (pid, vpid, uid, vuid, gid or vgid).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgSetTrackingPolicy(WireStruct):
-    """``u.process_attr_tracker_set_tracking_policy`` (packed, 8 B).
+    """Tracker SET_POLICY arguments: the tracker and its new policy (8 B).
 
+    ``u.process_attr_tracker_set_tracking_policy`` (packed):
     ``lttng_process_attr_tracker_handle_set_tracking_policy`` →
     ``cmd_process_attr_tracker_set_tracking_policy``.
     """
 
-    process_attr: LttngProcessAttr = csfield(StrictEnum(s32, LttngProcessAttr))
-    tracking_policy: LttngTrackingPolicy = csfield(StrictEnum(s32, LttngTrackingPolicy))
+    process_attr: LttngProcessAttr = csfield(
+        StrictEnum(s32, LttngProcessAttr),
+        doc="Tracker to modify (pid, vpid, uid, vuid, gid or vgid).",
+    )
+    tracking_policy: LttngTrackingPolicy = csfield(
+        StrictEnum(s32, LttngTrackingPolicy),
+        doc="New policy: include all, exclude all, or include the inclusion set.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgTrigger(WireStruct):
-    """``u.trigger`` (packed, 5 B): a serialized trigger of ``length`` bytes follows.
+    """REGISTER/UNREGISTER_TRIGGER arguments: trigger size and anonymity (5 B).
 
+    ``u.trigger`` (packed): a serialized trigger of ``length`` bytes follows.
     ``_lttng_register_trigger`` / ``lttng_unregister_trigger`` →
     ``receive_lttng_trigger`` (client.c).
     """
 
-    length: int = csfield(u32)
-    is_trigger_anonymous: int = csfield(u8)
+    length: int = csfield(u32, doc="Size in bytes of the serialized trigger after the message.")
+    is_trigger_anonymous: int = csfield(
+        u8, doc="1 to register the trigger without a name (none given or generated)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgGetRotationInfo(WireStruct):
-    """``u.get_rotation_info`` (packed).
+    """ROTATION_GET_INFO argument: the rotation to query.
 
+    ``u.get_rotation_info`` (packed).
     ``ask_rotation_info`` (rotate.c) → ``cmd_rotate_get_info``.
     """
 
-    rotation_id: int = csfield(u64)
+    rotation_id: int = csfield(
+        u64, doc="Id of the rotation to query (from the ROTATE_SESSION reply)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgRotationSetSchedule(WireStruct):
-    """``u.rotation_set_schedule`` (packed, 10 B).
+    """ROTATION_SET_SCHEDULE arguments: schedule kind, set or clear, and value (10 B).
 
+    ``u.rotation_set_schedule`` (packed).
     ``lttng_rotation_update_schedule`` (rotate.c) → ``cmd_rotation_set_schedule``.
     ``type`` carries ``enum lttng_rotation_schedule_type`` in 8 bits: its
     UNKNOWN member (-1) cannot be sent and the session daemon answers unknown
     values with an error reply, so it is a plain ``u8``.
     """
 
-    type: int = csfield(u8)
-    set: int = csfield(u8)
-    value: int = csfield(u64)
+    type: int = csfield(
+        u8, doc="Schedule kind: size threshold or periodic (lttng_rotation_schedule_type)."
+    )
+    set: int = csfield(u8, doc="1 to set the schedule to value, 0 to remove it.")
+    value: int = csfield(u64, doc="Size threshold in bytes, or period in microseconds.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionMsgCreateSession(WireStruct):
-    """``u.create_session`` (packed, 10 B): a home dir and a session descriptor follow.
+    """CREATE_SESSION_EXT arguments: sizes of the home dir and descriptor that follow (10 B).
 
+    ``u.create_session`` (packed): a home dir and a session descriptor follow.
     ``lttng_create_session_ext`` → ``cmd_create_session`` (cmd.c).
     """
 
-    home_dir_size: int = csfield(u16)
-    session_descriptor_size: int = csfield(u64)
+    home_dir_size: int = csfield(
+        u16, doc="Size in bytes of the client's home directory that follows, NUL included; or 0."
+    )
+    session_descriptor_size: int = csfield(
+        u64, doc="Size in bytes of the serialized session descriptor that follows."
+    )
 
 
 def _session_msg_union(enable: Any, disable: Any, channel: Any, context: Any) -> CUnion:
@@ -634,12 +760,23 @@ class SessionMsgV2139(WireStruct):
     the session daemon (client.c).
     """
 
-    cmd_type: LttcommSessiondCommand = csfield(StrictEnum(u32, LttcommSessiondCommand))
-    session: LttngSession = csfield(DataclassStruct(LttngSession))
-    domain: LttngDomain = csfield(DataclassStruct(LttngDomain))
-    u: SessionMsgUnionV2139 = csfield(_SESSION_MSG_U_V2139)
+    cmd_type: LttcommSessiondCommand = csfield(
+        StrictEnum(u32, LttcommSessiondCommand),
+        doc="Command requested (an lttcomm_sessiond_command value).",
+    )
+    session: LttngSession = csfield(
+        DataclassStruct(LttngSession), doc="Session the command targets (only its name is used)."
+    )
+    domain: LttngDomain = csfield(
+        DataclassStruct(LttngDomain), doc="Tracing domain the command applies to."
+    )
+    u: SessionMsgUnionV2139 = csfield(
+        _SESSION_MSG_U_V2139, doc="Command arguments; cmd_type selects the member."
+    )
     u_tail: bytes = csfield_default(UnionTail(_SESSION_MSG_U_V2139), default=b"")
-    fd_count: int = csfield(u32)
+    fd_count: int = csfield(
+        u32, doc="Number of file descriptors the client passes along with the request."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -651,12 +788,23 @@ class SessionMsgR97535efaa(WireStruct):
     ``channel`` and ``context`` members of ``u`` embed the public structs.
     """
 
-    cmd_type: LttcommSessiondCommand = csfield(StrictEnum(u32, LttcommSessiondCommand))
-    session: LttngSession = csfield(DataclassStruct(LttngSession))
-    domain: LttngDomain = csfield(DataclassStruct(LttngDomain))
-    u: SessionMsgUnionR97535efaa = csfield(_SESSION_MSG_U_R97535EFAA)
+    cmd_type: LttcommSessiondCommand = csfield(
+        StrictEnum(u32, LttcommSessiondCommand),
+        doc="Command requested (an lttcomm_sessiond_command value).",
+    )
+    session: LttngSession = csfield(
+        DataclassStruct(LttngSession), doc="Session the command targets (only its name is used)."
+    )
+    domain: LttngDomain = csfield(
+        DataclassStruct(LttngDomain), doc="Tracing domain the command applies to."
+    )
+    u: SessionMsgUnionR97535efaa = csfield(
+        _SESSION_MSG_U_R97535EFAA, doc="Command arguments; cmd_type selects the member."
+    )
     u_tail: bytes = csfield_default(UnionTail(_SESSION_MSG_U_R97535EFAA), default=b"")
-    fd_count: int = csfield(u32)
+    fd_count: int = csfield(
+        u32, doc="Number of file descriptors the client passes along with the request."
+    )
 
 
 # ----------------------------------------------------------------------- replies
@@ -676,12 +824,23 @@ class LttngMsg(WireStruct):
     values outside LTTNG_OK..LTTNG_ERR_NR), so it is a plain integer.
     """
 
-    cmd_type: LttcommSessiondCommand = csfield(StrictEnum(u32, LttcommSessiondCommand))
-    ret_code: int = csfield(u32)
-    pid: int = csfield(u32)
-    cmd_header_size: int = csfield(u32)
-    data_size: int = csfield(u32)
-    fd_count: int = csfield(u32)
+    cmd_type: LttcommSessiondCommand = csfield(
+        StrictEnum(u32, LttcommSessiondCommand),
+        doc="Command this reply answers (copied from the request; 0 in an empty reply).",
+    )
+    ret_code: int = csfield(
+        u32, doc="Result: LTTNG_OK (10) or an LTTNG_ERR_* code (lttng_error_code)."
+    )
+    pid: int = csfield(
+        u32, doc="The pid from the request's domain attributes, echoed (0 in an empty reply)."
+    )
+    cmd_header_size: int = csfield(
+        u32, doc="Size in bytes of the command header that follows this header."
+    )
+    data_size: int = csfield(
+        u32, doc="Size in bytes of the payload that follows the command header."
+    )
+    fd_count: int = csfield(u32, doc="Number of file descriptors sent along with the reply.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -691,7 +850,7 @@ class LttngOutputId(WireStruct):
     Mirrors ``struct lttcomm_lttng_output_id`` (packed, 4 B), sessiond-comm.h @ both.
     """
 
-    id: int = csfield(u32)
+    id: int = csfield(u32, doc="Id the session daemon gave the new snapshot output.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -701,7 +860,7 @@ class ListCommandHeader(WireStruct):
     Mirrors ``struct lttcomm_list_command_header`` (packed, 4 B), sessiond-comm.h @ v2.13.9.
     """
 
-    count: int = csfield(u32)
+    count: int = csfield(u32, doc="Number of elements listed in the payload.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -712,7 +871,7 @@ class EventCommandHeader(WireStruct):
     @ 97535efaa (``cmd_list_events``, cmd.cpp).
     """
 
-    nb_events: int = csfield(u32)
+    nb_events: int = csfield(u32, doc="Number of events listed in the payload.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -724,9 +883,15 @@ class EventExtendedHeader(WireStruct):
     97535efaa only (v2.13.9 declares it but lists ``lttng_event_comm``).
     """
 
-    filter_len: int = csfield(u32)
-    nb_exclusions: int = csfield(u32)
-    userspace_probe_location_len: int = csfield(u32)
+    filter_len: int = csfield(
+        u32, doc="Size in bytes of the filter expression that follows, NUL included."
+    )
+    nb_exclusions: int = csfield(
+        u32, doc="Number of 256-byte exclusion names after the filter expression."
+    )
+    userspace_probe_location_len: int = csfield(
+        u32, doc="Size in bytes of the serialized userspace probe location, if any."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -740,7 +905,10 @@ class SessionDestroyCommandHeader(WireStruct):
     lttng_rotation_state``.
     """
 
-    rotation_state: LttngRotationState = csfield(StrictEnum(s32, LttngRotationState))
+    rotation_state: LttngRotationState = csfield(
+        StrictEnum(s32, LttngRotationState),
+        doc="State of the rotation implied by the destruction (NO_ROTATION if none).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -751,7 +919,7 @@ class TrackerCommandHeader(WireStruct):
     replies serialize ``lttng_process_attr_values`` instead).
     """
 
-    nb_tracker_id: int = csfield(u32)
+    nb_tracker_id: int = csfield(u32, doc="Number of tracker ids that follow (never sent).")
 
 
 # ------------------------------------------------------------ in-process structs
@@ -788,9 +956,9 @@ class LttcommNetFamily(WireStruct):
     ``int family``, 4 pad bytes, then the ``create`` function pointer.
     """
 
-    family: int = csfield(s32)
+    family: int = csfield(s32, doc="Socket domain (an lttcomm_sock_domain value: 0 IPv4, 1 IPv6).")
     _pad0: bytes = csfield_default(Pad(4), default=bytes(4))
-    create: int = csfield(u64)
+    create: int = csfield(u64, doc="Address of the function creating a socket of that domain.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -800,13 +968,13 @@ class LttcommProtoOps(WireStruct):
     Seven function pointers.
     """
 
-    bind: int = csfield(u64)
-    close: int = csfield(u64)
-    connect: int = csfield(u64)
-    accept: int = csfield(u64)
-    listen: int = csfield(u64)
-    recvmsg: int = csfield(u64)
-    sendmsg: int = csfield(u64)
+    bind: int = csfield(u64, doc="Address of the protocol's bind function.")
+    close: int = csfield(u64, doc="Address of the protocol's close function.")
+    connect: int = csfield(u64, doc="Address of the protocol's connect function.")
+    accept: int = csfield(u64, doc="Address of the protocol's accept function.")
+    listen: int = csfield(u64, doc="Address of the protocol's listen function.")
+    recvmsg: int = csfield(u64, doc="Address of the protocol's receive function.")
+    sendmsg: int = csfield(u64, doc="Address of the protocol's send function.")
 
 
 # ------------------------------------------------------------------ registration

@@ -114,35 +114,38 @@ class LttcommRelaydConfigurationFlag(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OptionalU64Be(WireStruct):
-    """``LTTNG_OPTIONAL_COMM(uint64_t) LTTNG_PACKED``, value big-endian (9 bytes).
+    """An optional 64-bit value: a set flag, then the value (packed, 9 bytes).
 
-    Mirrors the packed anonymous ``{uint8_t is_set; uint64_t value;}`` of
+    ``LTTNG_OPTIONAL_COMM(uint64_t) LTTNG_PACKED``, value big-endian. Mirrors
+    the packed anonymous ``{uint8_t is_set; uint64_t value;}`` of
     src/common/optional.h @ v2.13.9 and 97535efaa.
     """
 
-    is_set: int = csfield(u8)
-    value: int = csfield(u64be)
+    is_set: int = csfield(u8, doc="1 if value is present, else 0.")
+    value: int = csfield(u64be, doc="The value; meaningful only when is_set is 1.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OptionalU64BeAligned(WireStruct):
-    """``LTTNG_OPTIONAL_COMM(uint64_t)`` *without* ``LTTNG_PACKED``, value big-endian.
+    """An optional 64-bit value, not packed: a set flag, 7 padding bytes, the value.
 
+    ``LTTNG_OPTIONAL_COMM(uint64_t)`` *without* ``LTTNG_PACKED``, value big-endian.
     Natural alignment on x86_64: ``is_set`` @0, 7 bytes of padding, ``value`` @8
     (16 bytes). Mirrors the anonymous struct of src/common/optional.h as used by
     ``lttcomm_relayd_rotate_streams.new_chunk_id`` @ v2.13.9 and 97535efaa.
     """
 
-    is_set: int = csfield(u8)
+    is_set: int = csfield(u8, doc="1 if value is present, else 0.")
     _pad0: bytes = csfield_default(Pad(7), default=bytes(7))
-    value: int = csfield(u64be)
+    value: int = csfield(u64be, doc="The value; meaningful only when is_set is 1.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OptionalTraceChunkCommandBe(WireStruct):
-    """``LTTNG_OPTIONAL_COMM(uint32_t) LTTNG_PACKED`` documented as ``enum
-    lttng_trace_chunk_command_type``, value big-endian (5 bytes).
+    """An optional trace chunk close command: a set flag, then the command (5 bytes).
 
+    ``LTTNG_OPTIONAL_COMM(uint32_t) LTTNG_PACKED`` documented as ``enum
+    lttng_trace_chunk_command_type``, value big-endian.
     Mirrors the packed anonymous ``{uint8_t is_set; uint32_t value;}`` of
     src/common/optional.h @ v2.13.9 and 97535efaa, as
     ``lttcomm_relayd_close_trace_chunk.close_command``. ``relayd_close_trace_chunk``
@@ -150,8 +153,11 @@ class OptionalTraceChunkCommandBe(WireStruct):
     either way.
     """
 
-    is_set: int = csfield(u8)
-    value: LttngTraceChunkCommandType = csfield(StrictEnum(u32be, LttngTraceChunkCommandType))
+    is_set: int = csfield(u8, doc="1 if a close command is given, else 0.")
+    value: LttngTraceChunkCommandType = csfield(
+        StrictEnum(u32be, LttngTraceChunkCommandType),
+        doc="Command to apply to the chunk on close; meaningful only when is_set is 1.",
+    )
 
 
 # --- headers -----------------------------------------------------------------
@@ -167,10 +173,15 @@ class RelaydHdr(WireStruct):
     any other value (``relay_unknown_command``).
     """
 
-    circuit_id: int = csfield(u64be)
-    data_size: int = csfield(u64be)
-    cmd: LttcommRelaydCommand = csfield(StrictEnum(u32be, LttcommRelaydCommand))
-    cmd_version: int = csfield(u32be)
+    circuit_id: int = csfield(u64be, doc="Reserved circuit id; always 0 and ignored.")
+    data_size: int = csfield(
+        u64be, doc="Size in bytes of the command payload that follows this header."
+    )
+    cmd: LttcommRelaydCommand = csfield(
+        StrictEnum(u32be, LttcommRelaydCommand),
+        doc="Command for the relay daemon (an lttcomm_relayd_command value).",
+    )
+    cmd_version: int = csfield(u32be, doc="Command version; always 0.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -181,11 +192,19 @@ class RelaydDataHdr(WireStruct):
     97535efaa; ``circuit_id`` is left 0.
     """
 
-    circuit_id: int = csfield(u64be)
-    stream_id: int = csfield(u64be)
-    net_seq_num: int = csfield(u64be)
-    data_size: int = csfield(u32be)
-    padding_size: int = csfield(u32be)
+    circuit_id: int = csfield(u64be, doc="Reserved circuit id; always 0 and ignored.")
+    stream_id: int = csfield(
+        u64be, doc="Relay daemon stream id (handle from RELAYD_ADD_STREAM) of the data."
+    )
+    net_seq_num: int = csfield(
+        u64be, doc="Network sequence number of this packet, counted per stream."
+    )
+    data_size: int = csfield(
+        u32be, doc="Size in bytes of the packet data that follows (padding excluded)."
+    )
+    padding_size: int = csfield(
+        u32be, doc="Bytes of zero padding the relay daemon appends after the data."
+    )
 
 
 # --- replies -----------------------------------------------------------------
@@ -199,8 +218,10 @@ class RelaydStatusSession(WireStruct):
     and 97535efaa.
     """
 
-    session_id: int = csfield(u64be)
-    ret_code: int = csfield(u32be)
+    session_id: int = csfield(u64be, doc="Id the relay daemon gave the new session.")
+    ret_code: int = csfield(
+        u32be, doc="Result: LTTNG_OK (10) or an LTTNG_ERR_* code (lttng_error_code)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -211,8 +232,10 @@ class RelaydStatusStream(WireStruct):
     and 97535efaa.
     """
 
-    handle: int = csfield(u64be)
-    ret_code: int = csfield(u32be)
+    handle: int = csfield(u64be, doc="Relay daemon stream id given to the new stream.")
+    ret_code: int = csfield(
+        u32be, doc="Result: LTTNG_OK (10) or an LTTNG_ERR_* code (lttng_error_code)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -223,7 +246,9 @@ class RelaydGenericReply(WireStruct):
     and 97535efaa.
     """
 
-    ret_code: int = csfield(u32be)
+    ret_code: int = csfield(
+        u32be, doc="Result: an lttng_error_code (LTTNG_OK = 10), or a data-pending boolean."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -233,8 +258,12 @@ class RelaydVersion(WireStruct):
     Mirrors ``struct lttcomm_relayd_version`` (packed), relayd.h @ v2.13.9 and 97535efaa.
     """
 
-    major: int = csfield(u32be)
-    minor: int = csfield(u32be)
+    major: int = csfield(
+        u32be, doc="Relay protocol major version of the sender; both sides must match."
+    )
+    minor: int = csfield(
+        u32be, doc="Relay protocol minor version of the sender; the lower one is used."
+    )
 
 
 # --- sessions and streams ----------------------------------------------------
@@ -248,8 +277,14 @@ class RelaydAddStream(WireStruct):
     97535efaa; both strings are NUL-terminated by ``lttng_strncpy``.
     """
 
-    channel_name: str = csfield(CharArray(RELAYD_COMM_DEFAULT_STREAM_NAME_LEN))
-    pathname: str = csfield(CharArray(RELAYD_COMM_LTTNG_PATH_MAX))
+    channel_name: str = csfield(
+        CharArray(RELAYD_COMM_DEFAULT_STREAM_NAME_LEN),
+        doc="Stream name (channel name and CPU, e.g. channel0_0), NUL-terminated.",
+    )
+    pathname: str = csfield(
+        CharArray(RELAYD_COMM_LTTNG_PATH_MAX),
+        doc="Directory of the stream's trace files (relative path), NUL-terminated.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -260,10 +295,20 @@ class RelaydAddStream22(WireStruct):
     and 97535efaa.
     """
 
-    channel_name: str = csfield(CharArray(RELAYD_COMM_DEFAULT_STREAM_NAME_LEN))
-    pathname: str = csfield(CharArray(RELAYD_COMM_LTTNG_PATH_MAX))
-    tracefile_size: int = csfield(u64be)
-    tracefile_count: int = csfield(u64be)
+    channel_name: str = csfield(
+        CharArray(RELAYD_COMM_DEFAULT_STREAM_NAME_LEN),
+        doc="Stream name (channel name and CPU, e.g. channel0_0), NUL-terminated.",
+    )
+    pathname: str = csfield(
+        CharArray(RELAYD_COMM_LTTNG_PATH_MAX),
+        doc="Directory of the stream's trace files (relative path), NUL-terminated.",
+    )
+    tracefile_size: int = csfield(
+        u64be, doc="Maximum size of each trace file, in bytes; 0 for no limit."
+    )
+    tracefile_count: int = csfield(
+        u64be, doc="Maximum number of trace files kept for the stream; 0 for no limit."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -277,12 +322,22 @@ class RelaydAddStream211(WireStruct):
     at least that long).
     """
 
-    channel_name_len: int = csfield(u32be)
-    pathname_len: int = csfield(u32be)
-    tracefile_size: int = csfield(u64be)
-    tracefile_count: int = csfield(u64be)
-    trace_chunk_id: int = csfield(u64be)
-    names: bytes = csfield(FlexArray())
+    channel_name_len: int = csfield(
+        u32be, doc="Length in bytes of the stream name in names, NUL included."
+    )
+    pathname_len: int = csfield(
+        u32be, doc="Length in bytes of the path name in names, NUL included."
+    )
+    tracefile_size: int = csfield(
+        u64be, doc="Maximum size of each trace file, in bytes; 0 for no limit."
+    )
+    tracefile_count: int = csfield(
+        u64be, doc="Maximum number of trace files kept for the stream; 0 for no limit."
+    )
+    trace_chunk_id: int = csfield(u64be, doc="Id of the trace chunk the stream is created in.")
+    names: bytes = csfield(
+        FlexArray(), doc="Stream name, then path name (relative directory), each NUL-terminated."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -293,10 +348,17 @@ class RelaydCreateSession24(WireStruct):
     v2.13.9 and 97535efaa; ``snapshot`` is a 32-bit big-endian boolean.
     """
 
-    session_name: str = csfield(CharArray(RELAYD_COMM_LTTNG_NAME_MAX_2_4))
-    hostname: str = csfield(CharArray(RELAYD_COMM_LTTNG_HOST_NAME_MAX_2_4))
-    live_timer: int = csfield(u32be)
-    snapshot: int = csfield(u32be)
+    session_name: str = csfield(
+        CharArray(RELAYD_COMM_LTTNG_NAME_MAX_2_4), doc="Tracing session name, NUL-terminated."
+    )
+    hostname: str = csfield(
+        CharArray(RELAYD_COMM_LTTNG_HOST_NAME_MAX_2_4),
+        doc="Host name of the traced machine, NUL-terminated.",
+    )
+    live_timer: int = csfield(
+        u32be, doc="Live timer period, in microseconds; 0 if the session is not live."
+    )
+    snapshot: int = csfield(u32be, doc="1 if the session is a snapshot session, else 0.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -312,17 +374,36 @@ class RelaydCreateSession211(WireStruct):
     given: the rest of the command payload.
     """
 
-    session_name_len: int = csfield(u32be)
-    hostname_len: int = csfield(u32be)
-    base_path_len: int = csfield(u32be)
-    live_timer: int = csfield(u32be)
-    snapshot: int = csfield(u8)
-    session_name_contains_creation_time: int = csfield(u8)
-    sessiond_uuid: bytes = csfield(RawArray(LTTNG_UUID_LEN))
-    session_id: int = csfield(u64be)
-    creation_time: int = csfield(u64be)
-    current_chunk_id: OptionalU64Be = csfield(DataclassStruct(OptionalU64Be))
-    names: bytes = csfield(FlexArray())
+    session_name_len: int = csfield(
+        u32be, doc="Length in bytes of the session name in names, NUL included."
+    )
+    hostname_len: int = csfield(
+        u32be, doc="Length in bytes of the host name in names, NUL included."
+    )
+    base_path_len: int = csfield(
+        u32be, doc="Length in bytes of the base path in names, NUL included (empty if not set)."
+    )
+    live_timer: int = csfield(
+        u32be, doc="Live timer period, in microseconds; 0 if the session is not live."
+    )
+    snapshot: int = csfield(u8, doc="1 if the session is a snapshot session, else 0.")
+    session_name_contains_creation_time: int = csfield(
+        u8, doc="1 if the session name already holds its creation time (no date gets appended)."
+    )
+    sessiond_uuid: bytes = csfield(
+        RawArray(LTTNG_UUID_LEN), doc="UUID of the session daemon instance that owns the session."
+    )
+    session_id: int = csfield(u64be, doc="The session daemon's id of the session.")
+    creation_time: int = csfield(
+        u64be, doc="Session creation time, in seconds since the UNIX epoch."
+    )
+    current_chunk_id: OptionalU64Be = csfield(
+        DataclassStruct(OptionalU64Be),
+        doc="Id of the session's current trace chunk, if it has one.",
+    )
+    names: bytes = csfield(
+        FlexArray(), doc="Session name, host name and base path, each NUL-terminated."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -333,9 +414,14 @@ class RelaydCreateSessionReply211(WireStruct):
     relayd.h @ v2.13.9 and 97535efaa; ``output_path`` (with its NUL) follows.
     """
 
-    generic: RelaydStatusSession = csfield(DataclassStruct(RelaydStatusSession))
-    output_path_length: int = csfield(u32be)
-    output_path: bytes = csfield(FlexArray(lambda this: this.output_path_length))
+    generic: RelaydStatusSession = csfield(
+        DataclassStruct(RelaydStatusSession), doc="Relay session id and result code."
+    )
+    output_path_length: int = csfield(u32be, doc="Length in bytes of output_path, NUL included.")
+    output_path: bytes = csfield(
+        FlexArray(lambda this: this.output_path_length),
+        doc="Session output directory on the relay daemon host, NUL-terminated.",
+    )
 
 
 # --- data and metadata -------------------------------------------------------
@@ -350,9 +436,11 @@ class RelaydMetadataPayload(WireStruct):
     bytes) is the rest of the command payload.
     """
 
-    stream_id: int = csfield(u64be)
-    padding_size: int = csfield(u32be)
-    payload: bytes = csfield(FlexArray())
+    stream_id: int = csfield(u64be, doc="Relay daemon stream id of the metadata stream.")
+    padding_size: int = csfield(
+        u32be, doc="Bytes of zero padding the relay daemon appends after the metadata."
+    )
+    payload: bytes = csfield(FlexArray(), doc="The metadata bytes (rest of the command payload).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -363,8 +451,10 @@ class RelaydCloseStream(WireStruct):
     and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
-    last_net_seq_num: int = csfield(u64be)
+    stream_id: int = csfield(u64be, doc="Relay daemon stream id to close.")
+    last_net_seq_num: int = csfield(
+        u64be, doc="Network sequence number of the stream's last packet."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -375,8 +465,10 @@ class RelaydDataPending(WireStruct):
     and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
-    last_net_seq_num: int = csfield(u64be)
+    stream_id: int = csfield(u64be, doc="Relay daemon stream id to check.")
+    last_net_seq_num: int = csfield(
+        u64be, doc="Network sequence number of the last packet sent on the stream."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -387,7 +479,9 @@ class RelaydBeginDataPending(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    session_id: int = csfield(u64be)
+    session_id: int = csfield(
+        u64be, doc="Relay daemon session id whose streams start a data-pending check."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -399,7 +493,7 @@ class RelaydEndDataPending(WireStruct):
     "data in flight".
     """
 
-    session_id: int = csfield(u64be)
+    session_id: int = csfield(u64be, doc="Relay daemon session id whose data-pending check ends.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -410,7 +504,9 @@ class RelaydQuiescentControl(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
+    stream_id: int = csfield(
+        u64be, doc="Relay daemon stream id to mark as checked for data pending (quiescent)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -423,16 +519,28 @@ class RelaydIndex(WireStruct):
     :data:`INDEX_1_0`.
     """
 
-    relay_stream_id: int = csfield(u64be)
-    net_seq_num: int = csfield(u64be)
-    packet_size: int = csfield(u64be)
-    content_size: int = csfield(u64be)
-    timestamp_begin: int = csfield(u64be)
-    timestamp_end: int = csfield(u64be)
-    events_discarded: int = csfield(u64be)
-    stream_id: int = csfield(u64be)
-    stream_instance_id: int = csfield(u64be)
-    packet_seq_num: int = csfield(u64be)
+    relay_stream_id: int = csfield(
+        u64be, doc="Relay daemon stream id the indexed packet belongs to."
+    )
+    net_seq_num: int = csfield(u64be, doc="Network sequence number of the indexed packet.")
+    packet_size: int = csfield(u64be, doc="Packet size including padding, in bits.")
+    content_size: int = csfield(u64be, doc="Packet content size (padding excluded), in bits.")
+    timestamp_begin: int = csfield(
+        u64be, doc="Clock value at the start of the packet, in trace clock cycles."
+    )
+    timestamp_end: int = csfield(
+        u64be, doc="Clock value at the end of the packet, in trace clock cycles."
+    )
+    events_discarded: int = csfield(
+        u64be, doc="Running count of events discarded in the stream up to this packet."
+    )
+    stream_id: int = csfield(u64be, doc="CTF stream class id (channel id) of the packet.")
+    stream_instance_id: int = csfield(
+        u64be, doc="CTF stream instance id (per-CPU buffer id); sent to 2.8+ peers only."
+    )
+    packet_seq_num: int = csfield(
+        u64be, doc="Packet sequence number within the stream; sent to 2.8+ peers only."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -443,14 +551,22 @@ class RelaydIndex10(WireStruct):
     v2.13.9 and 97535efaa. Not a C struct (not in the layout).
     """
 
-    relay_stream_id: int = csfield(u64be)
-    net_seq_num: int = csfield(u64be)
-    packet_size: int = csfield(u64be)
-    content_size: int = csfield(u64be)
-    timestamp_begin: int = csfield(u64be)
-    timestamp_end: int = csfield(u64be)
-    events_discarded: int = csfield(u64be)
-    stream_id: int = csfield(u64be)
+    relay_stream_id: int = csfield(
+        u64be, doc="Relay daemon stream id the indexed packet belongs to."
+    )
+    net_seq_num: int = csfield(u64be, doc="Network sequence number of the indexed packet.")
+    packet_size: int = csfield(u64be, doc="Packet size including padding, in bits.")
+    content_size: int = csfield(u64be, doc="Packet content size (padding excluded), in bits.")
+    timestamp_begin: int = csfield(
+        u64be, doc="Clock value at the start of the packet, in trace clock cycles."
+    )
+    timestamp_end: int = csfield(
+        u64be, doc="Clock value at the end of the packet, in trace clock cycles."
+    )
+    events_discarded: int = csfield(
+        u64be, doc="Running count of events discarded in the stream up to this packet."
+    )
+    stream_id: int = csfield(u64be, doc="CTF stream class id (channel id) of the packet.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -461,8 +577,8 @@ class RelaydResetMetadata(WireStruct):
     and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
-    version: int = csfield(u64be)
+    stream_id: int = csfield(u64be, doc="Relay daemon stream id of the metadata stream to reset.")
+    version: int = csfield(u64be, doc="New metadata version (regeneration count, starting at 0).")
 
 
 # --- rotation and trace chunks -----------------------------------------------
@@ -476,8 +592,11 @@ class RelaydStreamRotationPosition(WireStruct):
     relayd.h @ v2.13.9 and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
-    rotate_at_seq_num: int = csfield(u64be)
+    stream_id: int = csfield(u64be, doc="Relay daemon stream id to rotate.")
+    rotate_at_seq_num: int = csfield(
+        u64be,
+        doc="Sequence number of the stream's first packet in the new chunk; ignored for metadata.",
+    )
 
 
 def _positions_length(this: Any) -> int:
@@ -496,9 +615,15 @@ class RelaydRotateStreams(WireStruct):
     with :func:`rotation_positions`.
     """
 
-    stream_count: int = csfield(u32be)
-    new_chunk_id: OptionalU64BeAligned = csfield(DataclassStruct(OptionalU64BeAligned))
-    rotation_positions: bytes = csfield(FlexArray(_positions_length))
+    stream_count: int = csfield(u32be, doc="Number of rotation positions that follow.")
+    new_chunk_id: OptionalU64BeAligned = csfield(
+        DataclassStruct(OptionalU64BeAligned),
+        doc="Id of the trace chunk the streams rotate into; unset if none.",
+    )
+    rotation_positions: bytes = csfield(
+        FlexArray(_positions_length),
+        doc="The stream_count positions (lttcomm_relayd_stream_rotation_position each).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -509,9 +634,15 @@ class RelaydRotateStreamsPacked(WireStruct):
     v2.13.9 (read by ``relay_rotate_session_streams``).
     """
 
-    stream_count: int = csfield(u32be)
-    new_chunk_id: OptionalU64Be = csfield(DataclassStruct(OptionalU64Be))
-    rotation_positions: bytes = csfield(FlexArray(_positions_length))
+    stream_count: int = csfield(u32be, doc="Number of rotation positions that follow.")
+    new_chunk_id: OptionalU64Be = csfield(
+        DataclassStruct(OptionalU64Be),
+        doc="Id of the trace chunk the streams rotate into; unset if none.",
+    )
+    rotation_positions: bytes = csfield(
+        FlexArray(_positions_length),
+        doc="The stream_count positions (lttcomm_relayd_stream_rotation_position each).",
+    )
 
 
 _IS_SET_OR_U32 = CUnion(4, {"is_set": u8, "padding": u32be}, default="is_set")
@@ -520,32 +651,38 @@ _IS_SET_OR_U64 = CUnion(8, {"is_set": u8, "padding": u64be}, default="is_set")
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ChunkIdAfter3BytesPadding(WireStruct):
-    """``new_chunk_id`` of a 4-byte-aligned peer: ``{union {is_set; uint32_t padding;}; value}``.
+    """An optional chunk id as a 4-byte-aligned peer sends it: set flag padded to 4 bytes, value.
 
+    ``new_chunk_id`` of a 4-byte-aligned peer: ``{union {is_set; uint32_t padding;}; value}``.
     Mirrors the packed anonymous struct of
     ``lttcomm_relayd_rotate_streams_3_bytes_padding.new_chunk_id``, relayd.h @
     v2.13.9. The relay daemon reads the union as ``is_set``; its other 3 bytes
     are kept in ``_anon0_tail``.
     """
 
-    _anon0: int = csfield(_IS_SET_OR_U32)
+    _anon0: int = csfield(
+        _IS_SET_OR_U32, doc="Anonymous union: is_set (1 if value is present) over 4 bytes."
+    )
     _anon0_tail: bytes = csfield_default(UnionTail(_IS_SET_OR_U32), default=b"")
-    value: int = csfield(u64be)
+    value: int = csfield(u64be, doc="Id of the new trace chunk; meaningful only when is_set is 1.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ChunkIdAfter7BytesPadding(WireStruct):
-    """``new_chunk_id`` of an 8-byte-aligned peer: ``{union {is_set; uint64_t padding;}; value}``.
+    """An optional chunk id as an 8-byte-aligned peer sends it: set flag padded to 8 bytes, value.
 
+    ``new_chunk_id`` of an 8-byte-aligned peer: ``{union {is_set; uint64_t padding;}; value}``.
     Mirrors the packed anonymous struct of
     ``lttcomm_relayd_rotate_streams_7_bytes_padding.new_chunk_id``, relayd.h @
     v2.13.9. The relay daemon reads the union as ``is_set``; its other 7 bytes
     are kept in ``_anon0_tail``.
     """
 
-    _anon0: int = csfield(_IS_SET_OR_U64)
+    _anon0: int = csfield(
+        _IS_SET_OR_U64, doc="Anonymous union: is_set (1 if value is present) over 8 bytes."
+    )
     _anon0_tail: bytes = csfield_default(UnionTail(_IS_SET_OR_U64), default=b"")
-    value: int = csfield(u64be)
+    value: int = csfield(u64be, doc="Id of the new trace chunk; meaningful only when is_set is 1.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -556,9 +693,15 @@ class RelaydRotateStreams3BytesPadding(WireStruct):
     relayd.h @ v2.13.9 (read by ``relay_rotate_session_streams``).
     """
 
-    stream_count: int = csfield(u32be)
-    new_chunk_id: ChunkIdAfter3BytesPadding = csfield(DataclassStruct(ChunkIdAfter3BytesPadding))
-    rotation_positions: bytes = csfield(FlexArray(_positions_length))
+    stream_count: int = csfield(u32be, doc="Number of rotation positions that follow.")
+    new_chunk_id: ChunkIdAfter3BytesPadding = csfield(
+        DataclassStruct(ChunkIdAfter3BytesPadding),
+        doc="Id of the trace chunk the streams rotate into; unset if none.",
+    )
+    rotation_positions: bytes = csfield(
+        FlexArray(_positions_length),
+        doc="The stream_count positions (lttcomm_relayd_stream_rotation_position each).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -570,9 +713,15 @@ class RelaydRotateStreams7BytesPadding(WireStruct):
     :class:`RelaydRotateStreams`.
     """
 
-    stream_count: int = csfield(u32be)
-    new_chunk_id: ChunkIdAfter7BytesPadding = csfield(DataclassStruct(ChunkIdAfter7BytesPadding))
-    rotation_positions: bytes = csfield(FlexArray(_positions_length))
+    stream_count: int = csfield(u32be, doc="Number of rotation positions that follow.")
+    new_chunk_id: ChunkIdAfter7BytesPadding = csfield(
+        DataclassStruct(ChunkIdAfter7BytesPadding),
+        doc="Id of the trace chunk the streams rotate into; unset if none.",
+    )
+    rotation_positions: bytes = csfield(
+        FlexArray(_positions_length),
+        doc="The stream_count positions (lttcomm_relayd_stream_rotation_position each).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -583,10 +732,17 @@ class RelaydCreateTraceChunk(WireStruct):
     v2.13.9 and 97535efaa; ``override_name`` (with its NUL, or empty) follows.
     """
 
-    chunk_id: int = csfield(u64be)
-    creation_timestamp: int = csfield(u64be)
-    override_name_length: int = csfield(u32be)
-    override_name: bytes = csfield(FlexArray(lambda this: this.override_name_length))
+    chunk_id: int = csfield(u64be, doc="Id of the trace chunk to create.")
+    creation_timestamp: int = csfield(
+        u64be, doc="Chunk creation time, in seconds since the UNIX epoch."
+    )
+    override_name_length: int = csfield(
+        u32be, doc="Length in bytes of override_name, NUL included; 0 to keep the generated name."
+    )
+    override_name: bytes = csfield(
+        FlexArray(lambda this: this.override_name_length),
+        doc="Name replacing the chunk's generated name, NUL-terminated (or empty).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -597,10 +753,11 @@ class RelaydCloseTraceChunk(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    chunk_id: int = csfield(u64be)
-    close_timestamp: int = csfield(u64be)
+    chunk_id: int = csfield(u64be, doc="Id of the trace chunk to close.")
+    close_timestamp: int = csfield(u64be, doc="Chunk close time, in seconds since the UNIX epoch.")
     close_command: OptionalTraceChunkCommandBe = csfield(
-        DataclassStruct(OptionalTraceChunkCommandBe)
+        DataclassStruct(OptionalTraceChunkCommandBe),
+        doc="Optional action on close (move to completed chunks, delete, no-op).",
     )
 
 
@@ -612,9 +769,12 @@ class RelaydCloseTraceChunkReply(WireStruct):
     @ v2.13.9 and 97535efaa; ``path`` (with its NUL) follows.
     """
 
-    generic: RelaydGenericReply = csfield(DataclassStruct(RelaydGenericReply))
-    path_length: int = csfield(u32be)
-    path: bytes = csfield(FlexArray(lambda this: this.path_length))
+    generic: RelaydGenericReply = csfield(DataclassStruct(RelaydGenericReply), doc="Result code.")
+    path_length: int = csfield(u32be, doc="Length in bytes of path, NUL included.")
+    path: bytes = csfield(
+        FlexArray(lambda this: this.path_length),
+        doc="Path of the closed chunk on the relay daemon host, NUL-terminated.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -625,7 +785,7 @@ class RelaydTraceChunkExists(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    chunk_id: int = csfield(u64be)
+    chunk_id: int = csfield(u64be, doc="Id of the trace chunk to look up in the session.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -636,8 +796,10 @@ class RelaydTraceChunkExistsReply(WireStruct):
     relayd.h @ v2.13.9 and 97535efaa; ``trace_chunk_exists`` is one byte.
     """
 
-    generic: RelaydGenericReply = csfield(DataclassStruct(RelaydGenericReply))
-    trace_chunk_exists: int = csfield(u8)
+    generic: RelaydGenericReply = csfield(DataclassStruct(RelaydGenericReply), doc="Result code.")
+    trace_chunk_exists: int = csfield(
+        u8, doc="1 if the relay daemon has this chunk for the session, else 0."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -648,7 +810,7 @@ class RelaydGetConfiguration(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    query_flags: int = csfield(u64be)
+    query_flags: int = csfield(u64be, doc="Query flags; none are defined, so always 0.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -661,9 +823,11 @@ class RelaydGetConfigurationReply(WireStruct):
     never sent by either relay daemon (the rest of the message, if any).
     """
 
-    generic: RelaydGenericReply = csfield(DataclassStruct(RelaydGenericReply))
-    relayd_configuration_flags: int = csfield(u64be)
-    payload: bytes = csfield(FlexArray())
+    generic: RelaydGenericReply = csfield(DataclassStruct(RelaydGenericReply), doc="Result code.")
+    relayd_configuration_flags: int = csfield(
+        u64be, doc="Set of LTTCOMM_RELAYD_CONFIGURATION_FLAG_* bits (e.g. clear allowed)."
+    )
+    payload: bytes = csfield(FlexArray(), doc="Optional variable-length payload; never sent.")
 
 
 # --- registration ------------------------------------------------------------

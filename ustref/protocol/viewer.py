@@ -182,12 +182,17 @@ class ViewerSession(WireStruct):
     v2.13.9 and 97535efaa; ``clients`` is 1 when a viewer is attached, else 0.
     """
 
-    id: int = csfield(u64be)
-    live_timer: int = csfield(u32be)
-    clients: int = csfield(u32be)
-    streams: int = csfield(u32be)
-    hostname: str = csfield(CharArray(LTTNG_VIEWER_HOST_NAME_MAX))
-    session_name: str = csfield(CharArray(LTTNG_VIEWER_NAME_MAX))
+    id: int = csfield(u64be, doc="Relay daemon session id, used to attach to the session.")
+    live_timer: int = csfield(u32be, doc="Live timer period of the session, in microseconds.")
+    clients: int = csfield(u32be, doc="1 if a viewer is already attached to the session, else 0.")
+    streams: int = csfield(u32be, doc="Number of streams the session has on the relay daemon.")
+    hostname: str = csfield(
+        CharArray(LTTNG_VIEWER_HOST_NAME_MAX),
+        doc="Host name of the traced machine, NUL-terminated.",
+    )
+    session_name: str = csfield(
+        CharArray(LTTNG_VIEWER_NAME_MAX), doc="Name of the tracing session, NUL-terminated."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -198,11 +203,23 @@ class ViewerStream(WireStruct):
     v2.13.9 and 97535efaa; ``metadata_flag`` is a 0/1 boolean.
     """
 
-    id: int = csfield(u64be)
-    ctf_trace_id: int = csfield(u64be)
-    metadata_flag: int = csfield(u32be)
-    path_name: str = csfield(CharArray(LTTNG_VIEWER_PATH_MAX))
-    channel_name: str = csfield(CharArray(LTTNG_VIEWER_NAME_MAX))
+    id: int = csfield(
+        u64be, doc="Viewer stream id (relay stream handle) to use in index/packet requests."
+    )
+    ctf_trace_id: int = csfield(
+        u64be, doc="Id of the CTF trace the stream belongs to; a trace's streams share metadata."
+    )
+    metadata_flag: int = csfield(
+        u32be, doc="1 for the trace's metadata stream, 0 for a data stream."
+    )
+    path_name: str = csfield(
+        CharArray(LTTNG_VIEWER_PATH_MAX),
+        doc="Directory of the stream's trace files (relative path), NUL-terminated.",
+    )
+    channel_name: str = csfield(
+        CharArray(LTTNG_VIEWER_NAME_MAX),
+        doc="Stream name (channel name and CPU, e.g. channel0_0), NUL-terminated.",
+    )
 
 
 def _sessions_length(this: Any) -> int:
@@ -229,9 +246,14 @@ class ViewerCmd(WireStruct):
     (``live_relay_unknown_command``), hence the enum used here.
     """
 
-    data_size: int = csfield(u64be)
-    cmd: LttngViewerCommand = csfield(StrictEnum(u32be, LttngViewerCommand))
-    cmd_version: int = csfield(u32be)
+    data_size: int = csfield(
+        u64be, doc="Size in bytes of the command payload that follows this header."
+    )
+    cmd: LttngViewerCommand = csfield(
+        StrictEnum(u32be, LttngViewerCommand),
+        doc="Command for the relay daemon (an lttng_viewer_command value).",
+    )
+    cmd_version: int = csfield(u32be, doc="Command version; ignored by the relay daemon.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -244,10 +266,18 @@ class ViewerConnect(WireStruct):
     so it is a plain integer; ``viewer_session_id`` is set in the reply only.
     """
 
-    viewer_session_id: int = csfield(u64be)
-    major: int = csfield(u32be)
-    minor: int = csfield(u32be)
-    type: int = csfield(u32be)
+    viewer_session_id: int = csfield(
+        u64be, doc="Reply: viewer session id given to a command connection (else 0)."
+    )
+    major: int = csfield(
+        u32be, doc="Live protocol major version: the viewer's (request) or relay's (reply)."
+    )
+    minor: int = csfield(
+        u32be, doc="Live protocol minor version: the viewer's (request) or relay's (reply)."
+    )
+    type: int = csfield(
+        u32be, doc="Request: connection type (command or notification); 0 in the reply."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -258,8 +288,12 @@ class ViewerListSessions(WireStruct):
     v2.13.9 and 97535efaa; ``sessions_count`` :class:`ViewerSession` follow.
     """
 
-    sessions_count: int = csfield(u32be)
-    session_list: bytes = csfield(FlexArray(_sessions_length))
+    sessions_count: int = csfield(
+        u32be, doc="Number of lttng_viewer_session entries in session_list."
+    )
+    session_list: bytes = csfield(
+        FlexArray(_sessions_length), doc="The sessions, lttng_viewer_session entries back to back."
+    )
 
 
 # --- attach, new streams -----------------------------------------------------
@@ -273,9 +307,12 @@ class ViewerAttachSessionRequest(WireStruct):
     lttng-viewer-abi.h @ v2.13.9 and 97535efaa; ``offset`` is unused.
     """
 
-    session_id: int = csfield(u64be)
-    offset: int = csfield(u64be)
-    seek: LttngViewerSeek = csfield(StrictEnum(u32be, LttngViewerSeek))
+    session_id: int = csfield(u64be, doc="Relay daemon session id to attach to.")
+    offset: int = csfield(u64be, doc="Unused (reserved for a seek offset).")
+    seek: LttngViewerSeek = csfield(
+        StrictEnum(u32be, LttngViewerSeek),
+        doc="Where to start reading: from the beginning or from the latest packets.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -287,9 +324,15 @@ class ViewerAttachSessionResponse(WireStruct):
     :class:`ViewerStream` follow.
     """
 
-    status: LttngViewerAttachReturnCode = csfield(StrictEnum(u32be, LttngViewerAttachReturnCode))
-    streams_count: int = csfield(u32be)
-    stream_list: bytes = csfield(FlexArray(_streams_length))
+    status: LttngViewerAttachReturnCode = csfield(
+        StrictEnum(u32be, LttngViewerAttachReturnCode),
+        doc="Attach result (an lttng_viewer_attach_return_code value).",
+    )
+    streams_count: int = csfield(u32be, doc="Number of lttng_viewer_stream entries in stream_list.")
+    stream_list: bytes = csfield(
+        FlexArray(_streams_length),
+        doc="The session's streams, lttng_viewer_stream entries back to back.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -300,7 +343,7 @@ class ViewerNewStreamsRequest(WireStruct):
     lttng-viewer-abi.h @ v2.13.9 and 97535efaa.
     """
 
-    session_id: int = csfield(u64be)
+    session_id: int = csfield(u64be, doc="Relay daemon session id whose new streams are requested.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -313,10 +356,15 @@ class ViewerNewStreamsResponse(WireStruct):
     """
 
     status: LttngViewerNewStreamsReturnCode = csfield(
-        StrictEnum(u32be, LttngViewerNewStreamsReturnCode)
+        StrictEnum(u32be, LttngViewerNewStreamsReturnCode),
+        doc="Result (an lttng_viewer_new_streams_return_code value).",
     )
-    streams_count: int = csfield(u32be)
-    stream_list: bytes = csfield(FlexArray(_streams_length))
+    streams_count: int = csfield(
+        u32be, doc="Number of new lttng_viewer_stream entries in stream_list."
+    )
+    stream_list: bytes = csfield(
+        FlexArray(_streams_length), doc="The new streams, lttng_viewer_stream entries back to back."
+    )
 
 
 # --- index, packet, metadata -------------------------------------------------
@@ -330,7 +378,7 @@ class ViewerGetNextIndex(WireStruct):
     @ v2.13.9 and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
+    stream_id: int = csfield(u64be, doc="Viewer stream id whose next packet index is requested.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -341,17 +389,26 @@ class ViewerIndex(WireStruct):
     and 97535efaa; ``flags`` is a set of :class:`LttngViewerFlag` bits.
     """
 
-    offset: int = csfield(u64be)
-    packet_size: int = csfield(u64be)
-    content_size: int = csfield(u64be)
-    timestamp_begin: int = csfield(u64be)
-    timestamp_end: int = csfield(u64be)
-    events_discarded: int = csfield(u64be)
-    stream_id: int = csfield(u64be)
-    status: LttngViewerNextIndexReturnCode = csfield(
-        StrictEnum(u32be, LttngViewerNextIndexReturnCode)
+    offset: int = csfield(u64be, doc="Offset of the packet in the stream's trace file, in bytes.")
+    packet_size: int = csfield(u64be, doc="Packet size including padding, in bits.")
+    content_size: int = csfield(u64be, doc="Packet content size (padding excluded), in bits.")
+    timestamp_begin: int = csfield(
+        u64be, doc="Clock value at the start of the packet, in trace clock cycles."
     )
-    flags: int = csfield(u32be)
+    timestamp_end: int = csfield(
+        u64be, doc="Clock value at the end of the packet (or of the beacon), in trace clock cycles."
+    )
+    events_discarded: int = csfield(
+        u64be, doc="Running count of events discarded in the stream up to this packet."
+    )
+    stream_id: int = csfield(u64be, doc="CTF stream class id (channel id) of the packet.")
+    status: LttngViewerNextIndexReturnCode = csfield(
+        StrictEnum(u32be, LttngViewerNextIndexReturnCode),
+        doc="Result (an lttng_viewer_next_index_return_code value).",
+    )
+    flags: int = csfield(
+        u32be, doc="LTTNG_VIEWER_FLAG_* bits: new metadata and/or new streams to fetch."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -362,9 +419,11 @@ class ViewerGetPacket(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
-    offset: int = csfield(u64be)
-    len: int = csfield(u32be)
+    stream_id: int = csfield(u64be, doc="Viewer stream id to read from.")
+    offset: int = csfield(
+        u64be, doc="Offset in the stream's trace file to read at, in bytes (from the index)."
+    )
+    len: int = csfield(u32be, doc="Number of bytes to read.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -376,11 +435,16 @@ class ViewerTracePacket(WireStruct):
     """
 
     status: LttngViewerGetPacketReturnCode = csfield(
-        StrictEnum(u32be, LttngViewerGetPacketReturnCode)
+        StrictEnum(u32be, LttngViewerGetPacketReturnCode),
+        doc="Result (an lttng_viewer_get_packet_return_code value).",
     )
-    len: int = csfield(u32be)
-    flags: int = csfield(u32be)
-    data: bytes = csfield(FlexArray(lambda this: this.len))
+    len: int = csfield(u32be, doc="Number of packet bytes that follow (0 on error).")
+    flags: int = csfield(
+        u32be, doc="LTTNG_VIEWER_FLAG_* bits; the relay daemon never sets any here."
+    )
+    data: bytes = csfield(
+        FlexArray(lambda this: this.len), doc="The bytes read from the stream's trace file."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -391,7 +455,7 @@ class ViewerGetMetadata(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    stream_id: int = csfield(u64be)
+    stream_id: int = csfield(u64be, doc="Viewer stream id of the metadata stream to read.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -402,11 +466,14 @@ class ViewerMetadataPacket(WireStruct):
     @ v2.13.9 and 97535efaa; ``len`` bytes of metadata ``data`` follow.
     """
 
-    len: int = csfield(u64be)
+    len: int = csfield(u64be, doc="Number of metadata bytes that follow.")
     status: LttngViewerGetMetadataReturnCode = csfield(
-        StrictEnum(u32be, LttngViewerGetMetadataReturnCode)
+        StrictEnum(u32be, LttngViewerGetMetadataReturnCode),
+        doc="Result (an lttng_viewer_get_metadata_return_code value).",
     )
-    data: bytes = csfield(FlexArray(lambda this: this.len))
+    data: bytes = csfield(
+        FlexArray(lambda this: this.len), doc="Metadata not yet sent to this viewer."
+    )
 
 
 # --- create, detach ----------------------------------------------------------
@@ -421,7 +488,8 @@ class ViewerCreateSessionResponse(WireStruct):
     """
 
     status: LttngViewerCreateSessionReturnCode = csfield(
-        StrictEnum(u32be, LttngViewerCreateSessionReturnCode)
+        StrictEnum(u32be, LttngViewerCreateSessionReturnCode),
+        doc="Result (an lttng_viewer_create_session_return_code value).",
     )
 
 
@@ -433,7 +501,7 @@ class ViewerDetachSessionRequest(WireStruct):
     lttng-viewer-abi.h @ v2.13.9 and 97535efaa.
     """
 
-    session_id: int = csfield(u64be)
+    session_id: int = csfield(u64be, doc="Relay daemon session id to detach from.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -445,7 +513,8 @@ class ViewerDetachSessionResponse(WireStruct):
     """
 
     status: LttngViewerDetachSessionReturnCode = csfield(
-        StrictEnum(u32be, LttngViewerDetachSessionReturnCode)
+        StrictEnum(u32be, LttngViewerDetachSessionReturnCode),
+        doc="Result (an lttng_viewer_detach_session_return_code value).",
     )
 
 
