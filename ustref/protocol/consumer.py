@@ -393,7 +393,9 @@ class ConsumerStatusMsg(WireStruct):
     ``lttng_error_code`` (:class:`StatusRetCode`).
     """
 
-    ret_code: LttcommReturnCode | LttngErrorCode = csfield(StatusRetCode())
+    ret_code: LttcommReturnCode | LttngErrorCode = csfield(
+        StatusRetCode(), doc="Command status: an lttcomm_return_code, or an lttng_error_code."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -406,9 +408,12 @@ class ConsumerStatusChannel(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    ret_code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
-    key: int = csfield(u64)
-    stream_count: int = csfield(u32)
+    ret_code: LttcommReturnCode = csfield(
+        StrictEnum(u32, LttcommReturnCode),
+        doc="SUCCESS, or CHANNEL_FAIL when the channel could not be created.",
+    )
+    key: int = csfield(u64, doc="Key of the created channel (0 on failure).")
+    stream_count: int = csfield(u32, doc="Number of streams created, one per CPU (0 on failure).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -422,10 +427,12 @@ class ConsumerChannelMonitorMsg(WireStruct):
     sessiond-comm.h @ v2.13.9 and 97535efaa.
     """
 
-    key: int = csfield(u64)
-    lowest: int = csfield(u64)
-    highest: int = csfield(u64)
-    total_consumed: int = csfield(u64)
+    key: int = csfield(u64, doc="Key of the sampled channel.")
+    lowest: int = csfield(u64, doc="Lowest buffer usage among the channel's streams, in bytes.")
+    highest: int = csfield(u64, doc="Highest buffer usage among the channel's streams, in bytes.")
+    total_consumed: int = csfield(
+        u64, doc="Bytes consumed so far, summed over the channel's streams."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -440,9 +447,14 @@ class ConsumerCloseTraceChunkReply(WireStruct):
     a last byte that is not NUL (:func:`close_trace_chunk_path` checks both).
     """
 
-    ret_code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
-    path_length: int = csfield(u32)
-    path: bytes = csfield(FlexArray(length=lambda this: this.path_length))
+    ret_code: LttcommReturnCode = csfield(
+        StrictEnum(u32, LttcommReturnCode), doc="Status of the close (lttcomm_return_code)."
+    )
+    path_length: int = csfield(u32, doc="Length of path in bytes, terminating NUL included.")
+    path: bytes = csfield(
+        FlexArray(length=lambda this: this.path_length),
+        doc="Path of the closed chunk, NUL-terminated (path_length bytes, sent apart).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -456,11 +468,13 @@ class MetadataRequestMsg(WireStruct):
     v2.13.9 and 97535efaa.
     """
 
-    session_id: int = csfield(u64)
-    session_id_per_pid: int = csfield(u64)
-    bits_per_long: int = csfield(u32)
-    uid: int = csfield(u32)
-    key: int = csfield(u64)
+    session_id: int = csfield(u64, doc="Tracing session ID (per-UID registry lookup).")
+    session_id_per_pid: int = csfield(
+        u64, doc="Per-PID application session ID (per-PID registry lookup)."
+    )
+    bits_per_long: int = csfield(u32, doc="Consumer's long size in bits: 64 or 32 (0 if unknown).")
+    uid: int = csfield(u32, doc="UID of the traced application (per-UID registry lookup).")
+    key: int = csfield(u64, doc="Key of the metadata channel that needs metadata.")
 
 
 # --- LTTNG_OPTIONAL_COMM values (little-endian, packed) ----------------------
@@ -468,47 +482,59 @@ class MetadataRequestMsg(WireStruct):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OptionalU64(WireStruct):
-    """``LTTNG_OPTIONAL_COMM(uint64_t) LTTNG_PACKED`` (9 bytes), host order.
+    """An optional 64-bit value: a set flag, then the value (9 bytes, host order).
 
-    Mirrors the packed anonymous ``{uint8_t is_set; uint64_t value;}`` of
-    src/common/optional.h @ v2.13.9 and 97535efaa; ``value`` is 0 when unset.
+    ``LTTNG_OPTIONAL_COMM(uint64_t) LTTNG_PACKED``; mirrors the packed anonymous
+    ``{uint8_t is_set; uint64_t value;}`` of src/common/optional.h @ v2.13.9 and
+    97535efaa; ``value`` is 0 when unset.
     """
 
-    is_set: int = csfield(u8)
-    value: int = csfield(u64)
+    is_set: int = csfield(u8, doc="1 if value is present, 0 if absent.")
+    value: int = csfield(u64, doc="The value when is_set is 1 (0 otherwise).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Credentials(WireStruct):
-    """The packed anonymous ``{uint32_t uid; uint32_t gid;}`` (8 bytes) of
+    """A user ID and group ID pair (packed, 8 bytes).
+
+    The packed anonymous ``{uint32_t uid; uint32_t gid;}`` of
     ``u.ask_channel.buffer_credentials`` and ``u.create_trace_chunk.credentials.value``,
     sessiond-comm.h @ v2.13.9 and 97535efaa.
     """
 
-    uid: int = csfield(u32)
-    gid: int = csfield(u32)
+    uid: int = csfield(u32, doc="User ID the consumer acts as for these files or mappings.")
+    gid: int = csfield(u32, doc="Group ID the consumer acts as for these files or mappings.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OptionalCredentials(WireStruct):
-    """``LTTNG_OPTIONAL_COMM(struct {uid; gid;} LTTNG_PACKED) LTTNG_PACKED`` (9 bytes),
+    """Optional user and group IDs: a set flag, then the pair (9 bytes).
+
+    ``LTTNG_OPTIONAL_COMM(struct {uid; gid;} LTTNG_PACKED) LTTNG_PACKED``,
     ``u.create_trace_chunk.credentials``, sessiond-comm.h @ v2.13.9 and 97535efaa.
     """
 
-    is_set: int = csfield(u8)
-    value: Credentials = csfield(DataclassStruct(Credentials))
+    is_set: int = csfield(u8, doc="1 if credentials are given (local chunks), 0 otherwise.")
+    value: Credentials = csfield(
+        DataclassStruct(Credentials), doc="User and group IDs used to create the chunk's files."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OptionalTraceChunkCommand(WireStruct):
-    """``LTTNG_OPTIONAL_COMM(uint32_t) LTTNG_PACKED`` documented as ``enum
-    lttng_trace_chunk_command_type`` (5 bytes), ``u.close_trace_chunk.close_command``,
+    """An optional trace chunk close command: a set flag, then the command (5 bytes).
+
+    ``LTTNG_OPTIONAL_COMM(uint32_t) LTTNG_PACKED`` documented as ``enum
+    lttng_trace_chunk_command_type``, ``u.close_trace_chunk.close_command``,
     sessiond-comm.h @ v2.13.9 and 97535efaa. The sender zeroes ``value`` when unset
     (0 = MOVE_TO_COMPLETED, a member), so it is checked either way.
     """
 
-    is_set: int = csfield(u8)
-    value: LttngTraceChunkCommandType = csfield(StrictEnum(u32, LttngTraceChunkCommandType))
+    is_set: int = csfield(u8, doc="1 if a close command is given, 0 otherwise.")
+    value: LttngTraceChunkCommandType = csfield(
+        StrictEnum(u32, LttngTraceChunkCommandType),
+        doc="Action applied to the chunk on close (lttng_trace_chunk_command_type).",
+    )
 
 
 # --- members of the lttcomm_consumer_msg union (both ABIs) -------------------
@@ -516,81 +542,118 @@ class OptionalTraceChunkCommand(WireStruct):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ChannelMember(WireStruct):
-    """``u.channel`` (packed, 4422 bytes): kernel ADD_CHANNEL.
+    """Kernel ADD_CHANNEL: a channel to create (``u.channel``, packed, 4422 bytes).
 
     Sent by ``consumer_init_add_channel_comm_msg`` (sessiond consumer.c, called
     from kernel-consumer.c); read by ``lttng_kconsumer_recv_cmd``. ``type`` is a
     :class:`ConsumerChannelType`, ``output`` an :class:`LttngEventOutput`.
     """
 
-    channel_key: int = csfield(u64)
-    session_id: int = csfield(u64)
-    chunk_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
-    pathname: str = csfield(CharArray(PATH_MAX))
-    relayd_id: int = csfield(u64)
-    nb_init_streams: int = csfield(u32)
-    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    output: LttngEventOutput = csfield(StrictEnum(u32, LttngEventOutput))
-    type: ConsumerChannelType = csfield(StrictEnum(s32, ConsumerChannelType))
-    tracefile_size: int = csfield(u64)
-    tracefile_count: int = csfield(u32)
-    monitor: int = csfield(u32)
-    live_timer_interval: int = csfield(u32)
-    is_live: int = csfield(u8)
-    monitor_timer_interval: int = csfield(u32)
+    channel_key: int = csfield(u64, doc="Unique key of the channel.")
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    chunk_id: OptionalU64 = csfield(
+        DataclassStruct(OptionalU64), doc="ID of the session's current trace chunk, if any."
+    )
+    pathname: str = csfield(
+        CharArray(PATH_MAX), doc="Channel output path, relative to the trace chunk."
+    )
+    relayd_id: int = csfield(u64, doc="Relayd index for network output; all ones for local output.")
+    nb_init_streams: int = csfield(
+        u32, doc="Number of streams the channel starts with (1 for metadata)."
+    )
+    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Channel name.")
+    output: LttngEventOutput = csfield(
+        StrictEnum(u32, LttngEventOutput),
+        doc="Consume the streams with splice or mmap (lttng_event_output).",
+    )
+    type: ConsumerChannelType = csfield(
+        StrictEnum(s32, ConsumerChannelType),
+        doc="Data or metadata channel (consumer_channel_type).",
+    )
+    tracefile_size: int = csfield(u64, doc="Maximum size of a trace file in bytes (0: unlimited).")
+    tracefile_count: int = csfield(
+        u32, doc="Maximum number of trace files per stream (0: unlimited)."
+    )
+    monitor: int = csfield(
+        u32, doc="1 if the consumer consumes the streams, 0 in snapshot (no-output) mode."
+    )
+    live_timer_interval: int = csfield(u32, doc="Live timer period in µs (0: off).")
+    is_live: int = csfield(u8, doc="1 if the channel belongs to a live session.")
+    monitor_timer_interval: int = csfield(
+        u32, doc="Period of the channel usage sampling in µs (0: off)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StreamMember(WireStruct):
-    """``u.stream`` (packed, 24 bytes): kernel ADD_STREAM.
+    """Kernel ADD_STREAM: a stream whose fd follows (``u.stream``, packed, 24 bytes).
 
     Sent by ``consumer_init_add_stream_comm_msg`` (sessiond consumer.c); read by
     ``lttng_kconsumer_recv_cmd``.
     """
 
-    stream_key: int = csfield(u64)
-    channel_key: int = csfield(u64)
-    cpu: int = csfield(s32)
-    no_monitor: int = csfield(u32)
+    stream_key: int = csfield(
+        u64, doc="The session daemon's fd number of the stream; ignored by the consumer."
+    )
+    channel_key: int = csfield(u64, doc="Key of the channel the stream belongs to.")
+    cpu: int = csfield(s32, doc="CPU the stream is bound to (0 for metadata).")
+    no_monitor: int = csfield(
+        u32, doc="Meant to mark a stream as not monitored; never set nor read (0)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RelaydSockV2139(WireStruct):
-    """``u.relayd_sock`` at v2.13.9 (packed, 37 bytes): ADD_RELAYD_SOCKET.
+    """ADD_RELAYD_SOCKET: a relayd socket whose fd follows (v2.13.9, packed, 37 bytes).
+
+    ``u.relayd_sock`` at v2.13.9.
 
     Sent by ``consumer_send_relayd_socket`` (sessiond consumer.c); read by
     ``lttng_ustconsumer_recv_cmd`` → ``consumer_add_relayd_socket``.
     ``relayd_session_id`` is set for the control socket only.
     """
 
-    net_index: int = csfield(u64)
-    type: LttngStreamType = csfield(StrictEnum(u32, LttngStreamType))
-    major: int = csfield(u32)
-    minor: int = csfield(u32)
-    relayd_socket_protocol: LttcommSockProto = csfield(StrictEnum(u8, LttcommSockProto))
-    session_id: int = csfield(u64)
-    relayd_session_id: int = csfield(u64)
+    net_index: int = csfield(u64, doc="Relayd index of the consumer output this socket serves.")
+    type: LttngStreamType = csfield(
+        StrictEnum(u32, LttngStreamType), doc="Control or data socket (lttng_stream_type)."
+    )
+    major: int = csfield(u32, doc="Relayd protocol major version negotiated by the session daemon.")
+    minor: int = csfield(u32, doc="Relayd protocol minor version negotiated by the session daemon.")
+    relayd_socket_protocol: LttcommSockProto = csfield(
+        StrictEnum(u8, LttcommSockProto), doc="Socket transport, TCP or UDP (lttcomm_sock_proto)."
+    )
+    session_id: int = csfield(u64, doc="Tracing session ID associated with the relayd.")
+    relayd_session_id: int = csfield(
+        u64, doc="Session ID on the relayd; set for the control socket only."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionIdArgs(WireStruct):
-    """``{uint64_t session_id;}`` (packed, 8 bytes): ``u.data_pending`` (DATA_PENDING,
+    """A tracing session ID (packed, 8 bytes).
+
+    ``{uint64_t session_id;}``: ``u.data_pending`` (DATA_PENDING,
     ``consumer_is_data_pending``) and ``u.regenerate_metadata`` (used by no command).
     """
 
-    session_id: int = csfield(u64)
+    session_id: int = csfield(u64, doc="Tracing session ID.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DestroyRelaydMember(WireStruct):
-    """``u.destroy_relayd`` (packed, 8 bytes): DESTROY_RELAYD (``consumer_send_destroy_relayd``)."""
+    """DESTROY_RELAYD: the relayd connection to close (``u.destroy_relayd``, 8 bytes).
 
-    net_seq_idx: int = csfield(u64)
+    Packed; sent by ``consumer_send_destroy_relayd``.
+    """
+
+    net_seq_idx: int = csfield(u64, doc="Relayd index of the connection to destroy.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AskChannelMember(WireStruct):
-    """``u.ask_channel`` (packed, 12686 bytes — the largest member): ASK_CHANNEL_CREATION.
+    """ASK_CHANNEL_CREATION: a UST channel to create (``u.ask_channel``, 12686 bytes).
+
+    Packed; the largest member of the union.
 
     Sent by ``consumer_init_ask_channel_comm_msg`` (sessiond consumer.c, from
     ``ask_channel_creation`` in sessiond ust-consumer.c); read by
@@ -600,39 +663,73 @@ class AskChannelMember(WireStruct):
     unless the session has a shm path.
     """
 
-    subbuf_size: int = csfield(u64)
-    num_subbuf: int = csfield(u64)
-    overwrite: int = csfield(s32)
-    switch_timer_interval: int = csfield(u32)
-    read_timer_interval: int = csfield(u32)
-    live_timer_interval: int = csfield(u32)
-    is_live: int = csfield(u8)
-    monitor_timer_interval: int = csfield(u32)
-    output: LttngEventOutput = csfield(StrictEnum(s32, LttngEventOutput))
-    type: LttngUstAbiChanType = csfield(StrictEnum(s32, LttngUstAbiChanType))
-    session_id: int = csfield(u64)
-    pathname: str = csfield(CharArray(PATH_MAX))
-    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    buffer_credentials: Credentials = csfield(DataclassStruct(Credentials))
-    relayd_id: int = csfield(u64)
-    key: int = csfield(u64)
-    chunk_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
-    uuid: bytes = csfield(RawArray(LTTNG_UUID_LEN))
-    chan_id: int = csfield(u32)
-    tracefile_size: int = csfield(u64)
-    tracefile_count: int = csfield(u32)
-    session_id_per_pid: int = csfield(u64)
-    monitor: int = csfield(u32)
-    ust_app_uid: int = csfield(u32)
-    blocking_timeout: int = csfield(s64)
-    root_shm_path: str = csfield(CharArray(PATH_MAX))
-    shm_path: str = csfield(CharArray(PATH_MAX))
+    subbuf_size: int = csfield(u64, doc="Sub-buffer size in bytes (power of 2).")
+    num_subbuf: int = csfield(u64, doc="Number of sub-buffers per stream (power of 2).")
+    overwrite: int = csfield(
+        s32, doc="1: overwrite the oldest packets when full, 0: discard new events."
+    )
+    switch_timer_interval: int = csfield(
+        u32, doc="Periodic sub-buffer switch timer in µs (0: off)."
+    )
+    read_timer_interval: int = csfield(u32, doc="Read timer period in µs (0: off).")
+    live_timer_interval: int = csfield(u32, doc="Live timer period in µs (0: not live).")
+    is_live: int = csfield(u8, doc="1 if the channel belongs to a live session.")
+    monitor_timer_interval: int = csfield(
+        u32, doc="Period of the channel usage sampling in µs (0: off)."
+    )
+    output: LttngEventOutput = csfield(
+        StrictEnum(s32, LttngEventOutput),
+        doc="Consumption method; always mmap for UST (lttng_event_output).",
+    )
+    type: LttngUstAbiChanType = csfield(
+        StrictEnum(s32, LttngUstAbiChanType),
+        doc="Per-CPU stream or metadata (lttng_ust_abi_chan_type).",
+    )
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    pathname: str = csfield(
+        CharArray(PATH_MAX), doc="Channel output path, relative to the current trace chunk."
+    )
+    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Channel name.")
+    buffer_credentials: Credentials = csfield(
+        DataclassStruct(Credentials),
+        doc="User and group IDs used to open the buffers' shared memory.",
+    )
+    relayd_id: int = csfield(u64, doc="Relayd index for network output; all ones for local output.")
+    key: int = csfield(u64, doc="Unique channel key chosen by the session daemon.")
+    chunk_id: OptionalU64 = csfield(
+        DataclassStruct(OptionalU64), doc="ID of the session's current trace chunk, if any."
+    )
+    uuid: bytes = csfield(
+        RawArray(LTTNG_UUID_LEN), doc="UUID of the trace, from the session's registry."
+    )
+    chan_id: int = csfield(
+        u32, doc="Channel ID in the tracer's registry (0xFFFFFFFF for metadata)."
+    )
+    tracefile_size: int = csfield(u64, doc="Maximum size of a trace file in bytes (0: unlimited).")
+    tracefile_count: int = csfield(
+        u32, doc="Maximum number of trace files per stream (0: unlimited)."
+    )
+    session_id_per_pid: int = csfield(u64, doc="Per-application session ID (per-PID buffers).")
+    monitor: int = csfield(
+        u32, doc="1 if the consumer consumes the streams, 0 in snapshot (no-output) mode."
+    )
+    ust_app_uid: int = csfield(u32, doc="UID of the traced application (per-UID buffers).")
+    blocking_timeout: int = csfield(
+        s64, doc="Blocking timeout in µs (0: never block, -1: block forever)."
+    )
+    root_shm_path: str = csfield(
+        CharArray(PATH_MAX), doc="Session's shm root directory; empty unless a shm path is set."
+    )
+    shm_path: str = csfield(
+        CharArray(PATH_MAX), doc="Prefix of the per-CPU shm files; empty unless a shm path is set."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class KeyArgs(WireStruct):
-    """``{uint64_t key;}`` (packed, 8 bytes), the channel key of:
+    """A channel key (packed, 8 bytes), argument of the commands acting on one channel.
 
+    ``{uint64_t key;}``, the channel key of:
     ``u.get_channel`` (GET_CHANNEL, ``ust_consumer_get_channel``),
     ``u.destroy_channel`` (DESTROY_CHANNEL, ``ust_consumer_destroy_channel``),
     ``u.close_metadata`` (CLOSE_METADATA, ``consumer_close_metadata``),
@@ -645,135 +742,175 @@ class KeyArgs(WireStruct):
     read by ``lttng_ustconsumer_recv_cmd``.
     """
 
-    key: int = csfield(u64)
+    key: int = csfield(u64, doc="Channel key (the metadata channel's for CLOSE/SETUP_METADATA).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PushMetadataMember(WireStruct):
-    """``u.push_metadata`` (packed, 32 bytes): PUSH_METADATA.
+    """PUSH_METADATA: metadata bytes for a metadata channel (``u.push_metadata``, 32 bytes).
+
+    Packed.
 
     Sent by ``consumer_push_metadata`` (sessiond consumer.c) on the command or
     the metadata socket; read by ``lttng_ustconsumer_recv_cmd`` and
     ``lttng_ustconsumer_request_metadata``.
     """
 
-    key: int = csfield(u64)
-    target_offset: int = csfield(u64)
-    len: int = csfield(u64)
-    version: int = csfield(u64)
+    key: int = csfield(u64, doc="Key of the metadata channel.")
+    target_offset: int = csfield(u64, doc="Byte offset of these bytes in the session's metadata.")
+    len: int = csfield(u64, doc="Number of metadata bytes that follow the message (0: none).")
+    version: int = csfield(u64, doc="Metadata version; changes when the metadata is regenerated.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SnapshotChannelMember(WireStruct):
-    """``u.snapshot_channel`` (packed, 4128 bytes): SNAPSHOT_CHANNEL.
+    """SNAPSHOT_CHANNEL: a channel to snapshot, and where (packed, 4128 bytes).
+
+    ``u.snapshot_channel``.
 
     Sent by ``consumer_snapshot_channel`` (sessiond consumer.c; ``metadata`` = 1
     for the metadata channel, ``relayd_id`` = 2**64-1 for a local snapshot); read
     by ``lttng_ustconsumer_recv_cmd``.
     """
 
-    pathname: str = csfield(CharArray(PATH_MAX))
-    use_relayd: int = csfield(u32)
-    metadata: int = csfield(u32)
-    relayd_id: int = csfield(u64)
-    key: int = csfield(u64)
-    nb_packets_per_stream: int = csfield(u64)
+    pathname: str = csfield(CharArray(PATH_MAX), doc="Output path of the channel's snapshot.")
+    use_relayd: int = csfield(u32, doc="1 if the snapshot goes to a relayd, 0 if written locally.")
+    metadata: int = csfield(u32, doc="1 if this is the metadata channel.")
+    relayd_id: int = csfield(u64, doc="Relayd index; all ones for a local snapshot.")
+    key: int = csfield(u64, doc="Key of the channel to snapshot.")
+    nb_packets_per_stream: int = csfield(u64, doc="Maximum packets taken per stream (0: no limit).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SentStreamsMember(WireStruct):
-    """``u.sent_streams`` (packed, 16 bytes): kernel STREAMS_SENT
-    (``consumer_init_streams_sent_comm_msg``, sessiond consumer.c)."""
+    """Kernel STREAMS_SENT: every stream of a channel was sent (packed, 16 bytes).
 
-    channel_key: int = csfield(u64)
-    net_seq_idx: int = csfield(u64)
+    ``u.sent_streams``, sent by ``consumer_init_streams_sent_comm_msg`` (sessiond consumer.c).
+    """
+
+    channel_key: int = csfield(u64, doc="Key of the channel whose streams have all been sent.")
+    net_seq_idx: int = csfield(u64, doc="Relayd index to notify; all ones for local output.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionChannelArgs(WireStruct):
-    """``{uint64_t session_id; uint64_t channel_key;}`` (packed, 16 bytes):
-    ``u.discarded_events`` (DISCARDED_EVENTS, ``consumer_get_discarded_events``)
-    and ``u.lost_packets`` (LOST_PACKETS, ``consumer_get_lost_packets``).
+    """A session ID and channel key (packed, 16 bytes): a channel counter query.
+
+    ``{uint64_t session_id; uint64_t channel_key;}``: ``u.discarded_events``
+    (DISCARDED_EVENTS, ``consumer_get_discarded_events``) and ``u.lost_packets``
+    (LOST_PACKETS, ``consumer_get_lost_packets``).
     """
 
-    session_id: int = csfield(u64)
-    channel_key: int = csfield(u64)
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    channel_key: int = csfield(u64, doc="Key of the channel to query.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RotateChannelMember(WireStruct):
-    """``u.rotate_channel`` (packed, 20 bytes): ROTATE_CHANNEL (``consumer_rotate_channel``)."""
+    """ROTATE_CHANNEL: a channel to rotate (``u.rotate_channel``, packed, 20 bytes).
 
-    metadata: int = csfield(u32)
-    relayd_id: int = csfield(u64)
-    key: int = csfield(u64)
+    Sent by ``consumer_rotate_channel``.
+    """
+
+    metadata: int = csfield(u32, doc="1 if this is the metadata channel.")
+    relayd_id: int = csfield(u64, doc="Relayd index; all ones for local output.")
+    key: int = csfield(u64, doc="Key of the channel to rotate.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CheckRotationPendingLocalMember(WireStruct):
-    """``u.check_rotation_pending_local`` (packed, 16 bytes): used by no command."""
+    """A local rotation check, used by no command (packed, 16 bytes).
 
-    session_id: int = csfield(u64)
-    chunk_id: int = csfield(u64)
+    ``u.check_rotation_pending_local``.
+    """
+
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    chunk_id: int = csfield(u64, doc="ID of the trace chunk.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CheckRotationPendingRelayMember(WireStruct):
-    """``u.check_rotation_pending_relay`` (packed, 24 bytes): used by no command."""
+    """A relayd rotation check, used by no command (packed, 24 bytes).
 
-    relayd_id: int = csfield(u64)
-    session_id: int = csfield(u64)
-    chunk_id: int = csfield(u64)
+    ``u.check_rotation_pending_relay``.
+    """
+
+    relayd_id: int = csfield(u64, doc="Relayd index.")
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    chunk_id: int = csfield(u64, doc="ID of the trace chunk.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CreateTraceChunkMember(WireStruct):
-    """``u.create_trace_chunk`` (packed, 297 bytes): CREATE_TRACE_CHUNK.
+    """CREATE_TRACE_CHUNK: a trace chunk to create (packed, 297 bytes).
 
-    Sent by ``consumer_create_trace_chunk`` (sessiond consumer.c): ``relayd_id``
-    unset and ``credentials`` set for a local chunk (whose directory fd follows),
-    ``override_name`` all zeroes unless the chunk name is overridden.
+    ``u.create_trace_chunk``, sent by ``consumer_create_trace_chunk`` (sessiond
+    consumer.c): ``relayd_id`` unset and ``credentials`` set for a local chunk (whose
+    directory fd follows), ``override_name`` all zeroes unless the chunk name is
+    overridden.
     """
 
-    relayd_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
-    override_name: str = csfield(CharArray(LTTNG_NAME_MAX))
-    session_id: int = csfield(u64)
-    chunk_id: int = csfield(u64)
-    creation_timestamp: int = csfield(u64)
-    credentials: OptionalCredentials = csfield(DataclassStruct(OptionalCredentials))
+    relayd_id: OptionalU64 = csfield(
+        DataclassStruct(OptionalU64), doc="Relayd index of a remote chunk; unset for a local chunk."
+    )
+    override_name: str = csfield(
+        CharArray(LTTNG_NAME_MAX),
+        doc="Chunk name override; all zeroes if the name is not overridden.",
+    )
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    chunk_id: int = csfield(u64, doc="ID of the new trace chunk.")
+    creation_timestamp: int = csfield(
+        u64, doc="Chunk creation time in seconds since the Unix epoch."
+    )
+    credentials: OptionalCredentials = csfield(
+        DataclassStruct(OptionalCredentials),
+        doc="User and group IDs for the chunk's files (local chunks only).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CloseTraceChunkMember(WireStruct):
-    """``u.close_trace_chunk`` (packed, 38 bytes): CLOSE_TRACE_CHUNK.
+    """CLOSE_TRACE_CHUNK: a trace chunk to close (packed, 38 bytes).
 
-    Sent by ``consumer_close_trace_chunk`` (sessiond consumer.c).
+    ``u.close_trace_chunk``, sent by ``consumer_close_trace_chunk`` (sessiond consumer.c).
     """
 
-    relayd_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
-    session_id: int = csfield(u64)
-    chunk_id: int = csfield(u64)
-    close_timestamp: int = csfield(u64)
-    close_command: OptionalTraceChunkCommand = csfield(DataclassStruct(OptionalTraceChunkCommand))
+    relayd_id: OptionalU64 = csfield(
+        DataclassStruct(OptionalU64), doc="Relayd index of a remote chunk; unset for a local chunk."
+    )
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    chunk_id: int = csfield(u64, doc="ID of the trace chunk to close.")
+    close_timestamp: int = csfield(u64, doc="Chunk close time in seconds since the Unix epoch.")
+    close_command: OptionalTraceChunkCommand = csfield(
+        DataclassStruct(OptionalTraceChunkCommand),
+        doc="Action to apply to the chunk on close, if any.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TraceChunkExistsMember(WireStruct):
-    """``u.trace_chunk_exists`` (packed, 25 bytes): TRACE_CHUNK_EXISTS.
+    """TRACE_CHUNK_EXISTS: a trace chunk to look for (packed, 25 bytes).
 
-    Sent by ``consumer_trace_chunk_exists`` (sessiond consumer.c).
+    ``u.trace_chunk_exists``, sent by ``consumer_trace_chunk_exists`` (sessiond consumer.c).
     """
 
-    relayd_id: OptionalU64 = csfield(DataclassStruct(OptionalU64))
-    session_id: int = csfield(u64)
-    chunk_id: int = csfield(u64)
+    relayd_id: OptionalU64 = csfield(
+        DataclassStruct(OptionalU64), doc="Relayd index of a remote chunk; unset for a local chunk."
+    )
+    session_id: int = csfield(u64, doc="Tracing session ID.")
+    chunk_id: int = csfield(u64, doc="ID of the trace chunk to look for.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class InitMember(WireStruct):
-    """``u.init`` (packed, 16 bytes): INIT (``consumer_init``), the session daemon's UUID."""
+    """INIT: the session daemon's UUID (``u.init``, packed, 16 bytes).
 
-    sessiond_uuid: bytes = csfield(RawArray(LTTNG_UUID_LEN))
+    Sent by ``consumer_init``.
+    """
+
+    sessiond_uuid: bytes = csfield(
+        RawArray(LTTNG_UUID_LEN), doc="UUID of the session daemon instance."
+    )
 
 
 # --- 97535efaa: struct lttcomm_relayd_sock inside u.relayd_sock --------------
@@ -781,20 +918,22 @@ class InitMember(WireStruct):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class InAddr(WireStruct):
-    """Mirrors ``struct in_addr`` (<netinet/in.h>): ``s_addr`` in network byte order."""
+    """An IPv4 address, ``struct in_addr`` (<netinet/in.h>), in network byte order."""
 
-    s_addr: int = csfield(u32be)
+    s_addr: int = csfield(u32be, doc="IPv4 address, network byte order.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SockaddrIn(WireStruct):
-    """Mirrors ``struct sockaddr_in`` (glibc, 16 bytes): family in host order,
-    port and address in network byte order."""
+    """An IPv4 socket address, ``struct sockaddr_in`` (glibc, 16 bytes).
 
-    sin_family: int = csfield(u16)
-    sin_port: int = csfield(u16be)
-    sin_addr: InAddr = csfield(DataclassStruct(InAddr))
-    sin_zero: bytes = csfield(RawArray(8))
+    Family in host order, port and address in network byte order.
+    """
+
+    sin_family: int = csfield(u16, doc="Address family (AF_INET), host byte order.")
+    sin_port: int = csfield(u16be, doc="Port number, network byte order.")
+    sin_addr: InAddr = csfield(DataclassStruct(InAddr), doc="IPv4 address.")
+    sin_zero: bytes = csfield(RawArray(8), doc="Unused filler, zero.")
 
 
 #: The ``__in6_u`` union of ``struct in6_addr``: three views of the same 16
@@ -815,24 +954,28 @@ _IN6_U = CUnion(
 #: The selected member fills the union, so no tail field is needed.
 In6Addr: Any = dataclasses.make_dataclass(
     "In6Addr",
-    [("__in6_u", bytes, csfield(_IN6_U))],
+    [("__in6_u", bytes, csfield(_IN6_U, doc="The 16 address bytes, network byte order."))],
     bases=(WireStruct,),
     frozen=True,
     kw_only=True,
 )
 In6Addr.__module__ = __name__
+In6Addr.__doc__ = "An IPv6 address, ``struct in6_addr`` (glibc, 16 bytes, network byte order)."
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SockaddrIn6(WireStruct):
-    """Mirrors ``struct sockaddr_in6`` (glibc, 28 bytes): family and scope id in
-    host order, port, flow info and address in network byte order."""
+    """An IPv6 socket address, ``struct sockaddr_in6`` (glibc, 28 bytes).
 
-    sin6_family: int = csfield(u16)
-    sin6_port: int = csfield(u16be)
-    sin6_flowinfo: int = csfield(u32be)
-    sin6_addr: Any = csfield(DataclassStruct(In6Addr))
-    sin6_scope_id: int = csfield(u32)
+    Family and scope id in host order, port, flow info and address in network
+    byte order.
+    """
+
+    sin6_family: int = csfield(u16, doc="Address family (AF_INET6), host byte order.")
+    sin6_port: int = csfield(u16be, doc="Port number, network byte order.")
+    sin6_flowinfo: int = csfield(u32be, doc="IPv6 flow information, network byte order.")
+    sin6_addr: Any = csfield(DataclassStruct(In6Addr), doc="IPv6 address.")
+    sin6_scope_id: int = csfield(u32, doc="Scope (interface) ID, host byte order.")
 
 
 _SOCKADDR_ADDR = CUnion(
@@ -845,54 +988,79 @@ _SOCKADDR_ADDR = CUnion(
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttcommSockaddr(WireStruct):
-    """Mirrors ``struct lttcomm_sockaddr`` (packed, 32 bytes), sessiond-comm.h @ 97535efaa.
+    """The relayd's IPv4 or IPv6 address, ``struct lttcomm_sockaddr`` (packed, 32 bytes).
+
+    Mirrors ``struct lttcomm_sockaddr``, sessiond-comm.h @ 97535efaa.
 
     ``addr`` is ``sin`` for ``LTTCOMM_INET`` and ``sin6`` for ``LTTCOMM_INET6``
     (``lttcomm_init_inet_sockaddr``/``lttcomm_init_inet6_sockaddr``).
     """
 
-    type: LttcommSockDomain = csfield(StrictEnum(u32, LttcommSockDomain))
-    addr: SockaddrIn | SockaddrIn6 = csfield(_SOCKADDR_ADDR)
+    type: LttcommSockDomain = csfield(
+        StrictEnum(u32, LttcommSockDomain),
+        doc="Address family, IPv4 or IPv6 (lttcomm_sock_domain).",
+    )
+    addr: SockaddrIn | SockaddrIn6 = csfield(
+        _SOCKADDR_ADDR, doc="IPv4 or IPv6 socket address, selected by type."
+    )
     addr_tail: bytes = csfield_default(UnionTail(_SOCKADDR_ADDR), default=b"")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttcommSock(WireStruct):
-    """Mirrors ``struct lttcomm_sock`` (packed, 48 bytes), sessiond-comm.h @ 97535efaa.
+    """The session daemon's socket object, ``struct lttcomm_sock`` (packed, 48 bytes).
+
+    Mirrors ``struct lttcomm_sock``, sessiond-comm.h @ 97535efaa.
 
     ``fd`` is the session daemon's descriptor number and ``ops`` a pointer in
     the session daemon's address space: meaningless to the consumer, kept as sent.
     """
 
-    fd: int = csfield(s32)
-    proto: LttcommSockProto = csfield(StrictEnum(u32, LttcommSockProto))
-    sockaddr: LttcommSockaddr = csfield(DataclassStruct(LttcommSockaddr))
-    ops: int = csfield(u64)
+    fd: int = csfield(s32, doc="The session daemon's fd number; meaningless to the consumer.")
+    proto: LttcommSockProto = csfield(
+        StrictEnum(u32, LttcommSockProto), doc="Socket transport, TCP or UDP (lttcomm_sock_proto)."
+    )
+    sockaddr: LttcommSockaddr = csfield(
+        DataclassStruct(LttcommSockaddr), doc="Address of the relayd endpoint."
+    )
+    ops: int = csfield(u64, doc="Pointer in the session daemon's address space; meaningless here.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttcommRelaydSock(WireStruct):
-    """Mirrors ``struct lttcomm_relayd_sock`` (packed, 56 bytes), sessiond-comm.h @ 97535efaa."""
+    """A relayd socket and its protocol version, ``struct lttcomm_relayd_sock`` (56 bytes).
 
-    sock: LttcommSock = csfield(DataclassStruct(LttcommSock))
-    major: int = csfield(u32)
-    minor: int = csfield(u32)
+    Mirrors ``struct lttcomm_relayd_sock`` (packed), sessiond-comm.h @ 97535efaa.
+    """
+
+    sock: LttcommSock = csfield(
+        DataclassStruct(LttcommSock), doc="The socket: fd number, transport, address, ops pointer."
+    )
+    major: int = csfield(u32, doc="Relayd protocol major version negotiated by the session daemon.")
+    minor: int = csfield(u32, doc="Relayd protocol minor version negotiated by the session daemon.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RelaydSockR97535efaa(WireStruct):
-    """``u.relayd_sock`` at 97535efaa (packed, 84 bytes): ADD_RELAYD_SOCKET.
+    """ADD_RELAYD_SOCKET: a relayd socket whose fd follows (97535efaa, packed, 84 bytes).
 
-    Sent by ``consumer_send_relayd_socket`` (sessiond consumer.cpp, a ``memcpy``
-    of the whole ``lttcomm_relayd_sock``); read by ``lttng_ustconsumer_recv_cmd``
-    → ``consumer_add_relayd_socket`` (consumer.cpp).
+    ``u.relayd_sock`` at 97535efaa, sent by ``consumer_send_relayd_socket`` (sessiond
+    consumer.cpp, a ``memcpy`` of the whole ``lttcomm_relayd_sock``); read by
+    ``lttng_ustconsumer_recv_cmd`` → ``consumer_add_relayd_socket`` (consumer.cpp).
     """
 
-    net_index: int = csfield(u64)
-    type: LttngStreamType = csfield(StrictEnum(u32, LttngStreamType))
-    sock: LttcommRelaydSock = csfield(DataclassStruct(LttcommRelaydSock))
-    session_id: int = csfield(u64)
-    relayd_session_id: int = csfield(u64)
+    net_index: int = csfield(u64, doc="Relayd index of the consumer output this socket serves.")
+    type: LttngStreamType = csfield(
+        StrictEnum(u32, LttngStreamType), doc="Control or data socket (lttng_stream_type)."
+    )
+    sock: LttcommRelaydSock = csfield(
+        DataclassStruct(LttcommRelaydSock),
+        doc="The session daemon's relayd socket object, copied whole.",
+    )
+    session_id: int = csfield(u64, doc="Tracing session ID associated with the relayd.")
+    relayd_session_id: int = csfield(
+        u64, doc="Session ID on the relayd; set for the control socket only."
+    )
 
 
 # --- lttcomm_consumer_msg ----------------------------------------------------
@@ -1005,8 +1173,12 @@ class ConsumerMsgV2139(WireStruct):
     of the union beyond that member (zero when the sender ``memset`` the message).
     """
 
-    cmd_type: LttngConsumerCommand = csfield(StrictEnum(u32, LttngConsumerCommand))
-    u: UnionMember = csfield(_UNION_V2139)
+    cmd_type: LttngConsumerCommand = csfield(
+        StrictEnum(u32, LttngConsumerCommand), doc="Command to run (lttng_consumer_command)."
+    )
+    u: UnionMember = csfield(
+        _UNION_V2139, doc="Command arguments; the member is chosen by cmd_type."
+    )
     u_tail: bytes = csfield_default(UnionTail(_UNION_V2139), default=b"")
 
 
@@ -1018,8 +1190,12 @@ class ConsumerMsgR97535efaa(WireStruct):
     as :class:`ConsumerMsgV2139` except ``u.relayd_sock`` (:class:`RelaydSockR97535efaa`).
     """
 
-    cmd_type: LttngConsumerCommand = csfield(StrictEnum(u32, LttngConsumerCommand))
-    u: UnionMember = csfield(_UNION_R97535EFAA)
+    cmd_type: LttngConsumerCommand = csfield(
+        StrictEnum(u32, LttngConsumerCommand), doc="Command to run (lttng_consumer_command)."
+    )
+    u: UnionMember = csfield(
+        _UNION_R97535EFAA, doc="Command arguments; the member is chosen by cmd_type."
+    )
     u_tail: bytes = csfield_default(UnionTail(_UNION_R97535EFAA), default=b"")
 
 
@@ -1037,7 +1213,9 @@ class DataPendingReply(WireStruct):
     ``consumer_is_data_pending`` (sessiond consumer.c), which only tests ``== 1``.
     """
 
-    is_data_pending: int = csfield(s32)
+    is_data_pending: int = csfield(
+        s32, doc="1 if the session still has data to consume or send, 0 if not."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -1045,7 +1223,9 @@ class DiscardedEventsReply(WireStruct):
     """Reply to DISCARDED_EVENTS: ``uint64_t discarded_events`` (0 when no stream of
     the channel is found), read by ``consumer_get_discarded_events``."""
 
-    discarded_events: int = csfield(u64)
+    discarded_events: int = csfield(
+        u64, doc="Events discarded by the channel (0 if no stream is found)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -1053,7 +1233,7 @@ class LostPacketsReply(WireStruct):
     """Reply to LOST_PACKETS: ``uint64_t lost_packets`` (0 when no stream of the
     channel is found), read by ``consumer_get_lost_packets``."""
 
-    lost_packets: int = csfield(u64)
+    lost_packets: int = csfield(u64, doc="Packets lost by the channel (0 if no stream is found).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -1063,7 +1243,9 @@ class ErrorSocketCode(WireStruct):
     ``LTTCOMM_CONSUMERD_*``); the first is ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY``.
     """
 
-    code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
+    code: LttcommReturnCode = csfield(
+        StrictEnum(u32, LttcommReturnCode), doc="Readiness or error code (lttcomm_return_code)."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -1075,10 +1257,14 @@ class MetadataRequestErrorReply(WireStruct):
     """
 
     cmd_type: LttngErrorCode = csfield_default(
-        StrictEnum(u32, LttngErrorCode), default=LttngErrorCode.LTTNG_ERR_UND
+        StrictEnum(u32, LttngErrorCode),
+        doc="LTTNG_ERR_UND: no registry for the request (lttng_error_code).",
+        default=LttngErrorCode.LTTNG_ERR_UND,
     )
     u: bytes = csfield_default(
-        RawArray(CONSUMER_MSG_UNION_SIZE), default=bytes(CONSUMER_MSG_UNION_SIZE)
+        RawArray(CONSUMER_MSG_UNION_SIZE),
+        doc="The union, all zeroes.",
+        default=bytes(CONSUMER_MSG_UNION_SIZE),
     )
 
 

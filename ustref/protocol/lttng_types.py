@@ -275,14 +275,20 @@ class LttngSession(WireStruct):
     4352; ``extended`` is ``union { char padding[8]; void *ptr; }``.
     """
 
-    name: str = csfield(CharArray(LTTNG_NAME_MAX))
-    path: str = csfield(CharArray(PATH_MAX))
+    name: str = csfield(CharArray(LTTNG_NAME_MAX), doc="Session name.")
+    path: str = csfield(
+        CharArray(PATH_MAX), doc="Human-readable trace destination: local path or network URL."
+    )
     _pad0: bytes = csfield_default(Pad(1), default=bytes(1))
-    enabled: int = csfield(u32)
-    snapshot_mode: int = csfield(u32)
-    live_timer_interval: int = csfield(u32)
-    alignment_padding: bytes = csfield_default(RawArray(4), default=bytes(4))
-    extended: int = csfield(_SESSION_EXTENDED)
+    enabled: int = csfield(u32, doc="1 if the session is started, 0 if stopped (listings).")
+    snapshot_mode: int = csfield(u32, doc="1 if the session is in snapshot mode.")
+    live_timer_interval: int = csfield(u32, doc="Live timer period in µs (0: not a live session).")
+    alignment_padding: bytes = csfield_default(
+        RawArray(4), doc="Padding that aligns extended to 8 bytes on every ABI.", default=bytes(4)
+    )
+    extended: int = csfield(
+        _SESSION_EXTENDED, doc="Client pointer to extended attributes; meaningless to the peer."
+    )
     extended_tail: bytes = csfield_default(UnionTail(_SESSION_EXTENDED), default=b"")
 
 
@@ -309,26 +315,42 @@ class LttngDomain(WireStruct):
     and the remaining 284 bytes are kept in ``attr_tail``.
     """
 
-    type: LttngDomainType = csfield(StrictEnum(u32, LttngDomainType))
-    buf_type: LttngBufferType = csfield(StrictEnum(u32, LttngBufferType))
-    padding: bytes = csfield_default(
-        RawArray(LTTNG_DOMAIN_PADDING1), default=bytes(LTTNG_DOMAIN_PADDING1)
+    type: LttngDomainType = csfield(
+        StrictEnum(u32, LttngDomainType), doc="Tracing domain (lttng_domain_type)."
     )
-    attr: int = csfield(_DOMAIN_ATTR)
+    buf_type: LttngBufferType = csfield(
+        StrictEnum(u32, LttngBufferType),
+        doc="Buffer scheme: per PID, per UID or global (lttng_buffer_type).",
+    )
+    padding: bytes = csfield_default(
+        RawArray(LTTNG_DOMAIN_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_DOMAIN_PADDING1),
+    )
+    attr: int = csfield(
+        _DOMAIN_ATTR, doc="Domain attribute: a process ID (read as pid) or executable name."
+    )
     attr_tail: bytes = csfield_default(UnionTail(_DOMAIN_ATTR), default=b"")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngCalibrate(WireStruct):
-    """Mirrors ``struct lttng_calibrate`` (20 B), include/lttng/lttng.h @ v2.13.9 and 97535efaa.
+    """An obsolete calibration request (no command uses it any more).
+
+    Mirrors ``struct lttng_calibrate`` (20 B), include/lttng/lttng.h @ v2.13.9 and 97535efaa.
 
     Still a member of ``lttcomm_session_msg.u`` although ``LTTNG_CALIBRATE``
     (command 1) was removed: no command selects it.
     """
 
-    type: LttngCalibrateType = csfield(StrictEnum(u32, LttngCalibrateType))
+    type: LttngCalibrateType = csfield(
+        StrictEnum(u32, LttngCalibrateType),
+        doc="Calibration kind (lttng_calibrate_type); the command was removed.",
+    )
     padding: bytes = csfield_default(
-        RawArray(LTTNG_CALIBRATE_PADDING1), default=bytes(LTTNG_CALIBRATE_PADDING1)
+        RawArray(LTTNG_CALIBRATE_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_CALIBRATE_PADDING1),
     )
 
 
@@ -340,11 +362,13 @@ class LttngSnapshotOutput(WireStruct):
     include/lttng/snapshot-internal.h @ v2.13.9 and 97535efaa.
     """
 
-    id: int = csfield(u32)
-    max_size: int = csfield(u64)
-    name: str = csfield(CharArray(LTTNG_NAME_MAX))
-    ctrl_url: str = csfield(CharArray(PATH_MAX))
-    data_url: str = csfield(CharArray(PATH_MAX))
+    id: int = csfield(u32, doc="Output ID assigned by the session daemon; used only when listing.")
+    max_size: int = csfield(
+        u64, doc="Maximum total snapshot size in bytes, all streams (0: unlimited)."
+    )
+    name: str = csfield(CharArray(LTTNG_NAME_MAX), doc="Output name, shown when listing.")
+    ctrl_url: str = csfield(CharArray(PATH_MAX), doc="Control destination URL (see lttng(1)).")
+    data_url: str = csfield(CharArray(PATH_MAX), doc="Data destination URL (see lttng(1)).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -355,11 +379,15 @@ class LttngSaveSessionAttr(WireStruct):
     include/lttng/save-internal.h @ v2.13.9 and 97535efaa.
     """
 
-    session_name: str = csfield(CharArray(LTTNG_NAME_MAX))
-    configuration_url: str = csfield(CharArray(PATH_MAX))
-    overwrite: int = csfield(u8)
-    omit_name: int = csfield(u8)
-    omit_output: int = csfield(u8)
+    session_name: str = csfield(
+        CharArray(LTTNG_NAME_MAX), doc="Session to save; empty means all sessions."
+    )
+    configuration_url: str = csfield(
+        CharArray(PATH_MAX), doc="Where to write the configuration (URL, see lttng(1))."
+    )
+    overwrite: int = csfield(u8, doc="1 to overwrite an existing configuration file.")
+    omit_name: int = csfield(u8, doc="1 to leave the session name(s) out of the configuration.")
+    omit_output: int = csfield(u8, doc="1 to leave the session output(s) out of the configuration.")
 
 
 # ------------------------------------------------------------------------- events
@@ -372,11 +400,13 @@ class LttngEventProbeAttr(WireStruct):
     Mirrors ``struct lttng_event_probe_attr`` (288 B), include/lttng/event.h @ both.
     """
 
-    addr: int = csfield(u64)
-    offset: int = csfield(u64)
-    symbol_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
+    addr: int = csfield(u64, doc="Probe address (used instead of symbol_name and offset).")
+    offset: int = csfield(u64, doc="Offset from symbol_name in bytes.")
+    symbol_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Symbol to probe.")
     padding: bytes = csfield_default(
-        RawArray(LTTNG_EVENT_PROBE_PADDING1), default=bytes(LTTNG_EVENT_PROBE_PADDING1)
+        RawArray(LTTNG_EVENT_PROBE_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_EVENT_PROBE_PADDING1),
     )
 
 
@@ -387,9 +417,11 @@ class LttngEventFunctionAttr(WireStruct):
     Mirrors ``struct lttng_event_function_attr`` (272 B), include/lttng/event.h @ both.
     """
 
-    symbol_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
+    symbol_name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Function symbol to trace.")
     padding: bytes = csfield_default(
-        RawArray(LTTNG_EVENT_FUNCTION_PADDING1), default=bytes(LTTNG_EVENT_FUNCTION_PADDING1)
+        RawArray(LTTNG_EVENT_FUNCTION_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_EVENT_FUNCTION_PADDING1),
     )
 
 
@@ -426,20 +458,28 @@ class LttngEvent(WireStruct):
     otherwise.
     """
 
-    type: LttngEventType = csfield(StrictEnum(s32, LttngEventType))
-    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    loglevel_type: LttngLoglevelType = csfield(StrictEnum(u32, LttngLoglevelType))
-    loglevel: int = csfield(s32)
-    enabled: int = csfield(s32)
-    pid: int = csfield(s32)
-    filter: int = csfield(u8)
-    exclusion: int = csfield(u8)
-    padding2: bytes = csfield_default(RawArray(2), default=bytes(2))
-    flags: int = csfield(u32)
-    padding: bytes = csfield_default(RawArray(4), default=bytes(4))
-    extended: int = csfield(_EVENT_EXTENDED)
+    type: LttngEventType = csfield(
+        StrictEnum(s32, LttngEventType), doc="Kind of event (lttng_event_type)."
+    )
+    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Event name or pattern.")
+    loglevel_type: LttngLoglevelType = csfield(
+        StrictEnum(u32, LttngLoglevelType), doc="How loglevel is matched: all, range or single."
+    )
+    loglevel: int = csfield(s32, doc="Log level to match; -1 when none is given.")
+    enabled: int = csfield(s32, doc="1 if enabled, 0 if disabled, -1 if it does not apply.")
+    pid: int = csfield(s32, doc="Process ID of the application (listings of its tracepoints).")
+    filter: int = csfield(u8, doc="1 if a filter expression is attached.")
+    exclusion: int = csfield(u8, doc="1 if event name exclusions are attached.")
+    padding2: bytes = csfield_default(RawArray(2), doc="Reserved, zero.", default=bytes(2))
+    flags: int = csfield(u32, doc="OR of lttng_event_flag bits (system call bitness).")
+    padding: bytes = csfield_default(RawArray(4), doc="Reserved, zero.", default=bytes(4))
+    extended: int = csfield(
+        _EVENT_EXTENDED, doc="Client pointer to extended attributes; meaningless to the peer."
+    )
     extended_tail: bytes = csfield_default(UnionTail(_EVENT_EXTENDED), default=b"")
-    attr: LttngEventProbeAttr | LttngEventFunctionAttr | bytes = csfield(_EVENT_ATTR)
+    attr: LttngEventProbeAttr | LttngEventFunctionAttr | bytes = csfield(
+        _EVENT_ATTR, doc="Per-type configuration: probe or function attributes."
+    )
     attr_tail: bytes = csfield_default(UnionTail(_EVENT_ATTR), default=b"")
 
 
@@ -451,25 +491,35 @@ class LttngEventPerfCounterCtx(WireStruct):
     include/lttng/event.h @ both: 4 pad bytes align ``config`` to 8.
     """
 
-    type: int = csfield(u32)
+    type: int = csfield(u32, doc="perf event type (PERF_TYPE_*).")
     _pad0: bytes = csfield_default(Pad(4), default=bytes(4))
-    config: int = csfield(u64)
-    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
+    config: int = csfield(u64, doc="perf event configuration: which counter of that type.")
+    name: str = csfield(
+        CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Name of the context field holding the counter."
+    )
     padding: bytes = csfield_default(
-        RawArray(LTTNG_PERF_EVENT_PADDING1), default=bytes(LTTNG_PERF_EVENT_PADDING1)
+        RawArray(LTTNG_PERF_EVENT_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_PERF_EVENT_PADDING1),
     )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngEventContextAppCtx(WireStruct):
-    """``struct { char *provider_name; char *ctx_name; } app_ctx`` of ``lttng_event_context``.
+    """An application context's provider and context names, as client pointers.
+
+    ``struct { char *provider_name; char *ctx_name; } app_ctx`` of ``lttng_event_context``.
 
     Client pointers: ``lttng_add_context`` (lttng-ctl.c @ 97535efaa) sends them
     as NULL and the names after the message.
     """
 
-    provider_name: int = csfield(u64)
-    ctx_name: int = csfield(u64)
+    provider_name: int = csfield(
+        u64, doc="Client pointer to the provider name (sent NULL; name follows)."
+    )
+    ctx_name: int = csfield(
+        u64, doc="Client pointer to the context name (sent NULL; name follows)."
+    )
 
 
 _CONTEXT_U = CUnion(
@@ -502,12 +552,18 @@ class LttngEventContext(WireStruct):
     for APP_CONTEXT, raw bytes otherwise.
     """
 
-    ctx: LttngEventContextType = csfield(StrictEnum(u32, LttngEventContextType))
+    ctx: LttngEventContextType = csfield(
+        StrictEnum(u32, LttngEventContextType), doc="Context to add (lttng_event_context_type)."
+    )
     padding: bytes = csfield_default(
-        RawArray(LTTNG_EVENT_CONTEXT_PADDING1), default=bytes(LTTNG_EVENT_CONTEXT_PADDING1)
+        RawArray(LTTNG_EVENT_CONTEXT_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_EVENT_CONTEXT_PADDING1),
     )
     _pad0: bytes = csfield_default(Pad(4), default=bytes(4))
-    u: LttngEventPerfCounterCtx | LttngEventContextAppCtx | bytes = csfield(_CONTEXT_U)
+    u: LttngEventPerfCounterCtx | LttngEventContextAppCtx | bytes = csfield(
+        _CONTEXT_U, doc="Per-context parameters, selected by ctx."
+    )
     u_tail: bytes = csfield_default(UnionTail(_CONTEXT_U), default=b"")
 
 
@@ -529,22 +585,34 @@ class LttngChannelAttr(WireStruct):
     (``lttng_enable_channel`` @ 97535efaa sends NULL).
     """
 
-    overwrite: int = csfield(s32)
+    overwrite: int = csfield(s32, doc="1: overwrite when full, 0: discard, -1: session default.")
     _pad0: bytes = csfield_default(Pad(4), default=bytes(4))
-    subbuf_size: int = csfield(u64)
-    num_subbuf: int = csfield(u64)
-    switch_timer_interval: int = csfield(u32)
-    read_timer_interval: int = csfield(u32)
-    output: LttngEventOutput = csfield(StrictEnum(u32, LttngEventOutput))
+    subbuf_size: int = csfield(u64, doc="Sub-buffer size in bytes (power of 2).")
+    num_subbuf: int = csfield(u64, doc="Number of sub-buffers per stream (power of 2).")
+    switch_timer_interval: int = csfield(
+        u32, doc="Periodic sub-buffer switch timer in µs (0: off)."
+    )
+    read_timer_interval: int = csfield(u32, doc="Read timer period in µs (0: off).")
+    output: LttngEventOutput = csfield(
+        StrictEnum(u32, LttngEventOutput),
+        doc="Consumption method: splice or mmap (lttng_event_output).",
+    )
     _pad1: bytes = csfield_default(Pad(4), default=bytes(4))
-    tracefile_size: int = csfield(u64)
-    tracefile_count: int = csfield(u64)
-    live_timer_interval: int = csfield(u32)
-    align_to_64: int = csfield(u32)
-    extended: int = csfield(_CHANNEL_ATTR_EXTENDED)
+    tracefile_size: int = csfield(u64, doc="Maximum size of a trace file in bytes (0: unlimited).")
+    tracefile_count: int = csfield(
+        u64, doc="Maximum number of trace files per stream (0: unlimited)."
+    )
+    live_timer_interval: int = csfield(u32, doc="Live timer period in µs (0: off).")
+    align_to_64: int = csfield(u32, doc="Unused; aligns extended to 8 bytes.")
+    extended: int = csfield(
+        _CHANNEL_ATTR_EXTENDED,
+        doc="Client pointer to extended attributes; meaningless to the peer.",
+    )
     extended_tail: bytes = csfield_default(UnionTail(_CHANNEL_ATTR_EXTENDED), default=b"")
     padding: bytes = csfield_default(
-        RawArray(LTTNG_CHANNEL_ATTR_PADDING1), default=bytes(LTTNG_CHANNEL_ATTR_PADDING1)
+        RawArray(LTTNG_CHANNEL_ATTR_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_CHANNEL_ATTR_PADDING1),
     )
     _pad2: bytes = csfield_default(Pad(4), default=bytes(4))
 
@@ -558,12 +626,14 @@ class LttngChannel(WireStruct):
     ``enabled`` align ``attr`` to 264.
     """
 
-    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN))
-    enabled: int = csfield(u32)
+    name: str = csfield(CharArray(LTTNG_SYMBOL_NAME_LEN), doc="Channel name.")
+    enabled: int = csfield(u32, doc="1 if the channel is enabled, 0 if disabled.")
     _pad0: bytes = csfield_default(Pad(4), default=bytes(4))
-    attr: LttngChannelAttr = csfield(DataclassStruct(LttngChannelAttr))
+    attr: LttngChannelAttr = csfield(DataclassStruct(LttngChannelAttr), doc="Channel attributes.")
     padding: bytes = csfield_default(
-        RawArray(LTTNG_CHANNEL_PADDING1), default=bytes(LTTNG_CHANNEL_PADDING1)
+        RawArray(LTTNG_CHANNEL_PADDING1),
+        doc="Reserved for later ABI extensions; zero.",
+        default=bytes(LTTNG_CHANNEL_PADDING1),
     )
 
 
@@ -575,10 +645,14 @@ class LttngChannelExtended(WireStruct):
     include/lttng/channel-internal.h @ v2.13.9 and 97535efaa.
     """
 
-    discarded_events: int = csfield(u64)
-    lost_packets: int = csfield(u64)
-    monitor_timer_interval: int = csfield(u64)
-    blocking_timeout: int = csfield(s64)
+    discarded_events: int = csfield(u64, doc="Number of events discarded by the channel.")
+    lost_packets: int = csfield(u64, doc="Number of packets lost by the channel.")
+    monitor_timer_interval: int = csfield(
+        u64, doc="Period of the channel usage sampling in µs (0: off)."
+    )
+    blocking_timeout: int = csfield(
+        s64, doc="Blocking timeout in µs (0: never block, -1: block forever)."
+    )
 
 
 SESSION = struct("lttng_session", LttngSession, header=SESSION_H, protocol=Protocol.CLIENT)

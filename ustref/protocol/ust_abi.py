@@ -226,16 +226,21 @@ class LttngUstAbiCommand(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiTracerVersion(WireStruct):
-    """Mirrors ``struct lttng_ust_abi_tracer_version`` (packed, 12 B), ust-abi.h @ v2.13.5."""
+    """The lttng-ust tracer version: major, minor and patch level.
 
-    major: int = csfield(u32)
-    minor: int = csfield(u32)
-    patchlevel: int = csfield(u32)
+    Mirrors ``struct lttng_ust_abi_tracer_version`` (packed, 12 B), ust-abi.h @ v2.13.5.
+    """
+
+    major: int = csfield(u32, doc="Tracer major version.")
+    minor: int = csfield(u32, doc="Tracer minor version.")
+    patchlevel: int = csfield(u32, doc="Tracer patch level.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiChannel(WireStruct):
-    """Mirrors ``struct lttng_ust_abi_channel`` (packed, 300 B), ust-abi.h @ v2.13.5.
+    """A channel handed to an application: its data size and type.
+
+    Mirrors ``struct lttng_ust_abi_channel`` (packed, 300 B), ust-abi.h @ v2.13.5.
 
     ``len`` is the size of the channel data. The flexible member ``data`` never
     carries bytes inside a message: the ``len`` bytes of channel data travel in
@@ -244,23 +249,38 @@ class LttngUstAbiChannel(WireStruct):
     requires ``data`` to be empty.
     """
 
-    len: int = csfield(u64)
-    type: LttngUstAbiChanType = csfield(StrictEnum(s32, LttngUstAbiChanType))
-    padding: bytes = csfield(RawArray(LTTNG_UST_ABI_CHANNEL_PADDING))
-    data: bytes = csfield_default(FlexArray(length=lambda this: 0), default=b"")
+    len: int = csfield(
+        u64, doc="Channel data size in bytes; the data follows in a send of its own."
+    )
+    type: LttngUstAbiChanType = csfield(
+        StrictEnum(s32, LttngUstAbiChanType),
+        doc="Per-CPU stream or metadata (lttng_ust_abi_chan_type).",
+    )
+    padding: bytes = csfield(
+        RawArray(LTTNG_UST_ABI_CHANNEL_PADDING), doc="Reserved for later ABI extensions; zero."
+    )
+    data: bytes = csfield_default(
+        FlexArray(length=lambda this: 0),
+        doc="Channel data; always empty here (it is sent separately).",
+        default=b"",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiStream(WireStruct):
-    """Mirrors ``struct lttng_ust_abi_stream`` (packed, 300 B), ust-abi.h @ v2.13.5.
+    """A stream handed to an application: its shm size and number.
+
+    Mirrors ``struct lttng_ust_abi_stream`` (packed, 300 B), ust-abi.h @ v2.13.5.
 
     ``len`` is the shm size; the shm fd and wakeup fd follow the enclosing
     message as one SCM_RIGHTS transfer (``lttng_ust_ctl_send_stream``).
     """
 
-    len: int = csfield(u64)
-    stream_nr: int = csfield(u32)
-    padding: bytes = csfield(RawArray(LTTNG_UST_ABI_STREAM_PADDING1))
+    len: int = csfield(u64, doc="Size in bytes of the stream's shared memory.")
+    stream_nr: int = csfield(u32, doc="Stream number (the stream's CPU).")
+    padding: bytes = csfield(
+        RawArray(LTTNG_UST_ABI_STREAM_PADDING1), doc="Reserved for later ABI extensions; zero."
+    )
 
 
 EVENT_U = CUnion(
@@ -273,7 +293,9 @@ EVENT_U = CUnion(
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiEvent(WireStruct):
-    """Mirrors ``struct lttng_ust_abi_event`` (packed, 572 B), ust-abi.h @ v2.13.5.
+    """An event to create in an application: name, instrumentation, log level.
+
+    Mirrors ``struct lttng_ust_abi_event`` (packed, 572 B), ust-abi.h @ v2.13.5.
 
     ``u`` (per-instrumentation configuration) has a single member, ``padding``.
     Sent by ``lttng_ust_ctl_create_event`` (ustctl.c, ``strncpy`` of the whole
@@ -283,35 +305,50 @@ class LttngUstAbiEvent(WireStruct):
     """
 
     instrumentation: LttngUstAbiInstrumentation = csfield(
-        StrictEnum(s32, LttngUstAbiInstrumentation)
+        StrictEnum(s32, LttngUstAbiInstrumentation),
+        doc="Kind of instrumentation (lttng_ust_abi_instrumentation).",
     )
-    name: str = csfield(CharArray(LTTNG_UST_ABI_SYM_NAME_LEN))
-    loglevel_type: LttngUstAbiLoglevelType = csfield(StrictEnum(s32, LttngUstAbiLoglevelType))
-    loglevel: int = csfield(s32)
-    token: int = csfield(u64)
-    padding: bytes = csfield(RawArray(LTTNG_UST_ABI_EVENT_PADDING1))
-    u: bytes = csfield(EVENT_U)
+    name: str = csfield(CharArray(LTTNG_UST_ABI_SYM_NAME_LEN), doc="Event name, NUL-terminated.")
+    loglevel_type: LttngUstAbiLoglevelType = csfield(
+        StrictEnum(s32, LttngUstAbiLoglevelType),
+        doc="How loglevel is matched: all, range or single.",
+    )
+    loglevel: int = csfield(s32, doc="Log level to match; -1 for all.")
+    token: int = csfield(
+        u64, doc="Tracer token of the trigger (event notifiers); 0 for plain events."
+    )
+    padding: bytes = csfield(
+        RawArray(LTTNG_UST_ABI_EVENT_PADDING1), doc="Reserved for later ABI extensions; zero."
+    )
+    u: bytes = csfield(EVENT_U, doc="Per-instrumentation configuration (reserved bytes only).")
     u_tail: bytes = csfield_default(UnionTail(EVENT_U), default=b"")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiPerfCounterCtx(WireStruct):
-    """Mirrors ``struct lttng_ust_abi_perf_counter_ctx`` (packed, 268 B), ust-abi.h @ v2.13.5."""
+    """A perf counter context: counter type, configuration and field name.
 
-    type: int = csfield(u32)
-    config: int = csfield(u64)
-    name: str = csfield(CharArray(LTTNG_UST_ABI_SYM_NAME_LEN))
+    Mirrors ``struct lttng_ust_abi_perf_counter_ctx`` (packed, 268 B), ust-abi.h @ v2.13.5.
+    """
+
+    type: int = csfield(u32, doc="perf event type (PERF_TYPE_*).")
+    config: int = csfield(u64, doc="perf event configuration: which counter of that type.")
+    name: str = csfield(
+        CharArray(LTTNG_UST_ABI_SYM_NAME_LEN), doc="Name of the context field holding the counter."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiContextAppCtx(WireStruct):
-    """The anonymous ``app_ctx`` member of ``lttng_ust_abi_context.u`` (8 B).
+    """Lengths of an application context's provider and context names.
+
+    The anonymous ``app_ctx`` member of ``lttng_ust_abi_context.u`` (8 B).
 
     Both lengths include the trailing NUL; the two names follow the message.
     """
 
-    provider_name_len: int = csfield(u32)
-    ctx_name_len: int = csfield(u32)
+    provider_name_len: int = csfield(u32, doc="Length of the provider name in bytes, NUL included.")
+    ctx_name_len: int = csfield(u32, doc="Length of the context name in bytes, NUL included.")
 
 
 CONTEXT_U = CUnion(
@@ -333,15 +370,23 @@ CONTEXT_U = CUnion(
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiContext(WireStruct):
-    """Mirrors ``struct lttng_ust_abi_context`` (packed, 308 B), ust-abi.h @ v2.13.5.
+    """A context to add to a channel or event, with its parameters.
+
+    Mirrors ``struct lttng_ust_abi_context`` (packed, 308 B), ust-abi.h @ v2.13.5.
 
     ``u`` is selected by ``ctx``: ``perf_counter`` for PERF_THREAD_COUNTER,
     ``app_ctx`` for APP_CONTEXT; other context types leave it raw.
     """
 
-    ctx: LttngUstAbiContextType = csfield(StrictEnum(s32, LttngUstAbiContextType))
-    padding: bytes = csfield(RawArray(LTTNG_UST_ABI_CONTEXT_PADDING1))
-    u: LttngUstAbiPerfCounterCtx | LttngUstAbiContextAppCtx | bytes = csfield(CONTEXT_U)
+    ctx: LttngUstAbiContextType = csfield(
+        StrictEnum(s32, LttngUstAbiContextType), doc="Context to add (lttng_ust_abi_context_type)."
+    )
+    padding: bytes = csfield(
+        RawArray(LTTNG_UST_ABI_CONTEXT_PADDING1), doc="Reserved for later ABI extensions; zero."
+    )
+    u: LttngUstAbiPerfCounterCtx | LttngUstAbiContextAppCtx | bytes = csfield(
+        CONTEXT_U, doc="Per-context parameters, selected by ctx."
+    )
     u_tail: bytes = csfield_default(UnionTail(CONTEXT_U), default=b"")
 
 
@@ -350,42 +395,61 @@ class LttngUstAbiContext(WireStruct):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiObjectDataChannel(WireStruct):
-    """``u.channel`` of ``lttng_ust_abi_object_data`` (16 B, natural alignment)."""
+    """A received channel's data, type and wakeup fd.
 
-    data: int = csfield(u64)  # void *: the received channel data, in-process
-    type: LttngUstAbiChanType = csfield(StrictEnum(s32, LttngUstAbiChanType))
-    wakeup_fd: int = csfield(s32)
+    ``u.channel`` of ``lttng_ust_abi_object_data`` (16 B, natural alignment).
+    """
+
+    # void *: the received channel data, in-process
+    data: int = csfield(u64, doc="Pointer to the received channel data (in-process).")
+    type: LttngUstAbiChanType = csfield(
+        StrictEnum(s32, LttngUstAbiChanType),
+        doc="Per-CPU stream or metadata (lttng_ust_abi_chan_type).",
+    )
+    wakeup_fd: int = csfield(s32, doc="Channel wakeup file descriptor.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiObjectDataStream(WireStruct):
-    """``u.stream`` of ``lttng_ust_abi_object_data`` (12 B)."""
+    """A received stream's shm fd, wakeup fd and number.
 
-    shm_fd: int = csfield(s32)
-    wakeup_fd: int = csfield(s32)
-    stream_nr: int = csfield(u32)
+    ``u.stream`` of ``lttng_ust_abi_object_data`` (12 B).
+    """
+
+    shm_fd: int = csfield(s32, doc="File descriptor of the stream's shared memory.")
+    wakeup_fd: int = csfield(s32, doc="Stream wakeup file descriptor.")
+    stream_nr: int = csfield(u32, doc="Stream number (the stream's CPU).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiObjectDataCounter(WireStruct):
-    """``u.counter`` of ``lttng_ust_abi_object_data`` (8 B)."""
+    """A counter's data pointer.
 
-    data: int = csfield(u64)  # void *
+    ``u.counter`` of ``lttng_ust_abi_object_data`` (8 B).
+    """
+
+    data: int = csfield(u64, doc="Pointer to the counter data (in-process).")  # void *
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiObjectDataCounterGlobal(WireStruct):
-    """``u.counter_global`` of ``lttng_ust_abi_object_data`` (4 B)."""
+    """A global counter's shm fd.
 
-    shm_fd: int = csfield(s32)
+    ``u.counter_global`` of ``lttng_ust_abi_object_data`` (4 B).
+    """
+
+    shm_fd: int = csfield(s32, doc="File descriptor of the global counter's shared memory.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttngUstAbiObjectDataCounterCpu(WireStruct):
-    """``u.counter_cpu`` of ``lttng_ust_abi_object_data`` (8 B)."""
+    """A per-CPU counter's shm fd and CPU number.
 
-    shm_fd: int = csfield(s32)
-    cpu_nr: int = csfield(u32)
+    ``u.counter_cpu`` of ``lttng_ust_abi_object_data`` (8 B).
+    """
+
+    shm_fd: int = csfield(s32, doc="File descriptor of the per-CPU counter's shared memory.")
+    cpu_nr: int = csfield(u32, doc="CPU number of this counter.")
 
 
 _OT = LttngUstAbiObjectType
@@ -422,10 +486,14 @@ class LttngUstAbiObjectData(WireStruct):
     Pointers are 8-byte integers. ``u`` is selected by ``type``.
     """
 
-    type: LttngUstAbiObjectType = csfield(StrictEnum(s32, LttngUstAbiObjectType))
-    handle: int = csfield(s32)
-    size: int = csfield(u64)
-    padding1: bytes = csfield(RawArray(LTTNG_UST_ABI_OBJECT_DATA_PADDING1))
+    type: LttngUstAbiObjectType = csfield(
+        StrictEnum(s32, LttngUstAbiObjectType), doc="Kind of object (lttng_ust_abi_object_type)."
+    )
+    handle: int = csfield(s32, doc="Object handle in the application; -1 until created there.")
+    size: int = csfield(u64, doc="Size in bytes of the object's data (channel data or shm).")
+    padding1: bytes = csfield(
+        RawArray(LTTNG_UST_ABI_OBJECT_DATA_PADDING1), doc="Reserved for later ABI extensions; zero."
+    )
     u: (
         LttngUstAbiObjectDataChannel
         | LttngUstAbiObjectDataStream
@@ -433,7 +501,7 @@ class LttngUstAbiObjectData(WireStruct):
         | LttngUstAbiObjectDataCounterGlobal
         | LttngUstAbiObjectDataCounterCpu
         | bytes
-    ) = csfield(OBJECT_DATA_U)
+    ) = csfield(OBJECT_DATA_U, doc="Per-kind data, selected by type.")
     u_tail: bytes = csfield_default(UnionTail(OBJECT_DATA_U), default=b"")
 
 
@@ -442,10 +510,13 @@ class LttngUstAbiObjectData(WireStruct):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CdsListHead(WireStruct):
-    """Mirrors ``struct cds_list_head`` (liburcu urcu/list.h): two pointers, 16 B."""
+    """A node of a doubly linked list: next and previous pointers.
 
-    next: int = csfield(u64)
-    prev: int = csfield(u64)
+    Mirrors ``struct cds_list_head`` (liburcu urcu/list.h): two pointers, 16 B.
+    """
+
+    next: int = csfield(u64, doc="Pointer to the next list node.")
+    prev: int = csfield(u64, doc="Pointer to the previous list node.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -464,26 +535,34 @@ class LttngUstAbiChannelConfig(WireStruct):
     that holds them; the other bits of those bytes are padding and are kept.
     """
 
-    unused1: int = csfield(u64)
-    unused2: int = csfield(s32)
+    unused1: int = csfield(u64, doc="Unused, zero (2.12: the channel buffers pointer).")
+    unused2: int = csfield(s32, doc="Unused, zero (2.12: the enabled flag).")
     _pad0: bytes = csfield_default(Pad(4), default=bytes(4))
-    unused3: int = csfield(u64)
-    unused4: int = csfield(u64)
-    unused5: int = csfield(s32)
-    _deprecated1: int = csfield(u32)
-    _deprecated2: int = csfield(u32)
+    unused3: int = csfield(u64, doc="Unused, zero (2.12: the context pointer).")
+    unused4: int = csfield(u64, doc="Unused, zero (2.12: the session pointer).")
+    unused5: int = csfield(s32, doc="Unused, zero (2.12: the object descriptor).")
+    _deprecated1: int = csfield(u32, doc="Deprecated, zero.")
+    _deprecated2: int = csfield(u32, doc="Deprecated, zero.")
     _pad1: bytes = csfield_default(Pad(4), default=bytes(4))
-    unused6: CdsListHead = csfield(DataclassStruct(CdsListHead))
-    unused7: int = csfield(u64)
-    unused8: int = csfield(s32)
+    unused6: CdsListHead = csfield(
+        DataclassStruct(CdsListHead),
+        doc="Unused, zero (2.12: the node in the session's channel list).",
+    )
+    unused7: int = csfield(u64, doc="Unused, zero (2.12: the channel operations pointer).")
+    unused8: int = csfield(s32, doc="Unused, zero (2.12: the event header type).")
     _pad2: bytes = csfield_default(Pad(4), default=bytes(4))
-    unused9: int = csfield(u64)
-    _deprecated3: int = csfield(u8)
+    unused9: int = csfield(u64, doc="Unused, zero (2.12: the shared-memory handle pointer).")
+    _deprecated3: int = csfield(u8, doc="Byte holding a deprecated one-bit field (bit 0); zero.")
     _pad3: bytes = csfield_default(Pad(3), default=bytes(3))
-    id: int = csfield(u32)
-    unused10: LttngUstAbiChanType = csfield(StrictEnum(u32, LttngUstAbiChanType))
-    uuid: bytes = csfield(RawArray(LTTNG_UST_UUID_LEN))
-    unused11: int = csfield(u8)
+    id: int = csfield(u32, doc="Channel ID in the session (the chan_id the consumer was given).")
+    unused10: LttngUstAbiChanType = csfield(
+        StrictEnum(u32, LttngUstAbiChanType), doc="Unused, zero (2.12: the channel type)."
+    )
+    uuid: bytes = csfield(
+        RawArray(LTTNG_UST_UUID_LEN),
+        doc="Trace UUID; the application checks it against its session.",
+    )
+    unused11: int = csfield(u8, doc="Byte holding an unused one-bit field (bit 0); zero.")
     _pad4: bytes = csfield_default(Pad(3), default=bytes(3))
 
 
@@ -524,8 +603,8 @@ class LttcommUstMsg(WireStruct):
     leave ``u`` raw. Declared but unused by lttng-tools (see the module doc).
     """
 
-    handle: int = csfield(u32)
-    cmd: int = csfield(u32)
+    handle: int = csfield(u32, doc="Handle of the object the command targets (0: the root).")
+    cmd: int = csfield(u32, doc="Command number (an LTTNG_UST_ABI_* value).")
     u: (
         LttngUstAbiChannel
         | LttngUstAbiStream
@@ -533,15 +612,18 @@ class LttcommUstMsg(WireStruct):
         | LttngUstAbiContext
         | LttngUstAbiTracerVersion
         | bytes
-    ) = csfield(UST_MSG_U)
+    ) = csfield(UST_MSG_U, doc="Command arguments, selected by cmd.")
     u_tail: bytes = csfield_default(UnionTail(UST_MSG_U), default=b"")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LttcommUstReplyMemoryMapSize(WireStruct):
-    """The anonymous packed ``{uint64_t memory_map_size;}`` of ``lttcomm_ust_reply.u``."""
+    """A shared memory map size.
 
-    memory_map_size: int = csfield(u64)
+    The anonymous packed ``{uint64_t memory_map_size;}`` of ``lttcomm_ust_reply.u``.
+    """
+
+    memory_map_size: int = csfield(u64, doc="Size in bytes of the object's shared memory mapping.")
 
 
 UST_REPLY_U = CUnion(
@@ -569,11 +651,15 @@ class LttcommUstReply(WireStruct):
     Declared but unused by lttng-tools (see the module doc).
     """
 
-    handle: int = csfield(u32)
-    cmd: int = csfield(u32)
-    ret_code: LttcommReturnCode = csfield(StrictEnum(u32, LttcommReturnCode))
-    ret_val: int = csfield(u32)
-    u: LttcommUstReplyMemoryMapSize | LttngUstAbiTracerVersion | bytes = csfield(UST_REPLY_U)
+    handle: int = csfield(u32, doc="Handle the command was sent to, echoed back.")
+    cmd: int = csfield(u32, doc="Command number, echoed back for validation.")
+    ret_code: LttcommReturnCode = csfield(
+        StrictEnum(u32, LttcommReturnCode), doc="Status of the command (lttcomm_return_code)."
+    )
+    ret_val: int = csfield(u32, doc="Return value of the command (e.g. a new object handle).")
+    u: LttcommUstReplyMemoryMapSize | LttngUstAbiTracerVersion | bytes = csfield(
+        UST_REPLY_U, doc="Reply data; the tracer version for TRACER_VERSION."
+    )
     u_tail: bytes = csfield_default(UnionTail(UST_REPLY_U), default=b"")
 
 

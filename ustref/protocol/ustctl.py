@@ -118,7 +118,7 @@ class UstctlChannelSize(WireStruct):
     ``lttng_ust_ctl_recv_channel_from_consumer`` into ``channel_data->size``.
     """
 
-    size: int = csfield(u64)
+    size: int = csfield(u64, doc="Size in bytes of the channel data (its shm object 0).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -128,14 +128,19 @@ class UstctlChannelType(WireStruct):
     Read into ``int32_t u.channel.type`` of ``lttng_ust_abi_object_data``.
     """
 
-    type: LttngUstAbiChanType = csfield(StrictEnum(s32, LttngUstAbiChanType))
+    type: LttngUstAbiChanType = csfield(
+        StrictEnum(s32, LttngUstAbiChanType),
+        doc="Per-CPU stream or metadata (lttng_ust_abi_chan_type).",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class UstctlChannelData(WireStruct):
     """``channel.data``: the channel's shm object 0, exactly ``channel.size`` bytes."""
 
-    data: bytes = csfield(FlexArray())
+    data: bytes = csfield(
+        FlexArray(), doc="The channel's shm object 0, exactly the announced size in bytes."
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -146,7 +151,9 @@ class UstcommFdByte(WireStruct):
     The receiver does not check the value; every sender writes 0.
     """
 
-    dummy: int = csfield_default(u8, default=0)
+    dummy: int = csfield_default(
+        u8, doc="Payload byte carrying the descriptors; always 0, never checked.", default=0
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -157,14 +164,14 @@ class UstctlStreamMemoryMapSize(WireStruct):
     the value ``UINT64_MAX`` there is the end marker (:data:`END_OF_STREAMS`).
     """
 
-    memory_map_size: int = csfield(u64)
+    memory_map_size: int = csfield(u64, doc="Size in bytes of the stream's shared memory.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class UstctlStreamNr(WireStruct):
     """``stream.stream_nr``: ``uint32_t`` (4 B), the stream's CPU number."""
 
-    stream_nr: int = csfield(u32)
+    stream_nr: int = csfield(u32, doc="Stream number (the stream's CPU).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -176,7 +183,9 @@ class UstctlStreamListEndMarker(WireStruct):
     """
 
     marker: UstctlStreamListEnd = csfield_default(
-        StrictEnum(u64, UstctlStreamListEnd), default=UstctlStreamListEnd.END_OF_STREAMS
+        StrictEnum(u64, UstctlStreamListEnd),
+        doc="End of the stream list: all ones, where a stream's size would be.",
+        default=UstctlStreamListEnd.END_OF_STREAMS,
     )
 
 
