@@ -87,7 +87,8 @@ def as_json(item: DecodedRecord) -> dict[str, Any]:
     }
 
 
-def decode_main(argv: list[str], out: TextIO = sys.stdout) -> int:
+def decode_main(argv: list[str], out: TextIO | None = None) -> int:
+    out = sys.stdout if out is None else out
     parser = argparse.ArgumentParser(prog="ustref decode", description=__doc__.splitlines()[0])
     parser.add_argument("capture", type=Path, help="capture file or raw capture directory")
     parser.add_argument("--abi", choices=[a.value for a in ALL_ABIS], default=DEFAULT_ABI.value)

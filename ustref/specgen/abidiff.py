@@ -16,6 +16,12 @@ def _where(entry: tuple[int, int] | None) -> str:
     return "—" if entry is None else f"@{entry[0]} / {entry[1]} B"
 
 
+def _order(entry: tuple[int, int] | None, path: str) -> tuple[int, int, str]:
+    """By offset, the whole before its members, then by name: a stable order."""
+    offset, size = entry or (0, 0)
+    return offset, -size, path
+
+
 def abi_diff_rows(old: Abi, new: Abi) -> tuple[list[str], list[str]]:
     """Markdown rows: (struct and field differences, enum differences)."""
     a, b = layout_json(old), layout_json(new)
@@ -30,7 +36,7 @@ def abi_diff_rows(old: Abi, new: Abi) -> tuple[list[str], list[str]]:
         if sa["size"] != sb["size"]:
             struct_rows.append(f"| `{name}` | sizeof | {sa['size']} B | {sb['size']} B |")
         fa, fb = _fields(sa), _fields(sb)
-        for path in sorted(set(fa) | set(fb), key=lambda p: fa.get(p) or fb.get(p) or (0, 0)):
+        for path in sorted(set(fa) | set(fb), key=lambda p: _order(fa.get(p) or fb.get(p), p)):
             if fa.get(path) != fb.get(path):
                 struct_rows.append(
                     f"| `{name}` | `{path}` | {_where(fa.get(path))} | {_where(fb.get(path))} |"

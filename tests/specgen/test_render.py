@@ -1,0 +1,42 @@
+"""spec/ is generated from the code: the committed pages must match, prose survives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ustref.cli import main
+from ustref.specgen.render import render_pages
+
+SPEC = Path(__file__).resolve().parents[2] / "spec"
+
+
+def test_committed_spec_is_current() -> None:
+    assert main(["spec", "render", "--out", str(SPEC), "--check"]) == 0
+
+
+def test_prose_survives_regeneration(tmp_path: Path) -> None:
+    assert main(["spec", "render", "--out", str(tmp_path)]) == 0
+    page = tmp_path / "v2.13.9" / "sessiond-consumerd.md"
+    text = page.read_text()
+    marker = "<!-- prose: seq:LTTNG_CONSUMER_SNAPSHOT_CHANNEL -->\n"
+    assert marker in text
+    page.write_text(text.replace(marker, marker + "Written by a person.\n"))
+    assert main(["spec", "render", "--out", str(tmp_path), "--check"]) == 0
+    regenerated = render_pages(tmp_path)["v2.13.9/sessiond-consumerd.md"]
+    assert "Written by a person." in regenerated
+
+
+def test_check_fails_on_drift(tmp_path: Path) -> None:
+    assert main(["spec", "render", "--out", str(tmp_path)]) == 0
+    page = tmp_path / "abi-diff.md"
+    page.write_text(page.read_text().replace("u.relayd_sock", "u.relayd_sockX", 1))
+    assert main(["spec", "render", "--out", str(tmp_path), "--check"]) == 1
+
+
+def test_snapshot_channel_sequence_is_answerable() -> None:
+    page = render_pages(SPEC)["v2.13.9/sessiond-consumerd.md"]
+    section = page.split("#### LTTNG_CONSUMER_SNAPSHOT_CHANNEL", 1)[1].split("####", 1)[0]
+    assert "cmd_type = 14, `u.snapshot_channel`" in section
+    assert "`status`: lttcomm_consumer_status_msg (4 B)" in section
+    assert "### lttcomm_consumer_msg" in page
+    assert "`u.snapshot_channel.nb_packets_per_stream`" in page
