@@ -150,6 +150,8 @@ class Schema:
     abi: Abi
     structs: Mapping[str, StructSpec[Any]]
     enums: Mapping[str, type[enum.IntEnum]]
+    wire_only: Mapping[str, StructSpec[Any]] = dataclasses.field(default_factory=dict)
+    """Specs of wire pieces that are no C struct (same for every ABI; not in the layout)."""
 
 
 class _Registry:
@@ -158,8 +160,13 @@ class _Registry:
     def __init__(self) -> None:
         self.structs: dict[Abi, dict[str, StructSpec[Any]]] = {abi: {} for abi in ALL_ABIS}
         self.enums: dict[Abi, dict[str, type[enum.IntEnum]]] = {abi: {} for abi in ALL_ABIS}
+        self.wire_only: dict[str, StructSpec[Any]] = {}
+        """Things that travel on the wire but are no C struct (scalar replies, framing)."""
 
     def add_struct(self, spec: StructSpec[Any], abis: Iterable[Abi] = ALL_ABIS) -> None:
+        abis = tuple(abis)
+        if not abis:
+            self.wire_only[spec.c_name] = spec
         for abi in abis:
             if spec.c_name in self.structs[abi]:
                 raise ValueError(f"{spec.c_name} registered twice for {abi.value}")
@@ -201,4 +208,6 @@ def schema(abi: Abi) -> Schema:
     """The complete schema of ``abi`` (imports every protocol module once)."""
     import ustref.protocol.grammars  # noqa: F401  (registers everything)
 
-    return Schema(abi, dict(REGISTRY.structs[abi]), dict(REGISTRY.enums[abi]))
+    return Schema(
+        abi, dict(REGISTRY.structs[abi]), dict(REGISTRY.enums[abi]), dict(REGISTRY.wire_only)
+    )

@@ -48,10 +48,21 @@ def protocol_page(abi: Abi, protocol: Protocol, kept: dict[str, str]) -> str:
     out.append(slot(f"{protocol.value}:intro", kept))
     for extra in EXTRAS.get(protocol, []):
         out.append(extra(abi, kept))
+    others = sorted(
+        (s for s in schema(abi).wire_only.values() if s.protocol is protocol),
+        key=lambda s: s.c_name,
+    )
     out.append("\n## Messages\n\n")
     out += [f"- [`{s.c_name}`](#{s.c_name}) — {s.size} bytes\n" for s in specs]
     for spec in specs:
         out.append(_message_section(spec, kept))
+    if others:
+        out.append(
+            "\n## Other pieces on the wire\n\nScalars and framing that are not C structs "
+            "(not in `ustref spec layout`), decoded by the same grammars.\n"
+        )
+        for spec in others:
+            out.append(_message_section(spec, kept, c_struct=False))
     enums = {enum_c_name(e): e for spec in specs for e in enums_of(spec)}
     if enums:
         out.append("\n## Enums\n")
@@ -60,12 +71,14 @@ def protocol_page(abi: Abi, protocol: Protocol, kept: dict[str, str]) -> str:
     return "".join(out)
 
 
-def _message_section(spec: StructSpec[Any], kept: dict[str, str]) -> str:
+def _message_section(spec: StructSpec[Any], kept: dict[str, str], *, c_struct: bool = True) -> str:
     variable = " + flexible array" if spec.variable else ""
     doc = " ".join(spec.doc.split()) if spec.doc else ""
+    what = f"`struct {spec.c_name}`" if c_struct else "Source"
+    size = "sizeof" if c_struct else "size"
     parts = [
         f"\n### {spec.c_name}\n\n",
-        f"`struct {spec.c_name}` — `{spec.header}`; sizeof {spec.size} bytes{variable}.\n\n",
+        f"{what} — `{spec.header}`; {size} {spec.size} bytes{variable}.\n\n",
         f"{doc}\n\n" if doc else "",
         field_table(spec),
         "\n",
