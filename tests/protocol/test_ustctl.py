@@ -19,7 +19,8 @@ from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.protocol import ust_abi as ua
 from ustref.protocol import ustctl as uc
 from ustref.protocol.abi import Abi
-from ustref.protocol.consumer import ConsumerStatusMsg
+from ustref.protocol.consumer import CONSUMER_MSG_SIZE, ConsumerStatusMsg
+from ustref.protocol.conversation import Conversation, Direction, Socket
 from ustref.protocol.fields import CStr
 from ustref.protocol.layout import struct_layout
 from ustref.protocol.lttng_error import LttcommReturnCode
@@ -429,46 +430,35 @@ def _consumer_sends(chan_size: int, streams: list[tuple[int, int]]) -> list[tupl
     return sends
 
 
-def test_two_stream_walk_totals_and_parses() -> None:
+def test_two_stream_handover_through_the_conversation_table() -> None:
+    """The sends of liblttng-ust-ctl decode, step by step, with the conversation table."""
     chan_size = 1234
-    steps = uc.get_channel_reply_steps(2)
     sends = _consumer_sends(chan_size, [(1 << 20, 0), (1 << 20, 1)])
-    assert len(steps) == len(sends) == 13
-    assert uc.totals(steps, chan_size) == (chan_size + 55, 5)
-    assert uc.totals(uc.handover_steps(2), chan_size) == (chan_size + 47, 5)
-    assert uc.totals(uc.handover_steps(0), chan_size) == (chan_size + 21, 1)
-
-    announced = None
-    for step, (payload, fd_count) in zip(steps, sends, strict=True):
-        size = step.byte_count(announced if announced is not None else -1)
-        assert size == len(payload), step.name
-        assert step.fd_count == fd_count, step.name
-        parsed = (
-            uc.parse_channel_data(payload, size)
-            if step.spec is uc.CHANNEL_DATA
-            else step.spec.parse(payload)
-        )
-        assert step.spec.build(parsed) == payload
-        if step.name == "channel.size":
-            assert isinstance(parsed, uc.UstctlChannelSize)
-            announced = parsed.size
-    assert [s.name for s in steps[:5]] == [
+    conv = Conversation()
+    command = struct.pack("<IQ", 8, 1) + bytes(CONSUMER_MSG_SIZE - 12)  # GET_CHANNEL key 1
+    events = conv.receive(Socket.COMMAND, Direction.TO_CONSUMERD, command)
+    for payload, fd_count in sends:
+        events += conv.receive(Socket.COMMAND, Direction.TO_SESSIOND, payload, fd_count)
+    events += conv.finish()
+    replies = events[1:]
+    assert len(replies) == len(sends) == 13
+    assert sum(len(e.raw) for e in replies) == chan_size + 55
+    assert [e.fds for e in replies if e.fds] == [1, 2, 2]
+    assert [e.step for e in replies[:5]] == [
         "status.before",
         "channel.size",
         "channel.type",
         "channel.data",
         "channel.wakeup_fd",
     ]
-    assert [s.stream_index for s in steps[5:11]] == [0, 0, 0, 1, 1, 1]
-    assert steps[7].fds == ("shm_fd", "wakeup_fd")
-    assert steps[-2].name == "streams.end"
-    assert steps[-1].spec.parse(sends[-1][0]) == ConsumerStatusMsg(
+    assert replies[-2].step == "streams.end"
+    assert replies[-1].value == ConsumerStatusMsg(
         ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     )
-    assert max(s.fd_count for s in steps) <= uc.USTCOMM_MAX_SEND_FDS
-    assert uc.get_channel_reply_steps(1) == uc.GET_CHANNEL_REPLY
-    with pytest.raises(ValueError, match="negative"):
-        uc.handover_steps(-1)
+    for event in replies:
+        if event.spec is not None:
+            assert event.spec.build(event.value) == event.raw
+    assert max(e.fds for e in replies) <= uc.USTCOMM_MAX_SEND_FDS
 
 
 def test_cstr_tail_survives_in_nested_union() -> None:

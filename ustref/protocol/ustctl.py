@@ -42,8 +42,9 @@ descriptors), for one channel with N streams::
       status.after       4                0    end_msg_sessiond: consumer_send_status_msg(SUCCESS)
 
 Totals: hand-over alone ``21 + size + 13·N`` bytes and ``1 + 2·N`` fds; with
-the two status messages ``29 + size + 13·N`` bytes. :data:`GET_CHANNEL_REPLY`
-and :func:`get_channel_reply_steps` give the same sequence as data.
+the two status messages ``29 + size + 13·N`` bytes. The conversation table
+(:data:`ustref.protocol.conversation.rules.HANDOVER`) holds this sequence as
+data; the decoder runs it.
 
 Receive-side facts the state machine must respect:
 
@@ -83,12 +84,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from construct_typed import csfield, csfield_default
 
 from ustref.errors import RemoteProtocolError
-from ustref.protocol.consumer import STATUS_MSG
 from ustref.protocol.fields import FlexArray, StrictEnum, WireStruct, c_enum, s32, u8, u32, u64
 from ustref.protocol.registry import Protocol, StructSpec, struct
 from ustref.protocol.ust_abi import LttngUstAbiChanType
@@ -218,108 +218,3 @@ def parse_channel_data(data: bytes, size: int) -> UstctlChannelData:
             offset=min(len(data), size),
         )
     return CHANNEL_DATA.parse(data)
-
-
-# --- the sequence as data ------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class HandoverStep:
-    """One ``sendmsg`` of the consumer daemon in the GET_CHANNEL reply.
-
-    ``nbytes`` is the payload size, ``None`` for ``channel.data`` (its size is
-    the value sent at ``channel.size``); ``fds`` names the descriptors of the
-    ``SCM_RIGHTS`` message, in order (empty: plain data). ``stream_index`` is
-    the 0-based position in the stream list for ``stream.*`` steps.
-    """
-
-    name: str
-    spec: StructSpec[Any]
-    nbytes: int | None
-    fds: tuple[str, ...] = ()
-    stream_index: int | None = None
-    c_call: str = ""
-
-    @property
-    def fd_count(self) -> int:
-        return len(self.fds)
-
-    def byte_count(self, channel_data_size: int) -> int:
-        """Payload bytes of this step, given the channel data size."""
-        return channel_data_size if self.nbytes is None else self.nbytes
-
-
-def _fixed(name: str, spec: StructSpec[Any], c_call: str, **kw: Any) -> HandoverStep:
-    return HandoverStep(name, spec, spec.size, c_call=c_call, **kw)
-
-
-STATUS_BEFORE = _fixed(
-    "status.before", STATUS_MSG, "consumer_send_status_msg (send_channel_to_sessiond_and_relayd)"
-)
-CHANNEL_STEPS: tuple[HandoverStep, ...] = (
-    _fixed("channel.size", CHANNEL_SIZE, "lttng_ust_ctl_send_channel: send size"),
-    _fixed("channel.type", CHANNEL_TYPE, "lttng_ust_ctl_send_channel: send type"),
-    HandoverStep(
-        "channel.data", CHANNEL_DATA, None, c_call="lttng_ust_ctl_send_channel: send data"
-    ),
-    _fixed(
-        "channel.wakeup_fd",
-        FD_BYTE,
-        "ustcomm_send_fds_unix_sock(sock, &wakeup_fd, 1)",
-        fds=("wakeup_fd",),
-    ),
-)
-STREAMS_END = _fixed(
-    "streams.end", STREAM_LIST_END, "lttng_ust_ctl_send_stream_to_sessiond(sock, NULL)"
-)
-STATUS_AFTER = _fixed("status.after", STATUS_MSG, "consumer_send_status_msg (end_msg_sessiond)")
-
-
-def stream_steps(index: int) -> tuple[HandoverStep, ...]:
-    """The three sends of stream ``index`` (``lttng_ust_ctl_send_stream_to_sessiond``)."""
-    return (
-        _fixed(
-            "stream.memory_map_size",
-            STREAM_MEMORY_MAP_SIZE,
-            "lttng_ust_ctl_send_stream: send memory_map_size",
-            stream_index=index,
-        ),
-        _fixed(
-            "stream.stream_nr",
-            STREAM_NR,
-            "lttng_ust_ctl_send_stream: send stream_nr",
-            stream_index=index,
-        ),
-        _fixed(
-            "stream.fds",
-            FD_BYTE,
-            "ustcomm_send_fds_unix_sock(sock, {shm_fd, wakeup_fd}, 2)",
-            fds=("shm_fd", "wakeup_fd"),
-            stream_index=index,
-        ),
-    )
-
-
-def handover_steps(stream_count: int) -> tuple[HandoverStep, ...]:
-    """What liblttng-ust-ctl sends for one channel with ``stream_count`` streams."""
-    if stream_count < 0:
-        raise ValueError(f"negative stream count {stream_count}")
-    streams = tuple(step for i in range(stream_count) for step in stream_steps(i))
-    return (*CHANNEL_STEPS, *streams, STREAMS_END)
-
-
-def get_channel_reply_steps(stream_count: int) -> tuple[HandoverStep, ...]:
-    """The consumer daemon's whole successful reply to GET_CHANNEL."""
-    return (STATUS_BEFORE, *handover_steps(stream_count), STATUS_AFTER)
-
-
-#: The reply for a channel with one stream, for reading; use the functions for N.
-GET_CHANNEL_REPLY: tuple[HandoverStep, ...] = get_channel_reply_steps(1)
-
-
-def totals(steps: tuple[HandoverStep, ...], channel_data_size: int) -> tuple[int, int]:
-    """``(payload bytes, descriptors)`` sent by ``steps``."""
-    return (
-        sum(step.byte_count(channel_data_size) for step in steps),
-        sum(step.fd_count for step in steps),
-    )
