@@ -253,18 +253,32 @@ def _kill(info: ProcessInfo, sig: signal.Signals) -> None:
         os.kill(info.pid, sig)
 
 
+def _settled(info: ProcessInfo) -> bool:
+    """``info`` is gone for good: exited and reaped, or a zombie nobody of ours can reap.
+
+    A zombie whose parent is still there is not settled yet: the parent reaps it
+    or dies, and then it is reparented to us (the subreaper) and we reap it.
+    """
+    _reap(info)
+    now = process_info(info.pid)
+    if now is None or now.starttime != info.starttime:
+        return True
+    if not now.is_zombie:
+        return False
+    # Init here never reaps; any other parent (ourselves included, after the
+    # _reap above) will reap it or die and hand it to us.
+    return now.ppid == 1 or process_info(now.ppid) is None
+
+
 def _wait_gone(infos: Sequence[ProcessInfo], timeout: float) -> list[ProcessInfo]:
-    """Wait until none of ``infos`` is alive; return those still alive at the deadline."""
+    """Wait until every one of ``infos`` has exited and, if it was ours to, been reaped;
+    return those still alive at the deadline."""
     deadline = time.monotonic() + timeout
-    for info in infos:
-        _reap(info)
-    alive = [info for info in infos if _same_process(info)]
-    while alive and time.monotonic() < deadline:
+    pending = [info for info in infos if not _settled(info)]
+    while pending and time.monotonic() < deadline:
         time.sleep(_POLL_INTERVAL)
-        for info in alive:
-            _reap(info)
-        alive = [info for info in alive if _same_process(info)]
-    return alive
+        pending = [info for info in pending if not _settled(info)]
+    return [info for info in pending if _same_process(info)]
 
 
 def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
