@@ -8,6 +8,7 @@ Sub-commands:
 * ``ustref ring dump SHM_PATH -o TRACE_DIR`` — post-mortem trace recovery (like ``lttng-crash -x``);
 * ``ustref decode CAPTURE [--abi …] [--json] [--check-roundtrip]`` — decode a conversation;
 * ``ustref capture …`` — the recording consumer wrapper;
+* ``ustref fuzz decode|consumerd|replay …`` — grammar-driven fuzzing;
 * ``ustref demo`` — a real traced session of the sample app, summarised.
 """
 
@@ -86,11 +87,19 @@ def _capture(rest: list[str]) -> int:
     return status
 
 
+def _fuzz(rest: list[str]) -> int:
+    from ustref.fuzz.cli import fuzz_main
+
+    status: int = fuzz_main(rest)
+    return status
+
+
 #: Sub-commands that own their argparse: they receive the rest of the line verbatim.
 PASSTHROUGH: dict[tuple[str, ...], Callable[[list[str]], int]] = {
     ("ring", "dump"): _ring_dump,
     ("decode",): _decode,
     ("capture",): _capture,
+    ("fuzz",): _fuzz,
 }
 
 
@@ -126,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "decode", help="decode a captured sessiond↔consumerd conversation", add_help=False
     )
     sub.add_parser("capture", help="record a consumer daemon's conversation", add_help=False)
+    sub.add_parser("fuzz", help="fuzz ustref's decoders or a real lttng-consumerd", add_help=False)
 
     demo = sub.add_parser("demo", help="trace the sample app with the real daemons, summarised")
     demo.add_argument("--events", type=int, default=1000, help="events the app emits")

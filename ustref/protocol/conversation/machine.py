@@ -79,6 +79,17 @@ class Conversation:
         self._streams: dict[tuple[Socket, Direction], ByteStream] = {}
         self._exchanges: dict[Socket, _Exchange | None] = {}
 
+    def awaiting(self, socket: Socket) -> Step | None:
+        """The step the open exchange on ``socket`` waits for (``None``: none is open).
+
+        A peer driven by this machine (a fuzzer, ustref's consumer daemon) uses
+        it to know whose turn it is and what is due.
+        """
+        exchange = self._exchanges.get(socket)
+        if exchange is None or not exchange.pending:
+            return None
+        return exchange.pending[0]
+
     def stream(self, socket: Socket, direction: Direction) -> ByteStream:
         return self._streams.setdefault((socket, direction), ByteStream())
 
