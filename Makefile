@@ -3,7 +3,8 @@
 # packages via pip) and are safe to run again.
 
 PYTHON ?= python3
-VENV   := .venv
+# Not .venv: tox 4 writes a PEP 832 .venv redirect file there.
+VENV   := build/venv
 
 .PHONY: demo test setup venv clean
 
@@ -11,6 +12,7 @@ setup:
 	bash scripts/setup-lttng.sh
 
 $(VENV)/.installed: pyproject.toml
+	mkdir -p build
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
@@ -28,4 +30,4 @@ test: setup
 	$(PYTHON) -m tox
 
 clean:
-	rm -rf $(VENV) .tox build *.egg-info
+	rm -rf .tox build *.egg-info
