@@ -90,7 +90,7 @@ class _Recording:
         for item in items[:SHOWN]:
             print("  " + line(item)[:150])
         if len(items) > SHOWN:
-            print(f"  … {len(items) - SHOWN} more (ustref decode {self.path.name})")
+            print(f"  … {len(items) - SHOWN} more")
         exchanges = collections.Counter(
             i.message.exchange for i in items if i.message.step in OPENERS
         )
