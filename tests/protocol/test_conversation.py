@@ -272,3 +272,25 @@ def test_bad_command_names_socket_and_field() -> None:
         Conversation().receive(Socket.COMMAND, TO_C, command(99), 0)
     assert info.value.field == "cmd_type"
     assert "command" in info.value.message
+
+
+def test_startup_ready_code_comes_first() -> None:
+    conv = Conversation(from_start=True)
+    conv.receive(Socket.ERROR, TO_S, struct.pack("<I", 100), 0)
+    assert conv.ready
+    events = conv.receive(
+        Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_INIT, bytes(16)), 0
+    ) + conv.receive(Socket.COMMAND, TO_S, OK, 0)
+    assert steps_of(events) == ["command", "status"]
+
+
+def test_command_before_ready_is_rejected() -> None:
+    conv = Conversation(from_start=True)
+    with pytest.raises(RemoteProtocolError, match="before the consumer's"):
+        conv.receive(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_INIT), 0)
+
+
+def test_first_error_code_must_be_ready() -> None:
+    conv = Conversation(from_start=True)
+    with pytest.raises(RemoteProtocolError, match="first code must be"):
+        conv.receive(Socket.ERROR, TO_S, struct.pack("<I", 103), 0)

@@ -34,7 +34,7 @@ class DecodedRecord:
 
 def decode_records(records: Iterable[CaptureRecord], abi: Abi) -> Iterator[DecodedRecord]:
     """Decode capture records in order; raises :class:`RemoteProtocolError` at the first fault."""
-    conversation = Conversation(abi)
+    conversation = Conversation(abi, from_start=True)
     index = 0
     for record in records:
         socket = Socket(getattr(record.socket, "value", record.socket))

@@ -13,7 +13,12 @@ from typing import Any
 
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
-from ustref.protocol.conversation.rules import INITIATORS, METADATA_EXCHANGE, command_steps
+from ustref.protocol.conversation.rules import (
+    INITIATORS,
+    METADATA_EXCHANGE,
+    STARTUP_CODE,
+    command_steps,
+)
 from ustref.protocol.conversation.steps import (
     ALWAYS,
     Condition,
@@ -143,6 +148,19 @@ def sequences(abi: Abi, kept: dict[str, str]) -> str:
         "status ends the exchange). An fd transfer is one dummy byte carrying `SCM_RIGHTS`. "
         "The union member each command fills is listed in the field table of "
         "[`lttcomm_consumer_msg`](#lttcomm_consumer_msg) below.\n",
+        "\n### Start-up\n\n",
+        "```mermaid\nsequenceDiagram\n    participant S as lttng-sessiond\n"
+        "    participant C as lttng-consumerd\n"
+        f"    C->>S: error socket: {STARTUP_CODE.name} ({_what(INITIATORS[Socket.ERROR], abi)})\n"
+        "    S->>C: connect to the command socket (first connection: commands)\n"
+        "    S->>C: connect again (second connection: metadata socket)\n```\n\n",
+        f"1. C→S error socket: `{STARTUP_CODE.name}` = {int(STARTUP_CODE)}, "
+        f"{_what(INITIATORS[Socket.ERROR], abi)}\n"
+        "2. S connects to the consumer's command socket: the first connection carries commands\n"
+        "3. S connects a second time: that connection is the metadata socket\n",
+        "\nNothing moves on the command or metadata socket before step 1 "
+        "(`ustref decode` enforces it).\n",
+        slot("seq:startup", kept),
         "\n### Command socket (first connection)\n",
     ]
     msg = CONSUMER_MSG[abi]

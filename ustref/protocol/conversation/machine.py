@@ -22,7 +22,7 @@ from typing import Any
 
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import DEFAULT_ABI, Abi
-from ustref.protocol.conversation.rules import INITIATORS, following
+from ustref.protocol.conversation.rules import INITIATORS, STARTUP_CODE, following
 from ustref.protocol.conversation.steps import (
     Direction,
     FdTransfer,
@@ -74,8 +74,16 @@ class _Exchange:
 class Conversation:
     """Decodes the session daemon ↔ consumer conversation of one consumer daemon."""
 
-    def __init__(self, abi: Abi = DEFAULT_ABI) -> None:
+    def __init__(self, abi: Abi = DEFAULT_ABI, *, from_start: bool = False) -> None:
+        """``from_start``: the input begins with the consumer's start-up, so the
+        start-up rule is enforced — the first code on the error socket is
+        ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY``, and nothing moves on the command
+        or metadata socket before it (the session daemon connects only then).
+        """
         self.abi = abi
+        self.from_start = from_start
+        self.ready = False
+        """The consumer's ready code has been seen on the error socket."""
         self._streams: dict[tuple[Socket, Direction], ByteStream] = {}
         self._exchanges: dict[Socket, _Exchange | None] = {}
 
@@ -137,6 +145,7 @@ class Conversation:
                     event = self._decode_message(socket, initiator, "", {})
                 except _Need:
                     return events
+                self._check_startup(socket, event)
                 values = {initiator.name: event.value}
                 label = _exchange_label(socket, event.value)
                 event = dataclasses.replace(event, exchange=label)
@@ -160,6 +169,26 @@ class Conversation:
                 step.end.name if step.end else ""
             ):
                 exchange.pending.popleft()
+
+    def _check_startup(self, socket: Socket, event: Decoded) -> None:
+        """The start-up rule (see ``from_start``)."""
+        if socket is Socket.ERROR and not self.ready:
+            code = getattr(event.value, "code", None)
+            if self.from_start and code != STARTUP_CODE:
+                raise self._error(
+                    socket,
+                    event.direction,
+                    f"the first code must be {STARTUP_CODE.name}, got {code!r}",
+                    event.offset,
+                )
+            self.ready = code == STARTUP_CODE
+        elif self.from_start and not self.ready and socket in (Socket.COMMAND, Socket.METADATA):
+            raise self._error(
+                socket,
+                event.direction,
+                f"{event.step} before the consumer's {STARTUP_CODE.name} on the error socket",
+                event.offset,
+            )
 
     def _check_silent(self, socket: Socket, talker: Direction) -> None:
         """Between exchanges, only the initiating side may speak."""

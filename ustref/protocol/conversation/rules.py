@@ -205,6 +205,11 @@ METADATA_EXCHANGE: tuple[Step, ...] = (
     _status("status", when=_PUSHED),
 )
 
+#: Start-up: the consumer's first code on the error socket says its command socket
+#: listens; only then does the session daemon connect to it (twice: commands, then
+#: metadata).
+STARTUP_CODE = LttcommReturnCode.LTTCOMM_CONSUMERD_COMMAND_SOCK_READY
+
 METADATA_REQUEST = Message("request", TO_S, specs=fixed(METADATA_REQUEST_MSG))
 ERROR_CODE = Message("code", TO_S, specs=fixed(ERROR_SOCKET_CODE))
 MONITOR_SAMPLE = Message("sample", TO_S, specs=fixed(CHANNEL_MONITOR_MSG))
