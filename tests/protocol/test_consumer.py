@@ -26,11 +26,9 @@ from ustref.protocol.consumer import (
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
     ERROR_SOCKET_CODE,
-    FDS_FROM_SESSIOND,
     LOST_PACKETS_REPLY,
     METADATA_ERROR_REPLY,
     METADATA_REQUEST_MSG,
-    REPLY_AFTER,
     STATUS_CHANNEL,
     STATUS_MSG,
     AskChannelMember,
@@ -71,7 +69,6 @@ from ustref.protocol.consumer import (
     PushMetadataMember,
     RelaydSockR97535efaa,
     RelaydSockV2139,
-    ReplyKind,
     RotateChannelMember,
     SentStreamsMember,
     SessionChannelArgs,
@@ -971,23 +968,6 @@ def test_metadata_socket_wrong_size() -> None:
     with pytest.raises(RemoteProtocolError) as info:
         parse_metadata_socket_reply(Abi.V2_13_9, struct.pack("<I", 12) + bytes(100))
     assert info.value.offset == 104
-
-
-# --- conversation tables -------------------------------------------------------
-
-
-@pytest.mark.parametrize("abi", ALL_ABIS)
-def test_reply_after_covers_every_command(abi: Abi) -> None:
-    table = REPLY_AFTER[abi]
-    assert set(table) == set(LttngConsumerCommand)
-    assert table[C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION] is ReplyKind.STATUS_CHANNEL
-    assert table[C.LTTNG_CONSUMER_DATA_PENDING] is ReplyKind.DATA_PENDING
-    assert table[C.LTTNG_CONSUMER_DISCARDED_EVENTS] is ReplyKind.COUNT_U64
-    assert table[C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK] is ReplyKind.CLOSE_TRACE_CHUNK
-    assert table[C.LTTNG_CONSUMER_GET_CHANNEL] is ReplyKind.GET_CHANNEL
-    assert table[C.LTTNG_CONSUMER_ADD_STREAM] is ReplyKind.NONE
-    for cmd in FDS_FROM_SESSIOND:
-        assert table[cmd] in (ReplyKind.STATUS_FD_STATUS, ReplyKind.CREATE_TRACE_CHUNK)
 
 
 # --- properties ----------------------------------------------------------------

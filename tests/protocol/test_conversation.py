@@ -13,16 +13,13 @@ import pytest
 
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import ALL_ABIS, Abi
-from ustref.protocol.consumer import (
-    CONSUMER_MSG_SIZE,
-    REPLY_AFTER,
-    LttngConsumerCommand,
-    ReplyKind,
-)
+from ustref.protocol.consumer import CONSUMER_MSG_SIZE, LttngConsumerCommand
 from ustref.protocol.conversation import Conversation, Decoded, Direction, Socket
 from ustref.protocol.conversation.rules import (
     HANDOVER,
+    REPLY_AFTER,
     STEPS_BY_REPLY_KIND,
+    ReplyKind,
     command_steps,
 )
 from ustref.protocol.conversation.steps import FdTransfer, FieldIs, Message, Payload
@@ -60,6 +57,33 @@ def test_every_command_has_a_rule(abi: Abi) -> None:
             assert steps == ()
         else:
             assert steps, cmd
+
+
+@pytest.mark.parametrize("abi", ALL_ABIS, ids=lambda a: a.value)
+def test_reply_kinds_read_from_the_c_receivers(abi: Abi) -> None:
+    table = REPLY_AFTER[abi]
+    assert set(table) == set(LttngConsumerCommand)
+    assert table[C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION] is ReplyKind.STATUS_CHANNEL
+    assert table[C.LTTNG_CONSUMER_DATA_PENDING] is ReplyKind.DATA_PENDING
+    assert table[C.LTTNG_CONSUMER_DISCARDED_EVENTS] is ReplyKind.COUNT_U64
+    assert table[C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK] is ReplyKind.CLOSE_TRACE_CHUNK
+    assert table[C.LTTNG_CONSUMER_GET_CHANNEL] is ReplyKind.GET_CHANNEL
+    assert table[C.LTTNG_CONSUMER_ADD_STREAM] is ReplyKind.NONE
+    # The session daemon sends fds after exactly these commands (its senders in
+    # sessiond consumer.c: the relayd socket, the monitor pipe, the chunk directory).
+    carrying = {
+        cmd
+        for cmd in LttngConsumerCommand
+        if any(
+            isinstance(step, FdTransfer) and step.direction is TO_C
+            for step in command_steps(abi, cmd)
+        )
+    }
+    assert carrying == {
+        C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET,
+        C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,
+        C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK,
+    }
 
 
 def test_table_shapes() -> None:

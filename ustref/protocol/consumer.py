@@ -10,7 +10,8 @@ Sockets
 The consumer daemon has three sockets to the session daemon:
 
 * the **command socket** (sessiond connects, sends ``lttcomm_consumer_msg``,
-  :data:`CONSUMER_MSG`; the consumer answers per :data:`REPLY_AFTER`);
+  :data:`CONSUMER_MSG`; the consumer answers per
+  :data:`ustref.protocol.conversation.rules.REPLY_AFTER`);
 * the **error socket** (the consumer connects; it sends 4-byte codes,
   :data:`ERROR_SOCKET_CODE`: first ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY``,
   later fatal codes; ``lttng_consumer_send_error`` in consumer.c writes an
@@ -32,7 +33,8 @@ Read from ``lttng_ustconsumer_recv_cmd`` (src/common/ust-consumer/ust-consumer.c
 @ v2.13.9, ust-consumer.cpp @ 97535efaa — identical in this respect),
 ``consumer_add_relayd_socket`` (src/common/consumer/consumer.c) and the
 session daemon's senders (src/bin/lttng-sessiond/consumer.c, ust-consumer.c).
-:data:`REPLY_AFTER` is the typed form of this table; :class:`ReplyKind`
+:data:`ustref.protocol.conversation.rules.REPLY_AFTER` is the typed form of this
+table; :class:`~ustref.protocol.conversation.rules.ReplyKind`
 explains each kind.
 
 ==========================  ======================================================
@@ -179,7 +181,7 @@ import construct as cs
 from construct_typed import csfield, csfield_default
 
 from ustref.errors import RemoteProtocolError
-from ustref.protocol.abi import ALL_ABIS, Abi
+from ustref.protocol.abi import Abi
 from ustref.protocol.constants import (
     LTTNG_NAME_MAX,
     LTTNG_PATH_MAX,
@@ -1420,96 +1422,3 @@ def close_trace_chunk_path(reply: ConsumerCloseTraceChunkReply) -> str:
             offset=8 + max(len(reply.path) - 1, 0),
         )
     return reply.path[:-1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-
-
-# --- the conversation after each command -------------------------------------
-
-
-class ReplyKind(enum.Enum):
-    """What follows one command on the command socket (UST consumer).
-
-    "→" is consumer to session daemon, "←" the other way; "status" is one
-    :data:`STATUS_MSG`. See the module docstring for the sources.
-    """
-
-    #: Nothing is sent back.
-    NONE = "nothing"
-    #: The consumer stops its command thread without answering
-    #: (UPDATE_STREAM: ``-ENOSYS``; STOP: assertion failure).
-    CONSUMER_STOPS = "nothing; the consumer stops"
-    #: → status.
-    STATUS = "status"
-    #: → :data:`STATUS_CHANNEL` (16 bytes).
-    STATUS_CHANNEL = "status_channel"
-    #: → :data:`DATA_PENDING_REPLY` (int32).
-    DATA_PENDING = "int32"
-    #: → :data:`DISCARDED_EVENTS_REPLY` / :data:`LOST_PACKETS_REPLY` (uint64).
-    COUNT_U64 = "uint64"
-    #: → :data:`CLOSE_TRACE_CHUNK_REPLY` head (8 bytes), then ``path_length`` bytes.
-    CLOSE_TRACE_CHUNK = "close_trace_chunk_reply + path"
-    #: → status; if SUCCESS: ← one fd (:data:`FDS_FROM_SESSIOND`); → status.
-    STATUS_FD_STATUS = "status, fd, status"
-    #: ``u.create_trace_chunk.relayd_id.is_set == 0`` (local chunk): as
-    #: :attr:`STATUS_FD_STATUS` (the fd is the chunk's domain directory);
-    #: otherwise → status.
-    CREATE_TRACE_CHUNK = "local: status, fd, status; remote: status"
-    #: → status; if SUCCESS and ``u.push_metadata.len`` > 0: ← ``len`` metadata
-    #: bytes; → status.
-    PUSH_METADATA = "status, metadata bytes, status"
-    #: → status; if SUCCESS: → ustctl channel (1 fd) and streams (2 fds each),
-    #: terminator; → status.
-    GET_CHANNEL = "status, ustctl channel and streams, status"
-
-
-_R = ReplyKind
-
-#: Reply after each command, as ``lttng_ustconsumer_recv_cmd`` does it (same at both revisions).
-_UST_REPLY_AFTER: Mapping[LttngConsumerCommand, ReplyKind] = {
-    _C.LTTNG_CONSUMER_ADD_CHANNEL: _R.NONE,
-    _C.LTTNG_CONSUMER_ADD_STREAM: _R.NONE,
-    _C.LTTNG_CONSUMER_UPDATE_STREAM: _R.CONSUMER_STOPS,
-    _C.LTTNG_CONSUMER_STOP: _R.CONSUMER_STOPS,
-    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: _R.STATUS_FD_STATUS,
-    _C.LTTNG_CONSUMER_DESTROY_RELAYD: _R.STATUS,
-    _C.LTTNG_CONSUMER_DATA_PENDING: _R.DATA_PENDING,
-    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: _R.STATUS_CHANNEL,
-    _C.LTTNG_CONSUMER_GET_CHANNEL: _R.GET_CHANNEL,
-    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: _R.STATUS,
-    _C.LTTNG_CONSUMER_PUSH_METADATA: _R.PUSH_METADATA,
-    _C.LTTNG_CONSUMER_CLOSE_METADATA: _R.STATUS,
-    _C.LTTNG_CONSUMER_SETUP_METADATA: _R.STATUS,
-    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: _R.STATUS,
-    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: _R.STATUS,
-    _C.LTTNG_CONSUMER_SNAPSHOT_METADATA: _R.NONE,
-    _C.LTTNG_CONSUMER_STREAMS_SENT: _R.NONE,
-    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: _R.COUNT_U64,
-    _C.LTTNG_CONSUMER_LOST_PACKETS: _R.COUNT_U64,
-    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: _R.STATUS,
-    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: _R.STATUS_FD_STATUS,
-    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: _R.STATUS,
-    _C.LTTNG_CONSUMER_INIT: _R.STATUS,
-    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: _R.CREATE_TRACE_CHUNK,
-    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: _R.CLOSE_TRACE_CHUNK,
-    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: _R.STATUS,
-    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: _R.STATUS,
-    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: _R.STATUS,
-}
-
-#: Per ABI, the reply that follows each command (UST consumer). Identical at
-#: v2.13.9 and 97535efaa: the receivers differ only in how ADD_RELAYD_SOCKET
-#: reads ``u.relayd_sock``, not in what they answer.
-REPLY_AFTER: Mapping[Abi, Mapping[LttngConsumerCommand, ReplyKind]] = {
-    abi: _UST_REPLY_AFTER for abi in ALL_ABIS
-}
-
-#: File descriptors the session daemon sends after the consumer's first status
-#: (one ``SCM_RIGHTS`` message each, 1-byte dummy payload): the relayd socket
-#: (control or data, per ``u.relayd_sock.type``), the channel monitor pipe's
-#: write end, the chunk domain directory (local chunks only). The kernel
-#: consumer also receives 1 fd after ADD_STREAM. GET_CHANNEL's fds travel the
-#: other way (see :class:`ReplyKind`).
-FDS_FROM_SESSIOND: Mapping[LttngConsumerCommand, int] = {
-    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: 1,
-    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: 1,
-    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: 1,
-}

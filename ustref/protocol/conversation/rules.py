@@ -5,7 +5,7 @@ rendered into ``spec/``, and — later — driven by ustref's own consumer daemo
 
 * **command socket** — the session daemon sends a whole
   ``lttcomm_consumer_msg``; what follows depends on its ``cmd_type``, as
-  classified by :data:`ustref.protocol.consumer.REPLY_AFTER`
+  classified by :data:`REPLY_AFTER`
   (``lttng_ustconsumer_recv_cmd``); :data:`STEPS_BY_REPLY_KIND` spells each
   kind out step by step.
 * **metadata socket** — the consumer asks (``lttcomm_metadata_request_msg``,
@@ -23,11 +23,12 @@ rendered into ``spec/``, and — later — driven by ustref's own consumer daemo
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Mapping
 from typing import Any
 
 from ustref.protocol import ustctl
-from ustref.protocol.abi import Abi
+from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CLOSE_TRACE_CHUNK_REPLY,
@@ -39,11 +40,9 @@ from ustref.protocol.consumer import (
     LOST_PACKETS_REPLY,
     METADATA_ERROR_REPLY,
     METADATA_REQUEST_MSG,
-    REPLY_AFTER,
     STATUS_CHANNEL,
     STATUS_MSG,
     LttngConsumerCommand,
-    ReplyKind,
 )
 from ustref.protocol.conversation.steps import (
     AllOf,
@@ -97,6 +96,88 @@ HANDOVER: tuple[Step, ...] = (
         marker=b"\xff" * 8,
     ),
 )
+
+_C = LttngConsumerCommand
+
+
+class ReplyKind(enum.Enum):
+    """What follows one command on the command socket (UST consumer).
+
+    "→" is consumer to session daemon, "←" the other way; "status" is one
+    :data:`~ustref.protocol.consumer.STATUS_MSG`. Read from ``lttng_ustconsumer_recv_cmd``
+    (ust-consumer.c @ v2.13.9, the seed ust-consumer.cpp @ 97535efaa).
+    """
+
+    #: Nothing is sent back.
+    NONE = "nothing"
+    #: The consumer stops its command thread without answering
+    #: (UPDATE_STREAM: ``-ENOSYS``; STOP: assertion failure).
+    CONSUMER_STOPS = "nothing; the consumer stops"
+    #: → status.
+    STATUS = "status"
+    #: → :data:`~ustref.protocol.consumer.STATUS_CHANNEL` (16 bytes).
+    STATUS_CHANNEL = "status_channel"
+    #: → :data:`~ustref.protocol.consumer.DATA_PENDING_REPLY` (int32).
+    DATA_PENDING = "int32"
+    #: → the DISCARDED_EVENTS / LOST_PACKETS count (uint64).
+    COUNT_U64 = "uint64"
+    #: → close-trace-chunk reply head (8 bytes), then ``path_length`` bytes.
+    CLOSE_TRACE_CHUNK = "close_trace_chunk_reply + path"
+    #: → status; if SUCCESS: ← one fd; → status.
+    STATUS_FD_STATUS = "status, fd, status"
+    #: ``u.create_trace_chunk.relayd_id.is_set == 0`` (local chunk): as
+    #: :attr:`STATUS_FD_STATUS` (the fd is the chunk's domain directory);
+    #: otherwise → status.
+    CREATE_TRACE_CHUNK = "local: status, fd, status; remote: status"
+    #: → status; if SUCCESS and ``u.push_metadata.len`` > 0: ← ``len`` metadata
+    #: bytes; → status.
+    PUSH_METADATA = "status, metadata bytes, status"
+    #: → status; if SUCCESS: → ustctl channel (1 fd) and streams (2 fds each),
+    #: terminator; → status.
+    GET_CHANNEL = "status, ustctl channel and streams, status"
+
+
+_R = ReplyKind
+
+#: Reply after each command, as ``lttng_ustconsumer_recv_cmd`` does it (same at both revisions).
+_UST_REPLY_AFTER: Mapping[LttngConsumerCommand, ReplyKind] = {
+    _C.LTTNG_CONSUMER_ADD_CHANNEL: _R.NONE,
+    _C.LTTNG_CONSUMER_ADD_STREAM: _R.NONE,
+    _C.LTTNG_CONSUMER_UPDATE_STREAM: _R.CONSUMER_STOPS,
+    _C.LTTNG_CONSUMER_STOP: _R.CONSUMER_STOPS,
+    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: _R.STATUS_FD_STATUS,
+    _C.LTTNG_CONSUMER_DESTROY_RELAYD: _R.STATUS,
+    _C.LTTNG_CONSUMER_DATA_PENDING: _R.DATA_PENDING,
+    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: _R.STATUS_CHANNEL,
+    _C.LTTNG_CONSUMER_GET_CHANNEL: _R.GET_CHANNEL,
+    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_PUSH_METADATA: _R.PUSH_METADATA,
+    _C.LTTNG_CONSUMER_CLOSE_METADATA: _R.STATUS,
+    _C.LTTNG_CONSUMER_SETUP_METADATA: _R.STATUS,
+    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_SNAPSHOT_METADATA: _R.NONE,
+    _C.LTTNG_CONSUMER_STREAMS_SENT: _R.NONE,
+    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: _R.COUNT_U64,
+    _C.LTTNG_CONSUMER_LOST_PACKETS: _R.COUNT_U64,
+    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: _R.STATUS_FD_STATUS,
+    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_INIT: _R.STATUS,
+    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: _R.CREATE_TRACE_CHUNK,
+    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: _R.CLOSE_TRACE_CHUNK,
+    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: _R.STATUS,
+    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: _R.STATUS,
+    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: _R.STATUS,
+}
+
+#: Per ABI, the reply that follows each command (UST consumer). Identical at
+#: v2.13.9 and 97535efaa: the receivers differ only in how ADD_RELAYD_SOCKET
+#: reads ``u.relayd_sock``, not in what they answer.
+REPLY_AFTER: Mapping[Abi, Mapping[LttngConsumerCommand, ReplyKind]] = {
+    abi: _UST_REPLY_AFTER for abi in ALL_ABIS
+}
+
 
 #: What follows a command, for each reply kind of ``REPLY_AFTER``.
 STEPS_BY_REPLY_KIND: Mapping[ReplyKind, tuple[Step, ...]] = {
