@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
-from ustref.protocol import client, consumer, lttng_types
+from ustref.protocol import client, consumer, lttng_types, sockets
 from ustref.protocol.abi import Abi
 from ustref.protocol.client import (
     SESSION_MSG,
@@ -31,7 +31,6 @@ from ustref.protocol.client import (
     LttcommSessiondCommandV2139,
 )
 from ustref.protocol.client import LttcommSessiondCommand as Cmd
-from ustref.protocol.consumer import LttcommSockDomain, LttcommSockProto
 from ustref.protocol.fields import CUnion, unwrap
 from ustref.protocol.layout import struct_layout
 from ustref.protocol.lttng_types import (
@@ -46,6 +45,7 @@ from ustref.protocol.lttng_types import (
     LttngTrackingPolicy,
 )
 from ustref.protocol.registry import REGISTRY, StructSpec
+from ustref.protocol.sockets import LttcommSockDomain, LttcommSockProto
 from ustref.protocol.strategies import strategy_for, values_for
 
 V2139 = Abi.V2_13_9
@@ -209,11 +209,11 @@ def test_session_msg_size_is_the_same_at_both_abis() -> None:
         (client.PROCESS_ATTR_INTEGRAL_VALUE_COMM, 8),
         (client.BYTECODE, 48),
         (client.EVENT_EXCLUSION, 36),
-        (client.SOCKADDR, 32),
-        (client.SOCK, 48),
-        (client.RELAYD_SOCK, 56),
-        (client.NET_FAMILY, 16),
-        (client.PROTO_OPS, 56),
+        (sockets.SOCKADDR, 32),
+        (sockets.SOCK, 48),
+        (sockets.RELAYD_SOCK, 56),
+        (sockets.NET_FAMILY, 16),
+        (sockets.PROTO_OPS, 56),
         (lttng_types.SESSION, 4376),
         (lttng_types.DOMAIN, 308),
         (lttng_types.CALIBRATE, 20),
@@ -776,14 +776,14 @@ def sockaddr_in_bytes() -> bytes:
     return struct.pack("<IH", 0, 2) + struct.pack(">HI", 5342, 0x7F000001) + bytes(8 + 12)
 
 
-def sockaddr_in_obj() -> consumer.LttcommSockaddr:
-    addr = consumer.InAddr(s_addr=0x7F000001)
-    sin = consumer.SockaddrIn(sin_family=2, sin_port=5342, sin_addr=addr, sin_zero=bytes(8))
-    return consumer.LttcommSockaddr(type=LttcommSockDomain.LTTCOMM_INET, addr=sin)
+def sockaddr_in_obj() -> sockets.LttcommSockaddr:
+    addr = sockets.InAddr(s_addr=0x7F000001)
+    sin = sockets.SockaddrIn(sin_family=2, sin_port=5342, sin_addr=addr, sin_zero=bytes(8))
+    return sockets.LttcommSockaddr(type=LttcommSockDomain.LTTCOMM_INET, addr=sin)
 
 
 def test_sockaddr_inet() -> None:
-    assert_roundtrip(client.SOCKADDR, sockaddr_in_obj(), sockaddr_in_bytes(), 32)
+    assert_roundtrip(sockets.SOCKADDR, sockaddr_in_obj(), sockaddr_in_bytes(), 32)
 
 
 def test_sockaddr_inet6() -> None:
@@ -791,45 +791,45 @@ def test_sockaddr_inet6() -> None:
     # scope_id @28 (host order)
     loopback = bytes(15) + b"\x01"
     data = struct.pack("<IH", 1, 10) + struct.pack(">HI", 5343, 0) + loopback + struct.pack("<I", 0)
-    sin6 = consumer.SockaddrIn6(
+    sin6 = sockets.SockaddrIn6(
         sin6_family=10,
         sin6_port=5343,
         sin6_flowinfo=0,
-        sin6_addr=consumer.In6Addr(**{"__in6_u": loopback}),
+        sin6_addr=sockets.In6Addr(**{"__in6_u": loopback}),
         sin6_scope_id=0,
     )
-    obj = consumer.LttcommSockaddr(type=LttcommSockDomain.LTTCOMM_INET6, addr=sin6, addr_tail=b"")
-    assert_roundtrip(client.SOCKADDR, obj, data, 32)
-    parsed = client.SOCKADDR.parse(data).addr
-    assert isinstance(parsed, consumer.SockaddrIn6)
+    obj = sockets.LttcommSockaddr(type=LttcommSockDomain.LTTCOMM_INET6, addr=sin6, addr_tail=b"")
+    assert_roundtrip(sockets.SOCKADDR, obj, data, 32)
+    parsed = sockets.SOCKADDR.parse(data).addr
+    assert isinstance(parsed, sockets.SockaddrIn6)
     assert getattr(parsed.sin6_addr, "__in6_u") == loopback  # the C name, unmangled
 
 
 def test_sock_and_relayd_sock() -> None:
     # lttcomm_sock: fd @0, proto @4 (TCP = 1), sockaddr @8 (32), ops @40 (pointer)
     sock_data = struct.pack("<iI", 7, 1) + sockaddr_in_bytes() + struct.pack("<Q", 0x7F00DEAD0000)
-    sock = consumer.LttcommSock(
+    sock = sockets.LttcommSock(
         fd=7,
         proto=LttcommSockProto.LTTCOMM_SOCK_TCP,
         sockaddr=sockaddr_in_obj(),
         ops=0x7F00DEAD0000,
     )
-    assert_roundtrip(client.SOCK, sock, sock_data, 48)
+    assert_roundtrip(sockets.SOCK, sock, sock_data, 48)
     # lttcomm_relayd_sock: sock @0 (48), major @48, minor @52
-    relayd = consumer.LttcommRelaydSock(sock=sock, major=2, minor=13)
-    assert_roundtrip(client.RELAYD_SOCK, relayd, sock_data + struct.pack("<II", 2, 13), 56)
+    relayd = sockets.LttcommRelaydSock(sock=sock, major=2, minor=13)
+    assert_roundtrip(sockets.RELAYD_SOCK, relayd, sock_data + struct.pack("<II", 2, 13), 56)
 
 
 def test_net_family_and_proto_ops() -> None:
     # lttcomm_net_family: int family @0, 4 pad bytes, create @8
-    fam = client.LttcommNetFamily(family=2, create=0x401000)
-    assert_roundtrip(client.NET_FAMILY, fam, struct.pack("<i4xQ", 2, 0x401000), 16)
+    fam = sockets.LttcommNetFamily(family=2, create=0x401000)
+    assert_roundtrip(sockets.NET_FAMILY, fam, struct.pack("<i4xQ", 2, 0x401000), 16)
     ptrs = [0x1000 * i for i in range(1, 8)]
-    ops = client.LttcommProtoOps(
+    ops = sockets.LttcommProtoOps(
         bind=ptrs[0], close=ptrs[1], connect=ptrs[2], accept=ptrs[3], listen=ptrs[4],
         recvmsg=ptrs[5], sendmsg=ptrs[6],
     )  # fmt: skip
-    assert_roundtrip(client.PROTO_OPS, ops, struct.pack("<7Q", *ptrs), 56)
+    assert_roundtrip(sockets.PROTO_OPS, ops, struct.pack("<7Q", *ptrs), 56)
 
 
 def test_public_structs_standalone() -> None:
@@ -925,8 +925,8 @@ def test_session_msg_wrong_size(size: int) -> None:
     [
         (client.LTTNG_MSG, struct.pack("<6I", 53, 10, 0, 0, 0, 0), "cmd_type"),
         (client.SESSION_DESTROY_COMMAND_HEADER, struct.pack("<i", 4), "rotation_state"),
-        (client.SOCKADDR, struct.pack("<I", 2) + bytes(28), "type"),
-        (client.SOCK, struct.pack("<iI", 3, 2) + bytes(40), "proto"),
+        (sockets.SOCKADDR, struct.pack("<I", 2) + bytes(28), "type"),
+        (sockets.SOCK, struct.pack("<iI", 3, 2) + bytes(40), "proto"),
     ],
     ids=_id,
 )

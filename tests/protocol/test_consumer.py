@@ -46,17 +46,10 @@ from ustref.protocol.consumer import (
     DestroyRelaydMember,
     DiscardedEventsReply,
     ErrorSocketCode,
-    In6Addr,
-    InAddr,
     InitMember,
     KeyArgs,
     LostPacketsReply,
     LttcommMetadataCommand,
-    LttcommRelaydSock,
-    LttcommSock,
-    LttcommSockaddr,
-    LttcommSockDomain,
-    LttcommSockProto,
     LttngConsumerCommand,
     LttngEventOutput,
     LttngStreamType,
@@ -74,8 +67,6 @@ from ustref.protocol.consumer import (
     SessionChannelArgs,
     SessionIdArgs,
     SnapshotChannelMember,
-    SockaddrIn,
-    SockaddrIn6,
     StreamMember,
     TraceChunkExistsMember,
     close_trace_chunk_path,
@@ -85,6 +76,17 @@ from ustref.protocol.fields import CStr, CUnion, unwrap
 from ustref.protocol.layout import struct_layout
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.registry import REGISTRY, StructSpec
+from ustref.protocol.sockets import (
+    In6Addr,
+    InAddr,
+    LttcommRelaydSock,
+    LttcommSock,
+    LttcommSockaddr,
+    LttcommSockDomain,
+    LttcommSockProto,
+    SockaddrIn,
+    SockaddrIn6,
+)
 from ustref.protocol.strategies import strategy_for, values_for
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 

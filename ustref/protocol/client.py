@@ -48,19 +48,11 @@ from construct_typed import DataclassStruct, csfield, csfield_default
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import Abi
 from ustref.protocol.constants import LTTNG_SYMBOL_NAME_LEN, PATH_MAX
-from ustref.protocol.consumer import (
-    LttcommRelaydSock,
-    LttcommSock,
-    LttcommSockaddr,
-    LttcommSockDomain,
-    LttcommSockProto,
-)
 from ustref.protocol.fields import (
     CharArray,
     CStr,
     CUnion,
     FlexArray,
-    Pad,
     RawArray,
     StrictEnum,
     UnionTail,
@@ -175,8 +167,6 @@ c_enum("lttcomm_sessiond_command")(LttcommSessiondCommandV2139)
 
 register_enums(LttcommSessiondCommandV2139, abis=V2139_ONLY)
 register_enums(LttcommSessiondCommand, abis=R97535EFAA_ONLY)
-# Declared in ustref.protocol.consumer (lttcomm_consumer_msg carries them), registered here.
-register_enums(LttcommSockProto, LttcommSockDomain)
 
 
 # ------------------------------------------------------- structs after the message
@@ -922,70 +912,11 @@ class TrackerCommandHeader(WireStruct):
     nb_tracker_id: int = csfield(u32, doc="Number of tracker ids that follow (never sent).")
 
 
-# ------------------------------------------------------------ in-process structs
-# lttcomm_sockaddr, lttcomm_sock and lttcomm_relayd_sock (and the <netinet/in.h>
-# structs they hold) are declared in ustref.protocol.consumer, which needs them
-# for lttcomm_consumer_msg.u.relayd_sock at 97535efaa; they are registered here.
-
-SOCKADDR_DOC = """An IPv4 or IPv6 socket address (in-process).
-
-Mirrors ``struct lttcomm_sockaddr`` (32 B), sessiond-comm.h: natural alignment
-at v2.13.9, ``LTTNG_PACKED`` at 97535efaa (same offsets: ``addr`` is at 4).
-``addr`` is selected by ``type`` as ``lttcomm_init_inet{,6}_sockaddr`` fill it:
-``sin`` (``struct sockaddr_in``, 16 B) or ``sin6`` (``struct sockaddr_in6``,
-28 B); ports, IPv4 address and flow info in network byte order.
-"""
-SOCK_DOC = """A socket and its operations (in-process).
-
-Mirrors ``struct lttcomm_sock`` (48 B), sessiond-comm.h: natural alignment at
-v2.13.9, ``LTTNG_PACKED`` at 97535efaa (same offsets: ``ops``, a ``const struct
-lttcomm_proto_ops *``, is at 40 either way).
-"""
-RELAYD_SOCK_DOC = """A relay daemon socket and the protocol version spoken on it.
-
-Mirrors ``struct lttcomm_relayd_sock`` (56 B), sessiond-comm.h: natural
-alignment (8) at v2.13.9, ``LTTNG_PACKED`` at 97535efaa — where it travels
-inside ``lttcomm_consumer_msg.u.relayd_sock`` (pointer values included).
-"""
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommNetFamily(WireStruct):
-    """Mirrors ``struct lttcomm_net_family`` (16 B, in-process), sessiond-comm.h @ both.
-
-    ``int family``, 4 pad bytes, then the ``create`` function pointer.
-    """
-
-    family: int = csfield(s32, doc="Socket domain (an lttcomm_sock_domain value: 0 IPv4, 1 IPv6).")
-    _pad0: bytes = csfield_default(Pad(4), default=bytes(4))
-    create: int = csfield(u64, doc="Address of the function creating a socket of that domain.")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommProtoOps(WireStruct):
-    """Mirrors ``struct lttcomm_proto_ops`` (56 B, in-process), sessiond-comm.h @ both.
-
-    Seven function pointers.
-    """
-
-    bind: int = csfield(u64, doc="Address of the protocol's bind function.")
-    close: int = csfield(u64, doc="Address of the protocol's close function.")
-    connect: int = csfield(u64, doc="Address of the protocol's connect function.")
-    accept: int = csfield(u64, doc="Address of the protocol's accept function.")
-    listen: int = csfield(u64, doc="Address of the protocol's listen function.")
-    recvmsg: int = csfield(u64, doc="Address of the protocol's receive function.")
-    sendmsg: int = csfield(u64, doc="Address of the protocol's send function.")
-
-
 # ------------------------------------------------------------------ registration
 
 
 def _client(c_name: str, dc_type: type[Any], abis: tuple[Abi, ...] = tuple(Abi)) -> StructSpec[Any]:
     return struct(c_name, dc_type, header=HEADER, protocol=Protocol.CLIENT, abis=abis)
-
-
-def _in_process(c_name: str, dc_type: type[Any], doc: str = "") -> StructSpec[Any]:
-    return struct(c_name, dc_type, header=HEADER, protocol=Protocol.IN_PROCESS, doc=doc)
 
 
 #: ``struct lttcomm_session_msg`` per ABI.
@@ -1017,12 +948,3 @@ BYTECODE: StructSpec[LttngBytecode] = _client("lttng_bytecode", LttngBytecode)
 EVENT_EXCLUSION: StructSpec[LttngEventExclusion] = _client(
     "lttng_event_exclusion", LttngEventExclusion
 )
-SOCKADDR: StructSpec[LttcommSockaddr] = _in_process(
-    "lttcomm_sockaddr", LttcommSockaddr, SOCKADDR_DOC
-)
-SOCK: StructSpec[LttcommSock] = _in_process("lttcomm_sock", LttcommSock, SOCK_DOC)
-RELAYD_SOCK: StructSpec[LttcommRelaydSock] = _in_process(
-    "lttcomm_relayd_sock", LttcommRelaydSock, RELAYD_SOCK_DOC
-)
-NET_FAMILY: StructSpec[LttcommNetFamily] = _in_process("lttcomm_net_family", LttcommNetFamily)
-PROTO_OPS: StructSpec[LttcommProtoOps] = _in_process("lttcomm_proto_ops", LttcommProtoOps)

@@ -204,14 +204,12 @@ from ustref.protocol.fields import (
     s32,
     s64,
     u8,
-    u16,
-    u16be,
     u32,
-    u32be,
     u64,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.registry import Protocol, StructSpec, register_enums, struct
+from ustref.protocol.sockets import LttcommRelaydSock, LttcommSockProto
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 
 HEADER = "src/common/sessiond-comm/sessiond-comm.h"
@@ -311,35 +309,6 @@ class ConsumerChannelType(enum.IntEnum):
 
     CONSUMER_CHANNEL_TYPE_METADATA = 0
     CONSUMER_CHANNEL_TYPE_DATA = 1
-
-
-@c_enum("lttcomm_sock_proto")
-class LttcommSockProto(enum.IntEnum):
-    """Mirrors ``enum lttcomm_sock_proto``, sessiond-comm.h @ v2.13.9 and 97535efaa.
-
-    Registered by :mod:`ustref.protocol.client` .
-    """
-
-    LTTCOMM_SOCK_UDP = 0
-    LTTCOMM_SOCK_TCP = 1
-
-
-@c_enum("lttcomm_sock_domain")
-class LttcommSockDomain(enum.IntEnum):
-    """Mirrors ``enum lttcomm_sock_domain``, sessiond-comm.h @ v2.13.9 and 97535efaa.
-
-    On this wire at 97535efaa only (``u.relayd_sock.sock.sock.sockaddr.type``).
-    Registered by :mod:`ustref.protocol.client` .
-    """
-
-    LTTCOMM_INET = 0
-    LTTCOMM_INET6 = 1
-
-
-#: Enums defined here for the grammars but registered by another module, which
-#: owns the C declaration's page; consumer.py imports no sibling protocol module
-#: (ust_abi, client and lttng_types import from it, so importing them back would
-#: be a cycle). Same members and values as the registered classes.
 
 
 class StatusRetCode(StrictEnum[LttcommReturnCode]):
@@ -916,130 +885,6 @@ class InitMember(WireStruct):
 
 
 # --- 97535efaa: struct lttcomm_relayd_sock inside u.relayd_sock --------------
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class InAddr(WireStruct):
-    """An IPv4 address, ``struct in_addr`` (<netinet/in.h>), in network byte order."""
-
-    s_addr: int = csfield(u32be, doc="IPv4 address, network byte order.")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SockaddrIn(WireStruct):
-    """An IPv4 socket address, ``struct sockaddr_in`` (glibc, 16 bytes).
-
-    Family in host order, port and address in network byte order.
-    """
-
-    sin_family: int = csfield(u16, doc="Address family (AF_INET), host byte order.")
-    sin_port: int = csfield(u16be, doc="Port number, network byte order.")
-    sin_addr: InAddr = csfield(DataclassStruct(InAddr), doc="IPv4 address.")
-    sin_zero: bytes = csfield(RawArray(8), doc="Unused filler, zero.")
-
-
-#: The ``__in6_u`` union of ``struct in6_addr``: three views of the same 16
-#: bytes (network order), selected by nothing: kept as ``__u6_addr8`` bytes.
-_IN6_U = CUnion(
-    16,
-    {
-        "__u6_addr8": RawArray(16),
-        "__u6_addr16": cs.Array(8, u16be),
-        "__u6_addr32": cs.Array(4, u32be),
-    },
-    default="__u6_addr8",
-)
-
-#: Mirrors ``struct in6_addr`` (glibc, 16 bytes): ``{union {...} __in6_u;}``.
-#: Declared with ``make_dataclass`` because a class body would mangle the
-#: C member name ``__in6_u``; build one with ``In6Addr(**{"__in6_u": b16})``.
-#: The selected member fills the union, so no tail field is needed.
-In6Addr: Any = dataclasses.make_dataclass(
-    "In6Addr",
-    [("__in6_u", bytes, csfield(_IN6_U, doc="The 16 address bytes, network byte order."))],
-    bases=(WireStruct,),
-    frozen=True,
-    kw_only=True,
-)
-In6Addr.__module__ = __name__
-In6Addr.__doc__ = "An IPv6 address, ``struct in6_addr`` (glibc, 16 bytes, network byte order)."
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SockaddrIn6(WireStruct):
-    """An IPv6 socket address, ``struct sockaddr_in6`` (glibc, 28 bytes).
-
-    Family and scope id in host order, port, flow info and address in network
-    byte order.
-    """
-
-    sin6_family: int = csfield(u16, doc="Address family (AF_INET6), host byte order.")
-    sin6_port: int = csfield(u16be, doc="Port number, network byte order.")
-    sin6_flowinfo: int = csfield(u32be, doc="IPv6 flow information, network byte order.")
-    sin6_addr: Any = csfield(DataclassStruct(In6Addr), doc="IPv6 address.")
-    sin6_scope_id: int = csfield(u32, doc="Scope (interface) ID, host byte order.")
-
-
-_SOCKADDR_ADDR = CUnion(
-    28,
-    {"sin": DataclassStruct(SockaddrIn), "sin6": DataclassStruct(SockaddrIn6)},
-    key="type",
-    cases={LttcommSockDomain.LTTCOMM_INET: "sin", LttcommSockDomain.LTTCOMM_INET6: "sin6"},
-)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommSockaddr(WireStruct):
-    """The relayd's IPv4 or IPv6 address, ``struct lttcomm_sockaddr`` (packed, 32 bytes).
-
-    Mirrors ``struct lttcomm_sockaddr``, sessiond-comm.h @ 97535efaa.
-
-    ``addr`` is ``sin`` for ``LTTCOMM_INET`` and ``sin6`` for ``LTTCOMM_INET6``
-    (``lttcomm_init_inet_sockaddr``/``lttcomm_init_inet6_sockaddr``).
-    """
-
-    type: LttcommSockDomain = csfield(
-        StrictEnum(u32, LttcommSockDomain),
-        doc="Address family, IPv4 or IPv6 (lttcomm_sock_domain).",
-    )
-    addr: SockaddrIn | SockaddrIn6 = csfield(
-        _SOCKADDR_ADDR, doc="IPv4 or IPv6 socket address, selected by type."
-    )
-    addr_tail: bytes = csfield_default(UnionTail(_SOCKADDR_ADDR), default=b"")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommSock(WireStruct):
-    """The session daemon's socket object, ``struct lttcomm_sock`` (packed, 48 bytes).
-
-    Mirrors ``struct lttcomm_sock``, sessiond-comm.h @ 97535efaa.
-
-    ``fd`` is the session daemon's descriptor number and ``ops`` a pointer in
-    the session daemon's address space: meaningless to the consumer, kept as sent.
-    """
-
-    fd: int = csfield(s32, doc="The session daemon's fd number; meaningless to the consumer.")
-    proto: LttcommSockProto = csfield(
-        StrictEnum(u32, LttcommSockProto), doc="Socket transport, TCP or UDP (lttcomm_sock_proto)."
-    )
-    sockaddr: LttcommSockaddr = csfield(
-        DataclassStruct(LttcommSockaddr), doc="Address of the relayd endpoint."
-    )
-    ops: int = csfield(u64, doc="Pointer in the session daemon's address space; meaningless here.")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommRelaydSock(WireStruct):
-    """A relayd socket and its protocol version, ``struct lttcomm_relayd_sock`` (56 bytes).
-
-    Mirrors ``struct lttcomm_relayd_sock`` (packed), sessiond-comm.h @ 97535efaa.
-    """
-
-    sock: LttcommSock = csfield(
-        DataclassStruct(LttcommSock), doc="The socket: fd number, transport, address, ops pointer."
-    )
-    major: int = csfield(u32, doc="Relayd protocol major version negotiated by the session daemon.")
-    minor: int = csfield(u32, doc="Relayd protocol minor version negotiated by the session daemon.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from ustref.protocol import (  # noqa: F401
     lttng_error,
     lttng_types,
     relayd,
+    sockets,
     ust_abi,
     ustctl,
     viewer,
