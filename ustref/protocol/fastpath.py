@@ -58,15 +58,16 @@ class _Plan:
     encode: Encoder
 
 
-def _scalar(fmt: str, convert: Callable[[Any], Any] | None = None) -> _Plan:
-    def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
-        value = values[i]
-        return (convert(value) if convert else value), i + 1
+def _take_one(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
+    """Decode one flat value as is."""
+    return values[i], i + 1
 
+
+def _scalar(fmt: str) -> _Plan:
     def encode(obj: Any, out: list[Any]) -> None:
         out.append(obj)
 
-    return _Plan([fmt], decode, encode)
+    return _Plan([fmt], _take_one, encode)
 
 
 def _enum_plan(fmt: str, enum_type: Any) -> _Plan:
@@ -105,15 +106,12 @@ def _char_array_plan(length: int) -> _Plan:
 
 
 def _raw_plan(length: int) -> _Plan:
-    def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
-        return values[i], i + 1
-
     def encode(obj: Any, out: list[Any]) -> None:
         if not isinstance(obj, bytes) or len(obj) != length:
             raise _Reject
         out.append(obj)
 
-    return _Plan([f"{length}s"], decode, encode)
+    return _Plan([f"{length}s"], _take_one, encode)
 
 
 def _tail_plan(length: int) -> _Plan:
