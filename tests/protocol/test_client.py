@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from construct_typed import DataclassStruct
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_roundtrip
@@ -46,7 +46,7 @@ from ustref.protocol.lttng_types import (
 )
 from ustref.protocol.registry import REGISTRY, StructSpec
 from ustref.protocol.sockets import LttcommSockDomain, LttcommSockProto
-from ustref.protocol.strategies import strategy_for, values_for
+from ustref.protocol.strategies import strategy_for
 
 V2139 = Abi.V2_13_9
 R975 = Abi.R97535EFAA
@@ -965,35 +965,6 @@ def test_too_long_channel_name_is_local_error() -> None:
 
 
 # ------------------------------------------------------------------- properties
-
-
-def _my_specs() -> list[tuple[Abi, StructSpec[Any]]]:
-    mine = (client.__name__, lttng_types.__name__)
-    return [
-        (abi, spec)
-        for abi in Abi
-        for _, spec in sorted(REGISTRY.structs[abi].items())
-        if spec.dc_type.__module__ in mine
-    ]
-
-
-@pytest.mark.parametrize(("abi", "spec"), _my_specs(), ids=_id)
-# values_for draws every raw union byte (8 KiB for lttcomm_session_msg): its smallest example
-# is large by construction.
-@settings(
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ]
-)
-@given(data=st.data())
-def test_property_roundtrip(abi: Abi, spec: StructSpec[Any], data: st.DataObject) -> None:
-    obj = data.draw(values_for(spec))
-    encoded = spec.build(obj)
-    assert len(encoded) >= spec.size
-    assert spec.parse(encoded) == obj
-    assert spec.build(spec.parse(encoded)) == encoded
 
 
 def _session_union(abi: Abi) -> CUnion:

@@ -87,7 +87,7 @@ from ustref.protocol.sockets import (
     SockaddrIn,
     SockaddrIn6,
 )
-from ustref.protocol.strategies import strategy_for, values_for
+from ustref.protocol.strategies import strategy_for
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 
 C = LttngConsumerCommand
@@ -973,30 +973,6 @@ def test_metadata_socket_wrong_size() -> None:
 
 
 # --- properties ----------------------------------------------------------------
-
-ALL_SPECS: list[StructSpec[Any]] = [
-    CONSUMER_MSG_V2139,
-    CONSUMER_MSG_R97535EFAA,
-    STATUS_MSG,
-    STATUS_CHANNEL,
-    CHANNEL_MONITOR_MSG,
-    CLOSE_TRACE_CHUNK_REPLY,
-    METADATA_REQUEST_MSG,
-    DATA_PENDING_REPLY,
-    DISCARDED_EVENTS_REPLY,
-    LOST_PACKETS_REPLY,
-    ERROR_SOCKET_CODE,
-]
-
-
-@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.c_name)
-@settings(suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_roundtrip_property(spec: StructSpec[Any], data: st.DataObject) -> None:
-    obj = data.draw(values_for(spec))
-    raw = spec.build(obj)
-    assert spec.parse(raw) == obj
-    assert spec.build(spec.parse(raw)) == raw
 
 
 def tiled(n: int, *, tail: bool = True) -> st.SearchStrategy[bytes]:

@@ -11,8 +11,6 @@ import struct
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
@@ -21,7 +19,6 @@ from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import LttngTraceChunkCommandType
 from ustref.protocol.fields import CStr
 from ustref.protocol.registry import REGISTRY, StructSpec
-from ustref.protocol.strategies import values_for
 
 # Values read in the C sources.
 LTTNG_OK = 10  # include/lttng/lttng-error.h
@@ -491,15 +488,3 @@ def test_registered_per_abi() -> None:
 def test_command_values() -> None:
     # sessiond-comm.h: RELAYD_ADD_STREAM = 1 … RELAYD_GET_CONFIGURATION = 22, contiguous.
     assert [int(c) for c in r.LttcommRelaydCommand] == list(range(1, 23))
-
-
-# --- properties --------------------------------------------------------------
-
-
-@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.c_name)
-@given(data=st.data())
-def test_roundtrip_property(spec: StructSpec[Any], data: st.DataObject) -> None:
-    obj = data.draw(values_for(spec))
-    raw = spec.build(obj)
-    assert spec.parse(raw) == obj
-    assert spec.build(spec.parse(raw)) == raw

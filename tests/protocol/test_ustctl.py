@@ -12,7 +12,6 @@ import struct
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
@@ -469,37 +468,3 @@ def test_cstr_tail_survives_in_nested_union() -> None:
 
 
 # --- hypothesis properties: one per message kind ------------------------------------
-
-ALL_SPECS: list[StructSpec[Any]] = [
-    ua.TRACER_VERSION,
-    ua.CHANNEL,
-    ua.STREAM,
-    ua.EVENT,
-    ua.PERF_COUNTER_CTX,
-    ua.CONTEXT,
-    ua.OBJECT_DATA,
-    ua.CHANNEL_CONFIG,
-    ua.UST_MSG,
-    ua.UST_REPLY,
-    uc.CHANNEL_SIZE,
-    uc.CHANNEL_TYPE,
-    uc.CHANNEL_DATA,
-    uc.FD_BYTE,
-    uc.STREAM_MEMORY_MAP_SIZE,
-    uc.STREAM_NR,
-    uc.STREAM_LIST_END,
-]
-
-
-@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.c_name)
-def test_property_roundtrip(spec: StructSpec[Any]) -> None:
-    strategies = pytest.importorskip("ustref.protocol.strategies")
-
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(strategies.values_for(spec))
-    def prop(obj: Any) -> None:
-        data = spec.build(obj)
-        assert spec.parse(data) == obj
-        assert spec.build(spec.parse(data)) == data
-
-    prop()

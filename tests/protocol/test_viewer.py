@@ -11,15 +11,12 @@ import struct
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.protocol import viewer as v
 from ustref.protocol.abi import Abi
 from ustref.protocol.registry import REGISTRY, StructSpec
-from ustref.protocol.strategies import values_for
 
 ALL_SPECS: list[StructSpec[Any]] = [
     x for x in vars(v).values() if isinstance(x, StructSpec) and x.dc_type.__module__ == v.__name__
@@ -315,15 +312,3 @@ def test_enum_values() -> None:
     assert int(v.LttngViewerCommand.LTTNG_VIEWER_DETACH_SESSION) == 9
     assert int(v.LttngViewerNextIndexReturnCode.LTTNG_VIEWER_INDEX_EOF) == 6
     assert int(v.LttngViewerFlag.LTTNG_VIEWER_FLAG_NEW_STREAM) == 2
-
-
-# --- properties --------------------------------------------------------------
-
-
-@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.c_name)
-@given(data=st.data())
-def test_roundtrip_property(spec: StructSpec[Any], data: st.DataObject) -> None:
-    obj = data.draw(values_for(spec))
-    raw = spec.build(obj)
-    assert spec.parse(raw) == obj
-    assert spec.build(spec.parse(raw)) == raw
