@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from ustref.protocol.fields import CharArray, CUnion, FlexArray, StrictEnum, unwrap
 from ustref.protocol.layout import walk
 from ustref.protocol.registry import StructSpec
-from ustref.protocol.strategies import _length_field, valid_bytes_for, values_for
+from ustref.protocol.strategies import sizing_fields, valid_bytes_for, values_for
 
 __all__ = [
     "Chooser",
@@ -148,13 +148,7 @@ def _slot_for(field: Any, sizing: set[str], union_member: str) -> Slot | None:
 @functools.cache
 def _all_slots(spec: StructSpec[Any]) -> tuple[Slot, ...]:
     subcons = spec.grammar.subcon.subcons
-    sizing = {
-        name
-        for sub in subcons
-        if isinstance(unwrap(sub), FlexArray) and unwrap(sub).length is not None
-        for name in [_length_field(unwrap(sub).length)]
-        if name is not None
-    }
+    sizing = set(sizing_fields(spec.grammar))
     unions = {sub.name for sub in subcons if isinstance(unwrap(sub), CUnion)}
     out: list[Slot] = []
     for field in walk(spec.grammar):

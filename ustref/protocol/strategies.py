@@ -116,24 +116,29 @@ def strategy_for(con: Any) -> st.SearchStrategy[Any]:
     return st.binary(min_size=size, max_size=size).map(inner.parse)
 
 
+def sizing_fields(grammar: Any) -> frozenset[str]:
+    """Names of the integer fields of a struct grammar that size its flexible array."""
+    return frozenset(
+        field
+        for sub in grammar.subcon.subcons
+        if isinstance(unwrap(sub), FlexArray) and unwrap(sub).length is not None
+        for field in [_length_field(unwrap(sub).length)]
+        if field is not None
+    )
+
+
 def _dataclass_values(grammar: Any) -> st.SearchStrategy[Any]:
     dc_type = grammar.dc_type
     subcons = grammar.subcon.subcons
     # Integer fields that size a later flexible array are drawn small.
-    sizing_fields = {
-        field
-        for sub in subcons
-        if isinstance(unwrap(sub), FlexArray) and unwrap(sub).length is not None
-        for field in [_length_field(unwrap(sub).length)]
-        if field is not None
-    }
+    sizing = sizing_fields(grammar)
 
     @st.composite
     def draw_struct(draw: st.DrawFn) -> Any:
         values: dict[str, Any] = {}
         for sub in subcons:
             inner = unwrap(sub)
-            if sub.name in sizing_fields:
+            if sub.name in sizing:
                 values[sub.name] = draw(st.integers(0, MAX_FLEX_COUNT))
             elif isinstance(inner, CUnion):
                 member = inner.member_for(values)
