@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from ustref.protocol.fields import CharArray, CUnion, FlexArray, StrictEnum, unwrap
 from ustref.protocol.layout import walk
 from ustref.protocol.registry import StructSpec
-from ustref.protocol.strategies import sizing_fields, valid_bytes_for, values_for
+from ustref.protocol.strategies import int_bounds, sizing_fields, valid_bytes_for, values_for
 
 __all__ = [
     "Chooser",
@@ -196,21 +196,14 @@ def slots(spec: StructSpec[Any], data: bytes | None = None) -> tuple[Slot, ...]:
     return tuple(s for s in every if not s.union_member or s.union_member in selected)
 
 
-def _int_bounds(fmt: str) -> tuple[int, int]:
-    size = pystruct.calcsize(fmt)
-    if fmt[-1].islower():
-        return -(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1
-    return 0, (1 << (8 * size)) - 1
-
-
 def _pack(fmt: str, value: int) -> bytes:
-    low, high = _int_bounds(fmt)
+    low, high = int_bounds(fmt)
     span = high - low + 1
     return pystruct.pack(fmt, (value - low) % span + low)
 
 
 def _extremes(fmt: str, current: int) -> list[int]:
-    low, high = _int_bounds(fmt)
+    low, high = int_bounds(fmt)
     return [low, high, 0, 1, current + 1, current - 1, high // 2, high // 2 + 1, 4096, 1 << 20]
 
 
@@ -223,7 +216,7 @@ def _overwrite(data: bytes, offset: int, chunk: bytes) -> bytes:
 
 def _mutate_slot(chooser: Chooser, data: bytes, slot: Slot, kind: Mutation) -> bytes:
     if kind is Mutation.ENUM:
-        low, high = _int_bounds(slot.fmt)
+        low, high = int_bounds(slot.fmt)
         outside = [
             v
             for v in (max(slot.members) + 1, -1, high, low, 0x7FFFFFFF)
@@ -237,7 +230,7 @@ def _mutate_slot(chooser: Chooser, data: bytes, slot: Slot, kind: Mutation) -> b
         return _overwrite(data, slot.offset, _pack(slot.fmt, value))
     if kind in (Mutation.LENGTH, Mutation.INTEGER):
         current = pystruct.unpack_from(slot.fmt, data, slot.offset)[0]
-        low, high = _int_bounds(slot.fmt)
+        low, high = int_bounds(slot.fmt)
         value = (
             _pick(chooser, _extremes(slot.fmt, current))
             if chooser.integer(0, 2)

@@ -54,10 +54,9 @@ def _filler(length: int) -> st.SearchStrategy[bytes]:
     )
 
 
-def _int_range(con: Any) -> tuple[int, int]:
-    fmt = con.fmtstr
-    size = pystruct.calcsize(fmt)
-    bits = 8 * size
+def int_bounds(fmt: str) -> tuple[int, int]:
+    """The C range of the integer a ``struct`` format such as ``<L`` or ``>q`` holds."""
+    bits = 8 * pystruct.calcsize(fmt)
     if fmt[-1].islower():
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
@@ -108,7 +107,7 @@ def strategy_for(con: Any) -> st.SearchStrategy[Any]:
     if isinstance(inner, _RawBytes):
         return _filler(inner.length)
     if isinstance(inner, cs.FormatField):
-        low, high = _int_range(inner)
+        low, high = int_bounds(inner.fmtstr)
         return st.integers(low, high)
     if isinstance(inner, cs.Array) and isinstance(inner.count, int):
         return st.lists(strategy_for(inner.subcon), min_size=inner.count, max_size=inner.count)
