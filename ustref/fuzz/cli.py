@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ustref.fuzz.launch import DEFAULT_CONSUMERD
+from ustref.capture.wrapper import find_consumerd
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     dec.add_argument("--engine", choices=("auto", "atheris", "hypothesis"), default="auto")
 
     con = sub.add_parser("consumerd", help="fuzz a real lttng-consumerd as its session daemon")
-    con.add_argument("--consumerd", default=DEFAULT_CONSUMERD)
+    con.add_argument("--consumerd", help="the consumer daemon (default: Debian's lttng-consumerd)")
     con.add_argument("--seconds", type=float, required=True)
     con.add_argument("--seed", type=int, default=0)
     con.add_argument("--out", type=Path, required=True)
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replay", help="replay a consumerd finding")
     rep.add_argument("file", type=Path)
-    rep.add_argument("--consumerd", default=DEFAULT_CONSUMERD)
+    rep.add_argument("--consumerd", help="the consumer daemon (default: Debian's lttng-consumerd)")
     rep.add_argument("--timeout", type=float, default=3.0)
     return parser
 
@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
 def fuzz_main(argv: list[str]) -> int:
     """Entry point of ``ustref fuzz``; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command != "decode" and args.consumerd is None:
+        args.consumerd = find_consumerd()
     if args.command == "decode":
         from ustref.fuzz.decode import decode_main
 

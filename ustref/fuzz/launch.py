@@ -31,8 +31,6 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-DEFAULT_CONSUMERD = "/usr/lib/x86_64-linux-gnu/lttng/libexec/lttng-consumerd"
-
 #: Address-space limit of the consumer (bytes): a fuzzed channel size fails
 #: cleanly instead of exhausting the shared machine.
 ADDRESS_SPACE_LIMIT = 2 << 30
