@@ -204,8 +204,6 @@ class StrictEnum(Construct[E, E | int]):
 class _RawBytes(Construct[bytes, bytes]):
     """Exactly ``length`` raw bytes."""
 
-    kind = "bytes"
-
     def __init__(self, length: int) -> None:
         super().__init__()
         self.length = length
@@ -228,13 +226,9 @@ class _RawBytes(Construct[bytes, bytes]):
 class RawArray(_RawBytes):
     """A byte array that is a C member (``unsigned char uuid[16]``, ``char padding[32]``)."""
 
-    kind = "byte array"
-
 
 class Pad(_RawBytes):
     """Alignment padding or an unused area: kept verbatim, not a C member."""
-
-    kind = "padding"
 
 
 class FlexArray(Construct[bytes, bytes]):
