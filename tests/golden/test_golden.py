@@ -12,7 +12,7 @@ import pytest
 
 from ustref.capture.decode import decode_records, roundtrip_problem
 from ustref.capture.format import read_capture
-from ustref.capture.golden import capture_file, expectations, read_expectations
+from ustref.capture.golden import capture_file, expectation, read_expectations
 from ustref.protocol.abi import Abi
 
 GOLDEN = Path(__file__).resolve().parents[2] / "spec" / "golden"
@@ -47,4 +47,4 @@ def test_scenario_decodes_and_round_trips(abi: str, scenario: Path) -> None:
     assert messages, "empty conversation"
     problems = [(m.index, roundtrip_problem(m.message)) for m in messages]
     assert [p for p in problems if p[1]] == []
-    assert expectations(scenario, Abi.from_name(abi)) == read_expectations(scenario)
+    assert [expectation(m) for m in messages] == read_expectations(scenario)
