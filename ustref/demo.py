@@ -12,18 +12,18 @@ from __future__ import annotations
 import collections
 import tempfile
 from pathlib import Path
-from typing import Protocol
 
 from ustref.capture.decode import decode_records, line, roundtrip_problem
 from ustref.capture.format import read_capture
 from ustref.capture.launch import capture_env, sessiond_args
 from ustref.lttng import SessionDaemon, build_app, read_events
 from ustref.protocol.abi import DEFAULT_ABI
+from ustref.protocol.conversation.rules import INITIATORS
 
 #: Decoded messages printed in full by the demo.
 SHOWN = 40
 #: Steps that open an exchange (one per command, request, code or sample).
-OPENERS = frozenset({"command", "request", "code", "sample"})
+OPENERS = frozenset(step.name for step in INITIATORS.values())
 
 
 def _trace_files(trace_dir: Path) -> list[Path]:
@@ -36,7 +36,7 @@ def run_demo(events: int = 1000) -> int:
         work = Path(tmp)
         app = build_app("tracef_app", work / "apps")
         trace_dir = work / "trace"
-        capture = _capture_setup(work)
+        capture = _Recording(work / "conversation.capture.jsonl")
         print(f"ustref demo: tracing {events} events of {app.name} with the real LTTng daemons")
         sessiond = SessionDaemon(extra_args=capture.sessiond_args, env=capture.env)
         with sessiond, sessiond.recording_session("ustref-demo", trace_dir):
@@ -63,15 +63,6 @@ def run_demo(events: int = 1000) -> int:
         return 0 if ok else 1
 
 
-class _Capture(Protocol):
-    """How the demo records the sessiond ↔ consumerd conversation."""
-
-    sessiond_args: tuple[str, ...]
-    env: dict[str, str]
-
-    def summarise(self) -> None: ...
-
-
 class _Recording:
     """The consumer daemon runs behind ustref's capture wrapper; decode what it said."""
 
@@ -95,7 +86,3 @@ class _Recording:
             i.message.exchange for i in items if i.message.step in OPENERS
         )
         print("  exchanges: " + ", ".join(f"{n}×{name}" for name, n in exchanges.most_common()))
-
-
-def _capture_setup(work: Path) -> _Capture:
-    return _Recording(work / "conversation.capture.jsonl")

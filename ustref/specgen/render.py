@@ -17,6 +17,7 @@ from typing import Any
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.fields import enum_c_name
 from ustref.protocol.registry import Protocol, StructSpec, schema
+from ustref.ring.layout import ring_layout_json
 from ustref.specgen.abidiff import abi_diff_page
 from ustref.specgen.prose import extract, slot
 from ustref.specgen.sequences import sequences
@@ -99,11 +100,7 @@ def index_page(pages: list[str], kept: dict[str, str]) -> str:
     return "".join(lines)
 
 
-def _ring_page(kept: dict[str, str]) -> str | None:
-    try:
-        from ustref.ring.layout import ring_layout_json
-    except ImportError:
-        return None
+def _ring_page(kept: dict[str, str]) -> str:
     doc = ring_layout_json()
     out = [GENERATED, "# lttng-ust 2.13.5 ring-buffer shared-memory layout (x86_64)\n\n"]
     out.append(slot("ring:intro", kept))
@@ -139,9 +136,7 @@ def render_pages(out_dir: Path) -> dict[str, str]:
         + "\n"
         + abi_diff_page(old, new)
     )
-    ring = _ring_page(kept("ring-layout.md"))
-    if ring is not None:
-        pages["ring-layout.md"] = ring
+    pages["ring-layout.md"] = _ring_page(kept("ring-layout.md"))
     listed = sorted([*pages, *[p.name for p in out_dir.glob("*.md") if p.name not in pages]])
     pages["index.md"] = index_page([p for p in listed if p != "index.md"], kept("index.md"))
     return pages
