@@ -264,17 +264,7 @@ class Conversation:
         head = stream.peek(head_size)
         spec = step.spec_for(self.abi, head)
         size = step.length(head) if step.length is not None else spec.size
-        if stream.available() < size:
-            self._need(socket, step, stream, size)
-        fds = stream.fds_within(size)
-        raw, offset, _ = stream.take(size)
-        if fds:
-            raise self._error(
-                socket,
-                step.direction,
-                f"{step.name}: {fds} unexpected fd(s) with a message",
-                offset,
-            )
+        raw, offset = self._take_plain(socket, step, stream, size)
         try:
             value = spec.parse(raw)
         except RemoteProtocolError as exc:
@@ -290,15 +280,25 @@ class Conversation:
     def _take_raw(
         self, socket: Socket, step: Step, label: str, length: int, stream: ByteStream
     ) -> Decoded:
-        if stream.available() < length:
-            self._need(socket, step, stream, length)
-        fds = stream.fds_within(length)
-        raw, offset, _ = stream.take(length)
+        raw, offset = self._take_plain(socket, step, stream, length)
+        return Decoded(socket, step.direction, step.name, label, raw, raw, offset, 0)
+
+    def _take_plain(
+        self, socket: Socket, step: Step, stream: ByteStream, count: int
+    ) -> tuple[bytes, int]:
+        """``count`` bytes that carry no fd (else a protocol error): (bytes, offset)."""
+        if stream.available() < count:
+            self._need(socket, step, stream, count)
+        fds = stream.fds_within(count)
+        raw, offset, _ = stream.take(count)
         if fds:
             raise self._error(
-                socket, step.direction, f"{step.name}: {fds} unexpected fd(s) in raw bytes", offset
+                socket,
+                step.direction,
+                f"{step.name}: {fds} unexpected fd(s) with its bytes",
+                offset,
             )
-        return Decoded(socket, step.direction, step.name, label, raw, raw, offset, 0)
+        return raw, offset
 
     def _need(self, socket: Socket, step: Step, stream: ByteStream, count: int) -> None:
         if stream.closed:
