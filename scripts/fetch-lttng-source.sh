@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Fetch and unpack Debian's source package of the installed lttng-tools
+# (ltt-control) under a project directory, once; print the unpacked tree's path.
+#
+#   scripts/fetch-lttng-source.sh [DEST]      (default: build/upstream/src)
+#
+# The machine's own apt configuration and state are never changed: the deb-src
+# entry, the package lists and the archive cache all live under DEST, and apt is
+# pointed at them with -o options on both `update` and `source` (without a
+# private Dir::State::Lists, `apt-get update` would replace the machine's binary
+# package lists with the source list alone). The tree is re-fetched only when
+# the installed lttng-tools version changes. Nothing fetched is committed.
+# Needs root for `apt-get install dpkg-dev` the first time only.
+set -euo pipefail
+
+dest="${1:-build/upstream/src}"
+mkdir -p "$dest"
+dest="$(cd "$dest" && pwd)"
+
+version="$(dpkg-query -W -f='${Version}' lttng-tools 2>/dev/null || true)"
+if [[ -z "$version" ]]; then
+    echo "fetch-lttng-source: error: lttng-tools is not installed (run scripts/setup-lttng.sh)" >&2
+    exit 1
+fi
+upstream_version="${version%%-*}"
+tree="$dest/ltt-control-$upstream_version"
+stamp="$dest/.fetched-version"
+
+if [[ -d "$tree" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
+    echo "$tree"
+    exit 0
+fi
+
+if ! command -v dpkg-source >/dev/null 2>&1; then
+    echo "fetch-lttng-source: installing dpkg-dev (for dpkg-source)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dpkg-dev >&2
+fi
+
+codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+apt_dir="$dest/apt"
+mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+cat >"$apt_dir/sources.list.d/deb-src.sources" <<EOF
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $codename $codename-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: $codename-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+
+apt_opts=(
+    -o "Dir::Etc::SourceList=/dev/null"
+    -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
+    -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir/cache"
+    -o "Dir::Cache::pkgcache="
+    -o "Dir::Cache::srcpkgcache="
+)
+echo "fetch-lttng-source: fetching ltt-control $version" >&2
+apt-get "${apt_opts[@]}" -q update >&2
+rm -rf "$tree"
+(cd "$dest" && apt-get "${apt_opts[@]}" -q source "ltt-control=$version" >&2)
+if [[ ! -d "$tree" ]]; then
+    echo "fetch-lttng-source: error: apt-get source did not unpack $tree" >&2
+    exit 1
+fi
+printf '%s\n' "$version" >"$stamp"
+echo "$tree"
