@@ -19,6 +19,7 @@ from ustref.protocol.fields import enum_c_name
 from ustref.protocol.registry import Protocol, StructSpec, schema
 from ustref.ring.layout import ring_layout_json
 from ustref.specgen.abidiff import abi_diff_page
+from ustref.specgen.links import enum_anchor, named_enums
 from ustref.specgen.prose import extract, slot
 from ustref.specgen.sequences import sequences
 from ustref.specgen.tables import enum_table, enums_of, field_table
@@ -64,11 +65,25 @@ def protocol_page(abi: Abi, protocol: Protocol, kept: dict[str, str]) -> str:
         )
         for spec in others:
             out.append(_message_section(spec, kept, c_struct=False))
+    out.append(_enums_section(abi, [*specs, *others], "".join(out)))
+    return "".join(out)
+
+
+def _enums_section(abi: Abi, specs: list[StructSpec[Any]], body: str) -> str:
+    """Every enum the page's fields carry or its text names, as the ABI declares it.
+
+    A field's enum is looked up by C name in the ABI's schema, so a page shows
+    the declaration of its revision (e.g. v2.13.9's ``_MIN``/``_MAX`` sentinels).
+    """
+    registered = schema(abi).enums
     enums = {enum_c_name(e): e for spec in specs for e in enums_of(spec)}
-    if enums:
-        out.append("\n## Enums\n")
-        for name, enum_type in sorted(enums.items()):
-            out += [f'\n<a id="enum-{name}"></a>\n\n', enum_table(enum_type)]
+    enums.update({enum_c_name(e): e for e in named_enums(body, registered.values())})
+    if not enums:
+        return ""
+    out = ["\n## Enums\n"]
+    for name in sorted(enums):
+        enum_type = registered.get(name, enums[name])
+        out += [f'\n<a id="{enum_anchor(enum_type)}"></a>\n\n', enum_table(enum_type)]
     return "".join(out)
 
 
@@ -86,7 +101,7 @@ def _message_section(spec: StructSpec[Any], kept: dict[str, str], *, c_struct: b
     ]
     enums = enums_of(spec)
     if enums:
-        links = ", ".join(f"[`{enum_c_name(e)}`](#enum-{enum_c_name(e)})" for e in enums)
+        links = ", ".join(f"[`{enum_c_name(e)}`](#{enum_anchor(e)})" for e in enums)
         parts.append(f"Enums: {links}.\n\n")
     parts.append(slot(spec.c_name, kept))
     return "".join(parts)
@@ -100,14 +115,26 @@ def index_page(pages: list[str], kept: dict[str, str]) -> str:
     return "".join(lines)
 
 
+def _bits(field: dict[str, Any]) -> str:
+    """``bit 0, 1 bit`` for a C bit-field (bit position within its storage unit)."""
+    if "bit_size" not in field:
+        return ""
+    position = field["bit_offset"] - 8 * field["offset"]
+    plural = "s" if field["bit_size"] > 1 else ""
+    return f"bit-field: bit {position}, {field['bit_size']} bit{plural}"
+
+
 def _ring_page(kept: dict[str, str]) -> str:
     doc = ring_layout_json()
     out = [GENERATED, "# lttng-ust 2.13.5 ring-buffer shared-memory layout (x86_64)\n\n"]
     out.append(slot("ring:intro", kept))
     for name, struct in doc["structs"].items():
         out.append(f"\n## {name}\n\nsizeof {struct['size']}, alignof {struct['align']}.\n\n")
-        out.append("| offset | size | C name |\n| ---: | ---: | --- |\n")
-        out += [f"| {f['offset']} | {f['size']} | `{f['name']}` |\n" for f in struct["fields"]]
+        out.append("| offset | size | bits | C name |\n| ---: | ---: | --- | --- |\n")
+        out += [
+            f"| {f['offset']} | {f['size']} | {_bits(f)} | `{f['name']}` |\n"
+            for f in struct["fields"]
+        ]
         out.append(slot(f"ring:{name}", kept))
     return "".join(out)
 
