@@ -9,6 +9,7 @@ ring-buffer mirrors the code runs, so the reference cannot drift; prose slots
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from ustref.protocol.fields import enum_c_name
 from ustref.protocol.registry import Protocol, StructSpec, schema
 from ustref.ring.layout import ring_layout_json
 from ustref.specgen.abidiff import abi_diff_page
+from ustref.specgen.behaviour import field_anchor
 from ustref.specgen.links import enum_anchor, named_enums
 from ustref.specgen.prose import extract, slot
 from ustref.specgen.sequences import sequences
@@ -96,7 +98,7 @@ def _message_section(spec: StructSpec[Any], kept: dict[str, str], *, c_struct: b
         f"\n### {spec.c_name}\n\n",
         f"{what} — `{spec.header}`; {size} {spec.size} bytes{variable}.\n\n",
         f"{doc}\n\n" if doc else "",
-        field_table(spec),
+        _anchor_rows(field_table(spec), spec.c_name),
         "\n",
     ]
     enums = enums_of(spec)
@@ -105,6 +107,16 @@ def _message_section(spec: StructSpec[Any], kept: dict[str, str], *, c_struct: b
         parts.append(f"Enums: {links}.\n\n")
     parts.append(slot(spec.c_name, kept))
     return "".join(parts)
+
+
+_ROW_NAME = re.compile(r"^(\|[^|]*\|[^|]*\|[^|]*\| (?:&nbsp;)*)`([^`]+)`", re.MULTILINE)
+
+
+def _anchor_rows(table: str, struct: str) -> str:
+    """Give every field row an anchor (``field-<struct>.<path>``) that sequences link to."""
+    return _ROW_NAME.sub(
+        lambda m: f'{m[1]}<a id="{field_anchor(struct, m[2])}"></a>`{m[2]}`', table
+    )
 
 
 def index_page(pages: list[str], kept: dict[str, str]) -> str:
