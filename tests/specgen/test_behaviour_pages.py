@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 import pytest
 
+from ustref.protocol.behaviour import BEHAVIOUR
 from ustref.protocol.consumer import LttngConsumerCommand
 from ustref.specgen.links import heading_anchor
 from ustref.specgen.render import render_pages
@@ -85,3 +87,33 @@ def test_silent_commands_say_so(rel: str) -> None:
         assert "`default: break`" in section(rel, command)
     assert "**C aborts**" in section(rel, LttngConsumerCommand.LTTNG_CONSUMER_STOP)
     assert "-ENOSYS" in section(rel, LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM)
+
+
+def test_sessions_page_nests_the_metadata_exchange_in_snapshot_channel() -> None:
+    text = render_pages(SPEC)["sessions.md"]
+    snapshot = text.split("\n## snapshot\n", 1)[1].split("\n## ", 1)[0]
+    assert snapshot.count("SNAPSHOT_CHANNEL](v2.13.9/sessiond-consumerd.md") == 6
+    assert snapshot.count("⟨metadata socket: request → reply PUSH_METADATA len 0") == 3
+    for scenario in ("per-uid", "per-pid", "rotation", "regenerate", "live", "app-sigkill"):
+        assert f"\n## {scenario}\n" in text
+
+
+def test_aborts_page_lists_every_reproducer_and_cites_only_real_ones() -> None:
+    text = render_pages(SPEC)["aborts.md"]
+    files = {p.stem for p in (SPEC / "findings").glob("crash-*.json")}
+    assert files, "no reproducers found"
+    for rid in files:
+        assert f'<a id="{rid}"></a>' in text
+    cited = set(re.findall(r"crash-[0-9a-f]{12}", str(BEHAVIOUR)))
+    assert cited <= files
+
+
+def test_index_links_every_page_with_a_description() -> None:
+    pages = render_pages(SPEC)
+    index = pages["index.md"]
+    for rel in pages:
+        if rel == "index.md":
+            continue
+        row = next(line for line in index.splitlines() if line.startswith(f"| [{rel}]({rel}) |"))
+        assert len(row.split("|")[2].strip()) > 10, rel
+    assert "[v2.13.9/sessiond-consumerd.md](v2.13.9/sessiond-consumerd.md)" in index.split("##")[1]

@@ -244,7 +244,11 @@ def sequences(abi: Abi, kept: dict[str, str]) -> str:
         "condition does not hold is skipped (that is the error path: e.g. a non-SUCCESS "
         "status ends the exchange). An fd transfer is one dummy byte carrying `SCM_RIGHTS`. "
         "The union member each command fills is listed in the field table of "
-        "[`lttcomm_consumer_msg`](#lttcomm_consumer_msg) below.\n",
+        "[`lttcomm_consumer_msg`](#lttcomm_consumer_msg) below. Traffic the command causes on "
+        "other channels (metadata socket, relay daemon, monitor pipe, error socket) is drawn "
+        "in the same diagram; the relay messages are framed as on the "
+        "[relay page](consumerd-relayd.md#sequences), session-level orders are in "
+        "[sessions](../sessions.md) and the C daemon's fatal inputs in [aborts](../aborts.md).\n",
         "\n### Start-up\n\n",
         "```mermaid\nsequenceDiagram\n    participant S as lttng-sessiond\n"
         "    participant C as lttng-consumerd\n"
