@@ -18,7 +18,13 @@ SPEC = Path(__file__).resolve().parents[2] / "spec"
 #: Enums the reader review found named but undefined (issue 14).
 REVIEWED = {
     "sessiond-consumerd": {"lttng_error_code", "lttcomm_return_code"},
-    "agent": {"lttcomm_agent_ret_code", "lttng_domain_type"},
+    "agent": {
+        "lttcomm_agent_ret_code",
+        "lttng_domain_type",
+        "lttng_loglevel_jul",
+        "lttng_loglevel_log4j",
+        "lttng_loglevel_python",
+    },
     "consumerd-relayd": {"lttcomm_relayd_configuration_flag", "lttng_error_code"},
     "live-viewer": {"lttng_viewer_connection_type", "lttcomm_relayd_command"},
     "client-sessiond": {
