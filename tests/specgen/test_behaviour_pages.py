@@ -85,8 +85,12 @@ def test_silent_commands_say_so(rel: str) -> None:
         LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_METADATA,
     ):
         assert "`default: break`" in section(rel, command)
-    assert "**C aborts**" in section(rel, LttngConsumerCommand.LTTNG_CONSUMER_STOP)
-    assert "-ENOSYS" in section(rel, LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM)
+        assert "the UST consumer ignores this command" in section(rel, command)
+    stop = section(rel, LttngConsumerCommand.LTTNG_CONSUMER_STOP)
+    update = section(rel, LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM)
+    assert "**C aborts**" in stop and "**the C consumer stops**" in stop
+    assert "(../aborts.md#crash-42d7474beb42)" in stop
+    assert "-ENOSYS" in update and "**the C consumer stops**" in update
 
 
 def test_sessions_page_nests_the_metadata_exchange_in_snapshot_channel() -> None:

@@ -9,12 +9,15 @@ bold), reply codes with numbers, and what differs at the other ABI.
 
 from __future__ import annotations
 
+import re
+
 from ustref.protocol.abi import Abi
 from ustref.protocol.behaviour import BEHAVIOUR, COMMON_PRECONDITIONS, RECV_CMD
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.specgen.links import anchor
 
 HANDOVER_PAGE = "ust-ctl-handover.md"
+ABORTS_PAGE = "../aborts.md"
 
 
 def field_anchor(struct: str, path: str) -> str:
@@ -50,7 +53,7 @@ def behaviour_section(abi: Abi, command: LttngConsumerCommand, member: str | Non
         out.append("| must hold | otherwise |\n| --- | --- |\n")
         for p in b.preconditions:
             otherwise = f"**C aborts**: {p.otherwise}" if p.aborts else p.otherwise
-            out.append(f"| {p.what} | {otherwise} |\n")
+            out.append(f"| {p.what} | {_reproducers(otherwise)} |\n")
         out.append("\n")
     if b.codes:
         out.append("**Reply codes.**\n\n| code | meaning |\n| --- | --- |\n")
@@ -62,6 +65,11 @@ def behaviour_section(abi: Abi, command: LttngConsumerCommand, member: str | Non
     if note:
         out.append(f"**At {abi.value}.** {note}\n\n")
     return "".join(out)
+
+
+def _reproducers(text: str) -> str:
+    """Reproducer ids link to their row on the aborts page."""
+    return re.sub(r"(crash-[0-9a-f]{12})", rf"[\1]({ABORTS_PAGE}#\1)", text)
 
 
 def common_preconditions() -> str:

@@ -17,7 +17,9 @@ from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.conversation.rules import (
     INITIATORS,
     METADATA_EXCHANGE,
+    REPLY_AFTER,
     STARTUP_CODE,
+    ReplyKind,
     command_steps,
 )
 from ustref.protocol.conversation.steps import (
@@ -131,7 +133,9 @@ def _mermaid(
     opener: Direction,
     steps: tuple[Step, ...],
     abi: Abi,
+    *,
     traffic: tuple[Traffic, ...] = (),
+    ending: ReplyKind | None = None,
 ) -> str:
     src, dst = _ACTOR[opener]
     lines = [
@@ -155,6 +159,10 @@ def _mermaid(
         else:
             lines += [f"    opt {when.describe()}", *body, "    end"]
     lines += _traffic_lines(_before(traffic, None), "    ")
+    if ending is ReplyKind.CONSUMER_STOPS:
+        lines.append("    Note over C: the C consumer stops, no reply")
+    elif ending is ReplyKind.NONE:
+        lines.append("    Note over C: ignored by the UST consumer, no reply")
     lines.append("```")
     return "\n".join(lines) + "\n"
 
@@ -165,12 +173,22 @@ def _traffic_text(item: Traffic) -> str:
     return f"{arrow}: {item.what}{guard}"
 
 
+def _silence(ending: ReplyKind | None) -> str:
+    if ending is ReplyKind.CONSUMER_STOPS:
+        return ": **the C consumer stops** (see the preconditions)"
+    if ending is ReplyKind.NONE:
+        return ": the UST consumer ignores this command"
+    return ""
+
+
 def _text(
     opening: str,
     opener: Direction,
     steps: tuple[Step, ...],
     abi: Abi,
+    *,
     traffic: tuple[Traffic, ...] = (),
+    ending: ReplyKind | None = None,
 ) -> str:
     lines = [f"1. {opener.arrow} {opening}"]
     for step in steps:
@@ -183,7 +201,7 @@ def _text(
         lines.append("1. after the reply:")
         lines += [f"    - {_traffic_text(item)}" for item in after]
     if not steps:
-        lines.append("1. nothing comes back on the command socket")
+        lines.append(f"1. nothing comes back on the command socket{_silence(ending)}")
     return "\n".join(_numbered(lines)) + "\n"
 
 
@@ -211,12 +229,13 @@ def _section(
     key: str,
     traffic: tuple[Traffic, ...] = (),
     extra: str = "",
+    ending: ReplyKind | None = None,
 ) -> str:
     return (
         f"\n#### {title}\n\n"
-        + _mermaid(opening, opener, steps, abi, traffic)
+        + _mermaid(opening, opener, steps, abi, traffic=traffic, ending=ending)
         + "\n"
-        + _text(opening, opener, steps, abi, traffic)
+        + _text(opening, opener, steps, abi, traffic=traffic, ending=ending)
         + "\n"
         + extra
         + slot(key, kept)
@@ -282,6 +301,7 @@ def sequences(abi: Abi, kept: dict[str, str]) -> str:
                 key=f"seq:{command.name}",
                 traffic=BEHAVIOUR[command].traffic,
                 extra=behaviour_section(abi, command, member),
+                ending=REPLY_AFTER[abi][command],
             )
         )
     out.append("\n### Metadata socket (second connection)\n")
