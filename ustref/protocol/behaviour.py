@@ -324,8 +324,10 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         abi_notes={
             Abi.R97535EFAA: "`u.relayd_sock` embeds a whole in-process `lttcomm_relayd_sock` "
-            "(see the field table); the handler reads `net_index`, `type`, `session_id`, "
-            "`relayd_session_id`, and `sock.proto`/major/minor from it.",
+            "(see the field table). `consumer_add_relayd_socket` (consumer.cpp:3559) copies its "
+            "`sock` (`lttcomm_copy_sock`: address family, protocol, sockaddr), creates a socket "
+            "of that kind (`lttcomm_create_sock`) that the received fd then replaces, and takes "
+            "major/minor from `u.relayd_sock.major`/`.minor`.",
         },
     ),
     _C.LTTNG_CONSUMER_DESTROY_RELAYD: Behaviour(
