@@ -346,9 +346,13 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     _C.LTTNG_CONSUMER_DATA_PENDING: Behaviour(
         purpose="Does any stream of the session still hold data not yet written or sent?",
         actions=(
-            "`consumer_data_pending(session_id)` (consumer.c:3762): for each stream of the "
-            "session, `lttng_ustconsumer_data_pending` (ring positions) ; for streams sent to a "
-            "relay daemon, ask it",
+            "`consumer_data_pending(session_id)` (consumer.c:3762): any stream of the session "
+            "with data not yet consumed (`lttng_ustconsumer_data_pending`) → 1",
+            "if the session streams to a relayd: RELAYD_BEGIN_DATA_PENDING, then per stream "
+            "RELAYD_QUIESCENT_CONTROL (metadata stream) or RELAYD_DATA_PENDING (data stream, "
+            "last sequence number sent) — a 1 answers 1 at once — then "
+            "RELAYD_END_DATA_PENDING (data in flight → 1); a relay error answers 0 and cleans "
+            "the relayd up",
             "send the answer as a raw `int32` (no status)",
         ),
         sources=(
@@ -357,8 +361,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         case_line={Abi.V2_13_9: 1478, Abi.R97535EFAA: 1462},
         codes=(
-            Code(0, "no data pending: the session's trace is complete"),
-            Code(1, "data pending (also on a relay error)"),
+            Code(0, "no data pending: the trace is complete (also when a relay command fails)"),
+            Code(1, "data pending"),
         ),
         traffic=(
             *_relayd(
@@ -368,8 +372,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 "is_data_pending",
             ),
             *_relayd(
-                "RELAYD_QUIESCENT_CONTROL / RELAYD_DATA_PENDING (per stream)",
-                "`lttcomm_relayd_generic_reply` (1: pending)",
+                "RELAYD_QUIESCENT_CONTROL (metadata) / RELAYD_DATA_PENDING (data), per stream",
+                "`lttcomm_relayd_generic_reply` (1: pending, the command ends here)",
                 "the session streams to a relayd",
                 "is_data_pending",
             ),
@@ -987,8 +991,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     _C.LTTNG_CONSUMER_CLEAR_CHANNEL: Behaviour(
         purpose="Discard the contents of a channel's buffers (`lttng clear`).",
         actions=(
-            "`lttng_consumer_clear_channel`: metadata channel: nothing; unmonitored: clear each "
-            "stream's ring buffer; monitored: flush, then clear and skip to the new position",
+            "`lttng_consumer_clear_channel`: metadata channel: nothing; otherwise each stream "
+            "(`consumer_clear_stream`): flush the active packet (`consumer_stream_flush_buffer`, "
+            "producer active) then `consumer_clear_buffer` (lttng_ust_ctl_clear_buffer)",
             "send status",
         ),
         sources=(
@@ -1001,8 +1006,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         codes=(
             OK,
             CHAN_NOT_FOUND,
-            Code(_R.LTTCOMM_CONSUMERD_RELAYD_CLEAR_DISALLOWED, "the relayd does not allow clear"),
-            Code(_R.LTTCOMM_CONSUMERD_FATAL, "a buffer operation failed"),
+            Code(_R.LTTCOMM_CONSUMERD_FATAL, "a stream could not be flushed or cleared"),
         ),
     ),
     _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: Behaviour(
