@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ustref.capture.decode import decode_records
 from ustref.capture.format import read_capture
@@ -95,7 +95,7 @@ def _exchanges(messages: Iterable[Decoded]) -> list[tuple[Socket, str, list[str]
         if message.step in _START:
             details: list[str] = []
             pending = open_by_socket.get(Socket.COMMAND)
-            if message.socket is Socket.METADATA and pending == [] and _nests(found):
+            if message.socket is Socket.METADATA and _awaiting(pending) and _nests(found):
                 pending.append("⟨metadata socket: request")
                 open_by_socket[message.socket] = pending
                 continue
@@ -103,6 +103,9 @@ def _exchanges(messages: Iterable[Decoded]) -> list[tuple[Socket, str, list[str]
                 _close_nested(open_by_socket.get(Socket.COMMAND))
             open_by_socket[message.socket] = details
             found.append((message.socket, message.exchange, details))
+            which = getattr(getattr(message.value, "u", None), "metadata", None)
+            if message.socket is Socket.COMMAND and which is not None:
+                details.append("(metadata channel)" if which else "(data channel)")
             continue
         if message.socket is Socket.COMMAND:
             _close_nested(open_by_socket.get(Socket.COMMAND))
@@ -117,6 +120,11 @@ def _exchanges(messages: Iterable[Decoded]) -> list[tuple[Socket, str, list[str]
     return found
 
 
+def _awaiting(details: list[str] | None) -> TypeGuard[list[str]]:
+    """A command exchange that has had no reply yet (only its channel-kind tag)."""
+    return details is not None and all(d.startswith("(") for d in details)
+
+
 def _nests(found: list[tuple[Socket, str, list[str]]]) -> bool:
     """Whether the last command exchange talks on the metadata socket before its reply."""
     socket, label, _ = next(x for x in reversed(found) if x[0] is Socket.COMMAND)
@@ -128,7 +136,7 @@ def _nests(found: list[tuple[Socket, str, list[str]]]) -> bool:
 
 def _close_nested(details: list[str] | None) -> None:
     """End a nested metadata exchange in a command's details (if one is open)."""
-    if details and details[0] == "⟨metadata socket: request" and not any(d == "⟩" for d in details):
+    if details and "⟨metadata socket: request" in details and "⟩" not in details:
         details.append("⟩")
 
 
@@ -149,8 +157,12 @@ def _fold(details: list[str]) -> str:
 
 
 def _line(socket: Socket, label: str, details: list[str]) -> str:
+    tags = [d for d in details if d.startswith("(")]
+    details = [d for d in details if not d.startswith("(")]
     if socket is Socket.COMMAND:
-        what = f"[{label}]({CONSUMER_PAGE}#{heading_anchor(label)})"
+        what = f"[{label}]({CONSUMER_PAGE}#{heading_anchor(label)})" + "".join(
+            f" {tag}" for tag in tags
+        )
         arrow = "S→C"
     elif socket is Socket.METADATA:
         what = f"[metadata request]({CONSUMER_PAGE}#metadata-request)"
