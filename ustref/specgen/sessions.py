@@ -43,7 +43,8 @@ SCENARIOS: dict[str, str] = {
     "channel (metadata one through the metadata socket), CLOSE_TRACE_CHUNK",
     "rotation": "Rotation to completion (CREATE_TRACE_CHUNK, ROTATE_CHANNEL data then "
     "metadata, CLOSE_TRACE_CHUNK, TRACE_CHUNK_EXISTS until UNKNOWN_TRACE_CHUNK), and clear",
-    "regenerate": "Metadata regeneration: PUSH_METADATA of a new version from offset 0",
+    "regenerate": "Metadata regeneration while an app runs: the metadata is pushed whole, "
+    "from offset 0, with a new version (here the only PUSH_METADATA carries version 1)",
     "overwrite": "Overwrite channel with switch, read and monitor timers; trace file rotation",
     "streaming": "Streaming to a relay daemon: ADD_RELAYD_SOCKET control then data first",
     "live": "Live session: as streaming, plus the live timer and metadata requests",
@@ -103,9 +104,8 @@ def _exchanges(messages: Iterable[Decoded]) -> list[tuple[Socket, str, list[str]
                 _close_nested(open_by_socket.get(Socket.COMMAND))
             open_by_socket[message.socket] = details
             found.append((message.socket, message.exchange, details))
-            which = getattr(getattr(message.value, "u", None), "metadata", None)
-            if message.socket is Socket.COMMAND and which is not None:
-                details.append("(metadata channel)" if which else "(data channel)")
+            if message.socket is Socket.COMMAND:
+                details += _tags(message.value)
             continue
         if message.socket is Socket.COMMAND:
             _close_nested(open_by_socket.get(Socket.COMMAND))
@@ -118,6 +118,16 @@ def _exchanges(messages: Iterable[Decoded]) -> list[tuple[Socket, str, list[str]
             continue
         details.append("channel" if message.step == "channel.size" else _detail(message))
     return found
+
+
+def _tags(command: Any) -> list[str]:
+    """What a command line shows of its arguments: channel kind, metadata position."""
+    u: Any = getattr(command, "u", None)
+    if hasattr(u, "metadata"):
+        return ["(metadata channel)" if u.metadata else "(data channel)"]
+    if hasattr(u, "target_offset") and hasattr(u, "version"):
+        return [f"(offset {u.target_offset}, version {u.version})"]
+    return []
 
 
 def _awaiting(details: list[str] | None) -> TypeGuard[list[str]]:
