@@ -23,8 +23,7 @@ from ustref.capture.format import read_capture
 from ustref.protocol.abi import Abi
 from ustref.protocol.behaviour import BEHAVIOUR, Peer
 from ustref.protocol.consumer import LttngConsumerCommand
-from ustref.protocol.conversation.machine import Decoded
-from ustref.protocol.conversation.steps import Socket
+from ustref.protocol.conversation import Decoded, Socket
 from ustref.specgen.links import heading_anchor
 from ustref.specgen.prose import slot
 
