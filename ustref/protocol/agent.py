@@ -98,7 +98,9 @@ class AgentEnableEvent(WireStruct):
     """
 
     loglevel_value: int = csfield(
-        u32be, doc="Log level the rule compares against (a signed int sent as 32 bits)."
+        u32be,
+        doc="Log level the rule compares against (a signed int sent as 32 bits): an "
+        "lttng_loglevel_jul, lttng_loglevel_log4j or lttng_loglevel_python value per domain.",
     )
     loglevel_type: int = csfield(
         u32be, doc="How the log level applies: any level, that level or more severe, or exactly it."

@@ -384,7 +384,12 @@ class ConsumerStatusChannel(WireStruct):
         doc="SUCCESS, or CHANNEL_FAIL when the channel could not be created.",
     )
     key: int = csfield(u64, doc="Key of the created channel (0 on failure).")
-    stream_count: int = csfield(u32, doc="Number of streams created, one per CPU (0 on failure).")
+    stream_count: int = csfield(
+        u32,
+        doc="Streams the channel owns (channel->streams.count): one per possible CPU for a "
+        "per-CPU data channel, 1 for a monitored metadata channel, 0 for a snapshot-mode "
+        "(unmonitored) metadata channel, whose stream is made per snapshot; 0 on failure.",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -637,7 +642,9 @@ class AskChannelMember(WireStruct):
     subbuf_size: int = csfield(u64, doc="Sub-buffer size in bytes (power of 2).")
     num_subbuf: int = csfield(u64, doc="Number of sub-buffers per stream (power of 2).")
     overwrite: int = csfield(
-        s32, doc="1: overwrite the oldest packets when full, 0: discard new events."
+        s32,
+        doc="1: overwrite the oldest packets when full, 0: discard new events; -1 "
+        "(DEFAULT_CHANNEL_OVERWRITE, trace-ust.c) for a metadata channel.",
     )
     switch_timer_interval: int = csfield(
         u32, doc="Periodic sub-buffer switch timer in µs (0: off)."

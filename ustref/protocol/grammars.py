@@ -10,6 +10,7 @@ from ustref.protocol import (  # noqa: F401
     lttng_types,
     relayd,
     sockets,
+    uri,
     ust_abi,
     ustctl,
     viewer,

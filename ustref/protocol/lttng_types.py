@@ -126,6 +126,80 @@ class LttngLoglevelType(enum.IntEnum):
     LTTNG_EVENT_LOGLEVEL_SINGLE = 2
 
 
+@c_enum("lttng_loglevel")
+class LttngLoglevel(enum.IntEnum):
+    """Mirrors ``enum lttng_loglevel``, include/lttng/event.h @ v2.13.9 and 97535efaa.
+
+    Log levels of the UST domain (``loglevel_value`` of UST events).
+    """
+
+    LTTNG_LOGLEVEL_EMERG = 0
+    LTTNG_LOGLEVEL_ALERT = 1
+    LTTNG_LOGLEVEL_CRIT = 2
+    LTTNG_LOGLEVEL_ERR = 3
+    LTTNG_LOGLEVEL_WARNING = 4
+    LTTNG_LOGLEVEL_NOTICE = 5
+    LTTNG_LOGLEVEL_INFO = 6
+    LTTNG_LOGLEVEL_DEBUG_SYSTEM = 7
+    LTTNG_LOGLEVEL_DEBUG_PROGRAM = 8
+    LTTNG_LOGLEVEL_DEBUG_PROCESS = 9
+    LTTNG_LOGLEVEL_DEBUG_MODULE = 10
+    LTTNG_LOGLEVEL_DEBUG_UNIT = 11
+    LTTNG_LOGLEVEL_DEBUG_FUNCTION = 12
+    LTTNG_LOGLEVEL_DEBUG_LINE = 13
+    LTTNG_LOGLEVEL_DEBUG = 14
+
+
+@c_enum("lttng_loglevel_jul")
+class LttngLoglevelJul(enum.IntEnum):
+    """Mirrors ``enum lttng_loglevel_jul``, include/lttng/event.h @ v2.13.9 and 97535efaa.
+
+    Log levels of the JUL domain (``loglevel_value`` sent to a JUL agent).
+    """
+
+    LTTNG_LOGLEVEL_JUL_ALL = -2147483648
+    LTTNG_LOGLEVEL_JUL_FINEST = 300
+    LTTNG_LOGLEVEL_JUL_FINER = 400
+    LTTNG_LOGLEVEL_JUL_FINE = 500
+    LTTNG_LOGLEVEL_JUL_CONFIG = 700
+    LTTNG_LOGLEVEL_JUL_INFO = 800
+    LTTNG_LOGLEVEL_JUL_WARNING = 900
+    LTTNG_LOGLEVEL_JUL_SEVERE = 1000
+    LTTNG_LOGLEVEL_JUL_OFF = 2147483647
+
+
+@c_enum("lttng_loglevel_log4j")
+class LttngLoglevelLog4j(enum.IntEnum):
+    """Mirrors ``enum lttng_loglevel_log4j``, include/lttng/event.h @ v2.13.9 and 97535efaa.
+
+    Log levels of the log4j domain (``loglevel_value`` sent to a log4j agent).
+    """
+
+    LTTNG_LOGLEVEL_LOG4J_ALL = -2147483648
+    LTTNG_LOGLEVEL_LOG4J_TRACE = 5000
+    LTTNG_LOGLEVEL_LOG4J_DEBUG = 10000
+    LTTNG_LOGLEVEL_LOG4J_INFO = 20000
+    LTTNG_LOGLEVEL_LOG4J_WARN = 30000
+    LTTNG_LOGLEVEL_LOG4J_ERROR = 40000
+    LTTNG_LOGLEVEL_LOG4J_FATAL = 50000
+    LTTNG_LOGLEVEL_LOG4J_OFF = 2147483647
+
+
+@c_enum("lttng_loglevel_python")
+class LttngLoglevelPython(enum.IntEnum):
+    """Mirrors ``enum lttng_loglevel_python``, include/lttng/event.h @ v2.13.9 and 97535efaa.
+
+    Log levels of the Python domain (``loglevel_value`` sent to a Python agent).
+    """
+
+    LTTNG_LOGLEVEL_PYTHON_NOTSET = 0
+    LTTNG_LOGLEVEL_PYTHON_DEBUG = 10
+    LTTNG_LOGLEVEL_PYTHON_INFO = 20
+    LTTNG_LOGLEVEL_PYTHON_WARNING = 30
+    LTTNG_LOGLEVEL_PYTHON_ERROR = 40
+    LTTNG_LOGLEVEL_PYTHON_CRITICAL = 50
+
+
 @c_enum("lttng_event_flag")
 class LttngEventFlag(enum.IntEnum):
     """Mirrors ``enum lttng_event_flag``, include/lttng/event.h @ v2.13.9 and 97535efaa.
@@ -245,6 +319,10 @@ register_enums(
     LttngCalibrateType,
     LttngEventType,
     LttngLoglevelType,
+    LttngLoglevel,
+    LttngLoglevelJul,
+    LttngLoglevelLog4j,
+    LttngLoglevelPython,
     LttngEventFlag,
     LttngEventContextType,
     LttngProcessAttr,

@@ -6,6 +6,7 @@ from typing import Any
 
 from ustref.protocol.abi import Abi
 from ustref.protocol.layout import layout_json
+from ustref.protocol.versions import WIRE_CONSTANTS
 
 
 def _fields(struct: dict[str, Any]) -> dict[str, tuple[int, int]]:
@@ -52,6 +53,23 @@ def abi_diff_rows(old: Abi, new: Abi) -> tuple[list[str], list[str]]:
     return struct_rows, enum_rows
 
 
+def constant_rows(old: Abi, new: Abi) -> list[str]:
+    """Markdown rows: every wire-visible ``#define``, marked where the ABIs differ."""
+    a, b = WIRE_CONSTANTS[old], WIRE_CONSTANTS[new]
+    rows: list[str] = []
+    for name in sorted(set(a) | set(b)):
+        va, vb = a.get(name), b.get(name)
+        shown_a = "—" if va is None else str(va.value)
+        shown_b = "—" if vb is None else str(vb.value)
+        differs = "**differs**" if shown_a != shown_b else ""
+        where = next(c for c in (va, vb) if c is not None)
+        rows.append(
+            f"| `{name}` | {shown_a} | {shown_b} | {differs} "
+            f"| {where.carried_by} | `{where.header}` |"
+        )
+    return rows
+
+
 def abi_diff_page(old: Abi, new: Abi) -> str:
     """The Markdown body of the ABI diff page."""
     struct_rows, enum_rows = abi_diff_rows(old, new)
@@ -65,4 +83,10 @@ def abi_diff_page(old: Abi, new: Abi) -> str:
         + f"\n## Enum values\n\n{len(enum_rows)} differences.\n\n"
         + enum_head
         + "".join(r + "\n" for r in enum_rows)
+        + "\n## Wire constants\n\n"
+        + "Version `#define`s a peer receives (not structs or enums, so not in "
+        + "`ustref spec layout`).\n\n"
+        + f"| constant | {old.value} | {new.value} | | carried by | header |\n"
+        + "| --- | ---: | ---: | --- | --- | --- |\n"
+        + "".join(r + "\n" for r in constant_rows(old, new))
     )

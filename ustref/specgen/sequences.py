@@ -12,11 +12,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from ustref.protocol.abi import Abi
+from ustref.protocol.behaviour import BEHAVIOUR, Peer, Traffic
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.conversation.rules import (
     INITIATORS,
     METADATA_EXCHANGE,
+    REPLY_AFTER,
     STARTUP_CODE,
+    ReplyKind,
     command_steps,
 )
 from ustref.protocol.conversation.steps import (
@@ -31,6 +34,8 @@ from ustref.protocol.conversation.steps import (
     StreamList,
 )
 from ustref.protocol.fields import CUnion, unwrap
+from ustref.specgen.behaviour import behaviour_section, common_preconditions
+from ustref.specgen.links import heading_anchor
 from ustref.specgen.prose import slot
 
 _ACTOR = {Direction.TO_CONSUMERD: ("S", "C"), Direction.TO_SESSIOND: ("C", "S")}
@@ -83,39 +88,134 @@ def _mermaid_steps(steps: list[Step], abi: Abi, indent: str) -> list[str]:
     return lines
 
 
-def _mermaid(opening: str, opener: Direction, steps: tuple[Step, ...], abi: Abi) -> str:
+#: Mermaid participant (id, label) of each other channel.
+PEER_ACTOR: dict[Peer, tuple[str, str]] = {
+    Peer.METADATA: ("M", "lttng-sessiond (metadata socket)"),
+    Peer.RELAYD_CONTROL: ("RC", "lttng-relayd (control socket)"),
+    Peer.RELAYD_DATA: ("RD", "lttng-relayd (data socket)"),
+    Peer.MONITOR: ("P", "lttng-sessiond (channel-monitor pipe)"),
+    Peer.ERROR: ("E", "lttng-sessiond (error socket)"),
+}
+
+
+def _clean(label: str) -> str:
+    return label.replace(";", ",").replace("#", "").replace("`", "")
+
+
+def _traffic_lines(traffic: list[Traffic], indent: str) -> list[str]:
+    """Traffic as Mermaid arrows, consecutive ones with one condition in one ``opt``."""
+    lines: list[str] = []
+    groups: list[tuple[str, list[Traffic]]] = []
+    for item in traffic:
+        if groups and groups[-1][0] == item.when:
+            groups[-1][1].append(item)
+        else:
+            groups.append((item.when, [item]))
+    for when, group in groups:
+        inner = indent + "    " if when else indent
+        if when:
+            lines.append(f"{indent}opt {_clean(when)}")
+        for item in group:
+            peer = PEER_ACTOR[item.peer][0]
+            src, dst = ("C", peer) if item.outbound else (peer, "C")
+            lines.append(f"{inner}{src}->>{dst}: {_clean(item.what)}")
+        if when:
+            lines.append(f"{indent}end")
+    return lines
+
+
+def _before(traffic: tuple[Traffic, ...], name: str | None) -> list[Traffic]:
+    return [item for item in traffic if item.before == name]
+
+
+def _mermaid(
+    opening: str,
+    opener: Direction,
+    steps: tuple[Step, ...],
+    abi: Abi,
+    *,
+    traffic: tuple[Traffic, ...] = (),
+    ending: ReplyKind | None = None,
+) -> str:
     src, dst = _ACTOR[opener]
     lines = [
         "```mermaid",
         "sequenceDiagram",
         "    participant S as lttng-sessiond",
         "    participant C as lttng-consumerd",
-        f"    {src}->>{dst}: {opening.replace('`', '')}",
     ]
+    for peer, (actor, label) in PEER_ACTOR.items():
+        if any(item.peer is peer for item in traffic):
+            lines.append(f"    participant {actor} as {label}")
+    lines.append(f"    {src}->>{dst}: {opening.replace('`', '')}")
     for when, group in _groups(steps):
+        body: list[str] = []
+        indent = "    " if when == ALWAYS else "        "
+        for step in group:
+            body += _traffic_lines(_before(traffic, step.name), indent)
+            body += _mermaid_steps([step], abi, indent)
         if when == ALWAYS:
-            lines += _mermaid_steps(group, abi, "    ")
+            lines += body
         else:
-            lines.append(f"    opt {when.describe()}")
-            lines += _mermaid_steps(group, abi, "        ")
-            lines.append("    end")
+            lines += [f"    opt {when.describe()}", *body, "    end"]
+    lines += _traffic_lines(_before(traffic, None), "    ")
+    if ending is ReplyKind.CONSUMER_STOPS:
+        lines.append("    Note over C: the C consumer stops, no reply")
+    elif ending is ReplyKind.NONE:
+        lines.append("    Note over C: ignored by the UST consumer, no reply")
     lines.append("```")
     return "\n".join(lines) + "\n"
 
 
-def _text(opening: str, opener: Direction, steps: tuple[Step, ...], abi: Abi) -> str:
+def _traffic_text(item: Traffic) -> str:
+    arrow = f"C→{item.peer.value}" if item.outbound else f"{item.peer.value}→C"
+    guard = f" — only if {item.when}" if item.when else ""
+    return f"{arrow}: {item.what}{guard}"
+
+
+def _silence(ending: ReplyKind | None) -> str:
+    if ending is ReplyKind.CONSUMER_STOPS:
+        return ": **the C consumer stops** (see the preconditions)"
+    if ending is ReplyKind.NONE:
+        return ": the UST consumer ignores this command"
+    return ""
+
+
+def _text(
+    opening: str,
+    opener: Direction,
+    steps: tuple[Step, ...],
+    abi: Abi,
+    *,
+    traffic: tuple[Traffic, ...] = (),
+    ending: ReplyKind | None = None,
+) -> str:
     lines = [f"1. {opener.arrow} {opening}"]
-    number = 2
     for step in steps:
+        lines += [f"1. {_traffic_text(item)}" for item in _before(traffic, step.name)]
         guard = "" if step.when == ALWAYS else f" — only if `{step.when.describe()}`"
         note = f" ({step.note})" if step.note else ""
-        lines.append(
-            f"{number}. {step.direction.arrow} `{step.name}`: {_what(step, abi)}{note}{guard}"
-        )
-        number += 1
-    if len(lines) == 1:
-        lines.append("2. nothing comes back")
-    return "\n".join(lines) + "\n"
+        lines.append(f"1. {step.direction.arrow} `{step.name}`: {_what(step, abi)}{note}{guard}")
+    after = _before(traffic, None)
+    if after:
+        lines.append("1. after the reply:")
+        lines += [f"    - {_traffic_text(item)}" for item in after]
+    if not steps:
+        lines.append(f"1. nothing comes back on the command socket{_silence(ending)}")
+    return "\n".join(_numbered(lines)) + "\n"
+
+
+def _numbered(lines: list[str]) -> list[str]:
+    """Number the ``1.`` items in order (nested ``-`` items are left alone)."""
+    out: list[str] = []
+    number = 0
+    for line in lines:
+        if line.startswith("1. "):
+            number += 1
+            out.append(f"{number}. {line[3:]}")
+        else:
+            out.append(line)
+    return out
 
 
 def _section(
@@ -127,15 +227,31 @@ def _section(
     abi: Abi,
     kept: dict[str, str],
     key: str,
+    traffic: tuple[Traffic, ...] = (),
+    extra: str = "",
+    ending: ReplyKind | None = None,
 ) -> str:
     return (
         f"\n#### {title}\n\n"
-        + _mermaid(opening, opener, steps, abi)
+        + _mermaid(opening, opener, steps, abi, traffic=traffic, ending=ending)
         + "\n"
-        + _text(opening, opener, steps, abi)
+        + _text(opening, opener, steps, abi, traffic=traffic, ending=ending)
         + "\n"
+        + extra
         + slot(key, kept)
     )
+
+
+def _contents(abi: Abi) -> str:
+    """The table of contents of the command sections, one line per command."""
+    rows = ["\nCommands (each: sequence, then what the consumer does):\n\n"]
+    rows.append("| # | command | purpose |\n| ---: | --- | --- |\n")
+    for command in LttngConsumerCommand:
+        purpose = BEHAVIOUR[command].purpose
+        rows.append(
+            f"| {int(command)} | [{command.name}](#{heading_anchor(command.name)}) | {purpose} |\n"
+        )
+    return "".join(rows)
 
 
 def sequences(abi: Abi, kept: dict[str, str]) -> str:
@@ -147,7 +263,11 @@ def sequences(abi: Abi, kept: dict[str, str]) -> str:
         "condition does not hold is skipped (that is the error path: e.g. a non-SUCCESS "
         "status ends the exchange). An fd transfer is one dummy byte carrying `SCM_RIGHTS`. "
         "The union member each command fills is listed in the field table of "
-        "[`lttcomm_consumer_msg`](#lttcomm_consumer_msg) below.\n",
+        "[`lttcomm_consumer_msg`](#lttcomm_consumer_msg) below. Traffic the command causes on "
+        "other channels (metadata socket, relay daemon, monitor pipe, error socket) is drawn "
+        "in the same diagram; the relay messages are framed as on the "
+        "[relay page](consumerd-relayd.md#sequences), session-level orders are in "
+        "[sessions](../sessions.md) and the C daemon's fatal inputs in [aborts](../aborts.md).\n",
         "\n### Start-up\n\n",
         "```mermaid\nsequenceDiagram\n    participant S as lttng-sessiond\n"
         "    participant C as lttng-consumerd\n"
@@ -164,6 +284,8 @@ def sequences(abi: Abi, kept: dict[str, str]) -> str:
         "\n### Command socket (first connection)\n",
     ]
     msg = CONSUMER_MSG[abi]
+    out.append(_contents(abi))
+    out.append(common_preconditions())
     for command in LttngConsumerCommand:
         member = _union_member(abi, command)
         where = f"`u.{member}`" if member else "no union member (raw)"
@@ -177,6 +299,9 @@ def sequences(abi: Abi, kept: dict[str, str]) -> str:
                 abi=abi,
                 kept=kept,
                 key=f"seq:{command.name}",
+                traffic=BEHAVIOUR[command].traffic,
+                extra=behaviour_section(abi, command, member),
+                ending=REPLY_AFTER[abi][command],
             )
         )
     out.append("\n### Metadata socket (second connection)\n")

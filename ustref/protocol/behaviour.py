@@ -1,0 +1,1060 @@
+"""What the UST consumer daemon *does* with each command: the behaviour table.
+
+:data:`BEHAVIOUR` maps every :class:`~ustref.protocol.consumer.LttngConsumerCommand`
+to a :class:`Behaviour`: the command's purpose, the consumer's actions in order
+(each naming the C function and its v2.13.9 lines), the state it creates or
+changes, its preconditions and what happens when one fails (C aborts flagged),
+every code its replies can carry, and the traffic it causes on the *other*
+channels — the metadata socket, the relay daemon's control and data sockets,
+the channel-monitor pipe and the error socket — each placed before the
+command-socket reply step it precedes. Read from ``lttng_ustconsumer_recv_cmd``
+and its helpers (src/common/ust-consumer/ust-consumer.c and
+src/common/consumer/consumer.c @ v2.13.9; the switch has the same cases, codes
+and order in ust-consumer.cpp @ 97535efaa, see :attr:`Behaviour.case_line`).
+
+Contract with the consumer daemon's handler table (``ustref/consumerd/``):
+both are keyed by ``LttngConsumerCommand`` and must cover the same commands —
+every member of the enum, no more — so the spec (rendered from this table by
+:mod:`ustref.specgen.behaviour`) and the executable handlers cannot drift.
+A handler's reply codes and cross-socket traffic are the ones listed here; the
+command-socket steps themselves are :mod:`ustref.protocol.conversation.rules`'s,
+and :func:`check_table` proves every ``before`` names one of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+
+from ustref.protocol.abi import ALL_ABIS, Abi
+from ustref.protocol.consumer import LttngConsumerCommand
+from ustref.protocol.conversation.rules import command_steps
+from ustref.protocol.conversation.steps import Step, StreamList
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+
+UST_CONSUMER = "src/common/ust-consumer/ust-consumer.c"
+CONSUMER = "src/common/consumer/consumer.c"
+CONSUMER_STREAM = "src/common/consumer/consumer-stream.c"
+CONSUMER_TIMER = "src/common/consumer/consumer-timer.c"
+
+
+class Peer(str, enum.Enum):
+    """A channel other than the command socket that a command's handling touches."""
+
+    METADATA = "metadata socket"
+    """The session daemon's second connection: metadata requests (lttcomm_metadata_request_msg)."""
+    RELAYD_CONTROL = "relayd control socket"
+    """lttcomm_relayd_hdr + command payload, then a reply (ustref.protocol.relayd)."""
+    RELAYD_DATA = "relayd data socket"
+    """lttcomm_relayd_data_hdr + packet bytes, no reply."""
+    MONITOR = "channel-monitor pipe"
+    """lttcomm_consumer_channel_monitor_msg samples (32 bytes)."""
+    ERROR = "error socket"
+    """4-byte lttcomm_return_code values to the session daemon."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A C function and its line range in a v2.13.9 file."""
+
+    function: str
+    file: str
+    first: int
+    last: int
+
+    def describe(self) -> str:
+        return f"`{self.function}` ({self.file.rsplit('/', 1)[-1]}:{self.first}–{self.last})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Traffic:
+    """One message on another channel caused by the command.
+
+    ``outbound`` is consumer → peer. ``before`` names the command-socket step
+    (of :func:`~ustref.protocol.conversation.rules.command_steps`) it precedes;
+    ``None`` means after the last reply (asynchronous or later).
+    """
+
+    peer: Peer
+    outbound: bool
+    what: str
+    when: str = ""
+    before: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Precondition:
+    """What must hold; ``otherwise`` is what happens when it does not."""
+
+    what: str
+    otherwise: str
+    aborts: bool = False
+    """The C consumer dies (assert/abort or its command thread stops)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Code:
+    """A value a reply can carry, and what it means for this command."""
+
+    value: LttcommReturnCode | LttngErrorCode | int
+    meaning: str
+
+    def describe(self) -> str:
+        name = getattr(self.value, "name", None)
+        return f"`{name}` = {int(self.value)}" if name else f"{int(self.value)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Behaviour:
+    """The behaviour of one command in the UST consumer (see the module docstring)."""
+
+    purpose: str
+    actions: tuple[str, ...]
+    sources: tuple[Source, ...]
+    case_line: Mapping[Abi, int]
+    state: tuple[str, ...] = ()
+    preconditions: tuple[Precondition, ...] = ()
+    codes: tuple[Code, ...] = ()
+    traffic: tuple[Traffic, ...] = ()
+    abi_notes: Mapping[Abi, str] = dataclasses.field(default_factory=dict)
+
+
+_C = LttngConsumerCommand
+_R = LttcommReturnCode
+OK = Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "done")
+CHAN_NOT_FOUND = Code(_R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "no channel has `key`")
+UST_CHAN_NOT_FOUND = Code(
+    LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND,
+    "no channel has `key` (an `lttng_error_code` value in `ret_code`)",
+)
+
+#: ``lttng_ustconsumer_recv_cmd`` as a whole, and its common endings.
+RECV_CMD = Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1386, 2345)
+END_MSG_SESSIOND = Source("end_msg_sessiond", UST_CONSUMER, 2296, 2312)
+
+#: Failures every command shares: they are not repeated per command.
+COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
+    Precondition(
+        "the whole `lttcomm_consumer_msg` arrives (`lttcomm_recv_unix_sock`, 1398)",
+        "a short read sends `LTTCOMM_CONSUMERD_ERROR_RECV_CMD` (103) on the error socket and "
+        "the command thread stops: the consumer exits",
+        aborts=True,
+    ),
+    Precondition(
+        "`cmd_type` is not `LTTNG_CONSUMER_STOP` (`assert`, 1419)",
+        "assertion failure: the consumer aborts (SIGABRT) before reading the union",
+        aborts=True,
+    ),
+    Precondition(
+        "every reply can be sent",
+        "`error_fatal` (2336): the command thread returns −1 and the consumer exits "
+        "(`lttng_consumer_should_exit`)",
+        aborts=True,
+    ),
+)
+
+# --- cross-socket traffic building blocks -------------------------------------------------
+
+
+def _metadata_exchange(before: str | None, when: str) -> tuple[Traffic, ...]:
+    """``lttng_ustconsumer_request_metadata`` (ust-consumer.c:3314–3441)."""
+    return (
+        Traffic(
+            Peer.METADATA,
+            True,
+            "`lttcomm_metadata_request_msg` (key, session ids, app uid, bits_per_long)",
+            when,
+            before,
+        ),
+        Traffic(
+            Peer.METADATA,
+            False,
+            "`lttcomm_consumer_msg` PUSH_METADATA (key, target_offset, len, version), or "
+            "cmd_type = `LTTNG_ERR_UND` when the registry is gone",
+            when,
+            before,
+        ),
+        Traffic(
+            Peer.METADATA,
+            True,
+            "status SUCCESS (ready; or acknowledging LTTNG_ERR_UND)",
+            when,
+            before,
+        ),
+        Traffic(Peer.METADATA, False, "`len` metadata bytes", when + " and len > 0", before),
+        Traffic(
+            Peer.METADATA,
+            True,
+            "status: SUCCESS, ERROR_METADATA or ENOMEM (after the cache write; "
+            "waits for the metadata to be consumed up to offset+len)",
+            when + " and len > 0",
+            before,
+        ),
+    )
+
+
+def _relayd(command: str, reply: str, when: str, before: str | None) -> tuple[Traffic, ...]:
+    return (
+        Traffic(
+            Peer.RELAYD_CONTROL, True, f"`{command}` (lttcomm_relayd_hdr + payload)", when, before
+        ),
+        Traffic(Peer.RELAYD_CONTROL, False, reply, when, before),
+    )
+
+
+def _add_stream(when: str, before: str | None) -> tuple[Traffic, ...]:
+    """``consumer_send_relayd_stream`` → ``relayd_add_stream`` (consumer.c:718–766)."""
+    return _relayd(
+        "RELAYD_ADD_STREAM",
+        "`lttcomm_relayd_status_stream` (relayd stream id, ret_code)",
+        when,
+        before,
+    )
+
+
+def _close_stream(when: str, before: str | None) -> tuple[Traffic, ...]:
+    """``consumer_stream_relayd_close`` → ``relayd_send_close_stream`` (consumer-stream.c:813)."""
+    return _relayd("RELAYD_CLOSE_STREAM", "`lttcomm_relayd_generic_reply`", when, before)
+
+
+_NOT_MONITORED = "the channel is not monitored (snapshot session)"
+_MONITOR_NOTE = (
+    "`consumer_timer_monitor_start` (monitor_timer_interval > 0): every interval one "
+    "`lttcomm_consumer_channel_monitor_msg` (key, session id, lowest/highest usage, "
+    "consumed since last sample)"
+)
+
+# --- the table ------------------------------------------------------------------------------
+
+_STATUS_LAST = "status"
+
+BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
+    _C.LTTNG_CONSUMER_ADD_CHANNEL: Behaviour(
+        purpose="Kernel-consumer command (add a channel whose streams follow); "
+        "not handled by the UST consumer.",
+        actions=("falls to `default: break` (2284) then `end_nosignal`: nothing is done",),
+        sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
+        case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
+        state=("none",),
+    ),
+    _C.LTTNG_CONSUMER_ADD_STREAM: Behaviour(
+        purpose="Kernel-consumer command (add one stream, fd follows); ignored here.",
+        actions=(
+            "falls to `default: break` (2284): nothing is read or sent — a session daemon "
+            "that sends an fd after it leaves the byte and fd queued on the socket",
+        ),
+        sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
+        case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
+        state=("none",),
+    ),
+    _C.LTTNG_CONSUMER_UPDATE_STREAM: Behaviour(
+        purpose="Obsolete (kernel mmap/splice switch); the UST consumer refuses it.",
+        actions=("returns `-ENOSYS` (1475) without a reply",),
+        sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1473, 1477),),
+        case_line={Abi.V2_13_9: 1473, Abi.R97535EFAA: 1457},
+        preconditions=(
+            Precondition(
+                "none can hold",
+                "the negative return ends `consumer_thread_sessiond_poll`: the command thread "
+                "stops and the consumer exits",
+                aborts=True,
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_STOP: Behaviour(
+        purpose="Deprecated stop request.",
+        actions=("`assert(msg.cmd_type != LTTNG_CONSUMER_STOP)` (1419) fails",),
+        sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1418, 1419),),
+        case_line={Abi.V2_13_9: 1419, Abi.R97535EFAA: 1410},
+        preconditions=(
+            Precondition(
+                "never sent by a 2.13 session daemon",
+                "assertion failure: SIGABRT (reproducer crash-42d7474beb42)",
+                aborts=True,
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: Behaviour(
+        purpose="Hand over one connected socket (control first, then data) to a relay daemon.",
+        actions=(
+            "`consumer_add_relayd_socket` (consumer.c:3566): find the relayd pair by "
+            "`net_index`; a control socket for an unknown index allocates the pair",
+            "send status SUCCESS (ready for the fd), poll, receive one fd",
+            "wrap it as the pair's control or data `lttcomm_relayd_sock` with the negotiated "
+            "major/minor; the control socket records `relayd_session_id`",
+            "send the final status; `add_relayd` publishes the pair",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1427, 1442),
+            Source("consumer_add_relayd_socket", CONSUMER, 3566, 3761),
+        ),
+        case_line={Abi.V2_13_9: 1427, Abi.R97535EFAA: 1418},
+        state=("a `consumer_relayd_sock_pair` keyed by `net_index` (control, then data socket)",),
+        preconditions=(
+            Precondition(
+                "a new `net_index` comes with `type` = LTTNG_STREAM_CONTROL (`assert`, 3588)",
+                "assertion failure: SIGABRT (reproducer crash-5ff15eb43676)",
+                aborts=True,
+            ),
+            Precondition(
+                "a known `net_index` does not come with a second control socket (`assert`, 3608)",
+                "assertion failure: SIGABRT",
+                aborts=True,
+            ),
+            Precondition(
+                "the fd arrives (`lttcomm_recv_fds_unix_sock`)",
+                "`ERROR_RECV_FD` on the error socket and as the final status",
+            ),
+        ),
+        codes=(
+            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "first status: send the fd; final: added"),
+            Code(_R.LTTCOMM_CONSUMERD_ENOMEM, "single status: the pair could not be allocated"),
+            Code(_R.LTTCOMM_CONSUMERD_ERROR_RECV_FD, "final status: no fd came"),
+            Code(_R.LTTCOMM_CONSUMERD_FATAL, "final status: bad `type` or socket creation failed"),
+        ),
+        traffic=(
+            Traffic(
+                Peer.ERROR,
+                True,
+                "`LTTCOMM_CONSUMERD_FATAL` if a status cannot be sent; "
+                "`POLL_ERROR` if polling for the fd fails; `ERROR_RECV_FD`",
+                "on failure",
+            ),
+        ),
+        abi_notes={
+            Abi.R97535EFAA: "`u.relayd_sock` embeds a whole in-process `lttcomm_relayd_sock` "
+            "(see the field table). `consumer_add_relayd_socket` (consumer.cpp:3559) copies its "
+            "`sock` (`lttcomm_copy_sock`: address family, protocol, sockaddr), creates a socket "
+            "of that kind (`lttcomm_create_sock`) that the received fd then replaces, and takes "
+            "major/minor from `u.relayd_sock.major`/`.minor`.",
+        },
+    ),
+    _C.LTTNG_CONSUMER_DESTROY_RELAYD: Behaviour(
+        purpose="Forget a relay daemon once its streams are gone.",
+        actions=(
+            "`consumer_find_relayd(net_seq_idx)`",
+            "`consumer_flag_relayd_for_destroy`: set the destroy flag; the pair is "
+            "destroyed now if no stream refers to it, else when the last one closes",
+            "send status",
+        ),
+        sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1443, 1472), END_MSG_SESSIOND),
+        case_line={Abi.V2_13_9: 1443, Abi.R97535EFAA: 1427},
+        state=("relayd pair flagged for destruction; its sockets closed when unreferenced",),
+        codes=(OK, Code(_R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no relayd has `net_seq_idx`")),
+    ),
+    _C.LTTNG_CONSUMER_DATA_PENDING: Behaviour(
+        purpose="Does any stream of the session still hold data not yet written or sent?",
+        actions=(
+            "`consumer_data_pending(session_id)` (consumer.c:3762): any stream of the session "
+            "with data not yet consumed (`lttng_ustconsumer_data_pending`) → 1",
+            "if the session streams to a relayd: RELAYD_BEGIN_DATA_PENDING, then per stream "
+            "RELAYD_QUIESCENT_CONTROL (metadata stream) or RELAYD_DATA_PENDING (data stream, "
+            "last sequence number sent) — a 1 answers 1 at once — then "
+            "RELAYD_END_DATA_PENDING (data in flight → 1); a relay error answers 0 and cleans "
+            "the relayd up",
+            "send the answer as a raw `int32` (no status)",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1478, 1502),
+            Source("consumer_data_pending", CONSUMER, 3762, 3892),
+        ),
+        case_line={Abi.V2_13_9: 1478, Abi.R97535EFAA: 1462},
+        codes=(
+            Code(0, "no data pending: the trace is complete (also when a relay command fails)"),
+            Code(1, "data pending"),
+        ),
+        traffic=(
+            *_relayd(
+                "RELAYD_BEGIN_DATA_PENDING",
+                "`lttcomm_relayd_generic_reply`",
+                "the session streams to a relayd",
+                "is_data_pending",
+            ),
+            *_relayd(
+                "RELAYD_QUIESCENT_CONTROL (metadata) / RELAYD_DATA_PENDING (data), per stream",
+                "`lttcomm_relayd_generic_reply` (1: pending, the command ends here)",
+                "the session streams to a relayd",
+                "is_data_pending",
+            ),
+            *_relayd(
+                "RELAYD_END_DATA_PENDING",
+                "`lttcomm_relayd_generic_reply` (is pending)",
+                "the session streams to a relayd",
+                "is_data_pending",
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: Behaviour(
+        purpose="Create a channel: its ring buffers (shm) and, except for a snapshot-mode "
+        "metadata channel, its streams.",
+        actions=(
+            "`consumer_allocate_channel` (consumer.c:1003): key, session, chunk, path, "
+            "output, tracefile limits, monitor, live timer",
+            "translate `type`: PER_CPU → data channel (refcount 1), METADATA → metadata",
+            "`ask_channel` → `create_ust_channel` (`lttng_ust_ctl_create_channel`, shm under "
+            "`shm_path` if set) and `create_ust_streams` (one per possible CPU; one for a "
+            "monitored metadata channel; none for a snapshot-mode metadata channel)",
+            "metadata: `consumer_metadata_cache_allocate`, start the switch timer; data: "
+            "start the live timer and the monitor timer",
+            "`add_channel` (hands the channel to the channel thread)",
+            "send `lttcomm_consumer_status_channel` (SUCCESS, key, stream_count)",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1503, 1658),
+            Source("ask_channel", UST_CONSUMER, 602, 659),
+            Source("consumer_allocate_channel", CONSUMER, 1003, 1117),
+            Source("end_channel_error", UST_CONSUMER, 2314, 2334),
+        ),
+        case_line={Abi.V2_13_9: 1503, Abi.R97535EFAA: 1487},
+        state=(
+            "a `lttng_consumer_channel` keyed by `key` with its shm ring buffers and streams "
+            "(not yet monitored: they wait for GET_CHANNEL)",
+            "metadata: a metadata cache; switch timer armed (the timer asks for metadata)",
+            "data: live timer (live sessions) and monitor timer armed",
+        ),
+        preconditions=(
+            Precondition(
+                "`type` is LTTNG_UST_ABI_CHAN_PER_CPU or _METADATA (`assert(0)`, 1580)",
+                "assertion failure: SIGABRT (reproducer crash-798ab06c3bc2)",
+                aborts=True,
+            ),
+            Precondition(
+                "`output` is a known `lttng_event_output` (`assert(0)` in "
+                "`consumer_allocate_channel`, consumer.c:1059)",
+                "assertion failure: SIGABRT (reproducer crash-283a072f4fa1)",
+                aborts=True,
+            ),
+            Precondition(
+                "a chunk id that is set names a trace chunk of the session's registry",
+                "status_channel CHANNEL_FAIL",
+            ),
+            Precondition(
+                "the buffers can be created (memory, shm path, buffer credentials)",
+                "status_channel CHANNEL_FAIL; the channel is destroyed",
+            ),
+        ),
+        codes=(
+            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "created; `key` and `stream_count` are valid"),
+            Code(
+                _R.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
+                "not created (key 0, stream_count 0); `end_channel_error`",
+            ),
+        ),
+        traffic=(
+            Traffic(
+                Peer.MONITOR, True, _MONITOR_NOTE, "a data channel, once the pipe is set", None
+            ),
+            Traffic(
+                Peer.METADATA,
+                True,
+                "switch-timer metadata requests (see the metadata socket exchange)",
+                "a metadata channel with switch_timer_interval > 0",
+                None,
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_GET_CHANNEL: Behaviour(
+        purpose="Hand a created channel and its streams to the session daemon (which passes "
+        "them to the application) and start consuming them.",
+        actions=(
+            "`consumer_find_channel(key)`",
+            "`send_channel_to_sessiond_and_relayd`: if the channel streams to a relayd, "
+            "`consumer_send_relayd_stream` for each stream (RELAYD_ADD_STREAM) first",
+            "send status (SUCCESS or RELAYD_FAIL); on SUCCESS the ust-ctl channel "
+            "(`lttng_ust_ctl_send_channel_to_sessiond`, wakeup fd) and each stream "
+            "(shm fd + wakeup fd), then the end-of-list marker",
+            "monitored channel: `send_streams_to_thread` (data or metadata thread polls them)",
+            "send the final status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1659, 1720),
+            Source("send_channel_to_sessiond_and_relayd", UST_CONSUMER, 505, 600),
+            Source("send_streams_to_thread", UST_CONSUMER, 661, 694),
+        ),
+        case_line={Abi.V2_13_9: 1659, Abi.R97535EFAA: 1643},
+        state=(
+            "streams sent to the relayd get relayd stream ids",
+            "monitored: streams owned by the data/metadata threads and polled; snapshot "
+            "sessions keep them in the channel",
+        ),
+        preconditions=(
+            Precondition("a channel has `key`", "single status CHAN_NOT_FOUND"),
+            Precondition(
+                "the relayd accepts every stream",
+                "single status RELAYD_FAIL (the hand-over is skipped, the consumer goes on)",
+            ),
+            Precondition(
+                "the hand-over and the thread hand-off succeed",
+                "`error_fatal`: the consumer exits",
+                aborts=True,
+            ),
+        ),
+        codes=(
+            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "first: the hand-over follows; final: done"),
+            Code(_R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "single status: no channel has `key`"),
+            Code(
+                _R.LTTCOMM_CONSUMERD_RELAYD_FAIL,
+                "single status: a stream could not be announced to the relayd",
+            ),
+        ),
+        traffic=(*_add_stream("the channel streams to a relayd (per stream)", "status.before"),),
+    ),
+    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: Behaviour(
+        purpose="Drop a channel whose streams were never handed to the threads "
+        "(application gone before GET_CHANNEL completed).",
+        actions=(
+            "`notify_thread_del_channel(ctx, key)`: write the key to the channel thread's "
+            "pipe; that thread deletes the channel",
+            "send status SUCCESS",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1721, 1732),
+            Source("notify_thread_del_channel", CONSUMER, 143, 147),
+        ),
+        case_line={Abi.V2_13_9: 1721, Abi.R97535EFAA: 1705},
+        state=("the channel and its unsent streams are torn down asynchronously",),
+        codes=(Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "always, even for an unknown key"),),
+    ),
+    _C.LTTNG_CONSUMER_PUSH_METADATA: Behaviour(
+        purpose="Append (or, with a new version, replace) metadata in a metadata channel's "
+        "cache, for the metadata thread to write out.",
+        actions=(
+            "`consumer_find_channel(key)`",
+            "len = 0: reply the lookup result only",
+            "send status SUCCESS (ready), poll the command socket",
+            "`lttng_ustconsumer_recv_metadata`: allocate `len` bytes, receive them, "
+            "`consumer_metadata_cache_write(offset, len, version)`; a new version resets "
+            "the stream's consumed position; wake the metadata thread",
+            "wait (`consumer_metadata_cache_flushed`, 200 µs sleeps) until the metadata thread "
+            "has consumed the cache up to offset+len",
+            "send the final status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1767, 1836),
+            Source("lttng_ustconsumer_recv_metadata", UST_CONSUMER, 1276, 1384),
+        ),
+        case_line={Abi.V2_13_9: 1767, Abi.R97535EFAA: 1751},
+        state=("the channel's metadata cache (contents, max offset, version)",),
+        preconditions=(
+            Precondition("a channel has `key`", "single status CHANNEL_FAIL (a tolerated race)"),
+            Precondition(
+                "`len` bytes can be allocated",
+                "final status ENOMEM *without reading the payload*: its bytes stay on the "
+                "socket and are read as the next command",
+            ),
+            Precondition(
+                "the bytes arrive",
+                "`error_fatal`: the consumer exits",
+                aborts=True,
+            ),
+        ),
+        codes=(
+            Code(
+                _R.LTTCOMM_CONSUMERD_SUCCESS,
+                "first: send the bytes; final: cached and consumed up to offset+len",
+            ),
+            Code(_R.LTTCOMM_CONSUMERD_CHANNEL_FAIL, "single status: no channel has `key`"),
+            Code(
+                _R.LTTCOMM_CONSUMERD_ERROR_METADATA,
+                "final: the cache write failed or the metadata thread could not be woken",
+            ),
+            Code(_R.LTTCOMM_CONSUMERD_ENOMEM, "final: no memory for the payload (left unread)"),
+        ),
+        traffic=(
+            *_relayd(
+                "RELAYD_SEND_METADATA (lttcomm_relayd_metadata_payload + bytes)",
+                "none (no reply)",
+                "the metadata thread writes the new metadata and the channel streams to a relayd",
+                _STATUS_LAST,
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_CLOSE_METADATA: Behaviour(
+        purpose="Close a metadata channel (session destroy, or the app's per-PID registry "
+        "going away).",
+        actions=(
+            "`close_metadata(key)`: `lttng_ustconsumer_close_metadata` closes the metadata "
+            "stream's poll pipe, which makes the metadata thread tear the stream (and the "
+            "channel) down after writing what remains",
+            "snapshot-mode channel: `consumer_del_channel` at once",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1733, 1743),
+            Source("close_metadata", UST_CONSUMER, 798, 873),
+            Source("lttng_ustconsumer_close_metadata", UST_CONSUMER, 3228, 3259),
+        ),
+        case_line={Abi.V2_13_9: 1733, Abi.R97535EFAA: 1717},
+        state=("metadata stream closed; the channel deleted",),
+        preconditions=(
+            Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),
+            Precondition(
+                "the channel is a metadata channel "
+                "(`assert(metadata->type == CONSUMER_CHANNEL_TYPE_METADATA)`, 3233)",
+                "assertion failure on a data channel's key: SIGABRT "
+                "(reproducer crash-026b44a01cd5)",
+                aborts=True,
+            ),
+        ),
+        codes=(OK, UST_CHAN_NOT_FOUND),
+        traffic=(
+            *_close_stream(
+                "the metadata stream was sent to a relayd (from the metadata "
+                "thread, after the reply)",
+                None,
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_SETUP_METADATA: Behaviour(
+        purpose="Start consuming a monitored metadata channel: announce its stream to the "
+        "relayd and give it to the metadata thread.",
+        actions=(
+            "`setup_metadata(ctx, key)`: find the channel; snapshot-mode: nothing to do",
+            "if the stream goes to a relayd: `consumer_send_relayd_stream` "
+            "(RELAYD_ADD_STREAM) then `consumer_send_relayd_streams_sent` (RELAYD_STREAMS_SENT)",
+            "`send_streams_to_thread`: the metadata thread polls it",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1837, 1846),
+            Source("setup_metadata", UST_CONSUMER, 875, 963),
+        ),
+        case_line={Abi.V2_13_9: 1837, Abi.R97535EFAA: 1821},
+        state=("the metadata stream moves to the metadata thread",),
+        preconditions=(
+            Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),
+            Precondition(
+                "the monitored channel still has its stream",
+                "status ERROR_METADATA",
+            ),
+        ),
+        codes=(
+            OK,
+            UST_CHAN_NOT_FOUND,
+            Code(
+                _R.LTTCOMM_CONSUMERD_ERROR_METADATA,
+                "no stream, or RELAYD_ADD_STREAM failed (the stream is destroyed)",
+            ),
+            Code(_R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "RELAYD_STREAMS_SENT failed"),
+            Code(_R.LTTCOMM_CONSUMERD_FATAL, "the metadata thread could not take the stream"),
+        ),
+        traffic=(
+            *_add_stream("the metadata stream goes to a relayd", "status"),
+            *_relayd(
+                "RELAYD_STREAMS_SENT",
+                "`lttcomm_relayd_generic_reply`",
+                "the metadata stream goes to a relayd",
+                "status",
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: Behaviour(
+        purpose="Close the current packet of every stream of a channel (stop, rotation).",
+        actions=(
+            "`flush_channel(key)`: for each stream not quiescent, "
+            "`lttng_ust_ctl_flush_buffer(stream, 0)` and mark it quiescent",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1744, 1754),
+            Source("flush_channel", UST_CONSUMER, 696, 755),
+        ),
+        case_line={Abi.V2_13_9: 1744, Abi.R97535EFAA: 1728},
+        state=("streams quiescent (a later flush is a no-op until CLEAR_QUIESCENT_CHANNEL)",),
+        preconditions=(Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),),
+        codes=(
+            OK,
+            UST_CHAN_NOT_FOUND,
+            Code(LttngErrorCode.LTTNG_ERR_BUFFER_FLUSH_FAILED, "a stream's flush failed"),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: Behaviour(
+        purpose="Write a snapshot of one channel of a snapshot (unmonitored) session, to the "
+        "local chunk or to a relayd.",
+        actions=(
+            "`consumer_find_channel(key)`",
+            "metadata = 1: `snapshot_metadata` — ask the session daemon for new metadata on "
+            "the metadata socket (`lttng_ustconsumer_request_metadata`, wait), create the "
+            "metadata stream, announce it to the relayd (RELAYD_ADD_STREAM) or create its "
+            "output file, read every metadata sub-buffer "
+            "(`lttng_consumer_read_subbuffer`: RELAYD_SEND_METADATA per packet), then "
+            "destroy the stream (RELAYD_CLOSE_STREAM)",
+            "metadata = 0: `snapshot_channel` — per stream: RELAYD_ADD_STREAM or output "
+            "files, flush if active, take the snapshot positions, start "
+            "`nb_packets_per_stream` packets back, send each packet "
+            "(relay data socket: `lttcomm_relayd_data_hdr` + packet), close the stream "
+            "(RELAYD_CLOSE_STREAM)",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1847, 1894),
+            Source("snapshot_metadata", UST_CONSUMER, 965, 1040),
+            Source("snapshot_channel", UST_CONSUMER, 1076, 1256),
+            Source("lttng_ustconsumer_request_metadata", UST_CONSUMER, 3314, 3441),
+        ),
+        case_line={Abi.V2_13_9: 1847, Abi.R97535EFAA: 1831},
+        state=(
+            "metadata: the metadata cache is updated; a metadata stream lives only during "
+            "the command",
+            "data: packets skipped because the writer overtook them count as lost packets",
+        ),
+        preconditions=(
+            Precondition("a channel has `key`", "status CHAN_NOT_FOUND"),
+            Precondition(
+                "the channel is not monitored (`assert(!channel->monitor)`, 980 / 1095)",
+                "assertion failure for a normal session's channel: SIGABRT "
+                "(reproducer crash-08740e201743)",
+                aborts=True,
+            ),
+            Precondition(
+                "the data channel has a trace chunk (`assert(channel->trace_chunk)`, 1103) "
+                "and its streams none yet (`assert(!stream->trace_chunk)`, 1113)",
+                "assertion failure: SIGABRT",
+                aborts=True,
+            ),
+            Precondition(
+                "the metadata reply names this channel (`assert(key == channel->key)`, 3402)",
+                "assertion failure: SIGABRT — a peer's metadata-socket bytes",
+                aborts=True,
+            ),
+        ),
+        codes=(
+            OK,
+            Code(_R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "no channel has `key`"),
+            Code(
+                _R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED,
+                "a stream, file, relayd or ring operation failed",
+            ),
+        ),
+        traffic=(
+            *_metadata_exchange("status", "metadata = 1"),
+            *_add_stream("metadata = 1 and relayd_id != -1", "status"),
+            Traffic(
+                Peer.RELAYD_CONTROL,
+                True,
+                "`RELAYD_SEND_METADATA` + metadata packet, per sub-buffer (no reply)",
+                "metadata = 1 and relayd_id != -1",
+                "status",
+            ),
+            *_close_stream("metadata = 1 and relayd_id != -1", "status"),
+            *_add_stream("metadata = 0 and relayd_id != -1 (per stream)", "status"),
+            Traffic(
+                Peer.RELAYD_DATA,
+                True,
+                "`lttcomm_relayd_data_hdr` + packet, per packet (no reply)",
+                "metadata = 0 and relayd_id != -1",
+                "status",
+            ),
+            *_close_stream("metadata = 0 and relayd_id != -1 (per stream)", "status"),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_SNAPSHOT_METADATA: Behaviour(
+        purpose="Unused: metadata snapshots go through SNAPSHOT_CHANNEL with metadata = 1.",
+        actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
+        sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
+        case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
+    ),
+    _C.LTTNG_CONSUMER_STREAMS_SENT: Behaviour(
+        purpose="Kernel-consumer command (all streams of a channel sent); ignored here: the "
+        "UST consumer sends RELAYD_STREAMS_SENT itself.",
+        actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
+        sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
+        case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
+    ),
+    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: Behaviour(
+        purpose="Events discarded so far in a channel (discard mode), for `lttng list`/stop.",
+        actions=(
+            "find the first stream of `session_id` whose channel has `channel_key`; read "
+            "`chan->discarded_events` (0 if none)",
+            "send it as a raw `uint64`",
+        ),
+        sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1895, 1945),),
+        case_line={Abi.V2_13_9: 1895, Abi.R97535EFAA: 1879},
+        codes=(Code(0, "the count (0 also for an unknown channel or session)"),),
+    ),
+    _C.LTTNG_CONSUMER_LOST_PACKETS: Behaviour(
+        purpose="Packets lost so far in a channel (overwrite mode, snapshots).",
+        actions=(
+            "as DISCARDED_EVENTS with `chan->lost_packets`",
+            "send it as a raw `uint64`",
+        ),
+        sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1946, 1996),),
+        case_line={Abi.V2_13_9: 1946, Abi.R97535EFAA: 1930},
+        codes=(Code(0, "the count (0 also for an unknown channel or session)"),),
+    ),
+    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Behaviour(
+        purpose="Let FLUSH_CHANNEL flush a channel's streams again (start after stop).",
+        actions=(
+            "`clear_quiescent_channel(key)`: every stream's `quiescent` = false",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1755, 1766),
+            Source("clear_quiescent_channel", UST_CONSUMER, 757, 796),
+        ),
+        case_line={Abi.V2_13_9: 1755, Abi.R97535EFAA: 1739},
+        state=("streams not quiescent",),
+        preconditions=(Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),),
+        codes=(OK, UST_CHAN_NOT_FOUND),
+    ),
+    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Behaviour(
+        purpose="Give the consumer the write end of the session daemon's channel-monitor pipe.",
+        actions=(
+            "send status SUCCESS (ready for the fd), receive one fd",
+            "`consumer_timer_thread_set_channel_monitor_pipe`: keep it unless one is set; "
+            "make it non-blocking",
+            "send the final status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1997, 2045),
+            Source("consumer_timer_thread_set_channel_monitor_pipe", CONSUMER_TIMER, 718, 730),
+        ),
+        case_line={Abi.V2_13_9: 1997, Abi.R97535EFAA: 1981},
+        state=("the monitor timers of data channels write their samples to this pipe",),
+        preconditions=(
+            Precondition("the fd arrives", "`error_fatal`: the consumer exits", aborts=True),
+        ),
+        codes=(
+            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "first: send the fd; final: pipe set"),
+            Code(_R.LTTCOMM_CONSUMERD_ALREADY_SET, "final: a pipe was set before (kept)"),
+        ),
+        traffic=(Traffic(Peer.MONITOR, True, _MONITOR_NOTE, "from then on, per data channel"),),
+    ),
+    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: Behaviour(
+        purpose="Rotate a channel to the session's new trace chunk: sample each stream's "
+        "rotation position, answer, then rotate the streams already past it.",
+        actions=(
+            "`consumer_find_channel(key)`",
+            "`lttng_consumer_rotate_channel`: for each stream, flush (a metadata stream: close "
+            "the packet), sample `rotate_position` = produced position, remember the new "
+            "chunk; for a relayd, send RELAYD_ROTATE_STREAMS with every stream's position",
+            "send status *before* rotating",
+            "`lttng_consumer_rotate_ready_streams`: rotate the streams whose consumed position "
+            "already reached their rotation position; the data/metadata threads rotate the "
+            "others when they get there (`lttng_consumer_rotate_stream`: close the files, open "
+            "new ones in the new chunk)",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2046, 2102),
+            Source("lttng_consumer_rotate_channel", CONSUMER, 3983, 4354),
+            Source("lttng_consumer_rotate_ready_streams", CONSUMER, 4652, 4694),
+        ),
+        case_line={Abi.V2_13_9: 2046, Abi.R97535EFAA: 2030},
+        state=(
+            "each stream's `rotate_position` and its next trace chunk; rotation completes "
+            "asynchronously — the session daemon learns it by polling: CLOSE_TRACE_CHUNK of "
+            "the old chunk, then TRACE_CHUNK_EXISTS until UNKNOWN_TRACE_CHUNK",
+        ),
+        preconditions=(
+            Precondition("a channel has `key`", "status CHAN_NOT_FOUND"),
+            Precondition(
+                "the channel has a trace chunk (`assert(channel->trace_chunk)`, consumer.c:4010)",
+                "assertion failure: SIGABRT",
+                aborts=True,
+            ),
+        ),
+        codes=(
+            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "positions sampled; rotation under way"),
+            CHAN_NOT_FOUND,
+            Code(_R.LTTCOMM_CONSUMERD_ROTATION_FAIL, "sampling or RELAYD_ROTATE_STREAMS failed"),
+        ),
+        traffic=(
+            *_relayd(
+                "RELAYD_ROTATE_STREAMS (new chunk id, per-stream rotation positions)",
+                "`lttcomm_relayd_generic_reply`",
+                "the channel streams to a relayd",
+                "status",
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_INIT: Behaviour(
+        purpose="First command: the session daemon's UUID (sessiond-scoped trace chunk "
+        "registries).",
+        actions=("`lttng_consumer_init_command`: record `sessiond_uuid` once", "send status"),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2132, 2145),
+            Source("lttng_consumer_init_command", CONSUMER, 4695, 4715),
+        ),
+        case_line={Abi.V2_13_9: 2132, Abi.R97535EFAA: 2116},
+        state=("the session daemon UUID",),
+        codes=(OK, Code(_R.LTTCOMM_CONSUMERD_ALREADY_SET, "a UUID was set before (kept)")),
+    ),
+    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: Behaviour(
+        purpose="Create a session's trace chunk (session start, rotation, snapshot), locally "
+        "in a directory the session daemon opened, or on a relayd.",
+        actions=(
+            "local chunk (`relayd_id.is_set` = 0): send status SUCCESS, receive the chunk's "
+            "domain directory fd",
+            "`lttng_consumer_create_trace_chunk`: create the chunk in the consumer's "
+            "registry (session id, chunk id, creation time, override name, credentials)",
+            "remote chunk: RELAYD_CREATE_TRACE_CHUNK to the relayd",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2146, 2215),
+            Source("lttng_consumer_create_trace_chunk", CONSUMER, 4716, 4904),
+        ),
+        case_line={Abi.V2_13_9: 2146, Abi.R97535EFAA: 2130},
+        state=(
+            "a trace chunk in the consumer's registry, keyed by (sessiond uuid, session, chunk id)",
+        ),
+        preconditions=(
+            Precondition(
+                "`creation_timestamp` is not 0 (`assert`, consumer.c:4747)",
+                "assertion failure: SIGABRT (reproducer crash-5a5152446e05)",
+                aborts=True,
+            ),
+            Precondition(
+                "a local chunk's directory fd arrives and is a directory",
+                "`error_fatal`: the consumer exits",
+                aborts=True,
+            ),
+        ),
+        codes=(
+            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "local: first = send the fd; final: created"),
+            Code(
+                _R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
+                "the chunk, its directory or the relayd chunk could not be made",
+            ),
+        ),
+        traffic=(
+            *_relayd(
+                "RELAYD_CREATE_TRACE_CHUNK",
+                "`lttcomm_relayd_generic_reply`",
+                "relayd_id.is_set = 1",
+                "status.ready",
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: Behaviour(
+        purpose="Close a trace chunk (end of rotation, destroy), optionally with a close "
+        "command (move to completed/, delete).",
+        actions=(
+            "`lttng_consumer_close_trace_chunk`: detach the chunk from every channel using it, "
+            "run the close command, release the consumer's reference",
+            "remote: RELAYD_CLOSE_TRACE_CHUNK, whose reply gives the closed chunk's path",
+            "send `lttcomm_consumer_close_trace_chunk_reply` (ret_code, path_length) then the path",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2216, 2248),
+            Source("lttng_consumer_close_trace_chunk", CONSUMER, 4905, 5032),
+        ),
+        case_line={Abi.V2_13_9: 2216, Abi.R97535EFAA: 2200},
+        state=("the chunk leaves the registry once unreferenced",),
+        codes=(
+            OK,
+            Code(_R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK, "no such chunk"),
+            Code(
+                _R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED,
+                "the close command or the relayd failed",
+            ),
+        ),
+        traffic=(
+            *_relayd(
+                "RELAYD_CLOSE_TRACE_CHUNK",
+                "`lttcomm_relayd_close_trace_chunk_reply` + path",
+                "relayd_id.is_set = 1",
+                "close_trace_chunk_reply",
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: Behaviour(
+        purpose="Is the chunk still open here (or on the relayd)? Polled by the session "
+        "daemon after a rotation until the chunk is gone.",
+        actions=(
+            "`lttng_consumer_trace_chunk_exists`: look the chunk up, locally or on the relayd",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2249, 2260),
+            Source("lttng_consumer_trace_chunk_exists", CONSUMER, 5033, 5106),
+        ),
+        case_line={Abi.V2_13_9: 2249, Abi.R97535EFAA: 2234},
+        codes=(
+            Code(_R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL, "open in this consumer"),
+            Code(_R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE, "open on the relayd"),
+            Code(_R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK, "closed: the rotation is complete"),
+            Code(_R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS, "unknown relayd id"),
+            Code(_R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "the relayd query failed"),
+            Code(_R.LTTCOMM_CONSUMERD_FATAL, "the registry lookup failed"),
+        ),
+        traffic=(
+            *_relayd(
+                "RELAYD_TRACE_CHUNK_EXISTS",
+                "`lttcomm_relayd_trace_chunk_exists_reply`",
+                "relayd_id.is_set = 1 and not open locally",
+                "status",
+            ),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: Behaviour(
+        purpose="Discard the contents of a channel's buffers (`lttng clear`).",
+        actions=(
+            "`lttng_consumer_clear_channel`: metadata channel: nothing; otherwise each stream "
+            "(`consumer_clear_stream`): flush the active packet (`consumer_stream_flush_buffer`, "
+            "producer active) then `consumer_clear_buffer` (lttng_ust_ctl_clear_buffer)",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2103, 2131),
+            Source("lttng_consumer_clear_channel", CONSUMER, 5146, 5170),
+        ),
+        case_line={Abi.V2_13_9: 2103, Abi.R97535EFAA: 2087},
+        state=("ring buffers emptied; consumed positions moved",),
+        preconditions=(Precondition("a channel has `key`", "status CHAN_NOT_FOUND"),),
+        codes=(
+            OK,
+            CHAN_NOT_FOUND,
+            Code(_R.LTTCOMM_CONSUMERD_FATAL, "a stream could not be flushed or cleared"),
+        ),
+    ),
+    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: Behaviour(
+        purpose="Open a packet in every stream of a channel (after start/rotation, so "
+        "that empty streams still produce a packet with a beginning timestamp).",
+        actions=(
+            "`lttng_consumer_open_channel_packets` under the channel lock: "
+            "`consumer_stream_open_packet` (an empty flush) per stream",
+            "send status",
+        ),
+        sources=(
+            Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2261, 2283),
+            Source("lttng_consumer_open_channel_packets", CONSUMER, 5172, 5240),
+        ),
+        case_line={Abi.V2_13_9: 2261, Abi.R97535EFAA: 2246},
+        preconditions=(
+            Precondition(
+                "a channel has `key`", "status CHAN_NOT_FOUND (per-PID channels may be gone)"
+            ),
+        ),
+        codes=(
+            OK,
+            CHAN_NOT_FOUND,
+            Code(_R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS, "the channel is a metadata channel"),
+            Code(_R.LTTCOMM_CONSUMERD_UNKNOWN_ERROR, "opening a packet failed"),
+        ),
+    ),
+}
+
+
+def _step_names(steps: tuple[Step, ...]) -> set[str]:
+    names: set[str] = set()
+    for step in steps:
+        names.add(step.name)
+        if isinstance(step, StreamList):
+            names |= _step_names(step.stream)
+    return names
+
+
+def check_table() -> list[str]:
+    """Problems of :data:`BEHAVIOUR`: missing commands, ``before`` naming no reply step."""
+    problems = [f"{c.name}: no behaviour" for c in LttngConsumerCommand if c not in BEHAVIOUR]
+    for command, behaviour in BEHAVIOUR.items():
+        for abi in ALL_ABIS:
+            names = _step_names(command_steps(abi, command))
+            problems += [
+                f"{command.name}: traffic before unknown step {t.before!r}"
+                for t in behaviour.traffic
+                if t.before is not None and t.before not in names
+            ]
+    return problems
