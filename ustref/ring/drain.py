@@ -143,8 +143,10 @@ def _release(subbufs: list[Subbuffer]) -> None:
     """Release the views of sub-buffers put back, so that a sink using one later fails
     (a view still exported by the sink stays as it is)."""
     for subbuf in subbufs:
-        with contextlib.suppress(BufferError):
+        try:
             subbuf.view.release()
+        except BufferError:
+            continue
 
 
 def _consume(reader: StreamReader, sink: Sink, subbufs: list[Subbuffer]) -> int:
