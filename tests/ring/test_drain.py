@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.ring.test_differential import mask_timestamps
-from ustref.errors import LayoutError, LocalProtocolError
+from ustref.errors import LayoutError, LocalProtocolError, UstrefError
 from ustref.ring import layout as L
+from ustref.ring import reader as reader_module
 from ustref.ring import shm
 from ustref.ring.drain import FdSink, PacketInfo, drain, packet_info
 from ustref.ring.reader import Status, StreamReader, Subbuffer
@@ -200,6 +201,23 @@ def test_batch_then_library_takes_over(twins: Callable[..., Twins]) -> None:
     assert pair.reader.consumed_position() == 4 * 4096
     assert oracle_drain(pair.py_stream, pair.py_out) == available - 4
     assert first[:4] == L.TSDL_MAGIC_NUMBER.to_bytes(4, "little")
+
+
+def test_misuse(twins: Callable[..., Twins], monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = twins(metadata=True, subbuf_size=4096, num_subbuf=4)
+    with pytest.raises(LocalProtocolError, match="at least one"):
+        pair.reader.get_next_subbufs(0)
+    with pytest.raises(LocalProtocolError, match="without a batch"):
+        pair.reader.put_next_subbufs()
+    write_packets(pair.py, 3, 4096, seed=2)
+    status, batch = pair.reader.get_next_subbufs(1)
+    assert status is Status.OK
+    with pytest.raises(LocalProtocolError, match="metadata client"):
+        packet_info(pair.reader, batch[0])
+    pair.reader.put_next_subbufs()
+    monkeypatch.setattr(reader_module, "PLAIN_WORD_ACCESS_IS_ATOMIC", False)
+    with pytest.raises(UstrefError, match="x86-64"):
+        StreamReader.from_fd(pair.py_stream.shm_fd)
 
 
 def test_budget(twins: Callable[..., Twins]) -> None:
