@@ -10,8 +10,10 @@ One C concept per module:
   self-describing, and the buffer geometry it gives;
 * :mod:`ustref.ring.packet` — CTF packet header/context of the data and
   metadata clients;
-* :mod:`ustref.ring.reader` — the consumer side: positions, get/put,
-  snapshots, getters, flush;
+* :mod:`ustref.ring.reader` — the consumer side: positions, get/put (one
+  sub-buffer or a batch), snapshots, getters, flush;
+* :mod:`ustref.ring.drain` — the consumer's data path on a stream: take the
+  ready sub-buffers, write them through a sink, put them back;
 * :mod:`ustref.ring.dump` — ``ustref ring dump``, post-mortem recovery like
   ``lttng-crash -x``;
 * :mod:`ustref.ring.ustctl` — the liblttng-ust-ctl.so.5 oracle (tests and

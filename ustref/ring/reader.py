@@ -22,6 +22,18 @@ retries up to ``LTTNG_UST_RING_BUFFER_GET_RETRY`` (10) times and sleeps
 ``LTTNG_UST_RING_BUFFER_RETRY_DELAY_MS`` (10 ms) in the last half. This
 reader retries as often but does not sleep unless ``retry_delay_s`` is set:
 a consumer loop that gets :attr:`Status.AGAIN` goes back to ``poll()``.
+
+Fast path: positions, counters and sub-buffer ids are read and the reader's
+own words written by indexing the mapping's typed view
+(:attr:`~ustref.ring.shm.ShmMapping.words`, one aligned 8-byte load or store
+each, see :mod:`ustref.ring.shm` for why that is what the C code does on
+x86-64); only the read-modify-write operations (moving ``consumed``,
+exchanging ids, adding to ``records_read``) call libatomic.
+:meth:`StreamReader.get_next_subbufs` takes every consecutive ready
+sub-buffer at once, as views of the mapping, and
+:meth:`StreamReader.put_next_subbufs` gives them back with one move of
+``consumed``: the batch counterpart of ``get_next_subbuf``/``put_next_subbuf``
+that :mod:`ustref.ring.drain` builds the consumer's data path on.
 """
 
 from __future__ import annotations
@@ -32,16 +44,19 @@ import errno
 import os
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from ustref.errors import LayoutError, LocalProtocolError
+from ustref.errors import LayoutError, LocalProtocolError, UstrefError
 from ustref.ring import layout as L
 from ustref.ring import packet as P
 from ustref.ring.crash import MASK64, CrashRecord, Geometry, read_crash_record
-from ustref.ring.shm import PAGE_SIZE, ShmMapping
+from ustref.ring.shm import PAGE_SIZE, PLAIN_WORD_ACCESS_IS_ATOMIC, ShmMapping, write_views
 
 GET_RETRY = 10  # LTTNG_UST_RING_BUFFER_GET_RETRY
 RETRY_DELAY_S = 0.010  # LTTNG_UST_RING_BUFFER_RETRY_DELAY_MS
 _SIGN = 1 << 63
+_U32 = 0xFFFF_FFFF
+_PAGE_MASK = ~(PAGE_SIZE - 1)
 
 
 class Status(enum.IntEnum):
@@ -59,7 +74,7 @@ def _negative(value: int) -> bool:
 
 def page_align(value: int) -> int:
     """``LTTNG_UST_PAGE_ALIGN()``."""
-    return (value + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+    return (value + PAGE_SIZE - 1) & _PAGE_MASK
 
 
 # offsets within struct lttng_ust_ring_buffer (from the ctypes mirror)
@@ -93,6 +108,44 @@ _PAGES_P = L.BackendPages.p.offset
 _WSB_STRIDE = L.c_sizeof(L.BackendSubbuffer)
 _CNT_STRIDE = L.c_sizeof(L.BackendCounts)
 _REF_SIZE = L.c_sizeof(L.ShmRef)
+
+
+def _word(offset: int) -> int:
+    """Index in :attr:`ShmMapping.words` of the aligned word at byte ``offset``."""
+    if offset & 7:
+        raise LayoutError(f"word at {offset:#x} is not 8-byte aligned")
+    return offset >> 3
+
+
+# the same, as indices of ShmMapping.words (the int-sized finalized is the low
+# half of its word: little-endian)
+_W_OFFSET = _word(_OFF_OFFSET)
+_W_CONSUMED = _word(_OFF_CONSUMED)
+_W_FINALIZED = _word(_OFF_FINALIZED)
+_W_GET_SUBBUF_CONSUMED = _word(_OFF_GET_SUBBUF_CONSUMED)
+_W_PROD_SNAPSHOT = _word(_OFF_PROD_SNAPSHOT)
+_W_CONS_SNAPSHOT = _word(_OFF_CONS_SNAPSHOT)
+_W_RSB_ID = _word(_OFF_RSB_ID)
+
+
+class Subbuffer(NamedTuple):
+    """One sub-buffer taken for reading: what the C consumer's ``struct stream_subbuffer``
+    holds after ``get_next_subbuffer_common()`` (consumer.h, ust-consumer.c @ v2.13.9):
+    ``info.data.subbuf_size``, ``padded_subbuf_size`` and ``buffer.buffer``, the view
+    of the padded bytes in the mapping.
+
+    The view is only valid until the sub-buffer is put back: the writer may
+    then reuse the memory (:mod:`ustref.ring.drain` releases it).
+    """
+
+    #: the consumed position it was taken at (``buf->get_subbuf_consumed``)
+    position: int
+    #: ``lttng_ust_ctl_get_subbuf_size()``: bytes of packet data
+    subbuf_size: int
+    #: ``lttng_ust_ctl_get_padded_subbuf_size()``: data size rounded up to a page
+    padded_subbuf_size: int
+    #: the ``padded_subbuf_size`` bytes, a slice of :attr:`ShmMapping.octets`
+    view: memoryview
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +187,12 @@ def _resolve_tables(mapping: ShmMapping, geo: Geometry, crash: CrashRecord) -> S
         if index != self_index:
             raise LayoutError(
                 f"{name} refers to shm object {index}, the stream is object {self_index}",
+                source=src,
+                offset=field_offset,
+            )
+        if offset & 7:
+            raise LayoutError(
+                f"{name} table at {offset:#x} is not 8-byte aligned",
                 source=src,
                 offset=field_offset,
             )
@@ -224,6 +283,24 @@ class StreamReader:
         self.wakeup_fd = wakeup_fd
         self.retry_delay_s = retry_delay_s
         self._reading = False
+        if not PLAIN_WORD_ACCESS_IS_ATOMIC:
+            raise UstrefError(
+                "the live reader relies on x86-64's untorn, ordered 8-byte loads and stores"
+            )
+        self._words = mapping.words
+        self._octets = mapping.octets
+        geo, tables = self.geometry, self.tables
+        # word indices of the per-sub-buffer (idx) and per-backend-pages (bindex) fields
+        self._cc_sb = tuple(
+            _word(tables.commit_cold + i * _COLD_STRIDE + _COLD_CC_SB)
+            for i in range(geo.num_subbuf)
+        )
+        self._wsb = tuple(_word(tables.buf_wsb + i * _WSB_STRIDE) for i in range(geo.num_subbuf))
+        self._data_size = tuple(_word(page + _PAGES_DATA_SIZE) for page in tables.pages)
+        self._unread = tuple(_word(page + _PAGES_RECORDS_UNREAD) for page in tables.pages)
+        self._mmap_offset = tuple(_word(page + _PAGES_MMAP_OFFSET) for page in tables.pages)
+        #: backend indices of the sub-buffers taken by get_next_subbufs(), until put
+        self._held: tuple[int, ...] = ()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **kwargs: object) -> StreamReader:
@@ -289,63 +366,72 @@ class StreamReader:
 
     def snapshot(self) -> Status:
         """``lttng_ust_ctl_snapshot()`` → ``lib_ring_buffer_snapshot()``."""
-        m, geo = self.mapping, self.geometry
-        finalized = m.read_i32(_OFF_FINALIZED)
-        consumed_cur = m.load_ulong(_OFF_CONSUMED)
-        write_offset = m.load_ulong(_OFF_OFFSET)
+        m, w, geo = self.mapping, self._words, self.geometry
+        m.check()
+        finalized = w[_W_FINALIZED] & _U32
+        consumed_cur = w[_W_CONSUMED]
+        write_offset = w[_W_OFFSET]
         if geo.subbuf_trunc(write_offset) == geo.subbuf_trunc(consumed_cur):
-            return Status.NODATA if finalized else Status.AGAIN
-        m.write_u64(_OFF_CONS_SNAPSHOT, consumed_cur)
-        m.write_u64(_OFF_PROD_SNAPSHOT, geo.subbuf_trunc(write_offset))
-        return Status.OK
+            status = Status.NODATA if finalized else Status.AGAIN
+        else:
+            w[_W_CONS_SNAPSHOT] = consumed_cur
+            w[_W_PROD_SNAPSHOT] = geo.subbuf_trunc(write_offset)
+            status = Status.OK
+        m.check()
+        return status
 
     def snapshot_sample_positions(self) -> Status:
         """``lttng_ust_ctl_snapshot_sample_positions()``."""
-        m = self.mapping
-        m.write_u64(_OFF_CONS_SNAPSHOT, m.load_ulong(_OFF_CONSUMED))
-        m.write_u64(_OFF_PROD_SNAPSHOT, m.load_ulong(_OFF_OFFSET))
+        m, w = self.mapping, self._words
+        m.check()
+        w[_W_CONS_SNAPSHOT] = w[_W_CONSUMED]
+        w[_W_PROD_SNAPSHOT] = w[_W_OFFSET]
+        m.check()
         return Status.OK
+
+    def _load(self, word: int) -> int:
+        """One word of the mapping, raising if the mapping is closed or poisoned."""
+        self.mapping.check()
+        value: int = self._words[word]
+        self.mapping.check()
+        return value
 
     def snapshot_get_consumed(self) -> int:
         """``lttng_ust_ctl_snapshot_get_consumed()``."""
-        return self.mapping.read_u64(_OFF_CONS_SNAPSHOT)
+        return self._load(_W_CONS_SNAPSHOT)
 
     def snapshot_get_produced(self) -> int:
         """``lttng_ust_ctl_snapshot_get_produced()``."""
-        return self.mapping.read_u64(_OFF_PROD_SNAPSHOT)
+        return self._load(_W_PROD_SNAPSHOT)
 
     def consumed_position(self) -> int:
         """``lib_ring_buffer_get_consumed()``: the shared consumed count."""
-        return self.mapping.load_ulong(_OFF_CONSUMED)
+        return self._load(_W_CONSUMED)
 
     def produced_position(self) -> int:
         """``lib_ring_buffer_get_offset()``: the shared write offset."""
-        return self.mapping.load_ulong(_OFF_OFFSET)
+        return self._load(_W_OFFSET)
 
     # -- get / put -----------------------------------------------------------------
 
     def _update_read_sb_index(self, consumed_idx: int, consumed_count: int) -> bool:
         """``update_read_sb_index()`` (backend_internal.h): take the writer's sub-buffer."""
-        m = self.mapping
-        wsb = self.tables.buf_wsb + consumed_idx * _WSB_STRIDE
+        w = self._words
+        wsb = self._wsb[consumed_idx]
         if self.geometry.overwrite:
-            old_id = m.load_ulong(wsb)
+            old_id = w[wsb]
             if not old_id & L.SB_ID_NOREF_MASK:
                 return False
             expected_offset = (consumed_count << L.SB_ID_OFFSET_SHIFT) & MASK64
             if (old_id & L.SB_ID_OFFSET_MASK) != expected_offset:
                 return False
-            rsb = m.read_u64(_OFF_RSB_ID)
-            rsb = (rsb & ~L.SB_ID_OFFSET_MASK & MASK64) | (
-                (consumed_count << L.SB_ID_OFFSET_SHIFT) & MASK64
-            )
-            rsb |= L.SB_ID_NOREF_MASK
-            m.store_ulong(_OFF_RSB_ID, rsb)
-            if m.cas_ulong(wsb, old_id, rsb) != old_id:
+            rsb = (w[_W_RSB_ID] & ~L.SB_ID_OFFSET_MASK & MASK64) | expected_offset
+            w[_W_RSB_ID] = rsb | L.SB_ID_NOREF_MASK  # subbuffer_id_set_noref_offset()
+            if self.mapping.cas_ulong(wsb << 3, old_id, w[_W_RSB_ID]) != old_id:
                 return False
-            m.write_u64(_OFF_RSB_ID, old_id)
+            w[_W_RSB_ID] = old_id
         else:
-            m.write_u64(_OFF_RSB_ID, m.load_ulong(wsb))
+            w[_W_RSB_ID] = w[wsb]
         return True
 
     def _committed(self, commit_count: int, consumed: int) -> bool:
@@ -356,31 +442,37 @@ class StreamReader:
 
     def get_subbuf(self, consumed: int) -> Status:
         """``lttng_ust_ctl_get_subbuf()`` → ``lib_ring_buffer_get_subbuf()``."""
-        m, geo = self.mapping, self.geometry
+        m, w, geo = self.mapping, self._words, self.geometry
+        m.check()
         consumed &= MASK64
         consumed_idx = geo.subbuf_index(consumed)
-        cc_sb = self.tables.commit_cold + consumed_idx * _COLD_STRIDE + _COLD_CC_SB
+        cc_sb = self._cc_sb[consumed_idx]
         retries = GET_RETRY
+        status = Status.AGAIN
         while True:
-            finalized = m.read_i32(_OFF_FINALIZED)
-            consumed_cur = m.load_ulong(_OFF_CONSUMED)
-            commit_count = m.load_ulong(cc_sb)
-            write_offset = m.load_ulong(_OFF_OFFSET)
+            finalized = w[_W_FINALIZED] & _U32
+            consumed_cur = w[_W_CONSUMED]
+            commit_count = w[cc_sb]
+            write_offset = w[_W_OFFSET]
             if _negative(geo.subbuf_trunc(consumed) - geo.subbuf_trunc(consumed_cur)):
                 break
             if self._committed(commit_count, consumed):
                 if self._writer_head(write_offset, consumed):
                     break
                 if self._update_read_sb_index(consumed_idx, geo.buf_trunc_val(consumed)):
-                    m.write_u64(_OFF_RSB_ID, self._clear_noref(m.read_u64(_OFF_RSB_ID)))
-                    m.write_u64(_OFF_GET_SUBBUF_CONSUMED, consumed)
-                    m.write_u8(_OFF_GET_SUBBUF, m.read_u8(_OFF_GET_SUBBUF) | 1)
-                    return Status.OK
+                    w[_W_RSB_ID] = self._clear_noref(w[_W_RSB_ID])
+                    w[_W_GET_SUBBUF_CONSUMED] = consumed
+                    self._octets[_OFF_GET_SUBBUF] |= 1
+                    status = Status.OK
+                    break
             if retries <= 0:
                 break
             retries -= 1
             if self.retry_delay_s and retries <= GET_RETRY >> 1:
                 time.sleep(self.retry_delay_s)
+        m.check()
+        if status is Status.OK:
+            return status
         return Status.NODATA if finalized else Status.AGAIN
 
     def _writer_head(self, write_offset: int, consumed: int) -> bool:
@@ -393,39 +485,55 @@ class StreamReader:
         return sb_id
 
     def _bindex(self, sb_id: int) -> int:
+        """``subbuffer_id_get_index()``, checked against the backend pages."""
         index = sb_id & L.SB_ID_INDEX_MASK if self.geometry.overwrite else sb_id
         if index >= self.geometry.num_subbuf_alloc:
-            raise LayoutError(
-                f"sub-buffer id {sb_id:#x} has index {index}, "
-                f"beyond the {self.geometry.num_subbuf_alloc} backend pages",
-                source=self.mapping.source,
-            )
+            raise self._bad_id(sb_id, index)
         return index
+
+    def _bad_id(self, sb_id: int, index: int) -> LayoutError:
+        return LayoutError(
+            f"sub-buffer id {sb_id:#x} has index {index}, "
+            f"beyond the {self.geometry.num_subbuf_alloc} backend pages",
+            source=self.mapping.source,
+        )
 
     def held(self) -> bool:
         """Whether a sub-buffer is held for reading (``buf->get_subbuf``)."""
-        return bool(self.mapping.read_u8(_OFF_GET_SUBBUF) & 1)
+        self.mapping.check()
+        return bool(self._octets[_OFF_GET_SUBBUF] & 1)
+
+    def _single_put(self, what: str) -> None:
+        if len(self._held) > 1:
+            raise LocalProtocolError(
+                f"{self.mapping.source}: {what} with {len(self._held)} sub-buffers "
+                "taken by get_next_subbufs(): put them back with put_next_subbufs()"
+            )
+        self._held = ()
 
     def put_subbuf(self) -> None:
         """``lttng_ust_ctl_put_subbuf()`` → ``lib_ring_buffer_put_subbuf()``."""
-        m, geo = self.mapping, self.geometry
-        flags = m.read_u8(_OFF_GET_SUBBUF)
+        m, w, geo = self.mapping, self._words, self.geometry
+        m.check()
+        self._single_put("put_subbuf")
+        flags = self._octets[_OFF_GET_SUBBUF]
         if not flags & 1:
             raise LocalProtocolError(f"{m.source}: put_subbuf without a held sub-buffer")
-        consumed = m.read_u64(_OFF_GET_SUBBUF_CONSUMED)
-        m.write_u8(_OFF_GET_SUBBUF, flags & ~1)
-        rsb = m.read_u64(_OFF_RSB_ID)
-        page = self.tables.pages[self._bindex(rsb)]
-        unread = m.load_ulong(page + _PAGES_RECORDS_UNREAD)
-        self._atomic_add(_OFF_RECORDS_READ, unread)
-        m.store_ulong(page + _PAGES_RECORDS_UNREAD, 0)
+        consumed = w[_W_GET_SUBBUF_CONSUMED]
+        self._octets[_OFF_GET_SUBBUF] = flags & ~1
+        rsb = w[_W_RSB_ID]
+        unread = self._unread[self._bindex(rsb)]
+        self._atomic_add(_OFF_RECORDS_READ, w[unread])
+        w[unread] = 0
         if geo.overwrite:
-            m.write_u64(_OFF_RSB_ID, rsb | L.SB_ID_NOREF_MASK)
+            w[_W_RSB_ID] = rsb | L.SB_ID_NOREF_MASK
         self._update_read_sb_index(geo.subbuf_index(consumed), geo.buf_trunc_val(consumed))
+        m.check()
 
     def _atomic_add(self, offset: int, value: int) -> None:
+        """``uatomic_add()``: compare-and-swap until the sum is stored."""
         m = self.mapping
-        cur = m.load_ulong(offset)
+        cur = self._words[offset >> 3]
         while True:
             found = m.cas_ulong(offset, cur, cur + value)
             if found == cur:
@@ -435,33 +543,162 @@ class StreamReader:
     def move_consumer(self, consumed_new: int) -> None:
         """``lib_ring_buffer_move_consumer()``: only ever push ``consumed`` forward."""
         m = self.mapping
-        consumed = m.load_ulong(_OFF_CONSUMED)
+        m.check()
+        consumed = self._words[_W_CONSUMED]
         while _negative(consumed - consumed_new):
-            consumed = m.cas_ulong(_OFF_CONSUMED, consumed, consumed_new)
+            found = m.cas_ulong(_OFF_CONSUMED, consumed, consumed_new)
+            if found == consumed:
+                break  # stored (C's loop makes one more cmpxchg, which fails)
+            consumed = found
 
     def get_next_subbuf(self) -> Status:
         """``lttng_ust_ctl_get_next_subbuf()`` → ``lib_ring_buffer_get_next_subbuf()``."""
         status = self.snapshot()
         if status is not Status.OK:
             return status
-        return self.get_subbuf(self.snapshot_get_consumed())
+        return self.get_subbuf(self._words[_W_CONS_SNAPSHOT])
 
     def put_next_subbuf(self) -> None:
         """``lttng_ust_ctl_put_next_subbuf()`` → ``lib_ring_buffer_put_next_subbuf()``."""
         self.put_subbuf()
-        self.move_consumer(self.geometry.subbuf_align(self.snapshot_get_consumed()))
+        self.move_consumer(self.geometry.subbuf_align(self._words[_W_CONS_SNAPSHOT]))
+
+    # -- batches of sub-buffers ---------------------------------------------------------
+
+    def get_next_subbufs(self, limit: int) -> tuple[Status, list[Subbuffer]]:
+        """Take up to ``limit`` consecutive ready sub-buffers at once, without copying.
+
+        The batch counterpart of :meth:`get_next_subbuf`, with the checks of
+        ``lib_ring_buffer_snapshot()`` and, for each sub-buffer from
+        ``consumed`` on, of ``lib_ring_buffer_get_subbuf()``: fully committed
+        for its lap (``commit_cold[idx].cc_sb``) and not the one the writer is
+        in. It stops at the first that fails them and never retries or
+        sleeps: a sub-buffer reserved but not yet committed ends the batch,
+        and if it is the first one the answer is :attr:`Status.AGAIN` (or
+        :attr:`Status.NODATA` once finalized) — poll again, the writer's
+        commit wakes the stream.
+
+        Discard mode only can hold several: the writer never enters a
+        sub-buffer until ``consumed`` has moved past it
+        (``lib_ring_buffer_try_reserve_slow()``), and ``consumed`` only moves in
+        :meth:`put_next_subbufs`. In overwrite mode the reader holds a
+        sub-buffer by exchanging it with its spare one (``buf_rsb``), so a
+        batch is one :meth:`get_next_subbuf`.
+
+        While a batch is held, the shared reader words (``cons_snapshot``,
+        ``buf_rsb``, ``get_subbuf_consumed``, ``get_subbuf``) are those of
+        holding its last sub-buffer; after :meth:`put_next_subbufs` the stream
+        is in the state ``get_next_subbuf``/``put_next_subbuf`` repeated for
+        each would leave.
+        """
+        self.mapping.check()
+        if limit < 1:
+            raise LocalProtocolError(f"get_next_subbufs(limit={limit}): take at least one")
+        if self._held:
+            raise LocalProtocolError(f"{self.mapping.source}: sub-buffers are already held")
+        if self.geometry.overwrite:
+            return self._get_one()
+        m, w, o, geo = self.mapping, self._words, self._octets, self.geometry
+        m.check()
+        size = geo.subbuf_size
+        trunc = ~(size - 1) & MASK64
+        buf_mask = geo.buf_size - 1
+        buf_trunc = ~buf_mask & MASK64
+        order, num_order = geo.subbuf_size_order, geo.num_subbuf_order
+        cc_mask = geo.commit_count_mask
+        cc_sb, wsb, data_size, data = self._cc_sb, self._wsb, self._data_size, self.tables.data
+        n_alloc = geo.num_subbuf_alloc
+        new = tuple.__new__  # Subbuffer(...) minus its Python-level __new__: 0.3 µs each
+        finalized = w[_W_FINALIZED] & _U32
+        consumed = w[_W_CONSUMED]
+        produced = w[_W_OFFSET] & trunc
+        taken: list[Subbuffer] = []
+        held: list[int] = []
+        pos = consumed
+        sb_id = 0
+        left = limit
+        while left and (pos & trunc) != produced:
+            idx = (pos & buf_mask) >> order
+            if ((w[cc_sb[idx]] - size) & cc_mask) != (pos & buf_trunc) >> num_order:
+                break  # reserved, not committed yet
+            sb_id = w[wsb[idx]]  # in discard mode, the id is the backend index
+            if sb_id >= n_alloc:
+                raise self._bad_id(sb_id, sb_id)
+            data_bytes = w[data_size[sb_id]]
+            padded = (data_bytes + PAGE_SIZE - 1) & _PAGE_MASK
+            if padded > size:
+                raise LayoutError(
+                    f"sub-buffer {sb_id} announces {data_bytes} bytes of data, "
+                    f"more than its {size}",
+                    source=m.source,
+                )
+            start = data[sb_id]
+            taken.append(new(Subbuffer, (pos, data_bytes, padded, o[start : start + padded])))
+            held.append(sb_id)
+            pos = (pos + size) & MASK64
+            left -= 1
+        if not taken:
+            m.check()
+            return (Status.NODATA if finalized else Status.AGAIN), taken
+        last = taken[-1].position
+        w[_W_CONS_SNAPSHOT] = last
+        w[_W_PROD_SNAPSHOT] = produced
+        w[_W_RSB_ID] = sb_id
+        w[_W_GET_SUBBUF_CONSUMED] = last
+        o[_OFF_GET_SUBBUF] |= 1
+        self._held = tuple(held)
+        m.check()
+        return Status.OK, taken
+
+    def _get_one(self) -> tuple[Status, list[Subbuffer]]:
+        status = self.get_next_subbuf()
+        if status is not Status.OK:
+            return status, []
+        bindex = self._bindex(self._words[_W_RSB_ID])
+        self._held = (bindex,)
+        size = self.get_subbuf_size()
+        padded = page_align(size)
+        start = self.tables.data[bindex]
+        position = self._words[_W_GET_SUBBUF_CONSUMED]
+        return status, [Subbuffer(position, size, padded, self._octets[start : start + padded])]
+
+    def put_next_subbufs(self) -> None:
+        """Give back the sub-buffers :meth:`get_next_subbufs` took: ``lib_ring_buffer_put_subbuf()``
+        for each (``records_read += records_unread``, ``records_unread = 0``), one
+        ``update_read_sb_index()`` and one ``lib_ring_buffer_move_consumer()`` past
+        the last."""
+        if not self._held:
+            raise LocalProtocolError(f"{self.mapping.source}: put_next_subbufs without a batch")
+        if self.geometry.overwrite:
+            self._held = ()
+            self.put_next_subbuf()
+            return
+        m, w, o, geo = self.mapping, self._words, self._octets, self.geometry
+        m.check()
+        o[_OFF_GET_SUBBUF] &= ~1
+        unread_words = self._unread
+        read = 0
+        for bindex in self._held:
+            word = unread_words[bindex]
+            read += w[word]
+            w[word] = 0
+        self._held = ()
+        if read & MASK64:
+            self._atomic_add(_OFF_RECORDS_READ, read & MASK64)
+        last = w[_W_GET_SUBBUF_CONSUMED]
+        self._update_read_sb_index(geo.subbuf_index(last), geo.buf_trunc_val(last))
+        self.move_consumer(geo.subbuf_align(last))
+        m.check()
 
     # -- the held sub-buffer -----------------------------------------------------------
 
-    def _read_page(self) -> int:
-        return self.tables.pages[self._bindex(self.mapping.read_u64(_OFF_RSB_ID))]
-
-    def _read_data(self) -> int:
-        return self.tables.data[self._bindex(self.mapping.read_u64(_OFF_RSB_ID))]
+    def _read_bindex(self) -> int:
+        self.mapping.check()
+        return self._bindex(self._words[_W_RSB_ID])
 
     def get_subbuf_size(self) -> int:
         """``lttng_ust_ctl_get_subbuf_size()``: data size of the held sub-buffer."""
-        return self.mapping.read_u64(self._read_page() + _PAGES_DATA_SIZE)
+        return self._load(self._data_size[self._read_bindex()])
 
     def get_padded_subbuf_size(self) -> int:
         """``lttng_ust_ctl_get_padded_subbuf_size()``: data size rounded up to a page."""
@@ -469,7 +706,7 @@ class StreamReader:
 
     def get_mmap_read_offset(self) -> int:
         """``lttng_ust_ctl_get_mmap_read_offset()``: held sub-buffer from the mmap base."""
-        return self.mapping.read_u64(self._read_page() + _PAGES_MMAP_OFFSET)
+        return self._load(self._mmap_offset[self._read_bindex()])
 
     def get_mmap_len(self) -> int:
         """``lttng_ust_ctl_get_mmap_len()``."""
@@ -484,25 +721,32 @@ class StreamReader:
         """Offset of the held sub-buffer's bytes from the start of the shm object."""
         return self.tables.memory_map + self.get_mmap_read_offset()
 
-    def read_subbuf(self, length: int | None = None) -> bytes:
-        """The held sub-buffer's first ``length`` bytes (default: its padded size)."""
+    def _held_view(self, length: int | None) -> memoryview:
         size = self.get_padded_subbuf_size() if length is None else length
         if size > self.geometry.subbuf_size:
             raise LocalProtocolError(f"{size} bytes is more than a sub-buffer")
-        return self.mapping.read_bytes(self.subbuf_offset_in_object(), size)
+        start = self.subbuf_offset_in_object()
+        return self._octets[start : start + size]
+
+    def read_subbuf(self, length: int | None = None) -> bytes:
+        """A copy of the held sub-buffer's first ``length`` bytes (default: its padded size)."""
+        with self._held_view(length) as view:
+            data = bytes(view)
+        self.mapping.check()
+        return data
 
     def write_subbuf(self, out_fd: int, length: int | None = None) -> int:
-        """Write the held sub-buffer (default: padded size) to ``out_fd``."""
-        size = self.get_padded_subbuf_size() if length is None else length
-        if size > self.geometry.subbuf_size:
-            raise LocalProtocolError(f"{size} bytes is more than a sub-buffer")
-        return self.mapping.write_to(out_fd, self.subbuf_offset_in_object(), size)
+        """Write the held sub-buffer (default: padded size) to ``out_fd``, uncopied."""
+        with self._held_view(length) as view:
+            written = write_views(out_fd, [view], source=self.mapping.source)
+        self.mapping.check()
+        return written
 
     # -- packet getters (client callbacks of template.h) ---------------------------------
 
     def _header_u64(self, field_offset: int, what: str) -> int:
         P.require_data(self.kind, what, self.mapping.source)
-        return self.mapping.read_u64(self._read_data() + field_offset)
+        return self._load(_word(self.tables.data[self._read_bindex()] + field_offset))
 
     def get_timestamp_begin(self) -> int:
         return self._header_u64(P.DATA_TIMESTAMP_BEGIN, "timestamp_begin")
