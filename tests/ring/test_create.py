@@ -319,3 +319,16 @@ def test_memfd_option_is_sealed_against_shrinking() -> None:
         chan.destroy()
         for fd in fds:
             os.close(fd)
+
+
+def test_nr_stream_per_channel() -> None:
+    assert C.possible_cpus_array_len() == ustctl.library().lttng_ust_ctl_get_nr_stream_per_channel()
+
+
+def test_end_of_streams_marker() -> None:
+    lib = ustctl.library()
+    data, fds = ustctl._handover(
+        lambda fd: int(lib.lttng_ust_ctl_send_stream_to_sessiond(fd, None))
+    )
+    assert fds == []
+    assert data == C.END_OF_STREAMS
