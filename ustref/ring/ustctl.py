@@ -22,8 +22,10 @@ import enum
 import errno
 import hashlib
 import os
+import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ustref.errors import LocalProtocolError, UstrefError
@@ -137,6 +139,15 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "lttng_ust_ctl_get_current_timestamp": (ctypes.c_int, [_P, _U64_P]),
     "lttng_ust_ctl_get_sequence_number": (ctypes.c_int, [_P, _U64_P]),
     "lttng_ust_ctl_get_instance_id": (ctypes.c_int, [_P, _U64_P]),
+    "lttng_ust_ctl_send_channel_to_sessiond": (ctypes.c_int, [ctypes.c_int, _P]),
+    "lttng_ust_ctl_send_stream_to_sessiond": (ctypes.c_int, [ctypes.c_int, _P]),
+    "lttng_ust_ctl_channel_get_wait_fd": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_channel_get_wakeup_fd": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_channel_close_wakeup_fd": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_stream_get_wait_fd": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_stream_get_wakeup_fd": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_stream_close_wakeup_fd": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_clear_buffer": (ctypes.c_int, [_P]),
 }
 
 _loaded: dict[str, ctypes.CDLL] = {}
@@ -174,6 +185,24 @@ def _check(ret: int, what: str) -> None:
         raise UstrefError(f"{what} failed: {os.strerror(-ret)} ({ret})")
 
 
+def _handover(send: Callable[[int], int]) -> tuple[bytes, list[int]]:
+    """Run a ``lttng_ust_ctl_send_*_to_sessiond`` call into a socketpair and collect what
+    the peer receives: all bytes and all fds."""
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with left, right:
+        _check(send(left.fileno()), "lttng_ust_ctl_send_*_to_sessiond")
+        left.shutdown(socket.SHUT_WR)
+        data = bytearray()
+        fds: list[int] = []
+        while True:
+            chunk, got, _flags, _addr = socket.recv_fds(right, 65536, 4)
+            fds.extend(got)
+            if not chunk:
+                break
+            data += chunk
+    return bytes(data), fds
+
+
 class OracleChannel:
     """A consumer channel created by ``lttng_ust_ctl_create_channel()`` over caller-owned
     stream fds (memfds here), mirroring ``struct lttng_ust_ctl_consumer_channel``."""
@@ -187,11 +216,21 @@ class OracleChannel:
         num_subbuf: int = 4,
         chan_id: int = 0,
         uuid: bytes = bytes(range(16)),
+        switch_timer_interval: int = 0,
+        read_timer_interval: int = 0,
+        blocking_timeout: int = 0,
+        stream_fds: list[int] | None = None,
     ) -> None:
+        """``stream_fds``, when given, stay the caller's (not closed by :meth:`close`)."""
         lib = library()
         self.metadata = metadata
         nr = 1 if metadata else lib.lttng_ust_ctl_get_nr_stream_per_channel()
-        self.stream_fds = [os.memfd_create(f"ustref-oracle-{i}") for i in range(nr)]
+        self._own_fds = stream_fds is None
+        self.stream_fds = (
+            [os.memfd_create(f"ustref-oracle-{i}") for i in range(nr)]
+            if stream_fds is None
+            else list(stream_fds)
+        )
         attr = ConsumerChannelAttr()
         attr.type = ChanType.METADATA if metadata else ChanType.PER_CPU
         attr.subbuf_size = subbuf_size
@@ -200,13 +239,16 @@ class OracleChannel:
         attr.output = 0  # LTTNG_UST_ABI_MMAP
         attr.chan_id = chan_id
         attr.uuid[:] = list(uuid)
-        attr.blocking_timeout = 0
+        attr.switch_timer_interval = switch_timer_interval
+        attr.read_timer_interval = read_timer_interval
+        attr.blocking_timeout = blocking_timeout
         fds = (ctypes.c_int * nr)(*self.stream_fds)
         self._attr = attr
         self.handle = lib.lttng_ust_ctl_create_channel(ctypes.byref(attr), fds, nr)
         if not self.handle:
-            for fd in self.stream_fds:
-                os.close(fd)
+            if self._own_fds:
+                for fd in self.stream_fds:
+                    os.close(fd)
             raise UstrefError("lttng_ust_ctl_create_channel failed")
         self.streams: list[OracleStream] = []
 
@@ -239,8 +281,31 @@ class OracleChannel:
             stream.close()
         library().lttng_ust_ctl_destroy_channel(self.handle)
         self.handle = None
-        for fd in self.stream_fds:
-            os.close(fd)
+        if self._own_fds:
+            for fd in self.stream_fds:
+                os.close(fd)
+
+    def wait_fd(self) -> int:
+        """``lttng_ust_ctl_channel_get_wait_fd()``."""
+        return int(library().lttng_ust_ctl_channel_get_wait_fd(self.handle))
+
+    def wakeup_fd(self) -> int:
+        """``lttng_ust_ctl_channel_get_wakeup_fd()``."""
+        return int(library().lttng_ust_ctl_channel_get_wakeup_fd(self.handle))
+
+    def close_wakeup_fd(self) -> None:
+        """``lttng_ust_ctl_channel_close_wakeup_fd()``."""
+        _check(
+            library().lttng_ust_ctl_channel_close_wakeup_fd(self.handle),
+            "lttng_ust_ctl_channel_close_wakeup_fd",
+        )
+
+    def handover(self) -> tuple[bytes, list[int]]:
+        """``lttng_ust_ctl_send_channel_to_sessiond()`` into a socketpair: the bytes sent
+        and the fds received (dups of the channel wakeup fd, the caller's to close)."""
+        return _handover(
+            lambda fd: library().lttng_ust_ctl_send_channel_to_sessiond(fd, self.handle)
+        )
 
     def __enter__(self) -> OracleChannel:
         return self
@@ -265,6 +330,32 @@ class OracleStream:
         if self.handle:
             library().lttng_ust_ctl_destroy_stream(self.handle)
             self.handle = None
+
+    def wait_fd(self) -> int:
+        """``lttng_ust_ctl_stream_get_wait_fd()``."""
+        return int(library().lttng_ust_ctl_stream_get_wait_fd(self.handle))
+
+    def wakeup_fd(self) -> int:
+        """``lttng_ust_ctl_stream_get_wakeup_fd()``."""
+        return int(library().lttng_ust_ctl_stream_get_wakeup_fd(self.handle))
+
+    def close_wakeup_fd(self) -> None:
+        """``lttng_ust_ctl_stream_close_wakeup_fd()``."""
+        _check(
+            library().lttng_ust_ctl_stream_close_wakeup_fd(self.handle),
+            "lttng_ust_ctl_stream_close_wakeup_fd",
+        )
+
+    def handover(self) -> tuple[bytes, list[int]]:
+        """``lttng_ust_ctl_send_stream_to_sessiond()`` into a socketpair: the bytes sent and
+        the fds received (dups of ``[shm_fd, wakeup_fd]``, the caller's to close)."""
+        return _handover(
+            lambda fd: library().lttng_ust_ctl_send_stream_to_sessiond(fd, self.handle)
+        )
+
+    def clear_buffer(self) -> None:
+        """``lttng_ust_ctl_clear_buffer()``."""
+        _check(library().lttng_ust_ctl_clear_buffer(self.handle), "lttng_ust_ctl_clear_buffer")
 
     def _status(self, ret: int, what: str) -> Status:
         if ret in (0, -errno.EAGAIN, -errno.ENODATA):

@@ -19,6 +19,7 @@ from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.fields import enum_c_name
 from ustref.protocol.registry import Protocol, StructSpec, schema
 from ustref.ring.layout import ring_layout_json
+from ustref.specgen import ustctl_calls
 from ustref.specgen.abidiff import abi_diff_page
 from ustref.specgen.aborts import aborts_page
 from ustref.specgen.behaviour import field_anchor
@@ -231,6 +232,7 @@ def render_pages(out_dir: Path) -> dict[str, str]:
         + abi_diff_page(old, new)
     )
     pages["ring-layout.md"] = _ring_page(kept("ring-layout.md"))
+    pages[ustctl_calls.PAGE] = GENERATED + ustctl_calls.page()
     # The golden captures and findings are evidence read from the repository's
     # spec/ when the output directory has none (rendering elsewhere).
     evidence = out_dir if (out_dir / "golden").is_dir() else REPO_SPEC

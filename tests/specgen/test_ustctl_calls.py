@@ -1,0 +1,52 @@
+"""The ust-ctl call table: complete and resolvable, each row with a test that exists
+(``tests/specgen/test_render.py`` keeps the rendered page current)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from ustref.specgen.ustctl_calls import CALLS, Call
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSUMER_C = Path("/work/src/lttng-tools-v2.13.9/src/common/ust-consumer/ust-consumer.c")
+
+
+def _resolve(dotted: str) -> object:
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            fields = getattr(obj, "__dataclass_fields__", {})
+            field_only = attr in fields and not hasattr(obj, attr)
+            obj = fields[attr] if field_only else getattr(obj, attr)
+        return obj
+    raise AssertionError(f"{dotted}: no such module")
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.name for c in CALLS])
+def test_pure_counterpart_resolves_and_test_exists(call: Call) -> None:
+    for dotted in call.pure:
+        _resolve(dotted)
+    path, func = call.test.split("::")
+    tree = ast.parse((ROOT / path).read_text())
+    names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert func in names, f"{path} has no {func}"
+
+
+def test_forty_one_distinct_names() -> None:
+    names = [c.name for c in CALLS]
+    assert len(names) == len(set(names)) == 41
+
+
+@pytest.mark.skipif(not CONSUMER_C.exists(), reason="lttng-tools source tree not here")
+def test_names_are_those_of_the_consumer_source() -> None:
+    found = set(re.findall(r"\blttng_ust_ctl_[a-z0-9_]+", CONSUMER_C.read_text()))
+    assert found == {c.name for c in CALLS}

@@ -1,0 +1,249 @@
+"""The I/O shell of pure ring-buffer creation: fds, pipes and files.
+
+Mirrors, as the consumer daemon runs them:
+
+* ``open_ust_stream_fd()`` (src/common/ust-consumer/ust-consumer.c @ v2.13.9): each
+  stream's fd is an anonymous POSIX shm object (``shm_create_anonymous("ust-consumer")``,
+  src/common/shm.c: ``shm_open("/shm-ust-consumer-<pid>", O_CREAT|O_EXCL|O_RDWR, 0700)``
+  then ``shm_unlink``: an unlinked tmpfs file under ``/dev/shm``) or, with ``--shm-path``,
+  the file ``<shm_path><cpu>`` opened ``O_RDWR|O_CREAT|O_EXCL`` mode ``0600``;
+* ``lttng_ust_ctl_create_channel()`` (liblttng-ust-ctl 2.13.5) over those fds: a wait pipe
+  per shm object (channel object first), each stream file ``ftruncate``d to its
+  ``memory_map_size`` and then written in full (``zero_file()``, which leaves the file
+  offset at the end), ``fsync``ed; the contents come from :mod:`ustref.ring.create`;
+* ``lttng_ust_ctl_create_stream()`` (``lib_ring_buffer_open_read``), the wait/wakeup fd
+  getters and closers, ``lttng_ust_ctl_destroy_stream``/``_destroy_channel``.
+
+Deliberate difference, opt-in only: ``anonymous="memfd"`` creates sealable memfds and
+seals them against shrinking (``F_SEAL_SHRINK``) once sized, so an app cannot make the
+consumer fault by truncating a buffer; the default follows lttng-tools (``shm_open``), whose
+tmpfs files cannot be sealed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from dataclasses import dataclass, field
+
+from ustref.errors import LocalProtocolError, UstrefError
+from ustref.ring import create as C
+from ustref.ring.shm import PAGE_SIZE, ShmMapping
+
+#: The ``/dev/shm`` directory glibc's ``shm_open`` creates its objects in.
+DEV_SHM = "/dev/shm"
+
+
+def shm_create_anonymous(owner_name: str = "ust-consumer") -> int:
+    """``shm_create_anonymous()`` (lttng-tools src/common/shm.c @ v2.13.9)."""
+    path = os.path.join(DEV_SHM, f"shm-{owner_name}-{os.getpid()}")
+    flags = os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o700)
+    except OSError as exc:
+        raise UstrefError(f"cannot create shm object {path}: {exc.strerror}") from exc
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return fd
+
+
+def memfd_create_sealable(name: str = "ust-consumer") -> int:
+    """A memfd that accepts seals (ustref's opt-in replacement for the shm object)."""
+    return os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+
+
+def stream_shm_path(shm_path: str, cpu: int) -> str:
+    """``get_stream_shm_path()`` (ust-consumer.c): the channel path with the CPU appended."""
+    return f"{shm_path}{cpu}"
+
+
+def open_stream_fds(nr: int, *, shm_path: str = "", anonymous: str = "shm") -> list[int]:
+    """``open_ust_stream_fd()`` for CPUs ``0 .. nr-1``; on error closes (and unlinks) the
+    ones already opened, like ``create_ust_channel()``."""
+    fds: list[int] = []
+    try:
+        for cpu in range(nr):
+            if shm_path:
+                fds.append(
+                    os.open(
+                        stream_shm_path(shm_path, cpu), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600
+                    )
+                )
+            elif anonymous == "memfd":
+                fds.append(memfd_create_sealable())
+            elif anonymous == "shm":
+                fds.append(shm_create_anonymous())
+            else:
+                raise LocalProtocolError(f"unknown anonymous shm kind {anonymous!r}")
+    except OSError as exc:
+        _undo(fds, shm_path)
+        raise UstrefError(f"cannot open stream shm {shm_path!r}: {exc.strerror}") from exc
+    except BaseException:
+        _undo(fds, shm_path)
+        raise
+    return fds
+
+
+def _undo(fds: list[int], shm_path: str) -> None:
+    for cpu, fd in enumerate(fds):
+        os.close(fd)
+        if shm_path:
+            with contextlib.suppress(OSError):
+                os.unlink(stream_shm_path(shm_path, cpu))
+
+
+def _wait_pipe() -> tuple[int, int]:
+    """``pipe2(O_CLOEXEC)`` with the write end set ``O_NONBLOCK`` (``F_SETFL``)."""
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    fcntl.fcntl(write_end, fcntl.F_SETFL, os.O_NONBLOCK)
+    return read_end, write_end
+
+
+def _fill(fd: int, image: bytes | bytearray, *, seal: bool) -> None:
+    """``ftruncate`` + ``zero_file()`` + ``fsync`` of ``_shm_object_table_alloc_shm()``,
+    writing the initial contents where the library writes zeros."""
+    os.ftruncate(fd, len(image))
+    if seal:
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK)
+    view = memoryview(image)
+    written = 0
+    while written < len(image):
+        written += os.write(fd, view[written : written + PAGE_SIZE])
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # EINVAL: some platforms cannot fsync shm
+        if exc.errno != 22:
+            raise
+
+
+@dataclass(eq=False)
+class StreamObject:
+    """One stream's shm object as the consumer holds it (``struct shm_object`` of type
+    ``SHM_OBJECT_SHM``, ``shm_fd_ownership`` 0: the fd stays the caller's)."""
+
+    cpu: int
+    shm_fd: int
+    memory_map_size: int
+    wait_fd: int
+    wakeup_fd: int
+    _mapping: ShmMapping | None = None
+
+    @property
+    def mapping(self) -> ShmMapping:
+        """A shared read-write mapping of the stream (made on first use)."""
+        if self._mapping is None:
+            self._mapping = ShmMapping(self.shm_fd, source=f"stream {self.cpu}")
+        return self._mapping
+
+    def close_wait_fd(self) -> None:
+        """``ring_buffer_stream_close_wait_fd()``."""
+        if self.wait_fd >= 0:
+            os.close(self.wait_fd)
+            self.wait_fd = -1
+
+    def close_wakeup_fd(self) -> None:
+        """``ring_buffer_stream_close_wakeup_fd()``."""
+        if self.wakeup_fd >= 0:
+            os.close(self.wakeup_fd)
+            self.wakeup_fd = -1
+
+    def release(self) -> None:
+        """``shmp_object_destroy()`` with ``consumer=1``: unmap and close the pipe ends still
+        open; the shm fd is not the object's (``shm_fd_ownership`` 0)."""
+        if self._mapping is not None:
+            self._mapping.close()
+            self._mapping = None
+        self.close_wait_fd()
+        self.close_wakeup_fd()
+
+
+@dataclass(eq=False)
+class PureChannel:
+    """A channel created the way ``lttng_ust_ctl_create_channel()`` creates it."""
+
+    attr: C.ChannelAttr
+    client: C.Client
+    #: the channel object (shm object 0, process memory): the GET_CHANNEL blob
+    blob: bytearray
+    wait_fd: int
+    wakeup_fd: int
+    streams: list[StreamObject] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls, attr: C.ChannelAttr, stream_fds: list[int], *, seal: bool = False
+    ) -> PureChannel:
+        """``lttng_ust_ctl_create_channel(attr, stream_fds, len(stream_fds))``."""
+        client = C.select_client(attr)
+        nr = C.nr_streams(client)
+        if len(stream_fds) != nr:
+            raise LocalProtocolError(f"{len(stream_fds)} stream fds given, the channel has {nr}")
+        timeout_ms = C.check_attr(attr, client)
+        wait_fd, wakeup_fd = _wait_pipe()
+        chan = cls(attr, client, bytearray(), wait_fd, wakeup_fd)
+        try:
+            for i, fd in enumerate(stream_fds):
+                cpu = -1 if client.metadata else i
+                image = C.stream_image(
+                    attr, client, object_index=1 + i, cpu=cpu, tsc=C.clock_read(client)
+                )
+                s_wait, s_wakeup = _wait_pipe()
+                chan.streams.append(StreamObject(cpu, fd, len(image), s_wait, s_wakeup))
+                _fill(fd, image, seal=seal)
+        except OSError as exc:
+            chan.destroy()
+            raise UstrefError(f"cannot create the stream shm objects: {exc.strerror}") from exc
+        chan.blob = C.channel_image(
+            attr,
+            client,
+            nr=nr,
+            start_tsc=C.clock_read(client),
+            blocking_timeout_ms=timeout_ms,
+        )
+        return chan
+
+    @property
+    def memory_map_size(self) -> int:
+        return len(self.blob)
+
+    def handover(self) -> tuple[bytes, int]:
+        """``lttng_ust_ctl_send_channel_to_sessiond()``: the bytes, then the wakeup fd."""
+        if self.wakeup_fd < 0:
+            raise LocalProtocolError("the channel wakeup fd is closed")
+        return C.channel_handover(self.attr.type, self.blob), self.wakeup_fd
+
+    def stream_handover(self, cpu: int) -> tuple[bytes, list[int]]:
+        """``lttng_ust_ctl_send_stream_to_sessiond()`` for a stream opened as ``cpu``:
+        the bytes, then ``[shm_fd, wakeup_fd]``."""
+        stream = self.stream(cpu)
+        return C.stream_handover(stream.memory_map_size, cpu), [stream.shm_fd, stream.wakeup_fd]
+
+    def stream(self, cpu: int) -> StreamObject:
+        """``channel_get_ring_buffer()``: the metadata channel's only buffer for any CPU."""
+        index = 0 if self.client.metadata else cpu
+        if not 0 <= index < len(self.streams):
+            raise LocalProtocolError(f"no stream for cpu {cpu}")
+        return self.streams[index]
+
+    def close_wait_fd(self) -> None:
+        """``lttng_ust_ctl_channel_close_wait_fd()``."""
+        if self.wait_fd >= 0:
+            os.close(self.wait_fd)
+            self.wait_fd = -1
+
+    def close_wakeup_fd(self) -> None:
+        """``lttng_ust_ctl_channel_close_wakeup_fd()``: lttng-tools closes it once the
+        channel has been sent to the session daemon."""
+        if self.wakeup_fd >= 0:
+            os.close(self.wakeup_fd)
+            self.wakeup_fd = -1
+
+    def destroy(self) -> None:
+        """``lttng_ust_ctl_destroy_channel()``: close the channel's pipe, then
+        ``shm_object_table_destroy(table, consumer=1)``: every stream object's mapping and
+        remaining pipe ends. The stream fds stay open: they are the caller's."""
+        self.close_wait_fd()
+        self.close_wakeup_fd()
+        for stream in self.streams:
+            stream.release()
