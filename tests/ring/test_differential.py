@@ -12,7 +12,7 @@ and every value is asked of both.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -22,6 +22,7 @@ from ustref.ring import layout as L
 from ustref.ring.crash import read_crash_record
 from ustref.ring.reader import Status, StreamReader, page_align
 from ustref.ring.shm import PAGE_SIZE
+from ustref.ring.ustctl import OracleChannel
 
 MakePair = Callable[..., Pair]
 GETTERS = ("get_subbuf_size", "get_padded_subbuf_size", "get_mmap_read_offset")
@@ -274,3 +275,166 @@ def test_crash_record_written_by_the_library(make_pair: MakePair) -> None:
     # the metadata client gives no content/packet size field callbacks
     assert (meta_record.content_size_length, meta_record.packet_size_length) == (0, 0)
     assert not meta_record.geometry.overwrite
+
+
+# -- whole shm images: the pure reader and the library on twin buffers -----------------
+
+
+class Twins:
+    """Two identically prepared channels: the library works one, the pure reader the
+    other. Producers run on both alike (the library's own writer paths); after every
+    reader-side operation both results and both whole shm images (timestamps masked)
+    must be equal — what a getter does not show (a sub-buffer id written back to the
+    wrong slot, a counter left behind) still shows in the image."""
+
+    def __init__(self, oracle_channel: Callable[..., OracleChannel], **attrs: object) -> None:
+        self.channels = [oracle_channel(**attrs), oracle_channel(**attrs)]
+        self.streams = [channel.create_stream(0) for channel in self.channels]
+        self.views = [
+            StreamReader.from_fd(s.shm_fd, source=f"twin {i}") for i, s in enumerate(self.streams)
+        ]
+        self.lib: Reader = self.streams[0]
+        self.pure: Reader = self.views[1]
+        self.ops = 0
+
+    def close(self) -> None:
+        for view in self.views:
+            view.close()
+
+    def produce(self, flushes: int = 0, metadata: bytes = b"") -> None:
+        """The same writer-side work on both buffers, by the library."""
+        for channel, stream in zip(self.channels, self.streams, strict=True):
+            if metadata:
+                channel.write_metadata(metadata)
+                stream.flush_buffer(True)
+            for _ in range(flushes):
+                stream.flush_buffer(False)
+        self.assert_same_images("produce")
+
+    def images(self) -> list[bytearray]:
+        out = []
+        for view in self.views:
+            image = bytearray(view.mapping.read_bytes(0, view.mapping.size))
+            mask_timestamps(view, image)
+            out.append(image)
+        return out
+
+    def assert_same_images(self, what: str) -> None:
+        lib, pure = self.images()
+        if lib != pure:
+            diff = [i for i in range(len(lib)) if lib[i] != pure[i]]
+            pytest.fail(
+                f"after op {self.ops} ({what}) the shm images differ at {len(diff)} bytes, "
+                f"first at {diff[0]:#x}: library {lib[diff[0]]:#04x}, pure {pure[diff[0]]:#04x}"
+            )
+
+    def act(self, name: str, *args: object) -> object:
+        """Both back ends do ``name(*args)``; results and images must agree."""
+        self.ops += 1
+        results = [getattr(reader, name)(*args) for reader in (self.lib, self.pure)]
+        assert results[0] == results[1], (name, results)
+        self.assert_same_images(f"{name}{args}")
+        return results[1]
+
+    def held(self, data: bool) -> None:
+        """The getters agree, clock readings aside (the images hold the bytes)."""
+        clock = {"get_timestamp_begin", "get_timestamp_end", "bytes"}
+        lib, pure = (
+            {k: v for k, v in held_values(r, data).items() if k not in clock}
+            for r in (self.lib, self.pure)
+        )
+        assert lib == pure
+
+    def drain(self, data: bool, *, limit: int = 64) -> int:
+        """get_next/put_next until AGAIN, comparing images after each step."""
+        for got in range(limit):
+            if self.act("get_next_subbuf") is not Status.OK:
+                return got
+            self.held(data)
+            self.act("put_next_subbuf")
+        raise AssertionError("drain did not end")
+
+
+@pytest.fixture
+def twins(oracle_channel: Callable[..., OracleChannel]) -> Iterator[Callable[..., Twins]]:
+    made: list[Twins] = []
+
+    def make(**attrs: object) -> Twins:
+        made.append(Twins(oracle_channel, **attrs))
+        return made[-1]
+
+    yield make
+    for twin in made:
+        twin.close()
+
+
+KINDS = {
+    "discard": {"overwrite": False},
+    "overwrite": {"overwrite": True},
+    "metadata": {"metadata": True},
+}
+
+
+def produce_some(twin: Twins, kind: str, packets: int, round_: int) -> None:
+    if kind == "metadata":
+        twin.produce(metadata=bytes([65 + round_ % 26]) * (packets * (4096 - META_HEADER) - 7))
+    else:
+        twin.produce(flushes=packets)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_images_equal_after_every_get_and_put_across_wrap_around(
+    twins: Callable[..., Twins], kind: str
+) -> None:
+    """Rounds of produce/drain move the positions through the buffer several times
+    (8 rounds of 3 packets in 4 sub-buffers); in overwrite mode the last round laps
+    the reader first."""
+    twin = twins(subbuf_size=4096, num_subbuf=4, **KINDS[kind])
+    data = kind != "metadata"
+    total = 0
+    for round_ in range(8):
+        produce_some(twin, kind, 3, round_)
+        total += twin.drain(data)
+    if data:
+        produce_some(twin, kind, 11, 8)  # more than the buffer holds
+        total += twin.drain(data)
+    assert total >= 8 * 3
+    assert twin.views[1].consumed_position() >= 4 * 2 * 4096  # wrapped at least twice
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_images_equal_after_snapshot_get_put(twins: Callable[..., Twins], kind: str) -> None:
+    """The snapshot loop (sample positions, get_subbuf(pos)/put_subbuf at each
+    position, nothing consumed), after the positions wrapped once."""
+    twin = twins(subbuf_size=4096, num_subbuf=4, **KINDS[kind])
+    data = kind != "metadata"
+    produce_some(twin, kind, 3, 0)
+    twin.drain(data)
+    produce_some(twin, kind, 6 if data else 3, 1)
+    twin.act("snapshot_sample_positions")
+    consumed = twin.act("snapshot_get_consumed")
+    produced = twin.act("snapshot_get_produced")
+    assert isinstance(consumed, int) and isinstance(produced, int)
+    got = 0
+    for pos in range(consumed, produced, 4096):
+        if twin.act("get_subbuf", pos) is Status.OK:
+            twin.held(data)
+            twin.act("put_subbuf")
+            got += 1
+    assert got
+    twin.act("snapshot")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_images_equal_after_reader_flushes(twins: Callable[..., Twins], kind: str) -> None:
+    """The reader-side ``flush_buffer`` (active and final), between gets and puts."""
+    twin = twins(subbuf_size=4096, num_subbuf=4, **KINDS[kind])
+    data = kind != "metadata"
+    for round_ in range(3):
+        if not data:
+            for channel in twin.channels:
+                channel.write_metadata(b"m" * (1000 + round_))
+            twin.assert_same_images("write_metadata")
+        twin.act("flush_buffer", True)
+        twin.act("flush_buffer", False)
+        twin.drain(data)
