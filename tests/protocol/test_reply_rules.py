@@ -443,3 +443,27 @@ def test_following_is_empty_exactly_for_the_silent_commands(abi: Abi, command: s
     assert (steps == ()) == (command in SILENT)
     # The command socket's exchanges are opened by the session daemon's message.
     assert INITIATORS[Socket.COMMAND].direction is TO_C
+
+
+# -- the metadata socket ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("abi", ALL_ABIS, ids=lambda a: a.value)
+@pytest.mark.parametrize("tail", [0, 0x07], ids=["zero-tail", "nonzero-tail"])
+def test_metadata_reply_no_registry_is_decided_by_cmd_type_alone(abi: Abi, tail: int) -> None:
+    """lttng_ustconsumer_request_metadata (ust-consumer.c:3380-3395) receives a whole
+    lttcomm_consumer_msg and looks only at ``cmd_type``: ``LTTNG_ERR_UND`` means no
+    registry (one status back), whatever the union bytes hold."""
+    request_size = c_sizeof(abi, "lttcomm_metadata_request_msg")
+    reply = bytearray(c_sizeof(abi, "lttcomm_consumer_msg"))
+    und = c_enum(abi, "lttng_error_code", "LTTNG_ERR_UND")
+    reply[0:4] = und.to_bytes(4, "little")
+    reply[4] = tail  # the first byte of the union
+    conv = Conversation(abi)
+    events = conv.receive(Socket.METADATA, TO_S, bytes(request_size), 0)
+    events += conv.receive(Socket.METADATA, TO_C, bytes(reply), 0)
+    events += conv.receive(Socket.METADATA, TO_S, status().data(abi), 0)
+    conv.finish()
+    assert [e.step for e in events] == ["request", "reply", "status.ready"]
+    assert int(events[1].value.cmd_type) == und
+    assert type(events[1].value.cmd_type).__name__ == "LttngErrorCode"
