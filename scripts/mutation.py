@@ -32,6 +32,7 @@ TESTS: dict[str, tuple[str, ...]] = {
     "ustref/protocol/consumer.py": (
         "tests/protocol/test_consumer.py",
         "tests/protocol/test_consumer_replies.py",
+        "tests/protocol/test_consumer_errors.py",
         "tests/protocol/test_c_layout.py",
         "tests/protocol/test_reply_rules.py",
         "tests/protocol/test_conversation.py",
@@ -44,6 +45,7 @@ TESTS: dict[str, tuple[str, ...]] = {
     ),
     "ustref/ring/reader.py": (
         "tests/ring/test_differential.py",
+        "tests/ring/test_crash_record.py",
         "tests/ring/test_robustness.py",
         "tests/ring/test_crash_patch.py",
         "tests/ring/test_dump.py",
@@ -54,6 +56,7 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/ring/test_crash_patch.py",
         "tests/ring/test_dump.py",
         "tests/ring/test_layout.py",
+        "tests/ring/test_crash_record.py",
     ),
 }
 
