@@ -46,6 +46,7 @@ TESTS: dict[str, tuple[str, ...]] = {
     "ustref/ring/reader.py": (
         "tests/ring/test_differential.py",
         "tests/ring/test_crash_record.py",
+        "tests/ring/test_stream_tables.py",
         "tests/ring/test_robustness.py",
         "tests/ring/test_crash_patch.py",
         "tests/ring/test_dump.py",
