@@ -98,3 +98,6 @@ def test_status_ret_code_outside_both_enums() -> None:
         STATUS_MSG.build(ConsumerStatusMsg(ret_code=99999))  # type: ignore[arg-type]
     with pytest.raises(LocalProtocolError, match="'x' is a value of neither"):
         STATUS_MSG.build(ConsumerStatusMsg(ret_code="x"))  # type: ignore[arg-type]
+    # not even hashable: still the typed error, never a bare TypeError
+    with pytest.raises(LocalProtocolError, match=r"\[1\] is a value of neither"):
+        STATUS_MSG.build(ConsumerStatusMsg(ret_code=[1]))  # type: ignore[arg-type]

@@ -123,7 +123,8 @@ def test_layout_fields_are_checked_against_the_mirrors(stream: Stream, field: st
 
 def test_magic(stream: Stream) -> None:
     stream.set("magic", 0)
-    stream.rejects("no lttng-ust crash-ABI magic: not a ring-buffer stream", offset=None)
+    error = stream.rejects("crash-ABI magic", offset=None)
+    assert error.reason == "no lttng-ust crash-ABI magic: not a ring-buffer stream"
 
 
 def test_truncated_files(stream: Stream) -> None:
