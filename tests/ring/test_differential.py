@@ -11,6 +11,7 @@ and every value is asked of both.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -438,3 +439,89 @@ def test_images_equal_after_reader_flushes(twins: Callable[..., Twins], kind: st
         twin.act("flush_buffer", True)
         twin.act("flush_buffer", False)
         twin.drain(data)
+
+
+# -- the rest of the reader's surface: held, write_subbuf, positions, poll, readers ----
+
+
+def test_held_write_subbuf_and_produced_position(make_pair: MakePair) -> None:
+    pair = make_pair(subbuf_size=4096, num_subbuf=4)
+    flushes(pair, 2)
+    assert pair.oracle.snapshot_sample_positions() is Status.OK
+    assert pair.pure.produced_position() == pair.oracle.snapshot_get_produced()
+    assert not pair.pure.held()
+    assert pair.driver().get_next_subbuf() is Status.OK
+    assert pair.pure.held()  # buf->get_subbuf is in shared memory: set by either back end
+    read, write = os.pipe()
+    try:
+        assert pair.pure.write_subbuf(write) == pair.pure.get_padded_subbuf_size()
+        assert os.read(read, 1 << 16) == pair.pure.read_subbuf()
+        assert pair.pure.write_subbuf(write, 100) == 100
+        assert os.read(read, 1 << 16) == pair.pure.read_subbuf(100)
+        with pytest.raises(LocalProtocolError, match="4097 bytes is more than a sub-buffer"):
+            pair.pure.write_subbuf(write, 4097)
+        with pytest.raises(LocalProtocolError, match="4097 bytes is more than a sub-buffer"):
+            pair.pure.read_subbuf(4097)
+    finally:
+        os.close(read)
+        os.close(write)
+    pair.driver().put_next_subbuf()
+    assert not pair.pure.held()
+
+
+def test_poll_deliver(make_pair: MakePair) -> None:
+    """``lib_ring_buffer_poll_deliver``: a delivered sub-buffer that is not the writer's."""
+    pair = make_pair(subbuf_size=4096, num_subbuf=4)
+    assert not pair.pure.poll_deliver()  # only the open packet
+    flushes(pair, 1)
+    assert pair.pure.poll_deliver()
+    drain(pair, data=True)
+    assert not pair.pure.poll_deliver()
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["discard", "overwrite"])
+def test_pure_flush_wakes_the_reader(
+    oracle_channel: Callable[..., OracleChannel], overwrite: bool
+) -> None:
+    """Delivering a sub-buffer writes to the wakeup fd when a reader is active
+    (``lib_ring_buffer_wakeup``), and only then."""
+    channel = oracle_channel(overwrite=overwrite, subbuf_size=4096, num_subbuf=4)
+    stream = channel.create_stream(0)  # holds the reader reference
+    read, write = os.pipe2(os.O_NONBLOCK)
+    try:
+        with StreamReader.from_fd(stream.shm_fd, wakeup_fd=write) as pure:
+            pure.flush_buffer(True)  # nothing written yet: header-only packet delivered
+            assert os.read(read, 16) == b"\0"
+            assert pure.poll_deliver()
+            assert pure.get_next_subbuf() is Status.OK
+            assert pure.get_packet_size() == 8 * 4096
+            pure.put_next_subbuf()
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_one_reader_at_a_time(oracle_channel: Callable[..., OracleChannel]) -> None:
+    """``lib_ring_buffer_open_read``/``release_read`` on a stream nobody reads."""
+    channel = oracle_channel(subbuf_size=4096, num_subbuf=2)
+    stream = channel.create_stream(0)
+    image = os.pread(stream.shm_fd, os.fstat(stream.shm_fd).st_size, 0)
+    fd = os.memfd_create("free-stream")
+    try:
+        os.write(fd, image)
+        first = StreamReader.from_fd(fd)
+        second = StreamReader.from_fd(fd)
+        active = L.RingBuffer.active_readers.offset
+        first.mapping.store_ulong(active, 0)  # the copy keeps the library's reference
+        first.open_read()
+        assert first.mapping.load_ulong(active) == 1
+        with pytest.raises(LocalProtocolError, match="already has an active reader"):
+            second.open_read()
+        first.release_read()
+        assert first.mapping.load_ulong(active) == 0
+        second.open_read()
+        second.close()  # close() releases the reference it holds
+        assert first.mapping.load_ulong(active) == 0
+        first.close()
+    finally:
+        os.close(fd)
