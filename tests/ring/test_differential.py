@@ -525,3 +525,28 @@ def test_one_reader_at_a_time(oracle_channel: Callable[..., OracleChannel]) -> N
         first.close()
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("active", [False, True], ids=["final", "active"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_images_equal_after_reader_flushes_that_wrap(
+    twins: Callable[..., Twins], kind: str, active: bool
+) -> None:
+    """Reader-side flushes with nobody consuming: the writer fills the buffer (discard)
+    or laps the reader (overwrite: ``lib_ring_buffer_push_reader``), and closes each
+    packet with the lost-record counts of the buffer (set alike on both twins)."""
+    twin = twins(subbuf_size=4096, num_subbuf=4, **KINDS[kind])
+    for view in twin.views:
+        for number, field in enumerate(
+            ("records_lost_full", "records_lost_wrap", "records_lost_big"), start=1
+        ):
+            view.mapping.store_ulong(getattr(L.RingBuffer, field).offset, number << number)
+    twin.assert_same_images("lost counts")
+    for _ in range(11):
+        twin.act("flush_buffer", active)
+    if kind != "metadata":
+        twin.act("get_next_subbuf")
+        discarded = twin.act("get_events_discarded")
+        assert discarded == (1 << 1) + (2 << 2) + (3 << 3)
+        twin.act("put_next_subbuf")
+    twin.drain(kind != "metadata")
