@@ -11,14 +11,17 @@ and every value is asked of both.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import struct
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.ring.conftest import Pair, Reader
-from ustref.errors import LocalProtocolError
+from ustref.errors import LayoutError, LocalProtocolError
 from ustref.ring import layout as L
 from ustref.ring.crash import read_crash_record
 from ustref.ring.reader import Status, StreamReader, page_align
@@ -249,6 +252,13 @@ def test_metadata_has_no_packet_getters(make_pair: MakePair) -> None:
         for name in ("get_timestamp_begin", "get_sequence_number", "get_stream_id"):
             with pytest.raises(LocalProtocolError):
                 getattr(reader, name)()
+    # the pure reader's refusal names the stream and the getter
+    for name in (*PACKET_GETTERS, "get_current_timestamp"):
+        what = name.removeprefix("get_")
+        expected = f"{pair.pure.mapping.source}: {what}: the metadata client has no such getter"
+        with pytest.raises(LocalProtocolError) as caught:
+            getattr(pair.pure, name)()
+        assert str(caught.value) == expected
 
 
 def test_put_without_get_and_second_reader(make_pair: MakePair) -> None:
@@ -477,6 +487,65 @@ def test_poll_deliver(make_pair: MakePair) -> None:
     assert pair.pure.poll_deliver()
     drain(pair, data=True)
     assert not pair.pure.poll_deliver()
+    flushes(pair, 2)  # sub-buffers 1 and 2: the reader is at index 1 now
+    assert pair.pure.poll_deliver()
+    assert pair.driver().get_next_subbuf() is Status.OK
+    pair.driver().put_next_subbuf()
+    assert pair.pure.poll_deliver()
+
+
+def test_finalized_streams_answer_nodata(twins: Callable[..., Twins]) -> None:
+    """``finalized`` (set by the writer at the end) turns "nothing yet" into ENODATA."""
+    twin = twins(subbuf_size=4096, num_subbuf=4)
+    twin.produce(flushes=1)
+    for view in twin.views:
+        view.mapping.write_u32(L.RingBuffer.finalized.offset, 1)
+    twin.assert_same_images("finalize")
+    assert twin.drain(True) == 1
+    assert twin.act("snapshot") is Status.NODATA
+    assert twin.act("get_subbuf", 4096) is Status.NODATA
+    assert twin.act("get_next_subbuf") is Status.NODATA
+
+
+def test_page_align() -> None:
+    assert [page_align(v) for v in (0, 1, 4095, 4096, 4097, 8191)] == [0, 4096] + [4096] * 2 + [
+        8192
+    ] * 2
+
+
+def test_reader_sources_and_options(make_pair: MakePair, tmp_path: Path) -> None:
+    pair = make_pair(subbuf_size=4096, num_subbuf=2)
+    fd = pair.oracle.shm_fd
+    with StreamReader.from_fd(fd, retry_delay_s=0.25) as reader:
+        assert reader.mapping.source == f"shm fd {fd}"
+        assert reader.retry_delay_s == 0.25
+    path = tmp_path / "stream"
+    path.write_bytes(os.pread(fd, os.fstat(fd).st_size, 0))
+    with StreamReader.open(path, retry_delay_s=0.5) as reader:
+        assert reader.retry_delay_s == 0.5
+        assert reader.mapping.source == str(path)
+
+
+def test_a_stream_without_any_packet_magic_is_refused(
+    oracle_channel: Callable[..., OracleChannel],
+) -> None:
+    channel = oracle_channel(subbuf_size=4096, num_subbuf=2)
+    stream = channel.create_stream(0)
+    fd = os.memfd_create("no-magic")
+    try:
+        os.write(fd, os.pread(stream.shm_fd, os.fstat(stream.shm_fd).st_size, 0))
+        with StreamReader.from_fd(fd, source="probe") as probe:
+            data = probe.tables.data
+        for offset in data:
+            os.pwrite(fd, bytes(4), offset)
+        with pytest.raises(LayoutError) as caught:
+            StreamReader.from_fd(fd, source="no magic")
+        assert caught.value.source == "no magic"
+        assert caught.value.reason == (
+            "no sub-buffer starts with a CTF or TSDL packet magic: cannot tell the client"
+        )
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.parametrize("overwrite", [False, True], ids=["discard", "overwrite"])
@@ -496,8 +565,18 @@ def test_pure_flush_wakes_the_reader(
             assert pure.get_next_subbuf() is Status.OK
             assert pure.get_packet_size() == 8 * 4096
             pure.put_next_subbuf()
+            # a full pipe (EAGAIN) does not stop the flush
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    os.write(write, bytes(65536))
+            pure.flush_buffer(True)
+            # nor does a reader that went away (EPIPE)
+            os.close(read)
+            read = -1
+            pure.flush_buffer(True)
     finally:
-        os.close(read)
+        if read >= 0:
+            os.close(read)
         os.close(write)
 
 
@@ -522,7 +601,8 @@ def test_one_reader_at_a_time(oracle_channel: Callable[..., OracleChannel]) -> N
         second.open_read()
         second.close()  # close() releases the reference it holds
         assert first.mapping.load_ulong(active) == 0
-        first.close()
+        first.close()  # not reading any more: nothing to release
+        assert struct.unpack("<Q", os.pread(fd, 8, active))[0] == 0
     finally:
         os.close(fd)
 
