@@ -566,14 +566,19 @@ def test_pure_flush_wakes_the_reader(
             assert pure.get_packet_size() == 8 * 4096
             pure.put_next_subbuf()
             # a full pipe (EAGAIN) does not stop the flush
-            with contextlib.suppress(BlockingIOError):
-                while True:
-                    os.write(write, bytes(65536))
-            pure.flush_buffer(True)
+            for chunk in (65536, 1):
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        os.write(write, bytes(chunk))
+            pure.flush_buffer(False)  # an empty sub-buffer: a header-only packet is delivered
+            assert pure.poll_deliver()
+            assert pure.get_next_subbuf() is Status.OK
+            pure.put_next_subbuf()
             # nor does a reader that went away (EPIPE)
             os.close(read)
             read = -1
-            pure.flush_buffer(True)
+            pure.flush_buffer(False)
+            assert pure.poll_deliver()
     finally:
         if read >= 0:
             os.close(read)
