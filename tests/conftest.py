@@ -2,8 +2,9 @@
 
 Tests that need root LTTng carry ``@pytest.mark.lttng``. Where the stack cannot
 run (not root, or lttng-tools/gcc missing) they are skipped, except under CI
-(``CI`` set), where a missing stack must fail loudly rather than hide behind
-skips: install it with ``scripts/setup-lttng.sh``.
+(``CI`` or ``USTREF_REQUIRE_LTTNG`` set, see :mod:`tests.guard`), where each of
+them fails at set-up with the reason instead: install the stack with
+``scripts/setup-lttng.sh``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guard import skip_or_fail
 from ustref.lttng import APPS, SessionDaemon, build_app
 
 _REQUIRED_TOOLS = ("lttng-sessiond", "lttng", "babeltrace2", "gcc")
@@ -37,14 +39,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reason = lttng_unavailable_reason()
-    if reason is None or os.environ.get("CI"):
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("lttng") is None:
         return
-    skip = pytest.mark.skip(reason=f"real LTTng stack unavailable: {reason}")
-    for item in items:
-        if item.get_closest_marker("lttng") is not None:
-            item.add_marker(skip)
+    reason = lttng_unavailable_reason()
+    if reason is not None:
+        skip_or_fail(f"real LTTng stack unavailable: {reason}")
 
 
 @pytest.fixture

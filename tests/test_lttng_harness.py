@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guard import require_tool
 from ustref.errors import UstrefError
 from ustref.lttng import (
     APPS,
@@ -128,8 +129,7 @@ def test_split_helpers() -> None:
 def test_read_events_errors(tmp_path: Path) -> None:
     with pytest.raises(LttngError, match="no trace directory"):
         read_events(tmp_path / "missing")
-    if shutil.which("babeltrace2") is None:
-        pytest.skip("babeltrace2 not installed")
+    require_tool("babeltrace2")
     with pytest.raises(LttngCommandError) as caught:
         read_events(tmp_path)  # a directory with no trace in it
     assert caught.value.returncode not in (0, None)
@@ -167,8 +167,8 @@ def test_build_app_unknown_or_missing(tmp_path: Path) -> None:
         build_app("tracef_app", tmp_path / "out", source_dir=tmp_path / "empty")
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 def test_build_app_caches_by_content(tmp_path: Path) -> None:
+    require_tool("gcc")
     src = tmp_path / "src"
     shutil.copytree(apps_dir(), src)
     out = tmp_path / "out"

@@ -8,8 +8,10 @@ writes at run time is checked in test_differential.py.
 
 from __future__ import annotations
 
+import ctypes
 import json
 from pathlib import Path
+from typing import Any
 
 from ustref.ring import layout as L
 from ustref.ring.layout import ring_layout_json
@@ -105,3 +107,93 @@ def test_matches_the_compiled_c_layout() -> None:
             assert have[field] == {k: spec[k] for k in have[field]}, (name, field)
         compared += 1
     assert compared >= 10
+
+
+# -- types: signedness, size, element count of every member, against DWARF -------------
+
+_SIGNED = {
+    ctypes.c_int8,
+    ctypes.c_int16,
+    ctypes.c_int32,
+    ctypes.c_int64,
+    ctypes.c_long,
+    ctypes.c_longlong,
+    ctypes.c_ssize_t,
+    ctypes.c_int,
+    ctypes.c_short,
+    ctypes.c_byte,
+}
+_UNSIGNED = {
+    ctypes.c_uint8,
+    ctypes.c_uint16,
+    ctypes.c_uint32,
+    ctypes.c_uint64,
+    ctypes.c_ulong,
+    ctypes.c_ulonglong,
+    ctypes.c_size_t,
+    ctypes.c_uint,
+    ctypes.c_ushort,
+    ctypes.c_ubyte,
+    ctypes.c_bool,
+}
+
+
+def mirror_types(cls: type[Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted member path → ctypes type, as ``ring_layout_json`` lists members."""
+    out: dict[str, Any] = {}
+    for name, ftype, *_ in cls._fields_:
+        if name.startswith("_tail_pad"):
+            continue
+        out[prefix + name] = ftype
+        if isinstance(ftype, type) and issubclass(ftype, ctypes.Structure | ctypes.Union):
+            out.update(mirror_types(ftype, f"{prefix}{name}."))
+    return out
+
+
+def ctype_problem(c_type: dict[str, Any], mine: Any) -> str | None:
+    kind = c_type["kind"]
+    if kind in ("base", "enum"):
+        if ctypes.sizeof(mine) != c_type["size"]:
+            return f"size {ctypes.sizeof(mine)} != C {c_type['size']}"
+        if c_type["encoding"] in ("signed_char", "unsigned_char") or mine is ctypes.c_char:
+            return None  # plain char: either signedness holds a byte
+        if kind == "enum" and mine in _SIGNED | _UNSIGNED:
+            return None  # gcc picks unsigned int for a non-negative enum: any int of its size
+        if c_type["encoding"] == "signed" and mine not in _SIGNED:
+            return f"{mine.__name__} where C {c_type.get('c_type')} is signed"
+        if c_type["encoding"] in ("unsigned", "boolean") and mine not in _UNSIGNED:
+            return f"{mine.__name__} where C {c_type.get('c_type')} is unsigned"
+        return None
+    if kind == "pointer":
+        return None if ctypes.sizeof(mine) == 8 else "pointer not 8 bytes"
+    if kind == "array":
+        if not (isinstance(mine, type) and issubclass(mine, ctypes.Array)):
+            return f"C array mirrored by {mine.__name__}"
+        if (c_type["count"] or 0) != mine._length_:
+            return f"{mine._length_} elements != C {c_type['count']}"
+        return ctype_problem(c_type["element"], mine._type_)
+    if kind in ("struct", "union"):
+        base = ctypes.Structure if kind == "struct" else ctypes.Union
+        return None if issubclass(mine, base) else f"C {kind} mirrored by {mine.__name__}"
+    return f"C {kind} not comparable"
+
+
+def test_member_types_match_the_compiled_c_layout() -> None:
+    """Every mirrored member has the C type's size and signedness, arrays their element
+    type and count (c_layout/ facts by scripts/c_layout_oracle.py)."""
+    path = Path(__file__).parent / "c_layout" / "ust-v2.13.5.json"
+    expected = json.loads(path.read_text())["structs"]
+    problems = []
+    compared = 0
+    for cls in L.MIRRORS:
+        facts = {f["name"]: f for f in expected[cls._c_name_]["fields"]}
+        for name, mine in mirror_types(cls).items():
+            fact = facts.get(name)
+            if fact is None or "bit_size" in fact:
+                continue  # bit-fields: checked by position in test_matches_the_compiled_c_layout
+            compared += 1
+            problem = ctype_problem(fact["type"], mine)
+            if problem:
+                problems.append(f"{cls._c_name_}.{name}: {problem}")
+    assert compared > 150
+    assert not problems, "\n".join(problems)
