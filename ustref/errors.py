@@ -42,7 +42,8 @@ class RemoteProtocolError(UstrefError):
     travelled: ``socket`` (``command``, ``metadata``…), ``direction``
     (``sessiond->consumerd``…), ``sender`` — the peer that broke the rules
     (``sessiond`` or ``consumerd``) — and ``index``, the message's number on
-    its (socket, direction) stream. The text is rendered once, from these.
+    its (socket, direction) stream. The text is rendered once: the machine
+    names the socket and direction in ``message``.
     """
 
     def __init__(
@@ -70,11 +71,7 @@ class RemoteProtocolError(UstrefError):
     def _render(self) -> str:
         where = " → ".join(part for part in (self.message, self.field) if part)
         at = f" at offset {self.offset}" if self.offset is not None else ""
-        text = f"{where}: {self.reason}{at}" if where else f"{self.reason}{at}"
-        if self.socket:
-            number = f" #{self.index}" if self.index is not None else ""
-            text += f" ({self.socket} socket {self.direction}{number})"
-        return text
+        return f"{where}: {self.reason}{at}" if where else f"{self.reason}{at}"
 
 
 class LayoutError(UstrefError):

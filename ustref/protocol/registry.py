@@ -211,3 +211,11 @@ def schema(abi: Abi) -> Schema:
     return Schema(
         abi, dict(REGISTRY.structs[abi]), dict(REGISTRY.enums[abi]), dict(REGISTRY.wire_only)
     )
+
+
+def spec_for_type(abi: Abi, dc_type: type[Any]) -> StructSpec[Any] | None:
+    """The spec of ``abi`` (or of the wire-only pieces) whose dataclass is ``dc_type``."""
+    for spec in (*REGISTRY.structs[abi].values(), *REGISTRY.wire_only.values()):
+        if spec.dc_type is dc_type:
+            return spec
+    return None

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from ustref.errors import TransportError
 from ustref.protocol.constants import LTTCOMM_MAX_SEND_FDS, LTTNG_SESSIOND_COMM_MAX_LISTEN
+from ustref.protocol.conversation.steps import FD_CARRIER
 
 __all__ = [
     "FD_CARRIER",
@@ -37,9 +38,6 @@ __all__ = [
     "send_fds",
     "split_for_fds",
 ]
-
-FD_CARRIER = b"\0"
-"""The dummy byte ``lttcomm_send_fds_unix_sock`` sends the descriptors with."""
 
 
 def _error(operation: str, sock: socket.socket | None, exc: OSError) -> TransportError:
