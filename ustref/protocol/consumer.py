@@ -33,48 +33,11 @@ Read from ``lttng_ustconsumer_recv_cmd`` (src/common/ust-consumer/ust-consumer.c
 @ v2.13.9, ust-consumer.cpp @ 97535efaa — identical in this respect),
 ``consumer_add_relayd_socket`` (src/common/consumer/consumer.c) and the
 session daemon's senders (src/bin/lttng-sessiond/consumer.c, ust-consumer.c).
-:data:`ustref.protocol.conversation.rules.REPLY_AFTER` is the typed form of this
-table; :class:`~ustref.protocol.conversation.rules.ReplyKind`
-explains each kind.
-
-==========================  ======================================================
-command                     reply (→ consumer to sessiond, ← sessiond to consumer)
-==========================  ======================================================
-ADD_RELAYD_SOCKET           → status; ← 1 fd (relayd socket); → status
-DESTROY_RELAYD              → status
-DATA_PENDING                → int32 (1: data pending, 0: not)
-ASK_CHANNEL_CREATION        → status_channel (16 bytes)
-GET_CHANNEL                 → status; → ustctl channel + streams (fds); → status
-DESTROY_CHANNEL             → status
-PUSH_METADATA               → status; if SUCCESS and len > 0: ← len bytes; → status
-CLOSE_METADATA              → status
-SETUP_METADATA              → status
-FLUSH_CHANNEL               → status
-CLEAR_QUIESCENT_CHANNEL     → status
-SNAPSHOT_CHANNEL            → status
-DISCARDED_EVENTS            → uint64
-LOST_PACKETS                → uint64
-SET_CHANNEL_MONITOR_PIPE    → status; ← 1 fd (pipe write end); → status
-ROTATE_CHANNEL              → status
-CLEAR_CHANNEL               → status
-INIT                        → status
-CREATE_TRACE_CHUNK          relayd_id unset: → status; ← 1 fd (dir); → status;
-                            relayd_id set: → status
-CLOSE_TRACE_CHUNK           → close_trace_chunk_reply (8) + path_length bytes
-TRACE_CHUNK_EXISTS          → status
-OPEN_CHANNEL_PACKETS        → status
-ADD_CHANNEL, ADD_STREAM,    nothing (kernel-only commands: the UST consumer's
-STREAMS_SENT,               ``default:`` branch); never sent to a UST consumer
-SNAPSHOT_METADATA
-UPDATE_STREAM               nothing; ``recv_cmd`` returns -ENOSYS and the
-                            consumer's command thread ends
-STOP                        nothing; the consumer asserts it never receives it
-==========================  ======================================================
-
-A first status that is not SUCCESS ends the two-phase exchanges (no fd and no
-second status follow; e.g. ``ENOMEM`` for ADD_RELAYD_SOCKET, ``CHAN_NOT_FOUND``
-or ``RELAYD_FAIL`` for GET_CHANNEL, ``CHANNEL_FAIL`` for PUSH_METADATA); for
-PUSH_METADATA a ``len`` of 0 also ends it after the first status.
+The table lives in one place, as data:
+:data:`ustref.protocol.conversation.rules.REPLY_AFTER` (command → reply kind),
+:class:`~ustref.protocol.conversation.rules.ReplyKind` (what each kind means)
+and :data:`~ustref.protocol.conversation.rules.STEPS_BY_REPLY_KIND` (step by
+step); ``ustref spec render`` writes it into ``spec/<abi>/sessiond-consumerd.md``.
 
 GET_CHANNEL hand-over (lttng-ust 2.13.5 ``lttng_ust_ctl_send_channel`` /
 ``lttng_ust_ctl_send_stream``, src/lib/lttng-ust-ctl/ustctl.c; grammars of the
