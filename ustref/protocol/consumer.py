@@ -143,7 +143,8 @@ from typing import Any
 import construct as cs
 from construct_typed import csfield, csfield_default
 
-from ustref.errors import RemoteProtocolError
+from ustref.errors import LocalProtocolError, RemoteProtocolError
+from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.constants import (
     LTTNG_NAME_MAX,
@@ -1230,3 +1231,69 @@ def close_trace_chunk_path(reply: ConsumerCloseTraceChunkReply) -> str:
             offset=8 + max(len(reply.path) - 1, 0),
         )
     return reply.path[:-1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+# --- typed ids ---------------------------------------------------------------
+
+#: ``-1ULL``: the relayd index of local output (``relayd_id`` / ``net_seq_index``).
+NO_RELAYD = (1 << 64) - 1
+
+#: Which field holds the channel key, per message type.
+_CHANNEL_KEY_FIELD: Mapping[type[WireStruct], str] = {
+    ChannelMember: "channel_key",
+    StreamMember: "channel_key",
+    SentStreamsMember: "channel_key",
+    SessionChannelArgs: "channel_key",
+    AskChannelMember: "key",
+    KeyArgs: "key",
+    PushMetadataMember: "key",
+    SnapshotChannelMember: "key",
+    RotateChannelMember: "key",
+    ConsumerStatusChannel: "key",
+    ConsumerChannelMonitorMsg: "key",
+    MetadataRequestMsg: "key",
+}
+
+
+def _field(message: WireStruct, name: str, what: str) -> Any:
+    if not hasattr(message, name):
+        raise LocalProtocolError(f"{type(message).__name__} carries no {what}")
+    return getattr(message, name)
+
+
+def channel_key(message: WireStruct) -> ChannelKey:
+    """The channel key a command member or reply carries (``key`` or ``channel_key``)."""
+    name = _CHANNEL_KEY_FIELD.get(type(message))
+    if name is None:
+        raise LocalProtocolError(f"{type(message).__name__} carries no channel key")
+    return ChannelKey(getattr(message, name))
+
+
+def session_id(message: WireStruct) -> SessionId:
+    """The tracing session id of a command member or metadata request."""
+    return SessionId(_field(message, "session_id", "session id"))
+
+
+def stream_key(message: StreamMember) -> StreamKey:
+    """The stream key of ``u.stream`` (ADD_STREAM)."""
+    return StreamKey(message.stream_key)
+
+
+def _optional(value: int | OptionalU64) -> int | None:
+    if isinstance(value, OptionalU64):
+        return value.value if value.is_set else None
+    return value
+
+
+def relayd_id(message: WireStruct) -> RelaydId | None:
+    """The relay daemon a member targets (``relayd_id``, ``u.relayd_sock.net_index``);
+    ``None`` for local output (unset, or all ones)."""
+    name = "net_index" if hasattr(message, "net_index") else "relayd_id"
+    value = _optional(_field(message, name, "relayd id"))
+    return None if value is None or value == NO_RELAYD else RelaydId(value)
+
+
+def chunk_id(message: WireStruct) -> ChunkId | None:
+    """The trace chunk id a member carries (``None``: unset)."""
+    value = _optional(_field(message, "chunk_id", "trace chunk id"))
+    return None if value is None else ChunkId(value)
