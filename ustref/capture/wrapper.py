@@ -9,7 +9,7 @@ v2.13.9)::
 (the empty word is the verbosity option, empty unless the session daemon runs
 with ``--verbose-consumer`` or ``--quiet``). This module is what the wrapper
 runs (``python3 -m ustref.capture.wrapper ARGV…``, started by
-``scripts/ustref-capture-consumerd``):
+``ustref/data/bin/ustref-capture-consumerd``):
 
 1. It listens on the session daemon's *command socket path* itself, and on a
    private *error socket path* in a new private directory, then starts the real
@@ -120,7 +120,7 @@ ENV_CONSUMERD = "USTREF_CAPTURE_CONSUMERD"
 ENV_MONITOR = "USTREF_CAPTURE_MONITOR"
 """``interpose`` (default) or ``passthrough``: what to do with the channel-monitor pipe."""
 ENV_PYTHON = "USTREF_CAPTURE_PYTHON"
-"""The interpreter ``scripts/ustref-capture-consumerd`` runs (default ``python3``)."""
+"""The interpreter ``ustref/data/bin/ustref-capture-consumerd`` runs (default ``python3``)."""
 ENV_PYTHONPATH = "USTREF_CAPTURE_PYTHONPATH"
 ENV_LD_LIBRARY_PATH = "USTREF_CAPTURE_LD_LIBRARY_PATH"
 """Where the launcher keeps the session daemon's ``LD_LIBRARY_PATH`` for the real consumer."""
