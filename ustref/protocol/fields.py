@@ -317,6 +317,15 @@ class CUnion(Construct[Any, Any]):
             return self.default
         return self.cases.get(context[self.key], self.default)
 
+    def member_for_key(self, key: Any) -> str | None:
+        """The member name the key value ``key`` selects (``None``: raw bytes)."""
+        return self.cases.get(key, self.default) if self.key is not None else self.default
+
+    def tail_size(self, member: str | None) -> int:
+        """Bytes of the union beyond ``member`` (0 when no member is selected:
+        the union is then read whole, as raw bytes)."""
+        return 0 if member is None else self.size - self.member_sizes[member]
+
     def selected_size(self, context: Any) -> int:
         member = self.member_for(context)
         return self.size if member is None else self.member_sizes[member]
@@ -356,6 +365,13 @@ class CUnion(Construct[Any, Any]):
         return self.size
 
 
+def tail_value(data: bytes) -> bytes:
+    """The parsed value of a union tail: an all-zero tail (what C senders write,
+    having ``memset`` the message) is ``b""``, the default; any other is kept.
+    Every decoder of a union tail (interpreted, flat, drawn) goes through here."""
+    return data if data.count(0) != len(data) else b""
+
+
 class UnionTail(Construct[bytes, bytes]):
     """The bytes of a :class:`CUnion` beyond its selected member (``sizeof`` 0).
 
@@ -372,8 +388,7 @@ class UnionTail(Construct[bytes, bytes]):
 
     def _parse(self, stream: Any, context: Any, path: str) -> bytes:
         data: bytes = cs.stream_read(stream, self._length(context), path)
-        # An all-zero tail (what C senders write) parses to the default b"".
-        return data if data.count(0) != len(data) else b""
+        return tail_value(data)
 
     def _build(self, obj: bytes | None, stream: Any, context: Any, path: str) -> Any:
         length = self._length(context)

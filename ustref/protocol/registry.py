@@ -1,4 +1,4 @@
-"""Struct specs, the parse/build boundary, and the per-ABI schema.
+"""Struct specs, the parse/build boundary, and the registry the grammar modules fill.
 
 A :class:`StructSpec` binds one C struct (by its C name and declaration site)
 to the frozen dataclass that represents it and to the Construct grammar built
@@ -204,17 +204,10 @@ def register_enums(*enum_types: type[enum.IntEnum], abis: Iterable[Abi] = ALL_AB
         REGISTRY.add_enum(enum_type, abis)
 
 
-def schema(abi: Abi) -> Schema:
-    """The complete schema of ``abi`` (imports every protocol module once)."""
-    import ustref.protocol.grammars  # noqa: F401  (registers everything)
-
-    return Schema(
-        abi, dict(REGISTRY.structs[abi]), dict(REGISTRY.enums[abi]), dict(REGISTRY.wire_only)
-    )
-
-
 def spec_for_type(abi: Abi, dc_type: type[Any]) -> StructSpec[Any] | None:
-    """The spec of ``abi`` (or of the wire-only pieces) whose dataclass is ``dc_type``."""
+    """The spec of ``abi`` (or of the wire-only pieces) whose dataclass is ``dc_type``
+    (among the grammar modules imported so far; :func:`ustref.protocol.grammars.schema`
+    imports them all)."""
     for spec in (*REGISTRY.structs[abi].values(), *REGISTRY.wire_only.values()):
         if spec.dc_type is dc_type:
             return spec
