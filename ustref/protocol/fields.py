@@ -40,6 +40,8 @@ from construct_typed import (
 )
 from construct_typed.generic_wrapper import Construct
 
+from ustref.errors import LocalProtocolError
+
 E = TypeVar("E", bound=enum.IntEnum)
 
 # x86_64 scalar types (little-endian) and their network-order twins.
@@ -305,11 +307,13 @@ class CUnion(Construct[Any, Any]):
         self.default = default
         for name in [*self.cases.values(), default]:
             if name is not None and name not in self.members:
-                raise ValueError(f"union case names unknown member {name!r}")
+                raise LocalProtocolError(f"union case names unknown member {name!r}")
         self.member_sizes = {name: sub.sizeof() for name, sub in self.members.items()}
         for name, member_size in self.member_sizes.items():
             if member_size > size:
-                raise ValueError(f"union member {name} ({member_size} B) exceeds union ({size} B)")
+                raise LocalProtocolError(
+                    f"union member {name} ({member_size} B) exceeds union ({size} B)"
+                )
 
     def member_for(self, context: Any) -> str | None:
         """The member name selected in ``context`` (``None``: raw bytes)."""

@@ -169,14 +169,14 @@ class _Registry:
             self.wire_only[spec.c_name] = spec
         for abi in abis:
             if spec.c_name in self.structs[abi]:
-                raise ValueError(f"{spec.c_name} registered twice for {abi.value}")
+                raise LocalProtocolError(f"{spec.c_name} registered twice for {abi.value}")
             self.structs[abi][spec.c_name] = spec
 
     def add_enum(self, enum_type: type[enum.IntEnum], abis: Iterable[Abi] = ALL_ABIS) -> None:
         name = enum_c_name(enum_type)
         for abi in abis:
             if name in self.enums[abi]:
-                raise ValueError(f"enum {name} registered twice for {abi.value}")
+                raise LocalProtocolError(f"enum {name} registered twice for {abi.value}")
             self.enums[abi][name] = enum_type
 
 

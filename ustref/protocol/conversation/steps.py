@@ -11,6 +11,7 @@ itself in one line, so the spec renders the table as it runs.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping
@@ -102,14 +103,14 @@ def field_value(value: Any, path: str) -> Any:
     return value
 
 
-class Condition:
+class Condition(abc.ABC):
     """A guard on a step, evaluated on the values decoded so far."""
 
-    def holds(self, values: ExchangeValues) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def holds(self, values: ExchangeValues) -> bool: ...
 
-    def describe(self) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def describe(self) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)
