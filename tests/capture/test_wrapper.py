@@ -27,11 +27,13 @@ from ustref.capture.wrapper import (
     ENV_CONSUMERD,
     ENV_MONITOR,
     ENV_OUT,
+    SET_CHANNEL_MONITOR_PIPE,
     Recorder,
     _Link,
     _Relay,
     fd_kind,
 )
+from ustref.protocol.conversation.rules import STARTUP_CODE
 from ustref.transport import ConsumerdArgv, listen, recv_exact, sessiond_side
 
 FAKE = Path(__file__).with_name("fake_consumerd.py")
@@ -125,7 +127,7 @@ def session(tmp_path: Path) -> Iterator[Session]:
 def _converse(session: Session, tmp_path: Path) -> bytes:
     """The session daemon's half of fake_consumerd's script; returns the monitor sample."""
     cmd = session.cmd
-    cmd.sendall(_u32(20) + bytes(12))  # LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE
+    cmd.sendall(_u32(SET_CHANNEL_MONITOR_PIPE) + bytes(12))
     assert recv_exact(cmd, 4) == _u32(0)
     monitor_read, monitor_write = os.pipe()
     socket.send_fds(cmd, [b"\0"], [monitor_write])
@@ -185,7 +187,7 @@ def test_relays_and_records_every_role(session: Session, tmp_path: Path) -> None
         return b"".join(r.data for r in records if r.socket is role and r.direction is direction)
 
     s2c, c2s = Direction.TO_CONSUMERD, Direction.TO_SESSIOND
-    assert data(Socket.ERROR, c2s) == _u32(100)
+    assert data(Socket.ERROR, c2s) == _u32(STARTUP_CODE)
     assert data(Socket.METADATA, c2s) == b"REQ1"
     assert data(Socket.METADATA, s2c) == b"RSP1"
     assert data(Socket.COMMAND, c2s) == _u32(0) * 2 + _u32(5) + b"hello\0"
