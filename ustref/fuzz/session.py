@@ -192,9 +192,10 @@ class Session:
         try:
             self.conv.observe(sock, direction, data, fds)
         except RemoteProtocolError as exc:
-            # The consumer broke the rules: a finding. An error about what *we*
-            # sent (it may surface late, on the next reply) makes us unchecked.
-            if exc.sender == Role.CONSUMERD:
+            # The consumer broke the rules in what it sent: a finding (the caller
+            # reading its reply classifies it). An error about what *we* sent (it
+            # may surface late, on the next reply) makes the session unchecked.
+            if direction is Direction.TO_SESSIOND and exc.sender == Role.CONSUMERD:
                 raise
             self.checked = False
             self.unchecked_reason = str(exc)
