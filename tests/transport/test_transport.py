@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ustref.errors import LaunchError, TransportError, UstrefError
-from ustref.protocol.consumer import ERROR_SOCKET_CODE
+from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
+from ustref.protocol.conversation import Conversation, Role, Socket
 from ustref.transport import (
     FD_CARRIER,
     Child,
@@ -126,9 +127,12 @@ def test_startup_from_both_sides(tmp_path: Path) -> None:
     listener = listen(args.err_sock)
     result: dict[str, object] = {}
 
+    machine = Conversation(our_role=Role.CONSUMERD)
+    ready = machine.send(Socket.ERROR, ErrorSocketCode(code=READY))
+
     def consumer() -> None:
         try:
-            result["sockets"] = consumerd_side(args, timeout=10)
+            result["sockets"] = consumerd_side(args, timeout=10, ready=ready)
         except Exception as exc:  # reported below
             result["error"] = exc
 
@@ -141,6 +145,7 @@ def test_startup_from_both_sides(tmp_path: Path) -> None:
         listener.close()
     theirs = result["sockets"]
     assert "error" not in result
+    assert machine.ready and machine.our_turn(Socket.COMMAND) is None
     send_all(ours.command, b"cmd")
     send_all(ours.metadata, b"meta")
     assert recv_exact(theirs.command, 3) == b"cmd"  # type: ignore[attr-defined]

@@ -15,14 +15,19 @@ the protocol cores (:mod:`ustref.protocol.conversation`) never do.
   (:func:`~.startup.consumerd_side`, :func:`~.startup.sessiond_side`).
 * :mod:`.launcher` — the one process launcher (:class:`~.launcher.Child`).
 
-A consumer daemon sits on it like this::
+A consumer daemon sits on it like this (the machine decides, the transport moves)::
 
-    args = ConsumerdArgv.parse(sys.argv[1:])
-    sockets = consumerd_side(args)
+    from ustref.protocol.conversation import Conversation, Role, Socket
+
+    args = ConsumerdArgv.parse(sys.argv[1:])      # what lttng-sessiond passed
     conv = Conversation(our_role=Role.CONSUMERD)
-    got = recv_some(sockets.command)
-    for event in conv.receive(Socket.COMMAND, got.data, got.fds): ...
-    send_all(sockets.command, conv.send(Socket.COMMAND, reply))
+    ready = conv.send(Socket.ERROR, ErrorSocketCode(code=READY))
+    sockets = consumerd_side(args, ready=ready)    # connect, report ready, accept twice
+    got = recv_some(sockets.command)               # one recvmsg: bytes + real fds
+    for event in conv.receive(Socket.COMMAND, got.data, got.fds):
+        ...                                        # event.value, event.descriptors
+    send_all(sockets.command, conv.send(Socket.COMMAND, status))
+    send_all(sockets.command, conv.send(Socket.COMMAND, None, [fd]), [fd])  # fd carrier
 
 Errors are :class:`~ustref.errors.TransportError` and
 :class:`~ustref.errors.LaunchError`, never a bare :class:`OSError`.

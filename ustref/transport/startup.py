@@ -52,16 +52,24 @@ class Sockets:
                 sock.close()
 
 
-def consumerd_side(args: ConsumerdArgv, timeout: float | None = None) -> Sockets:
+def consumerd_side(
+    args: ConsumerdArgv, timeout: float | None = None, *, ready: bytes | None = None
+) -> Sockets:
     """The consumer daemon's start-up: connect to the error socket, listen on the
     command socket, report :data:`READY`, accept the command then the metadata
-    connection (``timeout`` bounds each accept)."""
+    connection (``timeout`` bounds each accept).
+
+    ``ready``: the bytes of the ready code, when a conversation machine made them
+    (``conv.send(Socket.ERROR, ErrorSocketCode(code=READY))``); default: built here.
+    """
+    if ready is None:
+        ready = ERROR_SOCKET_CODE.build(ErrorSocketCode(code=READY))
     error = connect(args.err_sock)
     try:
         listener = listen(args.cmd_sock)
         try:
             listener.settimeout(timeout)
-            send_all(error, ERROR_SOCKET_CODE.build(ErrorSocketCode(code=READY)))
+            send_all(error, ready)
             accepted: list[socket.socket] = []
             try:
                 for role in ("command", "metadata"):
