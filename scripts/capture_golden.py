@@ -3,7 +3,7 @@
 
 Each scenario runs a private root ``lttng-sessiond --no-kernel
 --consumerd64-path=<ustref capture wrapper>`` (:class:`ustref.lttng.SessionDaemon`),
-drives it with ``lttng`` and the sample apps of ``tests/apps``, stops it (the
+drives it with ``lttng`` and the sample apps of ``ustref/data/apps``, stops it (the
 session daemon waits for its consumer, so the capture is complete), and writes::
 
     spec/golden/v2.13.9/<scenario>/capture.jsonl   the capture (spec/capture-format.md)
@@ -554,7 +554,7 @@ def write_commands_md(
         "",
         f"`{CAPTURE_NAME}` is the wrapper's capture (format: `spec/capture-format.md`).",
         "`$WORK` is the scenario's private temporary directory, `$REPO` this repository,",
-        "`$APPS` the sample apps of `tests/apps` built by `ustref.lttng.build_app`,",
+        "`$APPS` the sample apps of `ustref/data/apps` built by `ustref.lttng.build_app`,",
         "`$PYTHON` the interpreter that ran the script.",
         "",
         "## Session daemon",

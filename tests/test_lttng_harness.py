@@ -2,7 +2,7 @@
 
 The babeltrace2 lines below were printed by babeltrace2 2.0.4 for traces
 recorded here with lttng-tools 2.13.9 / lttng-ust 2.13.5 (the sample apps of
-``tests/apps``, and a tracef call with quotes, braces and control characters).
+``ustref/data/apps``, and a tracef call with quotes, braces and control characters).
 """
 
 from __future__ import annotations
@@ -196,7 +196,8 @@ def test_process_info_and_descendants() -> None:
     try:
         deadline = time.monotonic() + 10
         kids = descendants(proc.pid)
-        while not kids and time.monotonic() < deadline:
+        # Until sh has forked and the child has exec'd sleep (its comm is sh before).
+        while [kid.comm for kid in kids] != ["sleep"] and time.monotonic() < deadline:
             time.sleep(0.01)
             kids = descendants(proc.pid)
         assert [kid.comm for kid in kids] == ["sleep"]

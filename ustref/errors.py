@@ -18,7 +18,18 @@ class UstrefError(Exception):
 
 
 class LocalProtocolError(UstrefError):
-    """The API was misused: a value that cannot be encoded, a call out of order."""
+    """The API was misused: a value that cannot be encoded, a call out of order.
+
+    A conversation machine that refuses what *we* were about to send names the
+    ``socket`` and the ``step`` it expected instead (both empty elsewhere).
+    """
+
+    def __init__(self, reason: str, *, socket: str = "", step: str = "") -> None:
+        self.reason = reason
+        self.socket = socket
+        self.step = step
+        where = " ".join(part for part in (socket and f"{socket} socket", step) if part)
+        super().__init__(f"{where}: {reason}" if where else reason)
 
 
 class RemoteProtocolError(UstrefError):
@@ -27,7 +38,12 @@ class RemoteProtocolError(UstrefError):
     Carries the name of the message being decoded (C struct or conversation
     step), the dotted C path of the field at fault (``u.ask_channel.pathname``;
     empty when the fault is the message as a whole) and the byte offset from the
-    start of the message, when known.
+    start of the message, when known. A conversation machine adds where the bytes
+    travelled: ``socket`` (``command``, ``metadata``…), ``direction``
+    (``sessiond->consumerd``…), ``sender`` — the peer that broke the rules
+    (``sessiond`` or ``consumerd``) — and ``index``, the message's number on
+    its (socket, direction) stream. The text is rendered once: the machine
+    names the socket and direction in ``message``.
     """
 
     def __init__(
@@ -37,11 +53,19 @@ class RemoteProtocolError(UstrefError):
         message: str = "",
         field: str = "",
         offset: int | None = None,
+        socket: str = "",
+        direction: str = "",
+        sender: str = "",
+        index: int | None = None,
     ) -> None:
         self.reason = reason
         self.message = message
         self.field = field
         self.offset = offset
+        self.socket = socket
+        self.direction = direction
+        self.sender = sender
+        self.index = index
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -63,3 +87,37 @@ class LayoutError(UstrefError):
         at = f" at offset {offset:#x}" if offset is not None else ""
         prefix = f"{source}: " if source else ""
         super().__init__(f"{prefix}{reason}{at}")
+
+
+class TransportError(UstrefError):
+    """A socket operation failed (the peer is gone, the kernel refused).
+
+    ``operation`` (``send``, ``recv``, ``connect``, ``listen``…), ``path`` or
+    socket name when known, ``errno`` of the underlying :class:`OSError`.
+    """
+
+    def __init__(
+        self, operation: str, reason: str, *, path: str = "", errno: int | None = None
+    ) -> None:
+        self.operation = operation
+        self.reason = reason
+        self.path = path
+        self.errno = errno
+        target = f" {path}" if path else ""
+        super().__init__(f"{operation}{target}: {reason}")
+
+
+class LaunchError(UstrefError):
+    """A child process could not be started, or did not get ready.
+
+    ``argv`` is what was started (empty if unknown), ``log_tail`` the end of its
+    log when there is one.
+    """
+
+    def __init__(self, reason: str, *, argv: tuple[str, ...] = (), log_tail: str = "") -> None:
+        self.reason = reason
+        self.argv = argv
+        self.log_tail = log_tail
+        program = f"{argv[0]}: " if argv else ""
+        tail = f"\nlog (tail):\n{log_tail}" if log_tail else ""
+        super().__init__(f"{program}{reason}{tail}")

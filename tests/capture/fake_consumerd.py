@@ -19,23 +19,11 @@ import socket
 import stat
 import sys
 
-SOCK_READY = 100
-SET_CHANNEL_MONITOR_PIPE = 20
+from ustref.protocol.consumer import LttngConsumerCommand
+from ustref.transport import ConsumerdArgv, consumerd_side, recv_exact
+
+SET_CHANNEL_MONITOR_PIPE = LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE
 SEND_FILE = 99
-
-
-def _opt(argv: list[str], name: str) -> str:
-    return argv[argv.index(name) + 1]
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise SystemExit(f"fake consumerd: end of stream after {len(data)} of {size} bytes")
-        data += chunk
-    return data
 
 
 def _u32(value: int) -> bytes:
@@ -44,7 +32,7 @@ def _u32(value: int) -> bytes:
 
 def _script(cmd: socket.socket, meta: socket.socket) -> None:
     # SET_CHANNEL_MONITOR_PIPE: status, then the pipe (1 byte + fd), status.
-    msg = _recv_exact(cmd, 16)
+    msg = recv_exact(cmd, 16)
     assert int.from_bytes(msg[:4], sys.byteorder) == SET_CHANNEL_MONITOR_PIPE, msg
     cmd.sendall(_u32(0))
     data, fds, _flags, _addr = socket.recv_fds(cmd, 1, 4)
@@ -54,7 +42,7 @@ def _script(cmd: socket.socket, meta: socket.socket) -> None:
     cmd.sendall(_u32(0))
     # A file fd: answer with its contents, then hand back a pipe pair, the
     # way lttng-ust-ctl sends a stream (bytes, then 1 byte + fds, unpaced).
-    msg = _recv_exact(cmd, 16)
+    msg = recv_exact(cmd, 16)
     assert int.from_bytes(msg[:4], sys.byteorder) == SEND_FILE, msg
     data, fds, _flags, _addr = socket.recv_fds(cmd, 1, 4)
     assert data == b"\0" and len(fds) == 1, (data, fds)
@@ -68,24 +56,15 @@ def _script(cmd: socket.socket, meta: socket.socket) -> None:
     os.close(write_end)
     # The metadata connection: a request, an answer.
     meta.sendall(b"REQ1")
-    assert _recv_exact(meta, 4) == b"RSP1"
+    assert recv_exact(meta, 4) == b"RSP1"
 
 
 def main() -> int:
     argv = sys.argv[1:]
-    cmd_path = _opt(argv, "--consumerd-cmd-sock")
-    err_path = _opt(argv, "--consumerd-err-sock")
     with open(os.environ["FAKE_INFO"], "w") as info:
         json.dump({"argv": argv, "pid": os.getpid(), "ppid": os.getppid()}, info)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(cmd_path)
-    listener.listen(8)
-    err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    err.connect(err_path)
-    err.sendall(_u32(SOCK_READY))
-    cmd, _ = listener.accept()
-    meta, _ = listener.accept()
-    listener.close()
+    sockets = consumerd_side(ConsumerdArgv.parse(argv))
+    cmd, meta = sockets.command, sockets.metadata
     if os.environ.get("FAKE_MODE", "script") == "hang":
         signal.pause()
         return 0

@@ -14,6 +14,8 @@ import pytest
 from ustref.capture import Direction, Socket, load_capture
 from ustref.capture.launch import capture_env, sessiond_args
 from ustref.lttng import SessionDaemon, read_events
+from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
+from ustref.protocol.conversation.rules import STARTUP_CODE
 
 pytestmark = pytest.mark.lttng
 
@@ -64,5 +66,5 @@ def test_tracef_through_the_wrapper(app_builder: Callable[[str], Path], tmp_path
     assert (first.socket, first.direction, first.data) == (
         Socket.ERROR,
         Direction.TO_SESSIOND,
-        (100).to_bytes(4, "little"),
+        ERROR_SOCKET_CODE.build(ErrorSocketCode(code=STARTUP_CODE)),
     )

@@ -16,7 +16,8 @@ from ustref.capture.launch import capture_env, package_root, sessiond_args, wrap
 def test_wrapper_path_is_the_shipped_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert capture_main(["wrapper-path"]) == 0
     printed = Path(capsys.readouterr().out.strip())
-    assert printed == wrapper_path() == package_root() / "scripts" / "ustref-capture-consumerd"
+    shipped = package_root() / "ustref" / "data" / "bin" / "ustref-capture-consumerd"
+    assert printed == wrapper_path() == shipped
     assert os.access(printed, os.X_OK)
     assert sessiond_args() == [f"--consumerd64-path={printed}"]
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from ustref.capture import Direction, Socket, load_capture
+from ustref.protocol.consumer import CONSUMER_MSG_SIZE, ERROR_SOCKET_CODE, ErrorSocketCode
+from ustref.protocol.conversation.rules import STARTUP_CODE
 
 GOLDEN = Path(__file__).resolve().parents[2] / "spec" / "golden" / "v2.13.9"
 CAPTURES = sorted(GOLDEN.glob("*/capture.jsonl"))
-SOCK_READY = (100).to_bytes(4, "little")  # LTTCOMM_CONSUMERD_COMMAND_SOCK_READY
-CONSUMER_MSG_SIZE = 12690  # sizeof(struct lttcomm_consumer_msg) on x86-64, 2.13.9
+SOCK_READY = ERROR_SOCKET_CODE.build(ErrorSocketCode(code=STARTUP_CODE))
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=[p.parent.name for p in CAPTURES])

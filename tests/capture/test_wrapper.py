@@ -27,14 +27,14 @@ from ustref.capture.wrapper import (
     ENV_CONSUMERD,
     ENV_MONITOR,
     ENV_OUT,
-    CaptureSetupError,
+    SET_CHANNEL_MONITOR_PIPE,
     Recorder,
     _Link,
     _Relay,
     fd_kind,
-    redirect_argv,
-    split_for_fds,
 )
+from ustref.protocol.conversation.rules import STARTUP_CODE
+from ustref.transport import ConsumerdArgv, listen, recv_exact, sessiond_side
 
 FAKE = Path(__file__).with_name("fake_consumerd.py")
 TIMEOUT = 20.0
@@ -42,15 +42,6 @@ TIMEOUT = 20.0
 
 def _u32(value: int) -> bytes:
     return value.to_bytes(4, sys.byteorder)
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, f"end of stream after {len(data)} of {size} bytes"
-        data += chunk
-    return data
 
 
 @dataclass
@@ -78,10 +69,7 @@ def _start(
     run_dir.mkdir()
     err_path = run_dir / "error"
     cmd_path = run_dir / "command"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(err_path))
-    listener.listen(1)
-    listener.settimeout(TIMEOUT)
+    listener = listen(str(err_path), 1)
     launcher = tmp_path / "lttng-consumerd"
     launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} "$@"\n')
     launcher.chmod(0o755)
@@ -100,8 +88,7 @@ def _start(
     else:
         full_env.pop(ENV_OUT, None)
     # The argv lttng-sessiond 2.13.9 gives the consumer (client.c:spawn_consumerd).
-    argv = ["", "-u", "--consumerd-cmd-sock", str(cmd_path)]
-    argv += ["--consumerd-err-sock", str(err_path), "--group", "tracing"]
+    argv = ConsumerdArgv(str(cmd_path), str(err_path)).words()
     command = [sys.executable, "-m", "ustref.capture.wrapper"]
     if via_cli:  # ustref capture run -o FILE --consumerd PATH -- ARGV…
         full_env.pop(ENV_OUT)
@@ -112,14 +99,10 @@ def _start(
         command += ["--consumerd", str(launcher), "--"]
     wrapper = subprocess.Popen([*command, *argv], env=full_env, cwd=tmp_path)
     try:
-        err, _ = listener.accept()
-        err.settimeout(TIMEOUT)
-        assert _recv_exact(err, 4) == _u32(100)  # LTTCOMM_CONSUMERD_COMMAND_SOCK_READY
-        cmd = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        cmd.connect(str(cmd_path))
-        meta = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        meta.connect(str(cmd_path))
-        for sock in (cmd, meta):
+        # Accepts the error connection, checks LTTCOMM_CONSUMERD_COMMAND_SOCK_READY.
+        sockets = sessiond_side(listener, str(cmd_path), TIMEOUT)
+        err, cmd, meta = sockets.error, sockets.command, sockets.metadata
+        for sock in (err, cmd, meta):
             sock.settimeout(TIMEOUT)
     except BaseException:
         wrapper.kill()
@@ -144,12 +127,12 @@ def session(tmp_path: Path) -> Iterator[Session]:
 def _converse(session: Session, tmp_path: Path) -> bytes:
     """The session daemon's half of fake_consumerd's script; returns the monitor sample."""
     cmd = session.cmd
-    cmd.sendall(_u32(20) + bytes(12))  # LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE
-    assert _recv_exact(cmd, 4) == _u32(0)
+    cmd.sendall(_u32(SET_CHANNEL_MONITOR_PIPE) + bytes(12))
+    assert recv_exact(cmd, 4) == _u32(0)
     monitor_read, monitor_write = os.pipe()
     socket.send_fds(cmd, [b"\0"], [monitor_write])
     os.close(monitor_write)
-    assert _recv_exact(cmd, 4) == _u32(0)
+    assert recv_exact(cmd, 4) == _u32(0)
     sample = os.read(monitor_read, 64)
     os.close(monitor_read)
 
@@ -158,15 +141,15 @@ def _converse(session: Session, tmp_path: Path) -> bytes:
     cmd.sendall(_u32(99) + bytes(12))
     with payload.open("rb") as handle:
         socket.send_fds(cmd, [b"\0"], [handle.fileno()])
-    size = int.from_bytes(_recv_exact(cmd, 4), sys.byteorder)
-    assert _recv_exact(cmd, size) == b"hello"
+    size = int.from_bytes(recv_exact(cmd, 4), sys.byteorder)
+    assert recv_exact(cmd, size) == b"hello"
     data, fds, _flags, _addr = socket.recv_fds(cmd, 1, 4)
     assert data == b"\0" and len(fds) == 2
     assert os.read(fds[0], 16) == b"through"
     for fd in fds:
         os.close(fd)
 
-    assert _recv_exact(session.meta, 4) == b"REQ1"
+    assert recv_exact(session.meta, 4) == b"REQ1"
     session.meta.sendall(b"RSP1")
     return sample
 
@@ -204,7 +187,7 @@ def test_relays_and_records_every_role(session: Session, tmp_path: Path) -> None
         return b"".join(r.data for r in records if r.socket is role and r.direction is direction)
 
     s2c, c2s = Direction.TO_CONSUMERD, Direction.TO_SESSIOND
-    assert data(Socket.ERROR, c2s) == _u32(100)
+    assert data(Socket.ERROR, c2s) == _u32(STARTUP_CODE)
     assert data(Socket.METADATA, c2s) == b"REQ1"
     assert data(Socket.METADATA, s2c) == b"RSP1"
     assert data(Socket.COMMAND, c2s) == _u32(0) * 2 + _u32(5) + b"hello\0"
@@ -285,39 +268,6 @@ def test_without_output_the_real_consumer_is_execed(tmp_path: Path) -> None:
     assert not session.out.exists()
 
 
-def test_redirect_argv_forms() -> None:
-    sessiond = ["", "-u", "--consumerd-cmd-sock", "/r/cmd", "--consumerd-err-sock", "/r/err"]
-    done = redirect_argv([*sessiond, "--group", "tracing"], cmd_path="/p/c", err_path="/p/e")
-    assert done.argv == (
-        "",
-        "-u",
-        "--consumerd-cmd-sock",
-        "/p/c",
-        "--consumerd-err-sock",
-        "/p/e",
-        "--group",
-        "tracing",
-    )
-    assert (done.sessiond_cmd, done.sessiond_err) == ("/r/cmd", "/r/err")
-    other = redirect_argv(
-        ["--consumerd-cmd-sock=/r/cmd", "-e/r/err", "--", "-c", "x"], cmd_path="C", err_path="E"
-    )
-    assert other.argv == ("--consumerd-cmd-sock=C", "-eE", "--", "-c", "x")
-    short = redirect_argv(["-c", "/a", "-e", "/b"], cmd_path="C", err_path="E")
-    assert short.argv == ("-c", "C", "-e", "E")
-    with pytest.raises(CaptureSetupError, match="--consumerd-err-sock"):
-        redirect_argv(["-c", "/a"], cmd_path="C", err_path="E")
-    with pytest.raises(CaptureSetupError, match="without a path"):
-        redirect_argv(["-e", "/a", "-c"], cmd_path="C", err_path="E")
-
-
-def test_split_for_fds() -> None:
-    assert split_for_fds(b"abc", []) == [(b"abc", [])]
-    assert split_for_fds(b"\0", [7]) == [(b"\0", [7])]
-    # A message glued to the 1-byte fd carrier: the fds go with the last byte only.
-    assert split_for_fds(b"msg\0", [7, 8]) == [(b"msg", []), (b"\0", [7, 8])]
-
-
 def test_glued_fds_are_relayed_on_the_last_byte(tmp_path: Path) -> None:
     """A message and the 1-byte fd carrier queued together reach the wrapper in one
     ``recvmsg``; relayed as one send, the fds would ride on the message's first
@@ -333,7 +283,7 @@ def test_glued_fds_are_relayed_on_the_last_byte(tmp_path: Path) -> None:
     relay = _Relay(recorder, interpose_monitor=True)
     relay.start_link(_Link(Socket.COMMAND, 0, relay_sessiond_end, relay_consumerd_end))
     try:
-        assert _recv_exact(consumerd, 3) == b"msg"  # no ancillary buffer here
+        assert recv_exact(consumerd, 3) == b"msg"  # no ancillary buffer here
         data, fds, _flags, _addr = socket.recv_fds(consumerd, 1, 4)
         assert data == b"\0" and len(fds) == 1
         os.write(write_end, b"x")

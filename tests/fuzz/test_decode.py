@@ -19,7 +19,7 @@ NON_SPEC = [t for t in targets() if t.spec is None]
 
 
 def test_targets_cover_every_spec_of_both_abis() -> None:
-    from ustref.protocol.registry import schema
+    from ustref.protocol.grammars import schema
 
     names = {t.name for t in targets()}
     for abi in Abi:

@@ -22,7 +22,8 @@ from ustref.fuzz.strategies import (
 )
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, STATUS_CHANNEL, STATUS_MSG
-from ustref.protocol.registry import StructSpec, schema
+from ustref.protocol.grammars import schema
+from ustref.protocol.registry import StructSpec
 
 SPECS = sorted(
     {(abi.value, name): spec for abi in Abi for name, spec in schema(abi).structs.items()}.items()

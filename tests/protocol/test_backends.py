@@ -24,8 +24,9 @@ from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.ctypes_mirror import ctypes_mirror
+from ustref.protocol.grammars import schema
 from ustref.protocol.layout import walk
-from ustref.protocol.registry import StructSpec, schema
+from ustref.protocol.registry import StructSpec
 from ustref.protocol.strategies import values_for
 
 SPECS = sorted(

@@ -40,7 +40,7 @@ def command(cmd: int, body: bytes = b"") -> bytes:
 def feed(conv: Conversation, items: list[tuple[Socket, Direction, bytes, int]]) -> list[Decoded]:
     out: list[Decoded] = []
     for socket, direction, data, fds in items:
-        out += conv.receive(socket, direction, data, fds)
+        out += conv.observe(socket, direction, data, fds)
     return out + conv.finish()
 
 
@@ -209,10 +209,10 @@ def test_add_relayd_socket_carries_one_fd() -> None:
 
 def test_missing_fd_is_a_protocol_error() -> None:
     conv = Conversation()
-    conv.receive(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE), 0)
-    conv.receive(Socket.COMMAND, TO_S, OK, 0)
+    conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE), 0)
+    conv.observe(Socket.COMMAND, TO_S, OK, 0)
     with pytest.raises(RemoteProtocolError, match="expected 1 fd"):
-        conv.receive(Socket.COMMAND, TO_C, b"\0", 0)
+        conv.observe(Socket.COMMAND, TO_C, b"\0", 0)
 
 
 def test_create_trace_chunk_remote_has_no_fd() -> None:
@@ -274,47 +274,47 @@ def test_error_socket_and_monitor_samples() -> None:
 
 def test_reply_without_command_is_rejected() -> None:
     with pytest.raises(RemoteProtocolError, match="no exchange is open"):
-        Conversation().receive(Socket.COMMAND, TO_S, OK, 0)
+        Conversation().observe(Socket.COMMAND, TO_S, OK, 0)
 
 
 def test_short_read_at_end_is_rejected() -> None:
     conv = Conversation()
-    conv.receive(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_FLUSH_CHANNEL)[:100], 0)
+    conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_FLUSH_CHANNEL)[:100], 0)
     with pytest.raises(RemoteProtocolError, match="stream ended with 100 of 12690"):
         conv.finish()
 
 
 def test_missing_reply_at_end_is_rejected() -> None:
     conv = Conversation()
-    conv.receive(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_FLUSH_CHANNEL), 0)
+    conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_FLUSH_CHANNEL), 0)
     with pytest.raises(RemoteProtocolError, match="status: stream ended with 0 of 4"):
         conv.finish()
 
 
 def test_bad_command_names_socket_and_field() -> None:
     with pytest.raises(RemoteProtocolError) as info:
-        Conversation().receive(Socket.COMMAND, TO_C, command(99), 0)
+        Conversation().observe(Socket.COMMAND, TO_C, command(99), 0)
     assert info.value.field == "cmd_type"
     assert "command" in info.value.message
 
 
 def test_startup_ready_code_comes_first() -> None:
     conv = Conversation(from_start=True)
-    conv.receive(Socket.ERROR, TO_S, struct.pack("<I", 100), 0)
+    conv.observe(Socket.ERROR, TO_S, struct.pack("<I", 100), 0)
     assert conv.ready
-    events = conv.receive(
+    events = conv.observe(
         Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_INIT, bytes(16)), 0
-    ) + conv.receive(Socket.COMMAND, TO_S, OK, 0)
+    ) + conv.observe(Socket.COMMAND, TO_S, OK, 0)
     assert steps_of(events) == ["command", "status"]
 
 
 def test_command_before_ready_is_rejected() -> None:
     conv = Conversation(from_start=True)
     with pytest.raises(RemoteProtocolError, match="before the consumer's"):
-        conv.receive(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_INIT), 0)
+        conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_INIT), 0)
 
 
 def test_first_error_code_must_be_ready() -> None:
     conv = Conversation(from_start=True)
     with pytest.raises(RemoteProtocolError, match="first code must be"):
-        conv.receive(Socket.ERROR, TO_S, struct.pack("<I", 103), 0)
+        conv.observe(Socket.ERROR, TO_S, struct.pack("<I", 103), 0)

@@ -435,9 +435,9 @@ def test_two_stream_handover_through_the_conversation_table() -> None:
     sends = _consumer_sends(chan_size, [(1 << 20, 0), (1 << 20, 1)])
     conv = Conversation()
     command = struct.pack("<IQ", 8, 1) + bytes(CONSUMER_MSG_SIZE - 12)  # GET_CHANNEL key 1
-    events = conv.receive(Socket.COMMAND, Direction.TO_CONSUMERD, command)
+    events = conv.observe(Socket.COMMAND, Direction.TO_CONSUMERD, command)
     for payload, fd_count in sends:
-        events += conv.receive(Socket.COMMAND, Direction.TO_SESSIOND, payload, fd_count)
+        events += conv.observe(Socket.COMMAND, Direction.TO_SESSIOND, payload, fd_count)
     events += conv.finish()
     replies = events[1:]
     assert len(replies) == len(sends) == 13

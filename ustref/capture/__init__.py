@@ -1,7 +1,7 @@
 """Capture the real session daemon ↔ consumer daemon conversation, and read captures.
 
 * :mod:`ustref.capture.wrapper` — the recording ``lttng-consumerd`` wrapper
-  (run by ``scripts/ustref-capture-consumerd``);
+  (run by ``ustref/data/bin/ustref-capture-consumerd``);
 * :mod:`ustref.capture.launch` — how to make a session daemon use it;
 * :mod:`ustref.capture.format` — capture files and raw capture directories;
 * :mod:`ustref.capture.cli` — ``ustref capture …``.

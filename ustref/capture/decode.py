@@ -39,7 +39,7 @@ def decode_records(records: Iterable[CaptureRecord], abi: Abi) -> Iterator[Decod
     for record in records:
         socket = Socket(getattr(record.socket, "value", record.socket))
         direction = Direction(getattr(record.direction, "value", record.direction))
-        for message in conversation.receive(socket, direction, record.data, record.fd_count):
+        for message in conversation.observe(socket, direction, record.data, record.fd_count):
             yield DecodedRecord(index, message)
             index += 1
     for message in conversation.finish():

@@ -9,7 +9,7 @@ v2.13.9)::
 (the empty word is the verbosity option, empty unless the session daemon runs
 with ``--verbose-consumer`` or ``--quiet``). This module is what the wrapper
 runs (``python3 -m ustref.capture.wrapper ARGV…``, started by
-``scripts/ustref-capture-consumerd``):
+``ustref/data/bin/ustref-capture-consumerd``):
 
 1. It listens on the session daemon's *command socket path* itself, and on a
    private *error socket path* in a new private directory, then starts the real
@@ -59,8 +59,6 @@ default: Debian's ``/usr/lib/<multiarch>/lttng/libexec/lttng-consumerd``),
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import fcntl
 import os
 import selectors
@@ -68,13 +66,12 @@ import shutil
 import signal
 import socket
 import stat
-import subprocess
 import sys
 import sysconfig
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -87,10 +84,21 @@ from ustref.capture.format import (
     Direction,
     Socket,
 )
-from ustref.errors import LocalProtocolError
+from ustref.errors import LaunchError, TransportError
+from ustref.protocol.constants import LTTCOMM_MAX_SEND_FDS
+from ustref.protocol.consumer import LttngConsumerCommand
+from ustref.transport.argv import CONSUMERD_ARGV0, redirect_argv
+from ustref.transport.framing import (
+    close_fds,
+    connect,
+    listen,
+    recv_some,
+    send_all,
+    split_for_fds,
+)
+from ustref.transport.launcher import Child, set_process_name
 
 __all__ = [
-    "CONSUMERD_ARGV0",
     "ENV_CONSUMERD",
     "ENV_MONITOR",
     "ENV_OUT",
@@ -99,13 +107,10 @@ __all__ = [
     "SET_CHANNEL_MONITOR_PIPE",
     "CaptureSetupError",
     "Recorder",
-    "SocketRedirect",
     "exit_like",
     "find_consumerd",
     "main",
-    "redirect_argv",
     "run_wrapper",
-    "split_for_fds",
 ]
 
 ENV_OUT = "USTREF_CAPTURE_OUT"
@@ -115,35 +120,24 @@ ENV_CONSUMERD = "USTREF_CAPTURE_CONSUMERD"
 ENV_MONITOR = "USTREF_CAPTURE_MONITOR"
 """``interpose`` (default) or ``passthrough``: what to do with the channel-monitor pipe."""
 ENV_PYTHON = "USTREF_CAPTURE_PYTHON"
-"""The interpreter ``scripts/ustref-capture-consumerd`` runs (default ``python3``)."""
+"""The interpreter ``ustref/data/bin/ustref-capture-consumerd`` runs (default ``python3``)."""
 ENV_PYTHONPATH = "USTREF_CAPTURE_PYTHONPATH"
 ENV_LD_LIBRARY_PATH = "USTREF_CAPTURE_LD_LIBRARY_PATH"
 """Where the launcher keeps the session daemon's ``LD_LIBRARY_PATH`` for the real consumer."""
 """The directory holding the ``ustref`` package, for that interpreter."""
 
-CONSUMERD_ARGV0 = "lttng-consumerd"
-"""The ``argv[0]`` the session daemon gives the consumer (and the wrapper gives it too)."""
-
-SET_CHANNEL_MONITOR_PIPE = 20
-"""``LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE`` in ``enum lttng_consumer_command``
-(``src/common/consumer/consumer.h`` @ v2.13.9): the ``cmd_type`` (first
-``uint32_t`` of ``struct lttcomm_consumer_msg``) after which the session daemon
-sends the channel-monitor pipe's write end."""
+SET_CHANNEL_MONITOR_PIPE = LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE
+"""The ``cmd_type`` (first ``uint32_t`` of ``struct lttcomm_consumer_msg``) after
+which the session daemon sends the channel-monitor pipe's write end."""
 
 _RECV_SIZE = 1 << 17
-_MAX_FDS = 253  # SCM_MAX_FD, LTTCOMM_MAX_SEND_FDS on Linux
 _PIPE_READ_SIZE = 4096  # PIPE_BUF: each relayed write is atomic
 _FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 _DRAIN_TIMEOUT = 5.0
-_PR_SET_NAME = 15
-_PR_SET_PDEATHSIG = 1
 _LOG_PREFIX = "ustref-capture"
 
-_CMD_LONG = "--consumerd-cmd-sock"
-_ERR_LONG = "--consumerd-err-sock"
 
-
-class CaptureSetupError(LocalProtocolError):
+class CaptureSetupError(LaunchError):
     """The wrapper cannot start: no real consumer daemon, no socket path in argv, …"""
 
 
@@ -154,59 +148,6 @@ def _log(message: str) -> None:
 
 
 # ------------------------------------------------------------------ argv
-
-
-@dataclass(frozen=True)
-class SocketRedirect:
-    """The consumer's argv with its socket paths replaced, and the paths it had."""
-
-    argv: tuple[str, ...]
-    sessiond_cmd: str
-    sessiond_err: str
-
-
-def redirect_argv(argv: Sequence[str], *, cmd_path: str, err_path: str) -> SocketRedirect:
-    """Replace the command and error socket paths of a consumer daemon ``argv[1:]``.
-
-    Accepts the forms ``getopt_long`` does for ``lttng-consumerd``:
-    ``--consumerd-cmd-sock PATH``, ``--consumerd-cmd-sock=PATH``, ``-c PATH``,
-    ``-cPATH`` (same for ``-e``); the scan stops at ``--``. Every other word
-    (the empty verbosity word included) is kept as it is.
-    """
-    out = list(argv)
-    found: dict[str, str] = {}
-    index = 0
-    while index < len(out):
-        word = out[index]
-        if word == "--":
-            break
-        for long_name, short, key, new in (
-            (_CMD_LONG, "-c", "cmd", cmd_path),
-            (_ERR_LONG, "-e", "err", err_path),
-        ):
-            if word in (long_name, short):
-                if index + 1 >= len(out):
-                    raise CaptureSetupError(f"{word} without a path in the consumer argv")
-                found[key] = out[index + 1]
-                out[index + 1] = new
-                index += 1
-                break
-            if word.startswith(long_name + "="):
-                found[key] = word[len(long_name) + 1 :]
-                out[index] = f"{long_name}={new}"
-                break
-            if word.startswith(short) and not word.startswith("--") and len(word) > 2:
-                found[key] = word[2:]
-                out[index] = short + new
-                break
-        index += 1
-    missing = [name for key, name in (("cmd", _CMD_LONG), ("err", _ERR_LONG)) if key not in found]
-    if missing:
-        raise CaptureSetupError(
-            f"no {' or '.join(missing)} in the consumer argv {list(argv)!r}: "
-            "the wrapper needs the session daemon's socket paths"
-        )
-    return SocketRedirect(argv=tuple(out), sessiond_cmd=found["cmd"], sessiond_err=found["err"])
 
 
 def find_consumerd(env: Mapping[str, str] | None = None) -> str:
@@ -264,14 +205,6 @@ def fd_kind(fd: int) -> str:
     if target.startswith("anon_inode:"):
         return target[len("anon_inode:") :].strip("[]") or "other"
     return "other"
-
-
-def split_for_fds(data: bytes, fds: Sequence[int]) -> list[tuple[bytes, list[int]]]:
-    """How one ``recvmsg`` is relayed: as is, or split before its last byte when it
-    brought fds with more than one byte (see the module docstring)."""
-    if fds and len(data) > 1:
-        return [(data[:-1], []), (data[-1:], list(fds))]
-    return [(data, list(fds))]
 
 
 def _is_write_fifo(fd: int) -> bool:
@@ -361,19 +294,10 @@ def _shutdown(sock: socket.socket, how: int) -> None:
 
 
 def _send_all(sock: socket.socket, data: bytes, fds: Sequence[int]) -> bool:
-    """Send ``data`` with ``fds`` (with the first bytes); False when the peer is gone."""
-    view = memoryview(data)
+    """Send ``data`` with ``fds``; False when the peer is gone."""
     try:
-        if fds:
-            sent = socket.send_fds(sock, [view], list(fds))
-        elif view:
-            sent = sock.send(view)
-        else:
-            return True
-        while sent < len(view):
-            view = view[sent:]
-            sent = sock.send(view)
-    except OSError:
+        send_all(sock, data, fds)
+    except TransportError:
         return False
     return True
 
@@ -418,10 +342,11 @@ class _Relay:
     ) -> None:
         while True:
             try:
-                data, fds, flags, _addr = socket.recv_fds(src, _RECV_SIZE, _MAX_FDS)
-            except OSError:
-                data, fds, flags = b"", [], 0
-            if flags & socket.MSG_CTRUNC:
+                got = recv_some(src, _RECV_SIZE, LTTCOMM_MAX_SEND_FDS)
+            except TransportError:
+                got = None
+            data, fds = (got.data, list(got.fds)) if got is not None else (b"", [])
+            if got is not None and got.truncated:
                 _log(f"{link.role.value} {direction.value}: control data truncated, fds lost")
                 self.recorder.count(truncated=True)
             if not data and not fds:
@@ -442,9 +367,7 @@ class _Relay:
                         _shutdown(src, socket.SHUT_RD)
                         return
             finally:
-                for fd in to_close:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
+                close_fds(to_close)
 
     def _maybe_interpose(
         self,
@@ -524,48 +447,6 @@ class _Relay:
 # ------------------------------------------------------------------ process
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def _set_process_name(name: str) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        _libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
-
-
-def _death_signal_setter() -> Callable[[], None]:
-    prctl = _libc().prctl
-    sigterm = int(signal.SIGTERM)
-
-    def set_pdeathsig() -> None:
-        prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
-
-    return set_pdeathsig
-
-
-def _listen(path: str) -> socket.socket:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(path)
-        sock.listen(64)  # LTTNG_SESSIOND_COMM_MAX_LISTEN
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _connect(path: str) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(path)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def _child_env() -> dict[str, str]:
     """The real consumer's environment: the session daemon's, as it gave it.
 
@@ -601,7 +482,7 @@ class _Wrapper:
         self.private_cmd = str(self.private_dir / "command")
         self.private_err = str(self.private_dir / "error")
         self.redirect = redirect_argv(argv, cmd_path=self.private_cmd, err_path=self.private_err)
-        self.child: subprocess.Popen[bytes] | None = None
+        self.child: Child | None = None
         self._saved_handlers: dict[int, Any] = {}
         self.recorder = Recorder(None)
         self.relay = _Relay(self.recorder, interpose_monitor=interpose_monitor)
@@ -610,14 +491,14 @@ class _Wrapper:
     def run(self) -> int:
         err_listener = cmd_listener = None
         try:
-            err_listener = _listen(self.private_err)
-            cmd_listener = _listen(self.redirect.sessiond_cmd)
+            err_listener = listen(self.private_err)
+            cmd_listener = listen(self.redirect.sessiond_cmd)
             child = self._spawn()
             self.recorder = Recorder(self._open_writer(child.pid))
             self.relay.recorder = self.recorder
             _log(f"recording lttng-consumerd pid {child.pid} ({self.consumerd}) into {self.out}")
             self._serve(child, err_listener, cmd_listener)
-            status = child.wait()
+            status = child.proc.wait()
             self._drain()
             self.recorder.close(status)
             _log(f"lttng-consumerd exited with status {status}; {self.recorder.records} records")
@@ -629,30 +510,27 @@ class _Wrapper:
                 if listener is not None:
                     listener.close()
             shutil.rmtree(self.private_dir, ignore_errors=True)
-            if self.child is not None and self.child.poll() is None:
-                self.child.kill()
-                self.child.wait()
+            if self.child is not None and self.child.alive():
+                self.child.stop(0, first=None)
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        argv = [CONSUMERD_ARGV0, *self.redirect.argv]
+    def _spawn(self) -> Child:
         try:
-            self.child = subprocess.Popen(
-                argv,
+            self.child = Child.spawn(
+                [CONSUMERD_ARGV0, *self.redirect.argv],
                 executable=self.consumerd,
                 env=_child_env(),
-                preexec_fn=_death_signal_setter(),  # noqa: PLW1509 - no thread runs yet
+                death_signal=signal.SIGTERM,
             )
-        except OSError as exc:
-            raise CaptureSetupError(f"cannot start {self.consumerd}: {exc}") from exc
+        except LaunchError as exc:
+            raise CaptureSetupError(f"cannot start {self.consumerd}: {exc.reason}") from None
         if threading.current_thread() is threading.main_thread():
             for sig in _FORWARDED_SIGNALS:
                 self._saved_handlers[sig] = signal.signal(sig, self._forward_signal)
         return self.child
 
     def _forward_signal(self, signum: int, _frame: FrameType | None) -> None:
-        if self.child is not None and self.child.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child.pid, signum)
+        if self.child is not None:
+            self.child.send_signal(signum)
 
     def _open_writer(self, child_pid: int) -> CaptureWriter:
         header = CaptureHeader(
@@ -673,7 +551,7 @@ class _Wrapper:
 
     def _serve(
         self,
-        child: subprocess.Popen[bytes],
+        child: Child,
         err_listener: socket.socket,
         cmd_listener: socket.socket,
     ) -> None:
@@ -687,7 +565,7 @@ class _Wrapper:
                 selector.register(pidfd, selectors.EVENT_READ, "child")
             selector.register(err_listener, selectors.EVENT_READ, "error")
             selector.register(cmd_listener, selectors.EVENT_READ, "command")
-            while child.poll() is None:
+            while child.alive():
                 for key, _events in selector.select(timeout=None if pidfd is not None else 0.1):
                     if key.data == "child":
                         return
@@ -709,8 +587,8 @@ class _Wrapper:
     def _accept_error(self, listener: socket.socket) -> None:
         consumer_side, _ = listener.accept()
         try:
-            sessiond_side = _connect(self.redirect.sessiond_err)
-        except OSError as exc:
+            sessiond_side = connect(self.redirect.sessiond_err)
+        except TransportError as exc:
             _log(f"cannot connect to the session daemon's error socket: {exc}")
             consumer_side.close()
             return
@@ -721,8 +599,8 @@ class _Wrapper:
         number = self._cmd_connections
         self._cmd_connections += 1
         try:
-            consumer_side = _connect(self.private_cmd)
-        except OSError as exc:
+            consumer_side = connect(self.private_cmd)
+        except TransportError as exc:
             _log(f"cannot connect to the consumer's command socket: {exc}")
             sessiond_side.close()
             return
@@ -771,7 +649,7 @@ def exit_like(status: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python3 -m ustref.capture.wrapper`` (what the session daemon runs)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _set_process_name(_LOG_PREFIX)
+    set_process_name(_LOG_PREFIX)
     try:
         consumerd = find_consumerd()
         out = os.environ.get(ENV_OUT)

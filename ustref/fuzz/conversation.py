@@ -191,7 +191,7 @@ def feed(abi: Abi, events: list[Event], *, finish: bool = True) -> int:
         if ev.close:
             count += len(conv.close(ev.socket, ev.direction))
         else:
-            count += len(conv.receive(ev.socket, ev.direction, ev.data, ev.fds))
+            count += len(conv.observe(ev.socket, ev.direction, ev.data, ev.fds))
     if finish:
         count += len(conv.finish())
     return count

@@ -30,7 +30,8 @@ from typing import Any
 
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import ALL_ABIS, Abi
-from ustref.protocol.registry import StructSpec, schema
+from ustref.protocol.grammars import schema
+from ustref.protocol.registry import StructSpec
 
 #: A decode slower than this (seconds) is a finding.
 TIME_BOUND = 0.5

@@ -21,15 +21,19 @@ writable, and everything else read-only. It is a direct child of this process
 from __future__ import annotations
 
 import contextlib
-import os
 import resource
 import shutil
-import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
+
+from ustref.errors import LaunchError
+from ustref.transport.argv import ConsumerdArgv
+from ustref.transport.framing import listen
+from ustref.transport.launcher import Child
+from ustref.transport.startup import sessiond_side
+
+__all__ = ["ADDRESS_SPACE_LIMIT", "Consumerd", "LaunchError"]
 
 #: Address-space limit of the consumer (bytes): a fuzzed channel size fails
 #: cleanly instead of exhausting the shared machine.
@@ -47,13 +51,6 @@ mount -o remount,bind,ro /
 exec "$@"
 """
 
-#: ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY`` (sessiond-comm.h).
-SOCK_READY = 100
-
-
-class LaunchError(Exception):
-    """The consumer daemon could not be started or did not get ready."""
-
 
 def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
@@ -67,84 +64,52 @@ class Consumerd:
         self.binary = binary
         self.work = work
         self.ready_timeout = ready_timeout
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.child: Child | None = None
         self.command: socket.socket | None = None
         self.metadata: socket.socket | None = None
         self.error: socket.socket | None = None
-        self.ready_code = b""
         self.log_path = work / "consumerd.log"
 
     def start(self) -> Consumerd:
         if shutil.which("unshare") is None:
             raise LaunchError("unshare(1) is needed to isolate the consumer daemon")
         self.work.mkdir(parents=True, exist_ok=True)
-        err_path = self.work / "error"
-        cmd_path = self.work / "command"
-        for path in (err_path, cmd_path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        args = ConsumerdArgv(cmd_sock=str(self.work / "command"), err_sock=str(self.work / "error"))
+        with contextlib.suppress(FileNotFoundError):
+            Path(args.cmd_sock).unlink()
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "USTREF_WORK": str(self.work),
+            "LTTNG_HOME": str(self.work),
+            "HOME": str(self.work),
+        }
+        # sh runs the sandbox script with "$@" = the consumer's argv, argv[0] the binary.
+        sandbox = ["unshare", "-m", "--propagation", "private", "sh", "-c", _SANDBOX, "sh"]
+        listener = listen(args.err_sock, 1)
         try:
-            listener.bind(str(err_path))
-            listener.listen(1)
-            listener.settimeout(self.ready_timeout)
-            env = {
-                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                "USTREF_WORK": str(self.work),
-                "LTTNG_HOME": str(self.work),
-                "HOME": str(self.work),
-            }
-            argv = [
-                "unshare", "-m", "--propagation", "private", "sh", "-c", _SANDBOX, "sh",
-                self.binary, "-u",
-                "--consumerd-cmd-sock", str(cmd_path),
-                "--consumerd-err-sock", str(err_path),
-                "--group", "tracing",
-            ]  # fmt: skip
-            with self.log_path.open("wb") as log:
-                self.proc = subprocess.Popen(
-                    argv,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    preexec_fn=_limits,  # noqa: PLW1509  (no threads are started here)
-                    close_fds=True,
-                )
-            try:
-                self.error, _ = listener.accept()
-            except TimeoutError:
-                raise LaunchError(f"no connection on the error socket: {self.log_tail()}") from None
+            self.child = Child.spawn(
+                [*sandbox, self.binary, *args.words()[1:]],
+                env=env,
+                log=self.log_path,
+                setup=_limits,
+            )
+            sockets = sessiond_side(
+                listener, args.cmd_sock, self.ready_timeout, why=f"; log: {self.log_tail()}"
+            )
         finally:
             listener.close()
-        self.error.settimeout(self.ready_timeout)
-        self.ready_code = _recv_exact(self.error, 4)
-        if int.from_bytes(self.ready_code.ljust(4, b"\0"), "little") != SOCK_READY:
-            raise LaunchError(f"expected COMMAND_SOCK_READY, got {self.ready_code.hex()}")
-        self.command = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.command.connect(str(cmd_path))
-        self.metadata = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.metadata.connect(str(cmd_path))
+        self.error, self.command, self.metadata = sockets.error, sockets.command, sockets.metadata
         return self
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.child is not None and self.child.alive()
 
     def wait(self, timeout: float) -> int | None:
         """The exit status (negative: signal) within ``timeout``, else ``None``."""
-        if self.proc is None:
-            return None
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        return self.child.wait(timeout) if self.child is not None else None
 
     def log_tail(self, size: int = 2000) -> str:
-        try:
-            data = self.log_path.read_bytes()
-        except OSError:
-            return ""
-        return data[-size:].decode("utf-8", "replace")
+        return self.child.log_tail(size) if self.child is not None else ""
 
     def stop(self) -> int | None:
         """Close our sockets, give the consumer a moment, then kill it by pid."""
@@ -152,13 +117,9 @@ class Consumerd:
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.close()
-        status = None
-        if self.proc is not None:
-            status = self.wait(1.0)
-            if status is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.proc.pid, signal.SIGKILL)
-                status = self.wait(5.0)
+        if self.child is None:
+            return None
+        status, _killed = self.child.stop(1.0, first=None)
         return status
 
     def __enter__(self) -> Consumerd:
@@ -171,14 +132,3 @@ class Consumerd:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _recv_exact(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    deadline = time.monotonic() + (sock.gettimeout() or 10.0)
-    while len(data) < count and time.monotonic() < deadline:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data

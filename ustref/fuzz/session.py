@@ -34,7 +34,7 @@ from ustref.errors import RemoteProtocolError
 from ustref.fuzz.launch import Consumerd
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import METADATA_ERROR_REPLY, MetadataRequestErrorReply
-from ustref.protocol.conversation import Conversation, Direction, Socket
+from ustref.protocol.conversation import Conversation, Direction, Role, Socket
 from ustref.protocol.conversation.steps import Step
 
 FD_KINDS = ("pipe", "dir", "socket", "devnull")
@@ -190,11 +190,12 @@ class Session:
         if not self.checked:
             return
         try:
-            self.conv.receive(sock, direction, data, fds)
+            self.conv.observe(sock, direction, data, fds)
         except RemoteProtocolError as exc:
-            # Only the consumer's own bytes can break the rules on its side; an
-            # error about what *we* sent surfaces late (on the next reply).
-            if direction is Direction.TO_SESSIOND and Direction.TO_CONSUMERD.value not in str(exc):
+            # The consumer broke the rules in what it sent: a finding (the caller
+            # reading its reply classifies it). An error about what *we* sent (it
+            # may surface late, on the next reply) makes the session unchecked.
+            if direction is Direction.TO_SESSIOND and exc.sender == Role.CONSUMERD:
                 raise
             self.checked = False
             self.unchecked_reason = str(exc)

@@ -35,13 +35,12 @@ import struct as pystruct
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-import construct as cs
 from hypothesis import strategies as st
 
-from ustref.protocol.fields import CharArray, CUnion, FlexArray, StrictEnum, unwrap
 from ustref.protocol.layout import walk
 from ustref.protocol.registry import StructSpec
 from ustref.protocol.strategies import int_bounds, sizing_fields, valid_bytes_for, values_for
+from ustref.protocol.walker import Kind, fields, node
 
 __all__ = [
     "Chooser",
@@ -126,30 +125,30 @@ _LENGTH_WORDS = ("len", "size", "count", "nr", "length")
 
 
 def _slot_for(field: Any, sizing: set[str], union_member: str) -> Slot | None:
-    con = field.construct
     leaf = field.name.rsplit(".", 1)[-1]
-    if isinstance(con, StrictEnum):
-        fmt = con.subcon.fmtstr
-        values = tuple(int(v) for v in con.enum_type.__members__.values())
+    kind = node(field.construct).kind
+    if kind is Kind.ENUM:
+        values = tuple(int(v) for v in field.construct.enum_type.__members__.values())
+        fmt = node(field.construct).fmt
         return Slot(field.name, field.offset, field.size, "enum", fmt, values, union_member)
-    if isinstance(con, CharArray):
+    if kind is Kind.CHARS:
         return Slot(field.name, field.offset, field.size, "string", union_member=union_member)
-    if isinstance(con, cs.FormatField):
+    if kind is Kind.INT:
         is_length = field.name in sizing or any(w in leaf.split("_") for w in _LENGTH_WORDS)
-        kind = "length" if is_length else "int"
-        return Slot(field.name, field.offset, field.size, kind, con.fmtstr, (), union_member)
-    if isinstance(con, FlexArray):
+        slot_kind = "length" if is_length else "int"
+        fmt = node(field.construct).fmt
+        return Slot(field.name, field.offset, field.size, slot_kind, fmt, (), union_member)
+    if kind is Kind.FLEX:
         return None
-    if field.size and not hasattr(con, "subcon"):
+    if field.size and not hasattr(field.construct, "subcon"):
         return Slot(field.name, field.offset, field.size, "raw", union_member=union_member)
     return None
 
 
 @functools.cache
 def _all_slots(spec: StructSpec[Any]) -> tuple[Slot, ...]:
-    subcons = spec.grammar.subcon.subcons
     sizing = set(sizing_fields(spec.grammar))
-    unions = {sub.name for sub in subcons if isinstance(unwrap(sub), CUnion)}
+    unions = {f.name for f in fields(spec.grammar) if f.kind is Kind.UNION}
     out: list[Slot] = []
     for field in walk(spec.grammar):
         parts = field.name.split(".")
@@ -162,26 +161,22 @@ def _all_slots(spec: StructSpec[Any]) -> tuple[Slot, ...]:
 
 def _selected_members(spec: StructSpec[Any], data: bytes) -> set[str] | None:
     """``{"u.<member>"}`` for the union members ``data``'s keys select (None: unknown)."""
-    subcons = spec.grammar.subcon.subcons
     offset = 0
     keys: dict[str, int] = {}
     selected: set[str] = set()
-    for sub in subcons:
-        inner = unwrap(sub)
-        if isinstance(inner, FlexArray):
+    for field in fields(spec.grammar):
+        if field.kind is Kind.FLEX:
             break
-        if isinstance(inner, CUnion):
-            if inner.key is not None and inner.key not in keys:
+        if field.kind is Kind.UNION:
+            union = field.con
+            if union.key is not None and union.key not in keys:
                 return None
-            key = keys.get(inner.key or "")
-            member = inner.cases.get(key, inner.default) if inner.key else inner.default
+            member = union.member_for_key(keys.get(union.key or ""))
             if member is not None:
-                selected.add(f"{sub.name}.{member}")
-        else:
-            con = inner.subcon if isinstance(inner, StrictEnum) else inner
-            if isinstance(con, cs.FormatField) and offset + inner.sizeof() <= len(data):
-                keys[sub.name] = pystruct.unpack_from(con.fmtstr, data, offset)[0]
-        offset += inner.sizeof()
+                selected.add(f"{field.name}.{member}")
+        elif field.fmt and offset + field.size <= len(data):
+            keys[field.name] = pystruct.unpack_from(field.fmt, data, offset)[0]
+        offset += field.size
     return selected
 
 

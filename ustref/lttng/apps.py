@@ -1,4 +1,4 @@
-"""Build the project's sample traced C apps (``tests/apps/``) with gcc.
+"""Build the project's sample traced C apps (``ustref/data/apps/``) with gcc.
 
 Each app is compiled against liblttng-ust. Builds are cached in the output
 directory: a binary is rebuilt only when the SHA-256 of its sources, headers and
@@ -65,13 +65,13 @@ APPS: dict[str, AppSpec] = {
 def apps_dir() -> Path:
     """Where the sample app sources live.
 
-    ``$USTREF_APPS_DIR`` when set, else ``tests/apps`` of the repository that
-    holds this package.
+    ``$USTREF_APPS_DIR`` when set, else ``data/apps`` shipped in this package
+    (in a source checkout and in an installed wheel alike).
     """
     override = os.environ.get(APPS_DIR_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "tests" / "apps"
+    return Path(__file__).resolve().parents[1] / "data" / "apps"
 
 
 def _compile_argv(

@@ -16,8 +16,6 @@ ours is refused with :class:`SessiondConflictError`.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
@@ -26,12 +24,13 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ustref.errors import UstrefError
+from ustref.errors import LaunchError, UstrefError
+from ustref.transport.launcher import Child, become_subreaper
 
 __all__ = [
     "DEFAULT_LOCK_PATH",
@@ -51,8 +50,6 @@ DEFAULT_LOCK_PATH = Path("/tmp/ustref-sessiond.lock")
 
 _POLL_INTERVAL = 0.02
 _LOG_TAIL_LINES = 40
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
 
 
 class LttngError(UstrefError):
@@ -289,38 +286,6 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def become_subreaper() -> bool:
-    """Make this process the reaper of its orphaned descendants.
-
-    PID 1 on these machines does not reap orphans: with this set, a consumer
-    daemon orphaned by a killed session daemon is reparented to us, and
-    :class:`SessionDaemon` reaps it. Returns whether the kernel accepted it.
-    """
-    try:
-        return int(_libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _parent_death_signal_setter() -> Callable[[], None]:
-    """A ``preexec_fn`` that asks for SIGTERM when the parent (thread) dies.
-
-    libc is loaded here, in the parent: the returned function only calls
-    ``prctl`` in the forked child, taking no lock.
-    """
-    prctl = _libc().prctl
-    sigterm = int(signal.SIGTERM)
-
-    def set_pdeathsig() -> None:
-        prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
-
-    return set_pdeathsig
-
-
 class SessionDaemon:
     """A root ``lttng-sessiond --no-kernel``, our direct child, as a context manager.
 
@@ -368,7 +333,7 @@ class SessionDaemon:
         self._env_overlay = dict(env or {})
         self._given_workdir = workdir
         self._workdir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Child | None = None
         self._lock_fd: int | None = None
         self._children_seen: dict[int, ProcessInfo] = {}
         self.startup_seconds: float | None = None
@@ -407,7 +372,7 @@ class SessionDaemon:
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc is not None and self._proc.alive()
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last ``lines`` lines of the daemon's log."""
@@ -526,21 +491,17 @@ class SessionDaemon:
 
     def _spawn(self) -> None:
         argv = [self.sessiond, "--no-kernel", *self.extra_args]
-        preexec = _parent_death_signal_setter() if self.die_with_parent else None
-        with self.log_path.open("ab") as log:
-            try:
-                self._proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=self.env,
-                    cwd=self.workdir,
-                    start_new_session=True,
-                    preexec_fn=preexec,  # noqa: PLW1509 - only prctl(), no locks taken
-                )
-            except OSError as exc:
-                raise LttngError(f"cannot start {' '.join(argv)}: {exc}") from exc
+        try:
+            self._proc = Child.spawn(
+                argv,
+                env=self.env,
+                cwd=self.workdir,
+                log=self.log_path,
+                new_session=True,
+                death_signal=signal.SIGTERM if self.die_with_parent else None,
+            )
+        except LaunchError as exc:
+            raise LttngError(f"cannot start {' '.join(argv)}: {exc.reason}") from None
 
     def _wait_ready(self) -> None:
         """Poll ``lttng list`` until it succeeds, the daemon dies, or the deadline."""
@@ -550,8 +511,8 @@ class SessionDaemon:
         argv = [self.lttng, "--no-sessiond", "list"]
         last = ""
         while True:
-            status = self._proc.poll()
-            if status is not None:
+            if not self._proc.alive():
+                status = self._proc.status
                 raise LttngError(
                     f"lttng-sessiond exited with status {status} during start-up\n"
                     f"session daemon log (tail):\n{self.log_tail()}"
@@ -583,26 +544,16 @@ class SessionDaemon:
             time.sleep(_POLL_INTERVAL)
 
     def _remember_children(self) -> None:
-        if self._proc is None or self._proc.poll() is not None:
+        if self._proc is None or not self._proc.alive():
             return
         for info in descendants(self._proc.pid):
             self._children_seen[info.pid] = info
 
-    def _stop_process(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
+    def _stop_process(self, proc: Child) -> None:
+        if proc.alive():
             self._remember_children()
         kids = list(self._children_seen.values())
-        killed = False
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                killed = True
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                proc.wait()
+        _status, killed = proc.stop(self.stop_timeout)
         if killed:
             for info in kids:
                 _kill(info, signal.SIGKILL)

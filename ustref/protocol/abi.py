@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import enum
 
+from ustref.errors import LocalProtocolError
+
 
 class Abi(enum.Enum):
     """An lttng-tools revision whose lttcomm wire layouts ustref implements."""
@@ -24,7 +26,7 @@ class Abi(enum.Enum):
             if abi.value == name:
                 return abi
         names = ", ".join(a.value for a in cls)
-        raise ValueError(f"unknown ABI profile {name!r} (known: {names})")
+        raise LocalProtocolError(f"unknown ABI profile {name!r} (known: {names})")
 
 
 ALL_ABIS: tuple[Abi, ...] = tuple(Abi)

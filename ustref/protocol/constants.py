@@ -12,3 +12,7 @@ LTTNG_NAME_MAX = 255
 LTTNG_UUID_LEN = 16
 #: ``LTTNG_PATH_MAX``, include/lttng/constant.h.
 LTTNG_PATH_MAX = 4096
+#: ``LTTCOMM_MAX_SEND_FDS`` on Linux (the kernel's ``SCM_MAX_FD``), sessiond-comm.h.
+LTTCOMM_MAX_SEND_FDS = 253
+#: ``LTTNG_SESSIOND_COMM_MAX_LISTEN``, the ``listen(2)`` backlog, sessiond-comm.h.
+LTTNG_SESSIOND_COMM_MAX_LISTEN = 64

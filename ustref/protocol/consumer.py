@@ -33,48 +33,11 @@ Read from ``lttng_ustconsumer_recv_cmd`` (src/common/ust-consumer/ust-consumer.c
 @ v2.13.9, ust-consumer.cpp @ 97535efaa — identical in this respect),
 ``consumer_add_relayd_socket`` (src/common/consumer/consumer.c) and the
 session daemon's senders (src/bin/lttng-sessiond/consumer.c, ust-consumer.c).
-:data:`ustref.protocol.conversation.rules.REPLY_AFTER` is the typed form of this
-table; :class:`~ustref.protocol.conversation.rules.ReplyKind`
-explains each kind.
-
-==========================  ======================================================
-command                     reply (→ consumer to sessiond, ← sessiond to consumer)
-==========================  ======================================================
-ADD_RELAYD_SOCKET           → status; ← 1 fd (relayd socket); → status
-DESTROY_RELAYD              → status
-DATA_PENDING                → int32 (1: data pending, 0: not)
-ASK_CHANNEL_CREATION        → status_channel (16 bytes)
-GET_CHANNEL                 → status; → ustctl channel + streams (fds); → status
-DESTROY_CHANNEL             → status
-PUSH_METADATA               → status; if SUCCESS and len > 0: ← len bytes; → status
-CLOSE_METADATA              → status
-SETUP_METADATA              → status
-FLUSH_CHANNEL               → status
-CLEAR_QUIESCENT_CHANNEL     → status
-SNAPSHOT_CHANNEL            → status
-DISCARDED_EVENTS            → uint64
-LOST_PACKETS                → uint64
-SET_CHANNEL_MONITOR_PIPE    → status; ← 1 fd (pipe write end); → status
-ROTATE_CHANNEL              → status
-CLEAR_CHANNEL               → status
-INIT                        → status
-CREATE_TRACE_CHUNK          relayd_id unset: → status; ← 1 fd (dir); → status;
-                            relayd_id set: → status
-CLOSE_TRACE_CHUNK           → close_trace_chunk_reply (8) + path_length bytes
-TRACE_CHUNK_EXISTS          → status
-OPEN_CHANNEL_PACKETS        → status
-ADD_CHANNEL, ADD_STREAM,    nothing (kernel-only commands: the UST consumer's
-STREAMS_SENT,               ``default:`` branch); never sent to a UST consumer
-SNAPSHOT_METADATA
-UPDATE_STREAM               nothing; ``recv_cmd`` returns -ENOSYS and the
-                            consumer's command thread ends
-STOP                        nothing; the consumer asserts it never receives it
-==========================  ======================================================
-
-A first status that is not SUCCESS ends the two-phase exchanges (no fd and no
-second status follow; e.g. ``ENOMEM`` for ADD_RELAYD_SOCKET, ``CHAN_NOT_FOUND``
-or ``RELAYD_FAIL`` for GET_CHANNEL, ``CHANNEL_FAIL`` for PUSH_METADATA); for
-PUSH_METADATA a ``len`` of 0 also ends it after the first status.
+The table lives in one place, as data:
+:data:`ustref.protocol.conversation.rules.REPLY_AFTER` (command → reply kind),
+:class:`~ustref.protocol.conversation.rules.ReplyKind` (what each kind means)
+and :data:`~ustref.protocol.conversation.rules.STEPS_BY_REPLY_KIND` (step by
+step); ``ustref spec render`` writes it into ``spec/<abi>/sessiond-consumerd.md``.
 
 GET_CHANNEL hand-over (lttng-ust 2.13.5 ``lttng_ust_ctl_send_channel`` /
 ``lttng_ust_ctl_send_stream``, src/lib/lttng-ust-ctl/ustctl.c; grammars of the
@@ -180,7 +143,8 @@ from typing import Any
 import construct as cs
 from construct_typed import csfield, csfield_default
 
-from ustref.errors import RemoteProtocolError
+from ustref.errors import LocalProtocolError, RemoteProtocolError
+from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.constants import (
     LTTNG_NAME_MAX,
@@ -1274,3 +1238,69 @@ def close_trace_chunk_path(reply: ConsumerCloseTraceChunkReply) -> str:
             offset=8 + max(len(reply.path) - 1, 0),
         )
     return reply.path[:-1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+# --- typed ids ---------------------------------------------------------------
+
+#: ``-1ULL``: the relayd index of local output (``relayd_id`` / ``net_seq_index``).
+NO_RELAYD = (1 << 64) - 1
+
+#: Which field holds the channel key, per message type.
+_CHANNEL_KEY_FIELD: Mapping[type[WireStruct], str] = {
+    ChannelMember: "channel_key",
+    StreamMember: "channel_key",
+    SentStreamsMember: "channel_key",
+    SessionChannelArgs: "channel_key",
+    AskChannelMember: "key",
+    KeyArgs: "key",
+    PushMetadataMember: "key",
+    SnapshotChannelMember: "key",
+    RotateChannelMember: "key",
+    ConsumerStatusChannel: "key",
+    ConsumerChannelMonitorMsg: "key",
+    MetadataRequestMsg: "key",
+}
+
+
+def _field(message: WireStruct, name: str, what: str) -> Any:
+    if not hasattr(message, name):
+        raise LocalProtocolError(f"{type(message).__name__} carries no {what}")
+    return getattr(message, name)
+
+
+def channel_key(message: WireStruct) -> ChannelKey:
+    """The channel key a command member or reply carries (``key`` or ``channel_key``)."""
+    name = _CHANNEL_KEY_FIELD.get(type(message))
+    if name is None:
+        raise LocalProtocolError(f"{type(message).__name__} carries no channel key")
+    return ChannelKey(getattr(message, name))
+
+
+def session_id(message: WireStruct) -> SessionId:
+    """The tracing session id of a command member or metadata request."""
+    return SessionId(_field(message, "session_id", "session id"))
+
+
+def stream_key(message: StreamMember) -> StreamKey:
+    """The stream key of ``u.stream`` (ADD_STREAM)."""
+    return StreamKey(message.stream_key)
+
+
+def _optional(value: int | OptionalU64) -> int | None:
+    if isinstance(value, OptionalU64):
+        return value.value if value.is_set else None
+    return value
+
+
+def relayd_id(message: WireStruct) -> RelaydId | None:
+    """The relay daemon a member targets (``relayd_id``, ``u.relayd_sock.net_index``);
+    ``None`` for local output (unset, or all ones)."""
+    name = "net_index" if hasattr(message, "net_index") else "relayd_id"
+    value = _optional(_field(message, name, "relayd id"))
+    return None if value is None or value == NO_RELAYD else RelaydId(value)
+
+
+def chunk_id(message: WireStruct) -> ChunkId | None:
+    """The trace chunk id a member carries (``None``: unset)."""
+    value = _optional(_field(message, "chunk_id", "trace chunk id"))
+    return None if value is None else ChunkId(value)

@@ -11,20 +11,9 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-import construct as cs
-from construct_typed import DataclassStruct
-
 from ustref.errors import LocalProtocolError
-from ustref.protocol.fields import (
-    CharArray,
-    CUnion,
-    FlexArray,
-    StrictEnum,
-    UnionTail,
-    _RawBytes,
-    unwrap,
-)
 from ustref.protocol.registry import StructSpec
+from ustref.protocol.walker import Kind, Node, fields, node
 
 _SCALARS: dict[str, Any] = {
     "B": ctypes.c_uint8,
@@ -40,51 +29,43 @@ _SCALARS: dict[str, Any] = {
 }
 
 
-def _ctype(con: Any, key: Any, big_endian: bool) -> Any:
-    inner = unwrap(con)
-    if isinstance(inner, DataclassStruct):
-        return _structure(inner, key, big_endian)
-    if isinstance(inner, StrictEnum):
-        inner = inner.subcon
-    if isinstance(inner, cs.FormatField):
-        return _SCALARS[inner.fmtstr[1:]]
-    if isinstance(inner, _RawBytes):
-        return ctypes.c_ubyte * inner.length
-    if isinstance(inner, CharArray):
-        return ctypes.c_char * inner.length
-    raise LocalProtocolError(f"no ctypes mirror for {type(inner).__name__}")
+def _ctype(field: Node, key: Any, big_endian: bool) -> Any:
+    if field.kind is Kind.STRUCT and field.dc_type is not None:
+        return _structure(field.con, key, big_endian)
+    if field.kind in (Kind.INT, Kind.ENUM) and field.fmt:
+        return _SCALARS[field.fmt[1:]]
+    if field.kind in (Kind.BYTES, Kind.PAD):
+        return ctypes.c_ubyte * field.length
+    if field.kind is Kind.CHARS:
+        return ctypes.c_char * field.length
+    raise LocalProtocolError(f"no ctypes mirror for {type(field.con).__name__}")
 
 
 def _structure(grammar: Any, key: Any, big_endian: bool) -> Any:
-    fields: list[tuple[str, Any]] = []
-    for sub in grammar.subcon.subcons:
-        inner = unwrap(sub)
-        if isinstance(inner, FlexArray):
+    members: list[tuple[str, Any]] = []
+    for field in fields(grammar):
+        if field.kind is Kind.FLEX:
             continue
-        if isinstance(inner, CUnion):
-            member = inner.cases.get(key, inner.default) if inner.key else inner.default
+        if field.kind is Kind.UNION:
+            member = field.con.member_for_key(key)
             ctype = (
-                ctypes.c_ubyte * inner.size
+                ctypes.c_ubyte * field.con.size
                 if member is None
-                else _ctype(inner.members[member], key, big_endian)
+                else _ctype(node(field.con.members[member]), key, big_endian)
             )
-        elif isinstance(inner, UnionTail):
-            member = inner.union.cases.get(key, inner.union.default)
-            used = inner.union.size if member is None else inner.union.member_sizes[member]
-            ctype = ctypes.c_ubyte * (inner.union.size - used)
+        elif field.kind is Kind.TAIL:
+            union = field.con.union
+            ctype = ctypes.c_ubyte * union.tail_size(union.member_for_key(key))
         else:
-            ctype = _ctype(sub, key, big_endian)
-        fields.append((sub.name, ctype))
+            ctype = _ctype(field, key, big_endian)
+        members.append((field.name, ctype))
     base: Any = ctypes.BigEndianStructure if big_endian else ctypes.LittleEndianStructure
-    return type(grammar.dc_type.__name__ + "Mirror", (base,), {"_pack_": 1, "_fields_": fields})
+    return type(grammar.dc_type.__name__ + "Mirror", (base,), {"_pack_": 1, "_fields_": members})
 
 
 def ctypes_mirror(spec: StructSpec[Any], key: Any = None) -> type[ctypes.Structure]:
     """A packed ctypes mirror of ``spec`` with the union member ``key`` selects."""
-    big_endian = any(
-        isinstance(unwrap(s), cs.FormatField) and unwrap(s).fmtstr.startswith(">")
-        for s in spec.grammar.subcon.subcons
-    )
+    big_endian = any(f.kind is Kind.INT and f.big_endian for f in fields(spec.grammar))
     mirror: type[ctypes.Structure] = _structure(spec.grammar, key, big_endian)
     if ctypes.sizeof(mirror) != spec.size:
         raise LocalProtocolError(

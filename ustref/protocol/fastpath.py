@@ -22,20 +22,9 @@ import struct as pystruct
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-import construct as cs
-from construct_typed import DataclassStruct
-
-from ustref.protocol.fields import (
-    CharArray,
-    CStr,
-    CUnion,
-    FlexArray,
-    StrictEnum,
-    UnionTail,
-    _RawBytes,
-    unwrap,
-)
+from ustref.protocol.fields import CStr, CUnion, tail_value
 from ustref.protocol.registry import StructSpec
+from ustref.protocol.walker import Kind, fields, node
 
 T = TypeVar("T")
 
@@ -118,8 +107,7 @@ def _tail_plan(length: int) -> _Plan:
     """A union tail: all-zero bytes are ``b""`` (see :class:`UnionTail`)."""
 
     def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
-        data = values[i]
-        return (data if data.count(0) != len(data) else b""), i + 1
+        return tail_value(values[i]), i + 1
 
     def encode(obj: Any, out: list[Any]) -> None:
         if obj == b"":
@@ -150,54 +138,53 @@ class _Flattener:
             raise _Unsupported("mixed byte orders")
 
     def plan(self, con: Any) -> _Plan:
-        inner = unwrap(con)
-        if isinstance(inner, DataclassStruct):
-            return self._struct_plan(inner)
-        if isinstance(inner, StrictEnum) and isinstance(inner.subcon, cs.FormatField):
-            self._check_order(inner.subcon.fmtstr)
-            return _enum_plan(inner.subcon.fmtstr[1:], inner.enum_type)
-        if isinstance(inner, cs.FormatField):
-            self._check_order(inner.fmtstr)
-            return _scalar(inner.fmtstr[1:])
-        if isinstance(inner, CharArray):
-            return _char_array_plan(inner.length)
-        if isinstance(inner, _RawBytes):
-            return _raw_plan(inner.length)
-        raise _Unsupported(type(inner).__name__)
+        field = node(con)
+        if field.kind is Kind.STRUCT and field.dc_type is not None:
+            return self._struct_plan(field.con)
+        if field.kind is Kind.ENUM and field.fmt:
+            self._check_order(field.fmt)
+            return _enum_plan(field.fmt[1:], field.con.enum_type)
+        if field.kind is Kind.INT:
+            self._check_order(field.fmt)
+            return _scalar(field.fmt[1:])
+        if field.kind is Kind.CHARS:
+            return _char_array_plan(field.length)
+        if field.kind in (Kind.BYTES, Kind.PAD):
+            return _raw_plan(field.length)
+        raise _Unsupported(type(field.con).__name__)
 
     def _struct_plan(self, grammar: Any) -> _Plan:
         names: list[str] = []
         plans: list[_Plan] = []
-        for sub in grammar.subcon.subcons:
-            inner = unwrap(sub)
-            if isinstance(inner, FlexArray):
+        for field in fields(grammar):
+            if field.kind is Kind.FLEX:
                 raise _Unsupported("flexible array")
-            if isinstance(inner, CUnion):
-                member = self.choose(inner)
+            if field.kind is Kind.UNION:
+                member = self.choose(field.con)
                 plans.append(
-                    _raw_plan(inner.size) if member is None else self.plan(inner.members[member])
+                    _raw_plan(field.con.size)
+                    if member is None
+                    else self.plan(field.con.members[member])
                 )
-            elif isinstance(inner, UnionTail):
-                union = inner.union
-                member = self.choose(union)
-                size = 0 if member is None else union.size - union.member_sizes[member]
-                plans.append(_tail_plan(size))
+            elif field.kind is Kind.TAIL:
+                union = field.con.union
+                plans.append(_tail_plan(union.tail_size(self.choose(union))))
             else:
-                plans.append(self.plan(sub))
-            names.append(sub.name)
+                plans.append(self.plan(field.declared))
+            names.append(field.name)
         dc_type = grammar.dc_type
-        fields = tuple(zip(names, plans, strict=True))
+        named = tuple(zip(names, plans, strict=True))
 
         def decode(values: tuple[Any, ...], i: int) -> tuple[Any, int]:
             kwargs = {}
-            for name, plan in fields:
+            for name, plan in named:
                 kwargs[name], i = plan.decode(values, i)
             return dc_type(**kwargs), i
 
         def encode(obj: Any, out: list[Any]) -> None:
             if type(obj) is not dc_type:
                 raise _Reject
-            for name, plan in fields:
+            for name, plan in named:
                 plan.encode(getattr(obj, name), out)
 
         return _Plan([f for p in plans for f in p.fmt], decode, encode)
@@ -222,8 +209,8 @@ class FastCodec(Generic[T]):
             self.supported = False
 
     def _prepare(self) -> None:
-        subcons = self.spec.grammar.subcon.subcons
-        unions = [unwrap(s) for s in subcons if isinstance(unwrap(s), CUnion)]
+        members = fields(self.spec.grammar)
+        unions = [f.con for f in members if f.kind is Kind.UNION]
         if len(unions) > 1:
             raise _Unsupported("several unions")
         if unions:
@@ -231,13 +218,12 @@ class FastCodec(Generic[T]):
             self._union = union
             if union.key is not None:
                 offset = 0
-                for sub in subcons:
-                    if sub.name == union.key:
+                for field in members:
+                    if field.name == union.key:
                         break
-                    offset += unwrap(sub).sizeof()
-                key_con = unwrap(next(s for s in subcons if s.name == union.key))
-                fmt = key_con.subcon.fmtstr if isinstance(key_con, StrictEnum) else key_con.fmtstr
-                key_struct = pystruct.Struct(fmt)
+                    offset += field.size
+                key_field = next(f for f in members if f.name == union.key)
+                key_struct = pystruct.Struct(key_field.fmt)
                 self._key_reader = lambda data: key_struct.unpack_from(data, offset)[0]
         self._plan_for(None if self._key_reader is None else _NO_KEY)
 
@@ -249,7 +235,7 @@ class FastCodec(Generic[T]):
 
         def choose(u: CUnion) -> str | None:
             if u is union and self._key_reader is not None:
-                return u.cases.get(key, u.default)
+                return u.member_for_key(key)
             return u.default if u.key is None else _fail_nested()
 
         flattener = _Flattener(choose)

@@ -40,6 +40,8 @@ from construct_typed import (
 )
 from construct_typed.generic_wrapper import Construct
 
+from ustref.errors import LocalProtocolError
+
 E = TypeVar("E", bound=enum.IntEnum)
 
 # x86_64 scalar types (little-endian) and their network-order twins.
@@ -305,17 +307,28 @@ class CUnion(Construct[Any, Any]):
         self.default = default
         for name in [*self.cases.values(), default]:
             if name is not None and name not in self.members:
-                raise ValueError(f"union case names unknown member {name!r}")
+                raise LocalProtocolError(f"union case names unknown member {name!r}")
         self.member_sizes = {name: sub.sizeof() for name, sub in self.members.items()}
         for name, member_size in self.member_sizes.items():
             if member_size > size:
-                raise ValueError(f"union member {name} ({member_size} B) exceeds union ({size} B)")
+                raise LocalProtocolError(
+                    f"union member {name} ({member_size} B) exceeds union ({size} B)"
+                )
 
     def member_for(self, context: Any) -> str | None:
         """The member name selected in ``context`` (``None``: raw bytes)."""
         if self.key is None:
             return self.default
         return self.cases.get(context[self.key], self.default)
+
+    def member_for_key(self, key: Any) -> str | None:
+        """The member name the key value ``key`` selects (``None``: raw bytes)."""
+        return self.cases.get(key, self.default) if self.key is not None else self.default
+
+    def tail_size(self, member: str | None) -> int:
+        """Bytes of the union beyond ``member`` (0 when no member is selected:
+        the union is then read whole, as raw bytes)."""
+        return 0 if member is None else self.size - self.member_sizes[member]
 
     def selected_size(self, context: Any) -> int:
         member = self.member_for(context)
@@ -356,6 +369,13 @@ class CUnion(Construct[Any, Any]):
         return self.size
 
 
+def tail_value(data: bytes) -> bytes:
+    """The parsed value of a union tail: an all-zero tail (what C senders write,
+    having ``memset`` the message) is ``b""``, the default; any other is kept.
+    Every decoder of a union tail (interpreted, flat, drawn) goes through here."""
+    return data if data.count(0) != len(data) else b""
+
+
 class UnionTail(Construct[bytes, bytes]):
     """The bytes of a :class:`CUnion` beyond its selected member (``sizeof`` 0).
 
@@ -372,8 +392,7 @@ class UnionTail(Construct[bytes, bytes]):
 
     def _parse(self, stream: Any, context: Any, path: str) -> bytes:
         data: bytes = cs.stream_read(stream, self._length(context), path)
-        # An all-zero tail (what C senders write) parses to the default b"".
-        return data if data.count(0) != len(data) else b""
+        return tail_value(data)
 
     def _build(self, obj: bytes | None, stream: Any, context: Any, path: str) -> Any:
         length = self._length(context)

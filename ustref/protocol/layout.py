@@ -14,12 +14,10 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-import construct as cs
-from construct_typed import DataclassStruct
-
 from ustref.protocol.abi import Abi
-from ustref.protocol.fields import CUnion, FlexArray, Pad, UnionTail, unwrap
-from ustref.protocol.registry import StructSpec, schema
+from ustref.protocol.grammars import schema
+from ustref.protocol.registry import StructSpec
+from ustref.protocol.walker import Kind, fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,43 +31,28 @@ class FieldLayout:
     depth: int = 0
 
 
-def _struct_of(con: Any) -> Any | None:
-    """The ``cs.Struct`` behind a (typed) struct construct, if ``con`` is one."""
-    con = unwrap(con)
-    if isinstance(con, DataclassStruct):
-        return con.subcon
-    if isinstance(con, cs.Struct):
-        return con
-    return None
-
-
 def walk(con: Any, prefix: str = "", base: int = 0, depth: int = 0) -> Iterator[FieldLayout]:
     """Yield the C members of struct construct ``con`` recursively."""
-    struct = _struct_of(con)
-    if struct is None:
-        return
     offset = base
-    for sub in struct.subcons:
-        inner = unwrap(sub)
-        size = inner.sizeof() if not isinstance(inner, FlexArray) else 0
-        if not isinstance(inner, Pad | UnionTail):
+    for field in fields(con):
+        if field.kind not in (Kind.PAD, Kind.TAIL):
             # An anonymous C struct/union member (field named ``_anon<N>``) is not
             # listed itself: its members are reached by their own names.
-            anonymous = sub.name.startswith("_anon")
-            name = f"{prefix}{sub.name}"
+            anonymous = field.name.startswith("_anon")
+            name = f"{prefix}{field.name}"
             inner_prefix = prefix if anonymous else f"{name}."
             if not anonymous:
-                yield FieldLayout(name, offset, size, inner, depth)
-            if isinstance(inner, CUnion):
-                for member, member_con in inner.members.items():
+                yield FieldLayout(name, offset, field.size, field.con, depth)
+            if field.kind is Kind.UNION:
+                for member, member_con in field.con.members.items():
                     member_size = member_con.sizeof()
                     yield FieldLayout(
                         f"{inner_prefix}{member}", offset, member_size, member_con, depth + 1
                     )
                     yield from walk(member_con, f"{inner_prefix}{member}.", offset, depth + 2)
             else:
-                yield from walk(inner, inner_prefix, offset, depth + 1)
-        offset += size
+                yield from walk(field.con, inner_prefix, offset, depth + 1)
+        offset += field.size
 
 
 def struct_layout(spec: StructSpec[Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Struct specs, the parse/build boundary, and the per-ABI schema.
+"""Struct specs, the parse/build boundary, and the registry the grammar modules fill.
 
 A :class:`StructSpec` binds one C struct (by its C name and declaration site)
 to the frozen dataclass that represents it and to the Construct grammar built
@@ -169,14 +169,14 @@ class _Registry:
             self.wire_only[spec.c_name] = spec
         for abi in abis:
             if spec.c_name in self.structs[abi]:
-                raise ValueError(f"{spec.c_name} registered twice for {abi.value}")
+                raise LocalProtocolError(f"{spec.c_name} registered twice for {abi.value}")
             self.structs[abi][spec.c_name] = spec
 
     def add_enum(self, enum_type: type[enum.IntEnum], abis: Iterable[Abi] = ALL_ABIS) -> None:
         name = enum_c_name(enum_type)
         for abi in abis:
             if name in self.enums[abi]:
-                raise ValueError(f"enum {name} registered twice for {abi.value}")
+                raise LocalProtocolError(f"enum {name} registered twice for {abi.value}")
             self.enums[abi][name] = enum_type
 
 
@@ -204,10 +204,11 @@ def register_enums(*enum_types: type[enum.IntEnum], abis: Iterable[Abi] = ALL_AB
         REGISTRY.add_enum(enum_type, abis)
 
 
-def schema(abi: Abi) -> Schema:
-    """The complete schema of ``abi`` (imports every protocol module once)."""
-    import ustref.protocol.grammars  # noqa: F401  (registers everything)
-
-    return Schema(
-        abi, dict(REGISTRY.structs[abi]), dict(REGISTRY.enums[abi]), dict(REGISTRY.wire_only)
-    )
+def spec_for_type(abi: Abi, dc_type: type[Any]) -> StructSpec[Any] | None:
+    """The spec of ``abi`` (or of the wire-only pieces) whose dataclass is ``dc_type``
+    (among the grammar modules imported so far; :func:`ustref.protocol.grammars.schema`
+    imports them all)."""
+    for spec in (*REGISTRY.structs[abi].values(), *REGISTRY.wire_only.values()):
+        if spec.dc_type is dc_type:
+            return spec
+    return None

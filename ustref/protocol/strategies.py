@@ -17,20 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 import construct as cs
-from construct_typed import DataclassStruct
 from hypothesis import strategies as st
 
-from ustref.protocol.fields import (
-    CharArray,
-    CStr,
-    CUnion,
-    FlexArray,
-    StrictEnum,
-    UnionTail,
-    _RawBytes,
-    unwrap,
-)
+from ustref.protocol.fields import CStr, tail_value
 from ustref.protocol.registry import StructSpec
+from ustref.protocol.walker import Kind, fields, node
 
 #: Longest string body drawn for a ``char[N]`` field (keeps examples small).
 MAX_TEXT = 48
@@ -97,67 +88,68 @@ def _length_field(length: Callable[[Any], int]) -> str | None:
 
 def strategy_for(con: Any) -> st.SearchStrategy[Any]:
     """A strategy for one self-contained construct (not unions or flex arrays)."""
-    inner = unwrap(con)
-    if isinstance(inner, DataclassStruct):
-        return _dataclass_values(inner)
-    if isinstance(inner, StrictEnum):
-        return st.sampled_from(list(inner.enum_type.__members__.values()))
-    if isinstance(inner, CharArray):
-        return _c_string(inner.length)
-    if isinstance(inner, _RawBytes):
-        return _filler(inner.length)
-    if isinstance(inner, cs.FormatField):
-        low, high = int_bounds(inner.fmtstr)
+    field = node(con)
+    if field.kind is Kind.STRUCT and field.dc_type is not None:
+        return _dataclass_values(field.con)
+    if field.kind is Kind.ENUM:
+        return st.sampled_from(list(field.con.enum_type.__members__.values()))
+    if field.kind is Kind.CHARS:
+        return _c_string(field.length)
+    if field.kind in (Kind.BYTES, Kind.PAD):
+        return _filler(field.length)
+    if field.kind is Kind.INT:
+        low, high = int_bounds(field.fmt)
         return st.integers(low, high)
-    if isinstance(inner, cs.Array) and isinstance(inner.count, int):
-        return st.lists(strategy_for(inner.subcon), min_size=inner.count, max_size=inner.count)
-    size = inner.sizeof()
-    return st.binary(min_size=size, max_size=size).map(inner.parse)
+    if field.kind is Kind.ARRAY:
+        count = field.length
+        return st.lists(strategy_for(field.con.subcon), min_size=count, max_size=count)
+    return st.binary(min_size=field.size, max_size=field.size).map(field.con.parse)
 
 
 def sizing_fields(grammar: Any) -> frozenset[str]:
     """Names of the integer fields of a struct grammar that size its flexible array."""
     return frozenset(
-        field
-        for sub in grammar.subcon.subcons
-        if isinstance(unwrap(sub), FlexArray) and unwrap(sub).length is not None
-        for field in [_length_field(unwrap(sub).length)]
-        if field is not None
+        name
+        for field in fields(grammar)
+        if field.kind is Kind.FLEX and field.con.length is not None
+        for name in [_length_field(field.con.length)]
+        if name is not None
     )
 
 
 def _dataclass_values(grammar: Any) -> st.SearchStrategy[Any]:
     dc_type = grammar.dc_type
-    subcons = grammar.subcon.subcons
+    members = fields(grammar)
     # Integer fields that size a later flexible array are drawn small.
     sizing = sizing_fields(grammar)
 
     @st.composite
     def draw_struct(draw: st.DrawFn) -> Any:
         values: dict[str, Any] = {}
-        for sub in subcons:
-            inner = unwrap(sub)
-            if sub.name in sizing:
-                values[sub.name] = draw(st.integers(0, MAX_FLEX_COUNT))
-            elif isinstance(inner, CUnion):
-                member = inner.member_for(values)
-                values[sub.name] = (
-                    draw(_filler(inner.size))
+        for field in members:
+            if field.name in sizing:
+                values[field.name] = draw(st.integers(0, MAX_FLEX_COUNT))
+            elif field.kind is Kind.UNION:
+                union = field.con
+                member = union.member_for(values)
+                values[field.name] = (
+                    draw(_filler(union.size))
                     if member is None
-                    else draw(strategy_for(inner.members[member]))
+                    else draw(strategy_for(union.members[member]))
                 )
-            elif isinstance(inner, UnionTail):
-                n = inner.union.size - inner.union.selected_size(values)
-                tail = draw(_filler(n))
-                values[sub.name] = tail if any(tail) else b""
-            elif isinstance(inner, FlexArray):
-                if inner.length is None:
-                    values[sub.name] = draw(st.binary(max_size=64))
+            elif field.kind is Kind.TAIL:
+                union = field.con.union
+                values[field.name] = tail_value(
+                    draw(_filler(union.tail_size(union.member_for(values))))
+                )
+            elif field.kind is Kind.FLEX:
+                if field.con.length is None:
+                    values[field.name] = draw(st.binary(max_size=64))
                 else:
-                    n = inner.length(cs.Container(values))
-                    values[sub.name] = draw(st.binary(min_size=n, max_size=n))
+                    n = field.con.length(cs.Container(values))
+                    values[field.name] = draw(st.binary(min_size=n, max_size=n))
             else:
-                values[sub.name] = draw(strategy_for(sub))
+                values[field.name] = draw(strategy_for(field.declared))
         return dc_type(**values)
 
     return draw_struct()

@@ -28,14 +28,16 @@ from __future__ import annotations
 import ctypes
 from typing import Any, ClassVar
 
+from ustref.protocol.ust_abi import LTTNG_UST_UUID_LEN
+
 # --- constants (facts from the v2.13.5 headers) -----------------------------
 
 #: ``CAA_CACHE_LINE_SIZE`` of liburcu on x86 (urcu/arch/x86.h).
 CACHE_LINE_SIZE = 128
 #: ``NAME_MAX`` (linux/limits.h), the size of ``channel_backend.name``.
 NAME_MAX = 255
-#: ``LTTNG_UST_UUID_LEN``.
-UUID_LEN = 16
+#: ``LTTNG_UST_UUID_LEN`` (from the ust-abi grammar).
+UUID_LEN = LTTNG_UST_UUID_LEN
 #: ``RB_CRASH_DUMP_ABI_MAGIC_LEN`` (frontend_types.h).
 CRASH_DUMP_ABI_MAGIC_LEN = 16
 #: ``RB_CRASH_DUMP_ABI_LEN``: bytes reserved for the crash record (frontend_types.h).

@@ -17,7 +17,8 @@ from typing import Any
 
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.fields import enum_c_name
-from ustref.protocol.registry import Protocol, StructSpec, schema
+from ustref.protocol.grammars import schema
+from ustref.protocol.registry import Protocol, StructSpec
 from ustref.ring.layout import ring_layout_json
 from ustref.specgen import ustctl_calls
 from ustref.specgen.abidiff import abi_diff_page

@@ -5,20 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-import construct as cs
-from construct_typed import DataclassStruct
-
-from ustref.protocol.fields import (
-    CharArray,
-    CUnion,
-    FlexArray,
-    RawArray,
-    StrictEnum,
-    enum_c_name,
-    unwrap,
-)
+from ustref.protocol.fields import enum_c_name
 from ustref.protocol.layout import walk
 from ustref.protocol.registry import StructSpec
+from ustref.protocol.walker import Kind, fields, node
 
 _C_SCALARS = {
     "B": "uint8_t",
@@ -36,26 +26,27 @@ _C_SCALARS = {
 
 def c_type(con: Any) -> str:
     """A C-like type name for a field construct."""
-    inner = unwrap(con)
-    if isinstance(inner, StrictEnum):
-        return f"enum {enum_c_name(inner.enum_type)} ({c_type(inner.subcon)})"
-    if isinstance(inner, cs.FormatField):
-        order = " BE" if inner.fmtstr.startswith(">") else ""
-        return _C_SCALARS.get(inner.fmtstr[1:], inner.fmtstr) + order
-    if isinstance(inner, CharArray):
-        return f"char[{inner.length}]"
-    if isinstance(inner, RawArray):
-        return f"uint8_t[{inner.length}]"
-    if isinstance(inner, FlexArray):
+    field = node(con)
+    kind = field.kind
+    if kind is Kind.ENUM:
+        return f"enum {enum_c_name(field.con.enum_type)} ({c_type(field.con.subcon)})"
+    if kind is Kind.INT:
+        order = " BE" if field.big_endian else ""
+        return _C_SCALARS.get(field.fmt[1:], field.fmt) + order
+    if kind is Kind.CHARS:
+        return f"char[{field.length}]"
+    if kind is Kind.BYTES:
+        return f"uint8_t[{field.length}]"
+    if kind is Kind.FLEX:
         return "flexible array"
-    if isinstance(inner, CUnion):
-        key = f" selected by `{inner.key}`" if inner.key else ""
+    if kind is Kind.UNION:
+        key = f" selected by `{field.con.key}`" if field.con.key else ""
         return f"union{key}"
-    if isinstance(inner, DataclassStruct):
+    if kind is Kind.STRUCT and field.dc_type is not None:
         return "struct"
-    if isinstance(inner, cs.Array):
-        return f"{c_type(inner.subcon)}[{inner.count}]"
-    return type(inner).__name__
+    if kind is Kind.ARRAY:
+        return f"{c_type(field.con.subcon)}[{field.length}]"
+    return type(field.con).__name__
 
 
 def meaning(con: Any) -> str:
@@ -63,12 +54,12 @@ def meaning(con: Any) -> str:
     docs = getattr(con, "docs", "") or ""
     if docs:
         return " ".join(docs.split())
-    inner = unwrap(con)
-    if isinstance(inner, DataclassStruct):
-        head = (inner.dc_type.__doc__ or "").strip().splitlines()
+    field = node(con)
+    if field.dc_type is not None:
+        head = (field.dc_type.__doc__ or "").strip().splitlines()
         return head[0] if head else ""
-    if isinstance(inner, StrictEnum):
-        return f"one of `{enum_c_name(inner.enum_type)}`"
+    if field.kind is Kind.ENUM:
+        return f"one of `{enum_c_name(field.con.enum_type)}`"
     return ""
 
 
@@ -77,23 +68,21 @@ def _docs_by_path(spec: StructSpec[Any]) -> dict[str, str]:
     found: dict[str, str] = {}
 
     def visit(grammar: Any, prefix: str) -> None:
-        struct = unwrap(grammar)
-        if not isinstance(struct, DataclassStruct):
+        if node(grammar).dc_type is None:
             return
-        for sub in struct.subcon.subcons:
-            path = f"{prefix}{sub.name}"
-            text = meaning(sub)
+        for field in fields(grammar):
+            path = f"{prefix}{field.name}"
+            text = meaning(field.declared)
             if text:
                 found[path] = text
-            inner = unwrap(sub)
-            if isinstance(inner, CUnion):
-                for member, member_con in inner.members.items():
+            if field.kind is Kind.UNION:
+                for member, member_con in field.con.members.items():
                     text = meaning(member_con)
                     if text:
                         found[f"{path}.{member}"] = text
                     visit(member_con, f"{path}.{member}.")
             else:
-                visit(inner, f"{path}.")
+                visit(field.con, f"{path}.")
 
     visit(spec.grammar, "")
     return found
@@ -116,9 +105,9 @@ def enums_of(spec: StructSpec[Any]) -> list[type[enum.IntEnum]]:
     """The C enums a struct's fields carry, in first-use order."""
     seen: list[type[enum.IntEnum]] = []
     for field in walk(spec.grammar):
-        inner = unwrap(field.construct)
-        if isinstance(inner, StrictEnum) and inner.enum_type not in seen:
-            seen.append(inner.enum_type)
+        found = node(field.construct)
+        if found.kind is Kind.ENUM and found.con.enum_type not in seen:
+            seen.append(found.con.enum_type)
     return seen
 
 

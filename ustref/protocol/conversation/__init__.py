@@ -1,13 +1,15 @@
-"""The session daemon ↔ consumer daemon conversation: its table and a sans-IO decoder.
+"""The session daemon ↔ consumer daemon conversation: its table and a sans-IO machine.
 
 :mod:`.rules` is the table (what follows what, on which socket, with which
-fds); :mod:`.machine` decodes byte streams with it; :mod:`.steps` is the
-table's vocabulary; :mod:`.stream` one direction of one socket.
+fds); :mod:`.machine` plays a side of it
+(``Conversation(our_role=Role.CONSUMERD)``: ``send`` / ``receive`` with real
+descriptors) or observes both (``observe``); :mod:`.steps` is the table's
+vocabulary; :mod:`.stream` one direction of one socket.
 """
 
 from __future__ import annotations
 
 from ustref.protocol.conversation.machine import Conversation, Decoded
-from ustref.protocol.conversation.steps import Direction, Socket
+from ustref.protocol.conversation.steps import FD_CARRIER, Direction, Role, Socket
 
-__all__ = ["Conversation", "Decoded", "Direction", "Socket"]
+__all__ = ["FD_CARRIER", "Conversation", "Decoded", "Direction", "Role", "Socket"]

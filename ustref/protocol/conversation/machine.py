@@ -1,39 +1,62 @@
-"""The sans-IO conversation decoder.
+"""The sans-IO conversation machine: it plays a side, or watches both.
 
-Feed it what moved on each socket in each direction — bytes and the number of
-descriptors that came with them, in the order they moved — and it yields typed
-:class:`Decoded` messages, following the table in
-:mod:`ustref.protocol.conversation.rules`. It never touches a socket: the
-capture decoder feeds it recorded syscalls, and ustref's consumer daemon will
-feed it live ``recvmsg`` results.
+``Conversation(abi, our_role=...)`` follows the table in
+:mod:`ustref.protocol.conversation.rules`. It never touches a socket.
 
-Anything the table does not allow — bytes from a peer that should be silent,
-a message of the wrong size or content, descriptors where none are due or
-missing where they are, a stream that ends mid-message — raises
-:class:`~ustref.errors.RemoteProtocolError` naming the socket, direction, step
-and stream offset.
+**Playing a side** (:attr:`Role.CONSUMERD`, :attr:`Role.SESSIOND`), as h11's
+``Connection`` does::
+
+    conv = Conversation(our_role=Role.CONSUMERD)
+    data = conv.send(Socket.ERROR, ErrorSocketCode(code=READY))   # bytes to write
+    events = conv.receive(Socket.COMMAND, data, fds)   # what one recvmsg brought
+
+* :meth:`Conversation.send` takes a typed message (or raw bytes: a payload,
+  :data:`~.steps.FD_CARRIER` with its descriptors) and returns the bytes to
+  write; it refuses, with :class:`~ustref.errors.LocalProtocolError`, what the
+  table does not expect from us now (wrong socket, not our turn, wrong
+  message, wrong descriptors) and then leaves its state unchanged.
+* :meth:`Conversation.receive` takes the bytes and the *real* descriptors of
+  one ``recvmsg`` from the peer and returns the typed :class:`Decoded` events
+  that complete (fd transfers carry their descriptors in
+  :attr:`Decoded.descriptors`; the caller owns them).
+* :meth:`Conversation.our_turn` says what is due from us on a socket.
+
+**Observing** (:attr:`Role.OBSERVER`, the default): :meth:`Conversation.observe`
+takes what moved on each socket in each direction — bytes and the *number*
+of descriptors, in the order they moved — as the capture decoder and the
+fuzzer see it.
+
+Anything the table does not allow from a peer — bytes from a peer that
+should be silent, a message of the wrong size or content, descriptors where
+none are due or missing where they are, a stream that ends mid-message —
+raises :class:`~ustref.errors.RemoteProtocolError` whose ``sender`` says
+which peer broke the rules, with the socket, direction, message index on
+that stream and offset as attributes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
-from ustref.errors import RemoteProtocolError
+from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.protocol.abi import DEFAULT_ABI, Abi
 from ustref.protocol.conversation.rules import INITIATORS, STARTUP_CODE, following
 from ustref.protocol.conversation.steps import (
+    FD_CARRIER,
     Direction,
     FdTransfer,
     Message,
     Payload,
+    Role,
     Socket,
     Step,
     StreamList,
 )
-from ustref.protocol.conversation.stream import ByteStream
-from ustref.protocol.registry import StructSpec
+from ustref.protocol.conversation.stream import UNKNOWN_FD, ByteStream
+from ustref.protocol.registry import StructSpec, spec_for_type
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +75,10 @@ class Decoded:
     offset: int
     """Offset of ``raw`` in its (socket, direction) byte stream."""
     fds: int
+    """How many descriptors came with ``raw``."""
     spec: StructSpec[Any] | None = None
+    descriptors: tuple[int, ...] = ()
+    """The descriptors themselves, when a peer fed real ones (empty for an observer)."""
 
     @property
     def name(self) -> str:
@@ -70,43 +96,164 @@ class _Exchange:
     pending: deque[Step]
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def copy(self) -> _Exchange:
+        return _Exchange(self.label, deque(self.pending), dict(self.values))
+
+
+_Saved = tuple[dict[tuple[Socket, Direction], ByteStream], dict[Socket, "_Exchange | None"], bool]
+
 
 class Conversation:
-    """Decodes the session daemon ↔ consumer conversation of one consumer daemon."""
+    """The session daemon ↔ consumer conversation of one consumer daemon, from ``our_role``."""
 
-    def __init__(self, abi: Abi = DEFAULT_ABI, *, from_start: bool = False) -> None:
-        """``from_start``: the input begins with the consumer's start-up, so the
-        start-up rule is enforced — the first code on the error socket is
-        ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY``, and nothing moves on the command
-        or metadata socket before it (the session daemon connects only then).
+    def __init__(
+        self,
+        abi: Abi = DEFAULT_ABI,
+        *,
+        our_role: Role = Role.OBSERVER,
+        from_start: bool | None = None,
+    ) -> None:
+        """``from_start`` (default: true when playing a side): the conversation
+        begins with the consumer's start-up, so the start-up rule is enforced —
+        the first code on the error socket is ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY``,
+        and nothing moves on the command or metadata socket before it (the
+        session daemon connects only then).
         """
         self.abi = abi
-        self.from_start = from_start
+        self.our_role = our_role
+        self.from_start = our_role is not Role.OBSERVER if from_start is None else from_start
         self.ready = False
         """The consumer's ready code has been seen on the error socket."""
         self._streams: dict[tuple[Socket, Direction], ByteStream] = {}
         self._exchanges: dict[Socket, _Exchange | None] = {}
 
-    def awaiting(self, socket: Socket) -> Step | None:
-        """The step the open exchange on ``socket`` waits for (``None``: none is open).
+    @property
+    def their_role(self) -> Role:
+        """The peer (an observer's peer is an observer)."""
+        if self.our_role is Role.CONSUMERD:
+            return Role.SESSIOND
+        if self.our_role is Role.SESSIOND:
+            return Role.CONSUMERD
+        return Role.OBSERVER
 
-        A peer driven by this machine (a fuzzer, ustref's consumer daemon) uses
-        it to know whose turn it is and what is due.
-        """
+    def awaiting(self, socket: Socket) -> Step | None:
+        """The step the open exchange on ``socket`` waits for (``None``: none is open)."""
         exchange = self._exchanges.get(socket)
         if exchange is None or not exchange.pending:
             return None
         return exchange.pending[0]
 
+    def our_turn(self, socket: Socket) -> Step | None:
+        """What the table expects *us* to send on ``socket`` now (``None``: nothing;
+        between exchanges on a socket we open, its opening message)."""
+        if self.our_role is Role.OBSERVER:
+            return None
+        step = self.awaiting(socket)
+        if step is None:
+            step = INITIATORS[socket]
+        return step if step.direction is self.our_role.sends else None
+
     def stream(self, socket: Socket, direction: Direction) -> ByteStream:
         return self._streams.setdefault((socket, direction), ByteStream())
 
-    def receive(
+    # ------------------------------------------------------------ observer
+
+    def observe(
         self, socket: Socket, direction: Direction, data: bytes, fds: int = 0
     ) -> list[Decoded]:
-        """Take one syscall's bytes (with ``fds`` descriptors); return what decodes now."""
-        self.stream(socket, direction).feed(data, fds)
+        """Take one recorded syscall's bytes (with ``fds`` descriptors); return what
+        decodes now. Observer only."""
+        if self.our_role is not Role.OBSERVER:
+            raise LocalProtocolError(
+                f"observe() is for an observer; a {self.our_role.value} uses send()/receive()"
+            )
+        self.stream(socket, direction).feed(data, (UNKNOWN_FD,) * fds)
         return self._advance(socket)
+
+    # ------------------------------------------------------------ a side
+
+    def receive(self, socket: Socket, data: bytes, fds: Sequence[int] = ()) -> list[Decoded]:
+        """Take what one ``recvmsg`` from the peer brought (bytes, real descriptors);
+        return the events that complete. Descriptors stay the caller's to close."""
+        direction = self._sends("receive").reverse
+        self.stream(socket, direction).feed(data, tuple(fds))
+        return self._advance(socket)
+
+    def send(self, socket: Socket, message: Any, fds: Sequence[int] = ()) -> bytes:
+        """The bytes of ``message`` — a typed message, raw ``bytes``, or ``None`` for the
+        fd carrier — if the table expects it from us on ``socket`` now.
+
+        Refused (:class:`~ustref.errors.LocalProtocolError`, state unchanged) when
+        it is not our turn, the message is not the one due, or ``fds`` do not match.
+        """
+        direction = self._sends("send")
+        step = self.our_turn(socket)
+        if step is None:
+            waiting = self.awaiting(socket)
+            who = waiting.name if waiting is not None else INITIATORS[socket].name
+            raise LocalProtocolError(
+                f"not our turn: the table waits for {who} from the {self.their_role.value}",
+                socket=socket.value,
+            )
+        stream = self.stream(socket, direction)
+        step = _current(step, stream.available(), self.abi, message)
+        data = self._encode(socket, step, message, fds)
+        saved = self._save()
+        try:
+            stream.feed(data, tuple(fds))
+            self._advance(socket)
+            if stream.available() and not isinstance(self.awaiting(socket), StreamList):
+                raise LocalProtocolError(
+                    f"{stream.available()} bytes do not make a whole {step.name}",
+                    socket=socket.value,
+                    step=step.name,
+                )
+        except RemoteProtocolError as exc:
+            self._restore(saved)
+            if exc.sender != self.our_role.value:
+                raise
+            reason = f"{exc.field}: {exc.reason}" if exc.field else exc.reason
+            raise LocalProtocolError(reason, socket=socket.value, step=step.name) from None
+        except LocalProtocolError:
+            self._restore(saved)
+            raise
+        return data
+
+    def _sends(self, what: str) -> Direction:
+        if self.our_role is Role.OBSERVER:
+            raise LocalProtocolError(f"an observer cannot {what}: use observe()")
+        return self.our_role.sends
+
+    def _encode(self, socket: Socket, step: Step, message: Any, fds: Sequence[int]) -> bytes:
+        def refuse(reason: str) -> LocalProtocolError:
+            return LocalProtocolError(reason, socket=socket.value, step=step.name)
+
+        if isinstance(step, FdTransfer):
+            if len(fds) != step.count:
+                raise refuse(f"{step.count} descriptor(s) are due, not {len(fds)}")
+            if message not in (None, FD_CARRIER):
+                raise refuse(f"descriptors travel on {FD_CARRIER!r}, not {message!r}")
+            return FD_CARRIER
+        if fds:
+            raise refuse(f"no descriptor is due with {step.name}")
+        if isinstance(message, bytes | bytearray | memoryview):
+            return bytes(message)
+        if not isinstance(step, Message):
+            raise refuse(f"{step.name} is raw bytes, not {type(message).__name__}")
+        spec = _spec_of(step, self.abi, message)
+        if spec is None:
+            raise refuse(f"{step.describe()} is due, not {type(message).__name__}")
+        return spec.build(message)
+
+    def _save(self) -> _Saved:
+        streams = {key: stream.copy() for key, stream in self._streams.items()}
+        exchanges = {k: (e.copy() if e is not None else None) for k, e in self._exchanges.items()}
+        return streams, exchanges, self.ready
+
+    def _restore(self, saved: _Saved) -> None:
+        self._streams, self._exchanges, self.ready = saved
+
+    # ------------------------------------------------------------ both
 
     def close(self, socket: Socket, direction: Direction) -> list[Decoded]:
         """The ``direction`` side of ``socket`` hung up: leftovers are a protocol error."""
@@ -192,9 +339,7 @@ class Conversation:
 
     def _check_silent(self, socket: Socket, talker: Direction) -> None:
         """Between exchanges, only the initiating side may speak."""
-        other = (
-            Direction.TO_SESSIOND if talker is Direction.TO_CONSUMERD else Direction.TO_CONSUMERD
-        )
+        other = talker.reverse
         stream = self._streams.get((socket, other))
         if stream is not None and stream.available():
             raise self._error(
@@ -212,24 +357,27 @@ class Conversation:
         stream = self.stream(socket, step.direction)
         if isinstance(step, Payload):
             length = step.length(exchange.values)
-            return [self._take_raw(socket, step, exchange.label, length, stream)]
+            raw, offset = self._take_plain(socket, step, stream, length)
+            return [self._event(socket, step, exchange.label, value=raw, raw=raw, offset=offset)]
         if isinstance(step, FdTransfer):
             if stream.available() < 1:
                 self._need(socket, step, stream, 1)
             raw, offset, fds = stream.take(1)
-            if fds != step.count:
+            if len(fds) != step.count:
                 raise self._error(
                     socket,
                     step.direction,
-                    f"{step.name}: expected {step.count} fd(s) with the dummy byte, got {fds}",
+                    f"{step.name}: expected {step.count} fd(s) with the dummy byte, got {len(fds)}",
                     offset,
                 )
             return [
-                Decoded(socket, step.direction, step.name, exchange.label, raw, raw, offset, fds)
+                self._event(
+                    socket, step, exchange.label, value=raw, raw=raw, offset=offset, fds=fds
+                )
             ]
         if isinstance(step, StreamList):
             return self._decode_stream_item(socket, step, exchange)
-        raise TypeError(f"unknown step kind {type(step).__name__}")
+        raise LocalProtocolError(f"unknown step kind {type(step).__name__}")
 
     def _decode_stream_item(
         self, socket: Socket, step: StreamList, exchange: _Exchange
@@ -240,13 +388,7 @@ class Conversation:
         if stream.peek(len(step.marker)) == step.marker and step.end is not None:
             return [self._decode_message(socket, step.end, exchange.label, exchange.values)]
         # One whole stream item, or nothing (so that a partial item is retried).
-        needed = 0
-        for sub in step.stream:
-            needed += (
-                1
-                if isinstance(sub, FdTransfer)
-                else (sub.size(self.abi) if isinstance(sub, Message) else 0)
-            )
+        needed = sum(_wire_size(sub, self.abi) for sub in step.stream)
         if stream.available() < needed:
             self._need(socket, step, stream, needed)
         events = []
@@ -274,14 +416,27 @@ class Conversation:
                 message=f"{label or step.name}: {exc.message}",
                 field=exc.field,
                 offset=exc.offset,
+                **self._context(socket, step.direction),
             ) from None
-        return Decoded(socket, step.direction, step.name, label, value, raw, offset, 0, spec)
+        return self._event(socket, step, label, value=value, raw=raw, offset=offset, spec=spec)
 
-    def _take_raw(
-        self, socket: Socket, step: Step, label: str, length: int, stream: ByteStream
+    def _event(
+        self,
+        socket: Socket,
+        step: Step,
+        label: str,
+        *,
+        value: Any,
+        raw: bytes,
+        offset: int,
+        fds: tuple[int, ...] = (),
+        spec: StructSpec[Any] | None = None,
     ) -> Decoded:
-        raw, offset = self._take_plain(socket, step, stream, length)
-        return Decoded(socket, step.direction, step.name, label, raw, raw, offset, 0)
+        self.stream(socket, step.direction).messages += 1
+        real = tuple(fd for fd in fds if fd != UNKNOWN_FD)
+        return Decoded(
+            socket, step.direction, step.name, label, value, raw, offset, len(fds), spec, real
+        )
 
     def _take_plain(
         self, socket: Socket, step: Step, stream: ByteStream, count: int
@@ -290,14 +445,14 @@ class Conversation:
         if stream.available() < count:
             self._need(socket, step, stream, count)
         fds = stream.fds_within(count)
-        raw, offset, _ = stream.take(count)
         if fds:
             raise self._error(
                 socket,
                 step.direction,
                 f"{step.name}: {fds} unexpected fd(s) with its bytes",
-                offset,
+                stream.offset,
             )
+        raw, offset, _ = stream.take(count)
         return raw, offset
 
     def _need(self, socket: Socket, step: Step, stream: ByteStream, count: int) -> None:
@@ -310,13 +465,58 @@ class Conversation:
             )
         raise _Need
 
-    @staticmethod
+    def _context(self, socket: Socket, direction: Direction) -> dict[str, Any]:
+        return {
+            "socket": socket.value,
+            "direction": direction.value,
+            "sender": direction.sender.value,
+            "index": self.stream(socket, direction).messages,
+        }
+
     def _error(
-        socket: Socket, direction: Direction, reason: str, offset: int
+        self, socket: Socket, direction: Direction, reason: str, offset: int
     ) -> RemoteProtocolError:
         return RemoteProtocolError(
-            reason, message=f"{socket.value} socket {direction.value}", offset=offset
+            reason,
+            message=f"{socket.value} socket {direction.value}",
+            offset=offset,
+            **self._context(socket, direction),
         )
+
+
+def _wire_size(step: Step, abi: Abi) -> int:
+    """Bytes a fixed-size step takes on the wire (the fd carrier is one)."""
+    if isinstance(step, FdTransfer):
+        return 1
+    return step.size(abi) if isinstance(step, Message) else 0
+
+
+def _spec_of(step: Message, abi: Abi, message: Any) -> StructSpec[Any] | None:
+    """The spec that encodes ``message`` for ``step`` (``None``: not one it takes)."""
+    if step.specs:
+        spec = step.specs[abi]
+        return spec if isinstance(message, spec.dc_type) else None
+    return spec_for_type(abi, type(message))
+
+
+def _current(step: Step, buffered: int, abi: Abi, message: Any) -> Step:
+    """The step ``message`` is for: inside a stream list, the part of the item due
+    after the ``buffered`` bytes already sent (or the end marker)."""
+    if not isinstance(step, StreamList):
+        return step
+    if buffered == 0 and step.end is not None:
+        end_spec = step.end.specs[abi] if step.end.specs else None
+        is_end = (isinstance(message, bytes | bytearray) and bytes(message) == step.marker) or (
+            end_spec is not None and isinstance(message, end_spec.dc_type)
+        )
+        if is_end:
+            return step.end
+    for sub in step.stream:
+        size = _wire_size(sub, abi)
+        if buffered < size:
+            return sub
+        buffered -= size
+    return step.stream[0]
 
 
 def _exchange_label(socket: Socket, value: Any) -> str:

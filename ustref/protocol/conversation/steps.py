@@ -11,13 +11,20 @@ itself in one line, so the spec renders the table as it runs.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ustref.errors import LocalProtocolError
 from ustref.protocol.abi import Abi
 from ustref.protocol.registry import StructSpec
+
+FD_CARRIER = b"\0"
+"""The dummy byte descriptors ride on (``char dummy = 0`` in
+``lttcomm_send_fds_unix_sock``, src/common/unix.c @ v2.13.9; the same in
+lttng-ust's ``ustcomm_send_fds_unix_sock``)."""
 
 
 class Socket(str, enum.Enum):
@@ -55,6 +62,36 @@ class Direction(str, enum.Enum):
         """``s2c`` or ``c2s``, as in raw capture directory file names."""
         return "s2c" if self is Direction.TO_CONSUMERD else "c2s"
 
+    @property
+    def sender(self) -> Role:
+        """The peer whose bytes travel this way."""
+        return Role.SESSIOND if self is Direction.TO_CONSUMERD else Role.CONSUMERD
+
+    @property
+    def reverse(self) -> Direction:
+        return Direction.TO_SESSIOND if self is Direction.TO_CONSUMERD else Direction.TO_CONSUMERD
+
+
+class Role(str, enum.Enum):
+    """Which side a :class:`~ustref.protocol.conversation.Conversation` plays
+    (h11's ``our_role``): one of the two peers, or an observer of both."""
+
+    CONSUMERD = "consumerd"
+    """ustref's consumer daemon: receives commands, sends replies and codes."""
+    SESSIOND = "sessiond"
+    """A session daemon (stand-in): sends commands, receives replies."""
+    OBSERVER = "observer"
+    """Watches both directions (capture decoding, fuzzing a real pair)."""
+
+    @property
+    def sends(self) -> Direction:
+        """The direction of this peer's bytes (not for :attr:`OBSERVER`)."""
+        if self is Role.CONSUMERD:
+            return Direction.TO_SESSIOND
+        if self is Role.SESSIOND:
+            return Direction.TO_CONSUMERD
+        raise LocalProtocolError("an observer sends nothing")
+
 
 ExchangeValues = Mapping[str, Any]
 
@@ -66,14 +103,14 @@ def field_value(value: Any, path: str) -> Any:
     return value
 
 
-class Condition:
+class Condition(abc.ABC):
     """A guard on a step, evaluated on the values decoded so far."""
 
-    def holds(self, values: ExchangeValues) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def holds(self, values: ExchangeValues) -> bool: ...
 
-    def describe(self) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def describe(self) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,183 @@
+"""The transport layer: argv contract, lttcomm framing with descriptors, start-up, launcher."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from ustref.errors import LaunchError, TransportError, UstrefError
+from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
+from ustref.protocol.conversation import Conversation, Role, Socket
+from ustref.transport import (
+    FD_CARRIER,
+    Child,
+    ConsumerdArgv,
+    consumerd_side,
+    listen,
+    recv_exact,
+    recv_fds,
+    recv_some,
+    redirect_argv,
+    send_all,
+    send_fds,
+    sessiond_side,
+)
+from ustref.transport.framing import split_for_fds
+from ustref.transport.startup import READY
+
+
+def test_consumerd_argv_is_what_spawn_consumerd_passes() -> None:
+    args = ConsumerdArgv("/run/c", "/run/e")
+    # client.c spawn_consumerd @ v2.13.9: "lttng-consumerd", verbosity, "-u", ...
+    assert args.argv() == [
+        "lttng-consumerd",
+        "",
+        "-u",
+        "--consumerd-cmd-sock",
+        "/run/c",
+        "--consumerd-err-sock",
+        "/run/e",
+        "--group",
+        "tracing",
+    ]
+    assert ConsumerdArgv.parse(args.words()) == args
+    verbose = ConsumerdArgv("C", "E", group="g", verbosity="--verbose")
+    assert ConsumerdArgv.parse(verbose.words()) == verbose
+    assert ConsumerdArgv.parse(["-cC", "--consumerd-err-sock=E", "--group=g"]) == ConsumerdArgv(
+        "C", "E", group="g"
+    )
+
+
+def test_redirect_argv_forms() -> None:
+    sessiond = ["", "-u", "--consumerd-cmd-sock", "/r/cmd", "--consumerd-err-sock", "/r/err"]
+    done = redirect_argv([*sessiond, "--group", "tracing"], cmd_path="/p/c", err_path="/p/e")
+    assert done.argv == (
+        "",
+        "-u",
+        "--consumerd-cmd-sock",
+        "/p/c",
+        "--consumerd-err-sock",
+        "/p/e",
+        "--group",
+        "tracing",
+    )
+    assert (done.sessiond_cmd, done.sessiond_err) == ("/r/cmd", "/r/err")
+    other = redirect_argv(
+        ["--consumerd-cmd-sock=/r/cmd", "-e/r/err", "--", "-c", "x"], cmd_path="C", err_path="E"
+    )
+    assert other.argv == ("--consumerd-cmd-sock=C", "-eE", "--", "-c", "x")
+    short = redirect_argv(["-c", "/a", "-e", "/b"], cmd_path="C", err_path="E")
+    assert short.argv == ("-c", "C", "-e", "E")
+    with pytest.raises(LaunchError, match="--consumerd-err-sock"):
+        redirect_argv(["-c", "/a"], cmd_path="C", err_path="E")
+    with pytest.raises(LaunchError, match="without a path"):
+        redirect_argv(["-e", "/a", "-c"], cmd_path="C", err_path="E")
+
+
+def test_split_for_fds() -> None:
+    assert split_for_fds(b"abc", []) == [(b"abc", [])]
+    assert split_for_fds(b"\0", [7]) == [(b"\0", [7])]
+    # A message glued to the 1-byte fd carrier: the fds go with the last byte only.
+    assert split_for_fds(b"msg\0", [7, 8]) == [(b"msg", []), (b"\0", [7, 8])]
+
+
+def test_fds_travel_on_their_one_byte_carrier() -> None:
+    left, right = socket.socketpair()
+    read_end, write_end = os.pipe()
+    try:
+        send_all(left, b"head")
+        send_fds(left, [read_end, write_end])
+        assert recv_exact(right, 4) == b"head"
+        got = recv_fds(right, 2)
+        os.write(got[1], b"x")
+        assert os.read(read_end, 1) == b"x"  # the received fd is the same pipe
+        for fd in got:
+            os.close(fd)
+        send_all(left, b"no fd here")
+        with pytest.raises(TransportError, match="fd"):
+            recv_fds(right, 1)
+    finally:
+        for fd in (read_end, write_end):
+            os.close(fd)
+        left.close()
+        right.close()
+
+
+def test_end_of_stream_mid_message_is_a_transport_error() -> None:
+    left, right = socket.socketpair()
+    send_all(left, b"ab")
+    left.close()
+    with pytest.raises(TransportError, match="2 of 4") as info:
+        recv_exact(right, 4)
+    assert isinstance(info.value, UstrefError)
+    assert recv_some(right).eof
+    right.close()
+    with pytest.raises(TransportError):
+        send_fds(right, [])
+
+
+def test_startup_from_both_sides(tmp_path: Path) -> None:
+    args = ConsumerdArgv(str(tmp_path / "cmd"), str(tmp_path / "err"))
+    listener = listen(args.err_sock)
+    result: dict[str, object] = {}
+
+    machine = Conversation(our_role=Role.CONSUMERD)
+    ready = machine.send(Socket.ERROR, ErrorSocketCode(code=READY))
+
+    def consumer() -> None:
+        try:
+            result["sockets"] = consumerd_side(args, timeout=10, ready=ready)
+        except Exception as exc:  # reported below
+            result["error"] = exc
+
+    thread = threading.Thread(target=consumer)
+    thread.start()
+    try:
+        ours = sessiond_side(listener, args.cmd_sock, 10)
+    finally:
+        thread.join()
+        listener.close()
+    theirs = result["sockets"]
+    assert "error" not in result
+    assert machine.ready and machine.our_turn(Socket.COMMAND) is None
+    send_all(ours.command, b"cmd")
+    send_all(ours.metadata, b"meta")
+    assert recv_exact(theirs.command, 3) == b"cmd"  # type: ignore[attr-defined]
+    assert recv_exact(theirs.metadata, 4) == b"meta"  # type: ignore[attr-defined]
+    ours.close()
+    theirs.close()  # type: ignore[attr-defined]
+
+
+def test_startup_refuses_a_wrong_ready_code(tmp_path: Path) -> None:
+    listener = listen(str(tmp_path / "err"))
+    peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    peer.connect(str(tmp_path / "err"))
+    send_all(peer, (READY + 1).to_bytes(ERROR_SOCKET_CODE.size, sys.byteorder))
+    with pytest.raises(LaunchError, match=READY.name):
+        sessiond_side(listener, str(tmp_path / "cmd"), 5)
+    peer.close()
+    listener.close()
+
+
+def test_carrier_is_one_nul_byte() -> None:
+    assert FD_CARRIER == b"\0"
+
+
+def test_child_lifecycle(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    child = Child.spawn(["sh", "-c", "echo hello; exit 3"], log=log)
+    assert child.wait(10) == 3
+    assert child.log_tail().strip() == "hello"
+    sleeper = Child.spawn(["sleep", "30"], death_signal=signal.SIGTERM)
+    assert sleeper.alive()
+    status, killed = sleeper.stop(10)
+    assert (status, killed) == (-signal.SIGTERM, False)
+    with pytest.raises(LaunchError) as info:
+        Child.spawn([str(tmp_path / "missing")])
+    assert info.value.argv == (str(tmp_path / "missing"),)
