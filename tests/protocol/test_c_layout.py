@@ -26,8 +26,8 @@ import ustref.protocol
 from ustref.cli import main
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.fields import CharArray, CUnion, FlexArray, RawArray, StrictEnum, enum_c_name
+from ustref.protocol.grammars import schema
 from ustref.protocol.layout import layout_json, walk
-from ustref.protocol.registry import schema
 
 FACTS = Path(__file__).parent / "c_layout"
 

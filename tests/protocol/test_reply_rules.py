@@ -393,7 +393,7 @@ def exchange(abi: Abi, rule: Rule) -> list[tuple[Direction, bytes, int]]:
 def replay(abi: Abi, sends: list[tuple[Direction, bytes, int]]) -> Conversation:
     conv = Conversation(abi)
     for direction, data, fds in sends:
-        conv.receive(Socket.COMMAND, direction, data, fds)
+        conv.observe(Socket.COMMAND, direction, data, fds)
     conv.finish()
     return conv
 
@@ -410,7 +410,7 @@ def test_every_command_of_the_c_enum_has_a_hand_written_rule(abi: Abi) -> None:
 @pytest.mark.parametrize("rule", RULES, ids=rule_id)
 def test_the_table_accepts_exactly_what_the_c_sends(abi: Abi, rule: Rule) -> None:
     sends = exchange(abi, rule)
-    events = Conversation(abi).receive(Socket.COMMAND, TO_C, sends[0][1], 0)
+    events = Conversation(abi).observe(Socket.COMMAND, TO_C, sends[0][1], 0)
     assert [e.step for e in events][:1] == ["command"]
     assert events[0].exchange == rule.command
     # The whole C exchange decodes, and nothing is left waiting.
@@ -460,9 +460,9 @@ def test_metadata_reply_no_registry_is_decided_by_cmd_type_alone(abi: Abi, tail:
     reply[0:4] = und.to_bytes(4, "little")
     reply[4] = tail  # the first byte of the union
     conv = Conversation(abi)
-    events = conv.receive(Socket.METADATA, TO_S, bytes(request_size), 0)
-    events += conv.receive(Socket.METADATA, TO_C, bytes(reply), 0)
-    events += conv.receive(Socket.METADATA, TO_S, status().data(abi), 0)
+    events = conv.observe(Socket.METADATA, TO_S, bytes(request_size), 0)
+    events += conv.observe(Socket.METADATA, TO_C, bytes(reply), 0)
+    events += conv.observe(Socket.METADATA, TO_S, status().data(abi), 0)
     conv.finish()
     assert [e.step for e in events] == ["request", "reply", "status.ready"]
     assert int(events[1].value.cmd_type) == und

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ustref.protocol.abi import ALL_ABIS, Abi
-from ustref.protocol.registry import schema
+from ustref.protocol.grammars import schema
 from ustref.specgen.links import anchors_of, broken_links, enum_anchor
 from ustref.specgen.render import render_pages
 

@@ -35,6 +35,7 @@ GRAMMAR_MODULES: tuple[ModuleType, ...] = (
     sockets,
     ust_abi,
     consumer,
+    uri,
     ustctl,
     client,
     relayd,

@@ -14,7 +14,8 @@ import dataclasses
 import re
 
 from ustref.protocol.abi import Abi
-from ustref.protocol.registry import Protocol, schema
+from ustref.protocol.grammars import schema
+from ustref.protocol.registry import Protocol
 from ustref.specgen.prose import slot
 
 
