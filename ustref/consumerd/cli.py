@@ -22,7 +22,17 @@ from ustref.consumerd.loop import Paths, Shell, health_path
 
 PROCESS_NAME = "lttng-consumerd"
 _REEXEC = "USTREF_CONSUMERD_REEXEC"
-_SAVED_PATH = "USTREF_CONSUMERD_SAVED_PATH"
+_SYS_PATH = "USTREF_CONSUMERD_SYS_PATH"
+_BOOTSTRAP = (
+    "import os, site, sys\n"
+    f"for entry in reversed(os.environ.pop({_SYS_PATH!r}, '').split(os.pathsep)):\n"
+    "    if entry and entry not in sys.path:\n"
+    "        sys.path.insert(0, entry)\n"
+    "        if entry.endswith('-packages'):\n"
+    "            site.addsitedir(entry)\n"
+    "from ustref.consumerd.cli import main\n"
+    "sys.exit(main())\n"
+)
 _PR_SET_NAME = 15
 VERSION = "ustref-consumerd 0.1.0 (lttng-consumerd 2.13.9 command line)"
 
@@ -112,15 +122,16 @@ def _set_comm(name: str) -> None:
 
 def _reexec(argv: Sequence[str]) -> None:
     """Become ``lttng-consumerd`` in /proc/PID/cmdline: exec the same Python with
-    argv[0] = ``lttng-consumerd``. PATH is set aside for the exec so that Python
-    finds itself through /proc/self/exe, not through a real lttng-consumerd on PATH."""
+    argv[0] = ``lttng-consumerd``. With that argv[0] Python cannot locate its
+    virtual environment, so a bootstrap hands it this process's ``sys.path``
+    (site directories re-read, for their ``.pth`` files)."""
     from ustref.ring import ustctl
 
-    ustctl.build_shim()  # needs a compiler from PATH; cached for the child
+    ustctl.build_shim()  # compiled once, cached for the child
     env = dict(os.environ)
     env[_REEXEC] = "1"
-    env[_SAVED_PATH] = env.pop("PATH", "")
-    os.execve(sys.executable, [PROCESS_NAME, "-m", "ustref.consumerd", *argv], env)
+    env[_SYS_PATH] = os.pathsep.join(p for p in sys.path if p)
+    os.execve(sys.executable, [PROCESS_NAME, "-c", _BOOTSTRAP, *argv], env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,7 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.environ.get(_REEXEC) != "1":
         _reexec(args)
     os.environ.pop(_REEXEC, None)
-    os.environ["PATH"] = os.environ.pop(_SAVED_PATH, "/usr/sbin:/usr/bin:/sbin:/bin")
     if (opts.daemonize or opts.background) and os.fork() != 0:
         return 0
     _set_comm(PROCESS_NAME)

@@ -49,8 +49,16 @@ class Paths:
     health: str
 
 
+HEALTH_PATH_ENV = "USTREF_CONSUMERD_HEALTH_SOCK"
+"""ustref extension: where to bind the health socket instead of the C default
+(tests run beside a real consumer that owns the default path)."""
+
+
 def health_path() -> str:
     """``setup_health_path()`` (health-consumerd.c) for the 64-bit UST consumer."""
+    override = os.environ.get(HEALTH_PATH_ENV)
+    if override:
+        return override
     if os.getuid() == 0:
         return "/var/run/lttng/ustconsumerd64/health"
     home = os.environ.get("LTTNG_HOME") or os.environ.get("HOME") or "/"
