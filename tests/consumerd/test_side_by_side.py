@@ -35,6 +35,7 @@ def ustref_consumerd() -> str:
 
 
 _MASKS = [
+    (re.compile(r"\d{8}T\d{6}[+-]\d{4}"), "<iso>"),
     (re.compile(r"\d{8}-\d{6}"), "<date>"),
     (re.compile(r"-\d+-<date>"), "-<pid>-<date>"),
 ]
@@ -139,7 +140,41 @@ def tracefile_limits(sd: SessionDaemon, out: Path, app_builder: Callable[[str], 
     return client
 
 
+def snapshots(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", "--snapshot", f"--output={out}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "100")
+    client = _lttng_lines(sd, "snapshot", "record", "--session=s")
+    sd.run(app, "50")
+    client += _lttng_lines(sd, "snapshot", "record", "--session=s")
+    sd.run_lttng("stop", "s")
+    sd.run_lttng("destroy", "s")
+    return client
+
+
+def rotate_and_clear(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", f"--output={out}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "100")
+    client = _lttng_lines(sd, "rotate", "s")
+    sd.run(app, "30")
+    sd.run_lttng("stop", "s")
+    client += _lttng_lines(sd, "clear", "s")
+    sd.run_lttng("start", "s")
+    sd.run(app, "20")
+    sd.run_lttng("stop", "s")
+    client += _lttng_lines(sd, "list", "s")
+    sd.run_lttng("destroy", "s")
+    return client
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "snapshots": snapshots,
+    "rotate-clear": rotate_and_clear,
     "per-uid": per_uid_basic,
     "per-pid": per_pid_basic,
     "two-sessions": two_sessions,

@@ -45,6 +45,7 @@ from ustref.protocol.consumer import (
     RotateChannelMember,
     SessionChannelArgs,
     SessionIdArgs,
+    SnapshotChannelMember,
     TraceChunkExistsMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
@@ -552,11 +553,55 @@ def open_channel_packets(core: Core, msg: ConsumerMsg) -> None:
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
+def _snapshot_data(core: Core, channel: Channel, nb_packets: int) -> None:
+    """``snapshot_channel()`` (ust-consumer.c 1076-1255) for a local snapshot."""
+    for stream in channel.streams:
+        stream.trace_chunk = channel.trace_chunk
+        try:
+            S.open_output(stream, with_index=False)
+            S.snapshot_stream(stream, nb_packets)
+        finally:
+            S.close_output(stream)
+            stream.trace_chunk = None
+
+
+def _snapshot_metadata(core: Core, channel: Channel) -> None:
+    """``snapshot_metadata()`` (ust-consumer.c 965-1039): create the metadata stream,
+    write the whole cache through it, destroy it."""
+    identity = P.ChannelIdentity(kind=P.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
+    _create_streams(core, channel, identity)
+    stream = channel.metadata_stream
+    if stream is None:
+        raise UstrefError("snapshot metadata: no metadata stream")
+    stream.trace_chunk = channel.trace_chunk
+    try:
+        S.open_output(stream)
+        S.drain(stream)
+    finally:
+        core.close_stream(stream)
+
+
 def snapshot_channel(core: Core, msg: ConsumerMsg) -> None:
-    """SNAPSHOT_CHANNEL (ust-consumer.c 1847-1894): not implemented yet in ustref;
-    answers SNAPSHOT_FAILED (or CHAN_NOT_FOUND) as C does when its snapshot fails."""
-    channel = core.registry.find(getattr(msg.u, "key", -1))
-    code = R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED if channel else R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND
+    """SNAPSHOT_CHANNEL (ust-consumer.c 1847-1894): snapshot a data channel's streams
+    or the metadata into the channel's current chunk; relayd snapshots are not
+    supported yet (SNAPSHOT_FAILED)."""
+    u = _member(msg, SnapshotChannelMember)
+    assert isinstance(u, SnapshotChannelMember)
+    channel = core.registry.find(u.key)
+    if channel is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        return
+    code = R.LTTCOMM_CONSUMERD_SUCCESS
+    try:
+        if u.relayd_id != LOCAL or channel.trace_chunk is None:
+            raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
+        if u.metadata:
+            _snapshot_metadata(core, channel)
+        else:
+            _snapshot_data(core, channel, u.nb_packets_per_stream)
+    except (UstrefError, OSError) as exc:
+        log.error("snapshot channel %d: %s", u.key, exc)
+        code = R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED
     core.send_status(code)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from ustref.consumerd.registry import ChannelType, Stream
+from ustref.errors import UstrefError
 from ustref.output.index import PacketIndex
 from ustref.output.stream import StreamOutput
 from ustref.ring import ustctl
@@ -25,10 +26,10 @@ log = logging.getLogger("ustref.consumerd")
 _U64_ALL_ONES = 2**64 - 1
 
 
-def open_output(stream: Stream) -> None:
+def open_output(stream: Stream, *, with_index: bool = True) -> None:
     """``consumer_stream_create_output_files()``: open the stream's file in its chunk."""
     channel = stream.channel
-    if stream.trace_chunk is None or not channel.monitor:
+    if stream.trace_chunk is None:
         stream.output = None
         return
     stream.output = StreamOutput(
@@ -37,7 +38,7 @@ def open_output(stream: Stream) -> None:
         name=stream.name,
         tracefile_size=channel.tracefile_size,
         tracefile_count=channel.tracefile_count,
-        with_index=channel.type is ChannelType.DATA,
+        with_index=with_index and channel.type is ChannelType.DATA,
         metadata=channel.type is ChannelType.METADATA,
     )
 
@@ -164,3 +165,44 @@ def usage(stream: Stream) -> tuple[int, int]:
     produced = reader.snapshot_get_produced()
     consumed = reader.snapshot_get_consumed()
     return (produced - consumed) & _U64_ALL_ONES, stream.consumed_bytes
+
+
+def consume_start_pos(consumed: int, produced: int, nb_packets: int, max_sb_size: int) -> int:
+    """``consumer_get_consume_start_pos()`` (consumer.c): where a snapshot limited
+    to ``nb_packets`` per stream starts (0: everything still in the buffer)."""
+    if not nb_packets:
+        return consumed
+    start = produced - (produced & (max_sb_size - 1))
+    start = (start - max_sb_size * nb_packets) & _U64_ALL_ONES
+    if (start - consumed) & (1 << 63):
+        return consumed
+    return start
+
+
+def snapshot_stream(stream: Stream, nb_packets: int) -> None:
+    """The per-stream body of ``snapshot_channel()`` (ust-consumer.c 1076-1255): flush,
+    sample the positions, copy the sub-buffers from the start position to the
+    produced one into the stream's (index-less) output; an overwritten sub-buffer
+    counts as a lost packet."""
+    reader = stream.reader
+    assert reader is not None
+    if not stream.quiescent:
+        flush(stream, producer_active=False)
+    status = reader.snapshot()
+    if status is not Status.OK:
+        raise UstrefError(f"{stream.name}: lttng_ust_ctl_snapshot: {status.name}")
+    produced = reader.snapshot_get_produced()
+    max_sb = reader.get_max_subbuf_size()
+    pos = consume_start_pos(reader.snapshot_get_consumed(), produced, nb_packets, max_sb)
+    while (pos - produced) & (1 << 63):
+        if reader.get_subbuf(pos) is not Status.OK:
+            pos = (pos + max_sb) & _U64_ALL_ONES
+            stream.channel.lost_packets += 1
+            continue
+        try:
+            padded = reader.get_padded_subbuf_size()
+            if stream.output is not None:
+                stream.output.write_packet([reader.read_subbuf(padded)], None)
+        finally:
+            reader.put_subbuf()
+        pos = (pos + max_sb) & _U64_ALL_ONES
