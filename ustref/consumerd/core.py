@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from ustref.consumerd import streams as S
-from ustref.consumerd.registry import Channel, Registry, Stream, close_fd
+from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream, close_fd
 from ustref.errors import RemoteProtocolError, UstrefError
 from ustref.output.chunk import ChunkRegistry
 from ustref.protocol.abi import Abi
@@ -254,20 +254,24 @@ class Core:
             stream.channel.streams.remove(stream)
 
     def rotate_stream(self, stream: Stream) -> None:
-        """``lttng_consumer_rotate_stream()`` (consumer.c): the stream leaves its chunk
-        for its channel's current one (``None``: no output until a new chunk)."""
+        """``lttng_consumer_rotate_stream()`` (consumer.c 4573-4650): the stream moves to
+        its channel's current chunk; when that is still the stream's own chunk, the
+        rotation has no next chunk and the stream belongs to none until one comes. A
+        metadata stream entering a chunk re-dumps the whole cache there
+        (``consumer_metadata_stream_dump``)."""
         new = stream.channel.trace_chunk
-        old = stream.trace_chunk
-        if new is old:
-            return
-        if stream.output is not None and new is not None:
+        if new is stream.trace_chunk:
+            new = None
+        if stream.output is not None:
             stream.output.switch_chunk(new)
-        else:
-            S.close_output(stream)
-            stream.trace_chunk = new
-            if stream.reader is not None:
-                S.open_output(stream)
+            if new is None:
+                S.close_output(stream)
         stream.trace_chunk = new
+        if new is not None and stream.output is None and stream.reader is not None:
+            S.open_output(stream)
+        if new is not None and stream.channel.type is ChannelType.METADATA:
+            stream.ust_metadata_pushed = 0
+            self.drain(stream)
 
     def destroy_channel(self, channel: Channel) -> None:
         """``consumer_del_channel()``: streams, then the ust-ctl channel and its shm fds."""

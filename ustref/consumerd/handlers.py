@@ -510,10 +510,15 @@ def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
         core.send_status(R.LTTCOMM_CONSUMERD_ROTATION_FAIL)
         return
     for stream in channel.streams:
-        if stream.reader is None:
+        if stream.reader is None or stream.trace_chunk is None:
             continue
-        if channel.type is ChannelType.DATA:
-            S.flush(stream, producer_active=True)
+        if channel.type is ChannelType.METADATA:
+            flush_active = True
+        else:
+            stream.reader.snapshot_sample_positions()
+            produced = stream.reader.snapshot_get_produced()
+            flush_active = produced != stream.reader.snapshot_get_consumed()
+        S.flush(stream, producer_active=flush_active)
         core.drain(stream)
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     for stream in channel.streams:
