@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from ustref.cli import main as ustref_main
 from ustref.consumerd.cli import UsageError, main, parse_args
 from ustref.consumerd.core import Core, Send, Sock
 from ustref.consumerd.handlers import HANDLERS
@@ -175,3 +176,4 @@ def test_command_line() -> None:
         parse_args(["-k"])
     assert main(["-k"]) == 1
     assert main(["-V"]) == 0
+    assert ustref_main(["consumerd", "-k"]) == 1
