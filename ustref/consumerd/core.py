@@ -211,13 +211,31 @@ class Core:
 
     # -- streams ------------------------------------------------------------------------
 
-    def watched(self) -> dict[int, Stream]:
-        """The fds to poll for readability: each consumed stream's wait fd."""
-        return {
+    def watched(self) -> dict[int, Stream | Channel]:
+        """The fds to poll for readability: each consumed stream's wait fd and the
+        wait fd of each data channel handed over (``consumer_thread_channel_poll``)."""
+        fds: dict[int, Stream | Channel] = {
             stream.wait_fd: stream
             for stream in self.registry.streams()
             if stream.reader is not None and stream.wait_fd >= 0
         }
+        for channel in self.registry.channels.values():
+            if channel.wait_fd >= 0 and channel.sent_to_sessiond and channel.monitor:
+                fds[channel.wait_fd] = channel
+        return fds
+
+    def channel_hangup(self, channel: Channel) -> None:
+        """The channel's wait fd hung up (``consumer_thread_channel_poll``): close the
+        wake-up end of its streams (``consumer_close_channel_streams``) so that their
+        wait fds hang up in turn when the application's ends close."""
+        from ustref.ring import ustctl
+
+        channel.wait_fd = -1
+        for stream in channel.streams:
+            try:
+                ustctl.stream_close_wakeup_fd(stream.ust)
+            except UstrefError as exc:
+                log.error("stream %s: %s", stream.name, exc)
 
     def stream_ready(self, stream: Stream, hangup: bool = False) -> None:
         """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell

@@ -382,6 +382,8 @@ def get_channel(core: Core, msg: ConsumerMsg) -> None:
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     core.handover(channel)
     channel.sent_to_sessiond = True
+    if channel.type is ChannelType.DATA:
+        channel.wait_fd = ustctl.channel_wait_fd(channel.ust)
     if channel.monitor:
         for stream in channel.streams:
             _start_consuming(core, stream)

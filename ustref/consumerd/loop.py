@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ustref.consumerd.core import Core, Handover, Send, Sock
-from ustref.consumerd.registry import Stream
+from ustref.consumerd.registry import Channel, Stream
 from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.ring import ustctl
@@ -85,7 +85,7 @@ class Shell:
         self.sel = selectors.DefaultSelector()
         self.stop = False
         self.socks: dict[Sock, socket.socket] = {}
-        self._watched: dict[int, Stream] = {}
+        self._watched: dict[int, Stream | Channel] = {}
 
     def start(self) -> None:
         ustctl.library()
@@ -163,7 +163,7 @@ class Shell:
                 key.fileobj.recv(64)  # type: ignore[union-attr]
         elif isinstance(tag, Sock):
             self._receive(tag)
-        elif isinstance(tag, Stream):
+        elif isinstance(tag, (Stream, Channel)):
             self._wake(key.fd, tag)
 
     def _receive(self, which: Sock) -> None:
@@ -180,7 +180,7 @@ class Shell:
             return
         self.core.receive(which, data, fds, time.monotonic())
 
-    def _wake(self, fd: int, stream: Stream) -> None:
+    def _wake(self, fd: int, target: Stream | Channel) -> None:
         try:
             hangup = os.read(fd, 4096) == b""
         except BlockingIOError:
@@ -190,7 +190,11 @@ class Shell:
         if hangup:
             self.sel.unregister(fd)
             self._watched.pop(fd, None)
-        self.core.stream_ready(stream, hangup=hangup)
+        if isinstance(target, Channel):
+            if hangup:
+                self.core.channel_hangup(target)
+        else:
+            self.core.stream_ready(target, hangup=hangup)
 
     def _sync_watched(self) -> None:
         wanted = self.core.watched()
@@ -204,7 +208,7 @@ class Shell:
                 try:
                     self.sel.register(fd, selectors.EVENT_READ, stream)
                 except (KeyError, ValueError, OSError) as exc:
-                    log.error("cannot watch stream %s: %s", stream.name, exc)
+                    log.error("cannot watch fd %d: %s", fd, exc)
                     continue
                 self._watched[fd] = stream
 

@@ -87,6 +87,9 @@ class Channel:
     """``channel->uchan``: the liblttng-ust-ctl channel handle."""
     stream_fds: list[int]
     trace_chunk: TraceChunk | None = None
+    wait_fd: int = -1
+    """``channel->wait_fd`` (``lttng_ust_ctl_channel_get_wait_fd``), polled once the
+    channel is handed over: its hang-up means the app side is gone."""
     streams: list[Stream] = field(default_factory=list)
     sent_to_sessiond: bool = False
     discarded_events: int = 0

@@ -250,6 +250,13 @@ def channel_close_wakeup_fd(channel: int) -> None:
     _check(library().lttng_ust_ctl_channel_close_wakeup_fd(channel), "channel_close_wakeup_fd")
 
 
+def channel_wait_fd(channel: int) -> int:
+    """``lttng_ust_ctl_channel_get_wait_fd()``: hangs up when the app's end closes."""
+    fd = int(library().lttng_ust_ctl_channel_get_wait_fd(channel))
+    _check(fd, "channel_get_wait_fd")
+    return fd
+
+
 def stream_wait_fd(stream: int) -> int:
     """``lttng_ust_ctl_stream_get_wait_fd()``: the pipe end the consumer polls."""
     fd = int(library().lttng_ust_ctl_stream_get_wait_fd(stream))
