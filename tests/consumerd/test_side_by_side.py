@@ -172,7 +172,23 @@ def rotate_and_clear(sd: SessionDaemon, out: Path, app_builder: Callable[[str], 
     return client
 
 
+def regenerate_metadata(
+    sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]
+) -> list[str]:
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", f"--output={out}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "50")
+    client = _lttng_lines(sd, "regenerate", "metadata", "--session=s")
+    sd.run(app, "50")
+    sd.run_lttng("stop", "s")
+    sd.run_lttng("destroy", "s")
+    return client
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "regenerate-metadata": regenerate_metadata,
     "snapshots": snapshots,
     "rotate-clear": rotate_and_clear,
     "per-uid": per_uid_basic,

@@ -466,13 +466,22 @@ def push_metadata(core: Core, msg: ConsumerMsg) -> HandlerGen:
         return
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(u.len)
+    stream = channel.metadata_stream
     try:
-        channel.metadata_cache.write(u.target_offset, got.data, u.version)
+        changed = channel.metadata_cache.write(u.target_offset, got.data, u.version)
     except UstrefError as exc:
         log.error("push metadata: %s", exc)
         core.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
         return
-    stream = channel.metadata_stream
+    if changed and stream is not None:
+        # `lttng regenerate metadata`: the stream starts over from the new cache and
+        # its file is truncated (metadata_stream_reset_cache_consumed_position,
+        # reset_metadata_flag → utils_truncate_stream_file). Earlier pushes were
+        # drained when they came, so the ring holds nothing of the old version.
+        stream.ust_metadata_pushed = 0
+        stream.metadata_version = u.version
+        if stream.output is not None:
+            stream.output.reset_metadata_file()
     if stream is not None and stream.output is not None:
         core.drain(stream)
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
