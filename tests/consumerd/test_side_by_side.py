@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from ustref.capture import load_capture
+from ustref.capture.decode import decode_records, line
+from ustref.capture.launch import capture_env, sessiond_args
 from ustref.lttng import SessionDaemon, read_events
+from ustref.protocol.abi import Abi
 
 pytestmark = pytest.mark.lttng
 
@@ -209,3 +213,26 @@ def test_same_trace_as_the_c_consumer(
     assert ours.tree == reference.tree
     assert ours.listing == reference.listing
     assert ours.client == reference.client
+
+
+def test_capture_of_ustref_consumerd_follows_the_conversation_table(
+    tmp_path: Path, app_builder: Callable[[str], Path]
+) -> None:
+    """Item 7: ``ustref capture`` wraps ustref-consumerd as it wraps the C daemon and
+    the recorded conversation decodes under the same table (from the start)."""
+    out = tmp_path / "ustref.capture.jsonl"
+    env = capture_env(out, consumerd=ustref_consumerd())
+    with SessionDaemon(extra_args=sessiond_args(), env=env, workdir=tmp_path / "sd") as sd:
+        per_uid_basic(sd, tmp_path / "trace", app_builder)
+    assert len(read_events(tmp_path / "trace")) == 200
+    capture = load_capture(out)
+    assert capture.end is not None and capture.end.exit_status == 0
+    text = "\n".join(line(item) for item in decode_records(capture.records, Abi.V2_13_9))
+    for step in (
+        "LTTCOMM_CONSUMERD_COMMAND_SOCK_READY",
+        "LTTNG_CONSUMER_ASK_CHANNEL_CREATION",
+        "streams.end",
+        "LTTNG_CONSUMER_PUSH_METADATA",
+        "LTTNG_CONSUMER_CLOSE_TRACE_CHUNK",
+    ):
+        assert step in text
