@@ -74,7 +74,7 @@ def observe(
 ) -> Observed:
     extra = [f"--consumerd64-path={consumer}"] if consumer else []
     out = tmp / "trace"
-    with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond") as sd:
+    with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd:
         client = scenario(sd, out, app_builder)
     client = [line.replace(str(out), "<out>") for line in client]
     return Observed(listing=_listing(out), tree=_tree(out), client=client)
@@ -222,7 +222,9 @@ def test_capture_of_ustref_consumerd_follows_the_conversation_table(
     the recorded conversation decodes under the same table (from the start)."""
     out = tmp_path / "ustref.capture.jsonl"
     env = capture_env(out, consumerd=ustref_consumerd())
-    with SessionDaemon(extra_args=sessiond_args(), env=env, workdir=tmp_path / "sd") as sd:
+    with SessionDaemon(
+        extra_args=sessiond_args(), env=env, workdir=tmp_path / "sd", lock_timeout=1800
+    ) as sd:
         per_uid_basic(sd, tmp_path / "trace", app_builder)
     assert len(read_events(tmp_path / "trace")) == 200
     capture = load_capture(out)
