@@ -20,7 +20,7 @@ import pytest
 from ustref.capture import load_capture
 from ustref.capture.decode import decode_records, line
 from ustref.capture.launch import capture_env, sessiond_args
-from ustref.lttng import SessionDaemon, read_events
+from ustref.lttng import FORK_WRAPPER, SessionDaemon, read_events
 from ustref.protocol.abi import Abi
 
 pytestmark = pytest.mark.lttng
@@ -77,7 +77,8 @@ def observe(
     with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd:
         client = scenario(sd, out, app_builder)
     client = [line.replace(str(out), "<out>") for line in client]
-    return Observed(listing=_listing(out), tree=_tree(out), client=client)
+    # Sorted: events of several processes or CPUs may interleave differently run to run.
+    return Observed(listing=sorted(_listing(out)), tree=_tree(out), client=client)
 
 
 def _lttng_lines(sd: SessionDaemon, *args: str) -> list[str]:
@@ -191,7 +192,44 @@ def regenerate_metadata(
     return client
 
 
+def forking_app(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
+    app = app_builder("fork_app")
+    sd.run_lttng("create", "s", f"--output={out}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "30", env={"LD_PRELOAD": FORK_WRAPPER})
+    sd.run_lttng("stop", "s")
+    client = _lttng_lines(sd, "list", "s")
+    sd.run_lttng("destroy", "s")
+    return client
+
+
+def overwrite_switch_timer(
+    sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]
+) -> list[str]:
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", f"--output={out}")
+    sd.run_lttng(
+        "enable-channel",
+        "--userspace",
+        "--overwrite",
+        "--switch-timer=100000",
+        "--subbuf-size=16384",
+        "--num-subbuf=4",
+        "chan",
+    )
+    sd.run_lttng("enable-event", "--userspace", "--channel=chan", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "40")
+    sd.run_lttng("stop", "s")
+    client = _lttng_lines(sd, "list", "s")
+    sd.run_lttng("destroy", "s")
+    return client
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "fork": forking_app,
+    "overwrite-switch-timer": overwrite_switch_timer,
     "regenerate-metadata": regenerate_metadata,
     "snapshots": snapshots,
     "rotate-clear": rotate_and_clear,
