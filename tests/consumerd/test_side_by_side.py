@@ -53,12 +53,16 @@ class Observed:
     client: list[str]
 
 
+def _mask(text: str) -> str:
+    for pattern, repl in _MASKS:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def _tree(root: Path) -> list[str]:
     names = []
     for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root))
-        for pattern, repl in _MASKS:
-            rel = pattern.sub(repl, rel)
+        rel = _mask(str(path.relative_to(root)))
         names.append(rel + ("/" if path.is_dir() else ""))
     return sorted(names)
 
@@ -76,7 +80,7 @@ def observe(
     out = tmp / "trace"
     with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd:
         client = scenario(sd, out, app_builder)
-    client = [line.replace(str(out), "<out>") for line in client]
+    client = [_mask(line.replace(str(out), "<out>")) for line in client]
     # Sorted: events of several processes or CPUs may interleave differently run to run.
     return Observed(listing=sorted(_listing(out)), tree=_tree(out), client=client)
 
@@ -138,7 +142,7 @@ def tracefile_limits(sd: SessionDaemon, out: Path, app_builder: Callable[[str], 
     )
     sd.run_lttng("enable-event", "--userspace", "--channel=chan", "lttng_ust_tracef:*")
     sd.run_lttng("start", "s")
-    sd.run(app, "2000")
+    sd.run("taskset", "--cpu-list", "0", app, "2000")
     sd.run_lttng("stop", "s")
     client = _lttng_lines(sd, "list", "s")
     sd.run_lttng("destroy", "s")

@@ -442,9 +442,12 @@ def setup_metadata(core: Core, msg: ConsumerMsg) -> None:
     channel = _chan_or_not_found(core, msg)
     if channel is None:
         return
+    if not channel.monitor:
+        core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)  # snapshot mode: streams on demand
+        return
     stream = channel.metadata_stream
-    if stream is None or channel.type is not ChannelType.METADATA:
-        core.send_status(LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND)
+    if stream is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
         return
     _start_consuming(core, stream)
     core.drain(stream)
