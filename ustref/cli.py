@@ -95,7 +95,14 @@ def _fuzz(rest: list[str]) -> int:
 
 
 #: Sub-commands that own their argparse: they receive the rest of the line verbatim.
+def _consumerd(argv: list[str]) -> int:
+    from ustref.consumerd.cli import main as consumerd_main
+
+    return consumerd_main(argv)
+
+
 PASSTHROUGH: dict[tuple[str, ...], Callable[[list[str]], int]] = {
+    ("consumerd",): _consumerd,
     ("ring", "dump"): _ring_dump,
     ("decode",): _decode,
     ("capture",): _capture,
@@ -136,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("capture", help="record a consumer daemon's conversation", add_help=False)
     sub.add_parser("fuzz", help="fuzz ustref's decoders or a real lttng-consumerd", add_help=False)
+    sub.add_parser(
+        "consumerd", help="run ustref-consumerd (lttng-consumerd's command line)", add_help=False
+    )
 
     demo = sub.add_parser("demo", help="trace the sample app with the real daemons, summarised")
     demo.add_argument("--events", type=int, default=1000, help="events the app emits")

@@ -121,3 +121,20 @@ class LaunchError(UstrefError):
         program = f"{argv[0]}: " if argv else ""
         tail = f"\nlog (tail):\n{log_tail}" if log_tail else ""
         super().__init__(f"{program}{reason}{tail}")
+
+
+class OutputError(UstrefError):
+    """A file operation of the consumer's local output failed (trace chunk, stream or index file).
+
+    Names the operation (``open``, ``mkdir``, ``unlink``, ``rename``, ``write``…),
+    the path relative to the directory it applies to, and the ``errno`` when the
+    system refused it (``None`` for a refusal by ustref's own rules).
+    """
+
+    def __init__(self, reason: str, *, operation: str, path: str = "", errno: int | None = None):
+        self.reason = reason
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+        where = f" {path!r}" if path else ""
+        super().__init__(f"{operation}{where}: {reason}")

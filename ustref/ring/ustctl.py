@@ -203,6 +203,120 @@ def _handover(send: Callable[[int], int]) -> tuple[bytes, list[int]]:
     return bytes(data), fds
 
 
+def channel_attr(
+    *,
+    metadata: bool,
+    subbuf_size: int,
+    num_subbuf: int,
+    overwrite: bool,
+    chan_id: int,
+    uuid: bytes,
+    switch_timer_interval: int = 0,
+    read_timer_interval: int = 0,
+    blocking_timeout: int = 0,
+) -> ConsumerChannelAttr:
+    """A ``struct lttng_ust_ctl_consumer_channel_attr`` as ``lttng_ustconsumer_recv_cmd``
+    (ASK_CHANNEL_CREATION, ust-consumer.c @ v2.13.9) fills it; output is always MMAP."""
+    attr = ConsumerChannelAttr()
+    attr.type = ChanType.METADATA if metadata else ChanType.PER_CPU
+    attr.subbuf_size = subbuf_size
+    attr.num_subbuf = num_subbuf
+    attr.overwrite = int(overwrite)
+    attr.switch_timer_interval = switch_timer_interval
+    attr.read_timer_interval = read_timer_interval
+    attr.output = 0  # LTTNG_UST_ABI_MMAP
+    attr.chan_id = chan_id
+    attr.uuid[:] = list(uuid)
+    attr.blocking_timeout = blocking_timeout
+    return attr
+
+
+def create_channel(attr: ConsumerChannelAttr, stream_fds: list[int]) -> int:
+    """``lttng_ust_ctl_create_channel(attr, stream_fds, nr)``: the channel handle.
+
+    The library keeps using ``stream_fds`` (one shm object per stream); the caller
+    owns and closes them after :func:`destroy_channel`.
+    """
+    fds = (ctypes.c_int * len(stream_fds))(*stream_fds)
+    handle = library().lttng_ust_ctl_create_channel(ctypes.byref(attr), fds, len(stream_fds))
+    if not handle:
+        raise UstrefError("lttng_ust_ctl_create_channel failed")
+    return int(handle)
+
+
+def nr_stream_per_channel() -> int:
+    """``lttng_ust_ctl_get_nr_stream_per_channel()``: the possible CPUs."""
+    return int(library().lttng_ust_ctl_get_nr_stream_per_channel())
+
+
+def create_stream(channel: int, cpu: int) -> int | None:
+    """``lttng_ust_ctl_create_stream(channel, cpu)`` (it also opens the stream for
+    reading); ``None`` past the last stream, as ``create_ust_streams`` loops on it."""
+    handle = library().lttng_ust_ctl_create_stream(channel, cpu)
+    return int(handle) if handle else None
+
+
+def send_channel_to_sessiond(sock: int, channel: int) -> None:
+    """``lttng_ust_ctl_send_channel_to_sessiond()``: the GET_CHANNEL channel hand-over."""
+    _check(library().lttng_ust_ctl_send_channel_to_sessiond(sock, channel), "send_channel")
+
+
+def send_stream_to_sessiond(sock: int, stream: int | None) -> None:
+    """``lttng_ust_ctl_send_stream_to_sessiond()``; ``None`` sends the end-of-streams marker."""
+    _check(library().lttng_ust_ctl_send_stream_to_sessiond(sock, stream), "send_stream")
+
+
+def channel_close_wakeup_fd(channel: int) -> None:
+    """``lttng_ust_ctl_channel_close_wakeup_fd()``: after the hand-over, as C does."""
+    _check(library().lttng_ust_ctl_channel_close_wakeup_fd(channel), "channel_close_wakeup_fd")
+
+
+def channel_wait_fd(channel: int) -> int:
+    """``lttng_ust_ctl_channel_get_wait_fd()``: hangs up when the app's end closes."""
+    fd = int(library().lttng_ust_ctl_channel_get_wait_fd(channel))
+    _check(fd, "channel_get_wait_fd")
+    return fd
+
+
+def stream_wait_fd(stream: int) -> int:
+    """``lttng_ust_ctl_stream_get_wait_fd()``: the pipe end the consumer polls."""
+    fd = int(library().lttng_ust_ctl_stream_get_wait_fd(stream))
+    _check(fd, "stream_get_wait_fd")
+    return fd
+
+
+def stream_wakeup_fd(stream: int) -> int:
+    """``lttng_ust_ctl_stream_get_wakeup_fd()``: the pipe end a flush writes to."""
+    fd = int(library().lttng_ust_ctl_stream_get_wakeup_fd(stream))
+    _check(fd, "stream_get_wakeup_fd")
+    return fd
+
+
+def stream_close_wakeup_fd(stream: int) -> None:
+    """``lttng_ust_ctl_stream_close_wakeup_fd()``."""
+    _check(library().lttng_ust_ctl_stream_close_wakeup_fd(stream), "stream_close_wakeup_fd")
+
+
+def write_one_packet_to_channel(channel: int, data: bytes) -> int:
+    """``lttng_ust_ctl_write_one_packet_to_channel()``: bytes written (< 0: -errno)."""
+    return int(library().lttng_ust_ctl_write_one_packet_to_channel(channel, data, len(data)))
+
+
+def flush_buffer(stream: int, producer_active: bool) -> None:
+    """``lttng_ust_ctl_flush_buffer()``."""
+    _check(library().lttng_ust_ctl_flush_buffer(stream, int(producer_active)), "flush_buffer")
+
+
+def destroy_stream(stream: int) -> None:
+    """``lttng_ust_ctl_destroy_stream()``."""
+    library().lttng_ust_ctl_destroy_stream(stream)
+
+
+def destroy_channel(channel: int) -> None:
+    """``lttng_ust_ctl_destroy_channel()``."""
+    library().lttng_ust_ctl_destroy_channel(channel)
+
+
 class OracleChannel:
     """A consumer channel created by ``lttng_ust_ctl_create_channel()`` over caller-owned
     stream fds (memfds here), mirroring ``struct lttng_ust_ctl_consumer_channel``."""
@@ -222,34 +336,32 @@ class OracleChannel:
         stream_fds: list[int] | None = None,
     ) -> None:
         """``stream_fds``, when given, stay the caller's (not closed by :meth:`close`)."""
-        lib = library()
         self.metadata = metadata
-        nr = 1 if metadata else lib.lttng_ust_ctl_get_nr_stream_per_channel()
+        nr = 1 if metadata else nr_stream_per_channel()
         self._own_fds = stream_fds is None
         self.stream_fds = (
             [os.memfd_create(f"ustref-oracle-{i}") for i in range(nr)]
             if stream_fds is None
             else list(stream_fds)
         )
-        attr = ConsumerChannelAttr()
-        attr.type = ChanType.METADATA if metadata else ChanType.PER_CPU
-        attr.subbuf_size = subbuf_size
-        attr.num_subbuf = num_subbuf
-        attr.overwrite = int(overwrite)
-        attr.output = 0  # LTTNG_UST_ABI_MMAP
-        attr.chan_id = chan_id
-        attr.uuid[:] = list(uuid)
-        attr.switch_timer_interval = switch_timer_interval
-        attr.read_timer_interval = read_timer_interval
-        attr.blocking_timeout = blocking_timeout
-        fds = (ctypes.c_int * nr)(*self.stream_fds)
-        self._attr = attr
-        self.handle = lib.lttng_ust_ctl_create_channel(ctypes.byref(attr), fds, nr)
-        if not self.handle:
+        self._attr = channel_attr(
+            metadata=metadata,
+            subbuf_size=subbuf_size,
+            num_subbuf=num_subbuf,
+            overwrite=overwrite,
+            chan_id=chan_id,
+            uuid=uuid,
+            switch_timer_interval=switch_timer_interval,
+            read_timer_interval=read_timer_interval,
+            blocking_timeout=blocking_timeout,
+        )
+        try:
+            self.handle: int | None = create_channel(self._attr, self.stream_fds)
+        except UstrefError:
             if self._own_fds:
                 for fd in self.stream_fds:
                     os.close(fd)
-            raise UstrefError("lttng_ust_ctl_create_channel failed")
+            raise
         self.streams: list[OracleStream] = []
 
     def write_metadata(self, data: bytes) -> None:
@@ -265,9 +377,9 @@ class OracleChannel:
         """``lttng_ust_ctl_write_one_packet_to_channel()``: bytes written (< 0: -errno)."""
         if not self.metadata:
             raise LocalProtocolError("metadata can only be written to a metadata channel")
-        return int(
-            library().lttng_ust_ctl_write_one_packet_to_channel(self.handle, data, len(data))
-        )
+        if self.handle is None:
+            raise LocalProtocolError("the channel is closed")
+        return write_one_packet_to_channel(self.handle, data)
 
     def create_stream(self, cpu: int = 0) -> OracleStream:
         stream = OracleStream(self, cpu)
@@ -279,7 +391,7 @@ class OracleChannel:
             return
         for stream in self.streams:
             stream.close()
-        library().lttng_ust_ctl_destroy_channel(self.handle)
+        destroy_channel(self.handle)
         self.handle = None
         if self._own_fds:
             for fd in self.stream_fds:
@@ -287,7 +399,8 @@ class OracleChannel:
 
     def wait_fd(self) -> int:
         """``lttng_ust_ctl_channel_get_wait_fd()``."""
-        return int(library().lttng_ust_ctl_channel_get_wait_fd(self.handle))
+        assert self.handle is not None
+        return channel_wait_fd(self.handle)
 
     def wakeup_fd(self) -> int:
         """``lttng_ust_ctl_channel_get_wakeup_fd()``."""
@@ -295,10 +408,8 @@ class OracleChannel:
 
     def close_wakeup_fd(self) -> None:
         """``lttng_ust_ctl_channel_close_wakeup_fd()``."""
-        _check(
-            library().lttng_ust_ctl_channel_close_wakeup_fd(self.handle),
-            "lttng_ust_ctl_channel_close_wakeup_fd",
-        )
+        assert self.handle is not None
+        channel_close_wakeup_fd(self.handle)
 
     def handover(self) -> tuple[bytes, list[int]]:
         """``lttng_ust_ctl_send_channel_to_sessiond()`` into a socketpair: the bytes sent
@@ -321,30 +432,31 @@ class OracleStream:
     def __init__(self, channel: OracleChannel, cpu: int) -> None:
         self.channel = channel
         self.cpu = cpu
-        self.handle = library().lttng_ust_ctl_create_stream(channel.handle, cpu)
-        if not self.handle:
+        handle = None if channel.handle is None else create_stream(channel.handle, cpu)
+        self.handle: int | None = handle
+        if handle is None:
             raise UstrefError(f"lttng_ust_ctl_create_stream(cpu={cpu}) failed")
         self.shm_fd = channel.stream_fds[0 if channel.metadata else cpu]
 
     def close(self) -> None:
         if self.handle:
-            library().lttng_ust_ctl_destroy_stream(self.handle)
+            destroy_stream(self.handle)
             self.handle = None
 
     def wait_fd(self) -> int:
         """``lttng_ust_ctl_stream_get_wait_fd()``."""
-        return int(library().lttng_ust_ctl_stream_get_wait_fd(self.handle))
+        assert self.handle is not None
+        return stream_wait_fd(self.handle)
 
     def wakeup_fd(self) -> int:
         """``lttng_ust_ctl_stream_get_wakeup_fd()``."""
-        return int(library().lttng_ust_ctl_stream_get_wakeup_fd(self.handle))
+        assert self.handle is not None
+        return stream_wakeup_fd(self.handle)
 
     def close_wakeup_fd(self) -> None:
         """``lttng_ust_ctl_stream_close_wakeup_fd()``."""
-        _check(
-            library().lttng_ust_ctl_stream_close_wakeup_fd(self.handle),
-            "lttng_ust_ctl_stream_close_wakeup_fd",
-        )
+        assert self.handle is not None
+        stream_close_wakeup_fd(self.handle)
 
     def handover(self) -> tuple[bytes, list[int]]:
         """``lttng_ust_ctl_send_stream_to_sessiond()`` into a socketpair: the bytes sent and

@@ -1,0 +1,174 @@
+"""The core with real liblttng-ust-ctl channels (no daemon): channel creation, the
+GET_CHANNEL hand-over as actions, metadata through the ring into a file, the
+monitor timer with a fake clock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ustref.consumerd.core import Core, Handover, Send, Sock
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import (
+    CHANNEL_MONITOR_MSG,
+    CONSUMER_MSG,
+    CONSUMER_MSG_UNION_SIZE,
+    STATUS_CHANNEL,
+    STATUS_MSG,
+    AskChannelMember,
+    ConsumerMsgV2139,
+    CreateTraceChunkMember,
+    Credentials,
+    KeyArgs,
+    LttngConsumerCommand,
+    LttngEventOutput,
+    OptionalCredentials,
+    OptionalU64,
+    PushMetadataMember,
+)
+from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.ust_abi import LttngUstAbiChanType
+from ustref.ring import ustctl
+
+pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl not loadable")
+
+C = LttngConsumerCommand
+R = LttcommReturnCode
+SESSION = 5
+LOCAL = 2**64 - 1
+
+
+def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
+    return CONSUMER_MSG[Abi.V2_13_9].build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
+
+
+def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
+    member = AskChannelMember(
+        subbuf_size=4096,
+        num_subbuf=2 if metadata else 4,
+        overwrite=0,
+        switch_timer_interval=0,
+        read_timer_interval=0,
+        live_timer_interval=0,
+        is_live=0,
+        monitor_timer_interval=monitor_us,
+        output=LttngEventOutput.LTTNG_EVENT_MMAP,
+        type=(
+            LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
+            if metadata
+            else LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU
+        ),
+        session_id=SESSION,
+        pathname="uid/0/64-bit",
+        name="metadata" if metadata else "channel0",
+        buffer_credentials=Credentials(uid=os.getuid(), gid=os.getgid()),
+        relayd_id=LOCAL,
+        key=key,
+        chunk_id=OptionalU64(is_set=1, value=0),
+        uuid=bytes(range(16)),
+        chan_id=0xFFFFFFFF if metadata else 0,
+        tracefile_size=0,
+        tracefile_count=0,
+        session_id_per_pid=0,
+        monitor=1,
+        ust_app_uid=0,
+        blocking_timeout=0,
+        root_shm_path="",
+        shm_path="",
+    )
+    return _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
+
+
+def _create_chunk(core: Core, directory: Path) -> None:
+    member = CreateTraceChunkMember(
+        relayd_id=OptionalU64(is_set=0, value=0),
+        override_name="",
+        session_id=SESSION,
+        chunk_id=0,
+        creation_timestamp=1_700_000_000,
+        credentials=OptionalCredentials(
+            is_set=1, value=Credentials(uid=os.getuid(), gid=os.getgid())
+        ),
+    )
+    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member), [], 0.0)
+    dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    core.receive(Sock.COMMAND, b"\0", [dirfd], 0.0)
+    statuses = [STATUS_MSG.parse(a.data).ret_code for a in core.take_actions()]  # type: ignore[union-attr]
+    assert statuses == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
+
+
+def test_data_channel_handover_and_monitor_timer(tmp_path: Path) -> None:
+    (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
+    core = Core()
+    _create_chunk(core, tmp_path)
+    read_end, write_end = os.pipe()
+    try:
+        core.receive(
+            Sock.COMMAND,
+            _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE)),
+            [],
+            0.0,
+        )
+        core.receive(Sock.COMMAND, b"\0", [write_end], 0.0)
+        core.take_actions()
+
+        core.receive(Sock.COMMAND, _ask(1, metadata=False, monitor_us=1_000_000), [], 0.0)
+        (reply,) = core.take_actions()
+        assert isinstance(reply, Send)
+        status = STATUS_CHANNEL.parse(reply.data)
+        assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+        assert status.key == 1
+        assert status.stream_count == ustctl.nr_stream_per_channel()
+
+        core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)), [], 0.0)
+        first, handover, last = core.take_actions()
+        assert isinstance(handover, Handover) and handover.channel.key == 1
+        assert isinstance(first, Send) and isinstance(last, Send)
+        names = sorted(p.name for p in (tmp_path / "uid/0/64-bit").iterdir())
+        cpus = ustctl.nr_stream_per_channel()
+        assert names == sorted([f"channel0_{cpu}" for cpu in range(cpus)] + ["index"])
+
+        deadline = core.next_deadline()
+        assert deadline is not None
+        core.handle_timer(deadline - 0.5)
+        with pytest.raises(BlockingIOError):
+            os.set_blocking(read_end, False)
+            os.read(read_end, 32)
+        core.handle_timer(deadline)
+        sample = CHANNEL_MONITOR_MSG.parse(os.read(read_end, 32))
+        assert sample.key == 1
+        assert core.next_deadline() == pytest.approx(deadline + 1.0)
+    finally:
+        core.shutdown()
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_metadata_goes_through_the_ring_into_the_metadata_file(tmp_path: Path) -> None:
+    (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
+    core = Core()
+    _create_chunk(core, tmp_path)
+    core.receive(Sock.COMMAND, _ask(2, metadata=True), [], 0.0)
+    core.take_actions()
+    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=2)), [], 0.0)
+    core.take_actions()
+    text = b"/* CTF 1.8 */\n" + b"x" * 9000
+    push = PushMetadataMember(key=2, target_offset=0, len=len(text), version=0)
+    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_PUSH_METADATA, push), [], 0.0)
+    core.receive(Sock.COMMAND, text, [], 0.0)
+    statuses = [STATUS_MSG.parse(a.data).ret_code for a in core.take_actions()]  # type: ignore[union-attr]
+    assert statuses == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
+    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)), [], 0.0)
+    core.take_actions()
+    core.shutdown()
+    data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
+    # Every packet: a 37-byte metadata packet header (content_size in bits at
+    # offset 24), then text; padded to the 4096-byte sub-buffer.
+    assert len(data) % 4096 == 0 and len(data) >= 3 * 4096
+    payload = b""
+    for off in range(0, len(data), 4096):
+        content = int.from_bytes(data[off + 24 : off + 28], "little") // 8
+        payload += data[off + 37 : off + content]
+    assert payload == text

@@ -1,0 +1,96 @@
+"""CTF index header and entries (ctf-index.h, index.c @ v2.13.9)."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import pytest
+
+from ustref.errors import OutputError, RemoteProtocolError
+from ustref.output import index as idx
+
+
+def _entry(n: int) -> idx.PacketIndex:
+    return idx.PacketIndex(
+        offset=4096 * n,
+        packet_size=4096 * 8,
+        content_size=1000 * 8 + n,
+        timestamp_begin=10**12 + n,
+        timestamp_end=10**12 + 1000 + n,
+        events_discarded=n // 2,
+        stream_id=3,
+        stream_instance_id=1,
+        packet_seq_num=n,
+    )
+
+
+def test_header_is_big_endian_magic_version_and_entry_length() -> None:
+    raw = idx.file_header()
+    assert len(raw) == 16 == idx.FILE_HEADER.size
+    assert struct.unpack(">IIII", raw) == (0xC1F1DCC1, 1, 1, 72)
+    assert struct.unpack(">IIII", idx.file_header(1, 0))[3] == 56
+
+
+def test_entry_is_nine_big_endian_u64_in_c_order() -> None:
+    entry = _entry(5)
+    raw = entry.pack()
+    assert len(raw) == 72 == idx.PACKET_INDEX.size
+    assert struct.unpack(">9Q", raw) == (
+        entry.offset,
+        entry.packet_size,
+        entry.content_size,
+        entry.timestamp_begin,
+        entry.timestamp_end,
+        entry.events_discarded,
+        entry.stream_id,
+        entry.stream_instance_id,
+        entry.packet_seq_num,
+    )
+    assert entry.pack(56) == raw[:56]  # index 1.0 stops after stream_id
+
+
+def test_unknown_format_is_refused() -> None:
+    with pytest.raises(OutputError):
+        idx.packet_index_len(2, 0)
+
+
+def test_index_file_writes_header_then_entries(tmp_path: Path) -> None:
+    path = tmp_path / "chan_0.idx"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    index_file = idx.IndexFile(fd, "chan_0.idx")
+    entries = [_entry(n) for n in range(4)]
+    for entry in entries:
+        index_file.write(entry)
+    index_file.close()
+    index_file.close()  # idempotent
+    data = path.read_bytes()
+    assert data == idx.file_header() + b"".join(e.pack() for e in entries)
+    parsed = idx.parse_index_file(data)
+    assert parsed.entries == tuple(entries)
+    assert parsed.header.packet_index_len == 72
+    with pytest.raises(OutputError):
+        index_file.write(entries[0])
+
+
+def test_parse_index_1_0_pads_missing_fields_with_zero() -> None:
+    data = idx.file_header(1, 0) + _entry(1).pack(56)
+    (entry,) = idx.parse_index_file(data).entries
+    assert entry.stream_id == 3
+    assert (entry.stream_instance_id, entry.packet_seq_num) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00" * 8,  # truncated header
+        struct.pack(">IIII", 0xDEADBEEF, 1, 1, 72),  # bad magic
+        struct.pack(">IIII", 0xC1F1DCC1, 1, 1, 80),  # entries larger than the struct
+        struct.pack(">IIII", 0xC1F1DCC1, 1, 1, 0),
+        idx.file_header() + b"\x00" * 71,  # truncated entry
+    ],
+)
+def test_parse_rejects_malformed_files(data: bytes) -> None:
+    with pytest.raises(RemoteProtocolError):
+        idx.parse_index_file(data)

@@ -1,0 +1,163 @@
+"""The command line of ustref-consumerd: lttng-consumerd's, as lttng-sessiond writes it.
+
+lttng-sessiond 2.13.9 (``spawn_consumerd``, src/bin/lttng-sessiond/main.c) runs
+``<path> "" -u --consumerd-cmd-sock PATH --consumerd-err-sock PATH --group NAME``
+(the empty argument is ``--verbose`` with ``--verbose-consumer``). Options mirror
+lttng-consumerd.c ``parse_args``. The long-running process re-executes itself with
+argv[0] ``lttng-consumerd`` and sets its comm to it (``prctl(PR_SET_NAME)``), so that
+tools that find consumers by name (LTTng's test harness) find this one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ustref.consumerd.loop import Paths, Shell, health_path
+
+PROCESS_NAME = "lttng-consumerd"
+_REEXEC = "USTREF_CONSUMERD_REEXEC"
+_SYS_PATH = "USTREF_CONSUMERD_SYS_PATH"
+_BOOTSTRAP = (
+    "import os, site, sys\n"
+    f"for entry in reversed(os.environ.pop({_SYS_PATH!r}, '').split(os.pathsep)):\n"
+    "    if entry and entry not in sys.path:\n"
+    "        sys.path.insert(0, entry)\n"
+    "        if entry.endswith('-packages'):\n"
+    "            site.addsitedir(entry)\n"
+    "from ustref.consumerd.cli import main\n"
+    "sys.exit(main())\n"
+)
+_PR_SET_NAME = 15
+VERSION = "ustref-consumerd 0.1.0 (lttng-consumerd 2.13.9 command line)"
+
+USAGE = f"""Usage: {PROCESS_NAME} OPTIONS
+
+Options:
+  -h, --help                         Display this usage.
+  -c, --consumerd-cmd-sock PATH      Specify path for the command socket
+  -e, --consumerd-err-sock PATH      Specify path for the error socket
+  -d, --daemonize                    Start as a daemon.
+  -q, --quiet                        No output at all.
+  -v, --verbose                      Verbose mode. Activate DBG() macro.
+  -V, --version                      Show version number.
+  -g, --group NAME                   Specify the tracing group name. (default: tracing)
+  -b, --background                   Start as a daemon, keeping console open.
+  -u, --ust                          Consume user-space traces (ustref: the only mode).
+"""
+
+
+class UsageError(Exception):
+    """A command line lttng-consumerd would refuse."""
+
+
+@dataclass
+class Options:
+    command_sock: str = ""
+    error_sock: str = ""
+    group: str = "tracing"
+    verbose: int = 0
+    quiet: bool = False
+    daemonize: bool = False
+    background: bool = False
+    help: bool = False
+    version: bool = False
+
+
+_WITH_VALUE = {
+    "-c": "command_sock",
+    "--consumerd-cmd-sock": "command_sock",
+    "-e": "error_sock",
+    "--consumerd-err-sock": "error_sock",
+    "-g": "group",
+    "--group": "group",
+}
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    """``parse_args()`` of lttng-consumerd.c, for the UST 64-bit consumer."""
+    opts = Options()
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        name, eq, value = arg.partition("=")
+        if arg == "":
+            continue
+        if name in _WITH_VALUE:
+            if not eq:
+                if not args:
+                    raise UsageError(f"option {name} needs a value")
+                value = args.pop(0)
+            setattr(opts, _WITH_VALUE[name], value)
+        elif arg in ("-v", "--verbose"):
+            opts.verbose += 1
+        elif arg in ("-q", "--quiet"):
+            opts.quiet = True
+        elif arg in ("-d", "--daemonize"):
+            opts.daemonize = True
+        elif arg in ("-b", "--background"):
+            opts.background = True
+        elif arg in ("-h", "--help"):
+            opts.help = True
+        elif arg in ("-V", "--version"):
+            opts.version = True
+        elif arg in ("-u", "--ust"):
+            pass
+        elif arg in ("-k", "--kernel"):
+            raise UsageError("the kernel consumer is not supported by ustref-consumerd (-k)")
+        else:
+            raise UsageError(f"unknown option {arg!r}")
+    return opts
+
+
+def _set_comm(name: str) -> None:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def _reexec(argv: Sequence[str]) -> None:
+    """Become ``lttng-consumerd`` in /proc/PID/cmdline: exec the same Python with
+    argv[0] = ``lttng-consumerd``. With that argv[0] Python cannot locate its
+    virtual environment, so a bootstrap hands it this process's ``sys.path``
+    (site directories re-read, for their ``.pth`` files)."""
+    from ustref.ring import ustctl
+
+    ustctl.build_shim()  # compiled once, cached for the child
+    env = dict(os.environ)
+    env[_REEXEC] = "1"
+    env[_SYS_PATH] = os.pathsep.join(p for p in sys.path if p)
+    os.execve(sys.executable, [PROCESS_NAME, "-c", _BOOTSTRAP, *argv], env)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        opts = parse_args(args)
+    except UsageError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    if opts.help:
+        print(USAGE)
+        return 0
+    if opts.version:
+        print(VERSION)
+        return 0
+    if not opts.command_sock or not opts.error_sock:
+        print("Error: --consumerd-cmd-sock and --consumerd-err-sock are required", file=sys.stderr)
+        return 1
+    if os.environ.get(_REEXEC) != "1":
+        _reexec(args)
+    os.environ.pop(_REEXEC, None)
+    if (opts.daemonize or opts.background) and os.fork() != 0:
+        return 0
+    _set_comm(PROCESS_NAME)
+    level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
+    shell = Shell(Paths(command=opts.command_sock, error=opts.error_sock, health=health_path()))
+    shell.start()
+    return shell.run()

@@ -1,0 +1,366 @@
+"""The sans-IO core of ustref-consumerd.
+
+The core plays the consumer's side of the session daemon conversation: the
+shell hands it what arrived (:meth:`Core.receive`), which streams are readable
+(:meth:`Core.stream_ready`) and the time (:meth:`Core.handle_timer`); the core
+answers with :class:`Send` / :class:`Handover` / :class:`CloseSocket` actions
+(:meth:`Core.take_actions`), the stream fds to watch (:meth:`Core.watched`) and
+its next deadline (:meth:`Core.next_deadline`). Command handlers
+(:mod:`ustref.consumerd.handlers`) are generators: they yield :class:`Need` when
+the conversation expects more from the session daemon (an fd after a status,
+the metadata bytes after PUSH_METADATA) and get a :class:`Received` back.
+
+Mirrors the command side of lttng-tools v2.13.9: ``consumer_thread_sessiond_poll``
+and ``lttng_consumer_recv_cmd`` (consumer.c) feeding ``lttng_ustconsumer_recv_cmd``
+(ust-consumer.c, lines 1386-2345).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+
+from ustref.consumerd import streams as S
+from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream, close_fd
+from ustref.errors import RemoteProtocolError, UstrefError
+from ustref.output.chunk import ChunkRegistry
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import (
+    CHANNEL_MONITOR_MSG,
+    CONSUMER_MSG,
+    CONSUMER_MSG_SIZE,
+    STATUS_MSG,
+    ConsumerChannelMonitorMsg,
+    ConsumerMsg,
+    ConsumerStatusMsg,
+    LttngConsumerCommand,
+)
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.protocol.registry import parse
+
+log = logging.getLogger("ustref.consumerd")
+
+
+class Sock(enum.Enum):
+    """The consumer's sockets to the session daemon."""
+
+    COMMAND = "command"
+    METADATA = "metadata"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Send:
+    """Write ``data`` (with ``fds`` as SCM_RIGHTS) on ``sock``."""
+
+    sock: Sock
+    data: bytes
+    fds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The GET_CHANNEL ust-ctl hand-over of ``channel`` and its streams on the command
+    socket (``send_channel_to_sessiond_and_relayd`` after its first status)."""
+
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class CloseSocket:
+    """Close ``sock`` (a command the consumer cannot go on after)."""
+
+    sock: Sock
+
+
+Action = Send | Handover | CloseSocket
+
+
+@dataclass(frozen=True)
+class Need:
+    """Yielded by a handler: ``nbytes`` bytes and ``nfds`` fds from the command socket."""
+
+    nbytes: int
+    nfds: int = 0
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a handler gets back for its :class:`Need`."""
+
+    data: bytes
+    fds: tuple[int, ...]
+
+
+HandlerGen = Generator[Need, Received, None]
+Handler = Callable[["Core", ConsumerMsg], "HandlerGen | None"]
+
+ReturnCode = LttcommReturnCode | LttngErrorCode
+
+
+@dataclass
+class _Inbox:
+    data: bytearray = field(default_factory=bytearray)
+    fds: deque[int] = field(default_factory=deque)
+
+
+class Core:
+    """The consumer daemon's state and protocol logic, free of I/O on sockets."""
+
+    def __init__(
+        self, *, abi: Abi = Abi.V2_13_9, handlers: dict[LttngConsumerCommand, Handler] | None = None
+    ) -> None:
+        from ustref.consumerd.handlers import HANDLERS
+
+        self.abi = abi
+        self.handlers = HANDLERS if handlers is None else handlers
+        self.registry = Registry()
+        self.chunks = ChunkRegistry()
+        self.sessiond_uuid: bytes | None = None
+        self.monitor_pipe: int | None = None
+        self.closed = False
+        self._inbox = _Inbox()
+        self._actions: list[Action] = []
+        self._pending: tuple[HandlerGen, Need] | None = None
+
+    # -- output to the shell ----------------------------------------------------------
+
+    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Sock = Sock.COMMAND) -> None:
+        self._actions.append(Send(sock, data, fds))
+
+    def send_status(self, code: ReturnCode) -> None:
+        """``consumer_send_status_msg()``."""
+        self.send(STATUS_MSG.build(ConsumerStatusMsg(ret_code=code)))
+
+    def handover(self, channel: Channel) -> None:
+        self._actions.append(Handover(channel))
+
+    def take_actions(self) -> list[Action]:
+        actions, self._actions = self._actions, []
+        return actions
+
+    # -- input from the shell ---------------------------------------------------------
+
+    def receive(self, sock: Sock, data: bytes, fds: list[int], now: float) -> None:
+        """Bytes (and fds) arrived on ``sock``; an empty ``data`` without fds is EOF."""
+        if sock is not Sock.COMMAND:
+            for fd in fds:
+                close_fd(fd)
+            return
+        if not data and not fds:
+            self.closed = True
+            return
+        self._inbox.data += data
+        self._inbox.fds.extend(fds)
+        self._run()
+
+    def _take(self, nbytes: int, nfds: int) -> Received | None:
+        inbox = self._inbox
+        if len(inbox.data) < nbytes or len(inbox.fds) < nfds:
+            return None
+        data = bytes(inbox.data[:nbytes])
+        del inbox.data[:nbytes]
+        fds = tuple(inbox.fds.popleft() for _ in range(nfds))
+        return Received(data, fds)
+
+    def _run(self) -> None:
+        while True:
+            if self._pending is not None:
+                gen, need = self._pending
+                got = self._take(need.nbytes, need.nfds)
+                if got is None:
+                    return
+                self._pending = None
+                self._step(gen, got)
+                continue
+            raw = self._take(CONSUMER_MSG_SIZE, 0)
+            if raw is None:
+                return
+            self._dispatch(raw.data)
+
+    def _step(self, gen: HandlerGen, got: Received | None) -> None:
+        try:
+            need = gen.send(got) if got is not None else next(gen)
+        except StopIteration:
+            return
+        except UstrefError as exc:
+            log.error("command failed: %s", exc)
+            return
+        self._pending = (gen, need)
+
+    def _dispatch(self, raw: bytes) -> None:
+        """``lttng_ustconsumer_recv_cmd()``'s switch, made into a table lookup."""
+        cmd_type = int.from_bytes(raw[:4], "little")
+        try:
+            msg: ConsumerMsg = parse(CONSUMER_MSG[self.abi], raw)
+        except RemoteProtocolError as exc:
+            # The C consumer's `default:` branch: nothing is sent back.
+            log.error("malformed command (cmd_type %d) ignored: %s", cmd_type, exc)
+            return
+        handler = self.handlers.get(msg.cmd_type)
+        if handler is None:
+            log.error("command %s is not handled by a UST consumer", msg.cmd_type.name)
+            return
+        gen = handler(self, msg)
+        if gen is not None:
+            self._step(gen, None)
+
+    # -- streams ------------------------------------------------------------------------
+
+    def watched(self) -> dict[int, Stream | Channel]:
+        """The fds to poll for readability: each consumed stream's wait fd and the
+        wait fd of each data channel handed over (``consumer_thread_channel_poll``)."""
+        fds: dict[int, Stream | Channel] = {
+            stream.wait_fd: stream
+            for stream in self.registry.streams()
+            if stream.reader is not None and stream.wait_fd >= 0
+        }
+        for channel in self.registry.channels.values():
+            if channel.wait_fd >= 0 and channel.sent_to_sessiond and channel.monitor:
+                fds[channel.wait_fd] = channel
+        return fds
+
+    def channel_hangup(self, channel: Channel) -> None:
+        """The channel's wait fd hung up (``consumer_thread_channel_poll``): close the
+        wake-up end of its streams (``consumer_close_channel_streams``) so that their
+        wait fds hang up in turn when the application's ends close."""
+        from ustref.ring import ustctl
+
+        channel.wait_fd = -1
+        for stream in channel.streams:
+            try:
+                ustctl.stream_close_wakeup_fd(stream.ust)
+            except UstrefError as exc:
+                log.error("stream %s: %s", stream.name, exc)
+
+    def stream_ready(self, stream: Stream, hangup: bool = False) -> None:
+        """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell
+        emptied the stream's wait fd (``consumer_stream_ust_on_wake_up``); drain the
+        stream, and on hang-up (the app died) flush, drain to the end and close it."""
+        if hangup:
+            S.on_hangup(stream)
+        self.drain(stream)
+        if hangup:
+            self.close_stream(stream)
+
+    def drain(self, stream: Stream) -> None:
+        try:
+            S.drain(stream)
+        except UstrefError as exc:
+            log.error("stream %s: %s", stream.name, exc)
+
+    def close_stream(self, stream: Stream) -> None:
+        """``consumer_del_stream()``: close the output, release the reader and the
+        liblttng-ust-ctl stream, forget it."""
+        S.close_output(stream)
+        stream.trace_chunk = None
+        if stream.reader is not None:
+            stream.reader.close()
+            stream.reader = None
+        if stream.metadata_poll_pipe is not None:
+            for fd in stream.metadata_poll_pipe:
+                close_fd(fd)
+            stream.metadata_poll_pipe = None
+        from ustref.ring import ustctl
+
+        ustctl.destroy_stream(stream.ust)
+        if stream in stream.channel.streams:
+            stream.channel.streams.remove(stream)
+
+    def rotate_stream(self, stream: Stream) -> None:
+        """``lttng_consumer_rotate_stream()`` (consumer.c 4573-4650): the stream moves to
+        its channel's current chunk; when that is still the stream's own chunk, the
+        rotation has no next chunk and the stream belongs to none until one comes. A
+        metadata stream entering a chunk re-dumps the whole cache there
+        (``consumer_metadata_stream_dump``)."""
+        new = stream.channel.trace_chunk
+        if new is stream.trace_chunk:
+            new = None
+        if stream.output is not None:
+            stream.output.switch_chunk(new)
+            if new is None:
+                S.close_output(stream)
+        stream.trace_chunk = new
+        if new is not None and stream.output is None and stream.reader is not None:
+            S.open_output(stream)
+        if new is not None and stream.channel.type is ChannelType.METADATA:
+            stream.ust_metadata_pushed = 0
+            self.drain(stream)
+
+    def destroy_channel(self, channel: Channel) -> None:
+        """``consumer_del_channel()``: streams, then the ust-ctl channel and its shm fds."""
+        for stream in list(channel.streams):
+            self.close_stream(stream)
+        from ustref.ring import ustctl
+
+        ustctl.destroy_channel(channel.ust)
+        for fd in channel.stream_fds:
+            close_fd(fd)
+        channel.stream_fds = []
+        self.registry.channels.pop(channel.key, None)
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        deadlines = [
+            c.next_monitor_deadline
+            for c in self.registry.channels.values()
+            if c.next_monitor_deadline is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        """Run the timers whose deadline has passed: the monitor timer
+        (``monitor_timer``, consumer-timer.c) writes one
+        ``lttcomm_consumer_channel_monitor_msg`` per channel to the monitor pipe."""
+        for channel in list(self.registry.channels.values()):
+            deadline = channel.next_monitor_deadline
+            if deadline is None or deadline > now:
+                continue
+            period = channel.monitor_timer_interval_us / 1e6
+            channel.next_monitor_deadline = max(deadline + period, now)
+            self._monitor_sample(channel)
+
+    def _monitor_sample(self, channel: Channel) -> None:
+        if self.monitor_pipe is None or not channel.streams:
+            return
+        samples = [S.usage(stream) for stream in channel.streams if stream.reader is not None]
+        if not samples:
+            return
+        usages = [u for u, _ in samples]
+        msg = ConsumerChannelMonitorMsg(
+            key=channel.key,
+            lowest=min(usages),
+            highest=max(usages),
+            total_consumed=sum(c for _, c in samples),
+        )
+        try:
+            os.write(self.monitor_pipe, CHANNEL_MONITOR_MSG.build(msg))
+        except BlockingIOError:
+            pass  # the pipe is full: the sample is dropped, as in C
+        except OSError as exc:
+            log.error("monitor pipe: %s", exc)
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """``lttng_consumer_cleanup`` on exit: flush every stream, write what is
+        readable, close the files."""
+        for stream in list(self.registry.streams()):
+            if stream.reader is None:
+                continue
+            try:
+                if not stream.quiescent:
+                    S.flush(stream, producer_active=False)
+                    stream.quiescent = True
+                S.drain(stream)
+            except UstrefError as exc:
+                log.error("stream %s at exit: %s", stream.name, exc)
+            S.close_output(stream)
+        for channel in list(self.registry.channels.values()):
+            self.destroy_channel(channel)
+        self.chunks.put_each_chunk()

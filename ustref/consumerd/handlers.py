@@ -1,0 +1,657 @@
+"""One handler per ``lttng_consumer_command``: the cases of ``lttng_ustconsumer_recv_cmd``.
+
+Each handler mirrors one ``case`` of ``lttng_ustconsumer_recv_cmd``
+(src/common/ust-consumer/ust-consumer.c @ v2.13.9; line ranges given per
+handler) and the common functions it calls in consumer.c. A handler either
+returns ``None`` (it sent everything) or is a generator that yields
+:class:`~ustref.consumerd.core.Need` when the session daemon has more to send.
+:data:`HANDLERS` maps every command to its handler.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+
+from ustref.consumerd import streams as S
+from ustref.consumerd.core import Core, HandlerGen, Need
+from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.registry import LOCAL, Channel, ChannelType, Stream, close_fd
+from ustref.errors import UstrefError
+from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId
+from ustref.output.chunk import Credentials, TraceChunk
+from ustref.protocol.consumer import (
+    CLOSE_TRACE_CHUNK_REPLY,
+    DATA_PENDING_REPLY,
+    DISCARDED_EVENTS_REPLY,
+    LOST_PACKETS_REPLY,
+    STATUS_CHANNEL,
+    AskChannelMember,
+    CloseTraceChunkMember,
+    ConsumerCloseTraceChunkReply,
+    ConsumerMsg,
+    ConsumerStatusChannel,
+    CreateTraceChunkMember,
+    DataPendingReply,
+    DestroyRelaydMember,
+    DiscardedEventsReply,
+    InitMember,
+    KeyArgs,
+    LostPacketsReply,
+    LttngConsumerCommand,
+    PushMetadataMember,
+    RotateChannelMember,
+    SessionChannelArgs,
+    SessionIdArgs,
+    SnapshotChannelMember,
+    TraceChunkExistsMember,
+)
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.protocol.ust_abi import LttngUstAbiChanType
+from ustref.ring import packet as P
+from ustref.ring import ustctl
+from ustref.ring.reader import StreamReader
+
+log = logging.getLogger("ustref.consumerd")
+
+C = LttngConsumerCommand
+R = LttcommReturnCode
+
+
+def _member(msg: ConsumerMsg, kind: type[object]) -> object:
+    if not isinstance(msg.u, kind):
+        raise UstrefError(f"{msg.cmd_type.name}: unexpected union member {type(msg.u).__name__}")
+    return msg.u
+
+
+def _key(msg: ConsumerMsg) -> int:
+    u = _member(msg, KeyArgs)
+    assert isinstance(u, KeyArgs)
+    return u.key
+
+
+# -- relayd (streaming is a later issue) -------------------------------------------------
+
+
+def add_relayd_socket(core: Core, msg: ConsumerMsg) -> None:
+    """ADD_RELAYD_SOCKET (ust-consumer.c 1427-1442, ``consumer_add_relayd_socket``):
+    no streaming yet, so the first status is RELAYD_FAIL and the exchange ends."""
+    core.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+
+
+def destroy_relayd(core: Core, msg: ConsumerMsg) -> None:
+    """DESTROY_RELAYD (ust-consumer.c 1443-1472): no relayd is ever known, so
+    RELAYD_FAIL, as C answers for an unknown index."""
+    _member(msg, DestroyRelaydMember)
+    core.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+
+
+def ignored(core: Core, msg: ConsumerMsg) -> None:
+    """ADD_CHANNEL, ADD_STREAM, STREAMS_SENT, SNAPSHOT_METADATA (the ``default:``
+    branch, ust-consumer.c 2284-2285), UPDATE_STREAM (1473-1477, ``-ENOSYS``) and STOP
+    (asserted away at 1416): the UST consumer sends nothing back. ustref logs them
+    and goes on with the other commands instead of ending its command thread."""
+    log.warning("%s ignored by the UST consumer", msg.cmd_type.name)
+
+
+# -- session-wide -----------------------------------------------------------------------
+
+
+def init(core: Core, msg: ConsumerMsg) -> None:
+    """INIT (ust-consumer.c 2132-2145, ``lttng_consumer_init_command``)."""
+    u = _member(msg, InitMember)
+    assert isinstance(u, InitMember)
+    if core.sessiond_uuid is not None:
+        core.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+        return
+    core.sessiond_uuid = u.sessiond_uuid
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def set_channel_monitor_pipe(core: Core, msg: ConsumerMsg) -> HandlerGen:
+    """SET_CHANNEL_MONITOR_PIPE (ust-consumer.c 1997-2045): status, receive the
+    pipe's write end, make it non-blocking, status."""
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    got = yield Need(1, 1)
+    (fd,) = got.fds
+    if core.monitor_pipe is not None:
+        close_fd(fd)
+        core.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+        return
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    core.monitor_pipe = fd
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def data_pending(core: Core, msg: ConsumerMsg) -> None:
+    """DATA_PENDING (ust-consumer.c 1478-1502, ``consumer_data_pending``): drain the
+    session's streams, then 1 if some stream still holds unconsumed data or metadata."""
+    u = _member(msg, SessionIdArgs)
+    assert isinstance(u, SessionIdArgs)
+    pending = 0
+    for channel in core.registry.of_session(u.session_id):
+        for stream in channel.streams:
+            core.drain(stream)
+            if stream.reader is None:
+                continue
+            if stream.reader.get_next_subbuf() == 0:
+                stream.reader.put_subbuf()
+                pending = 1
+            cache = channel.metadata_cache
+            if cache is not None and stream.ust_metadata_pushed < cache.size:
+                pending = 1
+    core.send(DATA_PENDING_REPLY.build(DataPendingReply(is_data_pending=pending)))
+
+
+def _channel_counter(core: Core, msg: ConsumerMsg, attribute: str) -> int:
+    u = _member(msg, SessionChannelArgs)
+    assert isinstance(u, SessionChannelArgs)
+    channel = core.registry.find(u.channel_key)
+    if channel is None or channel.session_id != u.session_id or not channel.streams:
+        return 0
+    value = getattr(channel, attribute)
+    assert isinstance(value, int)
+    return value
+
+
+def discarded_events(core: Core, msg: ConsumerMsg) -> None:
+    """DISCARDED_EVENTS (ust-consumer.c 1895-1945): the channel's count, 0 if unknown."""
+    count = _channel_counter(core, msg, "discarded_events")
+    core.send(DISCARDED_EVENTS_REPLY.build(DiscardedEventsReply(discarded_events=count)))
+
+
+def lost_packets(core: Core, msg: ConsumerMsg) -> None:
+    """LOST_PACKETS (ust-consumer.c 1946-1996): the channel's count, 0 if unknown."""
+    count = _channel_counter(core, msg, "lost_packets")
+    core.send(LOST_PACKETS_REPLY.build(LostPacketsReply(lost_packets=count)))
+
+
+# -- trace chunks ---------------------------------------------------------------------
+
+
+def create_trace_chunk(core: Core, msg: ConsumerMsg) -> HandlerGen:
+    """CREATE_TRACE_CHUNK (ust-consumer.c 2146-2215, ``lttng_consumer_create_trace_chunk``
+    consumer.c 4716-4904): local chunks get the chunk directory fd after a first
+    status; the new chunk becomes the current chunk of the session's channels."""
+    u = _member(msg, CreateTraceChunkMember)
+    assert isinstance(u, CreateTraceChunkMember)
+    dirfd: int | None = None
+    if u.relayd_id.is_set:
+        core.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        return
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    got = yield Need(1, 1)
+    (dirfd,) = got.fds
+    credentials = (
+        Credentials(uid=u.credentials.value.uid, gid=u.credentials.value.gid)
+        if u.credentials.is_set
+        else None
+    )
+    try:
+        chunk = TraceChunk(
+            chunk_id=ChunkId(u.chunk_id),
+            creation_time=u.creation_timestamp,
+            override_name=str(u.override_name) or None,
+            credentials=credentials,
+            chunk_directory_fd=dirfd,
+        )
+        published = core.chunks.publish(SessionId(u.session_id), chunk)
+    except UstrefError as exc:
+        log.error("create trace chunk: %s", exc)
+        core.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        return
+    for channel in core.registry.of_session(u.session_id):
+        channel.trace_chunk = published
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def close_trace_chunk(core: Core, msg: ConsumerMsg) -> None:
+    """CLOSE_TRACE_CHUNK (ust-consumer.c 2216-2248, ``lttng_consumer_close_trace_chunk``
+    consumer.c 4905-5032): set the close command, detach the chunk from the channels,
+    drop it; the chunk is closed (and moved) when its last stream lets it go. The
+    reply's path is empty for a local chunk (only a relayd fills it)."""
+    u = _member(msg, CloseTraceChunkMember)
+    assert isinstance(u, CloseTraceChunkMember)
+    code = R.LTTCOMM_CONSUMERD_SUCCESS
+    path = ""
+    chunk = core.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id))
+    if chunk is None:
+        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    elif u.relayd_id.is_set:
+        code = R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+    else:
+        try:
+            chunk.set_close_timestamp(u.close_timestamp)
+            if u.close_command.is_set:
+                chunk.close_command = u.close_command.value
+            for channel in core.registry.of_session(u.session_id):
+                if channel.trace_chunk is chunk:
+                    channel.trace_chunk = None
+            path = chunk.close()
+        except UstrefError as exc:
+            log.error("close trace chunk: %s", exc)
+            code = R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+    encoded = path.encode() + b"\0"
+    reply = ConsumerCloseTraceChunkReply(ret_code=code, path_length=len(encoded), path=encoded)
+    core.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
+
+
+def trace_chunk_exists(core: Core, msg: ConsumerMsg) -> None:
+    """TRACE_CHUNK_EXISTS (ust-consumer.c 2249-2260, consumer.c 5033-5080)."""
+    u = _member(msg, TraceChunkExistsMember)
+    assert isinstance(u, TraceChunkExistsMember)
+    if u.relayd_id.is_set:
+        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    elif core.chunks.exists(SessionId(u.session_id), ChunkId(u.chunk_id)):
+        code = R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
+    else:
+        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    core.send_status(code)
+
+
+# -- channels -----------------------------------------------------------------------------
+
+
+def _create_streams(core: Core, channel: Channel, identity: P.ChannelIdentity) -> None:
+    """``create_ust_streams()`` (ust-consumer.c 252-357): one stream per possible
+    CPU until liblttng-ust-ctl has no more; metadata streams poll a private pipe."""
+    cpu = 0
+    while True:
+        handle = ustctl.create_stream(channel.ust, cpu)
+        if handle is None:
+            return
+        poll_pipe: tuple[int, int] | None = None
+        if channel.type is ChannelType.METADATA:
+            poll_pipe = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+            wait_fd = poll_pipe[0]
+        else:
+            wait_fd = ustctl.stream_wait_fd(handle)
+        stream = Stream(
+            key=core.registry.next_stream_key(),
+            channel=channel,
+            cpu=cpu,
+            ust=handle,
+            wait_fd=wait_fd,
+            metadata_poll_pipe=poll_pipe,
+        )
+        shm_fd = channel.stream_fds[cpu]
+        stream.reader = StreamReader.from_fd(shm_fd, identity=identity)
+        channel.streams.append(stream)
+        cpu += 1
+
+
+def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
+    """ASK_CHANNEL_CREATION (ust-consumer.c 1503-1658, ``ask_channel`` 602-659,
+    ``create_ust_channel`` 387-479): create the shm objects, the liblttng-ust-ctl
+    channel and its streams, start the channel's timers, answer a status channel."""
+    u = _member(msg, AskChannelMember)
+    assert isinstance(u, AskChannelMember)
+    metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
+    nr = 1 if metadata else ustctl.nr_stream_per_channel()
+    stream_fds = [os.memfd_create("ust-consumer", os.MFD_CLOEXEC) for _ in range(nr)]
+    attr = ustctl.channel_attr(
+        metadata=metadata,
+        subbuf_size=u.subbuf_size,
+        num_subbuf=u.num_subbuf,
+        overwrite=bool(u.overwrite),
+        chan_id=u.chan_id,
+        uuid=u.uuid,
+        switch_timer_interval=u.switch_timer_interval,
+        read_timer_interval=u.read_timer_interval,
+        blocking_timeout=u.blocking_timeout,
+    )
+    try:
+        handle = ustctl.create_channel(attr, stream_fds)
+    except UstrefError as exc:
+        log.error("ask channel: %s", exc)
+        for fd in stream_fds:
+            close_fd(fd)
+        core.send(STATUS_CHANNEL.build(_channel_fail()))
+        return
+    chunk = (
+        core.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id.value))
+        if u.chunk_id.is_set
+        else None
+    )
+    channel = Channel(
+        key=ChannelKey(u.key),
+        session_id=SessionId(u.session_id),
+        chunk_id=ChunkId(u.chunk_id.value) if u.chunk_id.is_set else None,
+        pathname=str(u.pathname),
+        name=str(u.name),
+        relayd_id=RelaydId(u.relayd_id),
+        type=ChannelType.METADATA if metadata else ChannelType.DATA,
+        tracefile_size=u.tracefile_size,
+        tracefile_count=u.tracefile_count,
+        session_id_per_pid=u.session_id_per_pid,
+        monitor=bool(u.monitor),
+        ust_app_uid=u.ust_app_uid,
+        uid=u.buffer_credentials.uid,
+        gid=u.buffer_credentials.gid,
+        monitor_timer_interval_us=u.monitor_timer_interval,
+        switch_timer_interval_us=u.switch_timer_interval,
+        ust=handle,
+        stream_fds=stream_fds,
+        trace_chunk=chunk,
+    )
+    kind = P.ClientKind.METADATA if metadata else P.ClientKind.DATA
+    identity = P.ChannelIdentity(kind=kind, uuid=u.uuid, stream_id=0 if metadata else u.chan_id)
+    try:
+        if not (metadata and not channel.monitor):
+            _create_streams(core, channel, identity)
+    except (UstrefError, OSError) as exc:
+        log.error("ask channel: streams: %s", exc)
+        core.registry.channels[channel.key] = channel
+        core.destroy_channel(channel)
+        core.send(STATUS_CHANNEL.build(_channel_fail()))
+        return
+    if metadata:
+        channel.metadata_cache = MetadataCache()
+    elif channel.monitor_timer_interval_us:
+        channel.next_monitor_deadline = time.monotonic() + channel.monitor_timer_interval_us / 1e6
+    core.registry.channels[channel.key] = channel
+    reply = ConsumerStatusChannel(
+        ret_code=R.LTTCOMM_CONSUMERD_SUCCESS, key=channel.key, stream_count=len(channel.streams)
+    )
+    core.send(STATUS_CHANNEL.build(reply))
+
+
+def _channel_fail() -> ConsumerStatusChannel:
+    """``consumer_send_status_channel(sock, NULL)``."""
+    return ConsumerStatusChannel(ret_code=R.LTTCOMM_CONSUMERD_CHANNEL_FAIL, key=0, stream_count=0)
+
+
+def _start_consuming(core: Core, stream: Stream) -> None:
+    """``send_stream_to_thread()`` (ust-consumer.c 185-224) with
+    ``consumer_stream_create_output_files``: the stream enters its channel's chunk."""
+    stream.trace_chunk = stream.channel.trace_chunk
+    S.open_output(stream)
+
+
+def get_channel(core: Core, msg: ConsumerMsg) -> None:
+    """GET_CHANNEL (ust-consumer.c 1659-1720, ``send_channel_to_sessiond_and_relayd``
+    505-600): status, the ust-ctl hand-over of the channel and its streams, then the
+    streams go to the data thread (monitor mode) and a final status."""
+    channel = core.registry.find(_key(msg))
+    if channel is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        return
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    core.handover(channel)
+    channel.sent_to_sessiond = True
+    if channel.type is ChannelType.DATA:
+        channel.wait_fd = ustctl.channel_wait_fd(channel.ust)
+    if channel.monitor:
+        for stream in channel.streams:
+            _start_consuming(core, stream)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def destroy_channel(core: Core, msg: ConsumerMsg) -> None:
+    """DESTROY_CHANNEL (ust-consumer.c 1721-1732, ``notify_thread_del_channel``)."""
+    channel = core.registry.find(_key(msg))
+    if channel is not None:
+        for stream in channel.streams:
+            core.drain(stream)
+        core.destroy_channel(channel)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def _chan_or_not_found(core: Core, msg: ConsumerMsg) -> Channel | None:
+    channel = core.registry.find(_key(msg))
+    if channel is None:
+        core.send_status(LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND)
+    return channel
+
+
+def flush_channel(core: Core, msg: ConsumerMsg) -> None:
+    """FLUSH_CHANNEL (ust-consumer.c 1744-1754, ``flush_channel`` 696-755): flush
+    every non-quiescent stream (SWITCH_FLUSH), then drain what became readable."""
+    channel = _chan_or_not_found(core, msg)
+    if channel is None:
+        return
+    for stream in channel.streams:
+        if not stream.quiescent:
+            S.flush(stream, producer_active=False)
+            stream.quiescent = True
+        if stream.output is not None:
+            core.drain(stream)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def clear_quiescent_channel(core: Core, msg: ConsumerMsg) -> None:
+    """CLEAR_QUIESCENT_CHANNEL (ust-consumer.c 1755-1766, ``clear_quiescent_channel``
+    757-796): the streams may be flushed again."""
+    channel = _chan_or_not_found(core, msg)
+    if channel is None:
+        return
+    for stream in channel.streams:
+        stream.quiescent = False
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+# -- metadata -------------------------------------------------------------------------------
+
+
+def setup_metadata(core: Core, msg: ConsumerMsg) -> None:
+    """SETUP_METADATA (ust-consumer.c 1837-1846, ``setup_metadata`` 875-963): the
+    metadata stream goes to the metadata thread."""
+    channel = _chan_or_not_found(core, msg)
+    if channel is None:
+        return
+    if not channel.monitor:
+        core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)  # snapshot mode: streams on demand
+        return
+    stream = channel.metadata_stream
+    if stream is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
+        return
+    _start_consuming(core, stream)
+    core.drain(stream)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def push_metadata(core: Core, msg: ConsumerMsg) -> HandlerGen:
+    """PUSH_METADATA (ust-consumer.c 1767-1836, ``lttng_ustconsumer_recv_metadata``
+    1276-1384): status, receive ``len`` bytes into the cache, let the metadata stream
+    take them, status."""
+    u = _member(msg, PushMetadataMember)
+    assert isinstance(u, PushMetadataMember)
+    channel = core.registry.find(u.key)
+    if channel is None or channel.metadata_cache is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
+        return
+    if not u.len:
+        core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+        return
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    got = yield Need(u.len)
+    stream = channel.metadata_stream
+    try:
+        changed = channel.metadata_cache.write(u.target_offset, got.data, u.version)
+    except UstrefError as exc:
+        log.error("push metadata: %s", exc)
+        core.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
+        return
+    if changed and stream is not None:
+        # `lttng regenerate metadata`: the stream starts over from the new cache and
+        # its file is truncated (metadata_stream_reset_cache_consumed_position,
+        # reset_metadata_flag → utils_truncate_stream_file). Earlier pushes were
+        # drained when they came, so the ring holds nothing of the old version.
+        stream.ust_metadata_pushed = 0
+        stream.metadata_version = u.version
+        if stream.output is not None:
+            stream.output.reset_metadata_file()
+    if stream is not None and stream.output is not None:
+        core.drain(stream)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def close_metadata(core: Core, msg: ConsumerMsg) -> None:
+    """CLOSE_METADATA (ust-consumer.c 1733-1743, ``close_metadata`` 798-873,
+    ``lttng_ustconsumer_close_metadata`` 3228-3268): write out what is cached, then
+    close the metadata stream."""
+    channel = _chan_or_not_found(core, msg)
+    if channel is None:
+        return
+    stream = channel.metadata_stream
+    if stream is not None:
+        core.drain(stream)
+        S.on_hangup(stream)
+        core.drain(stream)
+        core.close_stream(stream)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+# -- rotation, clear, packets ----------------------------------------------------------------
+
+
+def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
+    """ROTATE_CHANNEL (ust-consumer.c 2046-2102, ``lttng_consumer_rotate_channel``
+    consumer.c 3983-4168, ``lttng_consumer_rotate_ready_streams`` 4652-4693): flush,
+    consume up to the sampled position, then every stream continues in the channel's
+    current chunk. ustref drains synchronously, so every stream is rotate-ready at once."""
+    u = _member(msg, RotateChannelMember)
+    assert isinstance(u, RotateChannelMember)
+    channel = core.registry.find(u.key)
+    if channel is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        return
+    if u.relayd_id != LOCAL:
+        core.send_status(R.LTTCOMM_CONSUMERD_ROTATION_FAIL)
+        return
+    for stream in channel.streams:
+        if stream.reader is None or stream.trace_chunk is None:
+            continue
+        if channel.type is ChannelType.METADATA:
+            flush_active = True
+        else:
+            stream.reader.snapshot_sample_positions()
+            produced = stream.reader.snapshot_get_produced()
+            flush_active = produced != stream.reader.snapshot_get_consumed()
+        S.flush(stream, producer_active=flush_active)
+        core.drain(stream)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    for stream in channel.streams:
+        core.rotate_stream(stream)
+
+
+def clear_channel(core: Core, msg: ConsumerMsg) -> None:
+    """CLEAR_CHANNEL (ust-consumer.c 2103-2131, ``lttng_consumer_clear_channel``
+    consumer.c 5146-5170): flush and drop what the buffers hold."""
+    channel = core.registry.find(_key(msg))
+    if channel is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        return
+    for stream in channel.streams:
+        reader = stream.reader
+        if reader is None:
+            continue
+        S.flush(stream, producer_active=True)
+        while reader.get_next_subbuf() == 0:
+            reader.put_next_subbuf()
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def open_channel_packets(core: Core, msg: ConsumerMsg) -> None:
+    """OPEN_CHANNEL_PACKETS (ust-consumer.c 2261-2283, ``lttng_consumer_open_channel_packets``
+    consumer.c 5172-5242): open a packet in every stream (a flush of an empty packet)."""
+    channel = core.registry.find(_key(msg))
+    if channel is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        return
+    if channel.type is ChannelType.METADATA:
+        core.send_status(R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
+        return
+    for stream in channel.streams:
+        if stream.reader is not None:
+            S.flush(stream, producer_active=False)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def _snapshot_data(core: Core, channel: Channel, nb_packets: int) -> None:
+    """``snapshot_channel()`` (ust-consumer.c 1076-1255) for a local snapshot."""
+    for stream in channel.streams:
+        stream.trace_chunk = channel.trace_chunk
+        try:
+            S.open_output(stream, with_index=False)
+            S.snapshot_stream(stream, nb_packets)
+        finally:
+            S.close_output(stream)
+            stream.trace_chunk = None
+
+
+def _snapshot_metadata(core: Core, channel: Channel) -> None:
+    """``snapshot_metadata()`` (ust-consumer.c 965-1039): create the metadata stream,
+    write the whole cache through it, destroy it."""
+    identity = P.ChannelIdentity(kind=P.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
+    _create_streams(core, channel, identity)
+    stream = channel.metadata_stream
+    if stream is None:
+        raise UstrefError("snapshot metadata: no metadata stream")
+    stream.trace_chunk = channel.trace_chunk
+    try:
+        S.open_output(stream)
+        S.drain(stream)
+    finally:
+        core.close_stream(stream)
+
+
+def snapshot_channel(core: Core, msg: ConsumerMsg) -> None:
+    """SNAPSHOT_CHANNEL (ust-consumer.c 1847-1894): snapshot a data channel's streams
+    or the metadata into the channel's current chunk; relayd snapshots are not
+    supported yet (SNAPSHOT_FAILED)."""
+    u = _member(msg, SnapshotChannelMember)
+    assert isinstance(u, SnapshotChannelMember)
+    channel = core.registry.find(u.key)
+    if channel is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        return
+    code = R.LTTCOMM_CONSUMERD_SUCCESS
+    try:
+        if u.relayd_id != LOCAL or channel.trace_chunk is None:
+            raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
+        if u.metadata:
+            _snapshot_metadata(core, channel)
+        else:
+            _snapshot_data(core, channel, u.nb_packets_per_stream)
+    except (UstrefError, OSError) as exc:
+        log.error("snapshot channel %d: %s", u.key, exc)
+        code = R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED
+    core.send_status(code)
+
+
+HANDLERS = {
+    C.LTTNG_CONSUMER_ADD_CHANNEL: ignored,
+    C.LTTNG_CONSUMER_ADD_STREAM: ignored,
+    C.LTTNG_CONSUMER_UPDATE_STREAM: ignored,
+    C.LTTNG_CONSUMER_STOP: ignored,
+    C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: add_relayd_socket,
+    C.LTTNG_CONSUMER_DESTROY_RELAYD: destroy_relayd,
+    C.LTTNG_CONSUMER_DATA_PENDING: data_pending,
+    C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: ask_channel_creation,
+    C.LTTNG_CONSUMER_GET_CHANNEL: get_channel,
+    C.LTTNG_CONSUMER_DESTROY_CHANNEL: destroy_channel,
+    C.LTTNG_CONSUMER_PUSH_METADATA: push_metadata,
+    C.LTTNG_CONSUMER_CLOSE_METADATA: close_metadata,
+    C.LTTNG_CONSUMER_SETUP_METADATA: setup_metadata,
+    C.LTTNG_CONSUMER_FLUSH_CHANNEL: flush_channel,
+    C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: snapshot_channel,
+    C.LTTNG_CONSUMER_SNAPSHOT_METADATA: ignored,
+    C.LTTNG_CONSUMER_STREAMS_SENT: ignored,
+    C.LTTNG_CONSUMER_DISCARDED_EVENTS: discarded_events,
+    C.LTTNG_CONSUMER_LOST_PACKETS: lost_packets,
+    C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: clear_quiescent_channel,
+    C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: set_channel_monitor_pipe,
+    C.LTTNG_CONSUMER_ROTATE_CHANNEL: rotate_channel,
+    C.LTTNG_CONSUMER_INIT: init,
+    C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: create_trace_chunk,
+    C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: close_trace_chunk,
+    C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: trace_chunk_exists,
+    C.LTTNG_CONSUMER_CLEAR_CHANNEL: clear_channel,
+    C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: open_channel_packets,
+}
+"""Every ``lttng_consumer_command`` → its handler (the switch of ``lttng_ustconsumer_recv_cmd``)."""

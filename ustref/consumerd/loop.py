@@ -1,0 +1,240 @@
+"""The I/O shell of ustref-consumerd: sockets, ``selectors``, signals, health.
+
+Mirrors the start-up and the threads of lttng-consumerd (src/bin/lttng-consumerd/
+lttng-consumerd.c and health-consumerd.c, consumer.c ``consumer_thread_sessiond_poll``
+@ v2.13.9), folded into one loop around :class:`ustref.consumerd.core.Core`:
+
+1. connect the error socket;
+2. bind the health socket and listen;
+3. bind and listen on the command socket;
+4. send ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY`` on the error socket;
+5. accept the command connection, then the metadata connection;
+6. serve commands, stream wake-ups, health queries and timers until the command
+   socket hits EOF or SIGTERM/SIGINT arrives; then flush, drain, close, exit 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import selectors
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ustref.consumerd.core import Core, Handover, Send, Sock
+from ustref.consumerd.registry import Channel, Stream
+from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
+from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.ring import ustctl
+
+log = logging.getLogger("ustref.consumerd")
+
+HEALTH_MSG_SIZE = 4
+"""``sizeof(struct health_comm_msg)`` (``uint32_t cmd``, packed)."""
+HEALTH_REPLY = bytes(8)
+"""``struct health_comm_reply`` with ``ret_code`` 0: every thread is healthy."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The consumer's socket paths (lttng-consumerd.c options, defaults.h)."""
+
+    command: str
+    error: str
+    health: str
+
+
+HEALTH_PATH_ENV = "USTREF_CONSUMERD_HEALTH_SOCK"
+"""ustref extension: where to bind the health socket instead of the C default
+(tests run beside a real consumer that owns the default path)."""
+
+
+def health_path() -> str:
+    """``setup_health_path()`` (health-consumerd.c) for the 64-bit UST consumer."""
+    override = os.environ.get(HEALTH_PATH_ENV)
+    if override:
+        return override
+    if os.getuid() == 0:
+        return "/var/run/lttng/ustconsumerd64/health"
+    home = os.environ.get("LTTNG_HOME") or os.environ.get("HOME") or "/"
+    return f"{home}/.lttng/ustconsumerd64/health"
+
+
+def _listen_unix(path: str) -> socket.socket:
+    """``lttcomm_create_unix_sock`` + listen: unlink a stale socket first."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(128)
+    return sock
+
+
+class Shell:
+    """Runs one :class:`Core` over real sockets."""
+
+    def __init__(self, paths: Paths, core: Core | None = None) -> None:
+        self.paths = paths
+        self.core = core or Core()
+        self.sel = selectors.DefaultSelector()
+        self.stop = False
+        self.socks: dict[Sock, socket.socket] = {}
+        self._watched: dict[int, Stream | Channel] = {}
+
+    def start(self) -> None:
+        ustctl.library()
+        err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        err.connect(self.paths.error)
+        self.socks[Sock.ERROR] = err
+        self.health = _listen_unix(self.paths.health)
+        if os.getuid() == 0:
+            os.chmod(self.paths.health, 0o660)
+        listener = _listen_unix(self.paths.command)
+        code = ErrorSocketCode(code=LttcommReturnCode.LTTCOMM_CONSUMERD_COMMAND_SOCK_READY)
+        err.sendall(ERROR_SOCKET_CODE.build(code))
+        self.sel.register(self.health, selectors.EVENT_READ, "health")
+        self.socks[Sock.COMMAND], _ = self._accept(listener)
+        self.socks[Sock.METADATA], _ = self._accept(listener)
+        listener.close()
+        self.sel.register(self.socks[Sock.COMMAND], selectors.EVENT_READ, Sock.COMMAND)
+        self.sel.register(self.socks[Sock.METADATA], selectors.EVENT_READ, Sock.METADATA)
+
+    def _accept(self, listener: socket.socket) -> tuple[socket.socket, object]:
+        while True:
+            ready, _, _ = select.select([listener, self.health], [], [])
+            if self.health in ready:
+                self._answer_health()
+            if listener in ready:
+                return listener.accept()
+
+    def _answer_health(self) -> None:
+        """``thread_manage_health``: one query, one reply, close."""
+        conn, _ = self.health.accept()
+        with conn:
+            conn.settimeout(5.0)
+            try:
+                if conn.recv(HEALTH_MSG_SIZE):
+                    conn.sendall(HEALTH_REPLY)
+            except OSError as exc:
+                log.debug("health client: %s", exc)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.stop = True
+
+    def run(self) -> int:
+        rsig, wsig = socket.socketpair()
+        rsig.setblocking(False)
+        wsig.setblocking(False)
+        signal.set_wakeup_fd(wsig.fileno())
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        self.sel.register(rsig, selectors.EVENT_READ, "signal")
+        try:
+            while not self.stop and not self.core.closed:
+                self._sync_watched()
+                deadline = self.core.next_deadline()
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                for key, _ in self.sel.select(timeout):
+                    self._ready(key)
+                    self._flush_actions()
+                self.core.handle_timer(time.monotonic())
+                self._flush_actions()
+        finally:
+            self.core.shutdown()
+            self._flush_actions()
+            for sock in self.socks.values():
+                sock.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.paths.health)
+        return 0
+
+    def _ready(self, key: selectors.SelectorKey) -> None:
+        tag = key.data
+        if tag == "health":
+            self._answer_health()
+        elif tag == "signal":
+            with contextlib.suppress(OSError):
+                key.fileobj.recv(64)  # type: ignore[union-attr]
+        elif isinstance(tag, Sock):
+            self._receive(tag)
+        elif isinstance(tag, (Stream, Channel)):
+            self._wake(key.fd, tag)
+
+    def _receive(self, which: Sock) -> None:
+        sock = self.socks[which]
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 65536, 16)
+        except OSError as exc:
+            log.error("%s socket: %s", which.value, exc)
+            data, fds = b"", []
+        if not data and not fds:
+            self.sel.unregister(sock)
+            if which is Sock.COMMAND:
+                self.core.receive(which, b"", [], time.monotonic())
+            return
+        self.core.receive(which, data, fds, time.monotonic())
+
+    def _wake(self, fd: int, target: Stream | Channel) -> None:
+        try:
+            hangup = os.read(fd, 4096) == b""
+        except BlockingIOError:
+            hangup = False
+        except OSError:
+            hangup = True
+        if hangup:
+            self.sel.unregister(fd)
+            self._watched.pop(fd, None)
+        if isinstance(target, Channel):
+            if hangup:
+                self.core.channel_hangup(target)
+        else:
+            self.core.stream_ready(target, hangup=hangup)
+
+    def _sync_watched(self) -> None:
+        wanted = self.core.watched()
+        for fd in list(self._watched):
+            if fd not in wanted or wanted[fd] is not self._watched[fd]:
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    self.sel.unregister(fd)
+                del self._watched[fd]
+        for fd, stream in wanted.items():
+            if fd not in self._watched:
+                try:
+                    self.sel.register(fd, selectors.EVENT_READ, stream)
+                except (KeyError, ValueError, OSError) as exc:
+                    log.error("cannot watch fd %d: %s", fd, exc)
+                    continue
+                self._watched[fd] = stream
+
+    def _flush_actions(self) -> None:
+        for action in self.core.take_actions():
+            try:
+                if isinstance(action, Send):
+                    sock = self.socks[action.sock]
+                    if action.fds:
+                        socket.send_fds(sock, [action.data], list(action.fds))
+                    else:
+                        sock.sendall(action.data)
+                elif isinstance(action, Handover):
+                    self._handover(action)
+                else:
+                    self.socks[action.sock].close()
+            except OSError as exc:
+                log.error("sending to the session daemon: %s", exc)
+                self.core.closed = True
+
+    def _handover(self, action: Handover) -> None:
+        """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``."""
+        fd = self.socks[Sock.COMMAND].fileno()
+        channel = action.channel
+        ustctl.send_channel_to_sessiond(fd, channel.ust)
+        ustctl.channel_close_wakeup_fd(channel.ust)
+        for stream in channel.streams:
+            ustctl.send_stream_to_sessiond(fd, stream.ust)
+        ustctl.send_stream_to_sessiond(fd, None)

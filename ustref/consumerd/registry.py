@@ -1,0 +1,139 @@
+"""The consumer's channels and streams, keyed by typed ids.
+
+Mirrors ``struct lttng_consumer_channel`` and ``struct lttng_consumer_stream``
+(src/common/consumer/consumer.h @ v2.13.9) and the hash tables of ``struct
+lttng_consumer_global_data`` (``channel_ht``, ``stream_list_ht`` by session id);
+trace chunks live in :class:`ustref.output.chunk.ChunkRegistry`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ustref.consumerd.metadata import MetadataCache
+from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
+from ustref.output.chunk import TraceChunk
+from ustref.output.stream import StreamOutput
+from ustref.ring.reader import StreamReader
+
+LOCAL: RelaydId = RelaydId(2**64 - 1)
+"""``relayd_id`` / ``net_seq_idx`` (u64)-1: local output, no relay daemon."""
+
+
+class ChannelType(enum.Enum):
+    """``enum consumer_channel_type`` (consumer.h)."""
+
+    METADATA = 0
+    DATA = 1
+
+
+@dataclass(eq=False)
+class Stream:
+    """Mirrors ``struct lttng_consumer_stream`` (the UST part)."""
+
+    key: StreamKey
+    channel: Channel
+    cpu: int
+    ust: int
+    """``stream->ustream``: the liblttng-ust-ctl stream handle (reader reference held)."""
+    wait_fd: int
+    """What the consumer polls: the stream's wait pipe, or for metadata the
+    consumer's own ``ust_metadata_poll_pipe`` read end."""
+    reader: StreamReader | None = None
+    output: StreamOutput | None = None
+    trace_chunk: TraceChunk | None = None
+    quiescent: bool = False
+    hangup_flush_done: bool = False
+    last_discarded_events: int = 0
+    last_sequence_number: int | None = None
+    ust_metadata_pushed: int = 0
+    metadata_version: int = 0
+    metadata_poll_pipe: tuple[int, int] | None = None
+    consumed_bytes: int = 0
+
+    @property
+    def name(self) -> str:
+        """``stream->name``: ``<channel>_<cpu>``, or ``metadata``."""
+        if self.channel.type is ChannelType.METADATA:
+            return "metadata"
+        return f"{self.channel.name}_{self.cpu}"
+
+
+@dataclass(eq=False)
+class Channel:
+    """Mirrors ``struct lttng_consumer_channel`` (what ASK_CHANNEL_CREATION carries)."""
+
+    key: ChannelKey
+    session_id: SessionId
+    chunk_id: ChunkId | None
+    pathname: str
+    name: str
+    relayd_id: RelaydId
+    type: ChannelType
+    tracefile_size: int
+    tracefile_count: int
+    session_id_per_pid: int
+    monitor: bool
+    ust_app_uid: int
+    uid: int
+    gid: int
+    monitor_timer_interval_us: int
+    switch_timer_interval_us: int
+    ust: int
+    """``channel->uchan``: the liblttng-ust-ctl channel handle."""
+    stream_fds: list[int]
+    trace_chunk: TraceChunk | None = None
+    wait_fd: int = -1
+    """``channel->wait_fd`` (``lttng_ust_ctl_channel_get_wait_fd``), polled once the
+    channel is handed over: its hang-up means the app side is gone."""
+    streams: list[Stream] = field(default_factory=list)
+    sent_to_sessiond: bool = False
+    discarded_events: int = 0
+    lost_packets: int = 0
+    metadata_cache: MetadataCache | None = None
+    next_monitor_deadline: float | None = None
+
+    @property
+    def metadata_stream(self) -> Stream | None:
+        if self.type is ChannelType.METADATA and self.streams:
+            return self.streams[0]
+        return None
+
+
+class Registry:
+    """The channel table and the stream key counter (``the_consumer_data``)."""
+
+    def __init__(self) -> None:
+        self.channels: dict[ChannelKey, Channel] = {}
+        self._next_stream_key = 0
+
+    def next_stream_key(self) -> StreamKey:
+        """``consumer_get_key()`` mirrored for streams: keys from 0 upwards."""
+        key = StreamKey(self._next_stream_key)
+        self._next_stream_key += 1
+        return key
+
+    def find(self, key: int) -> Channel | None:
+        """``consumer_find_channel()``."""
+        return self.channels.get(ChannelKey(key))
+
+    def of_session(self, session_id: int) -> Iterator[Channel]:
+        for channel in list(self.channels.values()):
+            if channel.session_id == session_id:
+                yield channel
+
+    def streams(self) -> Iterator[Stream]:
+        for channel in list(self.channels.values()):
+            yield from channel.streams
+
+
+def close_fd(fd: int | None) -> None:
+    """Close ``fd`` if it is one; errors (already closed) are not the caller's concern."""
+    if fd is None or fd < 0:
+        return
+    with contextlib.suppress(OSError):
+        os.close(fd)

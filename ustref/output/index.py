@@ -1,0 +1,203 @@
+"""CTF packet index files: ``index/<stream>[_<count>].idx``.
+
+Mirrors src/common/index/ctf-index.h and index.c @ v2.13.9. An index file is
+a 16-byte ``struct ctf_packet_index_file_hdr`` followed by one
+``struct ctf_packet_index`` per packet written to the matching stream file,
+every integer big-endian. The consumer writes index format 1.1
+(``CTF_INDEX_MAJOR``/``CTF_INDEX_MINOR``): 72-byte entries; format 1.0 entries
+stop after ``stream_id`` (56 bytes, ``ctf_packet_index_len(1, 0)``).
+
+The structs are declared here with ustref's wire-struct machinery but not
+registered in the sessiond/relayd protocol registry: they are a disk format,
+not a message of any conversation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from construct_typed import csfield
+
+from ustref.errors import OutputError, RemoteProtocolError
+from ustref.protocol.fields import WireStruct, u32be, u64be
+from ustref.protocol.registry import Protocol, StructSpec
+
+HEADER = "src/common/index/ctf-index.h"
+
+#: ``CTF_INDEX_MAGIC``, ctf-index.h.
+CTF_INDEX_MAGIC = 0xC1F1DCC1
+#: ``CTF_INDEX_MAJOR``, ctf-index.h.
+CTF_INDEX_MAJOR = 1
+#: ``CTF_INDEX_MINOR``, ctf-index.h.
+CTF_INDEX_MINOR = 1
+#: Written when the tracer cannot tell (``-1ULL``, consumer-stream.c ``ctf_packet_index_populate``).
+UNSET_U64 = (1 << 64) - 1
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PacketIndexFileHeader(WireStruct):
+    """Mirrors ``struct ctf_packet_index_file_hdr`` (packed, big-endian), ctf-index.h @ v2.13.9."""
+
+    magic: int = csfield(u32be, doc="CTF_INDEX_MAGIC (0xC1F1DCC1).")
+    index_major: int = csfield(u32be, doc="Index format major version (1).")
+    index_minor: int = csfield(u32be, doc="Index format minor version (1 since LTTng 2.8).")
+    packet_index_len: int = csfield(
+        u32be, doc="Size of one ctf_packet_index entry in this file, in bytes."
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PacketIndex(WireStruct):
+    """Mirrors ``struct ctf_packet_index`` (packed, big-endian), ctf-index.h @ v2.13.9.
+
+    Filled as consumer-stream.c ``ctf_packet_index_populate`` does from the
+    sub-buffer's packet header; ``offset`` is the packet's byte offset in its
+    stream file (the local writer fills it, see
+    :meth:`ustref.output.stream.StreamOutput.write_packet`).
+    """
+
+    offset: int = csfield(u64be, doc="Offset of the packet in the stream file, in bytes.")
+    packet_size: int = csfield(u64be, doc="Packet size including padding, in bits.")
+    content_size: int = csfield(u64be, doc="Packet content size (padding excluded), in bits.")
+    timestamp_begin: int = csfield(u64be, doc="Clock value at the start of the packet.")
+    timestamp_end: int = csfield(u64be, doc="Clock value at the end of the packet.")
+    events_discarded: int = csfield(
+        u64be, doc="Running count of events discarded in the stream up to this packet."
+    )
+    stream_id: int = csfield(u64be, doc="CTF stream class id (channel id); index 1.0 ends here.")
+    stream_instance_id: int = csfield(
+        u64be, doc="CTF stream instance id (per-CPU buffer id); -1 when unknown."
+    )
+    packet_seq_num: int = csfield(
+        u64be, doc="Packet sequence number within the stream; -1 when unknown."
+    )
+
+    def pack(self, element_len: int | None = None) -> bytes:
+        """The big-endian entry, cut to ``element_len`` bytes (index format 1.0: 56)."""
+        raw = PACKET_INDEX.build(self)
+        return raw if element_len is None else raw[:element_len]
+
+
+FILE_HEADER = StructSpec(
+    "ctf_packet_index_file_hdr",
+    PacketIndexFileHeader,
+    HEADER,
+    Protocol.IN_PROCESS,
+    (PacketIndexFileHeader.__doc__ or "").strip(),
+)
+PACKET_INDEX = StructSpec(
+    "ctf_packet_index",
+    PacketIndex,
+    HEADER,
+    Protocol.IN_PROCESS,
+    (PacketIndex.__doc__ or "").strip(),
+)
+
+
+def packet_index_len(major: int, minor: int) -> int:
+    """Mirrors ctf-index.h ``ctf_packet_index_len``: 56 bytes for 1.0, 72 for 1.1."""
+    if major == 1 and minor == 0:
+        return 56
+    if major == 1 and minor == 1:
+        return PACKET_INDEX.size
+    raise OutputError(f"no index format {major}.{minor}", operation="index format")
+
+
+def file_header(major: int = CTF_INDEX_MAJOR, minor: int = CTF_INDEX_MINOR) -> bytes:
+    """Mirrors ctf-index.h ``ctf_packet_index_file_hdr_init``: the 16 header bytes."""
+    return FILE_HEADER.build(
+        PacketIndexFileHeader(
+            magic=CTF_INDEX_MAGIC,
+            index_major=major,
+            index_minor=minor,
+            packet_index_len=packet_index_len(major, minor),
+        )
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexFileContents:
+    """A decoded index file: its header and entries (each padded to the full struct)."""
+
+    header: PacketIndexFileHeader
+    entries: tuple[PacketIndex, ...]
+
+
+def parse_index_file(data: bytes) -> IndexFileContents:
+    """Decode an index file, checking it as index.c's read-only open does.
+
+    Raises :class:`RemoteProtocolError` for a bad magic, an entry length larger
+    than ``struct ctf_packet_index`` or a truncated trailing entry.
+    """
+    header = FILE_HEADER.parse(data[: FILE_HEADER.size])
+    if header.magic != CTF_INDEX_MAGIC:
+        raise RemoteProtocolError(
+            f"bad magic {header.magic:#x}", message=FILE_HEADER.c_name, field="magic", offset=0
+        )
+    element_len = header.packet_index_len
+    if element_len == 0 or element_len > PACKET_INDEX.size:
+        raise RemoteProtocolError(
+            f"entry length {element_len} out of range 1..{PACKET_INDEX.size}",
+            message=FILE_HEADER.c_name,
+            field="packet_index_len",
+            offset=12,
+        )
+    body = data[FILE_HEADER.size :]
+    if len(body) % element_len:
+        raise RemoteProtocolError(
+            f"{len(body) % element_len} trailing bytes after the last entry",
+            message=PACKET_INDEX.c_name,
+            offset=len(data) - len(body) % element_len,
+        )
+    padding = bytes(PACKET_INDEX.size - element_len)
+    entries = tuple(
+        PACKET_INDEX.parse(body[start : start + element_len] + padding)
+        for start in range(0, len(body), element_len)
+    )
+    return IndexFileContents(header, entries)
+
+
+class IndexFile:
+    """Mirrors ``struct lttng_index_file`` (index.h) opened for writing.
+
+    Takes ownership of ``fd`` (opened ``O_WRONLY | O_CREAT | O_TRUNC`` by the
+    caller through the trace chunk) and writes the file header at once, as
+    ``lttng_index_file_create_from_trace_chunk`` does.
+    """
+
+    def __init__(
+        self, fd: int, path: str, *, major: int = CTF_INDEX_MAJOR, minor: int = CTF_INDEX_MINOR
+    ) -> None:
+        self.fd: int | None = fd
+        self.path = path
+        self.major = major
+        self.minor = minor
+        self.element_len = packet_index_len(major, minor)
+        self._write(file_header(major, minor), "index header")
+
+    def write(self, entry: PacketIndex) -> None:
+        """Mirrors index.c ``lttng_index_file_write``: append one entry of ``element_len`` bytes."""
+        self._write(entry.pack(self.element_len), "index entry")
+
+    def _write(self, data: bytes, what: str) -> None:
+        if self.fd is None:
+            raise OutputError("index file is closed", operation=f"write {what}", path=self.path)
+        try:
+            written = os.write(self.fd, data)
+        except OSError as exc:
+            raise OutputError(
+                exc.strerror or str(exc), operation=f"write {what}", path=self.path, errno=exc.errno
+            ) from None
+        if written != len(data):
+            raise OutputError(
+                f"short write: {written} of {len(data)} bytes",
+                operation=f"write {what}",
+                path=self.path,
+            )
+
+    def close(self) -> None:
+        """Mirrors ``lttng_index_file_put`` dropping the last reference: close the fd."""
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
