@@ -54,6 +54,14 @@ def test_handlers_cover_exactly_the_conversation_table() -> None:
     assert set(HANDLERS) == set(LttngConsumerCommand)
 
 
+def test_handlers_and_the_behaviour_table_cover_the_same_commands() -> None:
+    """The contract of :mod:`ustref.protocol.behaviour`: the spec's per-command
+    behaviour and the daemon's handler table speak of the same commands, no more."""
+    from ustref.protocol.behaviour import BEHAVIOUR
+
+    assert set(HANDLERS) == set(BEHAVIOUR)
+
+
 def test_init_then_already_set() -> None:
     core = Core()
     raw = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16))))
