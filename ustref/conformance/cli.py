@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -137,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="create that user if missing (default when $CI is set)",
     )
     up.add_argument("--timeout", type=float, default=3600.0, help="seconds per script")
+    up.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=600.0,
+        help="stop a script that prints nothing for this many seconds (default 600)",
+    )
     up.add_argument("--print", action="store_true", help="print the selected scripts and exit")
     return parser
 
@@ -160,7 +167,9 @@ def conformance_main(argv: list[str]) -> int:
         f"against {expected.label} consumer {expected.path}",
         flush=True,
     )
-    runner = Runner(tree, logs, user=user, timeout=args.timeout)
+    runner = Runner(tree, logs, user=user, timeout=args.timeout, stall_timeout=args.stall_timeout)
+    # SIGTERM (tox, CI) unwinds like ^C: the running script and its daemons are killed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     report = RunReport(expected)
     for result in runner.run(scripts):
         report.results.append(result)

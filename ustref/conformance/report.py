@@ -63,7 +63,8 @@ class ExpectedConsumer:
 
 @dataclass
 class ScriptResult:
-    """A script's outcome. ``returncode`` is ``None`` when it timed out."""
+    """A script's outcome. ``returncode`` is ``None`` when the harness stopped
+    it, ``stopped`` saying why (timed out, stalled)."""
 
     script: Script
     counts: TapCounts
@@ -73,6 +74,7 @@ class ScriptResult:
     tap_log: str = ""
     stderr_log: str = ""
     consumers: list[ConsumerSighting] = field(default_factory=list)
+    stopped: str = ""
 
     @property
     def problems(self) -> list[str]:
@@ -88,7 +90,7 @@ class ScriptResult:
         elif counts.missing:
             found.append(f"{counts.missing} planned points never ran")
         if self.returncode is None:
-            found.append("timed out")
+            found.append(self.stopped or "timed out")
         elif self.returncode != 0:
             found.append(f"exit status {self.returncode}")
         return found

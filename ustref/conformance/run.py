@@ -179,6 +179,7 @@ class Runner:
         *,
         user: pwd.struct_passwd | None,
         timeout: float,
+        stall_timeout: float = 600.0,
         out: Callable[[str], None] | None = None,
         lock_path: Path = DEFAULT_LOCK_PATH,
     ) -> None:
@@ -186,6 +187,7 @@ class Runner:
         self.logs = logs
         self.user = user
         self.timeout = timeout
+        self.stall_timeout = stall_timeout
         self.lock_path = lock_path
         self._out = out or (lambda text: print(text, flush=True))
         self._tty = sys.stdout.isatty()
@@ -273,8 +275,10 @@ class Runner:
                 os.chown(tap_log, as_user.pw_uid, as_user.pw_gid)
                 os.chown(err_log, as_user.pw_uid, as_user.pw_gid)
             try:
+                # Relative to tests/, as LTTng's own runner starts them: some
+                # scripts run their helpers as `./$(dirname $0)/helper`.
                 proc = subprocess.Popen(
-                    [str(path)],
+                    [script.path],
                     cwd=self.tree.tests,
                     stdin=subprocess.DEVNULL,
                     stdout=tap_out,
@@ -287,11 +291,16 @@ class Runner:
                 )
             except OSError as exc:
                 raise RunError(f"cannot run {path}: {exc}") from exc
-            returncode = self._follow(
-                proc, tap_log=tap_log, parser=parser, sampler=sampler, started=started, tag=tag
-            )
+            try:
+                returncode, stopped = self._follow(
+                    proc, tap_log=tap_log, parser=parser, sampler=sampler, started=started, tag=tag
+                )
+            except BaseException:
+                # Interrupted (SIGINT, SIGTERM, a bug): leave nothing running.
+                self._kill_new(before, proc, include_script=True)
+                raise
         parser.close()
-        self._kill_leftovers(before, proc.pid)
+        self._kill_new(before, proc, include_script=returncode is None)
         return ScriptResult(
             script=script,
             counts=parser.counts,
@@ -301,6 +310,7 @@ class Runner:
             tap_log=str(tap_log),
             stderr_log=str(err_log),
             consumers=list(sampler.seen.values()),
+            stopped=stopped,
         )
 
     def _follow(
@@ -312,30 +322,36 @@ class Runner:
         sampler: _Sampler,
         started: float,
         tag: str,
-    ) -> int | None:
-        """Follow the TAP file and sample consumers until the script exits or times out."""
-        last_note = started
+    ) -> tuple[int | None, str]:
+        """Follow the TAP file and sample consumers until the script exits.
+
+        Returns its exit status, or ``None`` and why it was stopped: it ran
+        longer than the timeout, or printed nothing for the stall timeout (a
+        session daemon waits forever for a consumer that died before it
+        connected its error socket).
+        """
+        last_note = last_output = started
         with tap_log.open("rb") as reader:
             while True:
                 returncode = proc.poll()
-                parser.feed_bytes(reader.read())
+                data = reader.read()
+                parser.feed_bytes(data)
                 sampler.sample()
                 self._reap_orphans(proc.pid)
                 now = time.monotonic()
+                if data:
+                    last_output = now
                 if returncode is not None:
                     parser.feed_bytes(reader.read())
-                    return returncode
+                    return returncode, ""
+                stopped = ""
                 if now - started > self.timeout:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGTERM)
-                    try:
-                        proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.killpg(proc.pid, signal.SIGKILL)
-                        proc.wait()
-                    parser.feed_bytes(reader.read())
-                    return None
+                    stopped = f"timed out after {self.timeout:g} s"
+                elif now - last_output > self.stall_timeout:
+                    stopped = f"stalled: no output for {self.stall_timeout:g} s"
+                if stopped:
+                    self._out(f"{tag} {stopped}: stopping the script and its daemons")
+                    return None, stopped
                 if self._tty or now - last_note >= 60:
                     line = f"{tag} … {parser.counts.points} points, {now - started:.0f} s"
                     if self._tty:
@@ -358,20 +374,23 @@ class Runner:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(info.pid, os.WNOHANG)
 
-    def _kill_leftovers(self, before: set[int], script_pid: int) -> None:
-        """SIGTERM, then SIGKILL, every process the script left behind, by pid."""
+    def _kill_new(
+        self, before: set[int], proc: subprocess.Popen[bytes], *, include_script: bool
+    ) -> None:
+        """SIGTERM, then SIGKILL, every process the script started (and the script
+        itself if ``include_script``), by pid; it then reaps them all."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             left = [
                 info
                 for info in self._descendants()
-                if info.pid not in before and info.pid != script_pid and not info.is_zombie
+                if info.pid not in before
+                and (include_script or info.pid != proc.pid)
+                and not info.is_zombie
             ]
             if not left:
                 break
             self._out(
-                "killing ("
-                + sig.name
-                + ") what the script left: "
+                f"killing ({sig.name}) what the script left: "
                 + ", ".join(f"{i.comm} pid {i.pid}" for i in left)
             )
             for info in left:
@@ -383,6 +402,8 @@ class Runner:
             while time.monotonic() < deadline and any(
                 (p := process_info(i.pid)) is not None and not p.is_zombie for i in left
             ):
-                self._reap_orphans(script_pid)
+                self._reap_orphans(proc.pid)
                 time.sleep(_TICK)
-        self._reap_orphans(script_pid)
+        if include_script:
+            proc.wait()
+        self._reap_orphans(proc.pid)
