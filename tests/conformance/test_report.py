@@ -107,6 +107,9 @@ def test_table_has_a_row_per_script_and_totals() -> None:
     ]
     assert lines[-1].split()[:7] == ["total", "(2", "scripts)", "5", "3", "1", "1"]
     assert report.markdown_table().count("\n| `ust/a`") == 2
+    section = report.markdown_section("ust-local")
+    assert section.startswith("### c consumer — ust-local\n")
+    assert "FAILED, 2 scripts, 3 points passed, 1 failed, 1 skipped" in section
     doc = report.to_json()
     assert doc["points"] == {"passed": 3, "failed": 1, "skipped": 1}
     assert [s["passed"] for s in doc["scripts"]] == [False, True]

@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a script as LTTng's lists write it, e.g. regression/ust/test_event_basic",
     )
     up.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    up.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="FILE",
+        help="write the results as a Markdown section (for spec/conformance.md)",
+    )
     up.add_argument("--build-dir", type=Path, default=Path("build/upstream"))
     up.add_argument(
         "--user",
@@ -179,6 +185,13 @@ def conformance_main(argv: list[str]) -> int:
         print(line)
     if args.json is not None:
         args.json.write_text(json.dumps(report.to_json(), indent=1) + "\n")
+    if args.markdown is not None:
+        selection = ", ".join([*args.list, *args.script]) or "ust-local"
+        args.markdown.write_text(
+            report.markdown_section(
+                f"{selection}, {time.strftime('%Y-%m-%d')}, lttng-tools {tree.version}"
+            )
+        )
     if report.passed:
         with contextlib.suppress(OSError):
             logs.rmdir()

@@ -229,6 +229,18 @@ class RunReport:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
+    def markdown_section(self, title: str) -> str:
+        """A Markdown section: heading, totals sentence, the table."""
+        minutes = sum(r.seconds for r in self.results) / 60
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"### {self.expected.label} consumer — {title}\n\n"
+            f"Consumer `{self.expected.path}`: {verdict}, {len(self.results)} scripts, "
+            f"{self.passed_points} points passed, {self.failed_points} failed, "
+            f"{self.skipped_points} skipped, {minutes:.1f} min of script time.\n\n"
+            f"{self.markdown_table()}\n"
+        )
+
     def summary_lines(self) -> list[str]:
         """Failure details, the consumer verdict, and the closing ``N passed, N failed`` line."""
         lines = []
