@@ -106,7 +106,7 @@ def test_table_has_a_row_per_script_and_totals() -> None:
         "as",
     ]
     assert lines[-1].split()[:7] == ["total", "(2", "scripts)", "5", "3", "1", "1"]
-    assert report.markdown_table().count("\n| `ust/a`") == 2
+    assert report.markdown_table().count("\n| ust/a |") == 2
     section = report.markdown_section("ust-local")
     assert section.startswith("### c consumer — ust-local\n")
     assert "FAILED, 2 scripts, 3 points passed, 1 failed, 1 skipped" in section

@@ -180,23 +180,21 @@ class RunReport:
     def passed(self) -> bool:
         return all(r.passed for r in self.results) and not self.consumer_problems
 
-    def table(self) -> str:
-        """One row per script, then the totals row."""
-        rows = [_COLUMNS]
-        for r in self.results:
-            c = r.counts
-            rows.append(
-                (
-                    r.script.path.removeprefix("regression/"),
-                    "-" if c.plan is None else str(c.plan),
-                    str(c.ok),
-                    str(c.not_ok),
-                    str(c.skip),
-                    "yes" if c.bail_out is not None else "",
-                    f"{r.seconds:.1f}",
-                    r.user,
-                )
+    def rows(self) -> list[tuple[str, ...]]:
+        """The table's cells: one row per script, then the totals row."""
+        rows: list[tuple[str, ...]] = [
+            (
+                r.script.path.removeprefix("regression/"),
+                "-" if r.counts.plan is None else str(r.counts.plan),
+                str(r.counts.ok),
+                str(r.counts.not_ok),
+                str(r.counts.skip),
+                "yes" if r.counts.bail_out is not None else "",
+                f"{r.seconds:.1f}",
+                r.user,
             )
+            for r in self.results
+        ]
         rows.append(
             (
                 f"total ({len(self.results)} scripts)",
@@ -209,24 +207,16 @@ class RunReport:
                 "",
             )
         )
-        return _render(rows)
+        return rows
+
+    def table(self) -> str:
+        """The rows as aligned text, header and totals ruled off."""
+        return _render([_COLUMNS, *self.rows()])
 
     def markdown_table(self) -> str:
-        """The same table as Markdown (for ``spec/conformance.md``)."""
+        """The same rows as Markdown (for ``spec/conformance.md``)."""
         lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + " --- |" * len(_COLUMNS)]
-        for r in self.results:
-            c = r.counts
-            cells = (
-                f"`{r.script.path.removeprefix('regression/')}`",
-                "-" if c.plan is None else str(c.plan),
-                str(c.ok),
-                str(c.not_ok),
-                str(c.skip),
-                "yes" if c.bail_out is not None else "",
-                f"{r.seconds:.0f}",
-                r.user,
-            )
-            lines.append("| " + " | ".join(cells) + " |")
+        lines.extend("| " + " | ".join(row) + " |" for row in self.rows())
         return "\n".join(lines)
 
     def markdown_section(self, title: str) -> str:
