@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -10,7 +13,7 @@ import pytest
 
 from ustref.conformance.cli import resolve_consumer
 from ustref.conformance.prepare import PrepareError
-from ustref.conformance.run import _Sampler
+from ustref.conformance.run import _cmdline, _Sampler
 
 
 def test_sampler_records_a_process_named_lttng_consumerd(tmp_path: Path) -> None:
@@ -49,3 +52,41 @@ def test_resolve_refuses_what_is_not_executable(tmp_path: Path) -> None:
     data.write_text("")
     with pytest.raises(PrepareError, match="not an executable"):
         resolve_consumer(str(data))
+
+
+def _is_subreaper() -> bool:
+    libc = ctypes.CDLL(None, use_errno=True)
+    flag = ctypes.c_int(0)
+    libc.prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
+    return flag.value != 0
+
+
+def test_sampler_ignores_consumers_that_are_not_our_descendants(tmp_path: Path) -> None:
+    """A consumer someone else runs on the machine is not one of the scripts'."""
+    if _is_subreaper():
+        pytest.skip("this process is a subreaper: orphans would stay its descendants")
+    pid_file = tmp_path / "pid"
+    subprocess.run(
+        [
+            "setsid",
+            "--fork",
+            "bash",
+            "-c",
+            f"echo $$ > {pid_file}; exec -a lttng-consumerd sleep 30",
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    pid = int(pid_file.read_text())
+    try:
+        while _cmdline(pid) != ("lttng-consumerd", "30"):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        sampler = _Sampler("regression/x", {})
+        sampler.sample()
+        assert pid not in {s.pid for s in sampler.seen.values()}
+    finally:
+        os.kill(pid, signal.SIGKILL)

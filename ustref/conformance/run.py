@@ -32,7 +32,13 @@ from ustref.conformance.prepare import TestTree
 from ustref.conformance.report import ConsumerSighting, ScriptResult
 from ustref.conformance.tap import TapParser
 from ustref.errors import UstrefError
-from ustref.lttng.sessiond import DEFAULT_LOCK_PATH, ProcessInfo, become_subreaper, process_info
+from ustref.lttng.sessiond import (
+    DEFAULT_LOCK_PATH,
+    ProcessInfo,
+    become_subreaper,
+    descendants,
+    process_info,
+)
 
 __all__ = ["RunError", "Runner", "ensure_user", "machine_lock"]
 
@@ -143,13 +149,19 @@ def lttng_daemons() -> list[ProcessInfo]:
 
 @dataclass
 class _Sampler:
-    """Records every consumer-daemon process seen: by name, or as a session daemon's child."""
+    """Records every consumer-daemon process among our descendants.
+
+    The scripts' daemons are our descendants (we are their subreaper), so a
+    consumer that other work on the machine runs is never mistaken for one of
+    theirs. A consumer is a process named like one (``lttng_pgrep``'s rule), or
+    a child of a session daemon that is not its run-as helper.
+    """
 
     script: str
     seen: dict[tuple[int, int], ConsumerSighting]
 
     def sample(self) -> None:
-        infos = {pid: info for pid in _pids() if (info := process_info(pid)) is not None}
+        infos = {info.pid: info for info in descendants(os.getpid())}
         sessiond_exes = {
             pid: _exe(pid) for pid, info in infos.items() if info.comm == "lttng-sessiond"
         }
@@ -375,8 +387,6 @@ class Runner:
                 time.sleep(_TICK)
 
     def _descendants(self) -> list[ProcessInfo]:
-        from ustref.lttng.sessiond import descendants
-
         return descendants(os.getpid())
 
     def _reap_orphans(self, script_pid: int | None) -> None:
