@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ustref.conformance.cli import resolve_consumer
+from ustref.conformance.cli import C_CONSUMERD, resolve_consumer
 from ustref.conformance.prepare import PrepareError
 from ustref.conformance.run import _cmdline, _Sampler
 
@@ -90,3 +90,18 @@ def test_sampler_ignores_consumers_that_are_not_our_descendants(tmp_path: Path) 
         assert pid not in {s.pid for s in sampler.seen.values()}
     finally:
         os.kill(pid, signal.SIGKILL)
+
+
+def test_consumer_ustref_without_its_entry_point_fails_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ustref.conformance.cli.which", lambda name: None)
+    with pytest.raises(PrepareError, match="no ustref-consumerd on PATH"):
+        resolve_consumer("ustref")
+
+
+def test_consumer_c_is_debians_binary() -> None:
+    if not C_CONSUMERD.exists():
+        pytest.skip("Debian's lttng-tools is not installed")
+    expected = resolve_consumer("c")
+    assert expected.exes == frozenset({str(Path(expected.path).resolve())})
