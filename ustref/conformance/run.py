@@ -162,9 +162,7 @@ class _Sampler:
 
     def sample(self) -> None:
         infos = {info.pid: info for info in descendants(os.getpid())}
-        sessiond_exes = {
-            pid: _exe(pid) for pid, info in infos.items() if info.comm == "lttng-sessiond"
-        }
+        sessiond_pids = {pid for pid, info in infos.items() if info.comm == "lttng-sessiond"}
         for pid, info in infos.items():
             key = (pid, info.starttime)
             if key in self.seen or info.is_zombie:
@@ -173,12 +171,16 @@ class _Sampler:
             if cmdline is None:
                 continue
             by_name = _daemon_name(cmdline).startswith(_CONSUMERD)
-            by_parent = info.ppid in sessiond_exes and not info.comm.startswith("lttng-runas")
+            by_parent = info.ppid in sessiond_pids and not info.comm.startswith("lttng-runas")
             if not (by_name or by_parent):
                 continue
             exe = _exe(pid)
-            if not by_name and exe == sessiond_exes[info.ppid]:
-                continue  # the session daemon's own fork (run-as) before any exec
+            if exe == "?":
+                continue  # gone (or going) already
+            if not by_name and Path(exe).name.startswith("lttng-sessiond"):
+                # A session daemon's own fork: its run-as helper, its
+                # --background child, or a fork not yet exec'd.
+                continue
             self.seen[key] = ConsumerSighting(pid, exe, cmdline, _uid(pid), self.script)
 
 
