@@ -204,9 +204,13 @@ class Runner:
         self.timeout = timeout
         self.stall_timeout = stall_timeout
         self.lock_path = lock_path
-        self._out = out or (lambda text: print(text, flush=True))
         self._tty = sys.stdout.isatty()
+        self._out = out or self._print
         become_subreaper()
+
+    def _print(self, text: str) -> None:
+        # On a terminal, a progress line may be showing: replace it.
+        print(f"\r\033[K{text}" if self._tty else text, flush=True)
 
     # ---------------------------------------------------------------- public
 
