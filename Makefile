@@ -6,7 +6,7 @@ PYTHON ?= python3
 # Not .venv: tox 4 writes a PEP 832 .venv redirect file there.
 VENV   := build/venv
 
-.PHONY: demo test setup venv clean
+.PHONY: demo test upstream setup venv clean
 
 setup:
 	bash scripts/setup-lttng.sh
@@ -28,6 +28,13 @@ demo: setup venv
 test: setup
 	$(PYTHON) -m pip install --quiet 'tox>=4'
 	$(PYTHON) -m tox
+
+## make upstream — LTTng's own regression scripts against a consumer (root):
+##   make upstream CONSUMER=c|ustref|PATH LIST=ust-local|relayd|all-ust
+CONSUMER ?= c
+LIST     ?= ust-local
+upstream: setup venv
+	$(VENV)/bin/ustref conformance upstream --consumer $(CONSUMER) --list $(LIST) --create-user
 
 clean:
 	rm -rf .tox build *.egg-info

@@ -9,6 +9,7 @@ Sub-commands:
 * ``ustref decode CAPTURE [--abi …] [--json] [--check-roundtrip]`` — decode a conversation;
 * ``ustref capture …`` — the recording consumer wrapper;
 * ``ustref fuzz decode|consumerd|replay …`` — grammar-driven fuzzing;
+* ``ustref conformance upstream …`` — LTTng's own regression scripts against a consumer;
 * ``ustref demo`` — a real traced session of the sample app, summarised.
 """
 
@@ -94,19 +95,26 @@ def _fuzz(rest: list[str]) -> int:
     return status
 
 
-#: Sub-commands that own their argparse: they receive the rest of the line verbatim.
+def _conformance(rest: list[str]) -> int:
+    from ustref.conformance.cli import conformance_main
+
+    return conformance_main(rest)
+
+
 def _consumerd(argv: list[str]) -> int:
     from ustref.consumerd.cli import main as consumerd_main
 
     return consumerd_main(argv)
 
 
+#: Sub-commands that own their argparse: they receive the rest of the line verbatim.
 PASSTHROUGH: dict[tuple[str, ...], Callable[[list[str]], int]] = {
     ("consumerd",): _consumerd,
     ("ring", "dump"): _ring_dump,
     ("decode",): _decode,
     ("capture",): _capture,
     ("fuzz",): _fuzz,
+    ("conformance",): _conformance,
 }
 
 
@@ -145,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("fuzz", help="fuzz ustref's decoders or a real lttng-consumerd", add_help=False)
     sub.add_parser(
         "consumerd", help="run ustref-consumerd (lttng-consumerd's command line)", add_help=False
+    )
+    sub.add_parser(
+        "conformance", help="LTTng's own regression suite against a consumer", add_help=False
     )
 
     demo = sub.add_parser("demo", help="trace the sample app with the real daemons, summarised")
