@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guard import skip_or_fail
 from ustref.conformance.cli import C_CONSUMERD, resolve_consumer
 from ustref.conformance.prepare import PrepareError
 from ustref.conformance.run import _cmdline, _Sampler
@@ -102,6 +103,6 @@ def test_consumer_ustref_without_its_entry_point_fails_clearly(
 
 def test_consumer_c_is_debians_binary() -> None:
     if not C_CONSUMERD.exists():
-        pytest.skip("Debian's lttng-tools is not installed")
+        skip_or_fail("Debian's lttng-tools is not installed")
     expected = resolve_consumer("c")
     assert expected.exes == frozenset({str(Path(expected.path).resolve())})

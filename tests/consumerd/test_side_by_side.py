@@ -9,19 +9,19 @@ outputs (the output path masked) must be equal.
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.guard import skip_or_fail
 from ustref.capture import load_capture
 from ustref.capture.decode import decode_records, line
 from ustref.capture.launch import capture_env, sessiond_args
 from ustref.lttng import FORK_WRAPPER, SessionDaemon, read_events
 from ustref.protocol.abi import Abi
+from ustref.transport.launcher import which
 
 pytestmark = pytest.mark.lttng
 
@@ -30,12 +30,10 @@ Scenario = Callable[[SessionDaemon, Path, Callable[[str], Path]], list[str]]
 
 def ustref_consumerd() -> str:
     """The console script installed beside the running Python."""
-    found = shutil.which("ustref-consumerd") or str(
-        Path(sys.executable).with_name("ustref-consumerd")
-    )
-    if not Path(found).exists():
-        pytest.skip("ustref-consumerd is not installed")
-    return found
+    found = which("ustref-consumerd")
+    if found is None:
+        skip_or_fail("ustref-consumerd is not installed")
+    return str(found)
 
 
 _MASKS = [

@@ -27,10 +27,10 @@ from ustref.conformance.prepare import (
     TestTree,
     place_consumer,
     prepare_tree,
-    which,
 )
 from ustref.conformance.report import ExpectedConsumer, RunReport
 from ustref.conformance.run import Runner, ensure_user
+from ustref.transport.launcher import which
 
 __all__ = ["C_CONSUMERD", "conformance_main", "resolve_consumer"]
 

@@ -13,7 +13,6 @@ records the Debian version prepared: the tree is rebuilt only when it changes.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -236,9 +235,3 @@ def prepare_tree(build_dir: Path, *, jobs: int | None = None) -> TestTree:
     stamp.write_text(f"{version}\n{root}\n")
     _say(f"test tree ready in {time.monotonic() - started:.0f} s: {root}")
     return TestTree(root, version)
-
-
-def which(name: str) -> Path | None:
-    """``name`` on PATH or beside the running interpreter (a venv's console scripts)."""
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-    return Path(found) if found else None

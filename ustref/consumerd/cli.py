@@ -10,8 +10,6 @@ tools that find consumers by name (LTTng's test harness) find this one.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import sys
@@ -19,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ustref.consumerd.loop import Paths, Shell, health_path
+from ustref.transport.launcher import set_process_name
 
 PROCESS_NAME = "lttng-consumerd"
 _REEXEC = "USTREF_CONSUMERD_REEXEC"
@@ -33,7 +32,6 @@ _BOOTSTRAP = (
     "from ustref.consumerd.cli import main\n"
     "sys.exit(main())\n"
 )
-_PR_SET_NAME = 15
 VERSION = "ustref-consumerd 0.1.0 (lttng-consumerd 2.13.9 command line)"
 
 USAGE = f"""Usage: {PROCESS_NAME} OPTIONS
@@ -115,11 +113,6 @@ def parse_args(argv: Sequence[str]) -> Options:
     return opts
 
 
-def _set_comm(name: str) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
-
-
 def _reexec(argv: Sequence[str]) -> None:
     """Become ``lttng-consumerd`` in /proc/PID/cmdline: exec the same Python with
     argv[0] = ``lttng-consumerd``. With that argv[0] Python cannot locate its
@@ -155,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.pop(_REEXEC, None)
     if (opts.daemonize or opts.background) and os.fork() != 0:
         return 0
-    _set_comm(PROCESS_NAME)
+    set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
     shell = Shell(Paths(command=opts.command_sock, error=opts.error_sock, health=health_path()))

@@ -16,18 +16,27 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ustref.errors import LaunchError
 
-__all__ = ["Child", "become_subreaper", "libc", "set_process_name"]
+__all__ = ["Child", "become_subreaper", "libc", "set_process_name", "which"]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 _PR_SET_CHILD_SUBREAPER = 36
+
+
+def which(name: str) -> Path | None:
+    """``name`` on PATH or beside the running interpreter (a venv's console scripts,
+    e.g. ``ustref-consumerd``, when the venv is not on PATH)."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    return Path(found) if found else None
 
 
 def libc() -> ctypes.CDLL:
