@@ -14,25 +14,13 @@ against files written by the C consumer, and to rebuild a lost index.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from ustref.errors import RemoteProtocolError
 from ustref.output.index import PacketIndex
 from ustref.ring import layout as L
-
-#: ``offsetof(struct packet_header, ctx.header_end)``: 84 bytes.
-_DATA_HEADER = L.field_offset(L.PacketHeader, "ctx.header_end")
-#: ``offsetof(struct metadata_packet_header, header_end)``: 37 bytes.
-_META_HEADER = L.field_offset(L.MetadataPacketHeader, "header_end")
-
-_H = TypeVar("_H", L.PacketHeader, L.MetadataPacketHeader)
-
-
-def _header(cls: type[_H], data: bytes, offset: int, used: int) -> _H:
-    """The header at ``offset`` (``used`` bytes of it are real; ctypes' tail padding is zero)."""
-    raw = data[offset : offset + used]
-    return cls.from_buffer_copy(raw + bytes(ctypes.sizeof(cls) - len(raw)))
 
 
 @dataclass(frozen=True)
@@ -43,6 +31,55 @@ class Packet:
     offset: int
     data: bytes
     index: PacketIndex | None
+
+
+_H = TypeVar("_H", L.PacketHeader, L.MetadataPacketHeader)
+
+
+@dataclass(frozen=True)
+class _Kind(Generic[_H]):
+    """What tells one client's packets apart: header struct, its used size, magic."""
+
+    header: type[_H]
+    c_name: str
+    used: int
+    magic: int
+    packet_bits: Callable[[_H], int]
+    index: Callable[[_H, int], PacketIndex | None]
+
+
+def _data_index(header: L.PacketHeader, offset: int) -> PacketIndex:
+    """The entry ``ctf_packet_index_populate`` (consumer-stream.c) makes of the getters' values."""
+    ctx = header.ctx
+    return PacketIndex(
+        offset=offset,
+        packet_size=ctx.packet_size,
+        content_size=ctx.content_size,
+        timestamp_begin=ctx.timestamp_begin,
+        timestamp_end=ctx.timestamp_end,
+        events_discarded=ctx.events_discarded,
+        stream_id=header.stream_id,
+        stream_instance_id=header.stream_instance_id,
+        packet_seq_num=ctx.packet_seq_num,
+    )
+
+
+_DATA: _Kind[L.PacketHeader] = _Kind(
+    L.PacketHeader,
+    "packet_header",
+    L.field_offset(L.PacketHeader, "ctx.header_end"),  # 84 bytes
+    L.CTF_MAGIC_NUMBER,
+    lambda header: int(header.ctx.packet_size),
+    _data_index,
+)
+_METADATA: _Kind[L.MetadataPacketHeader] = _Kind(
+    L.MetadataPacketHeader,
+    "metadata_packet_header",
+    L.field_offset(L.MetadataPacketHeader, "header_end"),  # 37 bytes
+    L.TSDL_MAGIC_NUMBER,
+    lambda header: int(header.packet_size),
+    lambda _header, _offset: None,
+)
 
 
 def _packet_size(bits: int, offset: int, remaining: int, what: str) -> int:
@@ -64,61 +101,30 @@ def _packet_size(bits: int, offset: int, remaining: int, what: str) -> int:
     return size
 
 
-def split_data_file(data: bytes) -> list[Packet]:
-    """The packets of a data stream file, each with the index entry C writes for it."""
+def _split(data: bytes, kind: _Kind[_H]) -> list[Packet]:
     packets: list[Packet] = []
     offset = 0
     while offset < len(data):
-        if len(data) - offset < _DATA_HEADER:
+        raw = data[offset : offset + kind.used]
+        if len(raw) < kind.used:
+            raise RemoteProtocolError("truncated header", message=kind.c_name, offset=offset)
+        # ctypes' sizeof includes tail padding past header_end: zero-fill it.
+        header = kind.header.from_buffer_copy(raw + bytes(ctypes.sizeof(kind.header) - kind.used))
+        if header.magic != kind.magic:
             raise RemoteProtocolError(
-                "truncated packet header", message="packet_header", offset=offset
+                f"bad magic {header.magic:#x}", message=kind.c_name, field="magic", offset=offset
             )
-        header = _header(L.PacketHeader, data, offset, _DATA_HEADER)
-        if header.magic != L.CTF_MAGIC_NUMBER:
-            raise RemoteProtocolError(
-                f"bad magic {header.magic:#x}",
-                message="packet_header",
-                field="magic",
-                offset=offset,
-            )
-        ctx = header.ctx
-        size = _packet_size(ctx.packet_size, offset, len(data) - offset, "packet_header")
-        index = PacketIndex(
-            offset=offset,
-            packet_size=ctx.packet_size,
-            content_size=ctx.content_size,
-            timestamp_begin=ctx.timestamp_begin,
-            timestamp_end=ctx.timestamp_end,
-            events_discarded=ctx.events_discarded,
-            stream_id=header.stream_id,
-            stream_instance_id=header.stream_instance_id,
-            packet_seq_num=ctx.packet_seq_num,
-        )
-        packets.append(Packet(offset, data[offset : offset + size], index))
+        size = _packet_size(kind.packet_bits(header), offset, len(data) - offset, kind.c_name)
+        packets.append(Packet(offset, data[offset : offset + size], kind.index(header, offset)))
         offset += size
     return packets
+
+
+def split_data_file(data: bytes) -> list[Packet]:
+    """The packets of a data stream file, each with the index entry C writes for it."""
+    return _split(data, _DATA)
 
 
 def split_metadata_file(data: bytes) -> list[Packet]:
     """The packets of a metadata stream file."""
-    packets: list[Packet] = []
-    offset = 0
-    while offset < len(data):
-        if len(data) - offset < _META_HEADER:
-            raise RemoteProtocolError(
-                "truncated metadata packet header", message="metadata_packet_header", offset=offset
-            )
-        header = _header(L.MetadataPacketHeader, data, offset, _META_HEADER)
-        if header.magic != L.TSDL_MAGIC_NUMBER:
-            raise RemoteProtocolError(
-                f"bad magic {header.magic:#x}",
-                message="metadata_packet_header",
-                field="magic",
-                offset=offset,
-            )
-        size = _packet_size(
-            header.packet_size, offset, len(data) - offset, "metadata_packet_header"
-        )
-        packets.append(Packet(offset, data[offset : offset + size], None))
-        offset += size
-    return packets
+    return _split(data, _METADATA)

@@ -45,7 +45,8 @@ class Credentials:
     gid: int
 
 
-def _fail(exc: OSError, operation: str, path: str) -> OutputError:
+def os_failure(exc: OSError, operation: str, path: str) -> OutputError:
+    """The :class:`OutputError` for a system call of ``operation`` on ``path`` that failed."""
     return OutputError(exc.strerror or str(exc), operation=operation, path=path, errno=exc.errno)
 
 
@@ -195,7 +196,7 @@ def _as_user(
         assert credentials is not None
         return _run_demoted(credentials, action)
     except OSError as exc:
-        raise _fail(exc, operation, path) from None
+        raise os_failure(exc, operation, path) from None
 
 
 # ---------------------------------------------------------------- public API
@@ -254,4 +255,4 @@ def open_directory(dirfd: int, path: str) -> int:
     try:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dirfd)
     except OSError as exc:
-        raise _fail(exc, "opendir", path) from None
+        raise os_failure(exc, "opendir", path) from None

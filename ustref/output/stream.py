@@ -30,6 +30,7 @@ What C does for speed only is left out (``sync_file_range``,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -37,6 +38,7 @@ from ustref.errors import LocalProtocolError, OutputError
 from ustref.output import naming
 from ustref.output.chunk import TraceChunk
 from ustref.output.index import IndexFile, PacketIndex
+from ustref.output.runas import os_failure
 
 __all__ = ["OUTPUT_FLAGS", "StreamOutput"]
 
@@ -168,19 +170,7 @@ class StreamOutput:
         self.out_fd_offset += size
         if index is not None:
             assert self.index_file is not None
-            self.index_file.write(
-                PacketIndex(
-                    offset=self.out_fd_offset - size,
-                    packet_size=index.packet_size,
-                    content_size=index.content_size,
-                    timestamp_begin=index.timestamp_begin,
-                    timestamp_end=index.timestamp_end,
-                    events_discarded=index.events_discarded,
-                    stream_id=index.stream_id,
-                    stream_instance_id=index.stream_instance_id,
-                    packet_seq_num=index.packet_seq_num,
-                )
-            )
+            self.index_file.write(dataclasses.replace(index, offset=self.out_fd_offset - size))
         return size
 
     def _writev(self, parts: Sequence[bytes | memoryview], size: int) -> None:
@@ -192,12 +182,8 @@ class StreamOutput:
             try:
                 written = os.writev(self.out_fd, pending)
             except OSError as exc:
-                raise OutputError(
-                    exc.strerror or str(exc),
-                    operation=f"write ({done} of {size} bytes done)",
-                    path=self.stream_path,
-                    errno=exc.errno,
-                ) from None
+                operation = f"write ({done} of {size} bytes done)"
+                raise os_failure(exc, operation, self.stream_path) from None
             if written == 0:
                 raise OutputError(
                     f"no progress after {done} of {size} bytes",
@@ -222,12 +208,7 @@ class StreamOutput:
             os.ftruncate(self.out_fd, 0)
             os.lseek(self.out_fd, 0, os.SEEK_SET)
         except OSError as exc:
-            raise OutputError(
-                exc.strerror or str(exc),
-                operation="truncate",
-                path=self.stream_path,
-                errno=exc.errno,
-            ) from None
+            raise os_failure(exc, "truncate", self.stream_path) from None
 
     # ------------------------------------------------------------ chunks
 
