@@ -92,3 +92,15 @@ def test_demoted_child_reports_errno(tmp_path: Path, dirfd: int) -> None:
     assert (tmp_path / "d/e/f").stat().st_uid == nobody.pw_uid
     runas.rmdir_recursive(dirfd, "d/e", creds)
     assert not (tmp_path / "d/e").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_unknown_user_is_refused_before_forking(dirfd: int) -> None:
+    import pwd
+
+    uid = 4_000_000
+    with pytest.raises(KeyError):
+        pwd.getpwuid(uid)
+    with pytest.raises(OutputError) as info:
+        runas.mkdir(dirfd, "d", 0o770, Credentials(uid, uid))
+    assert info.value.errno == errno.EINVAL
