@@ -65,10 +65,13 @@ def _tree(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_rotate_archives_the_old_chunk_and_names_the_new_one(tmp_path: Path) -> None:
-    registry = ChunkRegistry()
-    # lttng start: chunk 0 in the session directory itself.
-    owner0 = _sessiond_chunk(tmp_path, 0, T0, path="")
+def _rotate(
+    session: Path, registry: ChunkRegistry, when: int
+) -> tuple[TraceChunk, TraceChunk, StreamOutput]:
+    """lttng start (chunk 0 in the session directory, one packet written), then the
+    first half of a rotation: the current chunk moves aside to .tmp_old_chunk, the
+    next one is made in .tmp_new_chunk at ``when`` and the stream moves to it."""
+    owner0 = _sessiond_chunk(session, 0, T0, path="")
     stream = StreamOutput(
         chunk=_consumer_chunk(owner0, registry),
         channel_path=CHANNEL,
@@ -78,10 +81,15 @@ def test_rotate_archives_the_old_chunk_and_names_the_new_one(tmp_path: Path) -> 
         with_index=True,
     )
     stream.write_packet([b"A" * 64])
-    # lttng rotate: the current chunk moves aside, the next one is made in .tmp_new_chunk.
     owner0.rename_path(naming.CHUNK_TMP_OLD_DIR)
-    owner1 = _sessiond_chunk(tmp_path, 1, T1, path=naming.CHUNK_TMP_NEW_DIR)
+    owner1 = _sessiond_chunk(session, 1, when, path=naming.CHUNK_TMP_NEW_DIR)
     stream.switch_chunk(_consumer_chunk(owner1, registry))
+    return owner0, owner1, stream
+
+
+def test_rotate_archives_the_old_chunk_and_names_the_new_one(tmp_path: Path) -> None:
+    registry = ChunkRegistry()
+    owner0, owner1, stream = _rotate(tmp_path, registry, T1)
     stream.write_packet([b"B" * 64])  # the consumer writes on while the daemon renames
     assert _close_on_consumer(registry, 0, T1, MOVE) == ""
     assert not registry.exists(SessionId(1), ChunkId(0))  # no stream holds it any more
@@ -106,20 +114,8 @@ def test_rotate_archives_the_old_chunk_and_names_the_new_one(tmp_path: Path) -> 
 
 def test_clear_deletes_the_old_chunks_files(tmp_path: Path) -> None:
     registry = ChunkRegistry()
-    owner0 = _sessiond_chunk(tmp_path, 0, T0, path="")
-    stream = StreamOutput(
-        chunk=_consumer_chunk(owner0, registry),
-        channel_path=CHANNEL,
-        name="chan_0",
-        tracefile_size=0,
-        tracefile_count=0,
-        with_index=True,
-    )
-    stream.write_packet([b"A" * 64])
-    # lttng clear of a never-rotated session: the next chunk stays in the session directory.
-    owner0.rename_path(naming.CHUNK_TMP_OLD_DIR)
-    owner1 = _sessiond_chunk(tmp_path, 1, T2, path=naming.CHUNK_TMP_NEW_DIR)
-    stream.switch_chunk(_consumer_chunk(owner1, registry))
+    # lttng clear of a never-rotated session: the next chunk goes back to the session directory.
+    owner0, owner1, stream = _rotate(tmp_path, registry, T2)
     _close_on_consumer(registry, 0, T2, DELETE)
     owner1.rename_path("")
     owner0.close_command = DELETE
