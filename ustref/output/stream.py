@@ -22,7 +22,9 @@ Rules (each decision is a function of :mod:`ustref.output.naming`):
   (size limit or chunk switch) creates an index file for every data stream,
   even one created without (a snapshot stream), never for the metadata stream;
 * a chunk switch closes the files and reopens them, from ``n`` = 0, in the new
-  chunk (none when the stream has no chunk to go to).
+  chunk (none when the stream has no chunk to go to);
+* a snapshot reopens a closed stream's files in the snapshot chunk *without*
+  resetting ``n`` (:meth:`StreamOutput.open_in_chunk`).
 
 What C does for speed only is left out (``sync_file_range``,
 ``posix_fadvise(DONTNEED)``): it does not change the files.
@@ -211,6 +213,25 @@ class StreamOutput:
             raise os_failure(exc, "truncate", self.stream_path) from None
 
     # ------------------------------------------------------------ chunks
+
+    def open_in_chunk(self, chunk: TraceChunk, *, with_index: bool) -> None:
+        """Open the files in ``chunk`` again after :meth:`close`, *keeping* the tracefile index.
+
+        Mirrors ust-consumer.c ``snapshot_channel`` @ v2.13.9 (lines 1113–1125):
+        each snapshot gives the channel's long-lived streams the snapshot chunk
+        and calls ``consumer_stream_create_output_files(stream, false)``, then
+        ``consumer_stream_close`` — which resets neither
+        ``tracefile_count_current`` nor anything else but the open files. So
+        with ``--tracefile-size``, a second snapshot's files of a stream start
+        at the ``_<n>`` where the first one stopped, and (``with_index`` false)
+        get an index file only from their first rotation on.
+        """
+        if self.chunk is not None:
+            raise LocalProtocolError(f"stream {self.name}: already has a trace chunk")
+        if not chunk.get():
+            raise LocalProtocolError(f"stream {self.name}: its trace chunk is already released")
+        self.chunk = chunk
+        self._create_output_files(create_index=with_index)
 
     def switch_chunk(self, chunk: TraceChunk | None) -> None:
         """Move the stream to its channel's current chunk (session rotation).
