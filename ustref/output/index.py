@@ -171,7 +171,11 @@ class IndexFile:
         self.major = major
         self.minor = minor
         self.element_len = packet_index_len(major, minor)
-        self._write(file_header(major, minor), "index header")
+        try:
+            self._write(file_header(major, minor), "index header")
+        except OutputError:
+            self.close()
+            raise
 
     def write(self, entry: PacketIndex) -> None:
         """Mirrors index.c ``lttng_index_file_write``: append one entry of ``element_len`` bytes."""

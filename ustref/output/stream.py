@@ -63,7 +63,7 @@ class StreamOutput:
 
     The stream takes a reference to ``chunk`` and opens its files at once
     (``lttng_ustconsumer_on_recv_stream``); with ``chunk=None`` it has no files
-    until :meth:`switch_chunk` gives it a chunk.
+    until :meth:`switch_chunk` or :meth:`open_in_chunk` gives it a chunk.
     """
 
     def __init__(
