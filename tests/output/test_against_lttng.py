@@ -82,6 +82,23 @@ def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+def _output(
+    chunk: TraceChunk | None, channel_path: str, name: str, *, with_index: bool
+) -> StreamOutput:
+    """A StreamOutput as the C consumer sets one up for stream ``name`` (limits by channel)."""
+    metadata = name == naming.METADATA_NAME
+    size, count = (0, 0) if metadata else CHANNELS[name.split("_", 1)[0]]
+    return StreamOutput(
+        chunk=chunk,
+        channel_path=channel_path,
+        name=name,
+        tracefile_size=size,
+        tracefile_count=count,
+        with_index=with_index and not metadata,
+        metadata=metadata,
+    )
+
+
 @dataclass
 class _Replayed:
     """One stream's writer and where its sequence numbers stand."""
@@ -130,20 +147,11 @@ class _Replay:
     def _stream(self, chunk: TraceChunk, channel_path: str, name: str, paths: list[Path]) -> None:
         metadata = name == naming.METADATA_NAME
         channel = name.split("_", 1)[0]
-        size, count = (0, 0) if metadata else CHANNELS[channel]
+        count = 0 if metadata else CHANNELS[channel][1]
         replayed = self.streams.get((channel_path, name))
         if replayed is None:
-            replayed = self.streams[(channel_path, name)] = _Replayed(
-                StreamOutput(
-                    chunk=chunk,
-                    channel_path=channel_path,
-                    name=name,
-                    tracefile_size=size,
-                    tracefile_count=count,
-                    with_index=not metadata,
-                    metadata=metadata,
-                )
-            )
+            output = _output(chunk, channel_path, name, with_index=True)
+            replayed = self.streams[(channel_path, name)] = _Replayed(output)
         else:
             replayed.output.switch_chunk(chunk)  # lttng_consumer_rotate_stream
         if metadata:
@@ -174,33 +182,16 @@ class _Replay:
         fresh stream (``lttng_ustconsumer_snapshot_metadata``). No index entries."""
         if name == naming.METADATA_NAME:
             (path,) = paths
-            fresh = StreamOutput(
-                chunk=chunk,
-                channel_path=channel_path,
-                name=name,
-                tracefile_size=0,
-                tracefile_count=0,
-                with_index=False,
-                metadata=True,
-            )
+            fresh = _output(chunk, channel_path, name, with_index=False)
             for packet in split_metadata_file(path.read_bytes()):
                 fresh.write_packet([packet.data])
             fresh.close()
             return
-        size, count = CHANNELS[name.split("_", 1)[0]]
-        assert count == 0, "a snapshot may not lose packets to a count limit here"
+        assert CHANNELS[name.split("_", 1)[0]][1] == 0, "no count limit: nothing lost"
         replayed = self.streams.get((channel_path, name))
         if replayed is None:
-            replayed = self.streams[(channel_path, name)] = _Replayed(
-                StreamOutput(
-                    chunk=None,
-                    channel_path=channel_path,
-                    name=name,
-                    tracefile_size=size,
-                    tracefile_count=count,
-                    with_index=False,
-                )
-            )
+            output = _output(None, channel_path, name, with_index=False)
+            replayed = self.streams[(channel_path, name)] = _Replayed(output)
         replayed.output.open_in_chunk(chunk, with_index=False)
         packets = _sorted_packets(paths)
         seqs = [p.index.packet_seq_num for p in packets if p.index]
