@@ -309,3 +309,38 @@ def test_root_checks_permissions_as_the_chunk_user(tmp_path: Path) -> None:
     assert info.value.errno == 13  # EACCES, though root itself could
     assert not (private / "chan_0").exists()
     chunk.put()
+
+
+def test_rename_path_refusals(tmp_path: Path) -> None:
+    named = TraceChunk(chunk_id=ChunkId(3), creation_time=BEGIN, override_name="snap")
+    with pytest.raises(OutputError):
+        named.rename_path("elsewhere")  # an override name pins the path
+    nameless = TraceChunk(chunk_id=ChunkId(3), creation_time=BEGIN, path="")
+    nameless.rename_path("")  # the same path: nothing to do (checked before anything else)
+    assert nameless.path == ""
+    anonymous = TraceChunk(chunk_id=None, creation_time=None, path="")
+    with pytest.raises(OutputError):
+        anonymous.rename_path(None)  # no name to take
+    unset = TraceChunk(chunk_id=ChunkId(3), creation_time=BEGIN, path="a")
+    unset.rename_path("b")  # no directory yet: only the path changes
+    assert unset.path == "b"
+    unset.rename_path(None)
+    assert unset.path == naming.chunk_name(ChunkId(3), BEGIN)
+
+
+def test_owner_rename_between_named_directories(tmp_path: Path) -> None:
+    chunk = _owner_chunk(tmp_path, 4, path="first")
+    chunk.create_subdirectory("ust/uid")
+    _write(chunk, "ust/uid/f", b"1")
+    chunk.rename_path("second")
+    _write(chunk, "ust/uid/g", b"2")  # the chunk follows its directory
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "second/ust/uid/f",
+        "second/ust/uid/g",
+    ]
+    chunk.rename_path("")  # back into the session directory: top-level directories move
+    assert (tmp_path / "ust/uid/g").read_bytes() == b"2"
+    assert not (tmp_path / "second").exists()
+    with pytest.raises(OutputError):
+        chunk.set_as_owner(_dirfd(tmp_path / "again"))
+    chunk.put()

@@ -94,3 +94,12 @@ def test_parse_index_1_0_pads_missing_fields_with_zero() -> None:
 def test_parse_rejects_malformed_files(data: bytes) -> None:
     with pytest.raises(RemoteProtocolError):
         idx.parse_index_file(data)
+
+
+def test_a_failed_header_write_closes_the_file(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / "ro.idx", os.O_RDONLY | os.O_CREAT, 0o600)
+    with pytest.raises(OutputError) as info:
+        idx.IndexFile(fd, "ro.idx")
+    assert info.value.errno is not None
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed by IndexFile

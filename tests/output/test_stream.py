@@ -213,3 +213,40 @@ def test_stream_without_chunk_opens_nothing(tmp_path: Path) -> None:
     chunk.put()
     with pytest.raises(LocalProtocolError):
         _stream(chunk)
+
+
+def test_snapshots_continue_the_tracefile_numbering(tmp_path: Path) -> None:
+    stream = _stream(None, size=2 * PACKET, with_index=False)
+    first = _chunk(tmp_path / "snapshot-1-0" / "ust", chunk_id=1)
+    stream.open_in_chunk(first, with_index=False)
+    # A snapshot writes no index entry (lttng_ustconsumer_take_snapshot writes the
+    # sub-buffers directly), but a rotation still creates an index file.
+    for seq in range(3):  # _0: p0 p1, then a rotation: _1: p2
+        stream.write_packet([_packet(seq)])
+    stream.close()
+    first.put()
+    assert first.released
+    second = _chunk(tmp_path / "snapshot-1-1" / "ust", chunk_id=2)
+    stream.open_in_chunk(second, with_index=False)
+    with pytest.raises(LocalProtocolError):
+        stream.open_in_chunk(second, with_index=False)
+    assert stream.index_file is None  # closed with the first snapshot, not reopened
+    for seq in range(3, 6):  # _1 again (truncated): p3 p4, then _2: p5
+        stream.write_packet([_packet(seq)])
+    stream.close()
+    second.put()
+    one = _files(tmp_path / "snapshot-1-0")
+    two = _files(tmp_path / "snapshot-1-1")
+    assert sorted(one) == [
+        f"ust/{CHANNEL}/chan_1_0",
+        f"ust/{CHANNEL}/chan_1_1",
+        f"ust/{CHANNEL}/index/chan_1_1.idx",
+    ]
+    assert one[f"ust/{CHANNEL}/index/chan_1_1.idx"] == file_header()
+    assert sorted(two) == [
+        f"ust/{CHANNEL}/chan_1_1",
+        f"ust/{CHANNEL}/chan_1_2",
+        f"ust/{CHANNEL}/index/chan_1_2.idx",
+    ]
+    assert two[f"ust/{CHANNEL}/chan_1_1"] == _packet(3) + _packet(4)
+    assert two[f"ust/{CHANNEL}/index/chan_1_2.idx"] == file_header()

@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TypeVar
 
 from construct_typed import csfield
 
 from ustref.errors import OutputError, RemoteProtocolError
+from ustref.output.runas import os_failure
 from ustref.protocol.fields import WireStruct, u32be, u64be
 from ustref.protocol.registry import Protocol, StructSpec
 
 HEADER = "src/common/index/ctf-index.h"
+
+_S = TypeVar("_S", bound=WireStruct)
 
 #: ``CTF_INDEX_MAGIC``, ctf-index.h.
 CTF_INDEX_MAGIC = 0xC1F1DCC1
@@ -79,20 +83,13 @@ class PacketIndex(WireStruct):
         return raw if element_len is None else raw[:element_len]
 
 
-FILE_HEADER = StructSpec(
-    "ctf_packet_index_file_hdr",
-    PacketIndexFileHeader,
-    HEADER,
-    Protocol.IN_PROCESS,
-    (PacketIndexFileHeader.__doc__ or "").strip(),
-)
-PACKET_INDEX = StructSpec(
-    "ctf_packet_index",
-    PacketIndex,
-    HEADER,
-    Protocol.IN_PROCESS,
-    (PacketIndex.__doc__ or "").strip(),
-)
+def _disk_struct(c_name: str, dc_type: type[_S]) -> StructSpec[_S]:
+    """The spec of a ctf-index.h struct (parse/build with typed errors; not registered)."""
+    return StructSpec(c_name, dc_type, HEADER, Protocol.IN_PROCESS, (dc_type.__doc__ or "").strip())
+
+
+FILE_HEADER = _disk_struct("ctf_packet_index_file_hdr", PacketIndexFileHeader)
+PACKET_INDEX = _disk_struct("ctf_packet_index", PacketIndex)
 
 
 def packet_index_len(major: int, minor: int) -> int:
@@ -174,7 +171,11 @@ class IndexFile:
         self.major = major
         self.minor = minor
         self.element_len = packet_index_len(major, minor)
-        self._write(file_header(major, minor), "index header")
+        try:
+            self._write(file_header(major, minor), "index header")
+        except OutputError:
+            self.close()
+            raise
 
     def write(self, entry: PacketIndex) -> None:
         """Mirrors index.c ``lttng_index_file_write``: append one entry of ``element_len`` bytes."""
@@ -186,9 +187,7 @@ class IndexFile:
         try:
             written = os.write(self.fd, data)
         except OSError as exc:
-            raise OutputError(
-                exc.strerror or str(exc), operation=f"write {what}", path=self.path, errno=exc.errno
-            ) from None
+            raise os_failure(exc, f"write {what}", self.path) from None
         if written != len(data):
             raise OutputError(
                 f"short write: {written} of {len(data)} bytes",

@@ -45,7 +45,8 @@ class Credentials:
     gid: int
 
 
-def _fail(exc: OSError, operation: str, path: str) -> OutputError:
+def os_failure(exc: OSError, operation: str, path: str) -> OutputError:
+    """The :class:`OutputError` for a system call of ``operation`` on ``path`` that failed."""
     return OutputError(exc.strerror or str(exc), operation=operation, path=path, errno=exc.errno)
 
 
@@ -131,15 +132,29 @@ def _rmdir_recursive_skip_non_empty(dirfd: int, path: str) -> None:
 # ---------------------------------------------------------------- demotion
 
 
-def _demote(credentials: Credentials) -> None:
-    """Mirrors runas.c ``demote_creds`` followed by ``umask(0)``, in a forked child."""
+def _demote(credentials: Credentials, user: tuple[str, int] | None) -> None:
+    """Mirrors runas.c ``demote_creds`` followed by ``umask(0)``, in a forked child.
+
+    ``user`` (name, primary gid) is looked up by the parent before the fork: a
+    child of a threaded process must not enter NSS.
+    """
     if os.getgid() != credentials.gid:
         os.setegid(credentials.gid)
-    if os.getuid() != credentials.uid:
-        entry = pwd.getpwuid(credentials.uid)
-        os.initgroups(entry.pw_name, entry.pw_gid)
+    if user is not None:
+        os.initgroups(*user)
         os.seteuid(credentials.uid)
     os.umask(0)
+
+
+def _user_of(credentials: Credentials) -> tuple[str, int] | None:
+    """``get_user_infos_from_uid``: what ``initgroups`` needs, when the user changes."""
+    if os.getuid() == credentials.uid:
+        return None
+    try:
+        entry = pwd.getpwuid(credentials.uid)
+    except KeyError:
+        raise OSError(errno.EINVAL, f"no user with uid {credentials.uid}") from None
+    return entry.pw_name, entry.pw_gid
 
 
 _RESULT = struct.Struct("=ii")  # (return value, errno)
@@ -150,13 +165,14 @@ def _run_demoted(credentials: Credentials, action: Callable[[], int | None]) -> 
 
     Raises the child's ``OSError`` (same errno) in the caller.
     """
+    user = _user_of(credentials)
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, reported through the socket
         code = 0
         try:
             parent_sock.close()
-            _demote(credentials)
+            _demote(credentials, user)
             try:
                 result = action()
             except OSError as exc:
@@ -195,7 +211,7 @@ def _as_user(
         assert credentials is not None
         return _run_demoted(credentials, action)
     except OSError as exc:
-        raise _fail(exc, operation, path) from None
+        raise os_failure(exc, operation, path) from None
 
 
 # ---------------------------------------------------------------- public API
@@ -254,4 +270,4 @@ def open_directory(dirfd: int, path: str) -> int:
     try:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dirfd)
     except OSError as exc:
-        raise _fail(exc, "opendir", path) from None
+        raise os_failure(exc, "opendir", path) from None

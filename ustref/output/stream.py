@@ -22,7 +22,9 @@ Rules (each decision is a function of :mod:`ustref.output.naming`):
   (size limit or chunk switch) creates an index file for every data stream,
   even one created without (a snapshot stream), never for the metadata stream;
 * a chunk switch closes the files and reopens them, from ``n`` = 0, in the new
-  chunk (none when the stream has no chunk to go to).
+  chunk (none when the stream has no chunk to go to);
+* a snapshot reopens a closed stream's files in the snapshot chunk *without*
+  resetting ``n`` (:meth:`StreamOutput.open_in_chunk`).
 
 What C does for speed only is left out (``sync_file_range``,
 ``posix_fadvise(DONTNEED)``): it does not change the files.
@@ -30,6 +32,7 @@ What C does for speed only is left out (``sync_file_range``,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -37,6 +40,7 @@ from ustref.errors import LocalProtocolError, OutputError
 from ustref.output import naming
 from ustref.output.chunk import TraceChunk
 from ustref.output.index import IndexFile, PacketIndex
+from ustref.output.runas import os_failure
 
 __all__ = ["OUTPUT_FLAGS", "StreamOutput"]
 
@@ -59,7 +63,7 @@ class StreamOutput:
 
     The stream takes a reference to ``chunk`` and opens its files at once
     (``lttng_ustconsumer_on_recv_stream``); with ``chunk=None`` it has no files
-    until :meth:`switch_chunk` gives it a chunk.
+    until :meth:`switch_chunk` or :meth:`open_in_chunk` gives it a chunk.
     """
 
     def __init__(
@@ -168,19 +172,7 @@ class StreamOutput:
         self.out_fd_offset += size
         if index is not None:
             assert self.index_file is not None
-            self.index_file.write(
-                PacketIndex(
-                    offset=self.out_fd_offset - size,
-                    packet_size=index.packet_size,
-                    content_size=index.content_size,
-                    timestamp_begin=index.timestamp_begin,
-                    timestamp_end=index.timestamp_end,
-                    events_discarded=index.events_discarded,
-                    stream_id=index.stream_id,
-                    stream_instance_id=index.stream_instance_id,
-                    packet_seq_num=index.packet_seq_num,
-                )
-            )
+            self.index_file.write(dataclasses.replace(index, offset=self.out_fd_offset - size))
         return size
 
     def _writev(self, parts: Sequence[bytes | memoryview], size: int) -> None:
@@ -192,12 +184,8 @@ class StreamOutput:
             try:
                 written = os.writev(self.out_fd, pending)
             except OSError as exc:
-                raise OutputError(
-                    exc.strerror or str(exc),
-                    operation=f"write ({done} of {size} bytes done)",
-                    path=self.stream_path,
-                    errno=exc.errno,
-                ) from None
+                operation = f"write ({done} of {size} bytes done)"
+                raise os_failure(exc, operation, self.stream_path) from None
             if written == 0:
                 raise OutputError(
                     f"no progress after {done} of {size} bytes",
@@ -222,14 +210,28 @@ class StreamOutput:
             os.ftruncate(self.out_fd, 0)
             os.lseek(self.out_fd, 0, os.SEEK_SET)
         except OSError as exc:
-            raise OutputError(
-                exc.strerror or str(exc),
-                operation="truncate",
-                path=self.stream_path,
-                errno=exc.errno,
-            ) from None
+            raise os_failure(exc, "truncate", self.stream_path) from None
 
     # ------------------------------------------------------------ chunks
+
+    def open_in_chunk(self, chunk: TraceChunk, *, with_index: bool) -> None:
+        """Open the files in ``chunk`` again after :meth:`close`, *keeping* the tracefile index.
+
+        Mirrors ust-consumer.c ``snapshot_channel`` @ v2.13.9 (lines 1113–1125):
+        each snapshot gives the channel's long-lived streams the snapshot chunk
+        and calls ``consumer_stream_create_output_files(stream, false)``, then
+        ``consumer_stream_close`` — which resets neither
+        ``tracefile_count_current`` nor anything else but the open files. So
+        with ``--tracefile-size``, a second snapshot's files of a stream start
+        at the ``_<n>`` where the first one stopped, and (``with_index`` false)
+        get an index file only from their first rotation on.
+        """
+        if self.chunk is not None:
+            raise LocalProtocolError(f"stream {self.name}: already has a trace chunk")
+        if not chunk.get():
+            raise LocalProtocolError(f"stream {self.name}: its trace chunk is already released")
+        self.chunk = chunk
+        self._create_output_files(create_index=with_index)
 
     def switch_chunk(self, chunk: TraceChunk | None) -> None:
         """Move the stream to its channel's current chunk (session rotation).
