@@ -523,20 +523,33 @@ def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
     if u.relayd_id != LOCAL:
         core.send_status(R.LTTCOMM_CONSUMERD_ROTATION_FAIL)
         return
+    to_open = []
     for stream in channel.streams:
         if stream.reader is None or stream.trace_chunk is None:
             continue
-        if channel.type is ChannelType.METADATA:
+        if channel.type is ChannelType.METADATA or stream.opened_packet_in_current_trace_chunk:
+            # Metadata: never an empty packet. Data: a packet was opened in this chunk,
+            # so an active flush (a no-op at a packet boundary) closes it.
             flush_active = True
         else:
+            # No packet opened in the chunk's lifetime: flush an empty one rather than
+            # leave an empty file, unless data is waiting (consumer.c 4062-4110).
             stream.reader.snapshot_sample_positions()
             produced = stream.reader.snapshot_get_produced()
             flush_active = produced != stream.reader.snapshot_get_consumed()
         S.flush(stream, producer_active=flush_active)
         core.drain(stream)
+        stream.opened_packet_in_current_trace_chunk = False
+        if channel.type is ChannelType.DATA and stream.trace_chunk is not channel.trace_chunk:
+            to_open.append(stream)
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     for stream in channel.streams:
         core.rotate_stream(stream)
+    # The new chunk gets a packet opened as close to the rotation point as possible
+    # (consumer.c 4216-4270, then consumer_stream_open_packet per stream).
+    for stream in to_open:
+        if stream.reader is not None and stream.trace_chunk is not None:
+            S.open_packet(stream)
 
 
 def clear_channel(core: Core, msg: ConsumerMsg) -> None:
@@ -568,7 +581,7 @@ def open_channel_packets(core: Core, msg: ConsumerMsg) -> None:
         return
     for stream in channel.streams:
         if stream.reader is not None:
-            S.flush(stream, producer_active=False)
+            S.open_packet(stream)
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 

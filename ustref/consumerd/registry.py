@@ -47,6 +47,11 @@ class Stream:
     output: StreamOutput | None = None
     trace_chunk: TraceChunk | None = None
     quiescent: bool = False
+    opened_packet_in_current_trace_chunk: bool = True
+    """``stream->opened_packet_in_current_trace_chunk``: a buffer is created with an
+    open packet (consumer-stream.c ``consumer_stream_create``); a rotation clears it,
+    and an open-packet attempt (after the rotation, or after a consumed packet) sets
+    it again. A rotation's flush is active (no empty packet) while it is set."""
     hangup_flush_done: bool = False
     last_discarded_events: int = 0
     last_sequence_number: int | None = None

@@ -55,6 +55,22 @@ def flush(stream: Stream, *, producer_active: bool) -> None:
     ustctl.flush_buffer(stream.ust, producer_active)
 
 
+def open_packet(stream: Stream) -> bool:
+    """``consumer_stream_open_packet()`` (consumer-stream.c 510-583): flush an empty
+    packet (inactive flush) and say whether it opened one — ``False`` when the buffer
+    had no space (``CONSUMER_STREAM_OPEN_PACKET_STATUS_NO_SPACE``). Either way the
+    caller counts the stream as having an open packet in its chunk, as C does."""
+    reader = stream.reader
+    assert reader is not None
+    reader.snapshot_sample_positions()
+    before = reader.snapshot_get_produced()
+    flush(stream, producer_active=False)
+    reader.snapshot_sample_positions()
+    opened = reader.snapshot_get_produced() != before
+    stream.opened_packet_in_current_trace_chunk = True
+    return opened
+
+
 def _update_stats(stream: Stream, discarded: int, sequence_number: int) -> None:
     """``update_stream_stats()`` (consumer.c): channel discarded-event and lost-packet
     counts from the packet's cumulative counters."""
@@ -100,6 +116,14 @@ def _consume_held(stream: Stream) -> None:
         stream.consumed_bytes += padded
     finally:
         reader.put_next_subbuf()
+    if (
+        index is not None
+        and not stream.opened_packet_in_current_trace_chunk
+        and stream.trace_chunk is not None
+    ):
+        # post_consume_open_new_packet() (consumer-stream.c 593-640): a rotation's
+        # open-packet attempt found the buffer full; consuming made room.
+        open_packet(stream)
 
 
 def drain(stream: Stream) -> Status:
