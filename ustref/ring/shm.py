@@ -74,6 +74,7 @@ import stat
 import struct
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
@@ -153,6 +154,10 @@ _MAP_FIXED_ANON = 0x10 | mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
 _HANDLER_T = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
+_Ranges = tuple[tuple[int, int, "weakref.ReferenceType[ShmMapping]"], ...]
+"""Guarded address ranges: (start, end, the mapping), oldest first."""
+
+
 class SigbusGuard:
     """Process-wide ``SIGBUS`` handler turning faults in registered mappings into errors.
 
@@ -163,8 +168,10 @@ class SigbusGuard:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ranges: tuple[tuple[int, int, weakref.ReferenceType[ShmMapping]], ...] = ()
+        # Re-entrant: a mapping's ``__del__`` (garbage collection can run inside any
+        # allocation, including one made while this lock is held) unregisters.
+        self._lock = threading.RLock()
+        self._ranges: _Ranges = ()
         self._previous = _SigAction()
         self._callback = _HANDLER_T(self._handle)
         self._handler_addr = ctypes.cast(self._callback, ctypes.c_void_p).value
@@ -190,16 +197,28 @@ class SigbusGuard:
 
     def register(self, start: int, end: int, mapping: ShmMapping) -> None:
         self.ensure_installed()
-        with self._lock:
-            self._ranges = (*self._ranges, (start, end, weakref.ref(mapping)))
+        entry = (start, end, weakref.ref(mapping))
+        self._update(lambda ranges: (*ranges, entry))
 
     def unregister(self, start: int) -> None:
+        self._update(lambda ranges: tuple(r for r in ranges if r[0] != start))
+
+    def _update(self, change: Callable[[_Ranges], _Ranges]) -> None:
+        """Rebind :attr:`_ranges` to ``change(_ranges)`` without losing an update made
+        meanwhile by a nested call: building the new tuple allocates, an allocation
+        can run the garbage collector, and a collected mapping's ``__del__``
+        unregisters itself on this same thread (hence the re-entrant lock)."""
         with self._lock:
-            self._ranges = tuple(r for r in self._ranges if r[0] != start)
+            while True:
+                before = self._ranges
+                after = change(before)
+                if self._ranges is before:
+                    self._ranges = after
+                    return
 
     def _handle(self, signum: int, info: int | None, _ucontext: int | None) -> None:
         addr = ctypes.c_void_p.from_address((info or 0) + _SI_ADDR_OFFSET).value or 0
-        for start, end, ref in self._ranges:
+        for start, end, ref in reversed(self._ranges):
             if start <= addr < end:
                 page = addr & ~(PAGE_SIZE - 1)
                 _libc.mmap(page, PAGE_SIZE, _PROT_RW, _MAP_FIXED_ANON, -1, 0)
