@@ -75,7 +75,7 @@ MIB = 1 << 20
 #: the issue 16 goals on recorded events: sub-buffer size -> ustref/C at least
 RECORDED_GOALS = {4 << 10: 1.5, 64 << 10: 1.0}
 _DISCARDED = re.compile(r"Discarded events:\s*(\d+)")
-_COUNTER_EVENTS = re.compile(r"^\s*(\d+)\s+events?\s*$", re.MULTILINE)
+_COUNTER_EVENTS = re.compile(r"^\s*(\d+) Event messages$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
