@@ -45,6 +45,7 @@ lock (``/tmp/ustref-sessiond.lock``) for each daemon, and waits while
 from __future__ import annotations
 
 import argparse
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -60,7 +61,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ustref.lttng.apps import build_app
-from ustref.lttng.sessiond import SessionDaemon, process_info
+from ustref.lttng.sessiond import DEFAULT_LOCK_PATH, SessionDaemon, process_info
 from ustref.transport.launcher import which
 
 SUBBUF_SIZES = (4 << 10, 64 << 10, 1 << 20)
@@ -104,14 +105,33 @@ class Run:
         return self.cpu_seconds * 1e3 / (self.data_bytes / MIB) if self.data_bytes else 0.0
 
 
-def wait_for_ci() -> None:
-    """Start no daemon while the project's CI runs on this machine."""
-    announced = False
-    while CI_MARKER.exists():
-        if not announced:
-            print(f"waiting: {CI_MARKER} exists (CI running)", flush=True)
-            announced = True
-        time.sleep(30)
+def lock_busy() -> bool:
+    """Another process holds the session daemon lock (probed, released at once)."""
+    fd = os.open(DEFAULT_LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the only descriptor releases a lock we took
+    return False
+
+
+def wait_for_machine() -> None:
+    """Start no daemon while the project's CI runs on this machine (it announces
+    itself with :data:`CI_MARKER`), nor queue for the lock behind its run."""
+    announced = ""
+    while True:
+        if CI_MARKER.exists():
+            reason, pause = f"{CI_MARKER} exists (CI running)", 30.0
+        elif lock_busy():
+            reason, pause = f"{DEFAULT_LOCK_PATH} is held", 5.0
+        else:
+            return
+        if reason != announced:
+            print(f"waiting: {reason}", flush=True)
+            announced = reason
+        time.sleep(pause)
 
 
 def consumer_pid(sessiond: SessionDaemon) -> int:
@@ -231,8 +251,8 @@ def bench(consumers: dict[str, Sequence[str]], events: int, rounds: int, work: P
     order = list(consumers)
     for round_ in range(rounds):
         for consumer in order if round_ % 2 == 0 else order[::-1]:
-            wait_for_ci()
-            with SessionDaemon(extra_args=consumers[consumer]) as sessiond:
+            wait_for_machine()
+            with SessionDaemon(extra_args=consumers[consumer], lock_timeout=3600) as sessiond:
                 for subbuf_size in SUBBUF_SIZES:
                     run = run_session(
                         sessiond,
