@@ -167,6 +167,21 @@ def test_build_app_unknown_or_missing(tmp_path: Path) -> None:
         build_app("tracef_app", tmp_path / "out", source_dir=tmp_path / "empty")
 
 
+def test_bench_app_emits_the_events_it_is_asked_for(tmp_path: Path) -> None:
+    """The benchmark's app reports the count it emitted (untraced here: no daemon)."""
+    require_tool("gcc")
+    binary = build_app("bench_app", tmp_path)
+    env = {**os.environ, "LTTNG_UST_REGISTER_TIMEOUT": "0", "LTTNG_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [binary, "12345"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    emitted, seconds = done.stdout.split()
+    assert int(emitted) == 12345
+    assert float(seconds) >= 0.0
+    bad = subprocess.run([binary], capture_output=True, text=True, env=env, check=False)
+    assert bad.returncode == 2
+
+
 def test_build_app_caches_by_content(tmp_path: Path) -> None:
     require_tool("gcc")
     src = tmp_path / "src"
