@@ -30,6 +30,7 @@ from ustref.conformance.prepare import (
 )
 from ustref.conformance.report import ExpectedConsumer, RunReport
 from ustref.conformance.run import Runner, ensure_user
+from ustref.conformance.stage import runs_as, stage_consumer
 from ustref.transport.launcher import which
 
 __all__ = ["C_CONSUMERD", "conformance_main", "resolve_consumer"]
@@ -163,9 +164,16 @@ def conformance_main(argv: list[str]) -> int:
         return 0
     tree = prepare_tree(args.build_dir)
     expected = resolve_consumer(args.consumer, tree)
-    place_consumer(tree, Path(expected.path))
     needs_user = os.geteuid() == 0 and any(s.as_user for s in scripts)
     user = ensure_user(args.user, create=args.create_user) if needs_user else None
+    if (
+        user is not None
+        and expected.label == "ustref"
+        and runs_as(user, [expected.path, "--version"]).returncode != 0
+    ):
+        print(f"conformance: user {user.pw_name} cannot run {expected.path}: staging a copy")
+        expected = stage_consumer(args.build_dir, user, expected)
+    place_consumer(tree, Path(expected.path))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     logs = args.build_dir.resolve() / "runs" / f"{stamp}-{expected.label}"
     print(
