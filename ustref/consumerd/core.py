@@ -364,3 +364,6 @@ class Core:
         for channel in list(self.registry.channels.values()):
             self.destroy_channel(channel)
         self.chunks.put_each_chunk()
+        for pair in self.registry.relayds.values():
+            pair.close()
+        self.registry.relayds.clear()

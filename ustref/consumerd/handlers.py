@@ -18,7 +18,14 @@ import time
 from ustref.consumerd import streams as S
 from ustref.consumerd.core import Core, HandlerGen, Need
 from ustref.consumerd.metadata import MetadataCache
-from ustref.consumerd.registry import LOCAL, Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.registry import (
+    LOCAL,
+    Channel,
+    ChannelType,
+    RelaydPair,
+    Stream,
+    close_fd,
+)
 from ustref.errors import UstrefError
 from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
@@ -41,7 +48,9 @@ from ustref.protocol.consumer import (
     KeyArgs,
     LostPacketsReply,
     LttngConsumerCommand,
+    LttngStreamType,
     PushMetadataMember,
+    RelaydSockV2139,
     RotateChannelMember,
     SessionChannelArgs,
     SessionIdArgs,
@@ -72,20 +81,61 @@ def _key(msg: ConsumerMsg) -> int:
     return u.key
 
 
-# -- relayd (streaming is a later issue) -------------------------------------------------
+# -- relayd (sockets kept; streaming is a later issue) ----------------------------------
 
 
-def add_relayd_socket(core: Core, msg: ConsumerMsg) -> None:
-    """ADD_RELAYD_SOCKET (ust-consumer.c 1427-1442, ``consumer_add_relayd_socket``):
-    no streaming yet, so the first status is RELAYD_FAIL and the exchange ends."""
-    core.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+def add_relayd_socket(core: Core, msg: ConsumerMsg) -> HandlerGen:
+    """ADD_RELAYD_SOCKET (ust-consumer.c 1427-1442, ``consumer_add_relayd_socket``
+    consumer.c 3566-3720): a first status, the socket fd, a second status; the
+    control socket creates the relayd pair, the data socket completes it.
+
+    The session daemon sends these as soon as a session with a network output
+    gets a domain command (``cmd_setup_relayd``, sessiond client.c), long before
+    anything is traced, so ustref accepts and keeps them like the C consumer.
+    Streaming over them is a later issue: the commands that would need it
+    (ASK_CHANNEL_CREATION, CREATE_TRACE_CHUNK, ROTATE_CHANNEL, SNAPSHOT_CHANNEL
+    with a relayd id) answer an error status instead."""
+    u = _member(msg, RelaydSockV2139)
+    assert isinstance(u, RelaydSockV2139)
+    net = RelaydId(u.net_index)
+    pair = core.registry.relayds.get(net)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    got = yield Need(1, 1)
+    (fd,) = got.fds
+    if pair is None:
+        # C asserts that a new index starts with its control socket; ustref
+        # takes either first rather than dying on a peer's order.
+        pair = RelaydPair(net_seq_idx=net, sessiond_session_id=SessionId(u.session_id))
+    if u.type == LttngStreamType.LTTNG_STREAM_CONTROL:
+        close_fd(pair.control_fd)
+        pair.control_fd = fd
+        pair.relayd_session_id = u.relayd_session_id
+    else:
+        close_fd(pair.data_fd)
+        pair.data_fd = fd
+    pair.major, pair.minor = u.major, u.minor
+    core.registry.relayds[net] = pair
+    log.info(
+        "relayd %d %s socket kept (fd %d); streaming is not implemented",
+        u.net_index,
+        "control" if u.type == LttngStreamType.LTTNG_STREAM_CONTROL else "data",
+        fd,
+    )
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def destroy_relayd(core: Core, msg: ConsumerMsg) -> None:
-    """DESTROY_RELAYD (ust-consumer.c 1443-1472): no relayd is ever known, so
-    RELAYD_FAIL, as C answers for an unknown index."""
-    _member(msg, DestroyRelaydMember)
-    core.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+    """DESTROY_RELAYD (ust-consumer.c 1443-1472, ``consumer_flag_relayd_for_destroy``):
+    close a known pair (no stream of ustref ever holds one) and answer SUCCESS;
+    RELAYD_FAIL for an unknown index."""
+    u = _member(msg, DestroyRelaydMember)
+    assert isinstance(u, DestroyRelaydMember)
+    pair = core.registry.relayds.pop(RelaydId(u.net_seq_idx), None)
+    if pair is None:
+        core.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+        return
+    pair.close()
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def ignored(core: Core, msg: ConsumerMsg) -> None:
@@ -289,6 +339,10 @@ def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
     channel and its streams, start the channel's timers, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
+    if u.relayd_id != LOCAL:
+        log.error("ask channel %d: streaming to lttng-relayd is not implemented", u.key)
+        core.send(STATUS_CHANNEL.build(_channel_fail()))
+        return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
     nr = 1 if metadata else ustctl.nr_stream_per_channel()
     stream_fds = [os.memfd_create("ust-consumer", os.MFD_CLOEXEC) for _ in range(nr)]

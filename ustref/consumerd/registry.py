@@ -109,11 +109,34 @@ class Channel:
         return None
 
 
+@dataclass(eq=False)
+class RelaydPair:
+    """``struct consumer_relayd_sock_pair`` (consumer.h): the control and data
+    sockets of one relay daemon connection, already handshaken by the session
+    daemon. ustref keeps them (and closes them on DESTROY_RELAYD or at exit)
+    but streams nothing over them yet."""
+
+    net_seq_idx: RelaydId
+    sessiond_session_id: SessionId
+    relayd_session_id: int = 0
+    control_fd: int | None = None
+    data_fd: int | None = None
+    major: int = 0
+    minor: int = 0
+
+    def close(self) -> None:
+        close_fd(self.control_fd)
+        close_fd(self.data_fd)
+        self.control_fd = self.data_fd = None
+
+
 class Registry:
-    """The channel table and the stream key counter (``the_consumer_data``)."""
+    """The channel table, the relayd table and the stream key counter
+    (``the_consumer_data``: ``channel_ht``, ``relayd_ht``)."""
 
     def __init__(self) -> None:
         self.channels: dict[ChannelKey, Channel] = {}
+        self.relayds: dict[RelaydId, RelaydPair] = {}
         self._next_stream_key = 0
 
     def next_stream_key(self) -> StreamKey:

@@ -1,0 +1,120 @@
+"""ADD_RELAYD_SOCKET / DESTROY_RELAYD in ustref-consumerd's sans-IO core.
+
+The session daemon hands over relayd sockets at the first domain command of a
+network session (``cmd_setup_relayd``), so they must be accepted as the C
+consumer does (status, fd, status) even though nothing is streamed yet.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ustref.consumerd.core import Core, Send, Sock
+from ustref.ids import RelaydId
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import (
+    CONSUMER_MSG,
+    STATUS_MSG,
+    ConsumerMsgV2139,
+    DestroyRelaydMember,
+    LttngConsumerCommand,
+    LttngStreamType,
+    RelaydSockV2139,
+)
+from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.sockets import LttcommSockProto
+
+C = LttngConsumerCommand
+R = LttcommReturnCode
+
+
+def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
+    return CONSUMER_MSG[Abi.V2_13_9].build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
+
+
+def _statuses(core: Core) -> list[object]:
+    out: list[object] = []
+    for action in core.take_actions():
+        assert isinstance(action, Send)
+        out.append(STATUS_MSG.parse(action.data).ret_code)
+    return out
+
+
+def _add(core: Core, kind: LttngStreamType, fd: int, net: int = 3) -> list[object]:
+    sock = RelaydSockV2139(
+        net_index=net,
+        type=kind,
+        major=2,
+        minor=13,
+        relayd_socket_protocol=LttcommSockProto.LTTCOMM_SOCK_TCP,
+        session_id=7,
+        relayd_session_id=42 if kind == LttngStreamType.LTTNG_STREAM_CONTROL else 0,
+    )
+    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock), [], 0.0)
+    first = _statuses(core)
+    core.receive(Sock.COMMAND, b"\0", [fd], 0.0)
+    return first + _statuses(core)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def test_control_then_data_socket_are_kept_then_closed_by_destroy() -> None:
+    core = Core()
+    control, peer1 = os.pipe()
+    data, peer2 = os.pipe()
+    try:
+        assert _add(core, LttngStreamType.LTTNG_STREAM_CONTROL, control) == [
+            R.LTTCOMM_CONSUMERD_SUCCESS,
+            R.LTTCOMM_CONSUMERD_SUCCESS,
+        ]
+        assert _add(core, LttngStreamType.LTTNG_STREAM_DATA, data) == [
+            R.LTTCOMM_CONSUMERD_SUCCESS,
+            R.LTTCOMM_CONSUMERD_SUCCESS,
+        ]
+        pair = core.registry.relayds[RelaydId(3)]
+        assert (pair.control_fd, pair.data_fd) == (control, data)
+        assert pair.relayd_session_id == 42
+        assert pair.sessiond_session_id == 7
+        core.receive(
+            Sock.COMMAND,
+            _msg(C.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=3)),
+            [],
+            0.0,
+        )
+        assert _statuses(core) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+        assert not core.registry.relayds
+        assert not _is_open(control)
+        assert not _is_open(data)
+    finally:
+        os.close(peer1)
+        os.close(peer2)
+
+
+def test_destroy_of_an_unknown_relayd_fails() -> None:
+    core = Core()
+    core.receive(
+        Sock.COMMAND,
+        _msg(C.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=9)),
+        [],
+        0.0,
+    )
+    assert _statuses(core) == [R.LTTCOMM_CONSUMERD_RELAYD_FAIL]
+
+
+def test_shutdown_closes_kept_sockets() -> None:
+    core = Core()
+    control, peer = os.pipe()
+    try:
+        _add(core, LttngStreamType.LTTNG_STREAM_CONTROL, control)
+        core.shutdown()
+        assert not core.registry.relayds
+        assert not _is_open(control)
+    finally:
+        os.close(peer)
+
