@@ -122,6 +122,9 @@ class Core:
         self.chunks = ChunkRegistry()
         self.sessiond_uuid: bytes | None = None
         self.monitor_pipe: int | None = None
+        self.data_consumption_paused = False
+        """consumer.c ``data_consumption_paused``: set only through the test-only pause
+        pipe (:mod:`ustref.consumerd.testpoint`); data streams are left alone while set."""
         self.closed = False
         self._inbox = _Inbox()
         self._actions: list[Action] = []
@@ -217,7 +220,7 @@ class Core:
         fds: dict[int, Stream | Channel] = {
             stream.wait_fd: stream
             for stream in self.registry.streams()
-            if stream.reader is not None and stream.wait_fd >= 0
+            if stream.reader is not None and stream.wait_fd >= 0 and self.consumes(stream)
         }
         for channel in self.registry.channels.values():
             if channel.wait_fd >= 0 and channel.sent_to_sessiond and channel.monitor:
@@ -247,7 +250,29 @@ class Core:
         if hangup:
             self.close_stream(stream)
 
-    def drain(self, stream: Stream) -> None:
+    def consumes(self, stream: Stream) -> bool:
+        """Whether the data thread would touch ``stream`` now: not a data stream while
+        data consumption is paused (the metadata thread is never paused)."""
+        return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
+
+    def pause_data_consumption(self, paused: bool) -> None:
+        """The pause pipe said ``paused`` (``__testpoint_consumerd_thread_data_poll``).
+        While paused, :meth:`watched` leaves out the data streams and :meth:`drain`
+        skips them, as ``consumer_thread_data_poll`` sleeps instead of reading them;
+        the monitor timer goes on sampling. On resume the data thread's next pass
+        reads every stream whose wait fd became ready meanwhile: ustref drains
+        every data stream (draining one with nothing ready reads nothing)."""
+        was_paused, self.data_consumption_paused = self.data_consumption_paused, paused
+        if was_paused and not paused:
+            for stream in list(self.registry.streams()):
+                if stream.reader is not None and stream.channel.type is ChannelType.DATA:
+                    self.drain(stream)
+
+    def drain(self, stream: Stream, *, even_paused: bool = False) -> None:
+        """Consume what ``stream`` has ready, unless data consumption is paused
+        (:meth:`consumes`) and ``even_paused`` is not set."""
+        if not even_paused and not self.consumes(stream):
+            return
         try:
             S.drain(stream)
         except UstrefError as exc:

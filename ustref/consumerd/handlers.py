@@ -592,7 +592,9 @@ def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
             produced = stream.reader.snapshot_get_produced()
             flush_active = produced != stream.reader.snapshot_get_consumed()
         S.flush(stream, producer_active=flush_active)
-        core.drain(stream)
+        # Synchronous here, so even while paused (the test-only pause pipe): C would
+        # leave the rotation pending until the data thread resumes.
+        core.drain(stream, even_paused=True)
         stream.opened_packet_in_current_trace_chunk = False
         if channel.type is ChannelType.DATA and stream.trace_chunk is not channel.trace_chunk:
             to_open.append(stream)

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core, Handover, Send, Sock
 from ustref.consumerd.registry import Channel, Stream
 from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
@@ -86,12 +87,17 @@ class Shell:
         self.stop = False
         self.socks: dict[Sock, socket.socket] = {}
         self._watched: dict[int, Stream | Channel] = {}
+        self.pause_pipe: testpoint.PausePipe | None = None
 
     def start(self) -> None:
         ustctl.library()
         err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         err.connect(self.paths.error)
         self.socks[Sock.ERROR] = err
+        # consumerd_thread_data testpoint: only under LTTng's tests' environment.
+        self.pause_pipe = testpoint.open_from_env(os.environ)
+        if self.pause_pipe is not None:
+            self.sel.register(self.pause_pipe, selectors.EVENT_READ, "pause")
         self.health = _listen_unix(self.paths.health)
         if os.getuid() == 0:
             os.chmod(self.paths.health, 0o660)
@@ -150,6 +156,8 @@ class Shell:
             self._flush_actions()
             for sock in self.socks.values():
                 sock.close()
+            if self.pause_pipe is not None:
+                self.pause_pipe.close()
             with contextlib.suppress(OSError):
                 os.unlink(self.paths.health)
         return 0
@@ -161,8 +169,14 @@ class Shell:
         elif tag == "signal":
             with contextlib.suppress(OSError):
                 key.fileobj.recv(64)  # type: ignore[union-attr]
+        elif tag == "pause" and self.pause_pipe is not None:
+            state = self.pause_pipe.read_state()
+            if state is not None:
+                self.core.pause_data_consumption(state)
         elif isinstance(tag, Sock):
             self._receive(tag)
+        elif isinstance(tag, Stream) and not self.core.consumes(tag):
+            pass  # paused: leave the wait fd as it is until the data thread resumes
         elif isinstance(tag, (Stream, Channel)):
             self._wake(key.fd, tag)
 
