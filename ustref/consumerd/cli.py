@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ustref.consumerd.loop import Paths, Shell, health_path
+from ustref.errors import TransportError
 from ustref.transport.launcher import set_process_name
 
 PROCESS_NAME = "lttng-consumerd"
@@ -152,5 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
     shell = Shell(Paths(command=opts.command_sock, error=opts.error_sock, health=health_path()))
-    shell.start()
+    try:
+        shell.start()
+    except (TransportError, OSError) as exc:
+        # lttng-consumerd.c: "Cannot connect to error socket" and the like.
+        print(f"Error: ustref-consumerd start-up: {exc}", file=sys.stderr)
+        return 1
     return shell.run()

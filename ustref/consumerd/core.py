@@ -82,10 +82,12 @@ Action = Send | Handover | CloseSocket
 
 @dataclass(frozen=True)
 class Need:
-    """Yielded by a handler: ``nbytes`` bytes and ``nfds`` fds from the command socket."""
+    """Yielded by a handler: ``nbytes`` bytes and ``nfds`` fds from ``sock`` (the
+    command socket, or the metadata socket during a metadata request)."""
 
     nbytes: int
     nfds: int = 0
+    sock: Sock = Sock.COMMAND
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class Core:
         """consumer.c ``data_consumption_paused``: set only through the test-only pause
         pipe (:mod:`ustref.consumerd.testpoint`); data streams are left alone while set."""
         self.closed = False
-        self._inbox = _Inbox()
+        self._inboxes = {Sock.COMMAND: _Inbox(), Sock.METADATA: _Inbox()}
         self._actions: list[Action] = []
         self._pending: tuple[HandlerGen, Need] | None = None
 
@@ -135,9 +137,9 @@ class Core:
     def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Sock = Sock.COMMAND) -> None:
         self._actions.append(Send(sock, data, fds))
 
-    def send_status(self, code: ReturnCode) -> None:
+    def send_status(self, code: ReturnCode, sock: Sock = Sock.COMMAND) -> None:
         """``consumer_send_status_msg()``."""
-        self.send(STATUS_MSG.build(ConsumerStatusMsg(ret_code=code)))
+        self.send(STATUS_MSG.build(ConsumerStatusMsg(ret_code=code)), sock=sock)
 
     def handover(self, channel: Channel) -> None:
         self._actions.append(Handover(channel))
@@ -150,6 +152,9 @@ class Core:
 
     def receive(self, sock: Sock, data: bytes, fds: list[int], now: float) -> None:
         """Bytes (and fds) arrived on ``sock``; an empty ``data`` without fds is EOF."""
+        if sock is Sock.METADATA:
+            self._receive_metadata(data, fds)
+            return
         if sock is not Sock.COMMAND:
             for fd in fds:
                 close_fd(fd)
@@ -157,12 +162,34 @@ class Core:
         if not data and not fds:
             self.closed = True
             return
-        self._inbox.data += data
-        self._inbox.fds.extend(fds)
+        inbox = self._inboxes[Sock.COMMAND]
+        inbox.data += data
+        inbox.fds.extend(fds)
         self._run()
 
-    def _take(self, nbytes: int, nfds: int) -> Received | None:
-        inbox = self._inbox
+    def _receive_metadata(self, data: bytes, fds: list[int]) -> None:
+        """The metadata socket only ever answers this consumer's requests
+        (``lttng_ustconsumer_request_metadata``); anything else is dropped."""
+        for fd in fds:
+            close_fd(fd)
+        waiting = self._pending is not None and self._pending[1].sock is Sock.METADATA
+        if not data:
+            if waiting and self._pending is not None:
+                gen, _ = self._pending
+                self._pending = None
+                try:
+                    gen.throw(UstrefError("the session daemon closed the metadata socket"))
+                except (StopIteration, UstrefError) as exc:
+                    log.error("metadata request: %s", exc)
+            return
+        if not waiting:
+            log.error("%d unrequested bytes on the metadata socket dropped", len(data))
+            return
+        self._inboxes[Sock.METADATA].data += data
+        self._run()
+
+    def _take(self, nbytes: int, nfds: int, sock: Sock = Sock.COMMAND) -> Received | None:
+        inbox = self._inboxes[sock]
         if len(inbox.data) < nbytes or len(inbox.fds) < nfds:
             return None
         data = bytes(inbox.data[:nbytes])
@@ -174,7 +201,7 @@ class Core:
         while True:
             if self._pending is not None:
                 gen, need = self._pending
-                got = self._take(need.nbytes, need.nfds)
+                got = self._take(need.nbytes, need.nfds, need.sock)
                 if got is None:
                     return
                 self._pending = None
@@ -208,6 +235,7 @@ class Core:
         if handler is None:
             log.error("command %s is not handled by a UST consumer", msg.cmd_type.name)
             return
+        log.debug("%s: %r", msg.cmd_type.name, msg.u)
         gen = handler(self, msg)
         if gen is not None:
             self._step(gen, None)
@@ -251,8 +279,13 @@ class Core:
             self.close_stream(stream)
 
     def consumes(self, stream: Stream) -> bool:
-        """Whether the data thread would touch ``stream`` now: not a data stream while
-        data consumption is paused (the metadata thread is never paused)."""
+        """Whether the data or metadata thread would touch ``stream`` now. Streams of
+        a channel without ``monitor`` (a session with no output, read only by
+        SNAPSHOT_CHANNEL) never enter those threads (``send_stream_to_thread`` is
+        skipped, ust-consumer.c 1692-1705); a data stream is left alone while data
+        consumption is paused (the metadata thread is never paused)."""
+        if not stream.channel.monitor:
+            return False
         return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
 
     def pause_data_consumption(self, paused: bool) -> None:

@@ -16,7 +16,7 @@ import os
 import time
 
 from ustref.consumerd import streams as S
-from ustref.consumerd.core import Core, HandlerGen, Need
+from ustref.consumerd.core import Core, HandlerGen, Need, Sock
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import (
     LOCAL,
@@ -26,14 +26,16 @@ from ustref.consumerd.registry import (
     Stream,
     close_fd,
 )
-from ustref.errors import UstrefError
+from ustref.errors import RemoteProtocolError, UstrefError
 from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
+    CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
     LOST_PACKETS_REPLY,
+    METADATA_REQUEST_MSG,
     STATUS_CHANNEL,
     AskChannelMember,
     CloseTraceChunkMember,
@@ -49,6 +51,8 @@ from ustref.protocol.consumer import (
     LostPacketsReply,
     LttngConsumerCommand,
     LttngStreamType,
+    MetadataRequestErrorReply,
+    MetadataRequestMsg,
     PushMetadataMember,
     RelaydSockV2139,
     RotateChannelMember,
@@ -56,6 +60,7 @@ from ustref.protocol.consumer import (
     SessionIdArgs,
     SnapshotChannelMember,
     TraceChunkExistsMember,
+    parse_metadata_socket_reply,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
@@ -178,11 +183,15 @@ def set_channel_monitor_pipe(core: Core, msg: ConsumerMsg) -> HandlerGen:
 
 def data_pending(core: Core, msg: ConsumerMsg) -> None:
     """DATA_PENDING (ust-consumer.c 1478-1502, ``consumer_data_pending``): drain the
-    session's streams, then 1 if some stream still holds unconsumed data or metadata."""
+    session's streams, then 1 if some stream still holds unconsumed data or metadata.
+    Only streams of the data and metadata threads count (``stream_list_ht``): those
+    of channels without ``monitor`` are read by snapshots alone."""
     u = _member(msg, SessionIdArgs)
     assert isinstance(u, SessionIdArgs)
     pending = 0
     for channel in core.registry.of_session(u.session_id):
+        if not channel.monitor:
+            continue
         for stream in channel.streams:
             core.drain(stream)
             if stream.reader is None:
@@ -523,13 +532,19 @@ def push_metadata(core: Core, msg: ConsumerMsg) -> HandlerGen:
         return
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(u.len)
+    core.send_status(_store_metadata(core, channel, u, got.data))
+
+
+def _store_metadata(core: Core, channel: Channel, u: PushMetadataMember, data: bytes) -> R:
+    """``lttng_ustconsumer_recv_metadata`` (ust-consumer.c 1276-1384) after the bytes
+    came: write them into the cache, let the metadata stream take them; the status."""
+    assert channel.metadata_cache is not None
     stream = channel.metadata_stream
     try:
-        changed = channel.metadata_cache.write(u.target_offset, got.data, u.version)
+        changed = channel.metadata_cache.write(u.target_offset, data, u.version)
     except UstrefError as exc:
         log.error("push metadata: %s", exc)
-        core.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
-        return
+        return R.LTTCOMM_CONSUMERD_ERROR_METADATA
     if changed and stream is not None:
         # `lttng regenerate metadata`: the stream starts over from the new cache and
         # its file is truncated (metadata_stream_reset_cache_consumed_position,
@@ -541,7 +556,43 @@ def push_metadata(core: Core, msg: ConsumerMsg) -> HandlerGen:
             stream.output.reset_metadata_file()
     if stream is not None and stream.output is not None:
         core.drain(stream)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    return R.LTTCOMM_CONSUMERD_SUCCESS
+
+
+def request_metadata(core: Core, channel: Channel) -> HandlerGen:
+    """``lttng_ustconsumer_request_metadata`` (ust-consumer.c 3314-3441): ask the
+    session daemon, on the metadata socket, for the metadata of ``channel`` that the
+    cache lacks. It answers PUSH_METADATA (status, ``len`` bytes, status) or
+    ``LTTNG_ERR_UND`` when the registry is gone (acknowledged with a status).
+
+    ustref writes metadata synchronously, so the C ``wait`` (until the metadata
+    stream consumed the new bytes) is always met when this returns."""
+    request = MetadataRequestMsg(
+        session_id=channel.session_id,
+        session_id_per_pid=channel.session_id_per_pid,
+        bits_per_long=64,
+        uid=channel.ust_app_uid,
+        key=channel.key,
+    )
+    core.send(METADATA_REQUEST_MSG.build(request), sock=Sock.METADATA)
+    got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
+    try:
+        reply = parse_metadata_socket_reply(core.abi, got.data)
+    except RemoteProtocolError as exc:
+        raise UstrefError(f"metadata request of channel {channel.key}: {exc}") from exc
+    if isinstance(reply, MetadataRequestErrorReply):
+        log.debug("metadata request of channel %d: no registry", channel.key)
+        core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+        return
+    u = reply.u
+    assert isinstance(u, PushMetadataMember)
+    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+    if not u.len:
+        return
+    payload = yield Need(u.len, 0, Sock.METADATA)
+    if channel.metadata_cache is None:
+        raise UstrefError(f"metadata request: channel {channel.key} has no metadata cache")
+    core.send_status(_store_metadata(core, channel, u, payload.data), sock=Sock.METADATA)
 
 
 def close_metadata(core: Core, msg: ConsumerMsg) -> None:
@@ -669,7 +720,7 @@ def _snapshot_metadata(core: Core, channel: Channel) -> None:
         core.close_stream(stream)
 
 
-def snapshot_channel(core: Core, msg: ConsumerMsg) -> None:
+def snapshot_channel(core: Core, msg: ConsumerMsg) -> HandlerGen:
     """SNAPSHOT_CHANNEL (ust-consumer.c 1847-1894): snapshot a data channel's streams
     or the metadata into the channel's current chunk; relayd snapshots are not
     supported yet (SNAPSHOT_FAILED)."""
@@ -684,6 +735,8 @@ def snapshot_channel(core: Core, msg: ConsumerMsg) -> None:
         if u.relayd_id != LOCAL or channel.trace_chunk is None:
             raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
         if u.metadata:
+            if channel.metadata_cache is not None:
+                yield from request_metadata(core, channel)
             _snapshot_metadata(core, channel)
         else:
             _snapshot_data(core, channel, u.nb_packets_per_stream)

@@ -29,6 +29,7 @@ from pathlib import Path
 from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core, Handover, Send, Sock
 from ustref.consumerd.registry import Channel, Stream
+from ustref.errors import TransportError
 from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.ring import ustctl
@@ -92,7 +93,14 @@ class Shell:
     def start(self) -> None:
         ustctl.library()
         err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        err.connect(self.paths.error)
+        try:
+            err.connect(self.paths.error)
+        except OSError as exc:
+            err.close()
+            # lttng-consumerd.c: "Cannot connect to error socket (is lttng-sessiond started?)"
+            raise TransportError(
+                "connect", exc.strerror or str(exc), path=self.paths.error, errno=exc.errno
+            ) from exc
         self.socks[Sock.ERROR] = err
         # consumerd_thread_data testpoint: only under LTTng's tests' environment.
         self.pause_pipe = testpoint.open_from_env(os.environ)

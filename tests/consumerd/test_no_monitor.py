@@ -1,0 +1,46 @@
+"""Channels without ``monitor`` (sessions created with ``--no-output``, recorded
+only by ``lttng snapshot record``): their streams never enter the data or
+metadata thread, so nothing consumes them between snapshots and DATA_PENDING
+does not wait for them (ust-consumer.c 1692-1705, consumer.c
+``consumer_data_pending``). No LTTng daemon runs."""
+
+from __future__ import annotations
+
+from tests.consumerd.test_testpoint import _stream
+from ustref.consumerd.core import Core, Send, Sock
+from ustref.consumerd.registry import ChannelType
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import (
+    CONSUMER_MSG,
+    DATA_PENDING_REPLY,
+    ConsumerMsgV2139,
+    LttngConsumerCommand,
+    SessionIdArgs,
+)
+
+
+def test_streams_of_an_unmonitored_channel_are_neither_polled_nor_drained() -> None:
+    core = Core()
+    watched, watched_reader = _stream(core, 1, ChannelType.DATA, wait_fd=100)
+    alone, alone_reader = _stream(core, 2, ChannelType.DATA, wait_fd=101)
+    alone.channel.monitor = False
+    assert set(core.watched()) == {100}
+    core.drain(alone)
+    core.drain(watched)
+    assert alone_reader.reads == 0
+    assert watched_reader.reads > 0
+
+
+def test_data_pending_ignores_unmonitored_channels() -> None:
+    core = Core()
+    alone, alone_reader = _stream(core, 2, ChannelType.DATA, wait_fd=101)
+    alone.channel.monitor = False
+    msg = ConsumerMsgV2139(
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING,
+        u=SessionIdArgs(session_id=int(alone.channel.session_id)),
+    )
+    core.receive(Sock.COMMAND, CONSUMER_MSG[Abi.V2_13_9].build(msg), [], 0.0)
+    (reply,) = core.take_actions()
+    assert isinstance(reply, Send)
+    assert DATA_PENDING_REPLY.parse(reply.data).is_data_pending == 0
+    assert alone_reader.reads == 0
