@@ -117,4 +117,3 @@ def test_shutdown_closes_kept_sockets() -> None:
         assert not _is_open(control)
     finally:
         os.close(peer)
-
