@@ -162,6 +162,7 @@ def test_metadata_goes_through_the_ring_into_the_metadata_file(tmp_path: Path) -
     assert statuses == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
     core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)), [], 0.0)
     core.take_actions()
+    assert core.registry.find(2) is None, "the metadata channel outlived its closed stream"
     core.shutdown()
     data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
     # Every packet: a 37-byte metadata packet header (content_size in bits at
@@ -172,3 +173,31 @@ def test_metadata_goes_through_the_ring_into_the_metadata_file(tmp_path: Path) -
         content = int.from_bytes(data[off + 24 : off + 28], "little") // 8
         payload += data[off + 37 : off + content]
     assert payload == text
+
+
+def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
+    """A dead per-PID app: the channel's wait fd hangs up, then each stream's; the
+    channel and its shared memory are freed with the last stream (``unref_channel``)."""
+    (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
+    core = Core()
+    _create_chunk(core, tmp_path)
+    core.receive(Sock.COMMAND, _ask(1, metadata=False), [], 0.0)
+    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)), [], 0.0)
+    core.take_actions()
+    channel = core.registry.find(1)
+    assert channel is not None
+    shm_fds = list(channel.stream_fds)
+    *others, last = list(channel.streams)
+    try:
+        core.channel_hangup(channel)
+        for stream in others:
+            core.stream_ready(stream, hangup=True)
+            assert core.registry.find(1) is channel
+        core.stream_ready(last, hangup=True)
+        assert core.registry.find(1) is None
+        assert channel.stream_fds == [] and not channel.streams
+        for fd in shm_fds:
+            with pytest.raises(OSError):
+                os.fstat(fd)
+    finally:
+        core.shutdown()

@@ -262,11 +262,13 @@ class Core:
         from ustref.ring import ustctl
 
         channel.wait_fd = -1
+        channel.hung_up = True
         for stream in channel.streams:
             try:
                 ustctl.stream_close_wakeup_fd(stream.ust)
             except UstrefError as exc:
                 log.error("stream %s: %s", stream.name, exc)
+        self.release_channel(channel)
 
     def stream_ready(self, stream: Stream, hangup: bool = False) -> None:
         """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell
@@ -277,6 +279,15 @@ class Core:
         self.drain(stream)
         if hangup:
             self.close_stream(stream)
+            self.release_channel(stream.channel)
+
+    def release_channel(self, channel: Channel) -> None:
+        """``unref_channel()`` (consumer-stream.c 1034-1049) and the channel thread's
+        own reference (consumer.c 3102-3121): a channel whose wait fd hung up is
+        deleted (``consumer_del_channel``) once its last stream is gone — a dead
+        per-PID app's buffers, pipes and shared memory are freed with it."""
+        if channel.hung_up and not channel.streams and channel.key in self.registry.channels:
+            self.destroy_channel(channel)
 
     def consumes(self, stream: Stream) -> bool:
         """Whether the data or metadata thread would touch ``stream`` now. Streams of

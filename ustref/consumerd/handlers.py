@@ -598,7 +598,9 @@ def request_metadata(core: Core, channel: Channel) -> HandlerGen:
 def close_metadata(core: Core, msg: ConsumerMsg) -> None:
     """CLOSE_METADATA (ust-consumer.c 1733-1743, ``close_metadata`` 798-873,
     ``lttng_ustconsumer_close_metadata`` 3228-3268): write out what is cached, then
-    close the metadata stream."""
+    close the metadata stream; the channel goes with it (in monitor mode the stream's
+    teardown drops the channel's last reference, in snapshot mode ``close_metadata``
+    deletes the channel itself)."""
     channel = _chan_or_not_found(core, msg)
     if channel is None:
         return
@@ -608,6 +610,7 @@ def close_metadata(core: Core, msg: ConsumerMsg) -> None:
         S.on_hangup(stream)
         core.drain(stream)
         core.close_stream(stream)
+    core.destroy_channel(channel)
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 

@@ -95,6 +95,9 @@ class Channel:
     wait_fd: int = -1
     """``channel->wait_fd`` (``lttng_ust_ctl_channel_get_wait_fd``), polled once the
     channel is handed over: its hang-up means the app side is gone."""
+    hung_up: bool = False
+    """The channel's wait fd hung up (``consumer_thread_channel_poll`` released the
+    channel thread's reference): the channel goes with its last stream."""
     streams: list[Stream] = field(default_factory=list)
     sent_to_sessiond: bool = False
     discarded_events: int = 0
