@@ -76,8 +76,9 @@ def _update_stats(stream: Stream, discarded: int, sequence_number: int) -> None:
     counts from the packet's cumulative counters."""
     channel = stream.channel
     if discarded < stream.last_discarded_events:
-        # The 32-bit (unsigned long) counter of the producer wrapped.
-        channel.discarded_events += (1 << 64) - stream.last_discarded_events + discarded
+        # The producer's counter wrapped; C adds 1ULL << (CAA_BITS_PER_LONG - 1)
+        # (consumer-stream.c update_stream_stats), kept as is for the same counts.
+        channel.discarded_events += (1 << 63) - stream.last_discarded_events + discarded
     else:
         channel.discarded_events += discarded - stream.last_discarded_events
     stream.last_discarded_events = discarded
