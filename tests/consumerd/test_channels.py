@@ -31,16 +31,6 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
-from ustref.ring import ustctl
-
-
-@pytest.fixture(params=B.CHOICES)
-def backend(request: pytest.FixtureRequest) -> B.Backend:
-    """Every ust-ctl backend of the consumer (``lib`` skipped where it does not load)."""
-    if request.param == B.LIB and not ustctl.available():
-        pytest.skip("liblttng-ust-ctl not loadable")
-    return B.backend(request.param)
-
 
 C = LttngConsumerCommand
 R = LttcommReturnCode

@@ -244,6 +244,33 @@ def test_lib_channels_leave_their_timers_to_the_library() -> None:
         core.shutdown()
 
 
+def test_clear_channel_empties_data_streams_and_spares_metadata(backend: B.Backend) -> None:
+    """CLEAR_CHANNEL: each data stream is flushed and cleared (nothing left to read);
+    a metadata channel is left alone (``lttng_consumer_clear_channel``)."""
+    core = Core(ustctl=backend)
+    try:
+        data = _created(core, _ask(4, metadata=False), 4)
+        meta = _created(core, _ask(5, metadata=True), 5)
+        meta_stream = meta.streams[0]
+        assert meta.ust.write_one_packet(b"/* CTF 1.8 */") == len(b"/* CTF 1.8 */")
+        for stream in (*data.streams, meta_stream):
+            stream.ust.flush(False)  # a packet ready in every stream
+        for key in (4, 5):
+            core.receive(
+                Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CLEAR_CHANNEL, KeyArgs(key=key)), [], 0
+            )
+            (reply,) = core.take_actions()
+            assert STATUS_MSG.parse(reply.data).ret_code == R.LTTCOMM_CONSUMERD_SUCCESS  # type: ignore[union-attr]
+        for stream in data.streams:
+            assert stream.reader is not None
+            assert stream.reader.get_next_subbuf() is not Status.OK
+        assert meta_stream.reader is not None
+        assert meta_stream.reader.get_next_subbuf() is Status.OK
+        meta_stream.reader.put_next_subbuf()
+    finally:
+        core.shutdown()
+
+
 def test_unknown_backend() -> None:
     with pytest.raises(LocalProtocolError):
         B.backend("kernel")

@@ -554,18 +554,23 @@ def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
 
 def clear_channel(core: Core, msg: ConsumerMsg) -> None:
     """CLEAR_CHANNEL (ust-consumer.c 2103-2131, ``lttng_consumer_clear_channel``
-    consumer.c 5146-5170): flush and drop what the buffers hold."""
+    consumer.c 5146-5170): nothing for a metadata channel; every stream of a data
+    channel is flushed and cleared (``consumer_clear_stream`` 4411-4432: an active
+    flush, then ``lttng_ust_ctl_clear_buffer``, which drops what the buffer holds by
+    moving the consumed position to the current sub-buffer)."""
     channel = core.registry.find(_key(msg))
     if channel is None:
         core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    for stream in channel.streams:
-        reader = stream.reader
-        if reader is None:
-            continue
-        S.flush(stream, producer_active=True)
-        while reader.get_next_subbuf() == 0:
-            reader.put_next_subbuf()
+    if channel.type is ChannelType.DATA:
+        try:
+            for stream in channel.streams:
+                S.flush(stream, producer_active=True)
+                stream.ust.clear()
+        except UstrefError as exc:
+            log.error("clear channel %d: %s", channel.key, exc)
+            core.send_status(R.LTTCOMM_CONSUMERD_FATAL)
+            return
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
