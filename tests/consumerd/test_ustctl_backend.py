@@ -271,6 +271,19 @@ def test_clear_channel_empties_data_streams_and_spares_metadata(backend: B.Backe
         core.shutdown()
 
 
+def test_channel_hangup_closes_the_stream_wakeup_fds(pure_core: Core) -> None:
+    """``consumer_close_channel_streams()`` → ``lttng_ust_ctl_stream_close_wakeup_fd()``:
+    a later delivery wakes nobody, the wait fd hangs up once every write end is gone."""
+    channel = _created(pure_core, _ask(6, metadata=False), 6)
+    pure_core.channel_hangup(channel)
+    for stream in channel.streams:
+        ust = stream.ust
+        assert isinstance(ust, B.PureStream)
+        assert ust.obj.wakeup_fd == -1 and ust.reader.wakeup_fd is None
+        ust.flush(False)  # delivers a packet, writes to no fd
+        assert os.read(stream.wait_fd, 1) == b""  # EOF: no writer left
+
+
 def test_unknown_backend() -> None:
     with pytest.raises(LocalProtocolError):
         B.backend("kernel")
