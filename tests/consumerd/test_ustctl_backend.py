@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.consumerd.test_channels import _ask, _msg
+from tests.consumerd.test_channels import _ask, _create_chunk, _msg
 from ustref.consumerd import ustctl_backend as B
 from ustref.consumerd.core import Core, Sock
 from ustref.consumerd.loop import HEALTH_PATH_ENV
@@ -32,6 +32,8 @@ from ustref.protocol.consumer import (
     AskChannelMember,
     KeyArgs,
     LttngConsumerCommand,
+    PushMetadataMember,
+    SnapshotChannelMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.ring import create as RC
@@ -282,6 +284,45 @@ def test_channel_hangup_closes_the_stream_wakeup_fds(pure_core: Core) -> None:
         assert ust.obj.wakeup_fd == -1 and ust.reader.wakeup_fd is None
         ust.flush(False)  # delivers a packet, writes to no fd
         assert os.read(stream.wait_fd, 1) == b""  # EOF: no writer left
+
+
+def test_metadata_snapshots_create_the_stream_again_each_time(
+    tmp_path: Path, backend: B.Backend
+) -> None:
+    """A snapshot-mode metadata channel (``monitor`` 0) gets its stream at each
+    SNAPSHOT_CHANNEL and loses it after (``snapshot_metadata``): the second creation
+    meets the wait and wake-up fds the first destruction closed, and succeeds."""
+    (tmp_path / "uid/0/64-bit").mkdir(parents=True)
+    core = Core(ustctl=backend)
+    try:
+        _create_chunk(core, tmp_path)
+        ask = CONSUMER_MSG[Abi.V2_13_9].parse(_ask(7, metadata=True))
+        assert isinstance(ask.u, AskChannelMember)
+        raw = _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, dataclasses.replace(ask.u, monitor=0))
+        core.receive(Sock.COMMAND, raw, [], 0)
+        core.take_actions()
+        text = b"/* CTF 1.8 */ trace { major = 1; };"
+        push = PushMetadataMember(key=7, target_offset=0, len=len(text), version=0)
+        core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_PUSH_METADATA, push), [], 0)
+        core.receive(Sock.COMMAND, text, [], 0)
+        core.take_actions()
+        snapshot = SnapshotChannelMember(
+            pathname="",
+            use_relayd=0,
+            metadata=1,
+            relayd_id=2**64 - 1,
+            key=7,
+            nb_packets_per_stream=0,
+        )
+        for _ in range(3):
+            core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snapshot), [], 0)
+            (reply,) = core.take_actions()
+            status = STATUS_MSG.parse(reply.data)  # type: ignore[union-attr]
+            assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+            data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
+            assert text in data
+    finally:
+        core.shutdown()
 
 
 def test_unknown_backend() -> None:

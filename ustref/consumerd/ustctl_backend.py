@@ -325,14 +325,17 @@ class PureBackend(Backend):
 class LibStream(UstStream):
     """A liblttng-ust-ctl stream handle, read by a pure reader beside it."""
 
-    def __init__(self, handle: int, cpu: int, reader: StreamReader, wait_fd: int) -> None:
+    def __init__(self, handle: int, cpu: int, reader: StreamReader) -> None:
         super().__init__(cpu, reader)
         self.handle = handle
-        self._wait_fd = wait_fd
 
     @property
     def wait_fd(self) -> int:
-        return self._wait_fd
+        """Unchecked, as ``create_ust_streams()`` takes it: -1 once closed (a metadata
+        stream created again for a second snapshot, after ``destroy_stream``)."""
+        from ustref.ring import ustctl
+
+        return int(ustctl.library().lttng_ust_ctl_stream_get_wait_fd(self.handle))
 
     def flush(self, producer_active: bool) -> None:
         from ustref.ring import ustctl
@@ -359,7 +362,6 @@ class LibStream(UstStream):
 
         self.reader.close()
         ustctl.destroy_stream(self.handle)
-        self._wait_fd = -1
 
 
 class LibChannel(UstChannel):
@@ -384,11 +386,10 @@ class LibChannel(UstChannel):
         shm_fd = self.stream_fds[0 if identity.kind is P.ClientKind.METADATA else cpu]
         try:
             reader = StreamReader.from_fd(shm_fd, source=f"stream {cpu}", identity=identity)
-            wait_fd = ustctl.stream_wait_fd(handle)
         except BaseException:
             ustctl.destroy_stream(handle)
             raise
-        return LibStream(handle, cpu, reader, wait_fd)
+        return LibStream(handle, cpu, reader)
 
     def write_one_packet(self, data: bytes) -> int:
         from ustref.ring import ustctl
