@@ -1,6 +1,6 @@
-"""The core with real liblttng-ust-ctl channels (no daemon): channel creation, the
-GET_CHANNEL hand-over as actions, metadata through the ring into a file, the
-monitor timer with a fake clock."""
+"""The core with real channels (no daemon), on each ust-ctl backend (pure, and
+liblttng-ust-ctl when it loads): channel creation, the GET_CHANNEL hand-over as
+actions, metadata through the ring into a file, the monitor timer with a fake clock."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ustref.consumerd import ustctl_backend as B
 from ustref.consumerd.core import Core, Handover, Send, Sock
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -30,9 +31,6 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
-from ustref.ring import ustctl
-
-pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl not loadable")
 
 C = LttngConsumerCommand
 R = LttcommReturnCode
@@ -99,9 +97,9 @@ def _create_chunk(core: Core, directory: Path) -> None:
     assert statuses == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
 
 
-def test_data_channel_handover_and_monitor_timer(tmp_path: Path) -> None:
+def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Backend) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    core = Core()
+    core = Core(ustctl=backend)
     _create_chunk(core, tmp_path)
     read_end, write_end = os.pipe()
     try:
@@ -120,14 +118,14 @@ def test_data_channel_handover_and_monitor_timer(tmp_path: Path) -> None:
         status = STATUS_CHANNEL.parse(reply.data)
         assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
         assert status.key == 1
-        assert status.stream_count == ustctl.nr_stream_per_channel()
+        assert status.stream_count == backend.nr_stream_per_channel()
 
         core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)), [], 0.0)
         first, handover, last = core.take_actions()
         assert isinstance(handover, Handover) and handover.channel.key == 1
         assert isinstance(first, Send) and isinstance(last, Send)
         names = sorted(p.name for p in (tmp_path / "uid/0/64-bit").iterdir())
-        cpus = ustctl.nr_stream_per_channel()
+        cpus = backend.nr_stream_per_channel()
         assert names == sorted([f"channel0_{cpu}" for cpu in range(cpus)] + ["index"])
 
         deadline = core.next_deadline()
@@ -146,9 +144,11 @@ def test_data_channel_handover_and_monitor_timer(tmp_path: Path) -> None:
         os.close(write_end)
 
 
-def test_metadata_goes_through_the_ring_into_the_metadata_file(tmp_path: Path) -> None:
+def test_metadata_goes_through_the_ring_into_the_metadata_file(
+    tmp_path: Path, backend: B.Backend
+) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    core = Core()
+    core = Core(ustctl=backend)
     _create_chunk(core, tmp_path)
     core.receive(Sock.COMMAND, _ask(2, metadata=True), [], 0.0)
     core.take_actions()

@@ -3,10 +3,13 @@ consumer asks on the metadata socket while a command waits for its answer."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from ustref.consumerd.core import Core, HandlerGen, Send, Sock
 from ustref.consumerd.handlers import request_metadata
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import LOCAL, Channel, ChannelType
+from ustref.consumerd.ustctl_backend import UstChannel
 from ustref.ids import ChannelKey, SessionId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -46,7 +49,7 @@ def _metadata_channel() -> Channel:
         gid=0,
         monitor_timer_interval_us=0,
         switch_timer_interval_us=0,
-        ust=0,
+        ust=cast(UstChannel, object()),
         stream_fds=[],
     )
     channel.metadata_cache = MetadataCache()

@@ -6,7 +6,9 @@ removed), the trace file trees (dates and pids masked) and the ``lttng`` client
 outputs (the output path masked) must be equal. What legitimately differs run to
 run in a scenario (which events a full discard-mode buffer dropped) is masked by
 that scenario's entry in :data:`VOLATILE`, after checks that hold for each
-consumer on its own.
+consumer on its own. ustref-consumerd runs with its pure ust-ctl backend (the
+default) in every scenario, and with liblttng-ust-ctl in one (the session daemon
+passes ``USTREF_UST_CTL`` down to it).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.guard import skip_or_fail
 from ustref.capture import load_capture
 from ustref.capture.decode import decode_records, line
 from ustref.capture.launch import capture_env, sessiond_args
+from ustref.consumerd import ustctl_backend as B
 from ustref.lttng import FORK_WRAPPER, SessionDaemon, read_events
 from ustref.protocol.abi import Abi
 from ustref.transport.launcher import which
@@ -82,11 +85,18 @@ def _listing(root: Path) -> list[str]:
 
 
 def observe(
-    scenario: Scenario, consumer: str | None, tmp: Path, app_builder: Callable[[str], Path]
+    scenario: Scenario,
+    consumer: str | None,
+    tmp: Path,
+    app_builder: Callable[[str], Path],
+    ust_ctl: str = B.PURE,
 ) -> Observed:
     extra = [f"--consumerd64-path={consumer}"] if consumer else []
     out = tmp / "trace"
-    with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd:
+    env = {B.ENV: ust_ctl}
+    with SessionDaemon(
+        extra_args=extra, env=env, workdir=tmp / "sessiond", lock_timeout=1800
+    ) as sd:
         client = scenario(sd, out, app_builder)
     client = [_mask(line.replace(str(out), "<out>")) for line in client]
     # Sorted: events of several processes or CPUs may interleave differently run to run.
@@ -482,6 +492,52 @@ def test_same_trace_as_the_c_consumer(
     assert ours.tree == reference.tree
     assert ours.listing == reference.listing
     assert ours.client == reference.client
+
+
+LIB_SCENARIOS = ["rotate-clear"]
+
+
+@pytest.mark.parametrize("name", LIB_SCENARIOS)
+def test_same_trace_as_the_c_consumer_with_liblttng_ust_ctl(
+    name: str, tmp_path: Path, app_builder: Callable[[str], Path]
+) -> None:
+    """``USTREF_UST_CTL=lib``: the same, with liblttng-ust-ctl creating the buffers."""
+    scenario = SCENARIOS[name]
+    reference = observe(scenario, None, tmp_path / "c", app_builder)
+    ours = observe(scenario, ustref_consumerd(), tmp_path / "ustref", app_builder, B.LIB)
+    assert reference.listing
+    assert (ours.tree, ours.listing, ours.client) == (
+        reference.tree,
+        reference.listing,
+        reference.client,
+    )
+
+
+def test_pure_consumer_of_a_real_session_never_maps_liblttng_ust_ctl(
+    tmp_path: Path, app_builder: Callable[[str], Path]
+) -> None:
+    """Under lttng-sessiond, with the app traced into ustref-created buffers, the
+    consumer's /proc/PID/maps names neither liblttng-ust-ctl nor its shim."""
+    app = app_builder("tracef_app")
+    out = tmp_path / "trace"
+    maps: list[str] = []
+    with SessionDaemon(
+        extra_args=[f"--consumerd64-path={ustref_consumerd()}"],
+        env={B.ENV: B.PURE},
+        workdir=tmp_path / "sessiond",
+        lock_timeout=1800,
+    ) as sd:
+        sd.run_lttng("create", "s", f"--output={out}")
+        sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+        sd.run_lttng("start", "s")
+        sd.run(app, "20")
+        pids = sd.consumerd_pids()
+        maps = [Path(f"/proc/{pid}/maps").read_text() for pid in pids]
+        sd.run_lttng("destroy", "s")
+    assert len(read_events(out)) == 20
+    assert maps, "no consumer daemon was running"
+    assert not any("liblttng-ust-ctl" in m or "ustctl-shim" in m for m in maps)
+    assert all("/dev/shm/shm-ust-consumer" in m for m in maps)
 
 
 def test_capture_of_ustref_consumerd_follows_the_conversation_table(

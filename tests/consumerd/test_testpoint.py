@@ -19,6 +19,7 @@ from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core
 from ustref.consumerd.loop import HEALTH_PATH_ENV
 from ustref.consumerd.registry import LOCAL, Channel, ChannelType, Stream
+from ustref.consumerd.ustctl_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, SessionId, StreamKey
 from ustref.protocol.consumer import ERROR_SOCKET_CODE
 from ustref.protocol.lttng_error import LttcommReturnCode
@@ -152,7 +153,7 @@ def _channel(key: int, kind: ChannelType) -> Channel:
         gid=0,
         monitor_timer_interval_us=0,
         switch_timer_interval_us=0,
-        ust=0,
+        ust=cast(UstChannel, object()),
         stream_fds=[],
     )
 
@@ -161,7 +162,9 @@ def _stream(core: Core, key: int, kind: ChannelType, wait_fd: int) -> tuple[Stre
     channel = _channel(key, kind)
     core.registry.channels[channel.key] = channel
     reader = _Reader()
-    stream = Stream(key=StreamKey(key), channel=channel, cpu=0, ust=0, wait_fd=wait_fd)
+    stream = Stream(
+        key=StreamKey(key), channel=channel, cpu=0, ust=cast(UstStream, object()), wait_fd=wait_fd
+    )
     stream.reader = cast(StreamReader, reader)
     channel.streams.append(stream)
     return stream, reader

@@ -220,6 +220,37 @@ def test_pure_flush_matches_library_flush(
     assert images[0] == images[1]
 
 
+@pytest.mark.parametrize("metadata", [False, True], ids=["data", "metadata"])
+@pytest.mark.parametrize("flushes", [0, 1, 3, 5])
+def test_pure_clear_matches_library_clear(
+    oracle_channel: Callable[..., object], metadata: bool, flushes: int
+) -> None:
+    """``clear_buffer`` by the pure reader (a ``SWITCH_ACTIVE`` switch, then the consumed
+    position moved to the current sub-buffer) leaves the same shm bytes as
+    ``lttng_ust_ctl_clear_buffer()``, timestamps aside, with 0 to 5 packets delivered
+    before (5: the discard-mode buffer of 4 is full and the last flush was refused)."""
+    from ustref.ring.ustctl import OracleChannel
+
+    images = []
+    for use_pure in (False, True):
+        channel = oracle_channel(metadata=metadata, subbuf_size=4096, num_subbuf=4)
+        assert isinstance(channel, OracleChannel)
+        stream = channel.create_stream(0)
+        if metadata:
+            channel.write_metadata(b"x" * 5000)
+        with StreamReader.from_fd(stream.shm_fd) as pure:
+            for _ in range(flushes):
+                stream.flush_buffer(False)
+            if use_pure:
+                pure.clear_buffer()
+            else:
+                stream.clear_buffer()
+            images.append(bytearray(pure.mapping.read_bytes(0, pure.mapping.size)))
+            mask_timestamps(pure, images[-1])
+            assert pure.get_next_subbuf() is not Status.OK  # nothing left to read
+    assert images[0] == images[1]
+
+
 def mask_timestamps(reader: StreamReader, image: bytearray) -> None:
     """Zero what depends on the clock: last_tsc, ts_end[] and packet timestamps."""
     zero8 = bytes(8)

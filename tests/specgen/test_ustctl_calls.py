@@ -31,14 +31,28 @@ def _resolve(dotted: str) -> object:
     raise AssertionError(f"{dotted}: no such module")
 
 
+def _test_exists(test: str) -> None:
+    path, func = test.split("::")
+    tree = ast.parse((ROOT / path).read_text())
+    names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert func in names, f"{path} has no {func}"
+
+
 @pytest.mark.parametrize("call", CALLS, ids=[c.name for c in CALLS])
 def test_pure_counterpart_resolves_and_test_exists(call: Call) -> None:
     for dotted in call.pure:
         _resolve(dotted)
-    path, func = call.test.split("::")
-    tree = ast.parse((ROOT / path).read_text())
-    names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    assert func in names, f"{path} has no {func}"
+    _test_exists(call.test)
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.name for c in CALLS])
+def test_consumer_code_resolves_and_test_exists(call: Call) -> None:
+    """The consumer's side of each call: ustref-consumerd's code behind the seam, and a
+    test that runs it."""
+    assert call.seam and call.seam_test, call.name
+    for dotted in call.seam:
+        _resolve(dotted)
+    _test_exists(call.seam_test)
 
 
 def test_forty_one_distinct_names() -> None:

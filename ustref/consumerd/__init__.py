@@ -8,6 +8,8 @@ src/common/consumer/consumer.c):
 * :mod:`~ustref.consumerd.metadata` — the metadata cache;
 * :mod:`~ustref.consumerd.streams` — draining a stream into its output files;
 * :mod:`~ustref.consumerd.handlers` — one handler per ``lttng_consumer_command``;
+* :mod:`~ustref.consumerd.ustctl_backend` — the one seam to the ring buffers the
+  consumer owns (``lttng_ust_ctl_*``): pure Python (default) or liblttng-ust-ctl;
 * :mod:`~ustref.consumerd.core` — the sans-IO core (``receive``, ``handle_timer``,
   ``next_deadline``);
 * :mod:`~ustref.consumerd.loop` — the I/O shell (sockets, ``selectors``, health);

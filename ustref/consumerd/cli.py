@@ -6,6 +6,11 @@ lttng-sessiond 2.13.9 (``spawn_consumerd``, src/bin/lttng-sessiond/main.c) runs
 lttng-consumerd.c ``parse_args``. The long-running process re-executes itself with
 argv[0] ``lttng-consumerd`` and sets its comm to it (``prctl(PR_SET_NAME)``), so that
 tools that find consumers by name (LTTng's test harness) find this one.
+
+ustref adds ``--ust-ctl pure|lib``: which ust-ctl backend creates and writes the ring
+buffers (:mod:`ustref.consumerd.ustctl_backend`). lttng-sessiond passes a fixed argv, so
+the environment variable ``USTREF_UST_CTL`` (inherited through the session daemon)
+chooses it when the option is absent; ``pure`` is the default.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ustref.consumerd import ustctl_backend as B
+from ustref.consumerd.core import Core
 from ustref.consumerd.loop import Paths, Shell, health_path
 from ustref.errors import TransportError
 from ustref.transport.launcher import set_process_name
@@ -33,6 +40,7 @@ _BOOTSTRAP = (
     "from ustref.consumerd.cli import main\n"
     "sys.exit(main())\n"
 )
+log = logging.getLogger("ustref.consumerd")
 VERSION = "ustref-consumerd 0.1.0 (lttng-consumerd 2.13.9 command line)"
 
 USAGE = f"""Usage: {PROCESS_NAME} OPTIONS
@@ -48,6 +56,10 @@ Options:
   -g, --group NAME                   Specify the tracing group name. (default: tracing)
   -b, --background                   Start as a daemon, keeping console open.
   -u, --ust                          Consume user-space traces (ustref: the only mode).
+      --ust-ctl pure|lib             ustref: who creates and writes the ring buffers,
+                                     pure Python (default) or liblttng-ust-ctl.so.5.
+                                     Without it, ${B.ENV}=pure|lib chooses: the
+                                     way when lttng-sessiond starts the consumer.
 """
 
 
@@ -66,6 +78,7 @@ class Options:
     background: bool = False
     help: bool = False
     version: bool = False
+    ust_ctl: str = ""
 
 
 _WITH_VALUE = {
@@ -75,6 +88,7 @@ _WITH_VALUE = {
     "--consumerd-err-sock": "error_sock",
     "-g": "group",
     "--group": "group",
+    "--ust-ctl": "ust_ctl",
 }
 
 
@@ -111,17 +125,29 @@ def parse_args(argv: Sequence[str]) -> Options:
             raise UsageError("the kernel consumer is not supported by ustref-consumerd (-k)")
         else:
             raise UsageError(f"unknown option {arg!r}")
+    if opts.ust_ctl and opts.ust_ctl not in B.CHOICES:
+        raise UsageError(f"--ust-ctl {opts.ust_ctl!r}: choose from {', '.join(B.CHOICES)}")
     return opts
 
 
-def _reexec(argv: Sequence[str]) -> None:
+def ust_ctl_choice(opts: Options) -> str:
+    """The backend: the option, else ``$USTREF_UST_CTL``, else ``pure``."""
+    choice = opts.ust_ctl or os.environ.get(B.ENV, "") or B.DEFAULT
+    if choice not in B.CHOICES:
+        raise UsageError(f"{B.ENV}={choice!r}: choose from {', '.join(B.CHOICES)}")
+    return choice
+
+
+def _reexec(argv: Sequence[str], ust_ctl: str) -> None:
     """Become ``lttng-consumerd`` in /proc/PID/cmdline: exec the same Python with
     argv[0] = ``lttng-consumerd``. With that argv[0] Python cannot locate its
     virtual environment, so a bootstrap hands it this process's ``sys.path``
-    (site directories re-read, for their ``.pth`` files)."""
-    from ustref.ring import ustctl
+    (site directories re-read, for their ``.pth`` files). The ``lib`` backend's shim
+    is compiled here, once, cached for the child; ``pure`` never builds it."""
+    if ust_ctl == B.LIB:
+        from ustref.ring import ustctl
 
-    ustctl.build_shim()  # compiled once, cached for the child
+        ustctl.build_shim()
     env = dict(os.environ)
     env[_REEXEC] = "1"
     env[_SYS_PATH] = os.pathsep.join(p for p in sys.path if p)
@@ -144,15 +170,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not opts.command_sock or not opts.error_sock:
         print("Error: --consumerd-cmd-sock and --consumerd-err-sock are required", file=sys.stderr)
         return 1
+    try:
+        ust_ctl = ust_ctl_choice(opts)
+    except UsageError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     if os.environ.get(_REEXEC) != "1":
-        _reexec(args)
+        _reexec(args, ust_ctl)
     os.environ.pop(_REEXEC, None)
     if (opts.daemonize or opts.background) and os.fork() != 0:
         return 0
     set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
-    shell = Shell(Paths(command=opts.command_sock, error=opts.error_sock, health=health_path()))
+    paths = Paths(command=opts.command_sock, error=opts.error_sock, health=health_path())
+    shell = Shell(paths, Core(ustctl=B.backend(ust_ctl)))
+    log.debug("ust-ctl backend: %s", ust_ctl)
     try:
         shell.start()
     except (TransportError, OSError) as exc:

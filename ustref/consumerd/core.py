@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ustref.consumerd import streams as S
 from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream, close_fd
+from ustref.consumerd.ustctl_backend import Backend, PureBackend
 from ustref.errors import RemoteProtocolError, UstrefError
 from ustref.output.chunk import ChunkRegistry
 from ustref.protocol.abi import Abi
@@ -114,11 +115,17 @@ class Core:
     """The consumer daemon's state and protocol logic, free of I/O on sockets."""
 
     def __init__(
-        self, *, abi: Abi = Abi.V2_13_9, handlers: dict[LttngConsumerCommand, Handler] | None = None
+        self,
+        *,
+        abi: Abi = Abi.V2_13_9,
+        handlers: dict[LttngConsumerCommand, Handler] | None = None,
+        ustctl: Backend | None = None,
     ) -> None:
         from ustref.consumerd.handlers import HANDLERS
 
         self.abi = abi
+        #: the ust-ctl backend every ring-buffer operation goes through (pure by default)
+        self.ustctl = ustctl or PureBackend()
         self.handlers = HANDLERS if handlers is None else handlers
         self.registry = Registry()
         self.chunks = ChunkRegistry()
@@ -259,13 +266,11 @@ class Core:
         """The channel's wait fd hung up (``consumer_thread_channel_poll``): close the
         wake-up end of its streams (``consumer_close_channel_streams``) so that their
         wait fds hang up in turn when the application's ends close."""
-        from ustref.ring import ustctl
-
         channel.wait_fd = -1
         channel.hung_up = True
         for stream in channel.streams:
             try:
-                ustctl.stream_close_wakeup_fd(stream.ust)
+                stream.ust.close_wakeup_fd()
             except UstrefError as exc:
                 log.error("stream %s: %s", stream.name, exc)
         self.release_channel(channel)
@@ -323,20 +328,19 @@ class Core:
             log.error("stream %s: %s", stream.name, exc)
 
     def close_stream(self, stream: Stream) -> None:
-        """``consumer_del_stream()``: close the output, release the reader and the
-        liblttng-ust-ctl stream, forget it."""
+        """``consumer_del_stream()``: close the output, destroy the ust-ctl stream (and
+        with it the reader), forget it."""
         S.close_output(stream)
         stream.trace_chunk = None
-        if stream.reader is not None:
-            stream.reader.close()
-            stream.reader = None
+        stream.reader = None
         if stream.metadata_poll_pipe is not None:
             for fd in stream.metadata_poll_pipe:
                 close_fd(fd)
             stream.metadata_poll_pipe = None
-        from ustref.ring import ustctl
-
-        ustctl.destroy_stream(stream.ust)
+        try:
+            stream.ust.destroy()
+        except UstrefError as exc:
+            log.error("stream %s: destroy: %s", stream.name, exc)
         if stream in stream.channel.streams:
             stream.channel.streams.remove(stream)
 
@@ -364,9 +368,10 @@ class Core:
         """``consumer_del_channel()``: streams, then the ust-ctl channel and its shm fds."""
         for stream in list(channel.streams):
             self.close_stream(stream)
-        from ustref.ring import ustctl
-
-        ustctl.destroy_channel(channel.ust)
+        try:
+            channel.ust.destroy()
+        except UstrefError as exc:
+            log.error("channel %d: destroy: %s", channel.key, exc)
         for fd in channel.stream_fds:
             close_fd(fd)
         channel.stream_fds = []
@@ -380,12 +385,23 @@ class Core:
             for c in self.registry.channels.values()
             if c.next_monitor_deadline is not None
         ]
+        for channel in self.registry.channels.values():
+            ring = channel.ust.next_deadline()
+            if ring is not None:
+                deadlines.append(ring)
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> None:
-        """Run the timers whose deadline has passed: the monitor timer
-        (``monitor_timer``, consumer-timer.c) writes one
+        """Run the timers whose deadline has passed: the ring-buffer timers the ust-ctl
+        backend runs in the consumer (switch and read timers of ``channel_create()``,
+        none with liblttng-ust-ctl, whose thread runs them) and the monitor timer
+        (``monitor_timer``, consumer-timer.c), which writes one
         ``lttcomm_consumer_channel_monitor_msg`` per channel to the monitor pipe."""
+        for channel in list(self.registry.channels.values()):
+            try:
+                channel.ust.run_timers(now)
+            except UstrefError as exc:
+                log.error("channel %d: ring-buffer timer: %s", channel.key, exc)
         for channel in list(self.registry.channels.values()):
             deadline = channel.next_monitor_deadline
             if deadline is None or deadline > now:

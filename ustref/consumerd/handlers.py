@@ -64,9 +64,9 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
+from ustref.ring import create as RC
 from ustref.ring import packet as P
-from ustref.ring import ustctl
-from ustref.ring.reader import StreamReader
+from ustref.ring.channel import open_stream_fds
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -316,36 +316,36 @@ def trace_chunk_exists(core: Core, msg: ConsumerMsg) -> None:
 
 def _create_streams(core: Core, channel: Channel, identity: P.ChannelIdentity) -> None:
     """``create_ust_streams()`` (ust-consumer.c 252-357): one stream per possible
-    CPU until liblttng-ust-ctl has no more; metadata streams poll a private pipe."""
+    CPU until ust-ctl has no more; metadata streams poll a private pipe."""
     cpu = 0
     while True:
-        handle = ustctl.create_stream(channel.ust, cpu)
-        if handle is None:
+        ust = channel.ust.create_stream(cpu, identity)
+        if ust is None:
             return
         poll_pipe: tuple[int, int] | None = None
         if channel.type is ChannelType.METADATA:
             poll_pipe = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
             wait_fd = poll_pipe[0]
         else:
-            wait_fd = ustctl.stream_wait_fd(handle)
+            wait_fd = ust.wait_fd
         stream = Stream(
             key=core.registry.next_stream_key(),
             channel=channel,
             cpu=cpu,
-            ust=handle,
+            ust=ust,
             wait_fd=wait_fd,
+            reader=ust.reader,
             metadata_poll_pipe=poll_pipe,
         )
-        shm_fd = channel.stream_fds[cpu]
-        stream.reader = StreamReader.from_fd(shm_fd, identity=identity)
         channel.streams.append(stream)
         cpu += 1
 
 
 def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
     """ASK_CHANNEL_CREATION (ust-consumer.c 1503-1658, ``ask_channel`` 602-659,
-    ``create_ust_channel`` 387-479): create the shm objects, the liblttng-ust-ctl
-    channel and its streams, start the channel's timers, answer a status channel."""
+    ``create_ust_channel`` 387-479): open the stream shm objects
+    (``open_ust_stream_fd``: anonymous POSIX shm), create the ust-ctl channel and its
+    streams, start the channel's timers, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
     if u.relayd_id != LOCAL:
@@ -353,21 +353,21 @@ def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
         core.send(STATUS_CHANNEL.build(_channel_fail()))
         return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
-    nr = 1 if metadata else ustctl.nr_stream_per_channel()
-    stream_fds = [os.memfd_create("ust-consumer", os.MFD_CLOEXEC) for _ in range(nr)]
-    attr = ustctl.channel_attr(
-        metadata=metadata,
+    attr = RC.ChannelAttr(
+        type=RC.ChanType.METADATA if metadata else RC.ChanType.PER_CPU,
         subbuf_size=u.subbuf_size,
         num_subbuf=u.num_subbuf,
         overwrite=bool(u.overwrite),
-        chan_id=u.chan_id,
-        uuid=u.uuid,
         switch_timer_interval=u.switch_timer_interval,
         read_timer_interval=u.read_timer_interval,
+        chan_id=u.chan_id,
+        uuid=bytes(u.uuid),
         blocking_timeout=u.blocking_timeout,
     )
+    stream_fds: list[int] = []
     try:
-        handle = ustctl.create_channel(attr, stream_fds)
+        stream_fds = open_stream_fds(1 if metadata else core.ustctl.nr_stream_per_channel())
+        handle = core.ustctl.create_channel(attr, stream_fds)
     except UstrefError as exc:
         log.error("ask channel: %s", exc)
         for fd in stream_fds:
@@ -446,7 +446,7 @@ def get_channel(core: Core, msg: ConsumerMsg) -> None:
     core.handover(channel)
     channel.sent_to_sessiond = True
     if channel.type is ChannelType.DATA:
-        channel.wait_fd = ustctl.channel_wait_fd(channel.ust)
+        channel.wait_fd = channel.ust.wait_fd
     if channel.monitor:
         for stream in channel.streams:
             _start_consuming(core, stream)
@@ -664,18 +664,23 @@ def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
 
 def clear_channel(core: Core, msg: ConsumerMsg) -> None:
     """CLEAR_CHANNEL (ust-consumer.c 2103-2131, ``lttng_consumer_clear_channel``
-    consumer.c 5146-5170): flush and drop what the buffers hold."""
+    consumer.c 5146-5170): nothing for a metadata channel; every stream of a data
+    channel is flushed and cleared (``consumer_clear_stream`` 4411-4432: an active
+    flush, then ``lttng_ust_ctl_clear_buffer``, which drops what the buffer holds by
+    moving the consumed position to the current sub-buffer)."""
     channel = core.registry.find(_key(msg))
     if channel is None:
         core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    for stream in channel.streams:
-        reader = stream.reader
-        if reader is None:
-            continue
-        S.flush(stream, producer_active=True)
-        while reader.get_next_subbuf() == 0:
-            reader.put_next_subbuf()
+    if channel.type is ChannelType.DATA:
+        try:
+            for stream in channel.streams:
+                S.flush(stream, producer_active=True)
+                stream.ust.clear()
+        except UstrefError as exc:
+            log.error("clear channel %d: %s", channel.key, exc)
+            core.send_status(R.LTTCOMM_CONSUMERD_FATAL)
+            return
     core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 

@@ -29,10 +29,9 @@ from pathlib import Path
 from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core, Handover, Send, Sock
 from ustref.consumerd.registry import Channel, Stream
-from ustref.errors import TransportError
+from ustref.errors import TransportError, UstrefError
 from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
 from ustref.protocol.lttng_error import LttcommReturnCode
-from ustref.ring import ustctl
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -91,7 +90,7 @@ class Shell:
         self.pause_pipe: testpoint.PausePipe | None = None
 
     def start(self) -> None:
-        ustctl.library()
+        self.core.ustctl.load()
         err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             err.connect(self.paths.error)
@@ -247,16 +246,16 @@ class Shell:
                     self._handover(action)
                 else:
                     self.socks[action.sock].close()
-            except OSError as exc:
+            except (OSError, UstrefError) as exc:
                 log.error("sending to the session daemon: %s", exc)
                 self.core.closed = True
 
     def _handover(self, action: Handover) -> None:
         """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``."""
-        fd = self.socks[Sock.COMMAND].fileno()
+        sock = self.socks[Sock.COMMAND]
         channel = action.channel
-        ustctl.send_channel_to_sessiond(fd, channel.ust)
-        ustctl.channel_close_wakeup_fd(channel.ust)
+        channel.ust.send_to_sessiond(sock)
+        channel.ust.close_wakeup_fd()
         for stream in channel.streams:
-            ustctl.send_stream_to_sessiond(fd, stream.ust)
-        ustctl.send_stream_to_sessiond(fd, None)
+            stream.ust.send_to_sessiond(sock)
+        self.core.ustctl.send_end_of_streams(sock)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.ustctl_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
 from ustref.output.chunk import TraceChunk
 from ustref.output.stream import StreamOutput
@@ -38,8 +39,8 @@ class Stream:
     key: StreamKey
     channel: Channel
     cpu: int
-    ust: int
-    """``stream->ustream``: the liblttng-ust-ctl stream handle (reader reference held)."""
+    ust: UstStream
+    """``stream->ustream``: the ust-ctl stream (it holds the reader reference)."""
     wait_fd: int
     """What the consumer polls: the stream's wait pipe, or for metadata the
     consumer's own ``ust_metadata_poll_pipe`` read end."""
@@ -88,8 +89,8 @@ class Channel:
     gid: int
     monitor_timer_interval_us: int
     switch_timer_interval_us: int
-    ust: int
-    """``channel->uchan``: the liblttng-ust-ctl channel handle."""
+    ust: UstChannel
+    """``channel->uchan``: the ust-ctl channel."""
     stream_fds: list[int]
     trace_chunk: TraceChunk | None = None
     wait_fd: int = -1

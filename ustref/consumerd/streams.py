@@ -6,8 +6,8 @@ Mirrors, at lttng-tools v2.13.9, ``lttng_consumer_read_subbuffer`` (consumer.c),
 (``get_next_subbuffer``, ``extract_data_subbuffer_info``, ``put_next_subbuffer``,
 ``commit_one_metadata_packet``, ``lttng_ustconsumer_on_stream_hangup``) and
 ``update_stream_stats`` (consumer.c). Sub-buffers are read with ustref's pure
-reader (:class:`ustref.ring.reader.StreamReader`); flushes go through
-liblttng-ust-ctl (:mod:`ustref.ring.ustctl`), as the C consumer does them.
+reader (:class:`ustref.ring.reader.StreamReader`); flushes and metadata writes go
+through the consumer's ust-ctl backend (:mod:`ustref.consumerd.ustctl_backend`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ustref.consumerd.registry import ChannelType, Stream
 from ustref.errors import UstrefError
 from ustref.output.index import PacketIndex
 from ustref.output.stream import StreamOutput
-from ustref.ring import ustctl
 from ustref.ring.reader import Status
 
 log = logging.getLogger("ustref.consumerd")
@@ -52,7 +51,7 @@ def close_output(stream: Stream) -> None:
 
 def flush(stream: Stream, *, producer_active: bool) -> None:
     """``lttng_ustconsumer_flush_buffer()`` (``lttng_ust_ctl_flush_buffer``)."""
-    ustctl.flush_buffer(stream.ust, producer_active)
+    stream.ust.flush(producer_active)
 
 
 def open_packet(stream: Stream) -> bool:
@@ -160,8 +159,8 @@ def commit_one_metadata_packet(stream: Stream) -> int:
         stream.metadata_version = cache.version
         if cache.size == 0:
             return 0
-    written = ustctl.write_one_packet_to_channel(
-        stream.channel.ust, bytes(cache.contents[stream.ust_metadata_pushed :])
+    written = stream.channel.ust.write_one_packet(
+        bytes(cache.contents[stream.ust_metadata_pushed :])
     )
     if written <= 0:
         log.error("writing one metadata packet failed (%d)", written)

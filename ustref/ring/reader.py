@@ -848,6 +848,19 @@ class StreamReader:
         self._check_deliver(old - 1, cc, old_idx, tsc, lost)
         self._write_commit_counter(old + padding, cc, old_idx)
 
+    def clear_buffer(self) -> None:
+        """``lttng_ust_ctl_clear_buffer()``: switch the current packet out
+        (``lib_ring_buffer_switch_slow(SWITCH_ACTIVE)``), then move the consumed position
+        to the start of the current sub-buffer (``lib_ring_buffer_clear_reader()``,
+        frontend_internal.h @ v2.13.5)."""
+        self.flush_buffer(True)
+        m, geo = self.mapping, self.geometry
+        while True:
+            offset = m.load_ulong(_OFF_OFFSET)
+            consumed_old = m.load_ulong(_OFF_CONSUMED)
+            if m.cas_ulong(_OFF_CONSUMED, consumed_old, geo.subbuf_trunc(offset)) == consumed_old:
+                return
+
     def _wsb_bindex(self, idx: int) -> int:
         return self._bindex(self.mapping.load_ulong(self.tables.buf_wsb + idx * _WSB_STRIDE))
 

@@ -307,6 +307,11 @@ def flush_buffer(stream: int, producer_active: bool) -> None:
     _check(library().lttng_ust_ctl_flush_buffer(stream, int(producer_active)), "flush_buffer")
 
 
+def clear_buffer(stream: int) -> None:
+    """``lttng_ust_ctl_clear_buffer()``."""
+    _check(library().lttng_ust_ctl_clear_buffer(stream), "clear_buffer")
+
+
 def destroy_stream(stream: int) -> None:
     """``lttng_ust_ctl_destroy_stream()``."""
     library().lttng_ust_ctl_destroy_stream(stream)

@@ -14,8 +14,8 @@ most per call) and ``lttng_ust_ctl_clear_buffer()``. Mirrors, lttng-ust v2.13.5:
   ``lib_ring_buffer_reserve_slow()`` / ``_try_reserve_slow()`` and the
   ``switch_old_end``/``switch_new_start``/``switch_new_end`` steps
   (ring_buffer_frontend.c), ``lib_ring_buffer_commit()`` (frontend_api.h);
-* ``lttng_ust_ctl_clear_buffer()``: ``lib_ring_buffer_switch_slow(SWITCH_ACTIVE)`` then
-  ``lib_ring_buffer_clear_reader()`` (frontend_internal.h).
+* ``lttng_ust_ctl_clear_buffer()`` is the reader's
+  (:meth:`~ustref.ring.reader.StreamReader.clear_buffer`): data streams are cleared too.
 
 The writer is a :class:`~ustref.ring.reader.StreamReader` (same mapping, tables and
 delivery steps: ``_check_deliver``, ``_push_reader`` …) that can also reserve and commit.
@@ -257,17 +257,3 @@ class MetadataWriter(StreamReader):
         cc = self._hot_add(idx, res.slot_size)
         self._check_deliver(end - 1, cc, idx, res.tsc, res.lost)
         self._write_commit_counter(end, cc, idx)
-
-    # -- clear ----------------------------------------------------------------------------
-
-    def clear_buffer(self) -> None:
-        """``lttng_ust_ctl_clear_buffer()``: switch the current packet out, then move the
-        consumed position to the start of the current sub-buffer
-        (``lib_ring_buffer_clear_reader()``)."""
-        self.flush_buffer(True)
-        m, geo = self.mapping, self.geometry
-        while True:
-            offset = m.load_ulong(_OFF_OFFSET)
-            consumed_old = m.load_ulong(_OFF_CONSUMED)
-            if m.cas_ulong(_OFF_CONSUMED, consumed_old, geo.subbuf_trunc(offset)) == consumed_old:
-                return
