@@ -6,9 +6,12 @@ does not wait for them (ust-consumer.c 1692-1705, consumer.c
 
 from __future__ import annotations
 
+from typing import cast
+
 from tests.consumerd.test_testpoint import _stream
 from ustref.consumerd.core import Core, Send, Sock
 from ustref.consumerd.registry import ChannelType
+from ustref.consumerd.ustctl_backend import UstChannel, UstStream
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
@@ -44,3 +47,37 @@ def test_data_pending_ignores_unmonitored_channels() -> None:
     assert isinstance(reply, Send)
     assert DATA_PENDING_REPLY.parse(reply.data).is_data_pending == 0
     assert alone_reader.reads == 0
+
+
+class _Ust:
+    """Stands in for the ust-ctl channel and stream handles: records destruction."""
+
+    def __init__(self) -> None:
+        self.destroyed = False
+
+    def destroy(self) -> None:
+        self.destroyed = True
+
+    def close_wakeup_fd(self) -> None:
+        pass
+
+    def next_deadline(self) -> None:
+        return None
+
+
+def test_an_unmonitored_channel_is_deleted_when_its_wait_fd_hangs_up() -> None:
+    """consumer_add_channel puts every data channel with a wait fd in the channel
+    thread; at hang-up an unmonitored one (refcount 1) is deleted with its streams."""
+    core = Core()
+    stream, _ = _stream(core, 3, ChannelType.DATA, wait_fd=102)
+    channel = stream.channel
+    channel.monitor = False
+    channel.ust = cast(UstChannel, _Ust())
+    stream.ust = cast(UstStream, _Ust())
+    channel.wait_fd = 103
+    channel.sent_to_sessiond = True
+    assert core.watched() == {103: channel}
+    core.channel_hangup(channel)
+    assert channel.key not in core.registry.channels
+    assert cast(_Ust, channel.ust).destroyed
+    assert cast(_Ust, stream.ust).destroyed

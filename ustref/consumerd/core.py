@@ -42,6 +42,7 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.registry import parse
+from ustref.ring.channel import remove_stream_files
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -258,16 +259,25 @@ class Core:
             if stream.reader is not None and stream.wait_fd >= 0 and self.consumes(stream)
         }
         for channel in self.registry.channels.values():
-            if channel.wait_fd >= 0 and channel.sent_to_sessiond and channel.monitor:
+            # Monitored or not: consumer_add_channel notifies the channel thread of
+            # every data channel with a wait fd (consumer.c 1149-1151).
+            if channel.wait_fd >= 0 and channel.sent_to_sessiond:
                 fds[channel.wait_fd] = channel
         return fds
 
     def channel_hangup(self, channel: Channel) -> None:
         """The channel's wait fd hung up (``consumer_thread_channel_poll``): close the
         wake-up end of its streams (``consumer_close_channel_streams``) so that their
-        wait fds hang up in turn when the application's ends close."""
+        wait fds hang up in turn when the application's ends close.
+
+        A channel without ``monitor`` owns its streams (no thread reads them) and
+        holds a single reference, the channel thread's: it is deleted at once, with
+        its streams and its ``--shm-path`` files (consumer.c 1064-1076, 3102-3121)."""
         channel.wait_fd = -1
         channel.hung_up = True
+        if not channel.monitor:
+            self.destroy_channel(channel)
+            return
         for stream in channel.streams:
             try:
                 stream.ust.close_wakeup_fd()
@@ -372,9 +382,11 @@ class Core:
             channel.ust.destroy()
         except UstrefError as exc:
             log.error("channel %d: destroy: %s", channel.key, exc)
+        nr = len(channel.stream_fds)
         for fd in channel.stream_fds:
             close_fd(fd)
         channel.stream_fds = []
+        remove_stream_files(nr, channel.shm_path, channel.root_shm_path)
         self.registry.channels.pop(channel.key, None)
 
     # -- timers ---------------------------------------------------------------------------

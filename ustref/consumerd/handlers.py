@@ -344,7 +344,8 @@ def _create_streams(core: Core, channel: Channel, identity: P.ChannelIdentity) -
 def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
     """ASK_CHANNEL_CREATION (ust-consumer.c 1503-1658, ``ask_channel`` 602-659,
     ``create_ust_channel`` 387-479): open the stream shm objects
-    (``open_ust_stream_fd``: anonymous POSIX shm), create the ust-ctl channel and its
+    (``open_ust_stream_fd``: anonymous POSIX shm, or ``<shm_path><cpu>`` files with
+    ``--shm-path``), create the ust-ctl channel and its
     streams, start the channel's timers, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
@@ -366,7 +367,11 @@ def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
     )
     stream_fds: list[int] = []
     try:
-        stream_fds = open_stream_fds(1 if metadata else core.ustctl.nr_stream_per_channel())
+        stream_fds = open_stream_fds(
+            1 if metadata else core.ustctl.nr_stream_per_channel(),
+            shm_path=str(u.shm_path),
+            owner=(u.buffer_credentials.uid, u.buffer_credentials.gid),
+        )
         handle = core.ustctl.create_channel(attr, stream_fds)
     except UstrefError as exc:
         log.error("ask channel: %s", exc)
@@ -399,6 +404,8 @@ def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
         ust=handle,
         stream_fds=stream_fds,
         trace_chunk=chunk,
+        shm_path=str(u.shm_path),
+        root_shm_path=str(u.root_shm_path),
     )
     kind = P.ClientKind.METADATA if metadata else P.ClientKind.DATA
     identity = P.ChannelIdentity(kind=kind, uuid=u.uuid, stream_id=0 if metadata else u.chan_id)

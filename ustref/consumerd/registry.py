@@ -93,6 +93,11 @@ class Channel:
     """``channel->uchan``: the ust-ctl channel."""
     stream_fds: list[int]
     trace_chunk: TraceChunk | None = None
+    shm_path: str = ""
+    """``channel->shm_path``: with ``lttng create --shm-path``, the prefix of the
+    stream files (``<shm_path><cpu>``); empty for anonymous shm."""
+    root_shm_path: str = ""
+    """``channel->root_shm_path``: the session's shm directory, emptied at the end."""
     wait_fd: int = -1
     """``channel->wait_fd`` (``lttng_ust_ctl_channel_get_wait_fd``), polled once the
     channel is handed over: its hang-up means the app side is gone."""

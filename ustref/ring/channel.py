@@ -58,18 +58,29 @@ def stream_shm_path(shm_path: str, cpu: int) -> str:
     return f"{shm_path}{cpu}"
 
 
-def open_stream_fds(nr: int, *, shm_path: str = "", anonymous: str = "shm") -> list[int]:
+def open_stream_fds(
+    nr: int,
+    *,
+    shm_path: str = "",
+    anonymous: str = "shm",
+    owner: tuple[int, int] | None = None,
+) -> list[int]:
     """``open_ust_stream_fd()`` for CPUs ``0 .. nr-1``; on error closes (and unlinks) the
-    ones already opened, like ``create_ust_channel()``."""
+    ones already opened, like ``create_ust_channel()``.
+
+    With ``shm_path`` each stream is the file ``<shm_path><cpu>`` (``O_CREAT |
+    O_EXCL``, mode 0600). C opens it through ``run_as_open`` with the session's
+    credentials; ``owner`` (uid, gid) gives the same ownership here."""
     fds: list[int] = []
     try:
         for cpu in range(nr):
             if shm_path:
-                fds.append(
-                    os.open(
-                        stream_shm_path(shm_path, cpu), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600
-                    )
+                fd = os.open(
+                    stream_shm_path(shm_path, cpu), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600
                 )
+                fds.append(fd)
+                if owner is not None and (os.geteuid(), os.getegid()) != owner:
+                    os.fchown(fd, *owner)
             elif anonymous == "memfd":
                 fds.append(memfd_create_sealable())
             elif anonymous == "shm":
@@ -83,6 +94,24 @@ def open_stream_fds(nr: int, *, shm_path: str = "", anonymous: str = "shm") -> l
         _undo(fds, shm_path)
         raise
     return fds
+
+
+def remove_stream_files(nr: int, shm_path: str, root_shm_path: str) -> None:
+    """``lttng_ustconsumer_del_channel()`` / ``_free_channel()`` (ust-consumer.c
+    2480-2525): unlink each stream's ``<shm_path><cpu>`` file, then remove
+    ``root_shm_path`` and the directories under it that hold no file
+    (``run_as_rmdir_recursive`` with ``LTTNG_DIRECTORY_HANDLE_SKIP_NON_EMPTY_FLAG``,
+    directory-handle.c: deepest first; a directory with a file stays, and so do
+    its parents)."""
+    if shm_path:
+        for cpu in range(nr):
+            with contextlib.suppress(OSError):
+                os.unlink(stream_shm_path(shm_path, cpu))
+    if not root_shm_path:
+        return
+    for dirpath, _dirnames, _files in os.walk(root_shm_path, topdown=False):
+        with contextlib.suppress(OSError):
+            os.rmdir(dirpath)
 
 
 def _undo(fds: list[int], shm_path: str) -> None:
