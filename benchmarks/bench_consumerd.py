@@ -12,7 +12,10 @@ thread can. Rounds alternate which consumer goes first.
 Per session it measures
 
 ``recorded``
-    events in the trace, counted by ``babeltrace2 -c sink.utils.counter``;
+    events in the trace, counted by ``babeltrace2 -c sink.utils.counter -p step=+0``
+    (:func:`ustref.lttng.babeltrace.count_messages`: the totals, not the first
+    of the running counts printed every 10,000 messages by default), after
+    ``lttng destroy`` returned (it waits until the consumer wrote everything);
 ``discarded``
     the channel's "Discarded events" in ``lttng list SESSION`` after
     ``lttng stop`` (the session daemon asks the consumer); recorded plus
@@ -50,7 +53,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -61,7 +63,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ustref.lttng.apps import build_app
-from ustref.lttng.sessiond import DEFAULT_LOCK_PATH, SessionDaemon, process_info
+from ustref.lttng.babeltrace import count_messages
+from ustref.lttng.sessiond import (
+    DEFAULT_LOCK_PATH,
+    SessionDaemon,
+    parse_discarded_events,
+    process_info,
+)
 from ustref.transport.launcher import which
 
 SUBBUF_SIZES = (4 << 10, 64 << 10, 1 << 20)
@@ -75,8 +83,6 @@ CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 MIB = 1 << 20
 #: the issue 16 goals on recorded events: sub-buffer size -> ustref/C at least
 RECORDED_GOALS = {4 << 10: 1.5, 64 << 10: 1.0}
-_DISCARDED = re.compile(r"Discarded events:\s*(\d+)")
-_COUNTER_EVENTS = re.compile(r"^\s*(\d+) Event messages$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -166,14 +172,6 @@ def data_bytes(trace_dir: Path) -> int:
     )
 
 
-def count_recorded(sessiond: SessionDaemon, trace_dir: Path) -> int:
-    done = sessiond.run("babeltrace2", trace_dir, "-c", "sink.utils.counter", timeout=600)
-    match = _COUNTER_EVENTS.search(done.stdout)
-    if match is None:
-        raise RuntimeError(f"no event count in babeltrace2's output:\n{done.stdout}")
-    return int(match.group(1))
-
-
 def timed_lttng(sessiond: SessionDaemon, *args: str) -> tuple[float, str]:
     start = time.perf_counter()
     done = sessiond.run_lttng(*args, timeout=300)
@@ -221,8 +219,8 @@ def run_session(
         round=round_,
         subbuf_size=subbuf_size,
         emitted=int(emitted_text),
-        recorded=count_recorded(sessiond, trace_dir),
-        discarded=sum(int(n) for n in _DISCARDED.findall(listing)),
+        recorded=count_messages(trace_dir).get("Event", 0),
+        discarded=parse_discarded_events(listing)[CHANNEL],
         app_seconds=float(app_text),
         cpu_seconds=cpu_after - cpu_before,
         data_bytes=data_bytes(trace_dir),
