@@ -453,6 +453,7 @@ def main() -> None:
             "num_subbuf": NUM_SUBBUF,
             "subbuf_sizes": list(SUBBUF_SIZES),
             "mode": "discard",
+            "trace_dir_fs": _first_line("stat", "-f", "-c", "%T", tempfile.gettempdir()),
             "buffers": "per-uid",
             "consumers": {"C": C_CONSUMERD, "ustref": str(ours)},
             "cpu_method": "/proc/<consumer pid>/stat utime+stime+cutime+cstime, "
