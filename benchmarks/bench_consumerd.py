@@ -12,7 +12,10 @@ thread can. Rounds alternate which consumer goes first.
 Per session it measures
 
 ``recorded``
-    events in the trace, counted by ``babeltrace2 -c sink.utils.counter``;
+    events in the trace, counted by ``babeltrace2 -c sink.utils.counter -p step=+0``
+    (:func:`ustref.lttng.babeltrace.count_messages`: the totals, not the first
+    of the running counts printed every 10,000 messages by default), after
+    ``lttng destroy`` returned (it waits until the consumer wrote everything);
 ``discarded``
     the channel's "Discarded events" in ``lttng list SESSION`` after
     ``lttng stop`` (the session daemon asks the consumer); recorded plus
@@ -50,7 +53,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -61,7 +63,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ustref.lttng.apps import build_app
-from ustref.lttng.sessiond import DEFAULT_LOCK_PATH, SessionDaemon, process_info
+from ustref.lttng.babeltrace import count_messages
+from ustref.lttng.sessiond import (
+    DEFAULT_LOCK_PATH,
+    SessionDaemon,
+    parse_discarded_events,
+    process_info,
+)
 from ustref.transport.launcher import which
 
 SUBBUF_SIZES = (4 << 10, 64 << 10, 1 << 20)
@@ -75,8 +83,6 @@ CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 MIB = 1 << 20
 #: the issue 16 goals on recorded events: sub-buffer size -> ustref/C at least
 RECORDED_GOALS = {4 << 10: 1.5, 64 << 10: 1.0}
-_DISCARDED = re.compile(r"Discarded events:\s*(\d+)")
-_COUNTER_EVENTS = re.compile(r"^\s*(\d+) Event messages$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,8 @@ class Run:
     data_bytes: int
     stop_seconds: float
     destroy_seconds: float
+    #: the machine's 1-minute load average when the session started (others' load)
+    load_1min: float = 0.0
 
     @property
     def complete(self) -> bool:
@@ -166,14 +174,6 @@ def data_bytes(trace_dir: Path) -> int:
     )
 
 
-def count_recorded(sessiond: SessionDaemon, trace_dir: Path) -> int:
-    done = sessiond.run("babeltrace2", trace_dir, "-c", "sink.utils.counter", timeout=600)
-    match = _COUNTER_EVENTS.search(done.stdout)
-    if match is None:
-        raise RuntimeError(f"no event count in babeltrace2's output:\n{done.stdout}")
-    return int(match.group(1))
-
-
 def timed_lttng(sessiond: SessionDaemon, *args: str) -> tuple[float, str]:
     start = time.perf_counter()
     done = sessiond.run_lttng(*args, timeout=300)
@@ -207,6 +207,7 @@ def run_session(
         "enable-event", "--userspace", f"--session={name}", f"--channel={CHANNEL}", EVENT
     )
     pid = consumer_pid(sessiond)
+    load_1min = os.getloadavg()[0]
     cpu_before = cpu_seconds(pid)
     sessiond.run_lttng("start", name)
     emitted_text, app_text = sessiond.run(app, str(events), timeout=600).stdout.split()
@@ -221,13 +222,14 @@ def run_session(
         round=round_,
         subbuf_size=subbuf_size,
         emitted=int(emitted_text),
-        recorded=count_recorded(sessiond, trace_dir),
-        discarded=sum(int(n) for n in _DISCARDED.findall(listing)),
+        recorded=count_messages(trace_dir).get("Event", 0),
+        discarded=parse_discarded_events(listing)[CHANNEL],
         app_seconds=float(app_text),
         cpu_seconds=cpu_after - cpu_before,
         data_bytes=data_bytes(trace_dir),
         stop_seconds=stop_seconds,
         destroy_seconds=destroy_seconds,
+        load_1min=load_1min,
     )
     shutil.rmtree(trace_dir, ignore_errors=True)
     return run
@@ -240,7 +242,7 @@ def print_run(run: Run) -> None:
         f"recorded {run.recorded:>9,} discarded {run.discarded:>9,} "
         f"app {run.app_seconds:6.3f} s  CPU {run.cpu_seconds:6.2f} s "
         f"{run.data_bytes / MIB:7.1f} MiB  stop {run.stop_seconds * 1e3:6.0f} ms "
-        f"destroy {run.destroy_seconds * 1e3:6.0f} ms{flag}",
+        f"destroy {run.destroy_seconds * 1e3:6.0f} ms  load {run.load_1min:4.2f}{flag}",
         flush=True,
     )
 
@@ -306,7 +308,7 @@ def summarise(runs: Sequence[Run]) -> list[Row]:
     return rows
 
 
-def report(rows: Sequence[Row], events: int) -> None:
+def report(rows: Sequence[Row], runs: Sequence[Run], events: int) -> None:
     print(f"\n{events:,} events of 64 B emitted per session; medians over rounds")
     header = (
         f"{'sub-buffer':>10} {'consumer':8} {'recorded':>11} {'discarded':>11} "
@@ -321,25 +323,68 @@ def report(rows: Sequence[Row], events: int) -> None:
             f"{row.discarded:>11,.0f} {row.cpu_ms_per_mib:>11.2f} {row.stop_ms:>8.0f} "
             f"{row.destroy_ms:>10.0f}{flag}"
         )
-    print("\nustref / C:")
+    print("\nustref / C (goals of issue 16):")
+    for ratio in ratios(rows, runs):
+        size = int(ratio["subbuf_size"])
+        words = []
+        for name, value in ratio.items():
+            if name == "subbuf_size" or name.endswith("_goal"):
+                continue
+            goal = ratio.get(f"{name}_goal")
+            text = f"{name} {value}" if isinstance(value, str) else f"{name} {value:.2f}"
+            if goal is not None:
+                text += f" ({goal})"
+            words.append(text)
+        print(f"  {size >> 10:>5} KiB: " + "; ".join(words))
+
+
+def _verdict(ok: bool, goal: str) -> str:
+    return f"goal {goal}: {'met' if ok else 'MISSED'}"
+
+
+def ratios(rows: Sequence[Row], runs: Sequence[Run]) -> list[dict[str, float | str]]:
+    """Per sub-buffer size, ustref's medians over C's, each with its goal's verdict:
+    recorded events (>= 1.5 at 4 KiB, >= 1.0 at 64 KiB), no event lost by ustref
+    in any round at the largest size, CPU per MiB (<= 1.0 at the largest size),
+    ``lttng stop`` and ``lttng destroy`` latency (ustref's median no slower than
+    C's slowest round)."""
     by_key = {(row.consumer, row.subbuf_size): row for row in rows}
+    out: list[dict[str, float | str]] = []
     for subbuf_size in SUBBUF_SIZES:
         c_row, u_row = by_key.get(("C", subbuf_size)), by_key.get(("ustref", subbuf_size))
         if c_row is None or u_row is None:
             continue
+        ratio: dict[str, float | str] = {"subbuf_size": subbuf_size}
         recorded = u_row.recorded / c_row.recorded if c_row.recorded else float("inf")
-        cpu = u_row.cpu_ms_per_mib / c_row.cpu_ms_per_mib if c_row.cpu_ms_per_mib else 0.0
+        ratio["recorded"] = recorded
         goal = RECORDED_GOALS.get(subbuf_size)
-        verdict = f" (goal >= {goal}: {'met' if recorded >= goal else 'MISSED'})" if goal else ""
+        if goal is not None:
+            ratio["recorded_goal"] = _verdict(recorded >= goal, f">= {goal}")
         if subbuf_size == SUBBUF_SIZES[-1]:
-            lost = u_row.discarded > 0
-            verdict = f" (goal: no event lost: {'MISSED' if lost else 'met'})"
-            verdict += f"; CPU/MiB {cpu:.2f} (goal <= 1.0: {'met' if cpu <= 1.0 else 'MISSED'})"
-        print(
-            f"  {subbuf_size >> 10:>5} KiB: recorded {recorded:.3f}{verdict}; "
-            f"CPU/MiB {cpu:.2f}; stop {u_row.stop_ms / c_row.stop_ms:.2f}; "
-            f"destroy {u_row.destroy_ms / c_row.destroy_ms:.2f}"
-        )
+            mine = [r for r in runs if r.consumer == "ustref" and r.subbuf_size == subbuf_size]
+            lossy = sum(1 for r in mine if r.discarded)
+            ratio["lost"] = f"{lossy} of {len(mine)} rounds"
+            ratio["lost_goal"] = _verdict(lossy == 0, "none")
+        cpu = u_row.cpu_ms_per_mib / c_row.cpu_ms_per_mib if c_row.cpu_ms_per_mib else 0.0
+        ratio["CPU/MiB"] = cpu
+        if subbuf_size == SUBBUF_SIZES[-1]:
+            ratio["CPU/MiB_goal"] = _verdict(cpu <= 1.0, "<= 1.0")
+        c_runs = [r for r in runs if r.consumer == "C" and r.subbuf_size == subbuf_size]
+        for name, mine_ms, c_ms, c_slowest in (
+            ("stop", u_row.stop_ms, c_row.stop_ms, max(r.stop_seconds for r in c_runs) * 1e3),
+            (
+                "destroy",
+                u_row.destroy_ms,
+                c_row.destroy_ms,
+                max(r.destroy_seconds for r in c_runs) * 1e3,
+            ),
+        ):
+            # "no slower": ustref's median within C's own spread (at most its slowest
+            # round), not a fraction of a millisecond over C's median
+            ratio[name] = mine_ms / c_ms if c_ms else float("inf")
+            ratio[f"{name}_goal"] = _verdict(mine_ms <= c_slowest, "<= C's slowest round")
+        out.append(ratio)
+    return out
 
 
 def _first_line(*argv: str) -> str:
@@ -371,6 +416,7 @@ def machine() -> dict[str, object]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "ustref": importlib.metadata.version("ustref"),
+        "ustref_commit": _first_line("git", "-C", str(RESULTS_DIR.parent), "rev-parse", "HEAD"),
         "packages": packages,
     }
 
@@ -394,10 +440,11 @@ def main() -> None:
         "ustref": (f"--consumerd64-path={ours}",),
     }
     started = time.time()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-") as tmp:
         runs = bench(consumers, events, rounds, Path(tmp))
     rows = summarise(runs)
-    report(rows, events)
+    report(rows, runs, events)
     if args.no_save:
         return
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
@@ -407,7 +454,7 @@ def main() -> None:
         "benchmark": "bench_consumerd",
         "started_utc": stamp,
         "seconds": round(time.time() - started, 1),
-        "machine": machine(),
+        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "parameters": {
             "events": events,
             "event_bytes": 64,
@@ -415,6 +462,7 @@ def main() -> None:
             "num_subbuf": NUM_SUBBUF,
             "subbuf_sizes": list(SUBBUF_SIZES),
             "mode": "discard",
+            "trace_dir_fs": _first_line("stat", "-f", "-c", "%T", tempfile.gettempdir()),
             "buffers": "per-uid",
             "consumers": {"C": C_CONSUMERD, "ustref": str(ours)},
             "cpu_method": "/proc/<consumer pid>/stat utime+stime+cutime+cstime, "
@@ -422,6 +470,7 @@ def main() -> None:
         },
         "runs": [asdict(run) | {"complete": run.complete} for run in runs],
         "summary": [asdict(row) for row in rows],
+        "ratios": ratios(rows, runs),
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {path}")

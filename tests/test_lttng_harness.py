@@ -27,7 +27,10 @@ from ustref.lttng import (
     SessionDaemon,
     apps_dir,
     build_app,
+    count_messages,
     descendants,
+    parse_counter,
+    parse_discarded_events,
     parse_line,
     process_info,
     read_events,
@@ -134,6 +137,115 @@ def test_read_events_errors(tmp_path: Path) -> None:
         read_events(tmp_path)  # a directory with no trace in it
     assert caught.value.returncode not in (0, None)
     assert isinstance(caught.value, UstrefError)
+
+
+# babeltrace2 2.0.4 `TRACE -c sink.utils.counter` (default step) on a bench_app trace of
+# 200,000 events through lttng-consumerd 2.13.9, 4 sub-buffers of 4 KiB: a block of
+# running counts after 10,000 messages, then the totals. The benchmark's first run
+# took the first block's 9,530 events for the trace's.
+COUNTER_TWO_BLOCKS = """\
+           9530 Event messages
+              2 Stream beginning messages
+              0 Stream end messages
+            160 Packet beginning messages
+            158 Packet end messages
+            155 Discarded event messages
+              0 Discarded packet messages
+              0 Message iterator inactivity messages
+          10005 messages (TOTAL)
+
+          13500 Event messages
+              2 Stream beginning messages
+              2 Stream end messages
+            226 Packet beginning messages
+            226 Packet end messages
+            197 Discarded event messages
+              0 Discarded packet messages
+              0 Message iterator inactivity messages
+          14153 messages (TOTAL)
+"""
+# `lttng list probe` (lttng-tools 2.13.9) after `lttng stop` of that session.
+LIST_AFTER_STOP = """\
+Recording session probe: [inactive]
+    Trace output: /tmp/bench-probe/work/trace-C
+
+=== Domain: User space ===
+
+Buffering scheme: per-user
+
+Tracked process attributes
+  Virtual process IDs:  all
+  Virtual user IDs:     all
+  Virtual group IDs:    all
+
+Channels:
+-------------
+- bench: [enabled]
+
+    Attributes:
+      Event-loss mode:  discard
+      Sub-buffer size:  4096 bytes
+      Sub-buffer count: 4
+      Switch timer:     inactive
+      Read timer:       inactive
+      Monitor timer:    1000000 us
+      Blocking timeout: 0 us
+      Trace file count: 1 per stream
+      Trace file size:  unlimited
+      Output mode:      mmap
+
+    Statistics:
+      Discarded events: 186500
+
+    Recording event rules:
+      ustref_bench:record (type: tracepoint) [enabled]
+
+"""
+
+
+def test_parse_counter_takes_the_totals_not_the_running_counts() -> None:
+    counts = parse_counter(COUNTER_TWO_BLOCKS)
+    assert counts["Event"] == 13500
+    assert counts["Discarded event"] == 197
+    assert counts["TOTAL"] == 14153
+    assert sum(n for kind, n in counts.items() if kind != "TOTAL") == counts["TOTAL"]
+    # the one block -p step=+0 prints, with a singular and the bold TOTAL of a terminal
+    single = COUNTER_TWO_BLOCKS.split("\n\n")[1].replace(
+        "2 Stream end messages", "1 Stream end message"
+    )
+    single = single.replace("14153 messages (TOTAL)", "\x1b[1m14152 messages (TOTAL)\x1b[0m")
+    assert parse_counter(single)["Stream end"] == 1
+    assert parse_counter(single)["TOTAL"] == 14152
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "          13500 Event messages\n",  # no TOTAL line: cut short
+        "[11:52:16.819306204] (+?.?????????) vm a:b: { }\n          1 message (TOTAL)\n",
+    ],
+)
+def test_parse_counter_rejects_incomplete_or_foreign_output(text: str) -> None:
+    with pytest.raises(LttngError):
+        parse_counter(text)
+
+
+def test_count_messages_errors(tmp_path: Path) -> None:
+    with pytest.raises(LttngError, match="no trace directory"):
+        count_messages(tmp_path / "missing")
+    require_tool("babeltrace2")
+    with pytest.raises(LttngCommandError):
+        count_messages(tmp_path)
+
+
+def test_parse_discarded_events() -> None:
+    assert parse_discarded_events(LIST_AFTER_STOP) == {"bench": 186500}
+    # 13,500 recorded + 186,500 discarded: the 200,000 the app emitted
+    assert parse_counter(COUNTER_TWO_BLOCKS)["Event"] + 186500 == 200_000
+    two = LIST_AFTER_STOP.replace("- bench:", "- other:") + LIST_AFTER_STOP.split("Channels:")[1]
+    assert parse_discarded_events(two) == {"other": 186500, "bench": 186500}
+    assert parse_discarded_events("Recording session s: [inactive]\n") == {}
 
 
 def test_command_error_message() -> None:

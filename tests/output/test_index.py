@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ustref.errors import OutputError, RemoteProtocolError
+from ustref.errors import LocalProtocolError, OutputError, RemoteProtocolError
 from ustref.output import index as idx
 
 
@@ -51,6 +54,36 @@ def test_entry_is_nine_big_endian_u64_in_c_order() -> None:
     assert entry.pack(56) == raw[:56]  # index 1.0 stops after stream_id
 
 
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.integers(0, 2**64 - 1), min_size=10, max_size=10))
+def test_struct_packing_builds_what_the_grammar_builds(values: list[int]) -> None:
+    """PacketIndex.pack's struct fast path and the Construct grammar agree, with the
+    offset given apart as the batched writer gives it."""
+    entry = idx.PacketIndex(
+        offset=values[0],
+        packet_size=values[1],
+        content_size=values[2],
+        timestamp_begin=values[3],
+        timestamp_end=values[4],
+        events_discarded=values[5],
+        stream_id=values[6],
+        stream_instance_id=values[7],
+        packet_seq_num=values[8],
+    )
+    assert entry.pack() == idx.PACKET_INDEX.build(entry)
+    moved = dataclasses.replace(entry, offset=values[9])
+    assert entry.pack(offset=values[9]) == idx.PACKET_INDEX.build(moved)
+    assert entry.pack(56, offset=values[9]) == idx.PACKET_INDEX.build(moved)[:56]
+
+
+@pytest.mark.parametrize("bad", [-1, 2**64])
+def test_out_of_range_entry_raises_the_grammars_typed_error(bad: int) -> None:
+    with pytest.raises(LocalProtocolError, match="ctf_packet_index"):
+        dataclasses.replace(_entry(1), timestamp_end=bad).pack()
+    with pytest.raises(LocalProtocolError, match="offset"):
+        _entry(1).pack(offset=bad)
+
+
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(OutputError):
         idx.packet_index_len(2, 0)
@@ -72,6 +105,19 @@ def test_index_file_writes_header_then_entries(tmp_path: Path) -> None:
     assert parsed.header.packet_index_len == 72
     with pytest.raises(OutputError):
         index_file.write(entries[0])
+
+
+def test_write_entries_is_one_write_of_the_entries_at_their_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "chan_0.idx"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    index_file = idx.IndexFile(fd, "chan_0.idx", major=1, minor=0)
+    index_file.write_entries([])
+    index_file.write_entries([(_entry(n), 100 * n) for n in range(3)])
+    index_file.close()
+    entries = idx.parse_index_file(path.read_bytes()).entries
+    assert [e.offset for e in entries] == [0, 100, 200]
+    assert [e.packet_seq_num for e in entries] == [0, 0, 0]  # cut by format 1.0
+    assert [e.stream_id for e in entries] == [3, 3, 3]
 
 
 def test_parse_index_1_0_pads_missing_fields_with_zero() -> None:

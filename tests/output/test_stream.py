@@ -250,3 +250,17 @@ def test_snapshots_continue_the_tracefile_numbering(tmp_path: Path) -> None:
     ]
     assert two[f"ust/{CHANNEL}/chan_1_1"] == _packet(3) + _packet(4)
     assert two[f"ust/{CHANNEL}/index/chan_1_2.idx"] == file_header()
+
+
+def test_write_packets_refuses_what_write_packet_refuses(tmp_path: Path) -> None:
+    stream = _stream(_chunk(tmp_path), with_index=False)
+    with pytest.raises(LocalProtocolError, match="no index file"):
+        stream.write_packets([_packet(0)], [_index(0)])
+    assert stream.write_packets([_packet(0), _packet(1)]) == 2 * PACKET
+    stream.close()
+    with pytest.raises(LocalProtocolError, match="no output file"):
+        stream.write_packets([_packet(2)])
+    indexed = _stream(_chunk(tmp_path / "other"))
+    with pytest.raises(LocalProtocolError, match="2 index entries for 1 packets"):
+        indexed.write_packets([_packet(0)], [_index(0), _index(1)])
+    indexed.close()

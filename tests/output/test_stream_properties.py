@@ -90,3 +90,60 @@ def test_rotation_properties(sizes: list[int], limit: int, count: int) -> None:
         assert survivors == list(range(len(sizes) - len(survivors), len(sizes)))
         if not count:
             assert len(survivors) == len(sizes)
+
+
+def _write_all(
+    root: Path, sizes: list[int], batches: list[int], limit: int, count: int, *, batched: bool
+) -> dict[str, bytes]:
+    """Write packets of ``sizes`` one by one, or by batches of the lengths in ``batches``
+    (cycled); return every file written, by path."""
+    (root / "ch" / "index").mkdir(parents=True)
+    chunk = TraceChunk(
+        chunk_id=ChunkId(1),
+        creation_time=1,
+        credentials=SELF,
+        chunk_directory_fd=os.open(root, os.O_RDONLY | os.O_DIRECTORY),
+    )
+    stream = StreamOutput(
+        chunk=chunk,
+        channel_path="ch",
+        name="s_0",
+        tracefile_size=limit,
+        tracefile_count=count,
+        with_index=True,
+    )
+    packets = [bytes([seq % 256]) * size for seq, size in enumerate(sizes)]
+    indexes = [_index(seq, size) for seq, size in enumerate(sizes)]
+    written = 0
+    if batched:
+        at = turn = 0
+        while at < len(packets):
+            stop = at + batches[turn % len(batches)]
+            view = [memoryview(packet) for packet in packets[at:stop]]
+            written += stream.write_packets(view, indexes[at:stop])
+            at, turn = stop, turn + 1
+    else:
+        for packet, index in zip(packets, indexes, strict=True):
+            written += stream.write_packet([packet], index)
+    assert written == sum(sizes) == stream.output_written
+    stream.close()
+    chunk.put()
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 300), min_size=1, max_size=40),
+    batches=st.lists(st.integers(1, 9), min_size=1, max_size=5),
+    limit=st.integers(0, 700),
+    count=st.integers(0, 4),
+)
+def test_batched_writes_make_the_files_of_one_packet_at_a_time(
+    sizes: list[int], batches: list[int], limit: int, count: int
+) -> None:
+    """The consumer's batched drain (``write_packets``) leaves the same stream and index
+    files, rotations included, as ``write_packet`` called for each packet in turn."""
+    with tempfile.TemporaryDirectory() as tmp:
+        one = _write_all(Path(tmp) / "one", sizes, batches, limit, count, batched=False)
+        many = _write_all(Path(tmp) / "many", sizes, batches, limit, count, batched=True)
+    assert many == one

@@ -12,6 +12,8 @@ from ustref.lttng.apps import APPS, FORK_WRAPPER, AppSpec, apps_dir, build_all, 
 from ustref.lttng.babeltrace import (
     Event,
     count_events,
+    count_messages,
+    parse_counter,
     parse_line,
     read_events,
     split_fields,
@@ -27,6 +29,7 @@ from ustref.lttng.sessiond import (
     become_subreaper,
     descendants,
     find_sessiond_processes,
+    parse_discarded_events,
     process_info,
 )
 
@@ -46,8 +49,11 @@ __all__ = [
     "build_all",
     "build_app",
     "count_events",
+    "count_messages",
     "descendants",
     "find_sessiond_processes",
+    "parse_counter",
+    "parse_discarded_events",
     "parse_line",
     "process_info",
     "read_events",

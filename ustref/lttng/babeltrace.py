@@ -11,6 +11,19 @@ The first delta is ``+?.?????????``. The hostname is left out when the trace
 does not record one. Each ``{ … }`` group is a scope: packet context (the
 ``cpu_id``), then any contexts added with ``lttng add-context``, then the
 payload, last.
+
+``babeltrace2 TRACE_DIR -c sink.utils.counter`` prints blocks of message
+counts instead (:func:`parse_counter`, :func:`count_messages`)::
+
+              13500 Event messages
+                  2 Stream beginning messages
+                ...
+                197 Discarded event messages
+                ...
+              14153 messages (TOTAL)
+
+one block every ``step`` messages (10,000 in babeltrace2 2.0.4, whatever its
+manual page says) with the running counts, and a last one with the totals.
 """
 
 from __future__ import annotations
@@ -28,6 +41,8 @@ from ustref.lttng.sessiond import LttngCommandError, LttngError
 __all__ = [
     "Event",
     "count_events",
+    "count_messages",
+    "parse_counter",
     "parse_line",
     "read_events",
     "split_fields",
@@ -41,6 +56,10 @@ _LINE = re.compile(
     r" (?P<name>\S+):"
     r"(?: (?P<fields>.*))?$"
 )
+
+
+_COUNTER_LINE = re.compile(r"^\s*(?P<count>\d+) (?:(?P<kind>.+?) )?messages?(?: \(TOTAL\))?$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,65 @@ def read_events(
     """
     _require_dir(Path(trace_dir))
     argv = [babeltrace, *extra_args, os.fspath(trace_dir)]
+    stdout = _run(argv, timeout)
+    return [parse_line(line) for line in stdout.splitlines() if line.strip()]
+
+
+def count_events(
+    trace_dir: Path | str,
+    pattern: str | None = None,
+    *,
+    babeltrace: str = "babeltrace2",
+) -> int:
+    """How many events ``trace_dir`` holds, of names matching the glob ``pattern``
+    (e.g. ``"lttng_ust_tracef:*"``) when given."""
+    events = read_events(trace_dir, babeltrace=babeltrace)
+    if pattern is None:
+        return len(events)
+    return sum(1 for event in events if fnmatch.fnmatchcase(event.name, pattern))
+
+
+def parse_counter(text: str) -> dict[str, int]:
+    """The last block of ``sink.utils.counter`` output: message type → count, e.g.
+    ``{"Event": 13500, …, "Discarded event": 197, …, "TOTAL": 14153}``.
+
+    Only the last block has the totals: the ones before it are running counts
+    printed every ``step`` messages. Raises :class:`LttngError` when ``text``
+    holds no complete block (one ending with its ``(TOTAL)`` line).
+    """
+    blocks: list[dict[str, int]] = []
+    block: dict[str, int] = {}
+    for raw in text.splitlines():
+        line = _ANSI.sub("", raw).rstrip()
+        if not line:
+            continue
+        match = _COUNTER_LINE.match(line)
+        if match is None:
+            raise LttngError(f"not a sink.utils.counter line: {line!r}")
+        count = int(match["count"])
+        if line.endswith("(TOTAL)"):
+            block["TOTAL"] = count
+            blocks.append(block)
+            block = {}
+        else:
+            block[match["kind"] or ""] = count
+    if not blocks:
+        raise LttngError(f"no complete sink.utils.counter block in {text[-500:]!r}")
+    return blocks[-1]
+
+
+def count_messages(
+    trace_dir: Path | str, *, babeltrace: str = "babeltrace2", timeout: float = 600.0
+) -> dict[str, int]:
+    """The message counts of the whole of ``trace_dir`` (:func:`parse_counter` of
+    ``babeltrace2 TRACE_DIR -c sink.utils.counter -p step=+0``: one block, at the end)."""
+    _require_dir(Path(trace_dir))
+    argv = [babeltrace, os.fspath(trace_dir), "-c", "sink.utils.counter", "-p", "step=+0"]
+    return parse_counter(_run(argv, timeout))
+
+
+def _run(argv: Sequence[str], timeout: float) -> str:
+    """stdout of ``argv``; :class:`LttngCommandError` when it cannot run, times out or fails."""
     try:
         done = subprocess.run(
             argv,
@@ -202,21 +280,7 @@ def read_events(
             stdout=done.stdout[-2000:],
             stderr=done.stderr,
         )
-    return [parse_line(line) for line in done.stdout.splitlines() if line.strip()]
-
-
-def count_events(
-    trace_dir: Path | str,
-    pattern: str | None = None,
-    *,
-    babeltrace: str = "babeltrace2",
-) -> int:
-    """How many events ``trace_dir`` holds, of names matching the glob ``pattern``
-    (e.g. ``"lttng_ust_tracef:*"``) when given."""
-    events = read_events(trace_dir, babeltrace=babeltrace)
-    if pattern is None:
-        return len(events)
-    return sum(1 for event in events if fnmatch.fnmatchcase(event.name, pattern))
+    return done.stdout
 
 
 def _require_dir(path: Path) -> None:

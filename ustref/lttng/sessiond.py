@@ -19,6 +19,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,7 @@ __all__ = [
     "become_subreaper",
     "descendants",
     "find_sessiond_processes",
+    "parse_discarded_events",
     "process_info",
 ]
 
@@ -284,6 +286,24 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+_LIST_CHANNEL = re.compile(r"^- (?P<name>\S+): \[(?:enabled|disabled)\]")
+_LIST_DISCARDED = re.compile(r"^\s*Discarded events:\s*(?P<count>\d+)\s*$")
+
+
+def parse_discarded_events(listing: str) -> dict[str, int]:
+    """Channel name → "Discarded events" in the Statistics of ``lttng list SESSION``
+    (lttng-tools 2.13's text output, one block per channel of each domain; the
+    session daemon asks the consumer for the count)."""
+    found: dict[str, int] = {}
+    channel: str | None = None
+    for line in listing.splitlines():
+        if (match := _LIST_CHANNEL.match(line)) is not None:
+            channel = match["name"]
+        elif channel is not None and (match := _LIST_DISCARDED.match(line)) is not None:
+            found[channel] = found.get(channel, 0) + int(match["count"])
+    return found
 
 
 class SessionDaemon:

@@ -175,6 +175,65 @@ class StreamOutput:
             self.index_file.write(dataclasses.replace(index, offset=self.out_fd_offset - size))
         return size
 
+    def write_packets(
+        self,
+        packets: Sequence[bytes | memoryview],
+        indexes: Sequence[PacketIndex] | None = None,
+    ) -> int:
+        """Write several packets, one buffer each, in stream order, with their index
+        entries (``indexes[i]`` for ``packets[i]``; their ``offset`` is ignored).
+
+        The files, offsets and entries are those :meth:`write_packet` of each packet
+        in turn makes — a tracefile rotation is checked before every packet — with
+        one ``writev`` per run of packets going to the same file and one write of
+        that run's index entries: the consumer's batched drain
+        (:func:`ustref.ring.drain.drain`) hands its sub-buffers over this way.
+        Returns the bytes written.
+        """
+        if self.out_fd is None:
+            raise LocalProtocolError(f"stream {self.name}: no output file (no trace chunk)")
+        if indexes is not None:
+            if self.index_file is None:
+                raise LocalProtocolError(f"stream {self.name}: index entries but no index file")
+            if len(indexes) != len(packets):
+                raise LocalProtocolError(
+                    f"stream {self.name}: {len(indexes)} index entries for {len(packets)} packets"
+                )
+        written = start = run = 0
+        for at, packet in enumerate(packets):
+            size = len(packet)
+            if naming.must_rotate_tracefile(self.tracefile_size, self.tracefile_size_current, size):
+                written += self._write_run(packets, indexes, start, at, run)
+                start, run = at, 0
+                self.rotate_output_files()
+            self.tracefile_size_current += size
+            run += size
+        return written + self._write_run(packets, indexes, start, len(packets), run)
+
+    def _write_run(
+        self,
+        packets: Sequence[bytes | memoryview],
+        indexes: Sequence[PacketIndex] | None,
+        start: int,
+        stop: int,
+        size: int,
+    ) -> int:
+        """``packets[start:stop]`` (``size`` bytes) to the current file, then their entries."""
+        if start == stop:
+            return 0
+        self._writev(packets[start:stop], size)
+        offset = self.out_fd_offset
+        self.output_written += size
+        self.out_fd_offset += size
+        if indexes is not None:
+            assert self.index_file is not None
+            entries = []
+            for at in range(start, stop):
+                entries.append((indexes[at], offset))
+                offset += len(packets[at])
+            self.index_file.write_entries(entries)
+        return size
+
     def _writev(self, parts: Sequence[bytes | memoryview], size: int) -> None:
         """``lttng_write``: all of it, across short writes and EINTR."""
         assert self.out_fd is not None

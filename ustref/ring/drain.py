@@ -176,9 +176,10 @@ class PacketInfo(NamedTuple):
     stream_instance_id: int
 
 
-def _context_struct() -> tuple[struct.Struct, int, tuple[str, ...]]:
+def _context_struct() -> tuple[struct.Struct, int, tuple[int, ...]]:
     """One little-endian ``struct`` reading the six ``u64`` fields of the packet context
-    (``struct packet_header.ctx``, template.h) in offset order."""
+    (``struct packet_header.ctx``, template.h) in offset order, its offset, and where
+    each of the first six :class:`PacketInfo` fields is among the values it unpacks."""
     fields = sorted(
         (
             (P.DATA_PACKET_SIZE, "packet_size"),
@@ -193,28 +194,27 @@ def _context_struct() -> tuple[struct.Struct, int, tuple[str, ...]]:
     for offset, _name in fields:
         fmt += f"{offset - at}xQ" if offset > at else "Q"
         at = offset + 8
-    return struct.Struct(fmt), fields[0][0], tuple(name for _offset, name in fields)
+    names = [name for _offset, name in fields]
+    order = tuple(names.index(name) for name in PacketInfo._fields[: len(names)])
+    return struct.Struct(fmt), fields[0][0], order
 
 
-_CONTEXT, _CONTEXT_OFFSET, _CONTEXT_NAMES = _context_struct()
+_CONTEXT, _CONTEXT_OFFSET, _CONTEXT_ORDER = _context_struct()
 
 
 def packet_info(reader: StreamReader, subbuf: Subbuffer) -> PacketInfo:
     """``extract_data_subbuffer_info()``: the packet context of ``subbuf`` (read from its
     view, as the ``lttng_ust_ctl_get_*()`` getters read the held sub-buffer's header),
     the channel's stream class id and the stream's CPU."""
-    P.require_data(reader.kind, "packet_info", reader.mapping.source)
-    if len(subbuf.view) < _CONTEXT_OFFSET + _CONTEXT.size:
+    view = subbuf.view
+    if len(view) < _CONTEXT_OFFSET + _CONTEXT.size:
+        P.require_data(reader.kind, "packet_info", reader.mapping.source)
         raise LayoutError(
-            f"a {len(subbuf.view)}-byte sub-buffer cannot hold a packet context",
+            f"a {len(view)}-byte sub-buffer cannot hold a packet context",
             source=reader.mapping.source,
         )
-    values = dict(
-        zip(_CONTEXT_NAMES, _CONTEXT.unpack_from(subbuf.view, _CONTEXT_OFFSET), strict=True)
-    )
+    stream_id = reader.get_stream_id()  # raises for the metadata client
+    values = _CONTEXT.unpack_from(view, _CONTEXT_OFFSET)
+    instance_id = reader.get_instance_id()
     reader.mapping.check()
-    return PacketInfo(
-        stream_id=reader.get_stream_id(),
-        stream_instance_id=reader.get_instance_id(),
-        **values,
-    )
+    return PacketInfo._make([values[at] for at in _CONTEXT_ORDER] + [stream_id, instance_id])
