@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import cast
 
 import pytest
@@ -130,9 +131,16 @@ class _Reader:
     def __init__(self) -> None:
         self.reads = 0
 
+    geometry = SimpleNamespace(subbuf_size=4096, num_subbuf=4)
+
     def get_next_subbuf(self) -> Status:
         self.reads += 1
         return Status.AGAIN
+
+    def get_next_subbufs(self, limit: int) -> tuple[Status, list[object]]:
+        """The batch read of :func:`ustref.ring.drain.drain`: nothing ready."""
+        self.reads += 1
+        return Status.AGAIN, []
 
 
 def _channel(key: int, kind: ChannelType) -> Channel:
