@@ -3,14 +3,12 @@ consumer asks on the metadata socket while a command waits for its answer."""
 
 from __future__ import annotations
 
-from typing import cast
-
+from tests.consumerd.fakes import bare_channel
 from ustref.consumerd.core import Core, HandlerGen, Send, Sock
 from ustref.consumerd.handlers import request_metadata
 from ustref.consumerd.metadata import MetadataCache
-from ustref.consumerd.registry import LOCAL, Channel, ChannelType
-from ustref.consumerd.ustctl_backend import UstChannel
-from ustref.ids import ChannelKey, SessionId
+from ustref.consumerd.registry import Channel, ChannelType
+from ustref.ids import SessionId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
@@ -32,25 +30,14 @@ TRIGGER = C.LTTNG_CONSUMER_SNAPSHOT_METADATA  # a command whose handler the test
 
 
 def _metadata_channel() -> Channel:
-    channel = Channel(
-        key=ChannelKey(5),
+    channel = bare_channel(
+        5,
+        ChannelType.METADATA,
         session_id=SessionId(3),
-        chunk_id=None,
-        pathname="",
         name="metadata",
-        relayd_id=LOCAL,
-        type=ChannelType.METADATA,
-        tracefile_size=0,
-        tracefile_count=0,
         session_id_per_pid=9,
         monitor=False,
         ust_app_uid=1000,
-        uid=0,
-        gid=0,
-        monitor_timer_interval_us=0,
-        switch_timer_interval_us=0,
-        ust=cast(UstChannel, object()),
-        stream_fds=[],
     )
     channel.metadata_cache = MetadataCache()
     return channel

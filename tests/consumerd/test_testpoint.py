@@ -16,12 +16,13 @@ from typing import cast
 
 import pytest
 
+from tests.consumerd.fakes import bare_channel
 from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core
 from ustref.consumerd.loop import HEALTH_PATH_ENV
-from ustref.consumerd.registry import LOCAL, Channel, ChannelType, Stream
-from ustref.consumerd.ustctl_backend import UstChannel, UstStream
-from ustref.ids import ChannelKey, SessionId, StreamKey
+from ustref.consumerd.registry import Channel, ChannelType, Stream
+from ustref.consumerd.ustctl_backend import UstStream
+from ustref.ids import StreamKey
 from ustref.protocol.consumer import ERROR_SOCKET_CODE
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.ring import ustctl
@@ -144,26 +145,7 @@ class _Reader:
 
 
 def _channel(key: int, kind: ChannelType) -> Channel:
-    return Channel(
-        key=ChannelKey(key),
-        session_id=SessionId(1),
-        chunk_id=None,
-        pathname="",
-        name=f"chan{key}",
-        relayd_id=LOCAL,
-        type=kind,
-        tracefile_size=0,
-        tracefile_count=0,
-        session_id_per_pid=0,
-        monitor=True,
-        ust_app_uid=0,
-        uid=0,
-        gid=0,
-        monitor_timer_interval_us=0,
-        switch_timer_interval_us=0,
-        ust=cast(UstChannel, object()),
-        stream_fds=[],
-    )
+    return bare_channel(key, kind)
 
 
 def _stream(core: Core, key: int, kind: ChannelType, wait_fd: int) -> tuple[Stream, _Reader]:

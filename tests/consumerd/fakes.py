@@ -1,0 +1,36 @@
+"""Registry objects for the sans-IO core tests: a channel with no ring buffer behind it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, cast
+
+from ustref.consumerd.registry import LOCAL, Channel, ChannelType
+from ustref.consumerd.ustctl_backend import UstChannel
+from ustref.ids import ChannelKey, SessionId
+
+
+def bare_channel(key: int, kind: ChannelType, **changes: Any) -> Channel:
+    """A local, monitored channel of session 1 named ``chan<key>``; ``changes``
+    override any field (``monitor=False``, ``session_id_per_pid=9``…)."""
+    channel = Channel(
+        key=ChannelKey(key),
+        session_id=SessionId(1),
+        chunk_id=None,
+        pathname="",
+        name=f"chan{key}",
+        relayd_id=LOCAL,
+        type=kind,
+        tracefile_size=0,
+        tracefile_count=0,
+        session_id_per_pid=0,
+        monitor=True,
+        ust_app_uid=0,
+        uid=0,
+        gid=0,
+        monitor_timer_interval_us=0,
+        switch_timer_interval_us=0,
+        ust=cast(UstChannel, object()),
+        stream_fds=[],
+    )
+    return dataclasses.replace(channel, **changes) if changes else channel
