@@ -10,6 +10,21 @@ from ustref.consumerd.ustctl_backend import UstChannel
 from ustref.ids import ChannelKey, SessionId
 
 
+class NoRing:
+    """Stands in for a ust-ctl channel handle: no buffers, no timers."""
+
+    destroyed = False
+
+    def next_deadline(self) -> None:
+        return None
+
+    def run_timers(self, now: float) -> None:
+        pass
+
+    def destroy(self) -> None:
+        self.destroyed = True
+
+
 def bare_channel(key: int, kind: ChannelType, **changes: Any) -> Channel:
     """A local, monitored channel of session 1 named ``chan<key>``; ``changes``
     override any field (``monitor=False``, ``session_id_per_pid=9``…)."""
@@ -30,7 +45,7 @@ def bare_channel(key: int, kind: ChannelType, **changes: Any) -> Channel:
         gid=0,
         monitor_timer_interval_us=0,
         switch_timer_interval_us=0,
-        ust=cast(UstChannel, object()),
+        ust=cast(UstChannel, NoRing()),
         stream_fds=[],
     )
     return dataclasses.replace(channel, **changes) if changes else channel

@@ -124,3 +124,30 @@ def test_unrequested_metadata_socket_bytes_are_dropped() -> None:
     core.receive(Sock.METADATA, b"stray", [], 0.0)
     assert core.take_actions() == []
     assert not core.closed
+
+
+def test_the_metadata_switch_timer_asks_the_session_daemon() -> None:
+    """``metadata_switch_timer`` (consumer-timer.c): a metadata channel created with a
+    switch timer requests metadata at each tick; a tick during an exchange is skipped."""
+    channel = _metadata_channel()
+    channel.switch_timer_interval_us = 500_000
+    channel.next_metadata_request = 10.0
+    core = Core()
+    core.registry.channels[channel.key] = channel
+    assert core.next_deadline() == 10.0
+    core.handle_timer(9.9)
+    assert core.take_actions() == []
+    core.handle_timer(10.0)
+    ((sock, raw),) = _sent(core)
+    assert sock is Sock.METADATA
+    assert METADATA_REQUEST_MSG.parse(raw).key == channel.key
+    assert core.next_deadline() == 10.5
+    core.handle_timer(10.5)  # the first exchange is still waiting for its reply
+    assert _sent(core) == []
+    core.receive(Sock.METADATA, METADATA_ERROR_REPLY.build(MetadataRequestErrorReply()), [], 0.0)
+    assert [(s, _status(d)) for s, d in _sent(core)] == [
+        (Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS)
+    ]
+    core.handle_timer(11.0)
+    ((sock, _raw),) = _sent(core)
+    assert sock is Sock.METADATA

@@ -119,6 +119,25 @@ def per_uid_basic(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Pat
     return client
 
 
+def metadata_switch_timer(
+    sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]
+) -> list[str]:
+    """A metadata channel with a switch timer: the consumer asks the session daemon
+    for metadata every 20 ms (``metadata_switch_timer``) while the app registers and
+    traces, between the session daemon's own pushes."""
+    app = app_builder("tp_provider_app")
+    sd.run_lttng("create", "s", f"--output={out}")
+    sd.run_lttng("enable-channel", "--userspace", "--switch-timer=20000", "metadata")
+    sd.run_lttng("enable-channel", "--userspace", "chan")
+    sd.run_lttng("enable-event", "--userspace", "--channel=chan", "ustref_test:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "200")
+    sd.run_lttng("stop", "s")
+    client = _lttng_lines(sd, "list", "s")
+    sd.run_lttng("destroy", "s")
+    return client
+
+
 def per_pid_basic(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
     app = app_builder("tp_provider_app")
     sd.run_lttng("create", "s", f"--output={out}")
@@ -463,6 +482,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rotate-clear": rotate_and_clear,
     "per-uid": per_uid_basic,
     "per-pid": per_pid_basic,
+    "metadata-switch-timer": metadata_switch_timer,
     "two-sessions": two_sessions,
     "tracefile-limits": tracefile_limits,
 }

@@ -393,9 +393,10 @@ class Core:
 
     def next_deadline(self) -> float | None:
         deadlines = [
-            c.next_monitor_deadline
+            deadline
             for c in self.registry.channels.values()
-            if c.next_monitor_deadline is not None
+            for deadline in (c.next_monitor_deadline, c.next_metadata_request)
+            if deadline is not None
         ]
         for channel in self.registry.channels.values():
             ring = channel.ust.next_deadline()
@@ -421,6 +422,24 @@ class Core:
             period = channel.monitor_timer_interval_us / 1e6
             channel.next_monitor_deadline = max(deadline + period, now)
             self._monitor_sample(channel)
+        for channel in list(self.registry.channels.values()):
+            deadline = channel.next_metadata_request
+            if deadline is None or deadline > now:
+                continue
+            period = channel.switch_timer_interval_us / 1e6
+            channel.next_metadata_request = max(deadline + period, now)
+            self._metadata_switch_timer(channel)
+
+    def _metadata_switch_timer(self, channel: Channel) -> None:
+        """``metadata_switch_timer()`` (consumer-timer.c 80-121): ask the session
+        daemon for new metadata (``lttng_ustconsumer_request_metadata(ctx, channel,
+        1, 1)``). C serialises the exchange with ``metadata_socket_lock``; here a
+        tick that finds another exchange in flight is skipped."""
+        from ustref.consumerd.handlers import request_metadata
+
+        if self._pending is not None or channel.metadata_cache is None:
+            return
+        self._step(request_metadata(self, channel), None)
 
     def _monitor_sample(self, channel: Channel) -> None:
         if self.monitor_pipe is None or not channel.streams:

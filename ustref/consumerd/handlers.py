@@ -420,6 +420,10 @@ def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
         return
     if metadata:
         channel.metadata_cache = MetadataCache()
+        if channel.switch_timer_interval_us:
+            # consumer_timer_switch_start(): the consumer's own metadata timer.
+            period = channel.switch_timer_interval_us / 1e6
+            channel.next_metadata_request = time.monotonic() + period
     elif channel.monitor_timer_interval_us:
         channel.next_monitor_deadline = time.monotonic() + channel.monitor_timer_interval_us / 1e6
     core.registry.channels[channel.key] = channel
@@ -581,6 +585,7 @@ def request_metadata(core: Core, channel: Channel) -> HandlerGen:
         uid=channel.ust_app_uid,
         key=channel.key,
     )
+    log.debug("metadata request: channel %d, session %d", channel.key, channel.session_id)
     core.send(METADATA_REQUEST_MSG.build(request), sock=Sock.METADATA)
     got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
     try:

@@ -110,6 +110,9 @@ class Channel:
     lost_packets: int = 0
     metadata_cache: MetadataCache | None = None
     next_monitor_deadline: float | None = None
+    next_metadata_request: float | None = None
+    """Metadata channels with a switch timer: when ``metadata_switch_timer``
+    (consumer-timer.c) next asks the session daemon for new metadata."""
 
     @property
     def metadata_stream(self) -> Stream | None:
