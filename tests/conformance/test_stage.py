@@ -11,7 +11,13 @@ import pytest
 
 from tests.guard import skip_or_fail
 from ustref.conformance.report import ExpectedConsumer
-from ustref.conformance.stage import runs_as, stage_consumer, top_level_modules
+from ustref.conformance.stage import (
+    _requirement_closure,
+    _top_levels,
+    runs_as,
+    stage_consumer,
+    top_level_modules,
+)
 from ustref.consumerd.cli import VERSION
 
 
@@ -21,6 +27,12 @@ def test_the_copied_modules_are_ustref_and_what_it_requires() -> None:
     assert "construct" in modules
     assert "construct_typed" in modules  # construct-typing's package
     assert "pytest" not in modules  # a test extra, not a requirement
+    assert "tests" not in modules  # an egg-info's SOURCES.txt is not what it installs
+    # Every installed requirement brings its import names (Python 3.10's
+    # packages_distributions misses wheels without top_level.txt).
+    for name in _requirement_closure("ustref"):
+        assert _top_levels(name) <= set(modules)
+    assert {"typing_extensions", "arrow"} <= set(modules)  # construct-typing's
 
 
 def test_an_unprivileged_user_runs_the_staged_consumer(tmp_path: Path) -> None:

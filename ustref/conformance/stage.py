@@ -86,13 +86,37 @@ def _requirement_closure(root: str) -> list[str]:
     return seen
 
 
+def _top_levels(name: str) -> set[str]:
+    """The top-level import names a distribution installs: its ``top_level.txt``,
+    else the first component of its recorded files (Python 3.10's
+    ``packages_distributions`` reads only the former, which wheels may lack)."""
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return set()
+    names = set((dist.read_text("top_level.txt") or "").split())
+    if names:
+        # Trusted when present: an egg-info's file list is its SOURCES.txt (tests too).
+        return names
+    for file in dist.files or ():
+        parts = file.parts
+        if not parts or parts[0] in ("..", "__pycache__") or parts[0].startswith("__editable__"):
+            continue
+        if parts[0].endswith((".dist-info", ".egg-info", ".pth", ".data")):
+            continue
+        if len(parts) == 1:
+            if parts[0].endswith(".py"):
+                names.add(parts[0][:-3])
+        else:
+            names.add(parts[0])
+    return names
+
+
 def top_level_modules(distribution: str = "ustref") -> list[str]:
     """The importable top-level names of ``distribution`` and its requirements."""
-    closure = set(_requirement_closure(distribution))
     names = {distribution}
-    for module, dists in importlib.metadata.packages_distributions().items():
-        if any(d.lower().replace("_", "-") in closure for d in dists):
-            names.add(module)
+    for name in _requirement_closure(distribution):
+        names |= _top_levels(name)
     return sorted(names)
 
 
