@@ -416,19 +416,15 @@ class Core:
             except UstrefError as exc:
                 log.error("channel %d: ring-buffer timer: %s", channel.key, exc)
         for channel in list(self.registry.channels.values()):
-            deadline = channel.next_monitor_deadline
-            if deadline is None or deadline > now:
-                continue
-            period = channel.monitor_timer_interval_us / 1e6
-            channel.next_monitor_deadline = max(deadline + period, now)
-            self._monitor_sample(channel)
+            due = _next_tick(channel.next_monitor_deadline, channel.monitor_timer_interval_us, now)
+            if due is not None:
+                channel.next_monitor_deadline = due
+                self._monitor_sample(channel)
         for channel in list(self.registry.channels.values()):
-            deadline = channel.next_metadata_request
-            if deadline is None or deadline > now:
-                continue
-            period = channel.switch_timer_interval_us / 1e6
-            channel.next_metadata_request = max(deadline + period, now)
-            self._metadata_switch_timer(channel)
+            due = _next_tick(channel.next_metadata_request, channel.switch_timer_interval_us, now)
+            if due is not None:
+                channel.next_metadata_request = due
+                self._metadata_switch_timer(channel)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """``metadata_switch_timer()`` (consumer-timer.c 80-121): ask the session
@@ -483,3 +479,11 @@ class Core:
         for pair in self.registry.relayds.values():
             pair.close()
         self.registry.relayds.clear()
+
+
+def _next_tick(deadline: float | None, interval_us: int, now: float) -> float | None:
+    """A periodic timer's next deadline when ``deadline`` has passed at ``now`` (one
+    period later, never in the past), else ``None``: the timer does not fire."""
+    if deadline is None or deadline > now:
+        return None
+    return max(deadline + interval_us / 1e6, now)
