@@ -107,16 +107,24 @@ def _lttng_lines(sd: SessionDaemon, *args: str) -> list[str]:
     return sd.run_lttng(*args).stdout.splitlines()
 
 
-def per_uid_basic(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
-    app = app_builder("tracef_app")
-    sd.run_lttng("create", "s", f"--output={out}")
-    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+def _trace_and_list(
+    sd: SessionDaemon, *argv: str | Path, env: dict[str, str] | None = None
+) -> list[str]:
+    """Start session ``s``, run ``argv`` to its end, stop, and destroy; what
+    ``lttng list s`` printed before the destroy."""
     sd.run_lttng("start", "s")
-    sd.run(app, "200")
+    sd.run(*argv, env=env)
     sd.run_lttng("stop", "s")
     client = _lttng_lines(sd, "list", "s")
     sd.run_lttng("destroy", "s")
     return client
+
+
+def per_uid_basic(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", f"--output={out}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    return _trace_and_list(sd, app, "200")
 
 
 def metadata_switch_timer(
@@ -130,12 +138,7 @@ def metadata_switch_timer(
     sd.run_lttng("enable-channel", "--userspace", "--switch-timer=20000", "metadata")
     sd.run_lttng("enable-channel", "--userspace", "chan")
     sd.run_lttng("enable-event", "--userspace", "--channel=chan", "ustref_test:*")
-    sd.run_lttng("start", "s")
-    sd.run(app, "200")
-    sd.run_lttng("stop", "s")
-    client = _lttng_lines(sd, "list", "s")
-    sd.run_lttng("destroy", "s")
-    return client
+    return _trace_and_list(sd, app, "200")
 
 
 def per_pid_basic(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
@@ -143,12 +146,7 @@ def per_pid_basic(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Pat
     sd.run_lttng("create", "s", f"--output={out}")
     sd.run_lttng("enable-channel", "--userspace", "--buffers-pid", "chan")
     sd.run_lttng("enable-event", "--userspace", "--channel=chan", "ustref_test:*")
-    sd.run_lttng("start", "s")
-    sd.run(app, "20")
-    sd.run_lttng("stop", "s")
-    client = _lttng_lines(sd, "list", "s")
-    sd.run_lttng("destroy", "s")
-    return client
+    return _trace_and_list(sd, app, "20")
 
 
 def two_sessions(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
@@ -179,12 +177,7 @@ def tracefile_limits(sd: SessionDaemon, out: Path, app_builder: Callable[[str], 
         "chan",
     )
     sd.run_lttng("enable-event", "--userspace", "--channel=chan", "lttng_ust_tracef:*")
-    sd.run_lttng("start", "s")
-    sd.run("taskset", "--cpu-list", "0", app, "2000")
-    sd.run_lttng("stop", "s")
-    client = _lttng_lines(sd, "list", "s")
-    sd.run_lttng("destroy", "s")
-    return client
+    return _trace_and_list(sd, "taskset", "--cpu-list", "0", app, "2000")
 
 
 def snapshots(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
@@ -238,12 +231,7 @@ def forking_app(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]
     app = app_builder("fork_app")
     sd.run_lttng("create", "s", f"--output={out}")
     sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
-    sd.run_lttng("start", "s")
-    sd.run(app, str(FORKED_EVENTS), env={"LD_PRELOAD": FORK_WRAPPER})
-    sd.run_lttng("stop", "s")
-    client = _lttng_lines(sd, "list", "s")
-    sd.run_lttng("destroy", "s")
-    return client
+    return _trace_and_list(sd, app, str(FORKED_EVENTS), env={"LD_PRELOAD": FORK_WRAPPER})
 
 
 HELD_EVENTS = 50
@@ -404,12 +392,7 @@ def overwrite_switch_timer(
         "chan",
     )
     sd.run_lttng("enable-event", "--userspace", "--channel=chan", "lttng_ust_tracef:*")
-    sd.run_lttng("start", "s")
-    sd.run(app, "40")
-    sd.run_lttng("stop", "s")
-    client = _lttng_lines(sd, "list", "s")
-    sd.run_lttng("destroy", "s")
-    return client
+    return _trace_and_list(sd, app, "40")
 
 
 BURST_EVENTS = 100_000
