@@ -151,3 +151,15 @@ def test_the_metadata_switch_timer_asks_the_session_daemon() -> None:
     core.handle_timer(11.0)
     ((sock, _raw),) = _sent(core)
     assert sock is Sock.METADATA
+
+
+def test_metadata_socket_eof_ends_the_waiting_request_not_the_core() -> None:
+    channel = _metadata_channel()
+    core = _core(channel)
+    _sent(core)
+    core.receive(Sock.METADATA, b"", [], 0.0)
+    assert _sent(core) == []  # the test handler did not catch: its command has no answer
+    assert not core.closed
+    # Nothing is left pending: later bytes on that socket are unrequested.
+    core.receive(Sock.METADATA, b"stray", [], 0.0)
+    assert _sent(core) == []

@@ -17,6 +17,7 @@ and ``lttng_consumer_recv_cmd`` (consumer.c) feeding ``lttng_ustconsumer_recv_cm
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import os
@@ -185,10 +186,10 @@ class Core:
             if waiting and self._pending is not None:
                 gen, _ = self._pending
                 self._pending = None
-                try:
+                log.error("metadata request: the session daemon closed the metadata socket")
+                # The handler ends here, having answered its command or not.
+                with contextlib.suppress(StopIteration, UstrefError):
                     gen.throw(UstrefError("the session daemon closed the metadata socket"))
-                except (StopIteration, UstrefError) as exc:
-                    log.error("metadata request: %s", exc)
             return
         if not waiting:
             log.error("%d unrequested bytes on the metadata socket dropped", len(data))

@@ -196,8 +196,9 @@ class Shell:
             data, fds = b"", []
         if not data and not fds:
             self.sel.unregister(sock)
-            if which is Sock.COMMAND:
-                self.core.receive(which, b"", [], time.monotonic())
+            # EOF: the core ends on the command socket's, and fails a metadata
+            # request still waiting on the metadata socket's.
+            self.core.receive(which, b"", [], time.monotonic())
             return
         self.core.receive(which, data, fds, time.monotonic())
 
