@@ -87,19 +87,33 @@ def open_packet(stream: Stream) -> bool:
 
 
 def _update_stats(stream: Stream, discarded: int, sequence_number: int) -> None:
-    """``update_stream_stats()`` (consumer.c): channel discarded-event and lost-packet
-    counts from the packet's cumulative counters."""
+    """``consumer_stream_update_stats()`` (consumer-stream.c 84-137): the channel's
+    discarded-event and lost-packet counts from the packet's cumulative counters, in
+    the C consumer's ``uint64_t`` arithmetic (sums wrap modulo 2**64).
+
+    A packet's ``events_discarded`` can go *backwards* without any counter having
+    wrapped: lttng-ust 2.13.5 writes it in ``client_buffer_end()`` (template.h
+    400-426) from the records-lost values saved in the ring-buffer context of the
+    writer that makes the sub-buffer's *last* commit (``lib_ring_buffer_check_deliver_slow()``,
+    ring_buffer_frontend.c 2515-2536). Only a reservation that may switch sub-buffers
+    saves those values (ring_buffer_frontend.c 2035-2041, 2318-2328); every other context starts
+    zeroed (``lttng_event_reserve()``, template.h 702). When several writers share a
+    buffer (per-UID) and the last to commit is one whose reservation switched
+    nothing, the delivered header says 0. The C consumer then takes the wrap branch
+    and adds ``1 << 63`` (CAA_BITS_PER_LONG - 1) to a ``uint64_t``; ustref adds the
+    same modulo 2**64, so that both report the same count for the same packets
+    (``lttng list`` prints C's sum: 9223372036859284088 in one 16-app run here)
+    and the DISCARDED_EVENTS reply, a ``uint64_t``, can always be built."""
     channel = stream.channel
-    if discarded < stream.last_discarded_events:
-        # The producer's counter wrapped; C adds 1ULL << (CAA_BITS_PER_LONG - 1)
-        # (consumer-stream.c update_stream_stats), kept as is for the same counts.
-        channel.discarded_events += (1 << 63) - stream.last_discarded_events + discarded
-    else:
-        channel.discarded_events += discarded - stream.last_discarded_events
+    last = stream.last_discarded_events
+    # C: "Overflow has occurred. We assume only one wrap-around has occurred."
+    added = (1 << 63) - last + discarded if discarded < last else discarded - last
+    channel.discarded_events = (channel.discarded_events + added) & _U64_ALL_ONES
     stream.last_discarded_events = discarded
-    last = stream.last_sequence_number
-    if last is not None and sequence_number > last + 1:
-        channel.lost_packets += sequence_number - last - 1
+    last_seq = stream.last_sequence_number
+    if last_seq is not None and sequence_number > last_seq + 1:
+        lost = sequence_number - last_seq - 1
+        channel.lost_packets = (channel.lost_packets + lost) & _U64_ALL_ONES
     stream.last_sequence_number = sequence_number
 
 
