@@ -76,7 +76,7 @@ def test_redirect_argv_forms() -> None:
     assert short.argv == ("-c", "C", "-e", "E")
     with pytest.raises(LaunchError, match="--consumerd-err-sock"):
         redirect_argv(["-c", "/a"], cmd_path="C", err_path="E")
-    with pytest.raises(LaunchError, match="without a path"):
+    with pytest.raises(LaunchError, match="requires an argument"):
         redirect_argv(["-e", "/a", "-c"], cmd_path="C", err_path="E")
 
 
@@ -181,3 +181,43 @@ def test_child_lifecycle(tmp_path: Path) -> None:
     with pytest.raises(LaunchError) as info:
         Child.spawn([str(tmp_path / "missing")])
     assert info.value.argv == (str(tmp_path / "missing"),)
+
+
+def test_consumerd_options_read_like_getopt_long() -> None:
+    """lttng-consumerd.c ``parse_args()``: every spelling ``getopt_long`` accepts."""
+    from ustref.consumerd import ustctl_backend as B
+    from ustref.transport.argv import UST_CTL_CHOICES, ConsumerdOptions, UsageError
+
+    parse = ConsumerdOptions.parse
+    opts = parse(["", "-u", "--consumerd-cmd-sock", "/a", "--consumerd-err-sock=/b", "-gG"])
+    assert (opts.command_sock, opts.error_sock, opts.group) == ("/a", "/b", "G")
+    assert opts.consumerd_argv() == ConsumerdArgv("/a", "/b", group="G")
+    grouped = parse(["-vvqdbu", "-c", "C", "--consumerd-e=E", "--ust-ctl", "lib", "--", "-k"])
+    assert (grouped.verbose, grouped.quiet, grouped.daemonize, grouped.background) == (
+        2,
+        True,
+        True,
+        True,
+    )
+    assert (grouped.command_sock, grouped.error_sock, grouped.ust_ctl) == ("C", "E", "lib")
+    assert grouped.consumerd_argv().verbosity == "--verbose"
+    assert parse(["-h"]).help and parse(["--vers"]).version and parse(["-V"]).version
+    for bad, why in (
+        (["-k"], "kernel"),
+        (["--kernel"], "kernel"),
+        (["-x"], "unknown"),
+        (["--bogus"], "unknown"),
+        (["--ver"], "unknown"),  # ambiguous: --verbose, --version
+        (["word"], "unknown"),
+        (["-g"], "requires an argument"),
+        (["--group"], "requires an argument"),
+        (["--quiet=1"], "doesn't allow"),
+        (["--ust-ctl=kernel"], "choose from"),
+    ):
+        with pytest.raises(UsageError, match=why):
+            parse(bad)
+    with pytest.raises(UsageError, match="required"):
+        parse(["-c", "C"]).consumerd_argv()
+    with pytest.raises(LaunchError):  # UsageError is a LaunchError
+        ConsumerdArgv.parse(["-e", "E"])
+    assert UST_CTL_CHOICES == B.CHOICES
