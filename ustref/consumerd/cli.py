@@ -31,6 +31,17 @@ from ustref.errors import LaunchError, TransportError
 from ustref.transport.argv import ConsumerdOptions, UsageError
 from ustref.transport.launcher import set_process_name
 
+__all__ = [
+    "PROCESS_NAME",
+    "USAGE",
+    "VERSION",
+    "Options",
+    "UsageError",
+    "main",
+    "parse_args",
+    "ust_ctl_choice",
+]
+
 PROCESS_NAME = "lttng-consumerd"
 _REEXEC = "USTREF_CONSUMERD_REEXEC"
 _SYS_PATH = "USTREF_CONSUMERD_SYS_PATH"
