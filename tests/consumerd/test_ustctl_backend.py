@@ -41,6 +41,7 @@ from ustref.ring import packet as P
 from ustref.ring import ustctl
 from ustref.ring.channel import open_stream_fds
 from ustref.ring.reader import Status
+from ustref.transport.framing import hand_over
 
 C = LttngConsumerCommand
 R = LttcommReturnCode
@@ -87,11 +88,11 @@ def _handover(
         streams.append(stream)
     left, right = socket.socketpair()
     with left, right:
-        channel.send_to_sessiond(left)
+        hand_over(left, channel.handover())
         channel.close_wakeup_fd()
         for stream in streams:
-            stream.send_to_sessiond(left)
-        backend.send_end_of_streams(left)
+            hand_over(left, stream.handover())
+        hand_over(left, backend.end_of_streams())
         left.shutdown(socket.SHUT_WR)
         got = _receive_all(right)
     sizes = [os.fstat(fd).st_size for fd in fds]

@@ -468,3 +468,20 @@ def test_cstr_tail_survives_in_nested_union() -> None:
 
 
 # --- hypothesis properties: one per message kind ------------------------------------
+
+
+def test_ring_create_builds_the_handover_from_these_grammars() -> None:
+    """:mod:`ustref.ring.create` builds its hand-over bytes through the grammars above:
+    the same bytes as the hand-packed ``struct.pack`` of ``lttng_ust_ctl_send_channel`` /
+    ``lttng_ust_ctl_send_stream`` it used to write."""
+    from ustref.ring import create as C
+
+    blob = bytes(range(256)) * 3
+    for chan_type in C.ChanType:
+        assert C.channel_handover(chan_type, bytearray(blob)) == (
+            struct.pack("<Qi", len(blob), int(chan_type)) + blob
+        )
+    assert C.stream_handover(1 << 20, 3) == struct.pack("<QI", 1 << 20, 3)
+    assert C.stream_handover(4096, -1) == struct.pack("<QI", 4096, 0xFFFF_FFFF)
+    assert C.END_OF_STREAMS == struct.pack("<Q", 2**64 - 1) == (2**64 - 1).to_bytes(8, "little")
+    assert C.FD_CARRIER == b"\0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import sys
 import threading
 from pathlib import Path
@@ -18,7 +19,10 @@ from ustref.transport import (
     FD_CARRIER,
     Child,
     ConsumerdArgv,
+    HealthSocket,
+    connect,
     consumerd_side,
+    hand_over,
     listen,
     recv_exact,
     recv_fds,
@@ -76,7 +80,7 @@ def test_redirect_argv_forms() -> None:
     assert short.argv == ("-c", "C", "-e", "E")
     with pytest.raises(LaunchError, match="--consumerd-err-sock"):
         redirect_argv(["-c", "/a"], cmd_path="C", err_path="E")
-    with pytest.raises(LaunchError, match="without a path"):
+    with pytest.raises(LaunchError, match="requires an argument"):
         redirect_argv(["-e", "/a", "-c"], cmd_path="C", err_path="E")
 
 
@@ -181,3 +185,133 @@ def test_child_lifecycle(tmp_path: Path) -> None:
     with pytest.raises(LaunchError) as info:
         Child.spawn([str(tmp_path / "missing")])
     assert info.value.argv == (str(tmp_path / "missing"),)
+
+
+def test_consumerd_options_read_like_getopt_long() -> None:
+    """lttng-consumerd.c ``parse_args()``: every spelling ``getopt_long`` accepts."""
+    from ustref.consumerd import ustctl_backend as B
+    from ustref.transport.argv import UST_CTL_CHOICES, ConsumerdOptions, UsageError
+
+    parse = ConsumerdOptions.parse
+    opts = parse(["", "-u", "--consumerd-cmd-sock", "/a", "--consumerd-err-sock=/b", "-gG"])
+    assert (opts.command_sock, opts.error_sock, opts.group) == ("/a", "/b", "G")
+    assert opts.consumerd_argv() == ConsumerdArgv("/a", "/b", group="G")
+    grouped = parse(["-vvqdbu", "-c", "C", "--consumerd-e=E", "--ust-ctl", "lib", "--", "-k"])
+    assert (grouped.verbose, grouped.quiet, grouped.daemonize, grouped.background) == (
+        2,
+        True,
+        True,
+        True,
+    )
+    assert (grouped.command_sock, grouped.error_sock, grouped.ust_ctl) == ("C", "E", "lib")
+    assert grouped.consumerd_argv().verbosity == "--verbose"
+    assert parse(["-h"]).help and parse(["--vers"]).version and parse(["-V"]).version
+    for bad, why in (
+        (["-k"], "kernel"),
+        (["--kernel"], "kernel"),
+        (["-x"], "unknown"),
+        (["--bogus"], "unknown"),
+        (["--ver"], "unknown"),  # ambiguous: --verbose, --version
+        (["word"], "unknown"),
+        (["-g"], "requires an argument"),
+        (["--group"], "requires an argument"),
+        (["--quiet=1"], "doesn't allow"),
+        (["--ust-ctl=kernel"], "choose from"),
+    ):
+        with pytest.raises(UsageError, match=why):
+            parse(bad)
+    with pytest.raises(UsageError, match="required"):
+        parse(["-c", "C"]).consumerd_argv()
+    with pytest.raises(LaunchError):  # UsageError is a LaunchError
+        ConsumerdArgv.parse(["-e", "E"])
+    assert UST_CTL_CHOICES == B.CHOICES
+
+
+def test_consumerd_side_answers_health_while_it_waits(tmp_path: Path) -> None:
+    """health-consumerd.c: the health socket (its directory made, its mode set) listens
+    before the command socket and answers while the consumer waits for the session
+    daemon's two connections; it stays open for the caller afterwards."""
+    args = ConsumerdArgv(str(tmp_path / "cmd"), str(tmp_path / "err"))
+    health = HealthSocket(str(tmp_path / "run" / "health"), 4, b"R" * 8, mode=0o640)
+    err_listener = listen(args.err_sock)
+    result: dict[str, object] = {}
+
+    def consumer() -> None:
+        try:
+            result["sockets"] = consumerd_side(args, timeout=10, health=health)
+        except Exception as exc:  # reported below
+            result["error"] = exc
+
+    def ask() -> bytes:
+        client = connect(health.path)
+        with client:
+            client.settimeout(10)
+            send_all(client, b"\0\0\0\0")
+            return recv_exact(client, 8)
+
+    thread = threading.Thread(target=consumer)
+    thread.start()
+    try:
+        err_listener.settimeout(10)
+        error, _ = err_listener.accept()
+        error.settimeout(10)
+        assert ERROR_SOCKET_CODE.parse(recv_exact(error, 4)).code == READY
+        assert stat.S_IMODE(os.stat(health.path).st_mode) == 0o640
+        quiet = connect(health.path)
+        quiet.close()  # a client that sends nothing gets no reply, and does no harm
+        assert ask() == b"R" * 8  # before the command connection
+        command = connect(args.cmd_sock)
+        assert ask() == b"R" * 8  # between the two
+        metadata = connect(args.cmd_sock)
+    finally:
+        thread.join()
+        err_listener.close()
+    assert "error" not in result
+    theirs = result["sockets"]
+    later = connect(health.path)  # still listening: the caller answers from now on
+    send_all(later, b"\0\0\0\0")
+    health.answer()
+    later.settimeout(10)
+    assert recv_exact(later, 8) == b"R" * 8
+    later.close()
+    health.close()
+    assert not os.path.exists(health.path)
+    for sock in (command, metadata, error):
+        sock.close()
+    theirs.close()  # type: ignore[attr-defined]
+
+
+def test_consumerd_side_closes_health_when_start_up_fails(tmp_path: Path) -> None:
+    args = ConsumerdArgv(str(tmp_path / "cmd"), str(tmp_path / "err"))
+    err_listener = listen(args.err_sock)
+    health = HealthSocket(str(tmp_path / "health"), 4, bytes(8))
+    with pytest.raises(LaunchError, match=r"no command connection within 0\.2 s"):
+        consumerd_side(args, timeout=0.2, health=health)
+    assert health.listener is None and not os.path.exists(health.path)
+    err_listener.close()
+    with pytest.raises(TransportError, match="connect"):
+        consumerd_side(args, timeout=0.2, health=health)
+
+
+def test_hand_over_sends_in_order_and_closes_the_messages_fds() -> None:
+    read_end, write_end = os.pipe()
+    copy = os.dup(write_end)
+    left, right = socket.socketpair()
+    with left, right:
+        hand_over(left, [(b"head", ()), (FD_CARRIER, (copy,)), (b"tail", ())])
+        with pytest.raises(OSError):
+            os.fstat(copy)  # the message's own copy is closed once sent
+        assert recv_exact(right, 4) == b"head"
+        (got,) = recv_fds(right, 1)
+        assert recv_exact(right, 4) == b"tail"
+        os.write(got, b"x")
+        assert os.read(read_end, 1) == b"x"
+        os.close(got)
+        right.close()
+        lost = os.dup(write_end)
+        with pytest.raises(TransportError):
+            hand_over(left, [(b"a", ()), (FD_CARRIER, (lost,))])
+        with pytest.raises(OSError):
+            os.fstat(lost)  # closed even though never sent
+    os.close(read_end)
+    os.close(write_end)

@@ -7,6 +7,10 @@ lttng-consumerd.c ``parse_args``. The long-running process re-executes itself wi
 argv[0] ``lttng-consumerd`` and sets its comm to it (``prctl(PR_SET_NAME)``), so that
 tools that find consumers by name (LTTng's test harness) find this one.
 
+The options are read by :class:`ustref.transport.argv.ConsumerdOptions` (the one
+parser of the consumer's argv); ``parse_args``, ``Options`` and ``UsageError`` are its
+names here.
+
 ustref adds ``--ust-ctl pure|lib``: which ust-ctl backend creates and writes the ring
 buffers (:mod:`ustref.consumerd.ustctl_backend`). lttng-sessiond passes a fixed argv, so
 the environment variable ``USTREF_UST_CTL`` (inherited through the session daemon)
@@ -19,13 +23,24 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ustref.consumerd import ustctl_backend as B
 from ustref.consumerd.core import Core
 from ustref.consumerd.loop import Paths, Shell, health_path
-from ustref.errors import TransportError
+from ustref.errors import LaunchError, TransportError
+from ustref.transport.argv import ConsumerdOptions, UsageError
 from ustref.transport.launcher import set_process_name
+
+__all__ = [
+    "PROCESS_NAME",
+    "USAGE",
+    "VERSION",
+    "Options",
+    "UsageError",
+    "main",
+    "parse_args",
+    "ust_ctl_choice",
+]
 
 PROCESS_NAME = "lttng-consumerd"
 _REEXEC = "USTREF_CONSUMERD_REEXEC"
@@ -63,74 +78,14 @@ Options:
 """
 
 
-class UsageError(Exception):
-    """A command line lttng-consumerd would refuse."""
+Options = ConsumerdOptions
+"""The parsed command line (:class:`ustref.transport.argv.ConsumerdOptions`)."""
+parse_args = ConsumerdOptions.parse
+"""``parse_args()`` of lttng-consumerd.c: :meth:`ConsumerdOptions.parse`, which raises
+:class:`~ustref.transport.argv.UsageError`."""
 
 
-@dataclass
-class Options:
-    command_sock: str = ""
-    error_sock: str = ""
-    group: str = "tracing"
-    verbose: int = 0
-    quiet: bool = False
-    daemonize: bool = False
-    background: bool = False
-    help: bool = False
-    version: bool = False
-    ust_ctl: str = ""
-
-
-_WITH_VALUE = {
-    "-c": "command_sock",
-    "--consumerd-cmd-sock": "command_sock",
-    "-e": "error_sock",
-    "--consumerd-err-sock": "error_sock",
-    "-g": "group",
-    "--group": "group",
-    "--ust-ctl": "ust_ctl",
-}
-
-
-def parse_args(argv: Sequence[str]) -> Options:
-    """``parse_args()`` of lttng-consumerd.c, for the UST 64-bit consumer."""
-    opts = Options()
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        name, eq, value = arg.partition("=")
-        if arg == "":
-            continue
-        if name in _WITH_VALUE:
-            if not eq:
-                if not args:
-                    raise UsageError(f"option {name} needs a value")
-                value = args.pop(0)
-            setattr(opts, _WITH_VALUE[name], value)
-        elif arg in ("-v", "--verbose"):
-            opts.verbose += 1
-        elif arg in ("-q", "--quiet"):
-            opts.quiet = True
-        elif arg in ("-d", "--daemonize"):
-            opts.daemonize = True
-        elif arg in ("-b", "--background"):
-            opts.background = True
-        elif arg in ("-h", "--help"):
-            opts.help = True
-        elif arg in ("-V", "--version"):
-            opts.version = True
-        elif arg in ("-u", "--ust"):
-            pass
-        elif arg in ("-k", "--kernel"):
-            raise UsageError("the kernel consumer is not supported by ustref-consumerd (-k)")
-        else:
-            raise UsageError(f"unknown option {arg!r}")
-    if opts.ust_ctl and opts.ust_ctl not in B.CHOICES:
-        raise UsageError(f"--ust-ctl {opts.ust_ctl!r}: choose from {', '.join(B.CHOICES)}")
-    return opts
-
-
-def ust_ctl_choice(opts: Options) -> str:
+def ust_ctl_choice(opts: ConsumerdOptions) -> str:
     """The backend: the option, else ``$USTREF_UST_CTL``, else ``pure``."""
     choice = opts.ust_ctl or os.environ.get(B.ENV, "") or B.DEFAULT
     if choice not in B.CHOICES:
@@ -167,10 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if opts.version:
         print(VERSION)
         return 0
-    if not opts.command_sock or not opts.error_sock:
-        print("Error: --consumerd-cmd-sock and --consumerd-err-sock are required", file=sys.stderr)
-        return 1
     try:
+        consumerd_argv = opts.consumerd_argv()
         ust_ctl = ust_ctl_choice(opts)
     except UsageError as exc:
         print(f"Error: {exc}", file=sys.stderr)
@@ -183,12 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
-    paths = Paths(command=opts.command_sock, error=opts.error_sock, health=health_path())
+    paths = Paths(
+        command=consumerd_argv.cmd_sock, error=consumerd_argv.err_sock, health=health_path()
+    )
     shell = Shell(paths, Core(ustctl=B.backend(ust_ctl)))
     log.debug("ust-ctl backend: %s", ust_ctl)
     try:
         shell.start()
-    except (TransportError, OSError) as exc:
+    except (TransportError, LaunchError, OSError) as exc:
         # lttng-consumerd.c: "Cannot connect to error socket" and the like.
         print(f"Error: ustref-consumerd start-up: {exc}", file=sys.stderr)
         return 1

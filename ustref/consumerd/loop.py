@@ -9,6 +9,11 @@ lttng-consumerd.c and health-consumerd.c, consumer.c ``consumer_thread_sessiond_
 3. bind and listen on the command socket;
 4. send ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY`` on the error socket;
 5. accept the command connection, then the metadata connection;
+
+(steps 1–5 are :func:`ustref.transport.startup.consumerd_side`, with a
+:class:`~ustref.transport.startup.HealthSocket` answered meanwhile; every socket
+read and write goes through :mod:`ustref.transport.framing`)
+
 6. serve commands, stream wake-ups, health queries and timers until the command
    socket hits EOF or SIGTERM/SIGINT arrives; then flush, drain, close, exit 0.
 """
@@ -18,20 +23,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import selectors
 import signal
 import socket
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core, Handover, Send, Sock
 from ustref.consumerd.registry import Channel, Stream
 from ustref.errors import TransportError, UstrefError
-from ustref.protocol.consumer import ERROR_SOCKET_CODE, ErrorSocketCode
-from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.transport.argv import ConsumerdArgv
+from ustref.transport.framing import hand_over, recv_some, send_all
+from ustref.transport.startup import HealthSocket, consumerd_side
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -66,15 +70,12 @@ def health_path() -> str:
     return f"{home}/.lttng/ustconsumerd64/health"
 
 
-def _listen_unix(path: str) -> socket.socket:
-    """``lttcomm_create_unix_sock`` + listen: unlink a stale socket first."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(path)
-    sock.listen(128)
-    return sock
+def health_socket(path: str) -> HealthSocket:
+    """The health socket of ``thread_manage_health`` (health-consumerd.c): queries of
+    :data:`HEALTH_MSG_SIZE` bytes, answered :data:`HEALTH_REPLY`; ``0660`` when root."""
+    return HealthSocket(
+        path, HEALTH_MSG_SIZE, HEALTH_REPLY, mode=0o660 if os.getuid() == 0 else None
+    )
 
 
 class Shell:
@@ -91,51 +92,29 @@ class Shell:
 
     def start(self) -> None:
         self.core.ustctl.load()
-        err = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            err.connect(self.paths.error)
-        except OSError as exc:
-            err.close()
-            # lttng-consumerd.c: "Cannot connect to error socket (is lttng-sessiond started?)"
-            raise TransportError(
-                "connect", exc.strerror or str(exc), path=self.paths.error, errno=exc.errno
-            ) from exc
-        self.socks[Sock.ERROR] = err
         # consumerd_thread_data testpoint: only under LTTng's tests' environment.
         self.pause_pipe = testpoint.open_from_env(os.environ)
         if self.pause_pipe is not None:
             self.sel.register(self.pause_pipe, selectors.EVENT_READ, "pause")
-        self.health = _listen_unix(self.paths.health)
-        if os.getuid() == 0:
-            os.chmod(self.paths.health, 0o660)
-        listener = _listen_unix(self.paths.command)
-        code = ErrorSocketCode(code=LttcommReturnCode.LTTCOMM_CONSUMERD_COMMAND_SOCK_READY)
-        err.sendall(ERROR_SOCKET_CODE.build(code))
+        self._health = health_socket(self.paths.health)
+        # lttng-consumerd.c: "Cannot connect to error socket (is lttng-sessiond started?)"
+        # is a TransportError("connect", …) from here.
+        sockets = consumerd_side(
+            ConsumerdArgv(cmd_sock=self.paths.command, err_sock=self.paths.error),
+            health=self._health,
+        )
+        assert self._health.listener is not None
+        self.health = self._health.listener
+        self.socks[Sock.ERROR] = sockets.error
+        self.socks[Sock.COMMAND] = sockets.command
+        self.socks[Sock.METADATA] = sockets.metadata
         self.sel.register(self.health, selectors.EVENT_READ, "health")
-        self.socks[Sock.COMMAND], _ = self._accept(listener)
-        self.socks[Sock.METADATA], _ = self._accept(listener)
-        listener.close()
         self.sel.register(self.socks[Sock.COMMAND], selectors.EVENT_READ, Sock.COMMAND)
         self.sel.register(self.socks[Sock.METADATA], selectors.EVENT_READ, Sock.METADATA)
 
-    def _accept(self, listener: socket.socket) -> tuple[socket.socket, object]:
-        while True:
-            ready, _, _ = select.select([listener, self.health], [], [])
-            if self.health in ready:
-                self._answer_health()
-            if listener in ready:
-                return listener.accept()
-
     def _answer_health(self) -> None:
         """``thread_manage_health``: one query, one reply, close."""
-        conn, _ = self.health.accept()
-        with conn:
-            conn.settimeout(5.0)
-            try:
-                if conn.recv(HEALTH_MSG_SIZE):
-                    conn.sendall(HEALTH_REPLY)
-            except OSError as exc:
-                log.debug("health client: %s", exc)
+        self._health.answer()
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.stop = True
@@ -190,8 +169,9 @@ class Shell:
     def _receive(self, which: Sock) -> None:
         sock = self.socks[which]
         try:
-            data, fds, _, _ = socket.recv_fds(sock, 65536, 16)
-        except OSError as exc:
+            got = recv_some(sock, 65536, 16)
+            data, fds = got.data, list(got.fds)
+        except TransportError as exc:
             log.error("%s socket: %s", which.value, exc)
             data, fds = b"", []
         if not data and not fds:
@@ -238,11 +218,7 @@ class Shell:
         for action in self.core.take_actions():
             try:
                 if isinstance(action, Send):
-                    sock = self.socks[action.sock]
-                    if action.fds:
-                        socket.send_fds(sock, [action.data], list(action.fds))
-                    else:
-                        sock.sendall(action.data)
+                    send_all(self.socks[action.sock], action.data, action.fds)
                 elif isinstance(action, Handover):
                     self._handover(action)
                 else:
@@ -252,11 +228,13 @@ class Shell:
                 self.core.closed = True
 
     def _handover(self, action: Handover) -> None:
-        """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``."""
+        """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``: the backend says
+        what to send (:meth:`~ustref.consumerd.ustctl_backend.UstChannel.handover`), the
+        transport sends it and closes the messages' fd copies."""
         sock = self.socks[Sock.COMMAND]
         channel = action.channel
-        channel.ust.send_to_sessiond(sock)
+        hand_over(sock, channel.ust.handover())
         channel.ust.close_wakeup_fd()
         for stream in channel.streams:
-            stream.ust.send_to_sessiond(sock)
-        self.core.ustctl.send_end_of_streams(sock)
+            hand_over(sock, stream.ust.handover())
+        hand_over(sock, self.core.ustctl.end_of_streams())

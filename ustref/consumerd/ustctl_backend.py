@@ -18,6 +18,17 @@ else for these operations:
 Either way sub-buffers are read by the pure reader: ``get``/``put``, snapshots and the
 packet getters are not part of the seam.
 
+Hand-over. The GET_CHANNEL hand-over (``lttng_ust_ctl_send_channel_to_sessiond``,
+``lttng_ust_ctl_send_stream_to_sessiond``) is data, not I/O: :meth:`UstChannel.handover`,
+:meth:`UstStream.handover` and :meth:`Backend.end_of_streams` return the
+:data:`Message` s to send, in order, and the shell sends them
+(:func:`ustref.transport.framing.hand_over`). The pure backend builds them from the
+:mod:`ustref.protocol.ustctl` grammars (through :mod:`ustref.ring.create`); liblttng-ust-ctl
+writes on a socket itself, so the ``lib`` backend runs its call into a socketpair and
+returns what came out (:func:`ustref.ring.ustctl.capture_sends`): same bytes, same
+descriptions behind the fds. Either way each message's fds are its own (duplicates):
+whoever sends it closes them.
+
 Timers. ``lttng_ust_ctl_create_channel()`` runs ``channel_create()``
 (src/common/ringbuffer/ring_buffer_frontend.c @ v2.13.5) *in the consumer*, which arms
 the channel's switch timer (``switch_timer_interval`` ≠ 0) and, for the ``-rt`` clients,
@@ -36,10 +47,12 @@ from __future__ import annotations
 import abc
 import errno
 import logging
-import socket
+import os
 import time
+from collections.abc import Callable
 
 from ustref.errors import LocalProtocolError, TransportError, UstrefError
+from ustref.protocol.ustctl import USTCOMM_MAX_SEND_FDS
 from ustref.ring import create as C
 from ustref.ring import packet as P
 from ustref.ring.channel import PureChannel, StreamObject
@@ -56,6 +69,11 @@ DEFAULT = PURE
 ENV = "USTREF_UST_CTL"
 """Chooses the backend when the option is absent: lttng-sessiond launches the consumer
 with a fixed argv, so the environment it passes down is the way to pick ``lib`` there."""
+
+Message = tuple[bytes, tuple[int, ...]]
+"""One piece of the hand-over: bytes, and the descriptors that ride on them as
+``SCM_RIGHTS`` (then the bytes are the 1-byte carrier ``ustcomm_send_fds_unix_sock``
+sends). The descriptors belong to the message: the sender closes them once sent."""
 
 
 class UstStream(abc.ABC):
@@ -84,8 +102,8 @@ class UstStream(abc.ABC):
         """``lttng_ust_ctl_stream_close_wakeup_fd()``."""
 
     @abc.abstractmethod
-    def send_to_sessiond(self, sock: socket.socket) -> None:
-        """``lttng_ust_ctl_send_stream_to_sessiond(sock, stream)``."""
+    def handover(self) -> list[Message]:
+        """What ``lttng_ust_ctl_send_stream_to_sessiond(sock, stream)`` sends."""
 
     @abc.abstractmethod
     def destroy(self) -> None:
@@ -111,8 +129,8 @@ class UstChannel(abc.ABC):
         """``lttng_ust_ctl_write_one_packet_to_channel()``: bytes written, or ``-errno``."""
 
     @abc.abstractmethod
-    def send_to_sessiond(self, sock: socket.socket) -> None:
-        """``lttng_ust_ctl_send_channel_to_sessiond()``."""
+    def handover(self) -> list[Message]:
+        """What ``lttng_ust_ctl_send_channel_to_sessiond()`` sends (the wakeup fd last)."""
 
     @abc.abstractmethod
     def close_wakeup_fd(self) -> None:
@@ -149,23 +167,31 @@ class Backend(abc.ABC):
         """``lttng_ust_ctl_create_channel(attr, stream_fds, len(stream_fds))``."""
 
     @abc.abstractmethod
-    def send_end_of_streams(self, sock: socket.socket) -> None:
-        """``lttng_ust_ctl_send_stream_to_sessiond(sock, NULL)``."""
+    def end_of_streams(self) -> list[Message]:
+        """What ``lttng_ust_ctl_send_stream_to_sessiond(sock, NULL)`` sends."""
 
 
 # -- pure ---------------------------------------------------------------------------------
 
 
-def _send(sock: socket.socket, what: str, data: bytes, fds: list[int] | None = None) -> None:
+def _messages(what: str, data: bytes, fds: list[int] | None = None) -> list[Message]:
     """``ustcomm_send_unix_sock()`` of ``data``, then ``ustcomm_send_fds_unix_sock()``: the
-    fds travel with one NUL byte (:data:`~ustref.ring.create.FD_CARRIER`) in a message
-    of their own, as liblttng-ust-ctl sends them."""
+    fds (duplicated, the message's own) travel with one NUL byte
+    (:data:`~ustref.ring.create.FD_CARRIER`) in a message of their own, as
+    liblttng-ust-ctl sends them."""
+    if fds is None:
+        return [(data, ())]
+    if not 0 < len(fds) <= USTCOMM_MAX_SEND_FDS:
+        raise LocalProtocolError(f"{what}: {len(fds)} fds (1…{USTCOMM_MAX_SEND_FDS} per message)")
+    copies: list[int] = []
     try:
-        sock.sendall(data)
-        if fds is not None:
-            socket.send_fds(sock, [C.FD_CARRIER], fds)
+        for fd in fds:
+            copies.append(os.dup(fd))
     except OSError as exc:
+        for fd in copies:
+            os.close(fd)
         raise TransportError("send", f"{what}: {exc.strerror or exc}", errno=exc.errno) from exc
+    return [(data, ()), (C.FD_CARRIER, tuple(copies))]
 
 
 _WRITE_ERRNO: tuple[tuple[type[UstrefError], int], ...] = (
@@ -203,9 +229,9 @@ class PureStream(UstStream):
         self.reader.wakeup_fd = None
         self.obj.close_wakeup_fd()
 
-    def send_to_sessiond(self, sock: socket.socket) -> None:
+    def handover(self) -> list[Message]:
         data, fds = self.channel.pure.stream_handover(self.cpu)
-        _send(sock, f"stream {self.cpu}", data, fds)
+        return _messages(f"stream {self.cpu}", data, fds)
 
     def destroy(self) -> None:
         """``lttng_ust_ctl_destroy_stream()``: close the wait and wake-up fds, release the
@@ -269,12 +295,12 @@ class PureChannelHandle(UstChannel):
         except tuple(kind for kind, _ in _WRITE_ERRNO) as exc:
             return -next(code for kind, code in _WRITE_ERRNO if isinstance(exc, kind))
 
-    def send_to_sessiond(self, sock: socket.socket) -> None:
+    def handover(self) -> list[Message]:
         try:
             data, wakeup_fd = self.pure.handover()
         except LocalProtocolError as exc:
             raise TransportError("send", f"channel: {exc}") from exc
-        _send(sock, "channel", data, [wakeup_fd])
+        return _messages("channel", data, [wakeup_fd])
 
     def close_wakeup_fd(self) -> None:
         self.pure.close_wakeup_fd()
@@ -315,11 +341,27 @@ class PureBackend(Backend):
     def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int]) -> PureChannelHandle:
         return PureChannelHandle(PureChannel.create(attr, stream_fds))
 
-    def send_end_of_streams(self, sock: socket.socket) -> None:
-        _send(sock, "end of streams", C.END_OF_STREAMS)
+    def end_of_streams(self) -> list[Message]:
+        return _messages("end of streams", C.END_OF_STREAMS)
 
 
 # -- liblttng-ust-ctl ---------------------------------------------------------------------
+
+
+def _captured(send: Callable[[int], None]) -> list[Message]:
+    """What a ``lttng_ust_ctl_send_*_to_sessiond`` call writes on the socket ``send`` is
+    given, as :data:`Message` s (the library does its own I/O: it writes into a
+    socketpair, :func:`ustref.ring.ustctl.capture_sends`)."""
+    from ustref.ring import ustctl
+
+    def call(fd: int) -> int:
+        try:
+            send(fd)
+        except UstrefError as exc:
+            raise TransportError("send", str(exc)) from exc
+        return 0
+
+    return ustctl.capture_sends(call)
 
 
 class LibStream(UstStream):
@@ -352,10 +394,11 @@ class LibStream(UstStream):
 
         ustctl.stream_close_wakeup_fd(self.handle)
 
-    def send_to_sessiond(self, sock: socket.socket) -> None:
+    def handover(self) -> list[Message]:
         from ustref.ring import ustctl
 
-        ustctl.send_stream_to_sessiond(sock.fileno(), self.handle)
+        handle = self.handle
+        return _captured(lambda fd: ustctl.send_stream_to_sessiond(fd, handle))
 
     def destroy(self) -> None:
         from ustref.ring import ustctl
@@ -396,10 +439,11 @@ class LibChannel(UstChannel):
 
         return ustctl.write_one_packet_to_channel(self.handle, data)
 
-    def send_to_sessiond(self, sock: socket.socket) -> None:
+    def handover(self) -> list[Message]:
         from ustref.ring import ustctl
 
-        ustctl.send_channel_to_sessiond(sock.fileno(), self.handle)
+        handle = self.handle
+        return _captured(lambda fd: ustctl.send_channel_to_sessiond(fd, handle))
 
     def close_wakeup_fd(self) -> None:
         from ustref.ring import ustctl
@@ -451,10 +495,10 @@ class LibBackend(Backend):
         )
         return LibChannel(ustctl.create_channel(c_attr, stream_fds), stream_fds)
 
-    def send_end_of_streams(self, sock: socket.socket) -> None:
+    def end_of_streams(self) -> list[Message]:
         from ustref.ring import ustctl
 
-        ustctl.send_stream_to_sessiond(sock.fileno(), None)
+        return _captured(lambda fd: ustctl.send_stream_to_sessiond(fd, None))
 
 
 def backend(name: str) -> Backend:

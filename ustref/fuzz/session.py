@@ -30,12 +30,13 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from ustref.errors import RemoteProtocolError
+from ustref.errors import RemoteProtocolError, TransportError
 from ustref.fuzz.launch import Consumerd
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import METADATA_ERROR_REPLY, MetadataRequestErrorReply
 from ustref.protocol.conversation import Conversation, Direction, Role, Socket
 from ustref.protocol.conversation.steps import Step
+from ustref.transport.framing import close_fds, recv_some, send_all
 
 FD_KINDS = ("pipe", "dir", "socket", "devnull")
 
@@ -171,16 +172,13 @@ class Session:
             else:
                 fds, to_close = self._make_fds(action.fds)
                 try:
-                    if fds:
-                        socket.send_fds(sock, [action.data], fds)
-                    else:
-                        sock.sendall(action.data)
+                    send_all(sock, action.data, fds)
                 finally:
                     for fd in to_close:
                         with contextlib.suppress(OSError):
                             os.close(fd)
                 self._feed(sock_id, Direction.TO_CONSUMERD, action.data, len(fds))
-        except OSError as exc:
+        except (OSError, TransportError) as exc:
             return self._ended(f"send failed: {exc}")
         return self.pump()
 
@@ -244,14 +242,11 @@ class Session:
 
     def _read(self, kind: Socket, sock: socket.socket) -> Outcome | None:
         try:
-            data, fds, _flags, _addr = socket.recv_fds(sock, 65536, 16)
-        except OSError as exc:
-            data, fds = b"", []
-            if not isinstance(exc, ConnectionResetError):
-                return self._ended(f"recv failed: {exc}")
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            got = recv_some(sock, 65536, 16)  # a reset connection reads as end of stream
+        except TransportError as exc:
+            return self._ended(f"recv failed: {exc}")
+        data, fds = got.data, got.fds
+        close_fds(fds)
         if not data:
             self._closed.add(kind)
             try:
@@ -272,8 +267,8 @@ class Session:
             if step is not None and step.direction is Direction.TO_CONSUMERD:
                 reply = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
                 try:
-                    sock.sendall(reply)
-                except OSError as exc:
+                    send_all(sock, reply)
+                except TransportError as exc:
                     return self._ended(f"metadata reply failed: {exc}")
                 self._feed(kind, Direction.TO_CONSUMERD, reply, 0)
         return None

@@ -23,7 +23,6 @@ C keeps one worker process instead, which has the same effect.
 
 from __future__ import annotations
 
-import array
 import contextlib
 import errno
 import os
@@ -34,7 +33,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ustref.errors import OutputError
+from ustref.errors import OutputError, TransportError
+from ustref.transport.framing import close_fds, recv_some, send_all
 
 
 @dataclass(frozen=True)
@@ -181,24 +181,28 @@ def _run_demoted(credentials: Credentials, action: Callable[[], int | None]) -> 
                 if result is None:
                     child_sock.sendall(_RESULT.pack(0, 0))
                 else:
-                    socket.send_fds(child_sock, [_RESULT.pack(1, 0)], [result])
+                    send_all(child_sock, _RESULT.pack(1, 0), [result])
         except BaseException:
             code = 1
         finally:
             os._exit(code)
     child_sock.close()
     try:
-        message, fds, _, _ = socket.recv_fds(parent_sock, _RESULT.size, 1)
+        got = recv_some(parent_sock, _RESULT.size, 1)
+    except TransportError as exc:
+        raise OSError(exc.errno or errno.EIO, f"run-as child: {exc}") from None
     finally:
         parent_sock.close()
         os.waitpid(pid, 0)
+    message, fds = got.data, got.fds
     if len(message) != _RESULT.size:
+        close_fds(fds)
         raise OSError(errno.EIO, "run-as child died", "")
     kind, err = _RESULT.unpack(message)
     if kind < 0:
         raise OSError(err, os.strerror(err))
     if kind == 1:
-        return array.array("i", fds)[0] if fds else None
+        return fds[0] if fds else None
     return None
 
 

@@ -38,6 +38,8 @@ import time
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError
+from ustref.protocol import ustctl as U
+from ustref.protocol.ust_abi import LttngUstAbiChanType
 from ustref.ring import layout as L
 from ustref.ring.shm import PAGE_SIZE
 
@@ -558,22 +560,32 @@ def run_specific_channel_ranges() -> list[tuple[int, int, str]]:
 DATA_TIMESTAMP_BEGIN = L.field_offset(L.PacketHeader, "ctx.timestamp_begin")
 
 
-#: The one byte ``ustcomm_send_fds_unix_sock()`` sends with the fds (``char dummy = 0``).
-FD_CARRIER = b"\0"
+#: The one byte ``ustcomm_send_fds_unix_sock()`` sends with the fds (``char dummy = 0``):
+#: :data:`ustref.protocol.ustctl.FD_BYTE`.
+FD_CARRIER = U.FD_BYTE.build(U.UstcommFdByte())
 
 
 def channel_handover(chan_type: ChanType, blob: bytes | bytearray) -> bytes:
     """The bytes ``lttng_ust_ctl_send_channel()`` sends before the wakeup fd: ``u64`` size,
-    ``int`` type (``enum lttng_ust_abi_chan_type``), then the channel object. The fd itself
-    travels with :data:`FD_CARRIER`."""
-    return len(blob).to_bytes(8, "little") + int(chan_type).to_bytes(4, "little") + bytes(blob)
+    ``int`` type (``enum lttng_ust_abi_chan_type``), then the channel object
+    (:data:`~ustref.protocol.ustctl.CHANNEL_SIZE`, ``CHANNEL_TYPE``, ``CHANNEL_DATA``).
+    The fd itself travels with :data:`FD_CARRIER`."""
+    return (
+        U.CHANNEL_SIZE.build(U.UstctlChannelSize(size=len(blob)))
+        + U.CHANNEL_TYPE.build(U.UstctlChannelType(type=LttngUstAbiChanType(int(chan_type))))
+        + U.CHANNEL_DATA.build(U.UstctlChannelData(data=bytes(blob)))
+    )
 
 
 def stream_handover(memory_map_size: int, stream_nr: int) -> bytes:
     """The bytes ``lttng_ust_ctl_send_stream()`` sends before ``[shm_fd, wakeup_fd]`` (which
-    travel with :data:`FD_CARRIER`): ``u64`` memory map size, ``u32`` stream number."""
-    return memory_map_size.to_bytes(8, "little") + (stream_nr & 0xFFFF_FFFF).to_bytes(4, "little")
+    travel with :data:`FD_CARRIER`): ``u64`` memory map size, ``u32`` stream number
+    (:data:`~ustref.protocol.ustctl.STREAM_MEMORY_MAP_SIZE`, ``STREAM_NR``)."""
+    return U.STREAM_MEMORY_MAP_SIZE.build(
+        U.UstctlStreamMemoryMapSize(memory_map_size=memory_map_size)
+    ) + U.STREAM_NR.build(U.UstctlStreamNr(stream_nr=stream_nr & 0xFFFF_FFFF))
 
 
-#: What ``lttng_ust_ctl_send_stream_to_sessiond(sock, NULL)`` sends: the end of the streams.
-END_OF_STREAMS = (2**64 - 1).to_bytes(8, "little")
+#: What ``lttng_ust_ctl_send_stream_to_sessiond(sock, NULL)`` sends: the end of the streams
+#: (:data:`ustref.protocol.ustctl.STREAM_LIST_END`).
+END_OF_STREAMS = U.STREAM_LIST_END.build(U.UstctlStreamListEndMarker())

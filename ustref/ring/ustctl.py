@@ -29,7 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ustref.errors import LocalProtocolError, UstrefError
+from ustref.protocol.ustctl import USTCOMM_MAX_SEND_FDS
 from ustref.ring.reader import Status
+from ustref.transport.framing import close_fds, recv_some, split_for_fds
 
 LIBRARY = "liblttng-ust-ctl.so.5"
 _SHIM_SOURCE = Path(__file__).with_name("ustctl_shim.c")
@@ -185,22 +187,35 @@ def _check(ret: int, what: str) -> None:
         raise UstrefError(f"{what} failed: {os.strerror(-ret)} ({ret})")
 
 
-def _handover(send: Callable[[int], int]) -> tuple[bytes, list[int]]:
+def capture_sends(send: Callable[[int], int]) -> list[tuple[bytes, tuple[int, ...]]]:
     """Run a ``lttng_ust_ctl_send_*_to_sessiond`` call into a socketpair and collect what
-    the peer receives: all bytes and all fds."""
+    the peer receives, message by message: ``(bytes, fds)`` with each fd message's
+    descriptors on its own carrier byte (:func:`~ustref.transport.framing.split_for_fds`),
+    so that sending them again in order reproduces what the library sent. The fds are
+    the receiver's new descriptors: the caller owns and closes them.
+
+    The call runs to its end before anything is read: what it sends must fit in the
+    socketpair's buffer (a channel's shm object 0 is a few KiB; the hand-over of a
+    stream is 13 bytes).
+    """
     left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    with left, right:
-        _check(send(left.fileno()), "lttng_ust_ctl_send_*_to_sessiond")
-        left.shutdown(socket.SHUT_WR)
-        data = bytearray()
-        fds: list[int] = []
-        while True:
-            chunk, got, _flags, _addr = socket.recv_fds(right, 65536, 4)
-            fds.extend(got)
-            if not chunk:
-                break
-            data += chunk
-    return bytes(data), fds
+    messages: list[tuple[bytes, tuple[int, ...]]] = []
+    try:
+        with left, right:
+            _check(send(left.fileno()), "lttng_ust_ctl_send_*_to_sessiond")
+            left.shutdown(socket.SHUT_WR)
+            while not (got := recv_some(right, 65536, USTCOMM_MAX_SEND_FDS)).eof:
+                messages += [(data, tuple(fds)) for data, fds in split_for_fds(got.data, got.fds)]
+    except BaseException:
+        close_fds([fd for _data, fds in messages for fd in fds])
+        raise
+    return messages
+
+
+def _handover(send: Callable[[int], int]) -> tuple[bytes, list[int]]:
+    """:func:`capture_sends`, joined: all bytes and all fds."""
+    messages = capture_sends(send)
+    return b"".join(data for data, _fds in messages), [fd for _data, fds in messages for fd in fds]
 
 
 def channel_attr(

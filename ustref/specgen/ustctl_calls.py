@@ -113,7 +113,7 @@ CALLS: tuple[Call, ...] = (
         (f"{_CHAN}.handover", "ustref.ring.create.channel_handover"),
         f"{_CREATE}::test_create_matches_library",
         "bytes compared with the library's, in the daemon too (one send, then the fd)",
-        (f"{_SEAM}.PureChannelHandle.send_to_sessiond",),
+        (f"{_SEAM}.PureChannelHandle.handover",),
         _HANDOVER,
     ),
     Call(
@@ -121,7 +121,7 @@ CALLS: tuple[Call, ...] = (
         (f"{_CHAN}.stream_handover", "ustref.ring.create.END_OF_STREAMS"),
         f"{_CREATE}::test_end_of_streams_marker",
         "bytes and fd kinds compared with the library's, in the daemon too",
-        (f"{_SEAM}.PureStream.send_to_sessiond", f"{_SEAM}.PureBackend.send_end_of_streams"),
+        (f"{_SEAM}.PureStream.handover", f"{_SEAM}.PureBackend.end_of_streams"),
         _HANDOVER,
     ),
     Call(
@@ -165,7 +165,7 @@ CALLS: tuple[Call, ...] = (
         (f"{_STREAM}.wakeup_fd",),
         f"{_CREATE}::test_create_matches_library",
         "the consumer only hands it over and wakes it (flushes, read timer)",
-        (f"{_SEAM}.PureStream.send_to_sessiond", f"{_SEAM}.PureChannelHandle.run_timers"),
+        (f"{_SEAM}.PureStream.handover", f"{_SEAM}.PureChannelHandle.run_timers"),
         f"{_SEAM_TEST}::test_pure_read_timer_wakes_rt_streams",
     ),
     Call(

@@ -7,12 +7,15 @@ the protocol cores (:mod:`ustref.protocol.conversation`) never do.
   :func:`~.framing.send_all`, :func:`~.framing.recv_exact`,
   :func:`~.framing.recv_some` (one ``recvmsg`` with its descriptors),
   descriptors on their 1-byte carrier (:func:`~.framing.send_fds`,
-  :func:`~.framing.recv_fds`), :func:`~.framing.listen`,
+  :func:`~.framing.recv_fds`), messages that own their descriptors
+  (:func:`~.framing.hand_over`), :func:`~.framing.listen`,
   :func:`~.framing.connect`.
-* :mod:`.argv` — the consumer daemon's argv contract
-  (:class:`~.argv.ConsumerdArgv`, :func:`~.argv.redirect_argv`).
+* :mod:`.argv` — the consumer daemon's command line
+  (:class:`~.argv.ConsumerdOptions`, :class:`~.argv.ConsumerdArgv`,
+  :func:`~.argv.redirect_argv`).
 * :mod:`.startup` — the consumer's socket start-up from either side
-  (:func:`~.startup.consumerd_side`, :func:`~.startup.sessiond_side`).
+  (:func:`~.startup.consumerd_side`, :func:`~.startup.sessiond_side`) and its
+  health socket (:class:`~.startup.HealthSocket`).
 * :mod:`.launcher` — the one process launcher (:class:`~.launcher.Child`).
 
 A consumer daemon sits on it like this (the machine decides, the transport moves)::
@@ -35,12 +38,13 @@ Errors are :class:`~ustref.errors.TransportError` and
 
 from __future__ import annotations
 
-from ustref.transport.argv import ConsumerdArgv, redirect_argv
+from ustref.transport.argv import ConsumerdArgv, ConsumerdOptions, UsageError, redirect_argv
 from ustref.transport.framing import (
     FD_CARRIER,
     Received,
     close_fds,
     connect,
+    hand_over,
     listen,
     recv_exact,
     recv_fds,
@@ -49,17 +53,21 @@ from ustref.transport.framing import (
     send_fds,
 )
 from ustref.transport.launcher import Child
-from ustref.transport.startup import Sockets, consumerd_side, sessiond_side
+from ustref.transport.startup import HealthSocket, Sockets, consumerd_side, sessiond_side
 
 __all__ = [
     "FD_CARRIER",
     "Child",
     "ConsumerdArgv",
+    "ConsumerdOptions",
+    "HealthSocket",
     "Received",
     "Sockets",
+    "UsageError",
     "close_fds",
     "connect",
     "consumerd_side",
+    "hand_over",
     "listen",
     "recv_exact",
     "recv_fds",

@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ustref.errors import TransportError
 from ustref.protocol.constants import LTTCOMM_MAX_SEND_FDS, LTTNG_SESSIOND_COMM_MAX_LISTEN
@@ -30,6 +30,7 @@ __all__ = [
     "Received",
     "close_fds",
     "connect",
+    "hand_over",
     "listen",
     "recv_exact",
     "recv_fds",
@@ -102,6 +103,18 @@ def send_fds(sock: socket.socket, fds: Sequence[int]) -> None:
     if not 0 < len(fds) <= LTTCOMM_MAX_SEND_FDS:
         raise TransportError("send", f"{len(fds)} fds (1…{LTTCOMM_MAX_SEND_FDS} per message)")
     send_all(sock, FD_CARRIER, fds)
+
+
+def hand_over(sock: socket.socket, messages: Iterable[tuple[bytes, Sequence[int]]]) -> None:
+    """Send each ``(bytes, fds)`` in order (:func:`send_all`) and close every message's
+    descriptors, sent or not: they were the messages' own copies (the ust-ctl hand-over
+    of :mod:`ustref.consumerd.ustctl_backend`). Stops at the first failure."""
+    pending = list(messages)
+    try:
+        for data, fds in pending:
+            send_all(sock, data, fds)
+    finally:
+        close_fds([fd for _data, fds in pending for fd in fds])
 
 
 @dataclasses.dataclass(frozen=True)
