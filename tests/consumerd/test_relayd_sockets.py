@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from ustref.consumerd.core import Core, Send, Sock
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import Send, Sock
 from ustref.ids import RelaydId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -50,9 +51,9 @@ def _add(core: Core, kind: LttngStreamType, fd: int, net: int = 3) -> list[objec
         session_id=7,
         relayd_session_id=42 if kind == LttngStreamType.LTTNG_STREAM_CONTROL else 0,
     )
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock), [], 0.0)
+    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock), [], 0)
     first = _statuses(core)
-    core.receive(Sock.COMMAND, b"\0", [fd], 0.0)
+    core.receive(Sock.COMMAND, b"\0", [fd], 0)
     return first + _statuses(core)
 
 
@@ -85,7 +86,7 @@ def test_control_then_data_socket_are_kept_then_closed_by_destroy() -> None:
             Sock.COMMAND,
             _msg(C.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=3)),
             [],
-            0.0,
+            0,
         )
         assert _statuses(core) == [R.LTTCOMM_CONSUMERD_SUCCESS]
         assert not core.registry.relayds
@@ -102,7 +103,7 @@ def test_destroy_of_an_unknown_relayd_fails() -> None:
         Sock.COMMAND,
         _msg(C.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=9)),
         [],
-        0.0,
+        0,
     )
     assert _statuses(core) == [R.LTTCOMM_CONSUMERD_RELAYD_FAIL]
 
@@ -112,7 +113,7 @@ def test_shutdown_closes_kept_sockets() -> None:
     control, peer = os.pipe()
     try:
         _add(core, LttngStreamType.LTTNG_STREAM_CONTROL, control)
-        core.shutdown()
+        core.shutdown(0)
         assert not core.registry.relayds
         assert not _is_open(control)
     finally:
