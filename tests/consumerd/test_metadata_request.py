@@ -258,3 +258,38 @@ def test_metadata_socket_eof_ends_the_waiting_request_not_the_core() -> None:
     # Nothing is left pending: later bytes on that socket are unrequested.
     core.receive(Sock.METADATA, b"stray", [], 0)
     assert _sent(core) == []
+
+
+def test_push_metadata_is_answered_while_the_timer_request_waits() -> None:
+    """The session daemon's side (spec/core.md, "Can the session daemon wait on us?"):
+    ``push_metadata`` (ust-app.c 800-834) holds the registry lock while it waits for
+    PUSH_METADATA's replies on the command socket, and the thread that would answer our
+    metadata request needs that lock (ust-consumer.c 496-498). So PUSH_METADATA must
+    be answered in full while the timer's request waits; then the request's answer
+    comes and is served."""
+    channel = _metadata_channel()
+    channel.metadata_timer = PeriodicTimer.armed(0, S)
+    driver = Driver()
+    driver.core.registry.channels[channel.key] = channel
+    ((sock, _raw),) = _sent_by_tick(driver, S)
+    assert sock is Sock.METADATA
+    text = b"/* CTF 1.8 */"
+    push = ConsumerMsgV2139(
+        cmd_type=C.LTTNG_CONSUMER_PUSH_METADATA,
+        u=PushMetadataMember(key=5, target_offset=0, len=len(text), version=0),
+    )
+    first = _sent_in(driver.command(CONSUMER_MSG[Abi.V2_13_9].build(push)))
+    second = _sent_in(driver.command(text))
+    assert [(s, _status(d)) for s, d in first + second] == [
+        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS),
+    ]
+    assert channel.metadata_cache is not None and bytes(channel.metadata_cache.contents) == text
+    # The registry lock is free again: the session daemon answers the request.
+    nothing_new = ConsumerMsgV2139(
+        cmd_type=C.LTTNG_CONSUMER_PUSH_METADATA,
+        u=PushMetadataMember(key=5, target_offset=len(text), len=0, version=0),
+    )
+    done = _sent_in(driver.feed(Sock.METADATA, CONSUMER_MSG[Abi.V2_13_9].build(nothing_new)))
+    assert [(s, _status(d)) for s, d in done] == [(Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS)]
+    assert driver.core.in_flight(Sock.METADATA) is None

@@ -67,7 +67,7 @@ class WriteMonitor:
 
 @dataclass(frozen=True)
 class SetNonBlocking:
-    """``fcntl(fd, F_SETFL, O_NONBLOCK)`` (SET_CHANNEL_MONITOR_PIPE, ust-consumer.c 2021)."""
+    """``fcntl(fd, F_SETFL, O_NONBLOCK)`` (SET_CHANNEL_MONITOR_PIPE, ust-consumer.c 2027-2035)."""
 
     fd: int
 
@@ -100,7 +100,7 @@ class OpenStreamFds:
 @dataclass(frozen=True, eq=False)
 class CreatePipe:
     """``pipe2(O_CLOEXEC | O_NONBLOCK)``: a metadata stream's ``ust_metadata_poll_pipe``
-    (``create_ust_streams``, ust-consumer.c 300-315). Answered with (read, write) fds."""
+    (``create_ust_streams``, ust-consumer.c 274). Answered with (read, write) fds."""
 
 
 Request = OpenStreamFds | CreatePipe
