@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import cast
 
+from tests.consumerd.drive import Driver
 from tests.consumerd.test_testpoint import _stream
 from ustref.consumerd.core import Core
-from ustref.consumerd.exchange import Send, Sock
+from ustref.consumerd.exchange import Send
 from ustref.consumerd.registry import ChannelType
 from ustref.consumerd.ustctl_backend import UstChannel, UstStream
 from ustref.protocol.abi import Abi
@@ -43,8 +44,7 @@ def test_data_pending_ignores_unmonitored_channels() -> None:
         cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING,
         u=SessionIdArgs(session_id=int(alone.channel.session_id)),
     )
-    core.receive(Sock.COMMAND, CONSUMER_MSG[Abi.V2_13_9].build(msg), [], 0)
-    (reply,) = core.take_actions()
+    (reply,) = Driver(core).command(CONSUMER_MSG[Abi.V2_13_9].build(msg))
     assert isinstance(reply, Send)
     assert DATA_PENDING_REPLY.parse(reply.data).is_data_pending == 0
     assert alone_reader.reads == 0

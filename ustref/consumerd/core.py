@@ -158,7 +158,8 @@ def failure_reply(abi: Abi, cmd: LttngConsumerCommand, sent: int) -> bytes | Non
 class _Exchange:
     """One handler run: its generator, the slots it holds, what it waits for."""
 
-    gen: HandlerGen
+    gen: HandlerGen | None
+    """``None`` while a plain handler runs (it never waits)."""
     command: LttngConsumerCommand | None
     """The command it answers; ``None`` for an exchange the consumer started (timer)."""
     label: str
@@ -178,12 +179,6 @@ class _Slot:
     owner: _Exchange | None = None
     queue: deque[_Exchange] = field(default_factory=deque)
     eof: bool = False
-
-
-def _plain(result: None) -> HandlerGen:
-    """A plain handler's run, as an exchange that already finished."""
-    return
-    yield  # pragma: no cover
 
 
 class Core(ConsumerState):
@@ -364,7 +359,7 @@ class Core(ConsumerState):
             log.error("command %s is not handled by a UST consumer", msg.cmd_type.name)
             return
         log.debug("%s: %r", msg.cmd_type.name, msg.u)
-        exchange = _Exchange(_plain(None), msg.cmd_type, msg.cmd_type.name, {Sock.COMMAND})
+        exchange = _Exchange(None, msg.cmd_type, msg.cmd_type.name, {Sock.COMMAND})
         self._slots[Sock.COMMAND].owner = exchange
         previous, self._current = self._current, exchange
         try:
@@ -397,16 +392,18 @@ class Core(ConsumerState):
         self, exchange: _Exchange, value: Received | None, exc: BaseException | None = None
     ) -> None:
         """Run ``exchange`` until it waits or ends — the error boundary."""
+        gen = exchange.gen
+        assert gen is not None
         previous, self._current = self._current, exchange
         try:
             while True:
                 try:
                     if exc is not None:
-                        wait = exchange.gen.throw(exc)
+                        wait = gen.throw(exc)
                     elif value is None:
-                        wait = next(exchange.gen)
+                        wait = next(gen)
                     else:
-                        wait = exchange.gen.send(value)
+                        wait = gen.send(value)
                 except StopIteration:
                     self._end(exchange)
                     return

@@ -648,7 +648,7 @@ def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
         state.drain(stream)
         S.on_hangup(stream)
         state.drain(stream)
-        lifetime.close_stream(state, stream)
+        lifetime.close_stream(stream)
     lifetime.destroy_channel(state, channel)
     state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
@@ -764,7 +764,7 @@ def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
         S.open_output(stream)
         S.drain(stream)
     finally:
-        lifetime.close_stream(state, stream)
+        lifetime.close_stream(stream)
 
 
 def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:

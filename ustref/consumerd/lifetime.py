@@ -24,7 +24,7 @@ from ustref.errors import UstrefError
 log = logging.getLogger("ustref.consumerd")
 
 
-def close_stream(state: ConsumerState, stream: Stream) -> None:
+def close_stream(stream: Stream) -> None:
     """``consumer_del_stream()``: close the output, destroy the ust-ctl stream (and
     with it the reader), forget it."""
     S.close_output(stream)
@@ -47,7 +47,7 @@ def destroy_channel(state: ConsumerState, channel: Channel) -> None:
     the ``--shm-path`` files go by a :class:`~ustref.consumerd.exchange.RemoveShmFiles`
     action."""
     for stream in list(channel.streams):
-        close_stream(state, stream)
+        close_stream(stream)
     try:
         channel.ust.destroy()
     except UstrefError as exc:
@@ -100,7 +100,7 @@ def stream_hangup(state: ConsumerState, stream: Stream) -> None:
     except UstrefError as exc:
         log.error("stream %s: hang-up flush: %s", stream.name, exc)
     state.drain(stream)
-    close_stream(state, stream)
+    close_stream(stream)
     release_channel(state, stream.channel)
 
 
