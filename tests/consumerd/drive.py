@@ -33,6 +33,8 @@ class Driver:
         self.core = core if core is not None else Core()
         self.now = now
         self.conversation = Conversation(self.core.abi, our_role=Role.OBSERVER) if observe else None
+        self.pending: list[Action] = []
+        """Actions a helper took and left for the test to look at."""
 
     # -- session daemon -> consumer ------------------------------------------------------
 
