@@ -1050,7 +1050,7 @@ _ON_ERROR: Mapping[LttngConsumerCommand, Code] = {
         "consumer_add_relayd_socket after the fd (consumer.c 3672-3678): FATAL",
     ),
     _C.LTTNG_CONSUMER_DESTROY_RELAYD: Code(
-        _R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no such relayd (ust-consumer.c 1452-1455)"
+        _R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no such relayd (ust-consumer.c 1454)"
     ),
     _C.LTTNG_CONSUMER_DATA_PENDING: Code(
         0, "consumer_data_pending's `data_not_pending` (consumer.c 3879): 0"
@@ -1061,7 +1061,7 @@ _ON_ERROR: Mapping[LttngConsumerCommand, Code] = {
     ),
     _C.LTTNG_CONSUMER_GET_CHANNEL: Code(
         _R.LTTCOMM_CONSUMERD_FATAL,
-        "C goes to error_get_channel_fatal and stops (ust-consumer.c 1710-1711); "
+        "C goes to error_get_channel_fatal and stops (ust-consumer.c 1691, 1710, 1717); "
         "ustref answers FATAL and goes on",
     ),
     _C.LTTNG_CONSUMER_DESTROY_CHANNEL: Code(
@@ -1074,7 +1074,7 @@ _ON_ERROR: Mapping[LttngConsumerCommand, Code] = {
     ),
     _C.LTTNG_CONSUMER_CLOSE_METADATA: Code(
         _R.LTTCOMM_CONSUMERD_SUCCESS,
-        "close_metadata ignores lttng_ustconsumer_close_metadata's result (ust-consumer.c 823)",
+        "close_metadata ignores lttng_ustconsumer_close_metadata's result (ust-consumer.c 826)",
     ),
     _C.LTTNG_CONSUMER_SETUP_METADATA: Code(
         _R.LTTCOMM_CONSUMERD_FATAL,
@@ -1087,10 +1087,10 @@ _ON_ERROR: Mapping[LttngConsumerCommand, Code] = {
         _R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED, "snapshot_channel failed (ust-consumer.c 1868-1883)"
     ),
     _C.LTTNG_CONSUMER_DISCARDED_EVENTS: Code(
-        0, "the count when no stream matches (ust-consumer.c 1910): 0"
+        0, "the count when no stream matches (ust-consumer.c 1919): 0"
     ),
     _C.LTTNG_CONSUMER_LOST_PACKETS: Code(
-        0, "the count when no stream matches (ust-consumer.c 1961): 0"
+        0, "the count when no stream matches (ust-consumer.c 1969): 0"
     ),
     _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Code(
         _R.LTTCOMM_CONSUMERD_SUCCESS,
@@ -1098,7 +1098,7 @@ _ON_ERROR: Mapping[LttngConsumerCommand, Code] = {
     ),
     _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Code(
         _R.LTTCOMM_CONSUMERD_FATAL,
-        "C goes to error_fatal and stops (ust-consumer.c 2007-2036); ustref answers FATAL",
+        "C goes to error_fatal and stops (ust-consumer.c 2007-2038); ustref answers FATAL",
     ),
     _C.LTTNG_CONSUMER_ROTATE_CHANNEL: Code(
         _R.LTTCOMM_CONSUMERD_ROTATION_FAIL,
