@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, cast
 
-from ustref.consumerd.registry import LOCAL, Channel, ChannelType
+from ustref.consumerd.registry import Channel, ChannelType
 from ustref.consumerd.ustctl_backend import UstChannel
 from ustref.ids import ChannelKey, SessionId
 
@@ -18,7 +18,7 @@ class NoRing:
     def next_deadline(self) -> None:
         return None
 
-    def run_timers(self, now: float) -> None:
+    def run_timers(self, now: int) -> None:
         pass
 
     def destroy(self) -> None:
@@ -31,18 +31,14 @@ def bare_channel(key: int, kind: ChannelType, **changes: Any) -> Channel:
     channel = Channel(
         key=ChannelKey(key),
         session_id=SessionId(1),
-        chunk_id=None,
         pathname="",
         name=f"chan{key}",
-        relayd_id=LOCAL,
         type=kind,
         tracefile_size=0,
         tracefile_count=0,
         session_id_per_pid=0,
         monitor=True,
         ust_app_uid=0,
-        uid=0,
-        gid=0,
         monitor_timer_interval_us=0,
         switch_timer_interval_us=0,
         ust=cast(UstChannel, NoRing()),

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.consumerd.drive import Driver
 from ustref.consumerd import ustctl_backend as B
-from ustref.consumerd.core import Core, Handover, Send, Sock
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import Handover, Send, WriteMonitor
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CONSUMER_MSG,
     CONSUMER_MSG_UNION_SIZE,
     STATUS_CHANNEL,
-    STATUS_MSG,
     AskChannelMember,
     ConsumerMsgV2139,
     CreateTraceChunkMember,
@@ -79,7 +80,7 @@ def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
     return _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
 
 
-def _create_chunk(core: Core, directory: Path) -> None:
+def _create_chunk(driver: Driver, directory: Path) -> None:
     member = CreateTraceChunkMember(
         relayd_id=OptionalU64(is_set=0, value=0),
         override_name="",
@@ -90,56 +91,51 @@ def _create_chunk(core: Core, directory: Path) -> None:
             is_set=1, value=Credentials(uid=os.getuid(), gid=os.getgid())
         ),
     )
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member), [], 0.0)
+    first = driver.command(_msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
     dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    core.receive(Sock.COMMAND, b"\0", [dirfd], 0.0)
-    statuses = [STATUS_MSG.parse(a.data).ret_code for a in core.take_actions()]  # type: ignore[union-attr]
-    assert statuses == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
+    second = driver.command(b"\0", [dirfd])
+    assert driver.statuses(first + second) == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
+
+
+S = 1_000_000_000  # one second of the driver's clock, in ns
 
 
 def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Backend) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    core = Core(ustctl=backend)
-    _create_chunk(core, tmp_path)
+    driver = Driver(Core(ustctl=backend), now=5 * S)
+    core = driver.core
+    _create_chunk(driver, tmp_path)
     read_end, write_end = os.pipe()
     try:
-        core.receive(
-            Sock.COMMAND,
-            _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE)),
-            [],
-            0.0,
+        driver.command(
+            _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE))
         )
-        core.receive(Sock.COMMAND, b"\0", [write_end], 0.0)
-        core.take_actions()
+        driver.command(b"\0", [write_end])
 
-        core.receive(Sock.COMMAND, _ask(1, metadata=False, monitor_us=1_000_000), [], 0.0)
-        (reply,) = core.take_actions()
+        (reply,) = driver.command(_ask(1, metadata=False, monitor_us=1_000_000))
         assert isinstance(reply, Send)
         status = STATUS_CHANNEL.parse(reply.data)
         assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
         assert status.key == 1
         assert status.stream_count == backend.nr_stream_per_channel()
 
-        core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)), [], 0.0)
-        first, handover, last = core.take_actions()
+        first, handover, last = driver.command(_msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
         assert isinstance(handover, Handover) and handover.channel.key == 1
         assert isinstance(first, Send) and isinstance(last, Send)
         names = sorted(p.name for p in (tmp_path / "uid/0/64-bit").iterdir())
         cpus = backend.nr_stream_per_channel()
         assert names == sorted([f"channel0_{cpu}" for cpu in range(cpus)] + ["index"])
 
-        deadline = core.next_deadline()
-        assert deadline is not None
-        core.handle_timer(deadline - 0.5)
-        with pytest.raises(BlockingIOError):
-            os.set_blocking(read_end, False)
-            os.read(read_end, 32)
-        core.handle_timer(deadline)
+        # Armed at ASK_CHANNEL_CREATION's `now`: the first sample one period later.
+        assert core.next_deadline() == 6 * S
+        assert driver.tick(6 * S - S // 2) == []
+        (sample_action,) = driver.tick(6 * S)
+        assert isinstance(sample_action, WriteMonitor) and sample_action.fd == write_end
         sample = CHANNEL_MONITOR_MSG.parse(os.read(read_end, 32))
         assert sample.key == 1
-        assert core.next_deadline() == pytest.approx(deadline + 1.0)
+        assert core.next_deadline() == 7 * S
     finally:
-        core.shutdown()
+        core.shutdown(driver.now)
         os.close(read_end)
         os.close(write_end)
 
@@ -148,22 +144,19 @@ def test_metadata_goes_through_the_ring_into_the_metadata_file(
     tmp_path: Path, backend: B.Backend
 ) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    core = Core(ustctl=backend)
-    _create_chunk(core, tmp_path)
-    core.receive(Sock.COMMAND, _ask(2, metadata=True), [], 0.0)
-    core.take_actions()
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=2)), [], 0.0)
-    core.take_actions()
+    driver = Driver(Core(ustctl=backend))
+    core = driver.core
+    _create_chunk(driver, tmp_path)
+    driver.command(_ask(2, metadata=True))
+    driver.command(_msg(C.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=2)))
     text = b"/* CTF 1.8 */\n" + b"x" * 9000
     push = PushMetadataMember(key=2, target_offset=0, len=len(text), version=0)
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_PUSH_METADATA, push), [], 0.0)
-    core.receive(Sock.COMMAND, text, [], 0.0)
-    statuses = [STATUS_MSG.parse(a.data).ret_code for a in core.take_actions()]  # type: ignore[union-attr]
-    assert statuses == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)), [], 0.0)
-    core.take_actions()
+    first = driver.command(_msg(C.LTTNG_CONSUMER_PUSH_METADATA, push))
+    second = driver.command(text)
+    assert driver.statuses(first + second) == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
+    driver.command(_msg(C.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)))
     assert core.registry.find(2) is None, "the metadata channel outlived its closed stream"
-    core.shutdown()
+    core.shutdown(driver.now)
     data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
     # Every packet: a 37-byte metadata packet header (content_size in bits at
     # offset 24), then text; padded to the 4096-byte sub-buffer.
@@ -179,25 +172,25 @@ def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
     """A dead per-PID app: the channel's wait fd hangs up, then each stream's; the
     channel and its shared memory are freed with the last stream (``unref_channel``)."""
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    core = Core()
-    _create_chunk(core, tmp_path)
-    core.receive(Sock.COMMAND, _ask(1, metadata=False), [], 0.0)
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)), [], 0.0)
-    core.take_actions()
+    driver = Driver()
+    core = driver.core
+    _create_chunk(driver, tmp_path)
+    driver.command(_ask(1, metadata=False))
+    driver.command(_msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
     channel = core.registry.find(1)
     assert channel is not None
     shm_fds = list(channel.stream_fds)
     *others, last = list(channel.streams)
     try:
-        core.channel_hangup(channel)
+        core.channel_hangup(channel, driver.now)
         for stream in others:
-            core.stream_ready(stream, hangup=True)
+            core.stream_ready(stream, driver.now, hangup=True)
             assert core.registry.find(1) is channel
-        core.stream_ready(last, hangup=True)
+        core.stream_ready(last, driver.now, hangup=True)
         assert core.registry.find(1) is None
         assert channel.stream_fds == [] and not channel.streams
         for fd in shm_fds:
             with pytest.raises(OSError):
                 os.fstat(fd)
     finally:
-        core.shutdown()
+        core.shutdown(driver.now)

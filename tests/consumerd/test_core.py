@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.consumerd.drive import Driver
+from tests.consumerd.fakes import bare_channel
+from tests.consumerd.test_testpoint import _stream
 from ustref.cli import main as ustref_main
 from ustref.consumerd.cli import UsageError, main, parse_args
-from ustref.consumerd.core import Core, Send, Sock
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import Send, SetNonBlocking, Sock
 from ustref.consumerd.handlers import HANDLERS
 from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.registry import LOCAL, Channel, ChannelType
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -19,15 +26,22 @@ from ustref.protocol.consumer import (
     CONSUMER_MSG_SIZE,
     CONSUMER_MSG_UNION_SIZE,
     DATA_PENDING_REPLY,
-    STATUS_MSG,
+    DISCARDED_EVENTS_REPLY,
+    LOST_PACKETS_REPLY,
     CloseTraceChunkMember,
     ConsumerMsgV2139,
+    CreateTraceChunkMember,
+    Credentials,
     InitMember,
     KeyArgs,
     LttngConsumerCommand,
+    OptionalCredentials,
     OptionalTraceChunkCommand,
     OptionalU64,
+    RotateChannelMember,
+    SessionChannelArgs,
     SessionIdArgs,
+    TraceChunkExistsMember,
 )
 from ustref.protocol.conversation.rules import REPLY_AFTER
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
@@ -41,12 +55,12 @@ def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
     return spec.build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
 
 
-def _statuses(core: Core) -> list[LttcommReturnCode | LttngErrorCode]:
-    out: list[LttcommReturnCode | LttngErrorCode] = []
-    for action in core.take_actions():
-        assert isinstance(action, Send)
-        out.append(STATUS_MSG.parse(action.data).ret_code)
-    return out
+def _statuses(driver: Driver, raw: bytes, fds: list[int] | None = None) -> list[object]:
+    """Send ``raw`` through the driver (the conversation table checks the replies);
+    the status codes answered."""
+    actions = driver.command(raw, fds or [])
+    assert all(isinstance(a, (Send, SetNonBlocking)) for a in actions), actions
+    return driver.statuses(actions)
 
 
 def test_handlers_cover_exactly_the_conversation_table() -> None:
@@ -63,37 +77,29 @@ def test_handlers_and_the_behaviour_table_cover_the_same_commands() -> None:
 
 
 def test_init_then_already_set() -> None:
-    core = Core()
+    driver = Driver()
     raw = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16))))
-    core.receive(Sock.COMMAND, raw, [], 0.0)
-    assert _statuses(core) == [R.LTTCOMM_CONSUMERD_SUCCESS]
-    core.receive(Sock.COMMAND, raw, [], 0.0)
-    assert _statuses(core) == [R.LTTCOMM_CONSUMERD_ALREADY_SET]
+    assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_ALREADY_SET]
 
 
 def test_a_command_split_across_reads_is_handled_once_whole() -> None:
-    core = Core()
+    driver = Driver()
     raw = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
-    core.receive(Sock.COMMAND, raw[:100], [], 0.0)
-    assert core.take_actions() == []
-    core.receive(Sock.COMMAND, raw[100:], [], 0.0)
-    assert _statuses(core) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    assert driver.command(raw[:100]) == []
+    assert _statuses(driver, raw[100:]) == [R.LTTCOMM_CONSUMERD_SUCCESS]
 
 
 def test_monitor_pipe_waits_for_its_fd() -> None:
-    core = Core()
+    driver = Driver()
     read_end, write_end = os.pipe()
     try:
-        core.receive(
-            Sock.COMMAND,
-            _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE)),
-            [],
-            0.0,
-        )
-        assert _statuses(core) == [R.LTTCOMM_CONSUMERD_SUCCESS]
-        core.receive(Sock.COMMAND, b"\0", [write_end], 0.0)
-        assert _statuses(core) == [R.LTTCOMM_CONSUMERD_SUCCESS]
-        assert core.monitor_pipe == write_end
+        raw = _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE))
+        assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+        actions = driver.command(b"\0", [write_end])
+        assert actions[0] == SetNonBlocking(write_end)  # an action, performed by the shell
+        assert driver.statuses(actions) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+        assert driver.core.monitor_pipe == write_end
         assert os.get_blocking(write_end) is False
     finally:
         os.close(read_end)
@@ -106,6 +112,7 @@ def test_monitor_pipe_waits_for_its_fd() -> None:
         (C.LTTNG_CONSUMER_FLUSH_CHANNEL, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
         (C.LTTNG_CONSUMER_CLOSE_METADATA, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
         (C.LTTNG_CONSUMER_SETUP_METADATA, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
+        (C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
         (C.LTTNG_CONSUMER_GET_CHANNEL, R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND),
         (C.LTTNG_CONSUMER_CLEAR_CHANNEL, R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND),
         (C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS, R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND),
@@ -113,23 +120,18 @@ def test_monitor_pipe_waits_for_its_fd() -> None:
     ],
 )
 def test_unknown_channel_statuses(cmd: LttngConsumerCommand, expected: object) -> None:
-    core = Core()
-    core.receive(Sock.COMMAND, _msg(cmd, KeyArgs(key=42)), [], 0.0)
-    assert _statuses(core) == [expected]
+    assert _statuses(Driver(), _msg(cmd, KeyArgs(key=42))) == [expected]
 
 
 def test_data_pending_of_an_empty_session_is_zero() -> None:
-    core = Core()
-    core.receive(
-        Sock.COMMAND, _msg(C.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=3)), [], 0.0
-    )
-    (action,) = core.take_actions()
+    driver = Driver()
+    (action,) = driver.command(_msg(C.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=3)))
     assert isinstance(action, Send)
     assert DATA_PENDING_REPLY.parse(action.data).is_data_pending == 0
 
 
 def test_close_of_an_unknown_chunk() -> None:
-    core = Core()
+    driver = Driver()
     member = CloseTraceChunkMember(
         relayd_id=OptionalU64(is_set=0, value=0),
         session_id=1,
@@ -137,8 +139,7 @@ def test_close_of_an_unknown_chunk() -> None:
         close_timestamp=0,
         close_command=OptionalTraceChunkCommand(is_set=0, value=0),  # type: ignore[arg-type]
     )
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, member), [], 0.0)
-    (action,) = core.take_actions()
+    (action,) = driver.command(_msg(C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, member))
     assert isinstance(action, Send)
     reply = CLOSE_TRACE_CHUNK_REPLY.parse(action.data)
     assert reply.ret_code == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
@@ -146,22 +147,124 @@ def test_close_of_an_unknown_chunk() -> None:
 
 
 def test_malformed_and_ignored_commands_send_nothing_and_do_not_stop() -> None:
-    core = Core()
+    driver = Driver(observe=False)  # the observer rightly rejects the garbage command
     garbage = (9999).to_bytes(4, "little") + bytes(CONSUMER_MSG_SIZE - 4)
-    core.receive(Sock.COMMAND, garbage, [], 0.0)
-    core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_STOP, bytes(CONSUMER_MSG_UNION_SIZE)), [], 0.0)
-    assert core.take_actions() == []
-    assert not core.closed
-    core.receive(
-        Sock.COMMAND, _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16))), [], 0.0
-    )
-    assert _statuses(core) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    assert driver.command(garbage) == []
+    assert driver.command(_msg(C.LTTNG_CONSUMER_STOP, bytes(CONSUMER_MSG_UNION_SIZE))) == []
+    assert not driver.core.closed
+    init = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
+    assert _statuses(driver, init) == [R.LTTCOMM_CONSUMERD_SUCCESS]
 
 
 def test_eof_closes() -> None:
     core = Core()
-    core.receive(Sock.COMMAND, b"", [], 0.0)
+    core.receive(Sock.COMMAND, b"", [], 0)
     assert core.closed
+
+
+# -- commands the core tests never had -----------------------------------------------------
+
+
+def _session_channel(driver: Driver, key: int, **changes: object) -> Channel:
+    channel = bare_channel(key, ChannelType.DATA, **changes)
+    driver.core.registry.channels[channel.key] = channel
+    return channel
+
+
+def test_rotate_channel_statuses() -> None:
+    """ROTATE_CHANNEL (ust-consumer.c 2046-2102): unknown key, a relayd output
+    (not supported: ROTATION_FAIL), and a local channel without streams."""
+    driver = Driver()
+    _session_channel(driver, 3)
+    rotate = C.LTTNG_CONSUMER_ROTATE_CHANNEL
+    unknown = RotateChannelMember(metadata=0, relayd_id=LOCAL, key=99)
+    assert _statuses(driver, _msg(rotate, unknown)) == [R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND]
+    remote = RotateChannelMember(metadata=0, relayd_id=0, key=3)
+    assert _statuses(driver, _msg(rotate, remote)) == [R.LTTCOMM_CONSUMERD_ROTATION_FAIL]
+    local = RotateChannelMember(metadata=0, relayd_id=LOCAL, key=3)
+    assert _statuses(driver, _msg(rotate, local)) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+
+
+@pytest.mark.parametrize(
+    ("cmd", "spec", "field"),
+    [
+        (C.LTTNG_CONSUMER_LOST_PACKETS, LOST_PACKETS_REPLY, "lost_packets"),
+        (C.LTTNG_CONSUMER_DISCARDED_EVENTS, DISCARDED_EVENTS_REPLY, "discarded_events"),
+    ],
+)
+def test_lost_packets_and_discarded_events(
+    cmd: LttngConsumerCommand, spec: Any, field: str
+) -> None:
+    """LOST_PACKETS / DISCARDED_EVENTS (ust-consumer.c 1895-1996): the channel's count
+    when a stream of the session has it, 0 for an unknown channel or session."""
+    driver = Driver()
+    channel = _session_channel(driver, 4, lost_packets=7, discarded_events=7)
+    stream, _reader = _stream(driver.core, 40, ChannelType.DATA, wait_fd=-1)
+    driver.core.registry.channels.pop(stream.channel.key)
+    stream.channel = channel
+    channel.streams.append(stream)
+
+    def count(session_id: int, key: int) -> int:
+        (reply,) = driver.command(
+            _msg(cmd, SessionChannelArgs(session_id=session_id, channel_key=key))
+        )
+        assert isinstance(reply, Send)
+        return int(getattr(spec.parse(reply.data), field))
+
+    assert count(1, 4) == 7
+    assert count(2, 4) == 0
+    assert count(1, 5) == 0
+
+
+def test_clear_quiescent_channel_lets_streams_be_flushed_again() -> None:
+    """CLEAR_QUIESCENT_CHANNEL (ust-consumer.c 1755-1766, 757-796)."""
+    driver = Driver()
+    channel = _session_channel(driver, 6)
+    stream, _reader = _stream(driver.core, 60, ChannelType.DATA, wait_fd=-1)
+    driver.core.registry.channels.pop(stream.channel.key)
+    stream.channel = channel
+    channel.streams.append(stream)
+    stream.quiescent = True
+    raw = _msg(C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL, KeyArgs(key=6))
+    assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    assert stream.quiescent is False
+
+
+def test_trace_chunk_exists(tmp_path: Path) -> None:
+    """TRACE_CHUNK_EXISTS (ust-consumer.c 2249-2260, consumer.c 5033-5080): a local
+    chunk published by CREATE_TRACE_CHUNK exists; another id, another session or a
+    relayd chunk is unknown."""
+    driver = Driver()
+    create = CreateTraceChunkMember(
+        relayd_id=OptionalU64(is_set=0, value=0),
+        override_name="",
+        session_id=1,
+        chunk_id=5,
+        creation_timestamp=1_700_000_000,
+        credentials=OptionalCredentials(
+            is_set=1, value=Credentials(uid=os.getuid(), gid=os.getgid())
+        ),
+    )
+    assert _statuses(driver, _msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, create)) == [
+        R.LTTCOMM_CONSUMERD_SUCCESS
+    ]
+    dirfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    assert _statuses(driver, b"\0", [dirfd]) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+
+    def exists(session_id: int, chunk_id: int, relayd: bool = False) -> object:
+        member = TraceChunkExistsMember(
+            relayd_id=OptionalU64(is_set=int(relayd), value=0),
+            session_id=session_id,
+            chunk_id=chunk_id,
+        )
+        (code,) = _statuses(driver, _msg(C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS, member))
+        return code
+
+    assert exists(1, 5) == R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
+    assert exists(1, 6) == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    assert exists(2, 5) == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    assert exists(1, 5, relayd=True) == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    driver.core.shutdown(driver.now)
 
 
 def test_metadata_cache_versions() -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import cast
 
+from tests.consumerd.drive import Driver
 from tests.consumerd.test_testpoint import _stream
-from ustref.consumerd.core import Core, Send, Sock
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import Send
 from ustref.consumerd.registry import ChannelType
 from ustref.consumerd.ustctl_backend import UstChannel, UstStream
 from ustref.protocol.abi import Abi
@@ -42,8 +44,7 @@ def test_data_pending_ignores_unmonitored_channels() -> None:
         cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING,
         u=SessionIdArgs(session_id=int(alone.channel.session_id)),
     )
-    core.receive(Sock.COMMAND, CONSUMER_MSG[Abi.V2_13_9].build(msg), [], 0.0)
-    (reply,) = core.take_actions()
+    (reply,) = Driver(core).command(CONSUMER_MSG[Abi.V2_13_9].build(msg))
     assert isinstance(reply, Send)
     assert DATA_PENDING_REPLY.parse(reply.data).is_data_pending == 0
     assert alone_reader.reads == 0
@@ -77,7 +78,7 @@ def test_an_unmonitored_channel_is_deleted_when_its_wait_fd_hangs_up() -> None:
     channel.wait_fd = 103
     channel.sent_to_sessiond = True
     assert core.watched() == {103: channel}
-    core.channel_hangup(channel)
+    core.channel_hangup(channel, 0)
     assert channel.key not in core.registry.channels
     assert cast(_Ust, channel.ust).destroyed
     assert cast(_Ust, stream.ust).destroyed

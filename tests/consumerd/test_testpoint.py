@@ -167,19 +167,19 @@ def test_paused_core_leaves_data_streams_alone_but_not_metadata() -> None:
     meta, meta_reader = _stream(core, 2, ChannelType.METADATA, wait_fd=101)
     assert set(core.watched()) == {100, 101}
 
-    core.pause_data_consumption(True)
+    core.pause_data_consumption(True, 0)
     assert set(core.watched()) == {101}
     assert not core.consumes(data) and core.consumes(meta)
     core.drain(data)
     core.drain(meta)
     assert (data_reader.reads, meta_reader.reads) == (0, 1)
-    core.pause_data_consumption(True)  # a repeated pause changes nothing
+    core.pause_data_consumption(True, 0)  # a repeated pause changes nothing
     assert data_reader.reads == 0
 
-    core.pause_data_consumption(False)  # resume: the data thread's next pass
+    core.pause_data_consumption(False, 0)  # resume: the data thread's next pass
     assert data_reader.reads == 1
     assert set(core.watched()) == {100, 101}
-    core.pause_data_consumption(False)  # a repeated resume drains nothing more
+    core.pause_data_consumption(False, 0)  # a repeated resume drains nothing more
     assert data_reader.reads == 1
     core.drain(data)
     assert data_reader.reads == 2
@@ -188,7 +188,7 @@ def test_paused_core_leaves_data_streams_alone_but_not_metadata() -> None:
 def test_rotation_drains_even_while_paused() -> None:
     core = Core()
     data, reader = _stream(core, 1, ChannelType.DATA, wait_fd=100)
-    core.pause_data_consumption(True)
+    core.pause_data_consumption(True, 0)
     core.drain(data, even_paused=True)
     assert reader.reads == 1
 

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.consumerd.drive import Driver
 from tests.consumerd.test_channels import _ask, _create_chunk, _msg
 from ustref.consumerd import ustctl_backend as B
-from ustref.consumerd.core import Core, Send, Sock
+from ustref.consumerd.core import Core
+from ustref.consumerd.effects import open_stream_fds
+from ustref.consumerd.exchange import Send, Sock
 from ustref.consumerd.loop import HEALTH_PATH_ENV
 from ustref.consumerd.registry import Channel
 from ustref.errors import LocalProtocolError
@@ -39,7 +42,6 @@ from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.ring import create as RC
 from ustref.ring import packet as P
 from ustref.ring import ustctl
-from ustref.ring.channel import open_stream_fds
 from ustref.ring.reader import Status
 from ustref.transport.framing import hand_over
 
@@ -80,7 +82,7 @@ def _handover(
     (``send_channel_to_sessiond_and_relayd``) into a socketpair."""
     metadata = attr.type is RC.ChanType.METADATA
     fds = open_stream_fds(1 if metadata else backend.nr_stream_per_channel())
-    channel = backend.create_channel(attr, fds)
+    channel = backend.create_channel(attr, fds, 0)
     kind = P.ClientKind.METADATA if metadata else P.ClientKind.DATA
     identity = P.ChannelIdentity(kind, attr.uuid, attr.chan_id)
     streams: list[B.UstStream] = []
@@ -188,18 +190,18 @@ def _ask_timers(key: int, *, switch_us: int = 0, read_us: int = 0) -> bytes:
 
 
 @pytest.fixture
-def pure_core() -> Iterator[Core]:
-    core = Core(ustctl=B.PureBackend())
-    yield core
-    core.shutdown()
+def pure_core() -> Iterator[Driver]:
+    """A driver (fake clock at 0, conversation checked) around a pure-backend core."""
+    driver = Driver(Core(ustctl=B.PureBackend()))
+    yield driver
+    driver.core.shutdown(driver.now)
 
 
-def _created(core: Core, raw: bytes, key: int) -> Channel:
-    core.receive(Sock.COMMAND, raw, [], 0.0)
-    (reply,) = core.take_actions()
+def _created(driver: Driver, raw: bytes, key: int) -> Channel:
+    (reply,) = driver.command(raw)
     status = STATUS_CHANNEL.parse(reply.data)  # type: ignore[union-attr]
     assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
-    channel = core.registry.find(key)
+    channel = driver.core.registry.find(key)
     assert channel is not None and channel.streams
     return channel
 
@@ -208,62 +210,59 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-def test_pure_switch_timer_flushes_and_wakes_the_consumer(pure_core: Core) -> None:
+def test_pure_switch_timer_flushes_and_wakes_the_consumer(pure_core: Driver) -> None:
     """``lib_ring_buffer_channel_switch_timer()``: every stream with a reader is flushed
     (SWITCH_ACTIVE); the delivery wakes the consumer's wait fd (wake-up by writer)."""
     channel = _created(pure_core, _ask_timers(1, switch_us=1000), 1)
-    deadline = pure_core.next_deadline()
-    assert deadline is not None
-    pure_core.handle_timer(deadline - 1e-4)
+    deadline = pure_core.core.next_deadline()
+    assert deadline == 1_000_000  # armed at the driver's now (0), one period later
+    pure_core.tick(deadline - 100_000)
     assert not any(_readable(s.wait_fd) for s in channel.streams)
-    pure_core.handle_timer(deadline)
+    pure_core.tick(deadline)
     for stream in channel.streams:
         assert _readable(stream.wait_fd)
         assert stream.reader is not None and stream.reader.get_next_subbuf() is Status.OK
         stream.reader.put_next_subbuf()
-    assert pure_core.next_deadline() == pytest.approx(deadline + 1e-3)
+    assert pure_core.core.next_deadline() == deadline + 1_000_000
 
 
-def test_pure_read_timer_wakes_rt_streams(pure_core: Core) -> None:
+def test_pure_read_timer_wakes_rt_streams(pure_core: Driver) -> None:
     """The ``-rt`` clients (read timer set) do not wake the reader on delivery;
     ``lib_ring_buffer_channel_do_read()`` does, on the read timer."""
     channel = _created(pure_core, _ask_timers(2, read_us=5000), 2)
     for stream in channel.streams:
         stream.ust.flush(False)
     assert not any(_readable(s.wait_fd) for s in channel.streams)
-    deadline = pure_core.next_deadline()
-    assert deadline is not None
-    pure_core.handle_timer(deadline)
+    deadline = pure_core.core.next_deadline()
+    assert deadline == 5_000_000
+    pure_core.tick(deadline)
     assert all(_readable(s.wait_fd) for s in channel.streams)
 
 
 def test_lib_channels_leave_their_timers_to_the_library() -> None:
     _need_lib()
-    core = Core(ustctl=B.LibBackend())
+    driver = Driver(Core(ustctl=B.LibBackend()))
     try:
-        _created(core, _ask_timers(3, switch_us=1000, read_us=5000), 3)
-        assert core.next_deadline() is None
+        _created(driver, _ask_timers(3, switch_us=1000, read_us=5000), 3)
+        assert driver.core.next_deadline() is None
     finally:
-        core.shutdown()
+        driver.core.shutdown(driver.now)
 
 
 def test_clear_channel_empties_data_streams_and_spares_metadata(backend: B.Backend) -> None:
     """CLEAR_CHANNEL: each data stream is flushed and cleared (nothing left to read);
     a metadata channel is left alone (``lttng_consumer_clear_channel``)."""
-    core = Core(ustctl=backend)
+    driver = Driver(Core(ustctl=backend))
     try:
-        data = _created(core, _ask(4, metadata=False), 4)
-        meta = _created(core, _ask(5, metadata=True), 5)
+        data = _created(driver, _ask(4, metadata=False), 4)
+        meta = _created(driver, _ask(5, metadata=True), 5)
         meta_stream = meta.streams[0]
         assert meta.ust.write_one_packet(b"/* CTF 1.8 */") == len(b"/* CTF 1.8 */")
         for stream in (*data.streams, meta_stream):
             stream.ust.flush(False)  # a packet ready in every stream
         for key in (4, 5):
-            core.receive(
-                Sock.COMMAND, _msg(C.LTTNG_CONSUMER_CLEAR_CHANNEL, KeyArgs(key=key)), [], 0
-            )
-            (reply,) = core.take_actions()
-            assert STATUS_MSG.parse(reply.data).ret_code == R.LTTCOMM_CONSUMERD_SUCCESS  # type: ignore[union-attr]
+            actions = driver.command(_msg(C.LTTNG_CONSUMER_CLEAR_CHANNEL, KeyArgs(key=key)))
+            assert driver.statuses(actions) == [R.LTTCOMM_CONSUMERD_SUCCESS]
         for stream in data.streams:
             assert stream.reader is not None
             assert stream.reader.get_next_subbuf() is not Status.OK
@@ -271,14 +270,14 @@ def test_clear_channel_empties_data_streams_and_spares_metadata(backend: B.Backe
         assert meta_stream.reader.get_next_subbuf() is Status.OK
         meta_stream.reader.put_next_subbuf()
     finally:
-        core.shutdown()
+        driver.core.shutdown(driver.now)
 
 
-def test_channel_hangup_closes_the_stream_wakeup_fds(pure_core: Core) -> None:
+def test_channel_hangup_closes_the_stream_wakeup_fds(pure_core: Driver) -> None:
     """``consumer_close_channel_streams()`` → ``lttng_ust_ctl_stream_close_wakeup_fd()``:
     a later delivery wakes nobody, the wait fd hangs up once every write end is gone."""
     channel = _created(pure_core, _ask(6, metadata=False), 6)
-    pure_core.channel_hangup(channel)
+    pure_core.core.channel_hangup(channel, pure_core.now)
     for stream in channel.streams:
         ust = stream.ust
         assert isinstance(ust, B.PureStream)
@@ -294,19 +293,17 @@ def test_metadata_snapshots_create_the_stream_again_each_time(
     SNAPSHOT_CHANNEL and loses it after (``snapshot_metadata``): the second creation
     meets the wait and wake-up fds the first destruction closed, and succeeds."""
     (tmp_path / "uid/0/64-bit").mkdir(parents=True)
-    core = Core(ustctl=backend)
+    driver = Driver(Core(ustctl=backend))
     try:
-        _create_chunk(core, tmp_path)
+        _create_chunk(driver, tmp_path)
         ask = CONSUMER_MSG[Abi.V2_13_9].parse(_ask(7, metadata=True))
         assert isinstance(ask.u, AskChannelMember)
         raw = _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, dataclasses.replace(ask.u, monitor=0))
-        core.receive(Sock.COMMAND, raw, [], 0)
-        core.take_actions()
+        driver.command(raw)
         text = b"/* CTF 1.8 */ trace { major = 1; };"
         push = PushMetadataMember(key=7, target_offset=0, len=len(text), version=0)
-        core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_PUSH_METADATA, push), [], 0)
-        core.receive(Sock.COMMAND, text, [], 0)
-        core.take_actions()
+        driver.command(_msg(C.LTTNG_CONSUMER_PUSH_METADATA, push))
+        driver.command(text)
         snapshot = SnapshotChannelMember(
             pathname="",
             use_relayd=0,
@@ -317,12 +314,12 @@ def test_metadata_snapshots_create_the_stream_again_each_time(
         )
         nothing_new = PushMetadataMember(key=7, target_offset=len(text), len=0, version=0)
         for _ in range(3):
-            core.receive(Sock.COMMAND, _msg(C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snapshot), [], 0)
             # snapshot_metadata asks the session daemon first (metadata socket).
-            (request,) = core.take_actions()
+            (request,) = driver.command(_msg(C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snapshot))
             assert isinstance(request, Send) and request.sock is Sock.METADATA
-            core.receive(Sock.METADATA, _msg(C.LTTNG_CONSUMER_PUSH_METADATA, nothing_new), [], 0)
-            ready, reply = core.take_actions()
+            ready, reply = driver.feed(
+                Sock.METADATA, _msg(C.LTTNG_CONSUMER_PUSH_METADATA, nothing_new)
+            )
             assert isinstance(ready, Send) and ready.sock is Sock.METADATA
             assert isinstance(reply, Send) and reply.sock is Sock.COMMAND
             status = STATUS_MSG.parse(reply.data)
@@ -330,7 +327,7 @@ def test_metadata_snapshots_create_the_stream_again_each_time(
             data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
             assert text in data
     finally:
-        core.shutdown()
+        driver.core.shutdown(driver.now)
 
 
 def test_unknown_backend() -> None:

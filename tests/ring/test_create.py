@@ -43,11 +43,12 @@ from pathlib import Path
 
 import pytest
 
+from ustref.consumerd.effects import open_stream_fds
 from ustref.errors import LocalProtocolError, UstrefError
 from ustref.ring import create as C
 from ustref.ring import layout as L
 from ustref.ring import ustctl
-from ustref.ring.channel import PureChannel, open_stream_fds
+from ustref.ring.channel import PureChannel
 
 pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl missing")
 

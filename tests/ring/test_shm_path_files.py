@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ustref.consumerd.effects import open_stream_fds, remove_stream_files
 from ustref.errors import UstrefError
-from ustref.ring.channel import open_stream_fds, remove_stream_files
 
 
 def test_stream_files_are_created_0600_then_removed_with_empty_directories(

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from ustref.consumerd.effects import open_stream_fds
 from ustref.ring import create as C
 from ustref.ring import layout as L
-from ustref.ring.channel import PureChannel, open_stream_fds
+from ustref.ring.channel import PureChannel
 from ustref.ring.reader import Status
 from ustref.ring.timers import ChannelTimers, Timer, on_read_timer, on_switch_timer
 from ustref.ring.writer import MetadataWriter

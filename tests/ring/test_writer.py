@@ -25,10 +25,11 @@ from contextlib import contextmanager
 
 import pytest
 
+from ustref.consumerd.effects import open_stream_fds
 from ustref.ring import create as C
 from ustref.ring import layout as L
 from ustref.ring import ustctl
-from ustref.ring.channel import PureChannel, open_stream_fds
+from ustref.ring.channel import PureChannel
 from ustref.ring.reader import Status, StreamReader
 from ustref.ring.writer import BufferFull, MetadataWriter
 

@@ -1,255 +1,283 @@
 """The sans-IO core of ustref-consumerd.
 
-The core plays the consumer's side of the session daemon conversation: the
-shell hands it what arrived (:meth:`Core.receive`), which streams are readable
-(:meth:`Core.stream_ready`) and the time (:meth:`Core.handle_timer`); the core
-answers with :class:`Send` / :class:`Handover` / :class:`CloseSocket` actions
-(:meth:`Core.take_actions`), the stream fds to watch (:meth:`Core.watched`) and
-its next deadline (:meth:`Core.next_deadline`). Command handlers
-(:mod:`ustref.consumerd.handlers`) are generators: they yield :class:`Need` when
-the conversation expects more from the session daemon (an fd after a status,
-the metadata bytes after PUSH_METADATA) and get a :class:`Received` back.
+The core plays the consumer's side of the session daemon conversation. It never
+reads a clock and makes no system call of its own: the shell
+(:mod:`ustref.consumerd.loop`) reads ``time.monotonic_ns()`` once per turn and
+passes that ``now`` (integer nanoseconds) to every entry point.
+
+**Entry points** (each takes ``now``): :meth:`Core.receive` (bytes and fds that
+arrived on a socket; empty bytes without fds is EOF), :meth:`Core.complete` (the
+result of a request the shell performed), :meth:`Core.stream_ready` (a stream's
+wait fd was emptied, or hung up), :meth:`Core.channel_hangup`,
+:meth:`Core.handle_timer`, :meth:`Core.pause_data_consumption`,
+:meth:`Core.shutdown`. Queries: :meth:`Core.take_actions`, :meth:`Core.watched`
+(the wait fds to poll), :meth:`Core.next_deadline` (int ns or ``None``).
+
+**Actions** (:mod:`ustref.consumerd.exchange`; the shell performs them in order,
+through :mod:`ustref.consumerd.effects`): ``Send`` (bytes + fds on a socket),
+``Handover`` (the ust-ctl channel and streams on the command socket),
+``WriteMonitor`` (a sample to the monitor pipe), ``SetNonBlocking`` (the monitor
+pipe), ``RemoveShmFiles`` (the ``--shm-path`` files of a deleted channel) and the
+two requests whose result a handler waits for, ``OpenStreamFds`` (the stream shm
+objects or files) and ``CreatePipe`` (a metadata stream's poll pipe), answered
+through :meth:`Core.complete`.
+
+**Behind injected objects** (not actions): the ust-ctl backend
+(:class:`~ustref.consumerd.ustctl_backend.Backend`: channel creation, flush, clear,
+metadata writes, its ring-buffer timers — liblttng-ust-ctl calls in C) with the
+mmap reads and writes of the ring buffers, and file output (:mod:`ustref.output`:
+trace chunks, stream and index files). Closing fds the core owns (``os.close``) is
+done in place.
+
+**Exchange slots.** Each socket the core talks on (command, metadata; relay daemon
+control sockets later) has its own slot: at most one exchange in flight and a
+queue. A command takes the command slot until its handler ends; a handler that
+needs the metadata socket (``request_metadata``) yields ``Acquire`` and queues for
+the metadata slot while keeping the command slot; the metadata switch timer starts
+an exchange in the metadata slot alone, so commands go on meanwhile.
+
+**Error boundary.** Every handler, plain or generator, runs inside
+:meth:`Core._advance`: a :class:`~ustref.errors.UstrefError`, an ``OSError`` or a
+``construct`` error ends the exchange, is logged, and the command gets the reply
+the C consumer answers on failure (:attr:`ustref.protocol.behaviour.Behaviour.on_error`),
+in the shape due at the point reached (see :func:`failure_reply`); the daemon goes on.
 
 Mirrors the command side of lttng-tools v2.13.9: ``consumer_thread_sessiond_poll``
 and ``lttng_consumer_recv_cmd`` (consumer.c) feeding ``lttng_ustconsumer_recv_cmd``
-(ust-consumer.c, lines 1386-2345).
+(ust-consumer.c, lines 1386-2345), and the timers of consumer-timer.c. See
+``spec/core.md``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import enum
 import logging
-import os
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import construct
+
+from ustref.consumerd import lifetime
 from ustref.consumerd import streams as S
-from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream, close_fd
-from ustref.consumerd.ustctl_backend import Backend, PureBackend
-from ustref.errors import RemoteProtocolError, UstrefError
-from ustref.output.chunk import ChunkRegistry
+from ustref.consumerd.exchange import (
+    Acquire,
+    HandlerGen,
+    Need,
+    Received,
+    Release,
+    Request,
+    Send,
+    Sock,
+    Wait,
+    WriteMonitor,
+)
+from ustref.consumerd.handlers import HANDLERS, request_metadata
+from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.state import ConsumerState, Handler
+from ustref.consumerd.ustctl_backend import Backend
+from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
 from ustref.protocol.abi import Abi
+from ustref.protocol.behaviour import BEHAVIOUR
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
+    CLOSE_TRACE_CHUNK_REPLY,
     CONSUMER_MSG,
     CONSUMER_MSG_SIZE,
+    DATA_PENDING_REPLY,
+    DISCARDED_EVENTS_REPLY,
+    LOST_PACKETS_REPLY,
+    STATUS_CHANNEL,
     STATUS_MSG,
     ConsumerChannelMonitorMsg,
+    ConsumerCloseTraceChunkReply,
     ConsumerMsg,
+    ConsumerStatusChannel,
     ConsumerStatusMsg,
+    DataPendingReply,
+    DiscardedEventsReply,
+    LostPacketsReply,
     LttngConsumerCommand,
 )
-from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 from ustref.protocol.registry import parse
-from ustref.ring.channel import remove_stream_files
 
 log = logging.getLogger("ustref.consumerd")
 
+BOUNDARY_ERRORS = (UstrefError, OSError, construct.ConstructError)
+"""What the error boundary turns into a failure reply (anything else is a bug)."""
 
-class Sock(enum.Enum):
-    """The consumer's sockets to the session daemon."""
+_REPLIES = {
+    ReplyKind.NONE: 0,
+    ReplyKind.CONSUMER_STOPS: 0,
+    ReplyKind.STATUS: 1,
+    ReplyKind.STATUS_CHANNEL: 1,
+    ReplyKind.DATA_PENDING: 1,
+    ReplyKind.COUNT_U64: 1,
+    ReplyKind.CLOSE_TRACE_CHUNK: 1,
+    ReplyKind.STATUS_FD_STATUS: 2,
+    ReplyKind.CREATE_TRACE_CHUNK: 2,
+    ReplyKind.PUSH_METADATA: 2,
+    ReplyKind.GET_CHANNEL: 2,
+}
+"""How many ``Send`` actions on the command socket complete each kind of reply
+(the ust-ctl hand-over of GET_CHANNEL is a ``Handover``, not counted)."""
 
-    COMMAND = "command"
-    METADATA = "metadata"
-    ERROR = "error"
+
+def failure_reply(abi: Abi, cmd: LttngConsumerCommand, sent: int) -> bytes | None:
+    """The bytes the C consumer answers when ``cmd`` fails after ``sent`` replies of
+    its own went out, or ``None`` when nothing more is due (see ``spec/core.md``).
+
+    Before any reply: the command's reply shape (status, status channel, int, u64,
+    close-trace-chunk reply with an empty path) carrying ``on_error``; after a first
+    status of a two-status command: the second status, carrying ``on_error``."""
+    expected = _REPLIES[REPLY_AFTER[abi][cmd]]
+    on_error = BEHAVIOUR[cmd].on_error
+    if sent >= expected or on_error is None:
+        return None
+    value = on_error.value
+    if sent == 0:
+        kind = REPLY_AFTER[abi][cmd]
+        if kind is ReplyKind.STATUS_CHANNEL:
+            channel = ConsumerStatusChannel(ret_code=value, key=0, stream_count=0)  # type: ignore[arg-type]
+            return STATUS_CHANNEL.build(channel)
+        if kind is ReplyKind.DATA_PENDING:
+            return DATA_PENDING_REPLY.build(DataPendingReply(is_data_pending=int(value)))
+        if kind is ReplyKind.COUNT_U64:
+            if cmd is LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS:
+                return DISCARDED_EVENTS_REPLY.build(
+                    DiscardedEventsReply(discarded_events=int(value))
+                )
+            return LOST_PACKETS_REPLY.build(LostPacketsReply(lost_packets=int(value)))
+        if kind is ReplyKind.CLOSE_TRACE_CHUNK:
+            reply = ConsumerCloseTraceChunkReply(ret_code=value, path_length=1, path=b"\0")  # type: ignore[arg-type]
+            return CLOSE_TRACE_CHUNK_REPLY.build(reply)
+    return STATUS_MSG.build(ConsumerStatusMsg(ret_code=value))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class Send:
-    """Write ``data`` (with ``fds`` as SCM_RIGHTS) on ``sock``."""
+@dataclass(eq=False)
+class _Exchange:
+    """One handler run: its generator, the slots it holds, what it waits for."""
+
+    gen: HandlerGen | None
+    """``None`` while a plain handler runs (it never waits)."""
+    command: LttngConsumerCommand | None
+    """The command it answers; ``None`` for an exchange the consumer started (timer)."""
+    label: str
+    holds: set[Sock] = field(default_factory=set)
+    waiting: Wait | None = None
+    replies: int = 0
+    """``Send`` actions on the command socket so far."""
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A socket's inbox, its in-flight exchange and the exchanges queued for it."""
 
     sock: Sock
-    data: bytes
-    fds: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Handover:
-    """The GET_CHANNEL ust-ctl hand-over of ``channel`` and its streams on the command
-    socket (``send_channel_to_sessiond_and_relayd`` after its first status)."""
-
-    channel: Channel
-
-
-@dataclass(frozen=True)
-class CloseSocket:
-    """Close ``sock`` (a command the consumer cannot go on after)."""
-
-    sock: Sock
-
-
-Action = Send | Handover | CloseSocket
-
-
-@dataclass(frozen=True)
-class Need:
-    """Yielded by a handler: ``nbytes`` bytes and ``nfds`` fds from ``sock`` (the
-    command socket, or the metadata socket during a metadata request)."""
-
-    nbytes: int
-    nfds: int = 0
-    sock: Sock = Sock.COMMAND
-
-
-@dataclass(frozen=True)
-class Received:
-    """What a handler gets back for its :class:`Need`."""
-
-    data: bytes
-    fds: tuple[int, ...]
-
-
-HandlerGen = Generator[Need, Received, None]
-Handler = Callable[["Core", ConsumerMsg], "HandlerGen | None"]
-
-ReturnCode = LttcommReturnCode | LttngErrorCode
-
-
-@dataclass
-class _Inbox:
     data: bytearray = field(default_factory=bytearray)
     fds: deque[int] = field(default_factory=deque)
+    owner: _Exchange | None = None
+    queue: deque[_Exchange] = field(default_factory=deque)
+    eof: bool = False
 
 
-class Core:
-    """The consumer daemon's state and protocol logic, free of I/O on sockets."""
+class Core(ConsumerState):
+    """The consumer daemon: its state, exchange slots, timers and error boundary."""
 
     def __init__(
         self,
         *,
         abi: Abi = Abi.V2_13_9,
-        handlers: dict[LttngConsumerCommand, Handler] | None = None,
+        handlers: Mapping[LttngConsumerCommand, Handler] | None = None,
         ustctl: Backend | None = None,
     ) -> None:
-        from ustref.consumerd.handlers import HANDLERS
+        super().__init__(abi=abi, ustctl=ustctl)
+        self.handlers: Mapping[LttngConsumerCommand, Handler] = (
+            HANDLERS if handlers is None else handlers
+        )
+        self._slots = {sock: _Slot(sock) for sock in (Sock.COMMAND, Sock.METADATA)}
+        self._requests: dict[Request, _Exchange] = {}
+        self._current: _Exchange | None = None
 
-        self.abi = abi
-        #: the ust-ctl backend every ring-buffer operation goes through (pure by default)
-        self.ustctl = ustctl or PureBackend()
-        self.handlers = HANDLERS if handlers is None else handlers
-        self.registry = Registry()
-        self.chunks = ChunkRegistry()
-        self.sessiond_uuid: bytes | None = None
-        self.monitor_pipe: int | None = None
-        self.data_consumption_paused = False
-        """consumer.c ``data_consumption_paused``: set only through the test-only pause
-        pipe (:mod:`ustref.consumerd.testpoint`); data streams are left alone while set."""
-        self.closed = False
-        self._inboxes = {Sock.COMMAND: _Inbox(), Sock.METADATA: _Inbox()}
-        self._actions: list[Action] = []
-        self._pending: tuple[HandlerGen, Need] | None = None
-
-    # -- output to the shell ----------------------------------------------------------
+    # -- output ---------------------------------------------------------------------------
 
     def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Sock = Sock.COMMAND) -> None:
-        self._actions.append(Send(sock, data, fds))
+        if sock is Sock.COMMAND and self._current is not None:
+            self._current.replies += 1
+        super().send(data, fds, sock)
 
-    def send_status(self, code: ReturnCode, sock: Sock = Sock.COMMAND) -> None:
-        """``consumer_send_status_msg()``."""
-        self.send(STATUS_MSG.build(ConsumerStatusMsg(ret_code=code)), sock=sock)
+    def in_flight(self, sock: Sock) -> str | None:
+        """The label of the exchange holding ``sock``'s slot (``None``: free)."""
+        owner = self._slots[sock].owner
+        return None if owner is None else owner.label
 
-    def handover(self, channel: Channel) -> None:
-        self._actions.append(Handover(channel))
+    # -- entry points ---------------------------------------------------------------------
 
-    def take_actions(self) -> list[Action]:
-        actions, self._actions = self._actions, []
-        return actions
-
-    # -- input from the shell ---------------------------------------------------------
-
-    def receive(self, sock: Sock, data: bytes, fds: list[int], now: float) -> None:
+    def receive(self, sock: Sock, data: bytes, fds: list[int], now: int) -> None:
         """Bytes (and fds) arrived on ``sock``; an empty ``data`` without fds is EOF."""
-        if sock is Sock.METADATA:
-            self._receive_metadata(data, fds)
-            return
-        if sock is not Sock.COMMAND:
+        self.now = now
+        slot = self._slots.get(sock)
+        if slot is None:
             for fd in fds:
                 close_fd(fd)
             return
         if not data and not fds:
-            self.closed = True
+            self._eof(slot)
             return
-        inbox = self._inboxes[Sock.COMMAND]
-        inbox.data += data
-        inbox.fds.extend(fds)
-        self._run()
-
-    def _receive_metadata(self, data: bytes, fds: list[int]) -> None:
-        """The metadata socket only ever answers this consumer's requests
-        (``lttng_ustconsumer_request_metadata``); anything else is dropped."""
-        for fd in fds:
-            close_fd(fd)
-        waiting = self._pending is not None and self._pending[1].sock is Sock.METADATA
-        if not data:
-            if waiting and self._pending is not None:
-                gen, _ = self._pending
-                self._pending = None
-                log.error("metadata request: the session daemon closed the metadata socket")
-                # The handler ends here, having answered its command or not.
-                with contextlib.suppress(StopIteration, UstrefError):
-                    gen.throw(UstrefError("the session daemon closed the metadata socket"))
-            return
-        if not waiting:
-            log.error("%d unrequested bytes on the metadata socket dropped", len(data))
-            return
-        self._inboxes[Sock.METADATA].data += data
-        self._run()
-
-    def _take(self, nbytes: int, nfds: int, sock: Sock = Sock.COMMAND) -> Received | None:
-        inbox = self._inboxes[sock]
-        if len(inbox.data) < nbytes or len(inbox.fds) < nfds:
-            return None
-        data = bytes(inbox.data[:nbytes])
-        del inbox.data[:nbytes]
-        fds = tuple(inbox.fds.popleft() for _ in range(nfds))
-        return Received(data, fds)
-
-    def _run(self) -> None:
-        while True:
-            if self._pending is not None:
-                gen, need = self._pending
-                got = self._take(need.nbytes, need.nfds, need.sock)
-                if got is None:
-                    return
-                self._pending = None
-                self._step(gen, got)
-                continue
-            raw = self._take(CONSUMER_MSG_SIZE, 0)
-            if raw is None:
+        if sock is Sock.METADATA:
+            # The metadata socket only ever answers this consumer's requests
+            # (lttng_ustconsumer_request_metadata); anything else is dropped.
+            for fd in fds:
+                close_fd(fd)
+            fds = []
+            if slot.owner is None:
+                log.error("%d unrequested bytes on the metadata socket dropped", len(data))
                 return
-            self._dispatch(raw.data)
+        slot.data += data
+        slot.fds.extend(fds)
+        self._pump()
 
-    def _step(self, gen: HandlerGen, got: Received | None) -> None:
-        try:
-            need = gen.send(got) if got is not None else next(gen)
-        except StopIteration:
-            return
-        except UstrefError as exc:
-            log.error("command failed: %s", exc)
-            return
-        self._pending = (gen, need)
+    def complete(self, request: Request, result: Received | OSError, now: int) -> None:
+        """The shell performed ``request``: its fds, or the ``OSError`` it met."""
+        self.now = now
+        exchange = self._requests.pop(request, None)
+        if exchange is None:
+            raise LocalProtocolError(f"no handler waits for {request!r}")
+        exchange.waiting = None
+        if isinstance(result, OSError):
+            self._advance(exchange, None, result)
+        else:
+            self._advance(exchange, result)
+        self._pump()
 
-    def _dispatch(self, raw: bytes) -> None:
-        """``lttng_ustconsumer_recv_cmd()``'s switch, made into a table lookup."""
-        cmd_type = int.from_bytes(raw[:4], "little")
-        try:
-            msg: ConsumerMsg = parse(CONSUMER_MSG[self.abi], raw)
-        except RemoteProtocolError as exc:
-            # The C consumer's `default:` branch: nothing is sent back.
-            log.error("malformed command (cmd_type %d) ignored: %s", cmd_type, exc)
-            return
-        handler = self.handlers.get(msg.cmd_type)
-        if handler is None:
-            log.error("command %s is not handled by a UST consumer", msg.cmd_type.name)
-            return
-        log.debug("%s: %r", msg.cmd_type.name, msg.u)
-        gen = handler(self, msg)
-        if gen is not None:
-            self._step(gen, None)
+    def stream_ready(self, stream: Stream, now: int, *, hangup: bool = False) -> None:
+        """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell
+        emptied the stream's wait fd (``consumer_stream_ust_on_wake_up``); drain the
+        stream, and on hang-up (the app died) flush, drain to the end and close it."""
+        self.now = now
+        if hangup:
+            lifetime.stream_hangup(self, stream)
+        else:
+            self.drain(stream)
 
-    # -- streams ------------------------------------------------------------------------
+    def channel_hangup(self, channel: Channel, now: int) -> None:
+        """:func:`ustref.consumerd.lifetime.channel_hangup`."""
+        self.now = now
+        lifetime.channel_hangup(self, channel)
+
+    def pause_data_consumption(self, paused: bool, now: int) -> None:
+        """The pause pipe said ``paused`` (``__testpoint_consumerd_thread_data_poll``).
+        While paused, :meth:`watched` leaves out the data streams and :meth:`drain`
+        skips them, as ``consumer_thread_data_poll`` sleeps instead of reading them;
+        the monitor timer goes on sampling. On resume the data thread's next pass
+        reads every stream whose wait fd became ready meanwhile: ustref drains
+        every data stream (draining one with nothing ready reads nothing)."""
+        self.now = now
+        was_paused, self.data_consumption_paused = self.data_consumption_paused, paused
+        if was_paused and not paused:
+            for stream in list(self.registry.streams()):
+                if stream.reader is not None and stream.channel.type is ChannelType.DATA:
+                    self.drain(stream)
 
     def watched(self) -> dict[int, Stream | Channel]:
         """The fds to poll for readability: each consumed stream's wait fd and the
@@ -266,182 +294,247 @@ class Core:
                 fds[channel.wait_fd] = channel
         return fds
 
-    def channel_hangup(self, channel: Channel) -> None:
-        """The channel's wait fd hung up (``consumer_thread_channel_poll``): close the
-        wake-up end of its streams (``consumer_close_channel_streams``) so that their
-        wait fds hang up in turn when the application's ends close.
+    # -- exchanges ------------------------------------------------------------------------
 
-        A channel without ``monitor`` owns its streams (no thread reads them) and
-        holds a single reference, the channel thread's: it is deleted at once, with
-        its streams and its ``--shm-path`` files (consumer.c 1064-1076, 3102-3121)."""
-        channel.wait_fd = -1
-        channel.hung_up = True
-        if not channel.monitor:
-            self.destroy_channel(channel)
+    def _eof(self, slot: _Slot) -> None:
+        """EOF: the command socket's ends the daemon; the metadata socket's fails the
+        request in flight (and any queued for it)."""
+        slot.eof = True
+        if slot.sock is Sock.COMMAND:
+            self.closed = True
             return
-        for stream in channel.streams:
-            try:
-                stream.ust.close_wakeup_fd()
-            except UstrefError as exc:
-                log.error("stream %s: %s", stream.name, exc)
-        self.release_channel(channel)
+        log.error("the session daemon closed the %s socket", slot.sock.value)
+        waiting = [slot.owner] if slot.owner is not None else []
+        waiting += list(slot.queue)
+        slot.queue.clear()
+        for exchange in waiting:
+            exchange.waiting = None
+            self._advance(exchange, None, UstrefError(f"the {slot.sock.value} socket closed"))
+        self._pump()
 
-    def stream_ready(self, stream: Stream, hangup: bool = False) -> None:
-        """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell
-        emptied the stream's wait fd (``consumer_stream_ust_on_wake_up``); drain the
-        stream, and on hang-up (the app died) flush, drain to the end and close it."""
-        if hangup:
-            S.on_hangup(stream)
-        self.drain(stream)
-        if hangup:
-            self.close_stream(stream)
-            self.release_channel(stream.channel)
+    def _pump(self) -> None:
+        """Feed each slot's in-flight exchange what its inbox holds; dispatch the next
+        command whenever the command slot is free."""
+        progress = True
+        while progress and not self.closed:
+            progress = False
+            for slot in self._slots.values():
+                exchange = slot.owner
+                if exchange is None:
+                    continue
+                need = exchange.waiting
+                if isinstance(need, Need) and need.sock is slot.sock:
+                    got = self._take(slot, need.nbytes, need.nfds)
+                    if got is not None:
+                        exchange.waiting = None
+                        self._advance(exchange, got)
+                        progress = True
+            command = self._slots[Sock.COMMAND]
+            if command.owner is None:
+                raw = self._take(command, CONSUMER_MSG_SIZE, 0)
+                if raw is not None:
+                    self._dispatch(raw.data)
+                    progress = True
 
-    def release_channel(self, channel: Channel) -> None:
-        """``unref_channel()`` (consumer-stream.c 1034-1049) and the channel thread's
-        own reference (consumer.c 3102-3121): a channel whose wait fd hung up is
-        deleted (``consumer_del_channel``) once its last stream is gone — a dead
-        per-PID app's buffers, pipes and shared memory are freed with it."""
-        if channel.hung_up and not channel.streams and channel.key in self.registry.channels:
-            self.destroy_channel(channel)
+    @staticmethod
+    def _take(slot: _Slot, nbytes: int, nfds: int) -> Received | None:
+        if len(slot.data) < nbytes or len(slot.fds) < nfds:
+            return None
+        data = bytes(slot.data[:nbytes])
+        del slot.data[:nbytes]
+        fds = tuple(slot.fds.popleft() for _ in range(nfds))
+        return Received(data, fds)
 
-    def consumes(self, stream: Stream) -> bool:
-        """Whether the data or metadata thread would touch ``stream`` now. Streams of
-        a channel without ``monitor`` (a session with no output, read only by
-        SNAPSHOT_CHANNEL) never enter those threads (``send_stream_to_thread`` is
-        skipped, ust-consumer.c 1692-1705); a data stream is left alone while data
-        consumption is paused (the metadata thread is never paused)."""
-        if not stream.channel.monitor:
+    def _dispatch(self, raw: bytes) -> None:
+        """``lttng_ustconsumer_recv_cmd()``'s switch, made into a table lookup."""
+        cmd_type = int.from_bytes(raw[:4], "little")
+        try:
+            msg: ConsumerMsg = parse(CONSUMER_MSG[self.abi], raw)
+        except RemoteProtocolError as exc:
+            # The C consumer's `default:` branch: nothing is sent back.
+            log.error("malformed command (cmd_type %d) ignored: %s", cmd_type, exc)
+            return
+        handler = self.handlers.get(msg.cmd_type)
+        if handler is None:
+            log.error("command %s is not handled by a UST consumer", msg.cmd_type.name)
+            return
+        log.debug("%s: %r", msg.cmd_type.name, msg.u)
+        exchange = _Exchange(None, msg.cmd_type, msg.cmd_type.name, {Sock.COMMAND})
+        self._slots[Sock.COMMAND].owner = exchange
+        previous, self._current = self._current, exchange
+        try:
+            gen = handler(self, msg)
+        except BOUNDARY_ERRORS as exc:
+            self._fail(exchange, exc)
+            self._end(exchange)
+            return
+        finally:
+            self._current = previous
+        if gen is None:
+            self._end(exchange)
+            return
+        exchange.gen = gen
+        self._advance(exchange, None)
+
+    def start_exchange(self, gen: HandlerGen, sock: Sock, label: str) -> bool:
+        """Start an exchange of the consumer's own (a timer's) in ``sock``'s slot; not
+        started (``False``) while that slot is busy or closed."""
+        slot = self._slots[sock]
+        if slot.owner is not None or slot.eof:
             return False
-        return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
+        exchange = _Exchange(gen, None, label, {sock})
+        slot.owner = exchange
+        self._advance(exchange, None)
+        self._pump()
+        return True
 
-    def pause_data_consumption(self, paused: bool) -> None:
-        """The pause pipe said ``paused`` (``__testpoint_consumerd_thread_data_poll``).
-        While paused, :meth:`watched` leaves out the data streams and :meth:`drain`
-        skips them, as ``consumer_thread_data_poll`` sleeps instead of reading them;
-        the monitor timer goes on sampling. On resume the data thread's next pass
-        reads every stream whose wait fd became ready meanwhile: ustref drains
-        every data stream (draining one with nothing ready reads nothing)."""
-        was_paused, self.data_consumption_paused = self.data_consumption_paused, paused
-        if was_paused and not paused:
-            for stream in list(self.registry.streams()):
-                if stream.reader is not None and stream.channel.type is ChannelType.DATA:
-                    self.drain(stream)
+    def _advance(
+        self, exchange: _Exchange, value: Received | None, exc: BaseException | None = None
+    ) -> None:
+        """Run ``exchange`` until it waits or ends — the error boundary."""
+        gen = exchange.gen
+        assert gen is not None
+        previous, self._current = self._current, exchange
+        try:
+            while True:
+                try:
+                    if exc is not None:
+                        wait = gen.throw(exc)
+                    elif value is None:
+                        wait = next(gen)
+                    else:
+                        wait = gen.send(value)
+                except StopIteration:
+                    self._end(exchange)
+                    return
+                except BOUNDARY_ERRORS as error:
+                    self._fail(exchange, error)
+                    self._end(exchange)
+                    return
+                exc, value = None, Received()
+                if isinstance(wait, Acquire):
+                    slot = self._slots[wait.sock]
+                    if slot.eof:
+                        exc = UstrefError(f"the {wait.sock.value} socket is closed")
+                    elif slot.owner is None or slot.owner is exchange:
+                        slot.owner = exchange
+                        exchange.holds.add(wait.sock)
+                    else:
+                        slot.queue.append(exchange)
+                        exchange.waiting = wait
+                        return
+                elif isinstance(wait, Release):
+                    self._release(exchange, wait.sock)
+                elif isinstance(wait, Need):
+                    if wait.sock not in exchange.holds:
+                        exc = LocalProtocolError(f"{exchange.label} reads {wait.sock.value} unheld")
+                        continue
+                    got = self._take(self._slots[wait.sock], wait.nbytes, wait.nfds)
+                    if got is None:
+                        if self._slots[wait.sock].eof:
+                            exc = UstrefError(f"the {wait.sock.value} socket closed")
+                            continue
+                        exchange.waiting = wait
+                        return
+                    value = got
+                else:
+                    self._requests[wait] = exchange
+                    exchange.waiting = wait
+                    self.act(wait)
+                    return
+        finally:
+            self._current = previous
 
-    def drain(self, stream: Stream, *, even_paused: bool = False) -> None:
-        """Consume what ``stream`` has ready, unless data consumption is paused
-        (:meth:`consumes`) and ``even_paused`` is not set."""
-        if not even_paused and not self.consumes(stream):
+    def _release(self, exchange: _Exchange, sock: Sock) -> None:
+        slot = self._slots[sock]
+        exchange.holds.discard(sock)
+        if slot.owner is not exchange:
             return
-        try:
-            S.drain(stream)
-        except UstrefError as exc:
-            log.error("stream %s: %s", stream.name, exc)
+        slot.owner = None
+        if slot.queue:
+            waiter = slot.queue.popleft()
+            slot.owner = waiter
+            waiter.holds.add(sock)
+            waiter.waiting = None
+            self._advance(waiter, Received())
 
-    def close_stream(self, stream: Stream) -> None:
-        """``consumer_del_stream()``: close the output, destroy the ust-ctl stream (and
-        with it the reader), forget it."""
-        S.close_output(stream)
-        stream.trace_chunk = None
-        stream.reader = None
-        if stream.metadata_poll_pipe is not None:
-            for fd in stream.metadata_poll_pipe:
-                close_fd(fd)
-            stream.metadata_poll_pipe = None
-        try:
-            stream.ust.destroy()
-        except UstrefError as exc:
-            log.error("stream %s: destroy: %s", stream.name, exc)
-        if stream in stream.channel.streams:
-            stream.channel.streams.remove(stream)
+    def _end(self, exchange: _Exchange) -> None:
+        for sock in list(exchange.holds):
+            self._release(exchange, sock)
+        for slot in self._slots.values():
+            if exchange in slot.queue:
+                slot.queue.remove(exchange)
 
-    def rotate_stream(self, stream: Stream) -> None:
-        """``lttng_consumer_rotate_stream()`` (consumer.c 4573-4650): the stream moves to
-        its channel's current chunk; when that is still the stream's own chunk, the
-        rotation has no next chunk and the stream belongs to none until one comes. A
-        metadata stream entering a chunk re-dumps the whole cache there
-        (``consumer_metadata_stream_dump``)."""
-        new = stream.channel.trace_chunk
-        if new is stream.trace_chunk:
-            new = None
-        if stream.output is not None:
-            stream.output.switch_chunk(new)
-            if new is None:
-                S.close_output(stream)
-        stream.trace_chunk = new
-        if new is not None and stream.output is None and stream.reader is not None:
-            S.open_output(stream)
-        if new is not None and stream.channel.type is ChannelType.METADATA:
-            stream.ust_metadata_pushed = 0
-            self.drain(stream)
-
-    def destroy_channel(self, channel: Channel) -> None:
-        """``consumer_del_channel()``: streams, then the ust-ctl channel and its shm fds."""
-        for stream in list(channel.streams):
-            self.close_stream(stream)
+    def _fail(self, exchange: _Exchange, exc: BaseException) -> None:
+        """The error boundary's answer: log, and send the C consumer's failure reply."""
+        if exchange.command is None:
+            log.error("%s failed: %s", exchange.label, exc)
+            return
+        log.error("%s failed: %s", exchange.label, exc)
         try:
-            channel.ust.destroy()
-        except UstrefError as exc:
-            log.error("channel %d: destroy: %s", channel.key, exc)
-        nr = len(channel.stream_fds)
-        for fd in channel.stream_fds:
-            close_fd(fd)
-        channel.stream_fds = []
-        remove_stream_files(nr, channel.shm_path, channel.root_shm_path)
-        self.registry.channels.pop(channel.key, None)
+            reply = failure_reply(self.abi, exchange.command, exchange.replies)
+        except BOUNDARY_ERRORS as error:  # pragma: no cover - the table's values build
+            log.error("%s: cannot build the failure reply: %s", exchange.label, error)
+            return
+        if reply is not None:
+            self._actions.append(Send(Sock.COMMAND, reply))
+            exchange.replies += 1
 
     # -- timers ---------------------------------------------------------------------------
 
-    def next_deadline(self) -> float | None:
-        deadlines = [
-            deadline
-            for c in self.registry.channels.values()
-            for deadline in (c.next_monitor_deadline, c.next_metadata_request)
-            if deadline is not None
-        ]
+    def next_deadline(self) -> int | None:
+        """The earliest timer deadline (monotonic ns), or ``None`` without timers."""
+        deadlines = []
         for channel in self.registry.channels.values():
+            if channel.monitor_timer is not None:
+                deadlines.append(channel.monitor_timer.deadline)
+            if channel.metadata_timer is not None:
+                deadlines.append(channel.metadata_timer.deadline)
             ring = channel.ust.next_deadline()
             if ring is not None:
                 deadlines.append(ring)
         return min(deadlines) if deadlines else None
 
-    def handle_timer(self, now: float) -> None:
-        """Run the timers whose deadline has passed: the ring-buffer timers the ust-ctl
+    def handle_timer(self, now: int) -> None:
+        """Run the timers whose deadline passed by ``now``
+        (:class:`~ustref.ring.timers.PeriodicTimer`): the ring-buffer timers the ust-ctl
         backend runs in the consumer (switch and read timers of ``channel_create()``,
-        none with liblttng-ust-ctl, whose thread runs them) and the monitor timer
+        none with liblttng-ust-ctl, whose thread runs them), the monitor timer
         (``monitor_timer``, consumer-timer.c), which writes one
-        ``lttcomm_consumer_channel_monitor_msg`` per channel to the monitor pipe."""
+        ``lttcomm_consumer_channel_monitor_msg`` per channel to the monitor pipe, and
+        the metadata switch timer."""
+        self.now = now
         for channel in list(self.registry.channels.values()):
             try:
                 channel.ust.run_timers(now)
-            except UstrefError as exc:
+            except (UstrefError, OSError) as exc:
                 log.error("channel %d: ring-buffer timer: %s", channel.key, exc)
         for channel in list(self.registry.channels.values()):
-            due = _next_tick(channel.next_monitor_deadline, channel.monitor_timer_interval_us, now)
-            if due is not None:
-                channel.next_monitor_deadline = due
+            if channel.monitor_timer is not None and channel.monitor_timer.fire(now):
                 self._monitor_sample(channel)
         for channel in list(self.registry.channels.values()):
-            due = _next_tick(channel.next_metadata_request, channel.switch_timer_interval_us, now)
-            if due is not None:
-                channel.next_metadata_request = due
+            if channel.metadata_timer is not None and channel.metadata_timer.fire(now):
                 self._metadata_switch_timer(channel)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """``metadata_switch_timer()`` (consumer-timer.c 80-121): ask the session
         daemon for new metadata (``lttng_ustconsumer_request_metadata(ctx, channel,
-        1, 1)``). C serialises the exchange with ``metadata_socket_lock``; here a
-        tick that finds another exchange in flight is skipped."""
-        from ustref.consumerd.handlers import request_metadata
-
-        if self._pending is not None or channel.metadata_cache is None:
+        1, 1)``) in the metadata slot. C blocks its timer thread on
+        ``metadata_socket_lock``; here a tick that finds the slot busy is skipped
+        (the next tick asks again), and commands go on meanwhile."""
+        if channel.metadata_cache is None:
             return
-        self._step(request_metadata(self, channel), None)
+        label = f"metadata switch timer of channel {channel.key}"
+        self.start_exchange(request_metadata(self, channel), Sock.METADATA, label)
 
     def _monitor_sample(self, channel: Channel) -> None:
         if self.monitor_pipe is None or not channel.streams:
             return
-        samples = [S.usage(stream) for stream in channel.streams if stream.reader is not None]
+        try:
+            samples = [S.usage(stream) for stream in channel.streams if stream.reader is not None]
+        except UstrefError as exc:
+            log.error("channel %d: monitor sample: %s", channel.key, exc)
+            return
         if not samples:
             return
         usages = [u for u, _ in samples]
@@ -451,18 +544,14 @@ class Core:
             highest=max(usages),
             total_consumed=sum(c for _, c in samples),
         )
-        try:
-            os.write(self.monitor_pipe, CHANNEL_MONITOR_MSG.build(msg))
-        except BlockingIOError:
-            pass  # the pipe is full: the sample is dropped, as in C
-        except OSError as exc:
-            log.error("monitor pipe: %s", exc)
+        self.act(WriteMonitor(self.monitor_pipe, CHANNEL_MONITOR_MSG.build(msg)))
 
     # -- shutdown ------------------------------------------------------------------------
 
-    def shutdown(self) -> None:
+    def shutdown(self, now: int) -> None:
         """``lttng_consumer_cleanup`` on exit: flush every stream, write what is
         readable, close the files."""
+        self.now = now
         for stream in list(self.registry.streams()):
             if stream.reader is None:
                 continue
@@ -471,20 +560,12 @@ class Core:
                     S.flush(stream, producer_active=False)
                     stream.quiescent = True
                 S.drain(stream)
-            except UstrefError as exc:
+            except (UstrefError, OSError) as exc:
                 log.error("stream %s at exit: %s", stream.name, exc)
             S.close_output(stream)
         for channel in list(self.registry.channels.values()):
-            self.destroy_channel(channel)
+            lifetime.destroy_channel(self, channel)
         self.chunks.put_each_chunk()
         for pair in self.registry.relayds.values():
             pair.close()
         self.registry.relayds.clear()
-
-
-def _next_tick(deadline: float | None, interval_us: int, now: float) -> float | None:
-    """A periodic timer's next deadline when ``deadline`` has passed at ``now`` (one
-    period later, never in the past), else ``None``: the timer does not fire."""
-    if deadline is None or deadline > now:
-        return None
-    return max(deadline + interval_us / 1e6, now)

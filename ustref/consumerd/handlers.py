@@ -3,20 +3,33 @@
 Each handler mirrors one ``case`` of ``lttng_ustconsumer_recv_cmd``
 (src/common/ust-consumer/ust-consumer.c @ v2.13.9; line ranges given per
 handler) and the common functions it calls in consumer.c. A handler either
-returns ``None`` (it sent everything) or is a generator that yields
-:class:`~ustref.consumerd.core.Need` when the session daemon has more to send.
+returns ``None`` (it sent everything) or is a generator that yields the waits of
+:mod:`ustref.consumerd.exchange` (:class:`Need` when the session daemon has more to
+send, :class:`Acquire` for the metadata socket, a request such as
+:class:`OpenStreamFds` whose result the shell answers). A handler takes the
+:class:`~ustref.consumerd.state.ConsumerState`, never the core, reads the time from
+``state.now`` and makes no system call: system effects are actions. A failure it
+raises (``UstrefError``, ``OSError``) is answered by the core's error boundary with
+the command's ``on_error`` (:mod:`ustref.protocol.behaviour`).
 :data:`HANDLERS` maps every command to its handler.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import time
 
+from ustref.consumerd import lifetime
 from ustref.consumerd import streams as S
-from ustref.consumerd.core import Core, HandlerGen, Need, Sock
+from ustref.consumerd.exchange import (
+    Acquire,
+    CreatePipe,
+    HandlerGen,
+    Need,
+    OpenStreamFds,
+    Release,
+    SetNonBlocking,
+    Sock,
+)
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import (
     LOCAL,
@@ -26,6 +39,7 @@ from ustref.consumerd.registry import (
     Stream,
     close_fd,
 )
+from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import RemoteProtocolError, UstrefError
 from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
@@ -66,7 +80,7 @@ from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 from ustref.ring import create as RC
 from ustref.ring import packet as P
-from ustref.ring.channel import open_stream_fds
+from ustref.ring.timers import PeriodicTimer
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -89,7 +103,7 @@ def _key(msg: ConsumerMsg) -> int:
 # -- relayd (sockets kept; streaming is a later issue) ----------------------------------
 
 
-def add_relayd_socket(core: Core, msg: ConsumerMsg) -> HandlerGen:
+def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """ADD_RELAYD_SOCKET (ust-consumer.c 1427-1442, ``consumer_add_relayd_socket``
     consumer.c 3566-3720): a first status, the socket fd, a second status; the
     control socket creates the relayd pair, the data socket completes it.
@@ -103,8 +117,8 @@ def add_relayd_socket(core: Core, msg: ConsumerMsg) -> HandlerGen:
     u = _member(msg, RelaydSockV2139)
     assert isinstance(u, RelaydSockV2139)
     net = RelaydId(u.net_index)
-    pair = core.registry.relayds.get(net)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    pair = state.registry.relayds.get(net)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
     if pair is None:
@@ -119,31 +133,31 @@ def add_relayd_socket(core: Core, msg: ConsumerMsg) -> HandlerGen:
         close_fd(pair.data_fd)
         pair.data_fd = fd
     pair.major, pair.minor = u.major, u.minor
-    core.registry.relayds[net] = pair
+    state.registry.relayds[net] = pair
     log.info(
         "relayd %d %s socket kept (fd %d); streaming is not implemented",
         u.net_index,
         "control" if u.type == LttngStreamType.LTTNG_STREAM_CONTROL else "data",
         fd,
     )
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def destroy_relayd(core: Core, msg: ConsumerMsg) -> None:
+def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
     """DESTROY_RELAYD (ust-consumer.c 1443-1472, ``consumer_flag_relayd_for_destroy``):
     close a known pair (no stream of ustref ever holds one) and answer SUCCESS;
     RELAYD_FAIL for an unknown index."""
     u = _member(msg, DestroyRelaydMember)
     assert isinstance(u, DestroyRelaydMember)
-    pair = core.registry.relayds.pop(RelaydId(u.net_seq_idx), None)
+    pair = state.registry.relayds.pop(RelaydId(u.net_seq_idx), None)
     if pair is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+        state.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
         return
     pair.close()
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def ignored(core: Core, msg: ConsumerMsg) -> None:
+def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
     """ADD_CHANNEL, ADD_STREAM, STREAMS_SENT, SNAPSHOT_METADATA (the ``default:``
     branch, ust-consumer.c 2284-2285), UPDATE_STREAM (1473-1477, ``-ENOSYS``) and STOP
     (asserted away at 1416): the UST consumer sends nothing back. ustref logs them
@@ -154,34 +168,33 @@ def ignored(core: Core, msg: ConsumerMsg) -> None:
 # -- session-wide -----------------------------------------------------------------------
 
 
-def init(core: Core, msg: ConsumerMsg) -> None:
+def init(state: ConsumerState, msg: ConsumerMsg) -> None:
     """INIT (ust-consumer.c 2132-2145, ``lttng_consumer_init_command``)."""
     u = _member(msg, InitMember)
     assert isinstance(u, InitMember)
-    if core.sessiond_uuid is not None:
-        core.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+    if state.sessiond_uuid is not None:
+        state.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
         return
-    core.sessiond_uuid = u.sessiond_uuid
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.sessiond_uuid = u.sessiond_uuid
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def set_channel_monitor_pipe(core: Core, msg: ConsumerMsg) -> HandlerGen:
+def set_channel_monitor_pipe(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """SET_CHANNEL_MONITOR_PIPE (ust-consumer.c 1997-2045): status, receive the
     pipe's write end, make it non-blocking, status."""
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
-    if core.monitor_pipe is not None:
+    if state.monitor_pipe is not None:
         close_fd(fd)
-        core.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+        state.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
         return
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-    core.monitor_pipe = fd
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.act(SetNonBlocking(fd))
+    state.monitor_pipe = fd
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def data_pending(core: Core, msg: ConsumerMsg) -> None:
+def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
     """DATA_PENDING (ust-consumer.c 1478-1502, ``consumer_data_pending``): drain the
     session's streams, then 1 if some stream still holds unconsumed data or metadata.
     Only streams of the data and metadata threads count (``stream_list_ht``): those
@@ -189,11 +202,11 @@ def data_pending(core: Core, msg: ConsumerMsg) -> None:
     u = _member(msg, SessionIdArgs)
     assert isinstance(u, SessionIdArgs)
     pending = 0
-    for channel in core.registry.of_session(u.session_id):
+    for channel in state.registry.of_session(u.session_id):
         if not channel.monitor:
             continue
         for stream in channel.streams:
-            core.drain(stream)
+            state.drain(stream)
             if stream.reader is None:
                 continue
             if stream.reader.get_next_subbuf() == 0:
@@ -202,13 +215,13 @@ def data_pending(core: Core, msg: ConsumerMsg) -> None:
             cache = channel.metadata_cache
             if cache is not None and stream.ust_metadata_pushed < cache.size:
                 pending = 1
-    core.send(DATA_PENDING_REPLY.build(DataPendingReply(is_data_pending=pending)))
+    state.send(DATA_PENDING_REPLY.build(DataPendingReply(is_data_pending=pending)))
 
 
-def _channel_counter(core: Core, msg: ConsumerMsg, attribute: str) -> int:
+def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> int:
     u = _member(msg, SessionChannelArgs)
     assert isinstance(u, SessionChannelArgs)
-    channel = core.registry.find(u.channel_key)
+    channel = state.registry.find(u.channel_key)
     if channel is None or channel.session_id != u.session_id or not channel.streams:
         return 0
     value = getattr(channel, attribute)
@@ -216,22 +229,22 @@ def _channel_counter(core: Core, msg: ConsumerMsg, attribute: str) -> int:
     return value
 
 
-def discarded_events(core: Core, msg: ConsumerMsg) -> None:
+def discarded_events(state: ConsumerState, msg: ConsumerMsg) -> None:
     """DISCARDED_EVENTS (ust-consumer.c 1895-1945): the channel's count, 0 if unknown."""
-    count = _channel_counter(core, msg, "discarded_events")
-    core.send(DISCARDED_EVENTS_REPLY.build(DiscardedEventsReply(discarded_events=count)))
+    count = _channel_counter(state, msg, "discarded_events")
+    state.send(DISCARDED_EVENTS_REPLY.build(DiscardedEventsReply(discarded_events=count)))
 
 
-def lost_packets(core: Core, msg: ConsumerMsg) -> None:
+def lost_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
     """LOST_PACKETS (ust-consumer.c 1946-1996): the channel's count, 0 if unknown."""
-    count = _channel_counter(core, msg, "lost_packets")
-    core.send(LOST_PACKETS_REPLY.build(LostPacketsReply(lost_packets=count)))
+    count = _channel_counter(state, msg, "lost_packets")
+    state.send(LOST_PACKETS_REPLY.build(LostPacketsReply(lost_packets=count)))
 
 
 # -- trace chunks ---------------------------------------------------------------------
 
 
-def create_trace_chunk(core: Core, msg: ConsumerMsg) -> HandlerGen:
+def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """CREATE_TRACE_CHUNK (ust-consumer.c 2146-2215, ``lttng_consumer_create_trace_chunk``
     consumer.c 4716-4904): local chunks get the chunk directory fd after a first
     status; the new chunk becomes the current chunk of the session's channels."""
@@ -239,9 +252,9 @@ def create_trace_chunk(core: Core, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, CreateTraceChunkMember)
     dirfd: int | None = None
     if u.relayd_id.is_set:
-        core.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        state.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
         return
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (dirfd,) = got.fds
     credentials = (
@@ -257,17 +270,17 @@ def create_trace_chunk(core: Core, msg: ConsumerMsg) -> HandlerGen:
             credentials=credentials,
             chunk_directory_fd=dirfd,
         )
-        published = core.chunks.publish(SessionId(u.session_id), chunk)
+        published = state.chunks.publish(SessionId(u.session_id), chunk)
     except UstrefError as exc:
         log.error("create trace chunk: %s", exc)
-        core.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        state.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
         return
-    for channel in core.registry.of_session(u.session_id):
+    for channel in state.registry.of_session(u.session_id):
         channel.trace_chunk = published
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def close_trace_chunk(core: Core, msg: ConsumerMsg) -> None:
+def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
     """CLOSE_TRACE_CHUNK (ust-consumer.c 2216-2248, ``lttng_consumer_close_trace_chunk``
     consumer.c 4905-5032): set the close command, detach the chunk from the channels,
     drop it; the chunk is closed (and moved) when its last stream lets it go. The
@@ -276,7 +289,7 @@ def close_trace_chunk(core: Core, msg: ConsumerMsg) -> None:
     assert isinstance(u, CloseTraceChunkMember)
     code = R.LTTCOMM_CONSUMERD_SUCCESS
     path = ""
-    chunk = core.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id))
+    chunk = state.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id))
     if chunk is None:
         code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     elif u.relayd_id.is_set:
@@ -286,7 +299,7 @@ def close_trace_chunk(core: Core, msg: ConsumerMsg) -> None:
             chunk.set_close_timestamp(u.close_timestamp)
             if u.close_command.is_set:
                 chunk.close_command = u.close_command.value
-            for channel in core.registry.of_session(u.session_id):
+            for channel in state.registry.of_session(u.session_id):
                 if channel.trace_chunk is chunk:
                     channel.trace_chunk = None
             path = chunk.close()
@@ -295,28 +308,31 @@ def close_trace_chunk(core: Core, msg: ConsumerMsg) -> None:
             code = R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
     encoded = path.encode() + b"\0"
     reply = ConsumerCloseTraceChunkReply(ret_code=code, path_length=len(encoded), path=encoded)
-    core.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
+    state.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
 
 
-def trace_chunk_exists(core: Core, msg: ConsumerMsg) -> None:
+def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
     """TRACE_CHUNK_EXISTS (ust-consumer.c 2249-2260, consumer.c 5033-5080)."""
     u = _member(msg, TraceChunkExistsMember)
     assert isinstance(u, TraceChunkExistsMember)
     if u.relayd_id.is_set:
         code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    elif core.chunks.exists(SessionId(u.session_id), ChunkId(u.chunk_id)):
+    elif state.chunks.exists(SessionId(u.session_id), ChunkId(u.chunk_id)):
         code = R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
     else:
         code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    core.send_status(code)
+    state.send_status(code)
 
 
 # -- channels -----------------------------------------------------------------------------
 
 
-def _create_streams(core: Core, channel: Channel, identity: P.ChannelIdentity) -> None:
+def _create_streams(
+    state: ConsumerState, channel: Channel, identity: P.ChannelIdentity
+) -> HandlerGen:
     """``create_ust_streams()`` (ust-consumer.c 252-357): one stream per possible
-    CPU until ust-ctl has no more; metadata streams poll a private pipe."""
+    CPU until ust-ctl has no more; metadata streams poll a private pipe, which the
+    shell creates (:class:`CreatePipe`)."""
     cpu = 0
     while True:
         ust = channel.ust.create_stream(cpu, identity)
@@ -324,12 +340,18 @@ def _create_streams(core: Core, channel: Channel, identity: P.ChannelIdentity) -
             return
         poll_pipe: tuple[int, int] | None = None
         if channel.type is ChannelType.METADATA:
-            poll_pipe = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-            wait_fd = poll_pipe[0]
+            try:
+                got = yield CreatePipe()
+            except OSError:
+                ust.destroy()
+                raise
+            read_end, write_end = got.fds
+            poll_pipe = (read_end, write_end)
+            wait_fd = read_end
         else:
             wait_fd = ust.wait_fd
         stream = Stream(
-            key=core.registry.next_stream_key(),
+            key=state.registry.next_stream_key(),
             channel=channel,
             cpu=cpu,
             ust=ust,
@@ -341,17 +363,17 @@ def _create_streams(core: Core, channel: Channel, identity: P.ChannelIdentity) -
         cpu += 1
 
 
-def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
+def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """ASK_CHANNEL_CREATION (ust-consumer.c 1503-1658, ``ask_channel`` 602-659,
     ``create_ust_channel`` 387-479): open the stream shm objects
     (``open_ust_stream_fd``: anonymous POSIX shm, or ``<shm_path><cpu>`` files with
-    ``--shm-path``), create the ust-ctl channel and its
-    streams, start the channel's timers, answer a status channel."""
+    ``--shm-path``; a :class:`OpenStreamFds` request), create the ust-ctl channel and its
+    streams, start the channel's timers at ``state.now``, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
     if u.relayd_id != LOCAL:
         log.error("ask channel %d: streaming to lttng-relayd is not implemented", u.key)
-        core.send(STATUS_CHANNEL.build(_channel_fail()))
+        state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
     attr = RC.ChannelAttr(
@@ -365,40 +387,37 @@ def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
         uuid=bytes(u.uuid),
         blocking_timeout=u.blocking_timeout,
     )
-    stream_fds: list[int] = []
+    request = OpenStreamFds(
+        1 if metadata else state.ustctl.nr_stream_per_channel(),
+        shm_path=str(u.shm_path),
+        owner=(u.buffer_credentials.uid, u.buffer_credentials.gid),
+    )
+    got = yield request
+    stream_fds = list(got.fds)
     try:
-        stream_fds = open_stream_fds(
-            1 if metadata else core.ustctl.nr_stream_per_channel(),
-            shm_path=str(u.shm_path),
-            owner=(u.buffer_credentials.uid, u.buffer_credentials.gid),
-        )
-        handle = core.ustctl.create_channel(attr, stream_fds)
-    except UstrefError as exc:
+        handle = state.ustctl.create_channel(attr, stream_fds, state.now)
+    except (UstrefError, OSError) as exc:
         log.error("ask channel: %s", exc)
         for fd in stream_fds:
             close_fd(fd)
-        core.send(STATUS_CHANNEL.build(_channel_fail()))
+        state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
     chunk = (
-        core.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id.value))
+        state.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id.value))
         if u.chunk_id.is_set
         else None
     )
     channel = Channel(
         key=ChannelKey(u.key),
         session_id=SessionId(u.session_id),
-        chunk_id=ChunkId(u.chunk_id.value) if u.chunk_id.is_set else None,
         pathname=str(u.pathname),
         name=str(u.name),
-        relayd_id=RelaydId(u.relayd_id),
         type=ChannelType.METADATA if metadata else ChannelType.DATA,
         tracefile_size=u.tracefile_size,
         tracefile_count=u.tracefile_count,
         session_id_per_pid=u.session_id_per_pid,
         monitor=bool(u.monitor),
         ust_app_uid=u.ust_app_uid,
-        uid=u.buffer_credentials.uid,
-        gid=u.buffer_credentials.gid,
         monitor_timer_interval_us=u.monitor_timer_interval,
         switch_timer_interval_us=u.switch_timer_interval,
         ust=handle,
@@ -411,26 +430,28 @@ def ask_channel_creation(core: Core, msg: ConsumerMsg) -> None:
     identity = P.ChannelIdentity(kind=kind, uuid=u.uuid, stream_id=0 if metadata else u.chan_id)
     try:
         if not (metadata and not channel.monitor):
-            _create_streams(core, channel, identity)
+            yield from _create_streams(state, channel, identity)
     except (UstrefError, OSError) as exc:
         log.error("ask channel: streams: %s", exc)
-        core.registry.channels[channel.key] = channel
-        core.destroy_channel(channel)
-        core.send(STATUS_CHANNEL.build(_channel_fail()))
+        state.registry.channels[channel.key] = channel
+        lifetime.destroy_channel(state, channel)
+        state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
     if metadata:
         channel.metadata_cache = MetadataCache()
         if channel.switch_timer_interval_us:
             # consumer_timer_switch_start(): the consumer's own metadata timer.
-            period = channel.switch_timer_interval_us / 1e6
-            channel.next_metadata_request = time.monotonic() + period
+            period = channel.switch_timer_interval_us * 1000
+            channel.metadata_timer = PeriodicTimer.armed(state.now, period)
     elif channel.monitor_timer_interval_us:
-        channel.next_monitor_deadline = time.monotonic() + channel.monitor_timer_interval_us / 1e6
-    core.registry.channels[channel.key] = channel
+        # consumer_timer_monitor_start()
+        period = channel.monitor_timer_interval_us * 1000
+        channel.monitor_timer = PeriodicTimer.armed(state.now, period)
+    state.registry.channels[channel.key] = channel
     reply = ConsumerStatusChannel(
         ret_code=R.LTTCOMM_CONSUMERD_SUCCESS, key=channel.key, stream_count=len(channel.streams)
     )
-    core.send(STATUS_CHANNEL.build(reply))
+    state.send(STATUS_CHANNEL.build(reply))
 
 
 def _channel_fail() -> ConsumerStatusChannel:
@@ -438,53 +459,53 @@ def _channel_fail() -> ConsumerStatusChannel:
     return ConsumerStatusChannel(ret_code=R.LTTCOMM_CONSUMERD_CHANNEL_FAIL, key=0, stream_count=0)
 
 
-def _start_consuming(core: Core, stream: Stream) -> None:
+def _start_consuming(stream: Stream) -> None:
     """``send_stream_to_thread()`` (ust-consumer.c 185-224) with
     ``consumer_stream_create_output_files``: the stream enters its channel's chunk."""
     stream.trace_chunk = stream.channel.trace_chunk
     S.open_output(stream)
 
 
-def get_channel(core: Core, msg: ConsumerMsg) -> None:
+def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """GET_CHANNEL (ust-consumer.c 1659-1720, ``send_channel_to_sessiond_and_relayd``
     505-600): status, the ust-ctl hand-over of the channel and its streams, then the
     streams go to the data thread (monitor mode) and a final status."""
-    channel = core.registry.find(_key(msg))
+    channel = state.registry.find(_key(msg))
     if channel is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
-    core.handover(channel)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.handover(channel)
     channel.sent_to_sessiond = True
     if channel.type is ChannelType.DATA:
         channel.wait_fd = channel.ust.wait_fd
     if channel.monitor:
         for stream in channel.streams:
-            _start_consuming(core, stream)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+            _start_consuming(stream)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def destroy_channel(core: Core, msg: ConsumerMsg) -> None:
+def destroy_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """DESTROY_CHANNEL (ust-consumer.c 1721-1732, ``notify_thread_del_channel``)."""
-    channel = core.registry.find(_key(msg))
+    channel = state.registry.find(_key(msg))
     if channel is not None:
         for stream in channel.streams:
-            core.drain(stream)
-        core.destroy_channel(channel)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+            state.drain(stream)
+        lifetime.destroy_channel(state, channel)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def _chan_or_not_found(core: Core, msg: ConsumerMsg) -> Channel | None:
-    channel = core.registry.find(_key(msg))
+def _chan_or_not_found(state: ConsumerState, msg: ConsumerMsg) -> Channel | None:
+    channel = state.registry.find(_key(msg))
     if channel is None:
-        core.send_status(LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND)
+        state.send_status(LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND)
     return channel
 
 
-def flush_channel(core: Core, msg: ConsumerMsg) -> None:
+def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """FLUSH_CHANNEL (ust-consumer.c 1744-1754, ``flush_channel`` 696-755): flush
     every non-quiescent stream (SWITCH_FLUSH), then drain what became readable."""
-    channel = _chan_or_not_found(core, msg)
+    channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
     for stream in channel.streams:
@@ -492,61 +513,63 @@ def flush_channel(core: Core, msg: ConsumerMsg) -> None:
             S.flush(stream, producer_active=False)
             stream.quiescent = True
         if stream.output is not None:
-            core.drain(stream)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+            state.drain(stream)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def clear_quiescent_channel(core: Core, msg: ConsumerMsg) -> None:
+def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """CLEAR_QUIESCENT_CHANNEL (ust-consumer.c 1755-1766, ``clear_quiescent_channel``
     757-796): the streams may be flushed again."""
-    channel = _chan_or_not_found(core, msg)
+    channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
     for stream in channel.streams:
         stream.quiescent = False
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 # -- metadata -------------------------------------------------------------------------------
 
 
-def setup_metadata(core: Core, msg: ConsumerMsg) -> None:
+def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     """SETUP_METADATA (ust-consumer.c 1837-1846, ``setup_metadata`` 875-963): the
     metadata stream goes to the metadata thread."""
-    channel = _chan_or_not_found(core, msg)
+    channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
     if not channel.monitor:
-        core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)  # snapshot mode: streams on demand
+        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)  # snapshot mode: streams on demand
         return
     stream = channel.metadata_stream
     if stream is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
+        state.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
         return
-    _start_consuming(core, stream)
-    core.drain(stream)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    _start_consuming(stream)
+    state.drain(stream)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def push_metadata(core: Core, msg: ConsumerMsg) -> HandlerGen:
+def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """PUSH_METADATA (ust-consumer.c 1767-1836, ``lttng_ustconsumer_recv_metadata``
     1276-1384): status, receive ``len`` bytes into the cache, let the metadata stream
     take them, status."""
     u = _member(msg, PushMetadataMember)
     assert isinstance(u, PushMetadataMember)
-    channel = core.registry.find(u.key)
+    channel = state.registry.find(u.key)
     if channel is None or channel.metadata_cache is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
+        state.send_status(R.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
         return
     if not u.len:
-        core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
         return
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(u.len)
-    core.send_status(_store_metadata(core, channel, u, got.data))
+    state.send_status(_store_metadata(state, channel, u, got.data))
 
 
-def _store_metadata(core: Core, channel: Channel, u: PushMetadataMember, data: bytes) -> R:
+def _store_metadata(
+    state: ConsumerState, channel: Channel, u: PushMetadataMember, data: bytes
+) -> R:
     """``lttng_ustconsumer_recv_metadata`` (ust-consumer.c 1276-1384) after the bytes
     came: write them into the cache, let the metadata stream take them; the status."""
     assert channel.metadata_cache is not None
@@ -566,11 +589,11 @@ def _store_metadata(core: Core, channel: Channel, u: PushMetadataMember, data: b
         if stream.output is not None:
             stream.output.reset_metadata_file()
     if stream is not None and stream.output is not None:
-        core.drain(stream)
+        state.drain(stream)
     return R.LTTCOMM_CONSUMERD_SUCCESS
 
 
-def request_metadata(core: Core, channel: Channel) -> HandlerGen:
+def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
     """``lttng_ustconsumer_request_metadata`` (ust-consumer.c 3314-3441): ask the
     session daemon, on the metadata socket, for the metadata of ``channel`` that the
     cache lacks. It answers PUSH_METADATA (status, ``len`` bytes, status) or
@@ -586,62 +609,66 @@ def request_metadata(core: Core, channel: Channel) -> HandlerGen:
         key=channel.key,
     )
     log.debug("metadata request: channel %d, session %d", channel.key, channel.session_id)
-    core.send(METADATA_REQUEST_MSG.build(request), sock=Sock.METADATA)
+    yield Acquire(Sock.METADATA)
+    state.send(METADATA_REQUEST_MSG.build(request), sock=Sock.METADATA)
     got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
     try:
-        reply = parse_metadata_socket_reply(core.abi, got.data)
+        reply = parse_metadata_socket_reply(state.abi, got.data)
     except RemoteProtocolError as exc:
         raise UstrefError(f"metadata request of channel {channel.key}: {exc}") from exc
     if isinstance(reply, MetadataRequestErrorReply):
         log.debug("metadata request of channel %d: no registry", channel.key)
-        core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+        yield Release(Sock.METADATA)
         return
     u = reply.u
     assert isinstance(u, PushMetadataMember)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
     if not u.len:
+        yield Release(Sock.METADATA)
         return
     payload = yield Need(u.len, 0, Sock.METADATA)
     if channel.metadata_cache is None:
         raise UstrefError(f"metadata request: channel {channel.key} has no metadata cache")
-    core.send_status(_store_metadata(core, channel, u, payload.data), sock=Sock.METADATA)
+    state.send_status(_store_metadata(state, channel, u, payload.data), sock=Sock.METADATA)
+    yield Release(Sock.METADATA)
 
 
-def close_metadata(core: Core, msg: ConsumerMsg) -> None:
+def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     """CLOSE_METADATA (ust-consumer.c 1733-1743, ``close_metadata`` 798-873,
     ``lttng_ustconsumer_close_metadata`` 3228-3268): write out what is cached, then
     close the metadata stream; the channel goes with it (in monitor mode the stream's
     teardown drops the channel's last reference, in snapshot mode ``close_metadata``
     deletes the channel itself)."""
-    channel = _chan_or_not_found(core, msg)
+    channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
     stream = channel.metadata_stream
     if stream is not None:
-        core.drain(stream)
+        state.drain(stream)
         S.on_hangup(stream)
-        core.drain(stream)
-        core.close_stream(stream)
-    core.destroy_channel(channel)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+        state.drain(stream)
+        lifetime.close_stream(stream)
+    lifetime.destroy_channel(state, channel)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 # -- rotation, clear, packets ----------------------------------------------------------------
 
 
-def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
+def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """ROTATE_CHANNEL (ust-consumer.c 2046-2102, ``lttng_consumer_rotate_channel``
     consumer.c 3983-4168, ``lttng_consumer_rotate_ready_streams`` 4652-4693): flush,
     consume up to the sampled position, then every stream continues in the channel's
     current chunk. ustref drains synchronously, so every stream is rotate-ready at once."""
     u = _member(msg, RotateChannelMember)
     assert isinstance(u, RotateChannelMember)
-    channel = core.registry.find(u.key)
+    channel = state.registry.find(u.key)
     if channel is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if u.relayd_id != LOCAL:
-        core.send_status(R.LTTCOMM_CONSUMERD_ROTATION_FAIL)
+        state.send_status(R.LTTCOMM_CONSUMERD_ROTATION_FAIL)
         return
     to_open = []
     for stream in channel.streams:
@@ -660,13 +687,13 @@ def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
         S.flush(stream, producer_active=flush_active)
         # Synchronous here, so even while paused (the test-only pause pipe): C would
         # leave the rotation pending until the data thread resumes.
-        core.drain(stream, even_paused=True)
+        state.drain(stream, even_paused=True)
         stream.opened_packet_in_current_trace_chunk = False
         if channel.type is ChannelType.DATA and stream.trace_chunk is not channel.trace_chunk:
             to_open.append(stream)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
     for stream in channel.streams:
-        core.rotate_stream(stream)
+        lifetime.rotate_stream(state, stream)
     # The new chunk gets a packet opened as close to the rotation point as possible
     # (consumer.c 4216-4270, then consumer_stream_open_packet per stream).
     for stream in to_open:
@@ -674,15 +701,15 @@ def rotate_channel(core: Core, msg: ConsumerMsg) -> None:
             S.open_packet(stream)
 
 
-def clear_channel(core: Core, msg: ConsumerMsg) -> None:
+def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """CLEAR_CHANNEL (ust-consumer.c 2103-2131, ``lttng_consumer_clear_channel``
     consumer.c 5146-5170): nothing for a metadata channel; every stream of a data
     channel is flushed and cleared (``consumer_clear_stream`` 4411-4432: an active
     flush, then ``lttng_ust_ctl_clear_buffer``, which drops what the buffer holds by
     moving the consumed position to the current sub-buffer)."""
-    channel = core.registry.find(_key(msg))
+    channel = state.registry.find(_key(msg))
     if channel is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if channel.type is ChannelType.DATA:
         try:
@@ -691,28 +718,28 @@ def clear_channel(core: Core, msg: ConsumerMsg) -> None:
                 stream.ust.clear()
         except UstrefError as exc:
             log.error("clear channel %d: %s", channel.key, exc)
-            core.send_status(R.LTTCOMM_CONSUMERD_FATAL)
+            state.send_status(R.LTTCOMM_CONSUMERD_FATAL)
             return
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def open_channel_packets(core: Core, msg: ConsumerMsg) -> None:
+def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
     """OPEN_CHANNEL_PACKETS (ust-consumer.c 2261-2283, ``lttng_consumer_open_channel_packets``
     consumer.c 5172-5242): open a packet in every stream (a flush of an empty packet)."""
-    channel = core.registry.find(_key(msg))
+    channel = state.registry.find(_key(msg))
     if channel is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if channel.type is ChannelType.METADATA:
-        core.send_status(R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
+        state.send_status(R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
         return
     for stream in channel.streams:
         if stream.reader is not None:
             S.open_packet(stream)
-    core.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def _snapshot_data(core: Core, channel: Channel, nb_packets: int) -> None:
+def _snapshot_data(channel: Channel, nb_packets: int) -> None:
     """``snapshot_channel()`` (ust-consumer.c 1076-1255) for a local snapshot."""
     for stream in channel.streams:
         stream.trace_chunk = channel.trace_chunk
@@ -724,11 +751,11 @@ def _snapshot_data(core: Core, channel: Channel, nb_packets: int) -> None:
             stream.trace_chunk = None
 
 
-def _snapshot_metadata(core: Core, channel: Channel) -> None:
+def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
     """``snapshot_metadata()`` (ust-consumer.c 965-1039): create the metadata stream,
     write the whole cache through it, destroy it."""
     identity = P.ChannelIdentity(kind=P.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
-    _create_streams(core, channel, identity)
+    yield from _create_streams(state, channel, identity)
     stream = channel.metadata_stream
     if stream is None:
         raise UstrefError("snapshot metadata: no metadata stream")
@@ -737,18 +764,18 @@ def _snapshot_metadata(core: Core, channel: Channel) -> None:
         S.open_output(stream)
         S.drain(stream)
     finally:
-        core.close_stream(stream)
+        lifetime.close_stream(stream)
 
 
-def snapshot_channel(core: Core, msg: ConsumerMsg) -> HandlerGen:
+def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """SNAPSHOT_CHANNEL (ust-consumer.c 1847-1894): snapshot a data channel's streams
     or the metadata into the channel's current chunk; relayd snapshots are not
     supported yet (SNAPSHOT_FAILED)."""
     u = _member(msg, SnapshotChannelMember)
     assert isinstance(u, SnapshotChannelMember)
-    channel = core.registry.find(u.key)
+    channel = state.registry.find(u.key)
     if channel is None:
-        core.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     code = R.LTTCOMM_CONSUMERD_SUCCESS
     try:
@@ -756,17 +783,17 @@ def snapshot_channel(core: Core, msg: ConsumerMsg) -> HandlerGen:
             raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
         if u.metadata:
             if channel.metadata_cache is not None:
-                yield from request_metadata(core, channel)
-            _snapshot_metadata(core, channel)
+                yield from request_metadata(state, channel)
+            yield from _snapshot_metadata(state, channel)
         else:
-            _snapshot_data(core, channel, u.nb_packets_per_stream)
+            _snapshot_data(channel, u.nb_packets_per_stream)
     except (UstrefError, OSError) as exc:
         log.error("snapshot channel %d: %s", u.key, exc)
         code = R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED
-    core.send_status(code)
+    state.send_status(code)
 
 
-HANDLERS = {
+HANDLERS: dict[LttngConsumerCommand, Handler] = {
     C.LTTNG_CONSUMER_ADD_CHANNEL: ignored,
     C.LTTNG_CONSUMER_ADD_STREAM: ignored,
     C.LTTNG_CONSUMER_UPDATE_STREAM: ignored,

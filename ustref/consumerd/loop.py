@@ -29,8 +29,9 @@ import socket
 import time
 from dataclasses import dataclass
 
-from ustref.consumerd import testpoint
-from ustref.consumerd.core import Core, Handover, Send, Sock
+from ustref.consumerd import effects, testpoint
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import CreatePipe, Handover, OpenStreamFds, Send, Sock
 from ustref.consumerd.registry import Channel, Stream
 from ustref.errors import TransportError, UstrefError
 from ustref.transport.argv import ConsumerdArgv
@@ -88,6 +89,8 @@ class Shell:
         self.stop = False
         self.socks: dict[Sock, socket.socket] = {}
         self._watched: dict[int, Stream | Channel] = {}
+        self.now = 0
+        """This turn's ``time.monotonic_ns()``, passed to every core entry point."""
         self.pause_pipe: testpoint.PausePipe | None = None
 
     def start(self) -> None:
@@ -131,14 +134,19 @@ class Shell:
             while not self.stop and not self.core.closed:
                 self._sync_watched()
                 deadline = self.core.next_deadline()
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                for key, _ in self.sel.select(timeout):
+                timeout = None
+                if deadline is not None:
+                    timeout = max(0, deadline - time.monotonic_ns()) / 1e9
+                ready = self.sel.select(timeout)
+                # The one clock read of this turn: every entry point gets this `now`.
+                self.now = time.monotonic_ns()
+                for key, _ in ready:
                     self._ready(key)
                     self._flush_actions()
-                self.core.handle_timer(time.monotonic())
+                self.core.handle_timer(self.now)
                 self._flush_actions()
         finally:
-            self.core.shutdown()
+            self.core.shutdown(time.monotonic_ns())
             self._flush_actions()
             for sock in self.socks.values():
                 sock.close()
@@ -158,7 +166,7 @@ class Shell:
         elif tag == "pause" and self.pause_pipe is not None:
             state = self.pause_pipe.read_state()
             if state is not None:
-                self.core.pause_data_consumption(state)
+                self.core.pause_data_consumption(state, self.now)
         elif isinstance(tag, Sock):
             self._receive(tag)
         elif isinstance(tag, Stream) and not self.core.consumes(tag):
@@ -178,9 +186,9 @@ class Shell:
             self.sel.unregister(sock)
             # EOF: the core ends on the command socket's, and fails a metadata
             # request still waiting on the metadata socket's.
-            self.core.receive(which, b"", [], time.monotonic())
+            self.core.receive(which, b"", [], self.now)
             return
-        self.core.receive(which, data, fds, time.monotonic())
+        self.core.receive(which, data, fds, self.now)
 
     def _wake(self, fd: int, target: Stream | Channel) -> None:
         try:
@@ -194,9 +202,9 @@ class Shell:
             self._watched.pop(fd, None)
         if isinstance(target, Channel):
             if hangup:
-                self.core.channel_hangup(target)
+                self.core.channel_hangup(target, self.now)
         else:
-            self.core.stream_ready(target, hangup=hangup)
+            self.core.stream_ready(target, self.now, hangup=hangup)
 
     def _sync_watched(self) -> None:
         wanted = self.core.watched()
@@ -215,17 +223,29 @@ class Shell:
                 self._watched[fd] = stream
 
     def _flush_actions(self) -> None:
-        for action in self.core.take_actions():
-            try:
-                if isinstance(action, Send):
-                    send_all(self.socks[action.sock], action.data, action.fds)
-                elif isinstance(action, Handover):
-                    self._handover(action)
-                else:
-                    self.socks[action.sock].close()
-            except (OSError, UstrefError) as exc:
-                log.error("sending to the session daemon: %s", exc)
-                self.core.closed = True
+        """Perform the core's actions in order, until it has none left (answering a
+        request can make a handler go on and queue more)."""
+        while actions := self.core.take_actions():
+            for action in actions:
+                if isinstance(action, (OpenStreamFds, CreatePipe)):
+                    try:
+                        result = effects.perform(action)
+                    except OSError as exc:
+                        self.core.complete(action, exc, self.now)
+                    else:
+                        assert result is not None
+                        self.core.complete(action, result, self.now)
+                    continue
+                try:
+                    if isinstance(action, Send):
+                        send_all(self.socks[action.sock], action.data, action.fds)
+                    elif isinstance(action, Handover):
+                        self._handover(action)
+                    else:
+                        effects.perform(action)
+                except (OSError, UstrefError) as exc:
+                    log.error("sending to the session daemon: %s", exc)
+                    self.core.closed = True
 
     def _handover(self, action: Handover) -> None:
         """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``: the backend says

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.ustctl_backend import UstChannel, UstStream
-from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
+from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output.chunk import TraceChunk
 from ustref.output.stream import StreamOutput
 from ustref.ring.reader import StreamReader
+from ustref.ring.timers import PeriodicTimer
 
 LOCAL: RelaydId = RelaydId(2**64 - 1)
 """``relayd_id`` / ``net_seq_idx`` (u64)-1: local output, no relay daemon."""
@@ -53,7 +54,6 @@ class Stream:
     open packet (consumer-stream.c ``consumer_stream_create``); a rotation clears it,
     and an open-packet attempt (after the rotation, or after a consumed packet) sets
     it again. A rotation's flush is active (no empty packet) while it is set."""
-    hangup_flush_done: bool = False
     last_discarded_events: int = 0
     last_sequence_number: int | None = None
     ust_metadata_pushed: int = 0
@@ -75,18 +75,14 @@ class Channel:
 
     key: ChannelKey
     session_id: SessionId
-    chunk_id: ChunkId | None
     pathname: str
     name: str
-    relayd_id: RelaydId
     type: ChannelType
     tracefile_size: int
     tracefile_count: int
     session_id_per_pid: int
     monitor: bool
     ust_app_uid: int
-    uid: int
-    gid: int
     monitor_timer_interval_us: int
     switch_timer_interval_us: int
     ust: UstChannel
@@ -109,10 +105,11 @@ class Channel:
     discarded_events: int = 0
     lost_packets: int = 0
     metadata_cache: MetadataCache | None = None
-    next_monitor_deadline: float | None = None
-    next_metadata_request: float | None = None
-    """Metadata channels with a switch timer: when ``metadata_switch_timer``
-    (consumer-timer.c) next asks the session daemon for new metadata."""
+    monitor_timer: PeriodicTimer | None = None
+    """``consumer_timer_monitor_start()``: data channels with a monitor interval."""
+    metadata_timer: PeriodicTimer | None = None
+    """Metadata channels with a switch timer: ``metadata_switch_timer``
+    (consumer-timer.c) asks the session daemon for new metadata at each firing."""
 
     @property
     def metadata_stream(self) -> Stream | None:

@@ -234,7 +234,6 @@ def on_hangup(stream: Stream) -> None:
     if not stream.quiescent:
         flush(stream, producer_active=False)
         stream.quiescent = True
-    stream.hangup_flush_done = True
 
 
 def usage(stream: Stream) -> tuple[int, int]:

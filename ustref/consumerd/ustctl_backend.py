@@ -48,7 +48,6 @@ import abc
 import errno
 import logging
 import os
-import time
 from collections.abc import Callable
 
 from ustref.errors import LocalProtocolError, TransportError, UstrefError
@@ -141,11 +140,11 @@ class UstChannel(abc.ABC):
         """``lttng_ust_ctl_destroy_channel()``: the stream fds stay the caller's."""
 
     @abc.abstractmethod
-    def next_deadline(self) -> float | None:
-        """When the channel's ring-buffer timers next expire (``time.monotonic()``)."""
+    def next_deadline(self) -> int | None:
+        """When the channel's ring-buffer timers next expire (monotonic ns)."""
 
     @abc.abstractmethod
-    def run_timers(self, now: float) -> None:
+    def run_timers(self, now: int) -> None:
         """Run the ring-buffer timers whose deadline has passed."""
 
 
@@ -163,8 +162,9 @@ class Backend(abc.ABC):
         """``lttng_ust_ctl_get_nr_stream_per_channel()``."""
 
     @abc.abstractmethod
-    def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int]) -> UstChannel:
-        """``lttng_ust_ctl_create_channel(attr, stream_fds, len(stream_fds))``."""
+    def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int], now: int) -> UstChannel:
+        """``lttng_ust_ctl_create_channel(attr, stream_fds, len(stream_fds))`` at ``now``
+        (monotonic ns): the channel's ring-buffer timers are armed then."""
 
     @abc.abstractmethod
     def end_of_streams(self) -> list[Message]:
@@ -245,10 +245,10 @@ class PureStream(UstStream):
 class PureChannelHandle(UstChannel):
     """A :class:`PureChannel` with the streams opened on it and its ring-buffer timers."""
 
-    def __init__(self, pure: PureChannel) -> None:
+    def __init__(self, pure: PureChannel, armed_ns: int) -> None:
         self.pure = pure
         self.streams: list[PureStream] = []
-        self.timers = ChannelTimers.for_channel(pure.attr, time.monotonic_ns())
+        self.timers = ChannelTimers.for_channel(pure.attr, armed_ns)
         self._writer: MetadataWriter | None = None
 
     @property
@@ -313,14 +313,13 @@ class PureChannelHandle(UstChannel):
             self._writer = None
         self.pure.destroy()
 
-    def next_deadline(self) -> float | None:
-        deadline = self.timers.next_deadline()
-        return None if deadline is None else deadline / 1e9
+    def next_deadline(self) -> int | None:
+        return self.timers.next_deadline()
 
-    def run_timers(self, now: float) -> None:
+    def run_timers(self, now: int) -> None:
         """``lib_ring_buffer_channel_switch_timer()`` (flush the buffers that have a
         reader) and ``lib_ring_buffer_channel_do_read()`` (wake them)."""
-        for timer in self.timers.due(round(now * 1e9)):
+        for timer in self.timers.due(now):
             if timer is Timer.SWITCH:
                 on_switch_timer(s.reader for s in self.streams)
             else:
@@ -338,8 +337,10 @@ class PureBackend(Backend):
     def nr_stream_per_channel(self) -> int:
         return C.possible_cpus_array_len()
 
-    def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int]) -> PureChannelHandle:
-        return PureChannelHandle(PureChannel.create(attr, stream_fds))
+    def create_channel(
+        self, attr: C.ChannelAttr, stream_fds: list[int], now: int
+    ) -> PureChannelHandle:
+        return PureChannelHandle(PureChannel.create(attr, stream_fds), now)
 
     def end_of_streams(self) -> list[Message]:
         return _messages("end of streams", C.END_OF_STREAMS)
@@ -459,7 +460,7 @@ class LibChannel(UstChannel):
         """None here: the library runs the channel's timers on its own thread."""
         return None
 
-    def run_timers(self, now: float) -> None:
+    def run_timers(self, now: int) -> None:
         """Nothing to run (see :meth:`next_deadline`)."""
 
 
@@ -479,7 +480,7 @@ class LibBackend(Backend):
 
         return ustctl.nr_stream_per_channel()
 
-    def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int]) -> LibChannel:
+    def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int], now: int) -> LibChannel:
         from ustref.ring import ustctl
 
         c_attr = ustctl.channel_attr(

@@ -118,6 +118,12 @@ class Behaviour:
     codes: tuple[Code, ...] = ()
     traffic: tuple[Traffic, ...] = ()
     abi_notes: Mapping[Abi, str] = dataclasses.field(default_factory=dict)
+    on_error: Code | None = None
+    """What the C consumer answers when handling the command fails (the value of the
+    reply the command socket is due, in that reply's shape: a status, a status channel,
+    DATA_PENDING's int, a u64 count, a close-trace-chunk reply); ``None`` for the
+    commands answered with nothing. ustref's error boundary
+    (:class:`ustref.consumerd.core.Core`) answers it. Set from :data:`_ON_ERROR`."""
 
 
 _C = LttngConsumerCommand
@@ -1034,6 +1040,102 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(_R.LTTCOMM_CONSUMERD_UNKNOWN_ERROR, "opening a packet failed"),
         ),
     ),
+}
+
+_E = LttngErrorCode
+
+_ON_ERROR: Mapping[LttngConsumerCommand, Code] = {
+    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: Code(
+        _R.LTTCOMM_CONSUMERD_FATAL,
+        "consumer_add_relayd_socket after the fd (consumer.c 3672-3678): FATAL",
+    ),
+    _C.LTTNG_CONSUMER_DESTROY_RELAYD: Code(
+        _R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no such relayd (ust-consumer.c 1454)"
+    ),
+    _C.LTTNG_CONSUMER_DATA_PENDING: Code(
+        0, "consumer_data_pending's `data_not_pending` (consumer.c 3879): 0"
+    ),
+    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: Code(
+        _R.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
+        "end_channel_error: consumer_send_status_channel(sock, NULL) (ust-consumer.c 2314-2330)",
+    ),
+    _C.LTTNG_CONSUMER_GET_CHANNEL: Code(
+        _R.LTTCOMM_CONSUMERD_FATAL,
+        "C goes to error_get_channel_fatal and stops (ust-consumer.c 1691, 1710, 1717); "
+        "ustref answers FATAL and goes on",
+    ),
+    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: Code(
+        _R.LTTCOMM_CONSUMERD_SUCCESS,
+        "notify_thread_del_channel cannot fail the command (ust-consumer.c 1721-1732)",
+    ),
+    _C.LTTNG_CONSUMER_PUSH_METADATA: Code(
+        _R.LTTCOMM_CONSUMERD_ERROR_METADATA,
+        "lttng_ustconsumer_recv_metadata's failure (ust-consumer.c 1823-1829)",
+    ),
+    _C.LTTNG_CONSUMER_CLOSE_METADATA: Code(
+        _R.LTTCOMM_CONSUMERD_SUCCESS,
+        "close_metadata ignores lttng_ustconsumer_close_metadata's result (ust-consumer.c 826)",
+    ),
+    _C.LTTNG_CONSUMER_SETUP_METADATA: Code(
+        _R.LTTCOMM_CONSUMERD_FATAL,
+        "setup_metadata: send_streams_to_thread failed (ust-consumer.c 1108-1115)",
+    ),
+    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: Code(
+        _E.LTTNG_ERR_BUFFER_FLUSH_FAILED, "flush_channel: a flush failed (ust-consumer.c 733-737)"
+    ),
+    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: Code(
+        _R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED, "snapshot_channel failed (ust-consumer.c 1868-1883)"
+    ),
+    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: Code(
+        0, "the count when no stream matches (ust-consumer.c 1919): 0"
+    ),
+    _C.LTTNG_CONSUMER_LOST_PACKETS: Code(
+        0, "the count when no stream matches (ust-consumer.c 1969): 0"
+    ),
+    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Code(
+        _R.LTTCOMM_CONSUMERD_SUCCESS,
+        "clear_quiescent_channel fails only on an unknown key (ust-consumer.c 757-796)",
+    ),
+    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Code(
+        _R.LTTCOMM_CONSUMERD_FATAL,
+        "C goes to error_fatal and stops (ust-consumer.c 2007-2038); ustref answers FATAL",
+    ),
+    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: Code(
+        _R.LTTCOMM_CONSUMERD_ROTATION_FAIL,
+        "lttng_consumer_rotate_channel failed (ust-consumer.c 2066-2070)",
+    ),
+    _C.LTTNG_CONSUMER_INIT: Code(
+        _R.LTTCOMM_CONSUMERD_FATAL,
+        "lttng_consumer_init_command cannot fail (consumer.c 4695-4714); ustref answers FATAL",
+    ),
+    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: Code(
+        _R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
+        "lttng_consumer_create_trace_chunk failed (consumer.c 4780-4811)",
+    ),
+    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: Code(
+        _R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED,
+        "lttng_consumer_close_trace_chunk failed (consumer.c 4905-5032); empty path",
+    ),
+    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: Code(
+        _R.LTTCOMM_CONSUMERD_FATAL,
+        "lttng_consumer_trace_chunk_exists: lookup failure (consumer.c 5065)",
+    ),
+    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: Code(
+        _R.LTTCOMM_CONSUMERD_FATAL,
+        "consumer_clear_stream: flush or clear failed (consumer.c 4415-4427)",
+    ),
+    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: Code(
+        _R.LTTCOMM_CONSUMERD_UNKNOWN_ERROR,
+        "lttng_consumer_open_channel_packets: a stream failed (consumer.c 5219)",
+    ),
+}
+"""Per command, the C consumer's failure reply (:attr:`Behaviour.on_error`). Commands
+that answer nothing (ADD_CHANNEL, ADD_STREAM, UPDATE_STREAM, STOP, SNAPSHOT_METADATA,
+STREAMS_SENT) have none."""
+
+BEHAVIOUR = {
+    cmd: dataclasses.replace(behaviour, on_error=_ON_ERROR.get(cmd))
+    for cmd, behaviour in BEHAVIOUR.items()
 }
 
 

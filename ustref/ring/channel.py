@@ -1,12 +1,8 @@
 """The I/O shell of pure ring-buffer creation: fds, pipes and files.
 
-Mirrors, as the consumer daemon runs them:
+Mirrors, as the consumer daemon runs them (the stream fds themselves are opened by
+the consumer, ``open_ust_stream_fd()``: :mod:`ustref.consumerd.effects`):
 
-* ``open_ust_stream_fd()`` (src/common/ust-consumer/ust-consumer.c @ v2.13.9): each
-  stream's fd is an anonymous POSIX shm object (``shm_create_anonymous("ust-consumer")``,
-  src/common/shm.c: ``shm_open("/shm-ust-consumer-<pid>", O_CREAT|O_EXCL|O_RDWR, 0700)``
-  then ``shm_unlink``: an unlinked tmpfs file under ``/dev/shm``) or, with ``--shm-path``,
-  the file ``<shm_path><cpu>`` opened ``O_RDWR|O_CREAT|O_EXCL`` mode ``0600``;
 * ``lttng_ust_ctl_create_channel()`` (liblttng-ust-ctl 2.13.5) over those fds: a wait pipe
   per shm object (channel object first), each stream file ``ftruncate``d to its
   ``memory_map_size`` and then written in full (``zero_file()``, which leaves the file
@@ -14,15 +10,13 @@ Mirrors, as the consumer daemon runs them:
 * ``lttng_ust_ctl_create_stream()`` (``lib_ring_buffer_open_read``), the wait/wakeup fd
   getters and closers, ``lttng_ust_ctl_destroy_stream``/``_destroy_channel``.
 
-Deliberate difference, opt-in only: ``anonymous="memfd"`` creates sealable memfds and
-seals them against shrinking (``F_SEAL_SHRINK``) once sized, so an app cannot make the
-consumer fault by truncating a buffer; the default follows lttng-tools (``shm_open``), whose
-tmpfs files cannot be sealed.
+Deliberate difference, opt-in only: ``seal=True`` seals memfds against shrinking
+(``F_SEAL_SHRINK``) once sized, so an app cannot make the consumer fault by truncating a
+buffer; the default follows lttng-tools (``shm_open``), whose tmpfs files cannot be sealed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 from dataclasses import dataclass, field
@@ -30,96 +24,6 @@ from dataclasses import dataclass, field
 from ustref.errors import LocalProtocolError, UstrefError
 from ustref.ring import create as C
 from ustref.ring.shm import PAGE_SIZE, ShmMapping
-
-#: The ``/dev/shm`` directory glibc's ``shm_open`` creates its objects in.
-DEV_SHM = "/dev/shm"
-
-
-def shm_create_anonymous(owner_name: str = "ust-consumer") -> int:
-    """``shm_create_anonymous()`` (lttng-tools src/common/shm.c @ v2.13.9)."""
-    path = os.path.join(DEV_SHM, f"shm-{owner_name}-{os.getpid()}")
-    flags = os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(path, flags, 0o700)
-    except OSError as exc:
-        raise UstrefError(f"cannot create shm object {path}: {exc.strerror}") from exc
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    return fd
-
-
-def memfd_create_sealable(name: str = "ust-consumer") -> int:
-    """A memfd that accepts seals (ustref's opt-in replacement for the shm object)."""
-    return os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-
-
-def stream_shm_path(shm_path: str, cpu: int) -> str:
-    """``get_stream_shm_path()`` (ust-consumer.c): the channel path with the CPU appended."""
-    return f"{shm_path}{cpu}"
-
-
-def open_stream_fds(
-    nr: int,
-    *,
-    shm_path: str = "",
-    anonymous: str = "shm",
-    owner: tuple[int, int] | None = None,
-) -> list[int]:
-    """``open_ust_stream_fd()`` for CPUs ``0 .. nr-1``; on error closes (and unlinks) the
-    ones already opened, like ``create_ust_channel()``.
-
-    With ``shm_path`` each stream is the file ``<shm_path><cpu>`` (``O_CREAT |
-    O_EXCL``, mode 0600). C opens it through ``run_as_open`` with the session's
-    credentials; ``owner`` (uid, gid) gives the same ownership here."""
-    fds: list[int] = []
-    try:
-        for cpu in range(nr):
-            if shm_path:
-                fd = os.open(
-                    stream_shm_path(shm_path, cpu), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600
-                )
-                fds.append(fd)
-                if owner is not None and (os.geteuid(), os.getegid()) != owner:
-                    os.fchown(fd, *owner)
-            elif anonymous == "memfd":
-                fds.append(memfd_create_sealable())
-            elif anonymous == "shm":
-                fds.append(shm_create_anonymous())
-            else:
-                raise LocalProtocolError(f"unknown anonymous shm kind {anonymous!r}")
-    except OSError as exc:
-        _undo(fds, shm_path)
-        raise UstrefError(f"cannot open stream shm {shm_path!r}: {exc.strerror}") from exc
-    except BaseException:
-        _undo(fds, shm_path)
-        raise
-    return fds
-
-
-def remove_stream_files(nr: int, shm_path: str, root_shm_path: str) -> None:
-    """``lttng_ustconsumer_del_channel()`` / ``_free_channel()`` (ust-consumer.c
-    2480-2525): unlink each stream's ``<shm_path><cpu>`` file, then remove
-    ``root_shm_path`` and the directories under it that hold no file
-    (``run_as_rmdir_recursive`` with ``LTTNG_DIRECTORY_HANDLE_SKIP_NON_EMPTY_FLAG``,
-    directory-handle.c: deepest first; a directory with a file stays, and so do
-    its parents)."""
-    if shm_path:
-        for cpu in range(nr):
-            with contextlib.suppress(OSError):
-                os.unlink(stream_shm_path(shm_path, cpu))
-    if not root_shm_path:
-        return
-    for dirpath, _dirnames, _files in os.walk(root_shm_path, topdown=False):
-        with contextlib.suppress(OSError):
-            os.rmdir(dirpath)
-
-
-def _undo(fds: list[int], shm_path: str) -> None:
-    for cpu, fd in enumerate(fds):
-        os.close(fd)
-        if shm_path:
-            with contextlib.suppress(OSError):
-                os.unlink(stream_shm_path(shm_path, cpu))
 
 
 def _wait_pipe() -> tuple[int, int]:

@@ -18,6 +18,10 @@ lttng-tools' consumer passes the session daemon's switch interval straight to th
 for data channels (its own switch timer serves the metadata channel), so a pure consumer
 must run these. Here they are deadlines (:meth:`ChannelTimers.next_deadline`,
 :meth:`ChannelTimers.due`) and actions on readers; the daemon's loop owns the clock.
+
+:class:`PeriodicTimer` is ustref's one periodic-timer rule: these two timers, and the
+consumer daemon's own monitor and metadata switch timers (consumer-timer.c, later the
+live timer), are all :class:`PeriodicTimer` deadlines in integer monotonic nanoseconds.
 """
 
 from __future__ import annotations
@@ -32,6 +36,37 @@ from ustref.ring import create as C
 from ustref.ring.reader import _OFF_ACTIVE_READERS, StreamReader
 
 
+@dataclass
+class PeriodicTimer:
+    """A periodic timer as a deadline, in integer nanoseconds of one monotonic clock.
+
+    The rule (the only one in ustref): armed at ``t0`` with period ``p``, its deadlines
+    are the grid ``t0 + k·p`` (k ≥ 1). :meth:`fire` at ``now`` fires at most once: when
+    ``now`` reached the deadline, every period missed since is coalesced into that one
+    firing (as POSIX timer overruns coalesce into one signal, and as
+    ``timer_settime``'s interval keeps the grid), and the next deadline is the first
+    grid point after ``now`` — the grid never drifts to the time the firing ran.
+    """
+
+    period_ns: int
+    deadline: int
+
+    @classmethod
+    def armed(cls, now: int, period_ns: int) -> PeriodicTimer:
+        """A timer armed at ``now``: its first expiry one period later."""
+        if period_ns <= 0:
+            raise ValueError(f"a periodic timer needs a positive period, not {period_ns}")
+        return cls(period_ns, now + period_ns)
+
+    def fire(self, now: int) -> bool:
+        """Whether the timer expired by ``now`` (once, however many periods passed);
+        if so, move the deadline to the next grid point after ``now``."""
+        if now < self.deadline:
+            return False
+        self.deadline += ((now - self.deadline) // self.period_ns + 1) * self.period_ns
+        return True
+
+
 class Timer(enum.Enum):
     SWITCH = "switch"
     READ = "read"
@@ -44,7 +79,7 @@ class ChannelTimers:
     armed_ns: int
     switch_interval_us: int = 0
     read_interval_us: int = 0
-    _next: dict[Timer, int] = field(default_factory=dict)
+    _timers: dict[Timer, PeriodicTimer] = field(default_factory=dict)
 
     @classmethod
     def for_channel(cls, attr: C.ChannelAttr, armed_ns: int) -> ChannelTimers:
@@ -54,32 +89,23 @@ class ChannelTimers:
         return cls(armed_ns, attr.switch_timer_interval, read)
 
     def __post_init__(self) -> None:
-        for timer, interval in self._intervals().items():
-            self._next[timer] = self.armed_ns + interval
-
-    def _intervals(self) -> dict[Timer, int]:
-        out = {}
         if self.switch_interval_us:
-            out[Timer.SWITCH] = self.switch_interval_us * 1000
+            self._timers[Timer.SWITCH] = PeriodicTimer.armed(
+                self.armed_ns, self.switch_interval_us * 1000
+            )
         if self.read_interval_us:
-            out[Timer.READ] = self.read_interval_us * 1000
-        return out
+            self._timers[Timer.READ] = PeriodicTimer.armed(
+                self.armed_ns, self.read_interval_us * 1000
+            )
 
     def next_deadline(self) -> int | None:
         """The earliest pending expiry (monotonic ns), or ``None`` without timers."""
-        return min(self._next.values(), default=None)
+        return min((t.deadline for t in self._timers.values()), default=None)
 
     def due(self, now_ns: int) -> list[Timer]:
-        """The timers that expired by ``now_ns`` — once each however many periods passed
-        (signal coalescing) — and re-armed on their period grid."""
-        fired = []
-        for timer, interval in self._intervals().items():
-            deadline = self._next[timer]
-            if now_ns >= deadline:
-                fired.append(timer)
-                periods = (now_ns - deadline) // interval + 1
-                self._next[timer] = deadline + periods * interval
-        return fired
+        """The timers that expired by ``now_ns`` (:meth:`PeriodicTimer.fire`: once each
+        however many periods passed, re-armed on their grid)."""
+        return [timer for timer, periodic in self._timers.items() if periodic.fire(now_ns)]
 
 
 def _active(reader: StreamReader) -> bool:

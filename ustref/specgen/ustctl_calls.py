@@ -95,7 +95,7 @@ CALLS: tuple[Call, ...] = (
     ),
     Call(
         "lttng_ust_ctl_create_channel",
-        (f"{_CHAN}.create", "ustref.ring.channel.open_stream_fds"),
+        (f"{_CHAN}.create", "ustref.consumerd.effects.open_stream_fds"),
         f"{_CREATE}::test_create_matches_library",
         "46 configurations; stream fds opened like lttng-tools' open_ust_stream_fd",
         (f"{_SEAM}.PureBackend.create_channel",),

@@ -1,0 +1,161 @@
+"""The shell's half of the core's actions: the system calls the core asks for.
+
+:func:`perform` carries out one :data:`~ustref.consumerd.exchange.Action` other than
+``Send`` and ``Handover`` (which need the shell's sockets) and returns the result of a
+request. With :mod:`ustref.consumerd.loop` and :mod:`ustref.consumerd.cli` this is the
+only module under ``ustref/consumerd/`` that makes these system calls (a test checks it).
+
+The stream shm functions mirror, at lttng-tools v2.13.9, ``open_ust_stream_fd()``
+(src/common/ust-consumer/ust-consumer.c): each stream's fd is an anonymous POSIX shm
+object (``shm_create_anonymous("ust-consumer")``, src/common/shm.c:
+``shm_open("/shm-ust-consumer-<pid>", O_CREAT|O_EXCL|O_RDWR, 0700)`` then
+``shm_unlink``: an unlinked tmpfs file under ``/dev/shm``) or, with ``--shm-path``, the
+file ``<shm_path><cpu>`` opened ``O_RDWR|O_CREAT|O_EXCL`` mode ``0600``; and the
+removal of those files with the channel (``lttng_ustconsumer_del_channel``).
+
+Deliberate difference, opt-in only: ``anonymous="memfd"`` creates sealable memfds (see
+:class:`ustref.ring.channel.PureChannel`'s ``seal``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+
+from ustref.consumerd.exchange import (
+    Action,
+    CreatePipe,
+    OpenStreamFds,
+    Received,
+    RemoveShmFiles,
+    SetNonBlocking,
+    WriteMonitor,
+)
+from ustref.errors import LocalProtocolError, UstrefError
+
+log = logging.getLogger("ustref.consumerd")
+
+
+def perform(action: Action) -> Received | None:
+    """Do ``action`` (not ``Send``/``Handover``); a request's fds, else ``None``.
+    A request's ``OSError`` propagates (the shell hands it to ``Core.complete``)."""
+    if isinstance(action, WriteMonitor):
+        try:
+            os.write(action.fd, action.data)
+        except BlockingIOError:
+            pass  # the pipe is full: the sample is dropped, as in C
+        except OSError as exc:
+            log.error("monitor pipe: %s", exc)
+        return None
+    if isinstance(action, SetNonBlocking):
+        try:
+            flags = fcntl.fcntl(action.fd, fcntl.F_GETFL)
+            fcntl.fcntl(action.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        except OSError as exc:
+            log.error("fd %d: cannot make it non-blocking: %s", action.fd, exc)
+        return None
+    if isinstance(action, RemoveShmFiles):
+        remove_stream_files(action.nr, action.shm_path, action.root_shm_path)
+        return None
+    if isinstance(action, CreatePipe):
+        return Received(fds=os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))
+    if isinstance(action, OpenStreamFds):
+        try:
+            fds = open_stream_fds(action.nr, shm_path=action.shm_path, owner=action.owner)
+        except UstrefError as exc:
+            raise OSError(str(exc)) from exc
+        return Received(fds=tuple(fds))
+    raise LocalProtocolError(f"{type(action).__name__} is the shell's to perform")
+
+
+#: The ``/dev/shm`` directory glibc's ``shm_open`` creates its objects in.
+DEV_SHM = "/dev/shm"
+
+
+def shm_create_anonymous(owner_name: str = "ust-consumer") -> int:
+    """``shm_create_anonymous()`` (lttng-tools src/common/shm.c @ v2.13.9)."""
+    path = os.path.join(DEV_SHM, f"shm-{owner_name}-{os.getpid()}")
+    flags = os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o700)
+    except OSError as exc:
+        raise UstrefError(f"cannot create shm object {path}: {exc.strerror}") from exc
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return fd
+
+
+def memfd_create_sealable(name: str = "ust-consumer") -> int:
+    """A memfd that accepts seals (ustref's opt-in replacement for the shm object)."""
+    return os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+
+
+def stream_shm_path(shm_path: str, cpu: int) -> str:
+    """``get_stream_shm_path()`` (ust-consumer.c): the channel path with the CPU appended."""
+    return f"{shm_path}{cpu}"
+
+
+def open_stream_fds(
+    nr: int,
+    *,
+    shm_path: str = "",
+    anonymous: str = "shm",
+    owner: tuple[int, int] | None = None,
+) -> list[int]:
+    """``open_ust_stream_fd()`` for CPUs ``0 .. nr-1``; on error closes (and unlinks) the
+    ones already opened, like ``create_ust_channel()``.
+
+    With ``shm_path`` each stream is the file ``<shm_path><cpu>`` (``O_CREAT |
+    O_EXCL``, mode 0600). C opens it through ``run_as_open`` with the session's
+    credentials; ``owner`` (uid, gid) gives the same ownership here."""
+    fds: list[int] = []
+    try:
+        for cpu in range(nr):
+            if shm_path:
+                fd = os.open(
+                    stream_shm_path(shm_path, cpu), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600
+                )
+                fds.append(fd)
+                if owner is not None and (os.geteuid(), os.getegid()) != owner:
+                    os.fchown(fd, *owner)
+            elif anonymous == "memfd":
+                fds.append(memfd_create_sealable())
+            elif anonymous == "shm":
+                fds.append(shm_create_anonymous())
+            else:
+                raise LocalProtocolError(f"unknown anonymous shm kind {anonymous!r}")
+    except OSError as exc:
+        _undo(fds, shm_path)
+        raise UstrefError(f"cannot open stream shm {shm_path!r}: {exc.strerror}") from exc
+    except BaseException:
+        _undo(fds, shm_path)
+        raise
+    return fds
+
+
+def remove_stream_files(nr: int, shm_path: str, root_shm_path: str) -> None:
+    """``lttng_ustconsumer_del_channel()`` / ``_free_channel()`` (ust-consumer.c
+    2480-2525): unlink each stream's ``<shm_path><cpu>`` file, then remove
+    ``root_shm_path`` and the directories under it that hold no file
+    (``run_as_rmdir_recursive`` with ``LTTNG_DIRECTORY_HANDLE_SKIP_NON_EMPTY_FLAG``,
+    directory-handle.c: deepest first; a directory with a file stays, and so do
+    its parents)."""
+    if shm_path:
+        for cpu in range(nr):
+            with contextlib.suppress(OSError):
+                os.unlink(stream_shm_path(shm_path, cpu))
+    if not root_shm_path:
+        return
+    for dirpath, _dirnames, _files in os.walk(root_shm_path, topdown=False):
+        with contextlib.suppress(OSError):
+            os.rmdir(dirpath)
+
+
+def _undo(fds: list[int], shm_path: str) -> None:
+    for cpu, fd in enumerate(fds):
+        os.close(fd)
+        if shm_path:
+            with contextlib.suppress(OSError):
+                os.unlink(stream_shm_path(shm_path, cpu))

@@ -1,0 +1,150 @@
+"""The vocabulary between ustref-consumerd's core, its handlers and its shell.
+
+* **Actions** (:data:`Action`): what the core wants done in the world. The core
+  only queues them (:meth:`ustref.consumerd.state.ConsumerState.take_actions`);
+  the shell (:mod:`ustref.consumerd.loop`, through :mod:`ustref.consumerd.effects`)
+  performs them, in order.
+* **Requests** (:data:`Request`): actions whose result a handler needs (the fds of
+  new shm objects, a pipe). A handler *yields* one; the shell performs it and
+  answers :meth:`ustref.consumerd.core.Core.complete` with a :class:`Received`
+  carrying the new fds (or the ``OSError`` it met, thrown into the handler).
+* **Waits** (:class:`Need`, :class:`Acquire`, :class:`Release`): a handler
+  generator yields them to wait for bytes/fds on a socket it holds, to take the
+  exchange slot of another socket (the metadata socket, later a relay daemon's
+  control socket), or to give it back.
+
+This module imports nothing of the core or the handlers, so both can import it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ustref.consumerd.registry import Channel
+
+
+class Sock(enum.Enum):
+    """The consumer's sockets to the session daemon, each with its own exchange slot
+    (relay daemon control sockets will get theirs, keyed the same way)."""
+
+    COMMAND = "command"
+    METADATA = "metadata"
+    ERROR = "error"
+
+
+# -- actions: fire and forget -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """Write ``data`` (with ``fds`` as SCM_RIGHTS) on ``sock``."""
+
+    sock: Sock
+    data: bytes
+    fds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The GET_CHANNEL ust-ctl hand-over of ``channel`` and its streams on the command
+    socket (``send_channel_to_sessiond_and_relayd`` after its first status)."""
+
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class WriteMonitor:
+    """Write one ``lttcomm_consumer_channel_monitor_msg`` sample to the monitor pipe
+    ``fd`` (``monitor_timer``, consumer-timer.c); a full pipe drops it, as in C."""
+
+    fd: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SetNonBlocking:
+    """``fcntl(fd, F_SETFL, O_NONBLOCK)`` (SET_CHANNEL_MONITOR_PIPE, ust-consumer.c 2027-2035)."""
+
+    fd: int
+
+
+@dataclass(frozen=True)
+class RemoveShmFiles:
+    """``lttng_ustconsumer_del_channel()`` / ``_free_channel()`` (ust-consumer.c
+    2480-2525): unlink ``<shm_path><cpu>`` for ``cpu < nr``, then the empty directories
+    under ``root_shm_path``."""
+
+    nr: int
+    shm_path: str
+    root_shm_path: str
+
+
+# -- requests: actions with a result ---------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class OpenStreamFds:
+    """``open_ust_stream_fd()`` for CPUs ``0 .. nr-1`` (ust-consumer.c 359-385):
+    anonymous shm objects, or ``<shm_path><cpu>`` files owned by ``owner``.
+    Answered with the fds."""
+
+    nr: int
+    shm_path: str
+    owner: tuple[int, int] | None
+
+
+@dataclass(frozen=True, eq=False)
+class CreatePipe:
+    """``pipe2(O_CLOEXEC | O_NONBLOCK)``: a metadata stream's ``ust_metadata_poll_pipe``
+    (``create_ust_streams``, ust-consumer.c 274). Answered with (read, write) fds."""
+
+
+Request = OpenStreamFds | CreatePipe
+Action = Send | Handover | WriteMonitor | SetNonBlocking | RemoveShmFiles | Request
+
+
+# -- waits ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """Yielded by a handler: ``nbytes`` bytes and ``nfds`` fds from ``sock`` (a socket
+    whose slot the handler holds: the command socket, or the metadata socket after
+    :class:`Acquire`)."""
+
+    nbytes: int
+    nfds: int = 0
+    sock: Sock = Sock.COMMAND
+
+
+@dataclass(frozen=True)
+class Acquire:
+    """Yielded by a handler: take ``sock``'s exchange slot (wait in its queue while
+    another exchange holds it). Held until :class:`Release` or the handler's end."""
+
+    sock: Sock
+
+
+@dataclass(frozen=True)
+class Release:
+    """Yielded by a handler: give ``sock``'s slot back to the next one queued."""
+
+    sock: Sock
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a handler gets back for a :class:`Need` (the bytes and fds), a request
+    (its fds) or an :class:`Acquire`/:class:`Release` (nothing)."""
+
+    data: bytes = b""
+    fds: tuple[int, ...] = ()
+
+
+Wait = Need | Acquire | Release | Request
+HandlerGen = Generator[Wait, Received, None]
+"""A handler that waits: it yields :data:`Wait` and gets a :class:`Received` back."""

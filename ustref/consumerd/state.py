@@ -1,0 +1,95 @@
+"""The consumer's state as its handlers see it: tables, queued actions, the time.
+
+:class:`ConsumerState` is what every command handler (:mod:`ustref.consumerd.handlers`)
+and every lifetime function (:mod:`ustref.consumerd.lifetime`) takes: the registry
+of channels and streams, the trace chunks, the ust-ctl backend, the actions queued
+for the shell and ``now`` — the time the shell passed to the core's current entry
+point (integer nanoseconds of one monotonic clock). :class:`~ustref.consumerd.core.Core`
+is a :class:`ConsumerState` that also owns the exchange slots and the timers; the
+handlers never import it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ustref.consumerd import streams as S
+from ustref.consumerd.exchange import Action, HandlerGen, Handover, Send, Sock
+from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream
+from ustref.consumerd.ustctl_backend import Backend, PureBackend
+from ustref.errors import UstrefError
+from ustref.output.chunk import ChunkRegistry
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import STATUS_MSG, ConsumerMsg, ConsumerStatusMsg
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+
+log = logging.getLogger("ustref.consumerd")
+
+ReturnCode = LttcommReturnCode | LttngErrorCode
+
+
+class ConsumerState:
+    """The consumer daemon's state, free of I/O (see the module docstring)."""
+
+    def __init__(self, *, abi: Abi = Abi.V2_13_9, ustctl: Backend | None = None) -> None:
+        self.abi = abi
+        #: the ust-ctl backend every ring-buffer operation goes through (pure by default)
+        self.ustctl = ustctl or PureBackend()
+        self.registry = Registry()
+        self.chunks = ChunkRegistry()
+        self.sessiond_uuid: bytes | None = None
+        self.monitor_pipe: int | None = None
+        self.data_consumption_paused = False
+        """consumer.c ``data_consumption_paused``: set only through the test-only pause
+        pipe (:mod:`ustref.consumerd.testpoint`); data streams are left alone while set."""
+        self.closed = False
+        self.now = 0
+        """Monotonic ns given by the shell to the entry point being served."""
+        self._actions: list[Action] = []
+
+    # -- actions for the shell ----------------------------------------------------------
+
+    def act(self, action: Action) -> None:
+        self._actions.append(action)
+
+    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Sock = Sock.COMMAND) -> None:
+        self.act(Send(sock, data, fds))
+
+    def send_status(self, code: ReturnCode, sock: Sock = Sock.COMMAND) -> None:
+        """``consumer_send_status_msg()``."""
+        self.send(STATUS_MSG.build(ConsumerStatusMsg(ret_code=code)), sock=sock)
+
+    def handover(self, channel: Channel) -> None:
+        self.act(Handover(channel))
+
+    def take_actions(self) -> list[Action]:
+        actions, self._actions = self._actions, []
+        return actions
+
+    # -- the data and metadata threads -------------------------------------------------
+
+    def consumes(self, stream: Stream) -> bool:
+        """Whether the data or metadata thread would touch ``stream`` now. Streams of
+        a channel without ``monitor`` (a session with no output, read only by
+        SNAPSHOT_CHANNEL) never enter those threads (``send_stream_to_thread`` is
+        skipped, ust-consumer.c 1692-1705); a data stream is left alone while data
+        consumption is paused (the metadata thread is never paused)."""
+        if not stream.channel.monitor:
+            return False
+        return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
+
+    def drain(self, stream: Stream, *, even_paused: bool = False) -> None:
+        """Consume what ``stream`` has ready, unless data consumption is paused
+        (:meth:`consumes`) and ``even_paused`` is not set. A failure is the stream's
+        (logged), as in the data thread."""
+        if not even_paused and not self.consumes(stream):
+            return
+        try:
+            S.drain(stream)
+        except (UstrefError, OSError) as exc:
+            log.error("stream %s: %s", stream.name, exc)
+
+
+Handler = Callable[[ConsumerState, ConsumerMsg], "HandlerGen | None"]
+"""A command handler: a plain function (it sent everything) or a generator."""
