@@ -23,17 +23,19 @@ from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
-from ustref.protocol import client, consumer, lttng_types, sockets
+from ustref.fuzz.grammar_strategies import strategy_for
+from ustref.protocol import consumer, sockets
 from ustref.protocol.abi import Abi
-from ustref.protocol.client import (
+from ustref.protocol.fields import CUnion, unwrap
+from ustref.protocol.layout import struct_layout
+from ustref.protocol.peers import client, lttng_types
+from ustref.protocol.peers.client import (
     SESSION_MSG,
     LttcommSessiondCommand,
     LttcommSessiondCommandV2139,
 )
-from ustref.protocol.client import LttcommSessiondCommand as Cmd
-from ustref.protocol.fields import CUnion, unwrap
-from ustref.protocol.layout import struct_layout
-from ustref.protocol.lttng_types import (
+from ustref.protocol.peers.client import LttcommSessiondCommand as Cmd
+from ustref.protocol.peers.lttng_types import (
     LttngBufferType,
     LttngDomainType,
     LttngEventContextType,
@@ -46,7 +48,6 @@ from ustref.protocol.lttng_types import (
 )
 from ustref.protocol.registry import REGISTRY, StructSpec
 from ustref.protocol.sockets import LttcommSockDomain, LttcommSockProto
-from ustref.protocol.strategies import strategy_for
 
 V2139 = Abi.V2_13_9
 R975 = Abi.R97535EFAA

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_bytes_roundtrip, assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
+from ustref.fuzz.grammar_strategies import strategy_for
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -87,7 +88,6 @@ from ustref.protocol.sockets import (
     SockaddrIn,
     SockaddrIn6,
 )
-from ustref.protocol.strategies import strategy_for
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 
 C = LttngConsumerCommand

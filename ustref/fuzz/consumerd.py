@@ -5,7 +5,7 @@ a sequence of commands: valid ``lttcomm_consumer_msg`` encodings drawn by
 Hypothesis from the grammar (bucketed by ``cmd_type``), most *made plausible*
 field by field (keys from a small pool so that later commands find earlier
 channels, small buffer sizes, empty paths — by C field name, through the
-layout walker), some damaged by :func:`ustref.fuzz.strategies.mutate`; the
+layout walker), some damaged by :func:`ustref.fuzz.mutations.mutate`; the
 reply phase follows the conversation table (fds and metadata bytes when the
 table says so), sometimes broken (missing, extra or wrong fds; short
 payloads); sometimes a command out of order, or a hang-up mid-exchange.
@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ustref.fuzz.launch import Consumerd, LaunchError
+from ustref.fuzz.mutations import RandomChooser, mutate, slots
 from ustref.fuzz.session import Action, Outcome, Session
-from ustref.fuzz.strategies import RandomChooser, mutate, slots
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.conversation import Socket

@@ -1096,7 +1096,7 @@ register_enums(
     LttngEventOutput,
     ConsumerChannelType,
 )
-# LttcommSockProto and LttcommSockDomain are registered by ustref.protocol.client,
+# LttcommSockProto and LttcommSockDomain are registered by ustref.protocol.peers.client,
 # LttcommReturnCode by ustref.protocol.lttng_error, LttngUstAbiChanType by
 # ustref.protocol.ust_abi.
 
