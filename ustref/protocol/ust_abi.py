@@ -452,7 +452,6 @@ class LttngUstAbiObjectDataCounterCpu(WireStruct):
     cpu_nr: int = csfield(u32, doc="CPU number of this counter.")
 
 
-_OT = LttngUstAbiObjectType
 OBJECT_DATA_U = CUnion(
     LTTNG_UST_ABI_OBJECT_DATA_PADDING2,
     {
@@ -466,13 +465,13 @@ OBJECT_DATA_U = CUnion(
     key="type",
     cases={
         # lttng_ust_ctl_recv_channel_from_consumer fills it (ustctl.c).
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_CHANNEL: "channel",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_CHANNEL: "channel",
         # lttng_ust_ctl_recv_stream_from_consumer fills it (ustctl.c).
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_STREAM: "stream",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_STREAM: "stream",
         # lttng_ust_ctl_create_counter_data / _global_data / _cpu_data fill them.
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER: "counter",
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_GLOBAL: "counter_global",
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_CPU: "counter_cpu",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER: "counter",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_GLOBAL: "counter_global",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_CPU: "counter_cpu",
     },
 )
 
@@ -568,7 +567,6 @@ class LttngUstAbiChannelConfig(WireStruct):
 
 # --- lttng-tools: lttcomm_ust_msg / lttcomm_ust_reply -----------------------------
 
-_CMD = LttngUstAbiCommand
 UST_MSG_U = CUnion(
     572,
     {
@@ -581,15 +579,15 @@ UST_MSG_U = CUnion(
     key="cmd",
     cases={
         # lttng_ust_ctl_send_channel_to_ust writes it; handle_message reads u.channel.len.
-        _CMD.LTTNG_UST_ABI_CHANNEL: "channel",
+        LttngUstAbiCommand.LTTNG_UST_ABI_CHANNEL: "channel",
         # lttng_ust_ctl_send_stream_to_ust writes it; lttng_abi_map_stream reads it.
-        _CMD.LTTNG_UST_ABI_STREAM: "stream",
+        LttngUstAbiCommand.LTTNG_UST_ABI_STREAM: "stream",
         # lttng_ust_ctl_create_event writes it; lttng_abi_create_event reads it.
-        _CMD.LTTNG_UST_ABI_EVENT: "event",
+        LttngUstAbiCommand.LTTNG_UST_ABI_EVENT: "event",
         # lttng_ust_ctl_add_context writes it; lttng_abi_add_context reads it.
-        _CMD.LTTNG_UST_ABI_CONTEXT: "context",
+        LttngUstAbiCommand.LTTNG_UST_ABI_CONTEXT: "context",
         # lttng_ust_ctl_tracer_version sends zeros; the application fills u.version.
-        _CMD.LTTNG_UST_ABI_TRACER_VERSION: "version",
+        LttngUstAbiCommand.LTTNG_UST_ABI_TRACER_VERSION: "version",
     },
 )
 
@@ -636,7 +634,7 @@ UST_REPLY_U = CUnion(
     key="cmd",
     cases={
         # handle_message (lttng-ust-comm.c) writes it; lttng_ust_ctl_tracer_version reads it.
-        _CMD.LTTNG_UST_ABI_TRACER_VERSION: "version",
+        LttngUstAbiCommand.LTTNG_UST_ABI_TRACER_VERSION: "version",
         # No lttng-ust 2.13.5 code writes or reads u.channel / u.stream of a reply.
     },
 )

@@ -29,8 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError, UstrefError
-from ustref.ring import layout as L
-from ustref.ring import packet as P
+from ustref.ring import layout, packet
 from ustref.ring.crash import MASK64
 from ustref.ring.reader import (
     _COLD_CC_SB,
@@ -45,7 +44,7 @@ from ustref.ring.reader import (
 )
 from ustref.ring.shm import ShmMapping
 
-_OFF_RECORD_DISABLED = L.RingBuffer.record_disabled.offset
+_OFF_RECORD_DISABLED = layout.RingBuffer.record_disabled.offset
 
 
 class BufferFull(UstrefError):
@@ -95,7 +94,7 @@ class MetadataWriter(StreamReader):
         return writer
 
     def _require_metadata(self) -> None:
-        if self.kind is not P.ClientKind.METADATA:
+        if self.kind is not packet.ClientKind.METADATA:
             raise LocalProtocolError(
                 f"{self.mapping.source}: metadata can only be written to a metadata channel"
             )
@@ -110,7 +109,7 @@ class MetadataWriter(StreamReader):
         geo = self.geometry
         off = geo.subbuf_offset(self.mapping.load_ulong(_OFF_OFFSET))
         room = geo.subbuf_size - off
-        return room if off else room - L.c_sizeof(L.MetadataPacketHeader)
+        return room if off else room - layout.c_sizeof(layout.MetadataPacketHeader)
 
     def write_one_packet(self, data: bytes) -> int:
         """``lttng_ust_ctl_write_one_packet_to_channel()``: writes at most what fits in the
