@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ustref.errors import LocalProtocolError, OutputError, RemoteProtocolError
+from ustref.ids import U64_MAX
 from ustref.output import index
 
 
@@ -55,7 +56,7 @@ def test_entry_is_nine_big_endian_u64_in_c_order() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(values=st.lists(st.integers(0, 2**64 - 1), min_size=10, max_size=10))
+@given(values=st.lists(st.integers(0, U64_MAX), min_size=10, max_size=10))
 def test_struct_packing_builds_what_the_grammar_builds(values: list[int]) -> None:
     """PacketIndex.pack's struct fast path and the Construct grammar agree, with the
     offset given apart as the batched writer gives it."""

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.fuzz.grammar_strategies import strategy_for
+from ustref.ids import U64_MAX
 from ustref.protocol import consumer, sockets
 from ustref.protocol.abi import Abi
 from ustref.protocol.fields import CUnion, unwrap
@@ -757,7 +758,7 @@ def test_empty_lttng_msg_header() -> None:
         ),
         (
             client.PROCESS_ATTR_INTEGRAL_VALUE_COMM,
-            client.ProcessAttrIntegralValueComm(u=(1 << 64) - 1),
+            client.ProcessAttrIntegralValueComm(u=U64_MAX),
             struct.pack("<q", -1),  # _signed -1 reads as _unsigned 2**64 - 1
         ),
     ],

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests.protocol.roundtrip import assert_bytes_roundtrip, assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.fuzz.grammar_strategies import strategy_for
+from ustref.ids import U64_MAX
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -105,7 +106,6 @@ MSG_SIZE = 4 + UNION_SIZE  # 12690
 SPECS = {Abi.V2_13_9: CONSUMER_MSG_V2139, Abi.R97535EFAA: CONSUMER_MSG_R97535EFAA}
 MSG_TYPES: dict[Abi, Any] = {Abi.V2_13_9: ConsumerMsgV2139, Abi.R97535EFAA: ConsumerMsgR97535efaa}
 
-U64_MAX = 2**64 - 1
 SESSIOND_UUID = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 
 

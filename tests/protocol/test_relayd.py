@@ -14,6 +14,7 @@ import pytest
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
+from ustref.ids import U64_MAX
 from ustref.protocol import relayd
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import LttngTraceChunkCommandType
@@ -194,8 +195,8 @@ def test_metadata_payload() -> None:
 )
 def test_stream_and_last_seq(spec: StructSpec[Any], dc_type: type[Any]) -> None:
     # stream_id u64 @0, last_net_seq_num u64 @8 → 16
-    obj = dc_type(stream_id=5, last_net_seq_num=(1 << 64) - 1)
-    assert_roundtrip(spec, obj, struct.pack(">QQ", 5, (1 << 64) - 1), c_sizeof=16)
+    obj = dc_type(stream_id=5, last_net_seq_num=U64_MAX)
+    assert_roundtrip(spec, obj, struct.pack(">QQ", 5, U64_MAX), c_sizeof=16)
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from ustref.errors import RemoteProtocolError
+from ustref.ids import U64_MAX
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.conversation import Conversation, Direction, Socket
 from ustref.protocol.conversation.rules import INITIATORS, following
@@ -145,7 +146,7 @@ HANDOVER = (
             Send(TO_S, "fd", fds=2),
         )
     ),
-    Send(TO_S, "uint64_t", arg=2**64 - 1),
+    Send(TO_S, "uint64_t", arg=U64_MAX),
 )
 
 CLOSED_PATH = b"/chunk/path\0"

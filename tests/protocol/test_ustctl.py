@@ -436,7 +436,7 @@ def _consumer_sends(chan_size: int, streams: list[tuple[int, int]]) -> list[tupl
     ]
     for size, nr in streams:
         sends += [(struct.pack("<Q", size), 0), (struct.pack("<I", nr), 0), (b"\x00", 2)]
-    sends += [(struct.pack("<Q", 0xFFFF_FFFF_FFFF_FFFF), 0), (struct.pack("<I", 0), 0)]
+    sends += [(struct.pack("<Q", ustctl.END_OF_STREAMS), 0), (struct.pack("<I", 0), 0)]
     return sends
 
 

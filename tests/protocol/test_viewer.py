@@ -14,6 +14,7 @@ import pytest
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
+from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
 from ustref.protocol.peers import viewer
 from ustref.protocol.registry import REGISTRY, StructSpec
@@ -136,7 +137,7 @@ def test_new_streams_response_hup() -> None:
 
 
 def test_get_next_index() -> None:
-    obj = viewer.ViewerGetNextIndex(stream_id=(1 << 64) - 1)
+    obj = viewer.ViewerGetNextIndex(stream_id=U64_MAX)
     assert_roundtrip(viewer.GET_NEXT_INDEX, obj, b"\xff" * 8, c_sizeof=8)
 
 

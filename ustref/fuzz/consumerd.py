@@ -33,6 +33,7 @@ from typing import Any
 from ustref.fuzz.launch import Consumerd, LaunchError
 from ustref.fuzz.mutations import RandomChooser, mutate, slots
 from ustref.fuzz.session import Action, Outcome, Session
+from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.conversation import Socket
@@ -51,7 +52,6 @@ FD_KIND: dict[LttngConsumerCommand, str] = {
 RARE = {LttngConsumerCommand.LTTNG_CONSUMER_STOP, LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM}
 
 KEYS = (1, 2, 3)
-U64_MAX = (1 << 64) - 1
 
 
 def _plausible_values(rng: random.Random) -> dict[str, Callable[[], int]]:

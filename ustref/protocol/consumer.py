@@ -144,7 +144,7 @@ import construct as cs
 from construct_typed import csfield, csfield_default
 
 from ustref.errors import LocalProtocolError, RemoteProtocolError
-from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
+from ustref.ids import U64_MAX, ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.constants import (
     LTTNG_NAME_MAX,
@@ -711,7 +711,7 @@ class SnapshotChannelMember(WireStruct):
     ``u.snapshot_channel``.
 
     Sent by ``consumer_snapshot_channel`` (sessiond consumer.c; ``metadata`` = 1
-    for the metadata channel, ``relayd_id`` = 2**64-1 for a local snapshot); read
+    for the metadata channel, ``relayd_id`` = ``-1ULL`` for a local snapshot); read
     by ``lttng_ustconsumer_recv_cmd``.
     """
 
@@ -1242,7 +1242,7 @@ def close_trace_chunk_path(reply: ConsumerCloseTraceChunkReply) -> str:
 # --- typed ids ---------------------------------------------------------------
 
 #: ``-1ULL``: the relayd index of local output (``relayd_id`` / ``net_seq_index``).
-NO_RELAYD = (1 << 64) - 1
+NO_RELAYD = U64_MAX
 
 #: Which field holds the channel key, per message type.
 _CHANNEL_KEY_FIELD: Mapping[type[WireStruct], str] = {

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ustref.errors import LayoutError
+from ustref.ids import U64_MAX
 from ustref.ring import layout
 from ustref.ring.shm import ShmMapping
-
-MASK64 = (1 << 64) - 1
 
 
 def _order(value: int) -> int:
@@ -73,10 +72,10 @@ class Geometry:
     @cached_property
     def commit_count_mask(self) -> int:
         """``chan->commit_count_mask = ~0UL >> num_subbuf_order`` (channel_create())."""
-        return MASK64 >> self.num_subbuf_order
+        return U64_MAX >> self.num_subbuf_order
 
     def buf_trunc(self, offset: int) -> int:
-        return offset & ~(self.buf_size - 1) & MASK64
+        return offset & ~(self.buf_size - 1) & U64_MAX
 
     def buf_trunc_val(self, offset: int) -> int:
         return self.buf_trunc(offset) >> self.buf_size_order
@@ -88,10 +87,10 @@ class Geometry:
         return offset & (self.subbuf_size - 1)
 
     def subbuf_trunc(self, offset: int) -> int:
-        return offset & ~(self.subbuf_size - 1) & MASK64
+        return offset & ~(self.subbuf_size - 1) & U64_MAX
 
     def subbuf_align(self, offset: int) -> int:
-        return (offset + self.subbuf_size) & ~(self.subbuf_size - 1) & MASK64
+        return (offset + self.subbuf_size) & ~(self.subbuf_size - 1) & U64_MAX
 
     def subbuf_index(self, offset: int) -> int:
         return self.buf_offset(offset) >> self.subbuf_size_order

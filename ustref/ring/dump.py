@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import TextIO
 
 from ustref.errors import LayoutError, UstrefError
+from ustref.ids import U64_MAX
 from ustref.ring import layout
-from ustref.ring.crash import MASK64, CrashRecord, read_crash_record
+from ustref.ring.crash import CrashRecord, read_crash_record
 from ustref.ring.shm import ShmMapping
 
 METADATA_NAME = "metadata"
@@ -73,7 +74,7 @@ def crash_packets(mapping: ShmMapping, record: CrashRecord | None = None) -> Ite
     while offset < prod:
         sbidx = geo.subbuf_index(offset)
         seq_cc = mapping.read_u64(rec.commit_hot_array + sbidx * hot_stride + seq_off)
-        if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_cur)) & MASK64 & (1 << 63):
+        if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_cur)) & U64_MAX & (1 << 63):
             return
         if ((seq_cc - geo.subbuf_size) & geo.commit_count_mask) == (
             geo.buf_trunc(offset) // geo.num_subbuf

@@ -15,6 +15,7 @@ import enum
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError
+from ustref.ids import U64_MAX
 from ustref.ring import layout
 from ustref.ring.shm import ShmMapping
 
@@ -91,8 +92,8 @@ def write_data_begin(
     mapping.write_u64(packet_offset + layout.PacketHeader.stream_instance_id.offset, cpu)
     mapping.write_u64(packet_offset + DATA_TIMESTAMP_BEGIN, tsc)
     mapping.write_u64(packet_offset + DATA_TIMESTAMP_END, 0)
-    mapping.write_u64(packet_offset + DATA_CONTENT_SIZE, (1 << 64) - 1)
-    mapping.write_u64(packet_offset + DATA_PACKET_SIZE, (1 << 64) - 1)
+    mapping.write_u64(packet_offset + DATA_CONTENT_SIZE, U64_MAX)
+    mapping.write_u64(packet_offset + DATA_PACKET_SIZE, U64_MAX)
     mapping.write_u64(packet_offset + DATA_SEQ_NUM, seq_num)
     mapping.write_u64(packet_offset + DATA_EVENTS_DISCARDED, 0)
     mapping.write_u32(packet_offset + DATA_CPU_ID, cpu)

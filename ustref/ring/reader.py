@@ -47,8 +47,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
+from ustref.ids import U64_MAX
 from ustref.ring import layout, packet
-from ustref.ring.crash import MASK64, CrashRecord, Geometry, read_crash_record
+from ustref.ring.crash import CrashRecord, Geometry, read_crash_record
 from ustref.ring.shm import PAGE_SIZE, PLAIN_WORD_ACCESS_IS_ATOMIC, ShmMapping, write_views
 
 GET_RETRY = 10  # LTTNG_UST_RING_BUFFER_GET_RETRY
@@ -68,7 +69,7 @@ class Status(enum.IntEnum):
 
 def _negative(value: int) -> bool:
     """``(long) value < 0`` for a 64-bit unsigned difference."""
-    return bool((value & MASK64) & _SIGN)
+    return bool((value & U64_MAX) & _SIGN)
 
 
 def page_align(value: int) -> int:
@@ -420,10 +421,10 @@ class StreamReader:
             old_id = w[wsb]
             if not old_id & layout.SB_ID_NOREF_MASK:
                 return False
-            expected_offset = (consumed_count << layout.SB_ID_OFFSET_SHIFT) & MASK64
+            expected_offset = (consumed_count << layout.SB_ID_OFFSET_SHIFT) & U64_MAX
             if (old_id & layout.SB_ID_OFFSET_MASK) != expected_offset:
                 return False
-            rsb = (w[_W_RSB_ID] & ~layout.SB_ID_OFFSET_MASK & MASK64) | expected_offset
+            rsb = (w[_W_RSB_ID] & ~layout.SB_ID_OFFSET_MASK & U64_MAX) | expected_offset
             w[_W_RSB_ID] = rsb | layout.SB_ID_NOREF_MASK  # subbuffer_id_set_noref_offset()
             if self.mapping.cas_ulong(wsb << 3, old_id, w[_W_RSB_ID]) != old_id:
                 return False
@@ -442,7 +443,7 @@ class StreamReader:
         """``lttng_ust_ctl_get_subbuf()`` → ``lib_ring_buffer_get_subbuf()``."""
         m, w, geo = self.mapping, self._words, self.geometry
         m.check()
-        consumed &= MASK64
+        consumed &= U64_MAX
         consumed_idx = geo.subbuf_index(consumed)
         cc_sb = self._cc_sb[consumed_idx]
         retries = GET_RETRY
@@ -479,7 +480,7 @@ class StreamReader:
 
     def _clear_noref(self, sb_id: int) -> int:
         if self.geometry.overwrite:
-            return sb_id & ~layout.SB_ID_NOREF_MASK & MASK64
+            return sb_id & ~layout.SB_ID_NOREF_MASK & U64_MAX
         return sb_id
 
     def _bindex(self, sb_id: int) -> int:
@@ -599,9 +600,9 @@ class StreamReader:
         m, w, o, geo = self.mapping, self._words, self._octets, self.geometry
         m.check()
         size = geo.subbuf_size
-        trunc = ~(size - 1) & MASK64
+        trunc = ~(size - 1) & U64_MAX
         buf_mask = geo.buf_size - 1
-        buf_trunc = ~buf_mask & MASK64
+        buf_trunc = ~buf_mask & U64_MAX
         order, num_order = geo.subbuf_size_order, geo.num_subbuf_order
         cc_mask = geo.commit_count_mask
         cc_sb, wsb, data_size, data = self._cc_sb, self._wsb, self._data_size, self.tables.data
@@ -633,7 +634,7 @@ class StreamReader:
             start = data[sb_id]
             taken.append(new(Subbuffer, (pos, data_bytes, padded, o[start : start + padded])))
             held.append(sb_id)
-            pos = (pos + size) & MASK64
+            pos = (pos + size) & U64_MAX
             left -= 1
         if not taken:
             m.check()
@@ -681,8 +682,8 @@ class StreamReader:
             read += w[word]
             w[word] = 0
         self._held = ()
-        if read & MASK64:
-            self._atomic_add(_OFF_RECORDS_READ, read & MASK64)
+        if read & U64_MAX:
+            self._atomic_add(_OFF_RECORDS_READ, read & U64_MAX)
         last = w[_W_GET_SUBBUF_CONSUMED]
         self._update_read_sb_index(geo.subbuf_index(last), geo.buf_trunc_val(last))
         self.move_consumer(geo.subbuf_align(last))
@@ -772,7 +773,7 @@ class StreamReader:
     def get_instance_id(self) -> int:
         """``client_instance_id()``: ``buf->backend.cpu``."""
         packet.require_data(self.kind, "instance_id", self.mapping.source)
-        return self.mapping.read_i32(_OFF_CPU) & MASK64
+        return self.mapping.read_i32(_OFF_CPU) & U64_MAX
 
     def get_current_timestamp(self) -> int:
         """``client_current_timestamp()``: ``trace_clock_read64()`` (CLOCK_MONOTONIC)."""
@@ -807,12 +808,12 @@ class StreamReader:
                 reserve_commit_diff = (geo.buf_trunc(begin) >> geo.num_subbuf_order) - (
                     commit_count & geo.commit_count_mask
                 )
-                if reserve_commit_diff & MASK64:
+                if reserve_commit_diff & U64_MAX:
                     return
                 if (
                     not geo.overwrite
                     and (geo.subbuf_trunc(begin) - geo.subbuf_trunc(m.load_ulong(_OFF_CONSUMED)))
-                    & MASK64
+                    & U64_MAX
                     >= geo.buf_size
                 ):
                     return
@@ -822,7 +823,7 @@ class StreamReader:
                 m.load_ulong(_OFF_RECORDS_LOST_FULL)
                 + m.load_ulong(_OFF_RECORDS_LOST_WRAP)
                 + m.load_ulong(_OFF_RECORDS_LOST_BIG)
-            ) & MASK64
+            ) & U64_MAX
             if m.cas_ulong(_OFF_OFFSET, old, end) == old:
                 break
         if self.kind is packet.ClientKind.DATA:  # save_last_tsc(): tsc_bits is 27
@@ -872,7 +873,7 @@ class StreamReader:
         m, geo = self.mapping, self.geometry
         while True:
             consumed_old = m.load_ulong(_OFF_CONSUMED)
-            if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_old)) & MASK64 < geo.buf_size:
+            if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_old)) & U64_MAX < geo.buf_size:
                 return
             consumed_new = geo.subbuf_align(consumed_old)
             if m.cas_ulong(_OFF_CONSUMED, consumed_old, consumed_new) == consumed_old:
@@ -886,7 +887,7 @@ class StreamReader:
         wsb = self.tables.buf_wsb + idx * _WSB_STRIDE
         sb_id = m.load_ulong(wsb)
         while sb_id & layout.SB_ID_NOREF_MASK:
-            found = m.cas_ulong(wsb, sb_id, sb_id & ~layout.SB_ID_NOREF_MASK & MASK64)
+            found = m.cas_ulong(wsb, sb_id, sb_id & ~layout.SB_ID_NOREF_MASK & U64_MAX)
             if found == sb_id:
                 return
             sb_id = found
@@ -911,7 +912,7 @@ class StreamReader:
                 self.identity,
                 tsc=tsc,
                 cpu=m.read_i32(_OFF_CPU),
-                seq_num=(self.geometry.num_subbuf * cnt + idx) & MASK64,
+                seq_num=(self.geometry.num_subbuf * cnt + idx) & U64_MAX,
             )
         else:
             packet.write_metadata_begin(m, packet_offset, self.identity)
@@ -919,7 +920,7 @@ class StreamReader:
     def _check_deliver(self, offset: int, commit_count: int, idx: int, tsc: int, lost: int) -> None:
         """``lib_ring_buffer_check_deliver()`` and ``_check_deliver_slow()``."""
         m, geo = self.mapping, self.geometry
-        old_commit_count = (commit_count - geo.subbuf_size) & MASK64
+        old_commit_count = (commit_count - geo.subbuf_size) & U64_MAX
         if (geo.buf_trunc(offset) >> geo.num_subbuf_order) != (
             old_commit_count & geo.commit_count_mask
         ):
@@ -944,8 +945,8 @@ class StreamReader:
         if geo.overwrite:  # lib_ring_buffer_set_noref_offset()
             wsb = self.tables.buf_wsb + idx * _WSB_STRIDE
             sb_id = m.load_ulong(wsb)
-            sb_id = (sb_id & ~layout.SB_ID_OFFSET_MASK & MASK64) | (
-                (geo.buf_trunc_val(offset) << layout.SB_ID_OFFSET_SHIFT) & MASK64
+            sb_id = (sb_id & ~layout.SB_ID_OFFSET_MASK & U64_MAX) | (
+                (geo.buf_trunc_val(offset) << layout.SB_ID_OFFSET_SHIFT) & U64_MAX
             )
             m.store_ulong(wsb, sb_id | layout.SB_ID_NOREF_MASK)
         m.store_ulong(cc_sb, commit_count)

@@ -78,6 +78,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
+from ustref.ids import U64_MAX
 
 _U64 = struct.Struct("<Q")
 _I64 = struct.Struct("<q")
@@ -86,7 +87,6 @@ _I32 = struct.Struct("<i")
 _U16 = struct.Struct("<H")
 
 _SEQ_CST = 5
-_MASK64 = (1 << 64) - 1
 PAGE_SIZE = mmap.PAGESIZE
 #: Aligned 8-byte loads and stores are untorn and kept in program order (TSO):
 #: what the typed views rely on (see "Memory ordering" above).
@@ -391,7 +391,7 @@ class ShmMapping:
         """``uatomic_set()``/``CMM_ACCESS_ONCE() =`` of a word."""
         self._mapped(offset, 8)
         self._require_writable(offset)
-        _atomic_store(self.address + offset, value & _MASK64, _SEQ_CST)
+        _atomic_store(self.address + offset, value & U64_MAX, _SEQ_CST)
         if self.faulted is not None:
             self._raise_fault()
 
@@ -399,9 +399,9 @@ class ShmMapping:
         """``uatomic_cmpxchg()``: store ``new`` if the word is ``old``; return the word found."""
         self._mapped(offset, 8)
         self._require_writable(offset)
-        expected = ctypes.c_uint64(old & _MASK64)
+        expected = ctypes.c_uint64(old & U64_MAX)
         _atomic_cas(
-            self.address + offset, ctypes.byref(expected), new & _MASK64, False, _SEQ_CST, _SEQ_CST
+            self.address + offset, ctypes.byref(expected), new & U64_MAX, False, _SEQ_CST, _SEQ_CST
         )
         if self.faulted is not None:
             self._raise_fault()
@@ -449,7 +449,7 @@ class ShmMapping:
             self._raise_fault()
 
     def write_u64(self, offset: int, value: int) -> None:
-        self._pack(_U64, offset, value & _MASK64)
+        self._pack(_U64, offset, value & U64_MAX)
 
     def write_u32(self, offset: int, value: int) -> None:
         self._pack(_U32, offset, value & 0xFFFF_FFFF)

@@ -29,8 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError, UstrefError
+from ustref.ids import U64_MAX
 from ustref.ring import layout, packet
-from ustref.ring.crash import MASK64
 from ustref.ring.reader import (
     _COLD_CC_SB,
     _COLD_STRIDE,
@@ -183,13 +183,13 @@ class MetadataWriter(StreamReader):
                 diff = (geo.buf_trunc(begin) >> geo.num_subbuf_order) - (
                     commit_count & geo.commit_count_mask
                 )
-                if diff & MASK64:
+                if diff & U64_MAX:
                     self._lost(_OFF_RECORDS_LOST_WRAP)
                     raise WrapAround(f"{m.source}: sub-buffer not committed (wrap-around)")
                 consumed = m.load_ulong(_OFF_CONSUMED)
                 if (
                     not geo.overwrite
-                    and (geo.subbuf_trunc(begin) - geo.subbuf_trunc(consumed)) & MASK64
+                    and (geo.subbuf_trunc(begin) - geo.subbuf_trunc(consumed)) & U64_MAX
                     >= geo.buf_size
                 ):
                     self._lost(_OFF_RECORDS_LOST_FULL)
@@ -226,7 +226,7 @@ class MetadataWriter(StreamReader):
             m.load_ulong(_OFF_RECORDS_LOST_FULL)
             + m.load_ulong(_OFF_RECORDS_LOST_WRAP)
             + m.load_ulong(_OFF_RECORDS_LOST_BIG)
-        ) & MASK64
+        ) & U64_MAX
 
     def _set_end(self, last: int, tsc: int) -> int:
         """``subbuffer_set_data_size()`` and ``*ts_end = tsc`` for the sub-buffer of byte
