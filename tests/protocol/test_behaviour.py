@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.c_sources import LTTNG_TOOLS_2_13_9, needs_lttng_tools_2_13_9
 from ustref.capture.decode import decode_records
 from ustref.capture.format import read_capture
 from ustref.protocol.abi import ALL_ABIS, Abi
@@ -15,7 +16,7 @@ from ustref.protocol.consumer import LttngConsumerCommand
 from ustref.protocol.conversation import Socket
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 
-C_TREE = Path("/work/src/lttng-tools-v2.13.9")
+C_TREE = LTTNG_TOOLS_2_13_9
 GOLDEN = Path(__file__).resolve().parents[2] / "spec" / "golden" / "v2.13.9"
 
 
@@ -35,7 +36,7 @@ def test_codes_match_what_the_command_socket_carries(command: LttngConsumerComma
     assert len({int(c.value) for c in codes}) == len(codes), "a code listed twice"
 
 
-@pytest.mark.skipif(not C_TREE.exists(), reason="lttng-tools v2.13.9 sources not present")
+@needs_lttng_tools_2_13_9
 @pytest.mark.parametrize("command", list(LttngConsumerCommand), ids=lambda c: c.name)
 def test_sources_name_functions_at_their_lines(command: LttngConsumerCommand) -> None:
     for source in BEHAVIOUR[command].sources:
