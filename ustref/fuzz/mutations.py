@@ -339,9 +339,4 @@ def message_bytes_for(spec: StructSpec[Any]) -> st.SearchStrategy[bytes]:
     return st.one_of(valid_bytes_for(spec), mutated_bytes_for(spec), any_bytes_for(spec))
 
 
-def chooser_from(rng: random.Random) -> Chooser:
-    """A :class:`Chooser` over ``rng``."""
-    return RandomChooser(rng)
-
-
 Decoder = Callable[[bytes], object]

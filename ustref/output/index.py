@@ -23,7 +23,6 @@ from typing import TypeVar
 from construct_typed import csfield
 
 from ustref.errors import OutputError, RemoteProtocolError
-from ustref.ids import U64_MAX
 from ustref.output.runas import os_failure
 from ustref.protocol.fields import WireStruct, u32be, u64be
 from ustref.protocol.registry import Protocol, StructSpec
@@ -38,8 +37,6 @@ CTF_INDEX_MAGIC = 0xC1F1DCC1
 CTF_INDEX_MAJOR = 1
 #: ``CTF_INDEX_MINOR``, ctf-index.h.
 CTF_INDEX_MINOR = 1
-#: Written when the tracer cannot tell (``-1ULL``, consumer-stream.c ``ctf_packet_index_populate``).
-UNSET_U64 = U64_MAX
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

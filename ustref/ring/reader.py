@@ -53,7 +53,6 @@ from ustref.ring.crash import CrashRecord, Geometry, read_crash_record
 from ustref.ring.shm import PAGE_SIZE, PLAIN_WORD_ACCESS_IS_ATOMIC, ShmMapping, write_views
 
 GET_RETRY = 10  # LTTNG_UST_RING_BUFFER_GET_RETRY
-RETRY_DELAY_S = 0.010  # LTTNG_UST_RING_BUFFER_RETRY_DELAY_MS
 _SIGN = 1 << 63
 _U32 = 0xFFFF_FFFF
 _PAGE_MASK = ~(PAGE_SIZE - 1)

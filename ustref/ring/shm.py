@@ -75,7 +75,6 @@ import struct
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
 
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
 from ustref.ids import U64_MAX
@@ -363,18 +362,6 @@ class ShmMapping:
             offset=offset,
         )
 
-    def check_size(self) -> None:
-        """Raise if the file is now shorter than the mapping (a shrink seen before touching it)."""
-        try:
-            now = os.fstat(self._fd).st_size
-        except OSError as exc:  # pragma: no cover
-            raise LayoutError(f"fstat failed: {exc.strerror}", source=self.source) from exc
-        if now < self.size:
-            raise LayoutError(
-                f"file shrank to {now} bytes under the reader (mapped {self.size})",
-                source=self.source,
-            )
-
     # -- atomics (shared words) -----------------------------------------------
 
     def load_ulong(self, offset: int) -> int:
@@ -473,20 +460,6 @@ class ShmMapping:
         mm[offset : offset + len(data)] = data
         if self.faulted is not None:
             self._raise_fault()
-
-    def write_to(self, out_fd: int, offset: int, length: int) -> int:
-        """Write ``length`` bytes at ``offset`` to ``out_fd`` without a Python copy."""
-        self._mapped(offset, length)
-        with self.octets[offset : offset + length] as view:
-            written = write_views(out_fd, [view], source=self.source)
-        if self.faulted is not None:
-            self._raise_fault()
-        return written
-
-    def ctypes_view(self, cls: Any, offset: int) -> Any:
-        """A ctypes object of type ``cls`` over the mapping (for tests and tools)."""
-        self._mapped(offset, ctypes.sizeof(cls))
-        return cls.from_address(self.address + offset)
 
 
 #: ``IOV_MAX``: the most buffers one ``writev(2)`` takes.
