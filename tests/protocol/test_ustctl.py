@@ -22,6 +22,7 @@ from ustref.protocol.conversation import Conversation, Direction, Socket
 from ustref.protocol.fields import CStr
 from ustref.protocol.layout import struct_layout
 from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.peers import ust_app
 from ustref.protocol.registry import REGISTRY, StructSpec
 
 PAD288 = bytes(range(256)) + bytes(32)  # a recognisable 288-byte padding area
@@ -235,7 +236,7 @@ def test_channel_config() -> None:
 
 def test_ust_msg_channel() -> None:
     # handle @0, cmd @4, u @8 (572): channel is 300, tail 272
-    obj = ust_abi.LttcommUstMsg(
+    obj = ust_app.LttcommUstMsg(
         handle=1,
         cmd=ust_abi.LttngUstAbiCommand.LTTNG_UST_ABI_CHANNEL,
         u=ust_abi.LttngUstAbiChannel(
@@ -244,40 +245,40 @@ def test_ust_msg_channel() -> None:
         u_tail=b"",
     )
     data = struct.pack("<IIQi288s", 1, 0x51, 8192, 0, bytes(288)) + bytes(272)
-    assert_roundtrip(ust_abi.UST_MSG, obj, data, c_sizeof=580)
+    assert_roundtrip(ust_app.UST_MSG, obj, data, c_sizeof=580)
 
 
 def test_ust_msg_stream_event_context_version_and_raw() -> None:
     stream = ust_abi.LttngUstAbiStream(len=4096, stream_nr=2, padding=bytes(288))
-    obj = ust_abi.LttcommUstMsg(handle=3, cmd=0x60, u=stream, u_tail=b"")
+    obj = ust_app.LttcommUstMsg(handle=3, cmd=0x60, u=stream, u_tail=b"")
     data = struct.pack("<IIQI288s", 3, 0x60, 4096, 2, bytes(288)) + bytes(272)
-    assert_roundtrip(ust_abi.UST_MSG, obj, data, c_sizeof=580)
+    assert_roundtrip(ust_app.UST_MSG, obj, data, c_sizeof=580)
 
     event = ust_abi.EVENT.parse(_event_bytes(b"a:b"))
-    obj = ust_abi.LttcommUstMsg(handle=4, cmd=0x61, u=event)
-    assert_roundtrip(ust_abi.UST_MSG, obj, struct.pack("<II", 4, 0x61) + _event_bytes(b"a:b"), 580)
+    obj = ust_app.LttcommUstMsg(handle=4, cmd=0x61, u=event)
+    assert_roundtrip(ust_app.UST_MSG, obj, struct.pack("<II", 4, 0x61) + _event_bytes(b"a:b"), 580)
 
     ctx = ust_abi.LttngUstAbiContext(
         ctx=ust_abi.LttngUstAbiContextType(0), padding=bytes(16), u=PAD288
     )
-    obj = ust_abi.LttcommUstMsg(handle=5, cmd=0x70, u=ctx, u_tail=b"")
+    obj = ust_app.LttcommUstMsg(handle=5, cmd=0x70, u=ctx, u_tail=b"")
     data = struct.pack("<IIi16s", 5, 0x70, 0, bytes(16)) + PAD288 + bytes(264)
-    assert_roundtrip(ust_abi.UST_MSG, obj, data, c_sizeof=580)
+    assert_roundtrip(ust_app.UST_MSG, obj, data, c_sizeof=580)
 
     version = ust_abi.LttngUstAbiTracerVersion(major=0, minor=0, patchlevel=0)
-    obj = ust_abi.LttcommUstMsg(handle=0, cmd=0x41, u=version, u_tail=b"")
-    assert_roundtrip(ust_abi.UST_MSG, obj, struct.pack("<II", 0, 0x41) + bytes(572), 580)
+    obj = ust_app.LttcommUstMsg(handle=0, cmd=0x41, u=version, u_tail=b"")
+    assert_roundtrip(ust_app.UST_MSG, obj, struct.pack("<II", 0, 0x41) + bytes(572), 580)
 
     raw = bytes(range(256)) * 2 + bytes(60)
-    obj = ust_abi.LttcommUstMsg(
+    obj = ust_app.LttcommUstMsg(
         handle=2, cmd=ust_abi.LttngUstAbiCommand.LTTNG_UST_ABI_ENABLE, u=raw
     )
-    assert_roundtrip(ust_abi.UST_MSG, obj, struct.pack("<II", 2, 0x80) + raw, c_sizeof=580)
+    assert_roundtrip(ust_app.UST_MSG, obj, struct.pack("<II", 2, 0x80) + raw, c_sizeof=580)
 
 
 def test_ust_reply() -> None:
     # handle, cmd, ret_code, ret_val @0..16, u @16 (12) → 28
-    obj = ust_abi.LttcommUstReply(
+    obj = ust_app.LttcommUstReply(
         handle=0,
         cmd=0x41,
         ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
@@ -285,11 +286,11 @@ def test_ust_reply() -> None:
         u=ust_abi.LttngUstAbiTracerVersion(major=2, minor=13, patchlevel=5),
     )
     data = struct.pack("<IIIIIII", 0, 0x41, 0, 0, 2, 13, 5)
-    assert_roundtrip(ust_abi.UST_REPLY, obj, data, c_sizeof=28)
-    raw_obj = ust_abi.LttcommUstReply(
+    assert_roundtrip(ust_app.UST_REPLY, obj, data, c_sizeof=28)
+    raw_obj = ust_app.LttcommUstReply(
         handle=1, cmd=0x51, ret_code=LttcommReturnCode(0), ret_val=7, u=struct.pack("<QI", 9, 0)
     )
-    assert_roundtrip(ust_abi.UST_REPLY, raw_obj, struct.pack("<IIIIQI", 1, 0x51, 0, 7, 9, 0), 28)
+    assert_roundtrip(ust_app.UST_REPLY, raw_obj, struct.pack("<IIIIQI", 1, 0x51, 0, 7, 9, 0), 28)
 
 
 # --- ust_abi: strictness --------------------------------------------------------
@@ -298,7 +299,7 @@ def test_ust_reply() -> None:
 def test_unknown_chan_type_in_msg_names_path_and_offset() -> None:
     data = struct.pack("<IIQi288s", 1, 0x51, 8192, 2, bytes(288)) + bytes(272)
     with pytest.raises(RemoteProtocolError) as info:
-        ust_abi.UST_MSG.parse(data)
+        ust_app.UST_MSG.parse(data)
     assert info.value.message == "lttcomm_ust_msg"
     assert info.value.field == "u.channel.type"
     assert info.value.offset == 16
@@ -313,7 +314,7 @@ def test_unknown_context_type() -> None:
 def test_event_name_without_nul() -> None:
     data = struct.pack("<II", 0, 0x61) + _event_bytes(b"x" * 256)
     with pytest.raises(RemoteProtocolError) as info:
-        ust_abi.UST_MSG.parse(data)
+        ust_app.UST_MSG.parse(data)
     assert (info.value.field, info.value.offset) == ("u.event.name", 12)
 
 
@@ -322,13 +323,13 @@ def test_unknown_object_type_and_reply_code() -> None:
         ust_abi.OBJECT_DATA.parse(struct.pack("<i", 9) + bytes(332))
     assert info.value.field == "type"
     with pytest.raises(RemoteProtocolError) as info:
-        ust_abi.UST_REPLY.parse(struct.pack("<IIII", 0, 0x41, 99, 0) + bytes(12))
+        ust_app.UST_REPLY.parse(struct.pack("<IIII", 0, 0x41, 99, 0) + bytes(12))
     assert (info.value.field, info.value.offset) == ("ret_code", 8)
 
 
 @pytest.mark.parametrize(
     ("spec", "size"),
-    [(ust_abi.UST_MSG, 579), (ust_abi.UST_MSG, 581), (ust_abi.UST_REPLY, 27), (ust_abi.STREAM, 0)],
+    [(ust_app.UST_MSG, 579), (ust_app.UST_MSG, 581), (ust_app.UST_REPLY, 27), (ust_abi.STREAM, 0)],
 )
 def test_wrong_size(spec: StructSpec[Any], size: int) -> None:
     with pytest.raises(RemoteProtocolError) as info:
@@ -337,19 +338,19 @@ def test_wrong_size(spec: StructSpec[Any], size: int) -> None:
 
 
 def test_union_member_mismatch_is_local_error() -> None:
-    bad = ust_abi.LttcommUstMsg(
+    bad = ust_app.LttcommUstMsg(
         handle=0, cmd=0x51, u=ust_abi.LttngUstAbiTracerVersion(major=1, minor=0, patchlevel=0)
     )
     with pytest.raises(LocalProtocolError, match="channel"):
-        ust_abi.UST_MSG.build(bad)
+        ust_app.UST_MSG.build(bad)
 
 
 def test_layout_offsets_of_nested_members() -> None:
-    fields = {f["name"]: f for f in struct_layout(ust_abi.UST_MSG)["fields"]}
+    fields = {f["name"]: f for f in struct_layout(ust_app.UST_MSG)["fields"]}
     assert fields["u.channel.data"]["offset"] == 308
     assert fields["u.event.u.padding"]["offset"] == 292
     assert fields["u.context.u.perf_counter.name"]["offset"] == 40
-    assert {f["name"] for f in struct_layout(ust_abi.UST_REPLY)["fields"]} >= {
+    assert {f["name"] for f in struct_layout(ust_app.UST_REPLY)["fields"]} >= {
         "u.channel.memory_map_size",
         "u.stream.memory_map_size",
         "u.version.patchlevel",

@@ -7,5 +7,6 @@ relay daemon (:mod:`ustref.protocol.relayd`). The modules here mirror the
 other peers of an LTTng session, for the spec and the fuzzers: client ↔
 session daemon (:mod:`.client`, with the public structs it embeds in
 :mod:`.lttng_types` and the URIs of :mod:`.uri`), live viewer ↔ relay daemon
-(:mod:`.viewer`) and session daemon ↔ agent (:mod:`.agent`).
+(:mod:`.viewer`), session daemon ↔ agent (:mod:`.agent`) and lttng-tools'
+session daemon ↔ application structs (:mod:`.ust_app`).
 """
