@@ -6,7 +6,7 @@ PYTHON ?= python3
 # Not .venv: tox 4 writes a PEP 832 .venv redirect file there.
 VENV   := build/venv
 
-.PHONY: demo test upstream setup venv clean
+.PHONY: demo test upstream setup sources venv clean
 
 setup:
 	bash scripts/setup-lttng.sh
@@ -20,12 +20,17 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+## make sources — Debian's lttng-tools 2.13.9 source package under build/upstream/src/
+##   (read by the tests that check C line ranges and names; fetched once)
+sources: setup
+	bash scripts/fetch-lttng-source.sh >/dev/null
+
 ## make demo — a real traced session of the sample app, run and summarised
 demo: setup venv
 	$(VENV)/bin/ustref demo
 
 ## make test — the full tox matrix: py310..py313, type, lint, cov, integration
-test: setup
+test: setup sources
 	$(PYTHON) -m pip install --quiet 'tox>=4'
 	$(PYTHON) -m tox
 

@@ -10,6 +10,9 @@
 # private Dir::State::Lists, `apt-get update` would replace the machine's binary
 # package lists with the source list alone). The tree is re-fetched only when
 # the installed lttng-tools version changes. Nothing fetched is committed.
+# The default DEST is where everything looks for the C sources: `make sources`
+# (and so `make test`), the tests (tests/c_sources.py) and `ustref conformance
+# upstream`, which builds its test tree there.
 # Needs root for `apt-get install dpkg-dev` the first time only.
 set -euo pipefail
 

@@ -93,8 +93,8 @@ def _start(
     if via_cli:  # ustref capture run -o FILE --consumerd PATH -- ARGV…
         full_env.pop(ENV_OUT)
         full_env.pop(ENV_CONSUMERD)
-        cli = "import sys; from ustref.capture.cli import capture_main as m; "
-        cli += "sys.exit(m(sys.argv[1:]))"
+        cli = "import sys; from ustref.capture.cli import capture_main; "
+        cli += "sys.exit(capture_main(sys.argv[1:]))"
         command = [sys.executable, "-c", cli, "run", "-o", str(tmp_path / "c.capture.jsonl")]
         command += ["--consumerd", str(launcher), "--"]
     wrapper = subprocess.Popen([*command, *argv], env=full_env, cwd=tmp_path)

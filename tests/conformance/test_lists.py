@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.c_sources import LTTNG_TOOLS_2_13_9, NOT_FETCHED
 from ustref.conformance.lists import (
     ListError,
     Script,
@@ -49,14 +49,9 @@ def test_the_mixed_kernel_scripts_run_as_user() -> None:
 
 def test_listed_scripts_exist_in_the_upstream_makefile() -> None:
     """Every listed script is one of lttng-tools 2.13.9's regression TESTS."""
-    candidates = [
-        Path(__file__).resolve().parents[2] / "build/upstream/src/ltt-control-2.13.9",
-        Path("/work/src/lttng-tools-v2.13.9"),
-    ]
-    trees = [tree for tree in candidates if tree.is_dir()]
-    makefile = (trees[0] if trees else candidates[0]) / "tests/regression/Makefile.am"
+    makefile = LTTNG_TOOLS_2_13_9 / "tests/regression/Makefile.am"
     if not makefile.is_file():
-        pytest.skip("lttng-tools v2.13.9 sources not on this machine")
+        pytest.skip(NOT_FETCHED)
     tests = set(re.findall(r"((?:tools|ust|kernel)/[\w./-]+)", makefile.read_text()))
     for script in load_list("all-ust"):
         assert script.path.removeprefix("regression/") in tests, script.path

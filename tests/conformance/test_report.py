@@ -7,7 +7,7 @@ from ustref.conformance.report import ConsumerSighting, ExpectedConsumer, RunRep
 from ustref.conformance.tap import TapCounts, TapParser
 
 C_EXE = "/usr/lib/x86_64-linux-gnu/lttng/libexec/lttng-consumerd"
-C = ExpectedConsumer("c", C_EXE, frozenset({C_EXE}))
+C_CONSUMER = ExpectedConsumer("c", C_EXE, frozenset({C_EXE}))
 C_SIGHTING = ConsumerSighting(10, C_EXE, ("lttng-consumerd", "", "-u"), 0, "regression/ust/a")
 
 
@@ -30,7 +30,9 @@ def _result(
 
 
 def test_a_clean_script_with_the_requested_consumer_passes() -> None:
-    report = RunReport(C, [_result("1..2\nok 1\nok 2 # skip x\n", consumers=(C_SIGHTING,))])
+    report = RunReport(
+        C_CONSUMER, [_result("1..2\nok 1\nok 2 # skip x\n", consumers=(C_SIGHTING,))]
+    )
     assert report.passed
     assert report.summary_lines()[-1] == "conformance: 1 passed, 0 failed, 1 skipped"
 
@@ -45,17 +47,17 @@ def test_each_kind_of_script_failure_is_reported() -> None:
     for tap, problem in cases.items():
         result = _result(tap, consumers=(C_SIGHTING,))
         assert problem in result.problems
-        report = RunReport(C, [result])
+        report = RunReport(C_CONSUMER, [result])
         assert not report.passed
         assert report.failed_points >= 1
         assert any(line.startswith("FAILED regression/ust/a") for line in report.summary_lines())
     assert "timed out" in _result("1..1\nok 1\n", returncode=None).problems
     assert "exit status 3" in _result("1..1\nok 1\n", returncode=3).problems
-    assert RunReport(C, [_result("1..1\nok 1\n", returncode=3)]).failed_points == 1
+    assert RunReport(C_CONSUMER, [_result("1..1\nok 1\n", returncode=3)]).failed_points == 1
 
 
 def test_a_run_where_the_requested_consumer_never_started_fails() -> None:
-    report = RunReport(C, [_result("1..1\nok 1\n")])
+    report = RunReport(C_CONSUMER, [_result("1..1\nok 1\n")])
     assert not report.passed
     assert "never started" in report.consumer_problems[0]
     assert report.summary_lines()[-1] == "conformance: 1 passed, 1 failed, 0 skipped"
@@ -87,7 +89,7 @@ def test_a_script_path_on_the_command_line_identifies_a_not_yet_renamed_script()
 
 def test_table_has_a_row_per_script_and_totals() -> None:
     report = RunReport(
-        C,
+        C_CONSUMER,
         [
             _result("1..2\nok 1\nnot ok 2\n", consumers=(C_SIGHTING,)),
             _result("1..3\nok 1\nok 2\nok 3 # skip r\n"),

@@ -97,7 +97,7 @@ def _c_sum_of_index_files(trace: Path) -> int:
     total = 0
     for index in sorted(trace.rglob("*.idx")):
         headers = [entry.events_discarded for entry in parse_index_file(index.read_bytes()).entries]
-        total = (total + c_uint64_model(headers)) & (2**64 - 1)
+        total = ctypes.c_uint64(total + c_uint64_model(headers)).value
     return total
 
 

@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ustref.errors import LocalProtocolError, OutputError, RemoteProtocolError
-from ustref.output import index as idx
+from ustref.ids import U64_MAX
+from ustref.output import index
 
 
-def _entry(n: int) -> idx.PacketIndex:
-    return idx.PacketIndex(
+def _entry(n: int) -> index.PacketIndex:
+    return index.PacketIndex(
         offset=4096 * n,
         packet_size=4096 * 8,
         content_size=1000 * 8 + n,
@@ -30,16 +31,16 @@ def _entry(n: int) -> idx.PacketIndex:
 
 
 def test_header_is_big_endian_magic_version_and_entry_length() -> None:
-    raw = idx.file_header()
-    assert len(raw) == 16 == idx.FILE_HEADER.size
+    raw = index.file_header()
+    assert len(raw) == 16 == index.FILE_HEADER.size
     assert struct.unpack(">IIII", raw) == (0xC1F1DCC1, 1, 1, 72)
-    assert struct.unpack(">IIII", idx.file_header(1, 0))[3] == 56
+    assert struct.unpack(">IIII", index.file_header(1, 0))[3] == 56
 
 
 def test_entry_is_nine_big_endian_u64_in_c_order() -> None:
     entry = _entry(5)
     raw = entry.pack()
-    assert len(raw) == 72 == idx.PACKET_INDEX.size
+    assert len(raw) == 72 == index.PACKET_INDEX.size
     assert struct.unpack(">9Q", raw) == (
         entry.offset,
         entry.packet_size,
@@ -55,11 +56,11 @@ def test_entry_is_nine_big_endian_u64_in_c_order() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(values=st.lists(st.integers(0, 2**64 - 1), min_size=10, max_size=10))
+@given(values=st.lists(st.integers(0, U64_MAX), min_size=10, max_size=10))
 def test_struct_packing_builds_what_the_grammar_builds(values: list[int]) -> None:
     """PacketIndex.pack's struct fast path and the Construct grammar agree, with the
     offset given apart as the batched writer gives it."""
-    entry = idx.PacketIndex(
+    entry = index.PacketIndex(
         offset=values[0],
         packet_size=values[1],
         content_size=values[2],
@@ -70,10 +71,10 @@ def test_struct_packing_builds_what_the_grammar_builds(values: list[int]) -> Non
         stream_instance_id=values[7],
         packet_seq_num=values[8],
     )
-    assert entry.pack() == idx.PACKET_INDEX.build(entry)
+    assert entry.pack() == index.PACKET_INDEX.build(entry)
     moved = dataclasses.replace(entry, offset=values[9])
-    assert entry.pack(offset=values[9]) == idx.PACKET_INDEX.build(moved)
-    assert entry.pack(56, offset=values[9]) == idx.PACKET_INDEX.build(moved)[:56]
+    assert entry.pack(offset=values[9]) == index.PACKET_INDEX.build(moved)
+    assert entry.pack(56, offset=values[9]) == index.PACKET_INDEX.build(moved)[:56]
 
 
 @pytest.mark.parametrize("bad", [-1, 2**64])
@@ -86,21 +87,21 @@ def test_out_of_range_entry_raises_the_grammars_typed_error(bad: int) -> None:
 
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(OutputError):
-        idx.packet_index_len(2, 0)
+        index.packet_index_len(2, 0)
 
 
 def test_index_file_writes_header_then_entries(tmp_path: Path) -> None:
     path = tmp_path / "chan_0.idx"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    index_file = idx.IndexFile(fd, "chan_0.idx")
+    index_file = index.IndexFile(fd, "chan_0.idx")
     entries = [_entry(n) for n in range(4)]
     for entry in entries:
         index_file.write(entry)
     index_file.close()
     index_file.close()  # idempotent
     data = path.read_bytes()
-    assert data == idx.file_header() + b"".join(e.pack() for e in entries)
-    parsed = idx.parse_index_file(data)
+    assert data == index.file_header() + b"".join(e.pack() for e in entries)
+    parsed = index.parse_index_file(data)
     assert parsed.entries == tuple(entries)
     assert parsed.header.packet_index_len == 72
     with pytest.raises(OutputError):
@@ -110,19 +111,19 @@ def test_index_file_writes_header_then_entries(tmp_path: Path) -> None:
 def test_write_entries_is_one_write_of_the_entries_at_their_offsets(tmp_path: Path) -> None:
     path = tmp_path / "chan_0.idx"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    index_file = idx.IndexFile(fd, "chan_0.idx", major=1, minor=0)
+    index_file = index.IndexFile(fd, "chan_0.idx", major=1, minor=0)
     index_file.write_entries([])
     index_file.write_entries([(_entry(n), 100 * n) for n in range(3)])
     index_file.close()
-    entries = idx.parse_index_file(path.read_bytes()).entries
+    entries = index.parse_index_file(path.read_bytes()).entries
     assert [e.offset for e in entries] == [0, 100, 200]
     assert [e.packet_seq_num for e in entries] == [0, 0, 0]  # cut by format 1.0
     assert [e.stream_id for e in entries] == [3, 3, 3]
 
 
 def test_parse_index_1_0_pads_missing_fields_with_zero() -> None:
-    data = idx.file_header(1, 0) + _entry(1).pack(56)
-    (entry,) = idx.parse_index_file(data).entries
+    data = index.file_header(1, 0) + _entry(1).pack(56)
+    (entry,) = index.parse_index_file(data).entries
     assert entry.stream_id == 3
     assert (entry.stream_instance_id, entry.packet_seq_num) == (0, 0)
 
@@ -134,18 +135,18 @@ def test_parse_index_1_0_pads_missing_fields_with_zero() -> None:
         struct.pack(">IIII", 0xDEADBEEF, 1, 1, 72),  # bad magic
         struct.pack(">IIII", 0xC1F1DCC1, 1, 1, 80),  # entries larger than the struct
         struct.pack(">IIII", 0xC1F1DCC1, 1, 1, 0),
-        idx.file_header() + b"\x00" * 71,  # truncated entry
+        index.file_header() + b"\x00" * 71,  # truncated entry
     ],
 )
 def test_parse_rejects_malformed_files(data: bytes) -> None:
     with pytest.raises(RemoteProtocolError):
-        idx.parse_index_file(data)
+        index.parse_index_file(data)
 
 
 def test_a_failed_header_write_closes_the_file(tmp_path: Path) -> None:
     fd = os.open(tmp_path / "ro.idx", os.O_RDONLY | os.O_CREAT, 0o600)
     with pytest.raises(OutputError) as info:
-        idx.IndexFile(fd, "ro.idx")
+        index.IndexFile(fd, "ro.idx")
     assert info.value.errno is not None
     with pytest.raises(OSError):
         os.fstat(fd)  # closed by IndexFile

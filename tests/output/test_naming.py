@@ -94,7 +94,4 @@ def test_chunk_name_validity(name: str | None, valid: bool) -> None:
 
 
 def test_session_daemon_paths() -> None:
-    stamp = 1_800_000_000
-    date = time.strftime("%Y%m%d-%H%M%S", time.localtime(stamp))
     assert naming.ust_uid_path(1000, 64) == "uid/1000/64-bit"
-    assert naming.ust_pid_path("my_app", 4242, stamp) == f"pid/my_app-4242-{date}"

@@ -6,12 +6,12 @@ import pytest
 
 from ustref.errors import RemoteProtocolError
 from ustref.output.packets import split_data_file, split_metadata_file
-from ustref.ring import layout as L
+from ustref.ring import layout
 
 
 def _data_packet(seq: int, size: int = 4096) -> bytes:
-    header = L.PacketHeader()
-    header.magic = L.CTF_MAGIC_NUMBER
+    header = layout.PacketHeader()
+    header.magic = layout.CTF_MAGIC_NUMBER
     header.stream_id = 2
     header.stream_instance_id = 5
     header.ctx.timestamp_begin = 100 + seq
@@ -25,8 +25,8 @@ def _data_packet(seq: int, size: int = 4096) -> bytes:
 
 
 def _metadata_packet(size: int, fill: bytes = b" ") -> bytes:
-    header = L.MetadataPacketHeader()
-    header.magic = L.TSDL_MAGIC_NUMBER
+    header = layout.MetadataPacketHeader()
+    header.magic = layout.TSDL_MAGIC_NUMBER
     header.packet_size = size * 8
     header.content_size = size * 8
     raw = bytes(header)[:37]  # offsetof(header_end): ctypes adds tail padding
@@ -72,7 +72,7 @@ def test_malformed_metadata_files() -> None:
     with pytest.raises(RemoteProtocolError):
         split_metadata_file(_data_packet(1))
     bad = bytearray(_metadata_packet(64))
-    offset = L.MetadataPacketHeader.packet_size.offset
+    offset = layout.MetadataPacketHeader.packet_size.offset
     bad[offset : offset + 4] = (0).to_bytes(4, "little")
     with pytest.raises(RemoteProtocolError):
         split_metadata_file(bytes(bad))

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import fast_codec
 from ustref.errors import RemoteProtocolError
+from ustref.fuzz.grammar_strategies import values_for
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.ctypes_mirror import ctypes_mirror
 from ustref.protocol.grammars import schema
 from ustref.protocol.layout import walk
 from ustref.protocol.registry import StructSpec
-from ustref.protocol.strategies import values_for
 
 SPECS = sorted(
     {

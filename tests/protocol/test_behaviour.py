@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.c_sources import LTTNG_TOOLS_2_13_9, needs_lttng_tools_2_13_9
 from ustref.capture.decode import decode_records
 from ustref.capture.format import read_capture
 from ustref.protocol.abi import ALL_ABIS, Abi
@@ -15,9 +16,8 @@ from ustref.protocol.consumer import LttngConsumerCommand
 from ustref.protocol.conversation import Socket
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 
-C_TREE = Path("/work/src/lttng-tools-v2.13.9")
+C_TREE = LTTNG_TOOLS_2_13_9
 GOLDEN = Path(__file__).resolve().parents[2] / "spec" / "golden" / "v2.13.9"
-_C = LttngConsumerCommand
 
 
 def test_table_covers_every_command_and_names_real_steps() -> None:
@@ -36,7 +36,7 @@ def test_codes_match_what_the_command_socket_carries(command: LttngConsumerComma
     assert len({int(c.value) for c in codes}) == len(codes), "a code listed twice"
 
 
-@pytest.mark.skipif(not C_TREE.exists(), reason="lttng-tools v2.13.9 sources not present")
+@needs_lttng_tools_2_13_9
 @pytest.mark.parametrize("command", list(LttngConsumerCommand), ids=lambda c: c.name)
 def test_sources_name_functions_at_their_lines(command: LttngConsumerCommand) -> None:
     for source in BEHAVIOUR[command].sources:
@@ -64,7 +64,7 @@ def _golden(scenario: str) -> list[tuple[str, str, str]]:
 
 def test_snapshot_metadata_exchange_precedes_the_command_status() -> None:
     """Golden evidence for the traffic order the table states (snapshot scenario)."""
-    traffic = BEHAVIOUR[_C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL].traffic
+    traffic = BEHAVIOUR[LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL].traffic
     assert [t.before for t in traffic if t.peer is Peer.METADATA] == ["status"] * 5
     seen = _golden("snapshot")
     for i, (socket, _, _) in enumerate(seen):
@@ -79,9 +79,9 @@ def test_snapshot_metadata_exchange_precedes_the_command_status() -> None:
 
 
 def test_relayd_traffic_precedes_the_first_status() -> None:
-    get = BEHAVIOUR[_C.LTTNG_CONSUMER_GET_CHANNEL].traffic
+    get = BEHAVIOUR[LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL].traffic
     assert {t.before for t in get if t.peer is Peer.RELAYD_CONTROL} == {"status.before"}
-    snap = BEHAVIOUR[_C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL].traffic
+    snap = BEHAVIOUR[LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL].traffic
     assert {t.peer for t in snap} >= {Peer.RELAYD_CONTROL, Peer.RELAYD_DATA, Peer.METADATA}
     assert all(t.before == "status" for t in snap)
 
@@ -91,24 +91,24 @@ def test_error_endings_and_aborts_are_listed() -> None:
         return {getattr(c.value, "name", "") for c in BEHAVIOUR[command].codes}
 
     assert {"LTTCOMM_CONSUMERD_CHAN_NOT_FOUND", "LTTCOMM_CONSUMERD_SNAPSHOT_FAILED"} <= codes(
-        _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL
+        LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL
     )
     assert {"LTTCOMM_CONSUMERD_CHAN_NOT_FOUND", "LTTCOMM_CONSUMERD_RELAYD_FAIL"} <= codes(
-        _C.LTTNG_CONSUMER_GET_CHANNEL
+        LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL
     )
     assert {
         "LTTCOMM_CONSUMERD_CHANNEL_FAIL",
         "LTTCOMM_CONSUMERD_ERROR_METADATA",
         "LTTCOMM_CONSUMERD_ENOMEM",
-    } <= codes(_C.LTTNG_CONSUMER_PUSH_METADATA)
+    } <= codes(LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA)
     for command in (
-        _C.LTTNG_CONSUMER_STOP,
-        _C.LTTNG_CONSUMER_UPDATE_STREAM,
-        _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL,
+        LttngConsumerCommand.LTTNG_CONSUMER_STOP,
+        LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM,
+        LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL,
     ):
         assert any(p.aborts for p in BEHAVIOUR[command].preconditions), command.name
-    push = BEHAVIOUR[_C.LTTNG_CONSUMER_PUSH_METADATA]
+    push = BEHAVIOUR[LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA]
     assert any("without reading the payload" in p.otherwise for p in push.preconditions)
     assert any("offset+len" in a for a in push.actions)
-    rotate = BEHAVIOUR[_C.LTTNG_CONSUMER_ROTATE_CHANNEL]
+    rotate = BEHAVIOUR[LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL]
     assert any("before* rotating" in a for a in rotate.actions)

@@ -23,6 +23,7 @@ import construct as cs
 import pytest
 
 import ustref.protocol
+from tests.c_sources import LTTNG_TOOLS_2_13_9
 from ustref.cli import main
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.fields import CharArray, CUnion, FlexArray, RawArray, StrictEnum, enum_c_name
@@ -294,7 +295,7 @@ def test_protocol_constants_match_the_c_defines(abi: Abi) -> None:
 # -- the oracle itself ---------------------------------------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
-DEBIAN_TREE = REPO / "build" / "upstream" / "src" / "ltt-control-2.13.9"
+DEBIAN_TREE = LTTNG_TOOLS_2_13_9
 SEED_TREE = Path("/work/src/lttng-tools-97535efaa")
 UST_TREE = Path("/work/src/lttng-ust-v2.13.5")
 

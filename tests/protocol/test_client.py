@@ -23,17 +23,19 @@ from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
-from ustref.protocol import client, consumer, lttng_types, sockets
+from ustref.fuzz.grammar_strategies import strategy_for
+from ustref.ids import U64_MAX
+from ustref.protocol import consumer, sockets
 from ustref.protocol.abi import Abi
-from ustref.protocol.client import (
+from ustref.protocol.fields import CUnion, unwrap
+from ustref.protocol.layout import struct_layout
+from ustref.protocol.peers import client, lttng_types
+from ustref.protocol.peers.client import (
     SESSION_MSG,
     LttcommSessiondCommand,
     LttcommSessiondCommandV2139,
 )
-from ustref.protocol.client import LttcommSessiondCommand as Cmd
-from ustref.protocol.fields import CUnion, unwrap
-from ustref.protocol.layout import struct_layout
-from ustref.protocol.lttng_types import (
+from ustref.protocol.peers.lttng_types import (
     LttngBufferType,
     LttngDomainType,
     LttngEventContextType,
@@ -46,12 +48,11 @@ from ustref.protocol.lttng_types import (
 )
 from ustref.protocol.registry import REGISTRY, StructSpec
 from ustref.protocol.sockets import LttcommSockDomain, LttcommSockProto
-from ustref.protocol.strategies import strategy_for
 
 V2139 = Abi.V2_13_9
 R975 = Abi.R97535EFAA
 LSM_SIZE = 13156
-U = 4688  # offset of lttcomm_session_msg.u
+U_OFFSET = 4688  # offset of lttcomm_session_msg.u
 U_SIZE = 8464  # snapshot_record (4 + 8459, packed) rounded to the 4-byte union alignment
 
 
@@ -90,7 +91,7 @@ def lsm_bytes(
     data[4 : 4 + 255] = cstr(session_name, 255)
     struct.pack_into("<II", data, 4380, domain[0], domain[1])
     struct.pack_into("<i", data, 4400, domain[2])
-    data[U : U + len(u)] = u
+    data[U_OFFSET : U_OFFSET + len(u)] = u
     struct.pack_into("<I", data, 13152, fd_count)
     return bytes(data)
 
@@ -113,7 +114,7 @@ def domain_obj(
 
 def lsm_obj(
     abi: Abi,
-    cmd: Cmd,
+    cmd: LttcommSessiondCommand,
     u: Any,
     *,
     u_tail: bytes = b"",
@@ -241,15 +242,18 @@ def test_union_members_per_abi_layout() -> None:
         }
 
     old, new = fields(V2139), fields(R975)
-    assert old["u"] == new["u"] == (U, U_SIZE)
+    assert old["u"] == new["u"] == (U_OFFSET, U_SIZE)
     assert old["fd_count"] == new["fd_count"] == (13152, 4)
-    assert old["u.enable"] == (U, 260) and old["u.enable.length"] == (U + 256, 4)
-    assert old["u.channel"] == (U, 4) and old["u.context"] == (U, 260)
-    assert new["u.enable"] == (U, 856) and new["u.enable.event"] == (U + 256, 584)
-    assert new["u.enable.event.attr.probe.symbol_name"] == (U + 256 + 312, 256)
-    assert new["u.disable"] == (U, 848)
-    assert new["u.channel"] == (U, 656) and new["u.channel.extended"] == (U + 624, 32)
-    assert new["u.context"] == (U, 576) and new["u.context.ctx.u"] == (U + 256 + 24, 288)
+    assert old["u.enable"] == (U_OFFSET, 260) and old["u.enable.length"] == (U_OFFSET + 256, 4)
+    assert old["u.channel"] == (U_OFFSET, 4) and old["u.context"] == (U_OFFSET, 260)
+    assert new["u.enable"] == (U_OFFSET, 856) and new["u.enable.event"] == (U_OFFSET + 256, 584)
+    assert new["u.enable.event.attr.probe.symbol_name"] == (U_OFFSET + 256 + 312, 256)
+    assert new["u.disable"] == (U_OFFSET, 848)
+    assert new["u.channel"] == (U_OFFSET, 656) and new["u.channel.extended"] == (U_OFFSET + 624, 32)
+    assert new["u.context"] == (U_OFFSET, 576) and new["u.context.ctx.u"] == (
+        U_OFFSET + 256 + 24,
+        288,
+    )
     assert "u.enable.event" not in old and "u.enable.length" not in new
     assert old["session.enabled"] == (4356, 4) and old["domain.attr"] == (4400, 288)
 
@@ -282,38 +286,41 @@ _OUTPUT_BYTES = (
     + cstr("net://relay:5343", 4096)
 )
 
-_P = client.SessionMsgProcessAttr
-_PA = LttngProcessAttr
 # (command, bytes of u, parsed member, member size): members declared alike at both ABIs.
-SHARED_CASES: list[tuple[Cmd, bytes, Any, int]] = [
+SHARED_CASES: list[tuple[LttcommSessiondCommand, bytes, Any, int]] = [
     (
-        Cmd.LTTNG_REGISTER_CONSUMER,
+        LttcommSessiondCommand.LTTNG_REGISTER_CONSUMER,
         cstr("/run/ustref", 4096),
         client.SessionMsgReg(path="/run/ustref"),
         4096,
     ),
     (
-        Cmd.LTTNG_LIST_EVENTS,
+        LttcommSessiondCommand.LTTNG_LIST_EVENTS,
         cstr("channel0", 256),
         client.SessionMsgList(channel_name="channel0"),
         256,
     ),
-    (Cmd.LTTNG_SET_CONSUMER_URI, struct.pack("<I", 2), client.SessionMsgUri(size=2), 4),
     (
-        Cmd.LTTNG_SNAPSHOT_ADD_OUTPUT,
+        LttcommSessiondCommand.LTTNG_SET_CONSUMER_URI,
+        struct.pack("<I", 2),
+        client.SessionMsgUri(size=2),
+        4,
+    ),
+    (
+        LttcommSessiondCommand.LTTNG_SNAPSHOT_ADD_OUTPUT,
         _OUTPUT_BYTES,
         client.SessionMsgSnapshotOutput(output=_OUTPUT),
         8459,
     ),
     (
-        Cmd.LTTNG_SNAPSHOT_DEL_OUTPUT,
+        LttcommSessiondCommand.LTTNG_SNAPSHOT_DEL_OUTPUT,
         _OUTPUT_BYTES,
         client.SessionMsgSnapshotOutput(output=_OUTPUT),
         8459,
     ),
     # snapshot_record: wait @0, output @4 → 8463 (the largest member)
     (
-        Cmd.LTTNG_SNAPSHOT_RECORD,
+        LttcommSessiondCommand.LTTNG_SNAPSHOT_RECORD,
         struct.pack("<I", 1) + _OUTPUT_BYTES,
         client.SessionMsgSnapshotRecord(wait=1, output=_OUTPUT),
         8463,
@@ -321,7 +328,7 @@ SHARED_CASES: list[tuple[Cmd, bytes, Any, int]] = [
     # lttng_save_session_attr (packed): session_name[255] @0, configuration_url[4096] @255,
     # overwrite @4351, omit_name @4352, omit_output @4353 → 4354
     (
-        Cmd.LTTNG_SAVE_SESSION,
+        LttcommSessiondCommand.LTTNG_SAVE_SESSION,
         cstr("s1", 255) + cstr("file:///tmp/x", 4096) + bytes([1, 0, 1]),
         client.SessionMsgSaveSession(
             attr=lttng_types.LttngSaveSessionAttr(
@@ -335,7 +342,7 @@ SHARED_CASES: list[tuple[Cmd, bytes, Any, int]] = [
         4354,
     ),
     (
-        Cmd.LTTNG_SET_SESSION_SHM_PATH,
+        LttcommSessiondCommand.LTTNG_SET_SESSION_SHM_PATH,
         cstr("/dev/shm/x", 4096),
         client.SessionMsgSetShmPath(shm_path="/dev/shm/x"),
         4096,
@@ -346,7 +353,7 @@ SHARED_CASES: list[tuple[Cmd, bytes, Any, int]] = [
             cmd,
             struct.pack("<iiqI", 1, 0, 4242, 0),
             client.SessionMsgProcessAttrValue(
-                process_attr=_PA.LTTNG_PROCESS_ATTR_VIRTUAL_PROCESS_ID,
+                process_attr=LttngProcessAttr.LTTNG_PROCESS_ATTR_VIRTUAL_PROCESS_ID,
                 value_type=LttngProcessAttrValueType.LTTNG_PROCESS_ATTR_VALUE_TYPE_PID,
                 integral_value=client.ProcessAttrIntegralValueComm(u=4242),
                 name_len=0,
@@ -354,66 +361,70 @@ SHARED_CASES: list[tuple[Cmd, bytes, Any, int]] = [
             20,
         )
         for cmd in (
-            Cmd.LTTNG_PROCESS_ATTR_TRACKER_ADD_INCLUDE_VALUE,
-            Cmd.LTTNG_PROCESS_ATTR_TRACKER_REMOVE_INCLUDE_VALUE,
+            LttcommSessiondCommand.LTTNG_PROCESS_ATTR_TRACKER_ADD_INCLUDE_VALUE,
+            LttcommSessiondCommand.LTTNG_PROCESS_ATTR_TRACKER_REMOVE_INCLUDE_VALUE,
         )
     ],
     (
-        Cmd.LTTNG_PROCESS_ATTR_TRACKER_GET_POLICY,
+        LttcommSessiondCommand.LTTNG_PROCESS_ATTR_TRACKER_GET_POLICY,
         struct.pack("<i", 3),
-        _P(process_attr=_PA.LTTNG_PROCESS_ATTR_VIRTUAL_USER_ID),
+        client.SessionMsgProcessAttr(
+            process_attr=LttngProcessAttr.LTTNG_PROCESS_ATTR_VIRTUAL_USER_ID
+        ),
         4,
     ),
     (
-        Cmd.LTTNG_PROCESS_ATTR_TRACKER_GET_INCLUSION_SET,
+        LttcommSessiondCommand.LTTNG_PROCESS_ATTR_TRACKER_GET_INCLUSION_SET,
         struct.pack("<i", 5),
-        _P(process_attr=_PA.LTTNG_PROCESS_ATTR_VIRTUAL_GROUP_ID),
+        client.SessionMsgProcessAttr(
+            process_attr=LttngProcessAttr.LTTNG_PROCESS_ATTR_VIRTUAL_GROUP_ID
+        ),
         4,
     ),
     (
-        Cmd.LTTNG_PROCESS_ATTR_TRACKER_SET_POLICY,
+        LttcommSessiondCommand.LTTNG_PROCESS_ATTR_TRACKER_SET_POLICY,
         struct.pack("<ii", 1, 2),
         client.SessionMsgSetTrackingPolicy(
-            process_attr=_PA.LTTNG_PROCESS_ATTR_VIRTUAL_PROCESS_ID,
+            process_attr=LttngProcessAttr.LTTNG_PROCESS_ATTR_VIRTUAL_PROCESS_ID,
             tracking_policy=LttngTrackingPolicy.LTTNG_TRACKING_POLICY_INCLUDE_SET,
         ),
         8,
     ),
     # trigger: length @0, is_trigger_anonymous @4 → 5
     (
-        Cmd.LTTNG_REGISTER_TRIGGER,
+        LttcommSessiondCommand.LTTNG_REGISTER_TRIGGER,
         struct.pack("<IB", 300, 1),
         client.SessionMsgTrigger(length=300, is_trigger_anonymous=1),
         5,
     ),
     (
-        Cmd.LTTNG_UNREGISTER_TRIGGER,
+        LttcommSessiondCommand.LTTNG_UNREGISTER_TRIGGER,
         struct.pack("<IB", 120, 0),
         client.SessionMsgTrigger(length=120, is_trigger_anonymous=0),
         5,
     ),
     (
-        Cmd.LTTNG_EXECUTE_ERROR_QUERY,
+        LttcommSessiondCommand.LTTNG_EXECUTE_ERROR_QUERY,
         struct.pack("<I", 77),
         client.SessionMsgLength(length=77),
         4,
     ),
     (
-        Cmd.LTTNG_ROTATION_GET_INFO,
+        LttcommSessiondCommand.LTTNG_ROTATION_GET_INFO,
         struct.pack("<Q", 9),
         client.SessionMsgGetRotationInfo(rotation_id=9),
         8,
     ),
     # rotation_set_schedule: type u8 @0 (PERIODIC = 1), set u8 @1, value u64 @2 → 10
     (
-        Cmd.LTTNG_ROTATION_SET_SCHEDULE,
+        LttcommSessiondCommand.LTTNG_ROTATION_SET_SCHEDULE,
         struct.pack("<BBQ", 1, 1, 1_000_000),
         client.SessionMsgRotationSetSchedule(type=1, set=1, value=1_000_000),
         10,
     ),
     # create_session: home_dir_size u16 @0, session_descriptor_size u64 @2 → 10
     (
-        Cmd.LTTNG_CREATE_SESSION_EXT,
+        LttcommSessiondCommand.LTTNG_CREATE_SESSION_EXT,
         struct.pack("<HQ", 6, 120),
         client.SessionMsgCreateSession(home_dir_size=6, session_descriptor_size=120),
         10,
@@ -426,7 +437,7 @@ SHARED_CASES: list[tuple[Cmd, bytes, Any, int]] = [
     ("cmd", "u_bytes", "u_obj", "u_size"), SHARED_CASES, ids=[c[0].name for c in SHARED_CASES]
 )
 def test_shared_member_roundtrip(
-    abi: Abi, cmd: Cmd, u_bytes: bytes, u_obj: Any, u_size: int
+    abi: Abi, cmd: LttcommSessiondCommand, u_bytes: bytes, u_obj: Any, u_size: int
 ) -> None:
     assert len(u_bytes) == u_size
     domain = domain_obj(LttngDomainType.LTTNG_DOMAIN_UST, LttngBufferType.LTTNG_BUFFER_PER_UID, 0)
@@ -441,22 +452,26 @@ def test_bytes_after_the_member_are_kept(abi: Abi) -> None:
     junk = bytes(range(1, 256)) * 33 + b"\x01" * 44
     u = struct.pack("<IB", 64, 1) + junk
     member = client.SessionMsgTrigger(length=64, is_trigger_anonymous=1)
-    obj = lsm_obj(abi, Cmd.LTTNG_REGISTER_TRIGGER, member, u_tail=junk, fd_count=0)
-    assert_roundtrip(SESSION_MSG[abi], obj, lsm_bytes(Cmd.LTTNG_REGISTER_TRIGGER, u), LSM_SIZE)
+    obj = lsm_obj(
+        abi, LttcommSessiondCommand.LTTNG_REGISTER_TRIGGER, member, u_tail=junk, fd_count=0
+    )
+    assert_roundtrip(
+        SESSION_MSG[abi], obj, lsm_bytes(LttcommSessiondCommand.LTTNG_REGISTER_TRIGGER, u), LSM_SIZE
+    )
 
 
 @pytest.mark.parametrize("abi", list(Abi), ids=_id)
 @pytest.mark.parametrize(
     "cmd",
     [
-        Cmd.LTTNG_START_TRACE,
-        Cmd.LTTNG_LIST_SESSIONS,
-        Cmd.LTTNG_DESTROY_SESSION,
-        Cmd.LTTNG_CLEAR_SESSION,
+        LttcommSessiondCommand.LTTNG_START_TRACE,
+        LttcommSessiondCommand.LTTNG_LIST_SESSIONS,
+        LttcommSessiondCommand.LTTNG_DESTROY_SESSION,
+        LttcommSessiondCommand.LTTNG_CLEAR_SESSION,
     ],
     ids=_id,
 )
-def test_command_without_member_keeps_union_raw(abi: Abi, cmd: Cmd) -> None:
+def test_command_without_member_keeps_union_raw(abi: Abi, cmd: LttcommSessiondCommand) -> None:
     # No member is read: the union is the 8464 raw bytes (here with junk left by a sender).
     junk = bytes(range(256)) * 33 + bytes(16)
     data = lsm_bytes(cmd, junk, session_name="trace", fd_count=0)
@@ -467,14 +482,14 @@ def test_command_without_member_keeps_union_raw(abi: Abi, cmd: Cmd) -> None:
 @pytest.mark.parametrize(
     "cmd",
     [
-        Cmd.LTTNG_ENABLE_EVENT,
-        Cmd.LTTNG_DISABLE_EVENT,
-        Cmd.LTTNG_DISABLE_CHANNEL,
-        Cmd.LTTNG_ADD_CONTEXT,
+        LttcommSessiondCommand.LTTNG_ENABLE_EVENT,
+        LttcommSessiondCommand.LTTNG_DISABLE_EVENT,
+        LttcommSessiondCommand.LTTNG_DISABLE_CHANNEL,
+        LttcommSessiondCommand.LTTNG_ADD_CONTEXT,
     ],
     ids=_id,
 )
-def test_v2139_channel_name_and_length(cmd: Cmd) -> None:
+def test_v2139_channel_name_and_length(cmd: LttcommSessiondCommand) -> None:
     # v2.13.9 enable/disable/context: channel_name[256] @0, length @256 → 260 (packed)
     u = cstr("channel0", 256) + struct.pack("<I", 321)
     member = client.SessionMsgChannelNameLength(channel_name="channel0", length=321)
@@ -491,9 +506,14 @@ def test_v2139_channel_name_and_length(cmd: Cmd) -> None:
 
 def test_v2139_enable_channel_length() -> None:
     # v2.13.9 channel: {uint32_t length} — a serialized lttng_channel_comm follows.
-    data = lsm_bytes(Cmd.LTTNG_ENABLE_CHANNEL, struct.pack("<I", 93), session_name="s")
+    data = lsm_bytes(
+        LttcommSessiondCommand.LTTNG_ENABLE_CHANNEL, struct.pack("<I", 93), session_name="s"
+    )
     obj = lsm_obj(
-        V2139, Cmd.LTTNG_ENABLE_CHANNEL, client.SessionMsgLength(length=93), session_name="s"
+        V2139,
+        LttcommSessiondCommand.LTTNG_ENABLE_CHANNEL,
+        client.SessionMsgLength(length=93),
+        session_name="s",
     )
     assert_roundtrip(SESSION_MSG[V2139], obj, data, LSM_SIZE)
 
@@ -513,10 +533,12 @@ def test_r97535efaa_enable_event_kprobe() -> None:
         exclusion_count=2,
         userspace_probe_location_len=0,
     )
-    data = lsm_bytes(Cmd.LTTNG_ENABLE_EVENT, u, session_name="k", domain=(1, 2, 0))
+    data = lsm_bytes(
+        LttcommSessiondCommand.LTTNG_ENABLE_EVENT, u, session_name="k", domain=(1, 2, 0)
+    )
     obj = lsm_obj(
         R975,
-        Cmd.LTTNG_ENABLE_EVENT,
+        LttcommSessiondCommand.LTTNG_ENABLE_EVENT,
         member,
         session_name="k",
         domain=domain_obj(LttngDomainType.LTTNG_DOMAIN_KERNEL, LttngBufferType.LTTNG_BUFFER_GLOBAL),
@@ -543,8 +565,10 @@ def test_r97535efaa_enable_event_function_entry_selects_ftrace() -> None:
         exclusion_count=0,
         userspace_probe_location_len=0,
     )
-    obj = lsm_obj(R975, Cmd.LTTNG_ENABLE_EVENT, member)
-    assert_roundtrip(SESSION_MSG[R975], obj, lsm_bytes(Cmd.LTTNG_ENABLE_EVENT, u), LSM_SIZE)
+    obj = lsm_obj(R975, LttcommSessiondCommand.LTTNG_ENABLE_EVENT, member)
+    assert_roundtrip(
+        SESSION_MSG[R975], obj, lsm_bytes(LttcommSessiondCommand.LTTNG_ENABLE_EVENT, u), LSM_SIZE
+    )
 
 
 def test_r97535efaa_disable_event_tracepoint() -> None:
@@ -565,8 +589,10 @@ def test_r97535efaa_disable_event_tracepoint() -> None:
         expression_len=0,
         bytecode_len=0,
     )
-    obj = lsm_obj(R975, Cmd.LTTNG_DISABLE_EVENT, member)
-    assert_roundtrip(SESSION_MSG[R975], obj, lsm_bytes(Cmd.LTTNG_DISABLE_EVENT, u), LSM_SIZE)
+    obj = lsm_obj(R975, LttcommSessiondCommand.LTTNG_DISABLE_EVENT, member)
+    assert_roundtrip(
+        SESSION_MSG[R975], obj, lsm_bytes(LttcommSessiondCommand.LTTNG_DISABLE_EVENT, u), LSM_SIZE
+    )
 
 
 def channel_bytes() -> bytes:
@@ -611,10 +637,15 @@ def channel_objs() -> tuple[lttng_types.LttngChannel, lttng_types.LttngChannelEx
 def test_r97535efaa_enable_channel() -> None:
     chan, ext = channel_objs()
     member = client.SessionMsgChannelR97535efaa(chan=chan, extended=ext)
-    data = lsm_bytes(Cmd.LTTNG_ENABLE_CHANNEL, channel_bytes(), session_name="s", domain=(2, 1, 0))
+    data = lsm_bytes(
+        LttcommSessiondCommand.LTTNG_ENABLE_CHANNEL,
+        channel_bytes(),
+        session_name="s",
+        domain=(2, 1, 0),
+    )
     obj = lsm_obj(
         R975,
-        Cmd.LTTNG_ENABLE_CHANNEL,
+        LttcommSessiondCommand.LTTNG_ENABLE_CHANNEL,
         member,
         session_name="s",
         domain=domain_obj(LttngDomainType.LTTNG_DOMAIN_UST, LttngBufferType.LTTNG_BUFFER_PER_UID),
@@ -657,8 +688,10 @@ def test_r97535efaa_add_context(
     member = client.SessionMsgContextR97535efaa(
         channel_name="channel0", ctx=ctx_obj, provider_name_len=4, context_name_len=5
     )
-    obj = lsm_obj(R975, Cmd.LTTNG_ADD_CONTEXT, member)
-    assert_roundtrip(SESSION_MSG[R975], obj, lsm_bytes(Cmd.LTTNG_ADD_CONTEXT, u), LSM_SIZE)
+    obj = lsm_obj(R975, LttcommSessiondCommand.LTTNG_ADD_CONTEXT, member)
+    assert_roundtrip(
+        SESSION_MSG[R975], obj, lsm_bytes(LttcommSessiondCommand.LTTNG_ADD_CONTEXT, u), LSM_SIZE
+    )
     assert_roundtrip(lttng_types.EVENT_CONTEXT, ctx_obj, ctx_bytes, 312)
 
 
@@ -668,7 +701,7 @@ def test_r97535efaa_add_context(
 def test_lttng_msg() -> None:
     # cmd_type, ret_code (LTTNG_OK = 10), pid, cmd_header_size, data_size, fd_count: "<6I"
     obj = client.LttngMsg(
-        cmd_type=Cmd.LTTNG_LIST_EVENTS,
+        cmd_type=LttcommSessiondCommand.LTTNG_LIST_EVENTS,
         ret_code=10,
         pid=0,
         cmd_header_size=4,
@@ -681,7 +714,7 @@ def test_lttng_msg() -> None:
 def test_empty_lttng_msg_header() -> None:
     # setup_empty_lttng_msg sends an all-zero header: cmd_type 0 is LTTNG_ADD_CONTEXT.
     obj = client.LttngMsg(
-        cmd_type=Cmd.LTTNG_ADD_CONTEXT,
+        cmd_type=LttcommSessiondCommand.LTTNG_ADD_CONTEXT,
         ret_code=0,
         pid=0,
         cmd_header_size=0,
@@ -725,7 +758,7 @@ def test_empty_lttng_msg_header() -> None:
         ),
         (
             client.PROCESS_ATTR_INTEGRAL_VALUE_COMM,
-            client.ProcessAttrIntegralValueComm(u=(1 << 64) - 1),
+            client.ProcessAttrIntegralValueComm(u=U64_MAX),
             struct.pack("<q", -1),  # _signed -1 reads as _unsigned 2**64 - 1
         ),
     ],
@@ -872,7 +905,7 @@ def test_unknown_command_is_rejected(abi: Abi, cmd: int) -> None:
 
 
 def _unterminated_session_name() -> bytes:
-    data = bytearray(lsm_bytes(Cmd.LTTNG_START_TRACE))
+    data = bytearray(lsm_bytes(LttcommSessiondCommand.LTTNG_START_TRACE))
     data[4 : 4 + 255] = b"x" * 255  # session.name[255] without its NUL
     return bytes(data)
 
@@ -885,23 +918,35 @@ def _unterminated_session_name() -> bytes:
         (V2139, lsm_bytes(0, domain=(2, 3, 0)), "domain.buf_type", 4384),
         (
             V2139,
-            lsm_bytes(Cmd.LTTNG_PROCESS_ATTR_TRACKER_SET_POLICY, struct.pack("<ii", 0, 3)),
+            lsm_bytes(
+                LttcommSessiondCommand.LTTNG_PROCESS_ATTR_TRACKER_SET_POLICY,
+                struct.pack("<ii", 0, 3),
+            ),
             "u.process_attr_tracker_set_tracking_policy.tracking_policy",
-            U + 4,
+            U_OFFSET + 4,
         ),
         (
             R975,
-            lsm_bytes(Cmd.LTTNG_ENABLE_EVENT, cstr("c", 256) + struct.pack("<i", 7)),
+            lsm_bytes(
+                LttcommSessiondCommand.LTTNG_ENABLE_EVENT, cstr("c", 256) + struct.pack("<i", 7)
+            ),
             "u.enable.event.type",
-            U + 256,
+            U_OFFSET + 256,
         ),
         (
             R975,
-            lsm_bytes(Cmd.LTTNG_ADD_CONTEXT, cstr("c", 256) + struct.pack("<I", 42)),
+            lsm_bytes(
+                LttcommSessiondCommand.LTTNG_ADD_CONTEXT, cstr("c", 256) + struct.pack("<I", 42)
+            ),
             "u.context.ctx.ctx",
-            U + 256,
+            U_OFFSET + 256,
         ),
-        (V2139, lsm_bytes(Cmd.LTTNG_LIST_EVENTS, b"z" * 256), "u.list.channel_name", U),
+        (
+            V2139,
+            lsm_bytes(LttcommSessiondCommand.LTTNG_LIST_EVENTS, b"z" * 256),
+            "u.list.channel_name",
+            U_OFFSET,
+        ),
     ],
     ids=_id,
 )
@@ -937,21 +982,25 @@ def test_unknown_enum_values(spec: StructSpec[Any], data: bytes, field: str) -> 
 
 
 def test_building_wrong_member_for_command_is_local_error() -> None:
-    obj = lsm_obj(V2139, Cmd.LTTNG_REGISTER_CONSUMER, client.SessionMsgList(channel_name="c"))
+    obj = lsm_obj(
+        V2139,
+        LttcommSessiondCommand.LTTNG_REGISTER_CONSUMER,
+        client.SessionMsgList(channel_name="c"),
+    )
     with pytest.raises(LocalProtocolError, match="u"):
         SESSION_MSG[V2139].build(obj)
 
 
 def test_building_v2139_member_with_97535efaa_grammar_is_local_error() -> None:
     member = client.SessionMsgChannelNameLength(channel_name="c", length=0)
-    obj = lsm_obj(R975, Cmd.LTTNG_ENABLE_EVENT, member)
+    obj = lsm_obj(R975, LttcommSessiondCommand.LTTNG_ENABLE_EVENT, member)
     with pytest.raises(LocalProtocolError):
         SESSION_MSG[R975].build(obj)
 
 
 def test_building_sentinel_command_is_local_error() -> None:
     obj = dataclasses.replace(
-        lsm_obj(V2139, Cmd.LTTNG_START_TRACE, bytes(U_SIZE)),
+        lsm_obj(V2139, LttcommSessiondCommand.LTTNG_START_TRACE, bytes(U_SIZE)),
         cmd_type=LttcommSessiondCommandV2139.__members__["LTTCOMM_SESSIOND_COMMAND_MAX"],
     )
     with pytest.raises(LocalProtocolError, match="cmd_type"):
@@ -959,7 +1008,11 @@ def test_building_sentinel_command_is_local_error() -> None:
 
 
 def test_too_long_channel_name_is_local_error() -> None:
-    obj = lsm_obj(V2139, Cmd.LTTNG_LIST_EVENTS, client.SessionMsgList(channel_name="c" * 256))
+    obj = lsm_obj(
+        V2139,
+        LttcommSessiondCommand.LTTNG_LIST_EVENTS,
+        client.SessionMsgList(channel_name="c" * 256),
+    )
     with pytest.raises(LocalProtocolError, match="channel_name"):
         SESSION_MSG[V2139].build(obj)
 
@@ -975,12 +1028,12 @@ def _session_union(abi: Abi) -> CUnion:
     raise AssertionError("no union")
 
 
-def _member_kinds() -> list[tuple[Abi, str, list[Cmd]]]:
+def _member_kinds() -> list[tuple[Abi, str, list[LttcommSessiondCommand]]]:
     kinds = []
     for abi in Abi:
         union = _session_union(abi)
-        by_member: dict[str | None, list[Cmd]] = {}
-        for cmd in Cmd:
+        by_member: dict[str | None, list[LttcommSessiondCommand]] = {}
+        for cmd in LttcommSessiondCommand:
             by_member.setdefault(union.cases.get(cmd), []).append(cmd)
         kinds += [(abi, member or "<raw>", cmds) for member, cmds in by_member.items()]
     return kinds
@@ -994,7 +1047,7 @@ def _member_kinds() -> list[tuple[Abi, str, list[Cmd]]]:
 @settings(max_examples=10)
 @given(data=st.data())
 def test_property_session_msg_per_member(
-    abi: Abi, member: str, cmds: list[Cmd], data: st.DataObject
+    abi: Abi, member: str, cmds: list[LttcommSessiondCommand], data: st.DataObject
 ) -> None:
     # values_for(spec) draws cmd_type among all 43 commands and whole random unions: here
     # each member kind gets its own property, with mostly-zero raw areas (8 KiB of random

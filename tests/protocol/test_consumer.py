@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from tests.protocol.roundtrip import assert_bytes_roundtrip, assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
+from ustref.fuzz.grammar_strategies import strategy_for
+from ustref.ids import U64_MAX
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -87,10 +89,7 @@ from ustref.protocol.sockets import (
     SockaddrIn,
     SockaddrIn6,
 )
-from ustref.protocol.strategies import strategy_for
 from ustref.protocol.ust_abi import LttngUstAbiChanType
-
-C = LttngConsumerCommand
 
 # sizeof(struct lttcomm_consumer_msg), both ABIs: cmd_type (uint32_t, 4) + the
 # union u, whose size is its largest member u.ask_channel (packed):
@@ -107,7 +106,6 @@ MSG_SIZE = 4 + UNION_SIZE  # 12690
 SPECS = {Abi.V2_13_9: CONSUMER_MSG_V2139, Abi.R97535EFAA: CONSUMER_MSG_R97535EFAA}
 MSG_TYPES: dict[Abi, Any] = {Abi.V2_13_9: ConsumerMsgV2139, Abi.R97535EFAA: ConsumerMsgR97535efaa}
 
-U64_MAX = 2**64 - 1
 SESSIOND_UUID = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 
 
@@ -225,9 +223,9 @@ def test_scalar_replies_are_not_in_the_layout() -> None:
 def test_enum_values_read_in_headers() -> None:
     # consumer.h: implicit numbering from LTTNG_CONSUMER_ADD_CHANNEL = 0.
     assert len(LttngConsumerCommand) == 28
-    assert C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION.value == 7
-    assert C.LTTNG_CONSUMER_PUSH_METADATA.value == 10
-    assert C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS.value == 27
+    assert LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION.value == 7
+    assert LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA.value == 10
+    assert LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS.value == 27
     assert LttcommMetadataCommand.LTTCOMM_METADATA_REQUEST.value == 1
     assert LttngStreamType.LTTNG_STREAM_DATA.value == 1
     assert LttngTraceChunkCommandType.LTTNG_TRACE_CHUNK_COMMAND_TYPE_MAX.value == 3
@@ -422,105 +420,144 @@ def shared_cases() -> list[tuple[str, LttngConsumerCommand, Any, bytes]]:
     )
     snapshot_raw = struct.pack("<4096sIIQQQ", cstr(snapshot.pathname, 4096), 0, 1, U64_MAX, 8, 0)
     return [
-        ("add_channel", C.LTTNG_CONSUMER_ADD_CHANNEL, chan, chan_raw),
+        ("add_channel", LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL, chan, chan_raw),
         (
             "add_stream",
-            C.LTTNG_CONSUMER_ADD_STREAM,
+            LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM,
             StreamMember(stream_key=11, channel_key=2, cpu=3, no_monitor=0),
             struct.pack("<QQiI", 11, 2, 3, 0),
         ),
         (
             "destroy_relayd",
-            C.LTTNG_CONSUMER_DESTROY_RELAYD,
+            LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD,
             DestroyRelaydMember(net_seq_idx=1),
             struct.pack("<Q", 1),
         ),
         (
             "data_pending",
-            C.LTTNG_CONSUMER_DATA_PENDING,
+            LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING,
             SessionIdArgs(session_id=42),
             struct.pack("<Q", 42),
         ),
-        ("ask_channel_data", C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, *ask_data),
-        ("ask_channel_metadata", C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, *ask_meta),
-        ("get_channel", C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=7), struct.pack("<Q", 7)),
+        ("ask_channel_data", LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, *ask_data),
+        (
+            "ask_channel_metadata",
+            LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION,
+            *ask_meta,
+        ),
+        (
+            "get_channel",
+            LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL,
+            KeyArgs(key=7),
+            struct.pack("<Q", 7),
+        ),
         (
             "destroy_channel",
-            C.LTTNG_CONSUMER_DESTROY_CHANNEL,
+            LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL,
             KeyArgs(key=7),
             struct.pack("<Q", 7),
         ),
         (
             "push_metadata",
-            C.LTTNG_CONSUMER_PUSH_METADATA,
+            LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA,
             PushMetadataMember(key=8, target_offset=4096, len=1234, version=2),
             struct.pack("<QQQQ", 8, 4096, 1234, 2),
         ),
-        ("close_metadata", C.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=8), struct.pack("<Q", 8)),
-        ("setup_metadata", C.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=8), struct.pack("<Q", 8)),
-        ("flush_channel", C.LTTNG_CONSUMER_FLUSH_CHANNEL, KeyArgs(key=7), struct.pack("<Q", 7)),
-        ("snapshot_channel", C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snapshot, snapshot_raw),
+        (
+            "close_metadata",
+            LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA,
+            KeyArgs(key=8),
+            struct.pack("<Q", 8),
+        ),
+        (
+            "setup_metadata",
+            LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA,
+            KeyArgs(key=8),
+            struct.pack("<Q", 8),
+        ),
+        (
+            "flush_channel",
+            LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL,
+            KeyArgs(key=7),
+            struct.pack("<Q", 7),
+        ),
+        (
+            "snapshot_channel",
+            LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL,
+            snapshot,
+            snapshot_raw,
+        ),
         (
             "streams_sent",
-            C.LTTNG_CONSUMER_STREAMS_SENT,
+            LttngConsumerCommand.LTTNG_CONSUMER_STREAMS_SENT,
             SentStreamsMember(channel_key=2, net_seq_idx=U64_MAX),
             struct.pack("<QQ", 2, U64_MAX),
         ),
         (
             "discarded_events",
-            C.LTTNG_CONSUMER_DISCARDED_EVENTS,
+            LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS,
             SessionChannelArgs(session_id=1, channel_key=7),
             struct.pack("<QQ", 1, 7),
         ),
         (
             "lost_packets",
-            C.LTTNG_CONSUMER_LOST_PACKETS,
+            LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS,
             SessionChannelArgs(session_id=1, channel_key=7),
             struct.pack("<QQ", 1, 7),
         ),
         (
             "clear_quiescent_channel",
-            C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL,
+            LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL,
             KeyArgs(key=7),
             struct.pack("<Q", 7),
         ),
         (
             "rotate_channel",
-            C.LTTNG_CONSUMER_ROTATE_CHANNEL,
+            LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL,
             RotateChannelMember(metadata=1, relayd_id=U64_MAX, key=8),
             struct.pack("<IQQ", 1, U64_MAX, 8),
         ),
         (
             "init",
-            C.LTTNG_CONSUMER_INIT,
+            LttngConsumerCommand.LTTNG_CONSUMER_INIT,
             InitMember(sessiond_uuid=SESSIOND_UUID),
             SESSIOND_UUID,
         ),
         (
             "create_trace_chunk_local",
-            C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK,
+            LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK,
             create_local,
             create_local_raw,
         ),
         (
             "create_trace_chunk_remote",
-            C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK,
+            LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK,
             create_remote,
             create_remote_raw,
         ),
-        ("close_trace_chunk", C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, close, close_raw),
+        (
+            "close_trace_chunk",
+            LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK,
+            close,
+            close_raw,
+        ),
         (
             "trace_chunk_exists",
-            C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS,
+            LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS,
             TraceChunkExistsMember(
                 relayd_id=OptionalU64(is_set=1, value=9), session_id=1, chunk_id=3
             ),
             struct.pack("<BQQQ", 1, 9, 1, 3),
         ),
-        ("clear_channel", C.LTTNG_CONSUMER_CLEAR_CHANNEL, KeyArgs(key=7), struct.pack("<Q", 7)),
+        (
+            "clear_channel",
+            LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL,
+            KeyArgs(key=7),
+            struct.pack("<Q", 7),
+        ),
         (
             "open_channel_packets",
-            C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS,
+            LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS,
             KeyArgs(key=7),
             struct.pack("<Q", 7),
         ),
@@ -551,12 +588,20 @@ def test_command_roundtrip(
 def test_zeroed_tail_is_the_default(abi: Abi) -> None:
     # consumer_flush_channel memsets the message: the tail is zero, which
     # parses to (and builds from) the default b"".
-    data, _ = whole(C.LTTNG_CONSUMER_FLUSH_CHANNEL, struct.pack("<Q", 7), bytes(UNION_SIZE - 8))
-    obj = MSG_TYPES[abi](cmd_type=C.LTTNG_CONSUMER_FLUSH_CHANNEL, u=KeyArgs(key=7))
+    data, _ = whole(
+        LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL,
+        struct.pack("<Q", 7),
+        bytes(UNION_SIZE - 8),
+    )
+    obj = MSG_TYPES[abi](
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL, u=KeyArgs(key=7)
+    )
     assert obj.u_tail == b""
     assert_roundtrip(CONSUMER_MSG[abi], obj, data, c_sizeof=MSG_SIZE)
     explicit = MSG_TYPES[abi](
-        cmd_type=C.LTTNG_CONSUMER_FLUSH_CHANNEL, u=KeyArgs(key=7), u_tail=bytes(UNION_SIZE - 8)
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL,
+        u=KeyArgs(key=7),
+        u_tail=bytes(UNION_SIZE - 8),
     )
     assert CONSUMER_MSG[abi].build(explicit) == data
 
@@ -565,10 +610,10 @@ def test_zeroed_tail_is_the_default(abi: Abi) -> None:
 @pytest.mark.parametrize(
     "cmd",
     [
-        C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,  # memset, no member
-        C.LTTNG_CONSUMER_UPDATE_STREAM,
-        C.LTTNG_CONSUMER_STOP,
-        C.LTTNG_CONSUMER_SNAPSHOT_METADATA,
+        LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,  # memset, no member
+        LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM,
+        LttngConsumerCommand.LTTNG_CONSUMER_STOP,
+        LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_METADATA,
     ],
 )
 def test_commands_without_member_keep_raw_union(abi: Abi, cmd: LttngConsumerCommand) -> None:
@@ -608,8 +653,10 @@ def test_add_relayd_socket_v2139() -> None:
         relayd_session_id=5,
     )
     raw = struct.pack("<QIIIBQQ", 1, 0, 2, 13, 1, 1, 5)
-    data, tail = whole(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, raw)
-    obj = ConsumerMsgV2139(cmd_type=C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, u=member, u_tail=tail)
+    data, tail = whole(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, raw)
+    obj = ConsumerMsgV2139(
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, u=member, u_tail=tail
+    )
     assert_roundtrip(CONSUMER_MSG_V2139, obj, data, c_sizeof=MSG_SIZE)
     assert len(tail) == UNION_SIZE - 37
 
@@ -654,8 +701,10 @@ def test_add_relayd_socket_r97535efaa_inet() -> None:
         session_id=1,
         relayd_session_id=0,
     )
-    data, tail = whole(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, raw)
-    obj = ConsumerMsgR97535efaa(cmd_type=C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, u=member, u_tail=tail)
+    data, tail = whole(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, raw)
+    obj = ConsumerMsgR97535efaa(
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, u=member, u_tail=tail
+    )
     assert_roundtrip(CONSUMER_MSG_R97535EFAA, obj, data, c_sizeof=MSG_SIZE)
     assert len(tail) == UNION_SIZE - 84
     # The same bytes are not a valid v2.13.9 message: relayd_socket_protocol
@@ -675,7 +724,7 @@ def test_add_relayd_socket_r97535efaa_inet6() -> None:
         + struct.pack("<I", 0)
     )
     raw = relayd_sock_r97535efaa(addr, 1)
-    data, _ = whole(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, raw)
+    data, _ = whole(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, raw)
     parsed = CONSUMER_MSG_R97535EFAA.parse(data)
     assert isinstance(parsed.u, RelaydSockR97535efaa)
     sockaddr = parsed.u.sock.sock.sockaddr
@@ -738,7 +787,7 @@ def test_ask_channel_field_errors(
 
 def test_close_command_outside_enum() -> None:
     raw = struct.pack("<BQQQQBI", 0, 0, 1, 3, 0, 1, 4)
-    data, _ = whole(C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, raw)
+    data, _ = whole(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, raw)
     with pytest.raises(RemoteProtocolError) as info:
         CONSUMER_MSG_V2139.parse(data)
     assert info.value.field == "u.close_trace_chunk.close_command.value"
@@ -748,15 +797,21 @@ def test_close_command_outside_enum() -> None:
 def test_relayd_sock_enums_are_checked() -> None:
     v2139 = struct.pack("<QIIIBQQ", 1, 0, 2, 13, 7, 1, 5)  # protocol 7
     with pytest.raises(RemoteProtocolError) as info:
-        CONSUMER_MSG_V2139.parse(whole(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, v2139)[0])
+        CONSUMER_MSG_V2139.parse(
+            whole(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, v2139)[0]
+        )
     assert (info.value.field, info.value.offset) == ("u.relayd_sock.relayd_socket_protocol", 24)
     stream_type = struct.pack("<QIIIBQQ", 1, 2, 2, 13, 1, 1, 5)
     with pytest.raises(RemoteProtocolError) as info:
-        CONSUMER_MSG_V2139.parse(whole(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, stream_type)[0])
+        CONSUMER_MSG_V2139.parse(
+            whole(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, stream_type)[0]
+        )
     assert (info.value.field, info.value.offset) == ("u.relayd_sock.type", 12)
     new = relayd_sock_r97535efaa(bytes(28), 2)  # sockaddr.type 2
     with pytest.raises(RemoteProtocolError) as info:
-        CONSUMER_MSG_R97535EFAA.parse(whole(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, new)[0])
+        CONSUMER_MSG_R97535EFAA.parse(
+            whole(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, new)[0]
+        )
     assert info.value.field == "u.relayd_sock.sock.sock.sockaddr.type"
     assert info.value.offset == 24
 
@@ -766,7 +821,9 @@ def test_kernel_channel_type_is_consumer_channel_type() -> None:
     raw = bytearray(chan[3])
     struct.pack_into("<i", raw, 4393, 2)  # type at 4397 in the message
     with pytest.raises(RemoteProtocolError) as info:
-        CONSUMER_MSG_V2139.parse(whole(C.LTTNG_CONSUMER_ADD_CHANNEL, bytes(raw))[0])
+        CONSUMER_MSG_V2139.parse(
+            whole(LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL, bytes(raw))[0]
+        )
     assert (info.value.field, info.value.offset) == ("u.channel.type", 4397)
 
 
@@ -781,14 +838,18 @@ def test_wrong_size(abi: Abi, size: int) -> None:
 
 @pytest.mark.parametrize("abi", ALL_ABIS)
 def test_build_rejects_wrong_member_for_command(abi: Abi) -> None:
-    obj = MSG_TYPES[abi](cmd_type=C.LTTNG_CONSUMER_PUSH_METADATA, u=KeyArgs(key=1))
+    obj = MSG_TYPES[abi](
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA, u=KeyArgs(key=1)
+    )
     with pytest.raises(LocalProtocolError, match="push_metadata"):
         CONSUMER_MSG[abi].build(obj)
-    raw = MSG_TYPES[abi](cmd_type=C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, u=bytes(8))
+    raw = MSG_TYPES[abi](
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, u=bytes(8)
+    )
     with pytest.raises(LocalProtocolError, match="raw bytes"):
         CONSUMER_MSG[abi].build(raw)
     short_tail = MSG_TYPES[abi](
-        cmd_type=C.LTTNG_CONSUMER_GET_CHANNEL, u=KeyArgs(key=1), u_tail=b"x"
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, u=KeyArgs(key=1), u_tail=b"x"
     )
     with pytest.raises(LocalProtocolError, match="u_tail"):
         CONSUMER_MSG[abi].build(short_tail)
@@ -804,7 +865,9 @@ def test_build_rejects_relayd_sock_of_the_other_abi() -> None:
         session_id=1,
         relayd_session_id=5,
     )
-    obj = ConsumerMsgR97535efaa(cmd_type=C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, u=member)
+    obj = ConsumerMsgR97535efaa(
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, u=member
+    )
     with pytest.raises(LocalProtocolError, match="RelaydSockR97535efaa"):
         CONSUMER_MSG_R97535EFAA.build(obj)
 
@@ -939,7 +1002,9 @@ def test_scalar_replies() -> None:
 @pytest.mark.parametrize("abi", ALL_ABIS)
 def test_metadata_socket_push_metadata(abi: Abi) -> None:
     member = struct.pack("<QQQQ", 8, 0, 4096, 1)
-    data, _ = whole(C.LTTNG_CONSUMER_PUSH_METADATA, member, bytes(UNION_SIZE - 32))
+    data, _ = whole(
+        LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA, member, bytes(UNION_SIZE - 32)
+    )
     reply = parse_metadata_socket_reply(abi, data)
     assert isinstance(reply, MSG_TYPES[abi])
     assert reply.u == PushMetadataMember(key=8, target_offset=0, len=4096, version=1)
@@ -954,7 +1019,9 @@ def test_metadata_socket_error_reply(abi: Abi) -> None:
     assert reply.cmd_type is LttngErrorCode.LTTNG_ERR_UND
     assert_roundtrip(METADATA_ERROR_REPLY, MetadataRequestErrorReply(), data, c_sizeof=MSG_SIZE)
     # The same bytes on the command socket would be a SETUP_METADATA (12).
-    assert CONSUMER_MSG[abi].parse(data).cmd_type is C.LTTNG_CONSUMER_SETUP_METADATA
+    assert (
+        CONSUMER_MSG[abi].parse(data).cmd_type is LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA
+    )
 
 
 @pytest.mark.parametrize("abi", ALL_ABIS)

@@ -25,7 +25,6 @@ from ustref.protocol.conversation.rules import (
 from ustref.protocol.conversation.steps import FdTransfer, FieldIs, Message, Payload
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 
-C = LttngConsumerCommand
 TO_C = Direction.TO_CONSUMERD
 TO_S = Direction.TO_SESSIOND
 OK = struct.pack("<I", 0)
@@ -63,12 +62,16 @@ def test_every_command_has_a_rule(abi: Abi) -> None:
 def test_reply_kinds_read_from_the_c_receivers(abi: Abi) -> None:
     table = REPLY_AFTER[abi]
     assert set(table) == set(LttngConsumerCommand)
-    assert table[C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION] is ReplyKind.STATUS_CHANNEL
-    assert table[C.LTTNG_CONSUMER_DATA_PENDING] is ReplyKind.DATA_PENDING
-    assert table[C.LTTNG_CONSUMER_DISCARDED_EVENTS] is ReplyKind.COUNT_U64
-    assert table[C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK] is ReplyKind.CLOSE_TRACE_CHUNK
-    assert table[C.LTTNG_CONSUMER_GET_CHANNEL] is ReplyKind.GET_CHANNEL
-    assert table[C.LTTNG_CONSUMER_ADD_STREAM] is ReplyKind.NONE
+    assert (
+        table[LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION] is ReplyKind.STATUS_CHANNEL
+    )
+    assert table[LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING] is ReplyKind.DATA_PENDING
+    assert table[LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS] is ReplyKind.COUNT_U64
+    assert (
+        table[LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK] is ReplyKind.CLOSE_TRACE_CHUNK
+    )
+    assert table[LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL] is ReplyKind.GET_CHANNEL
+    assert table[LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM] is ReplyKind.NONE
     # The session daemon sends fds after exactly these commands (its senders in
     # sessiond consumer.c: the relayd socket, the monitor pipe, the chunk directory).
     carrying = {
@@ -80,9 +83,9 @@ def test_reply_kinds_read_from_the_c_receivers(abi: Abi) -> None:
         )
     }
     assert carrying == {
-        C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET,
-        C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,
-        C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK,
+        LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET,
+        LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,
+        LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK,
     }
 
 
@@ -112,7 +115,7 @@ def test_status_reply() -> None:
             (
                 Socket.COMMAND,
                 TO_C,
-                command(C.LTTNG_CONSUMER_FLUSH_CHANNEL, struct.pack("<Q", 4)),
+                command(LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL, struct.pack("<Q", 4)),
                 0,
             ),
             (Socket.COMMAND, TO_S, OK, 0),
@@ -128,9 +131,19 @@ def test_ask_channel_then_get_channel_handover() -> None:
     for cpu in range(2):
         streams += struct.pack("<Q", 8192) + struct.pack("<I", cpu)
     items: list[tuple[Socket, Direction, bytes, int]] = [
-        (Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION), 0),
+        (
+            Socket.COMMAND,
+            TO_C,
+            command(LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION),
+            0,
+        ),
         (Socket.COMMAND, TO_S, struct.pack("<IQI", 0, 7, 2), 0),
-        (Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_GET_CHANNEL, struct.pack("<Q", 7)), 0),
+        (
+            Socket.COMMAND,
+            TO_C,
+            command(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, struct.pack("<Q", 7)),
+            0,
+        ),
         (Socket.COMMAND, TO_S, OK + struct.pack("<Qi", 5, 0) + b"chan!", 0),
         (Socket.COMMAND, TO_S, b"\0", 1),
     ]
@@ -162,7 +175,12 @@ def test_get_channel_not_found_is_one_status() -> None:
     events = feed(
         Conversation(),
         [
-            (Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_GET_CHANNEL, struct.pack("<Q", 9)), 0),
+            (
+                Socket.COMMAND,
+                TO_C,
+                command(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, struct.pack("<Q", 9)),
+                0,
+            ),
             (Socket.COMMAND, TO_S, not_found, 0),
         ],
     )
@@ -182,7 +200,10 @@ def test_push_metadata(length: int, ready: bytes, expected: list[str]) -> None:
         (
             Socket.COMMAND,
             TO_C,
-            command(C.LTTNG_CONSUMER_PUSH_METADATA, struct.pack("<QQQQ", 3, 0, length, 1)),
+            command(
+                LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA,
+                struct.pack("<QQQQ", 3, 0, length, 1),
+            ),
             0,
         ),
         (Socket.COMMAND, TO_S, ready, 0),
@@ -197,7 +218,12 @@ def test_add_relayd_socket_carries_one_fd() -> None:
     events = feed(
         Conversation(),
         [
-            (Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET), 0),
+            (
+                Socket.COMMAND,
+                TO_C,
+                command(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET),
+                0,
+            ),
             (Socket.COMMAND, TO_S, OK, 0),
             (Socket.COMMAND, TO_C, b"\0", 1),
             (Socket.COMMAND, TO_S, OK, 0),
@@ -209,7 +235,12 @@ def test_add_relayd_socket_carries_one_fd() -> None:
 
 def test_missing_fd_is_a_protocol_error() -> None:
     conv = Conversation()
-    conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE), 0)
+    conv.observe(
+        Socket.COMMAND,
+        TO_C,
+        command(LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE),
+        0,
+    )
     conv.observe(Socket.COMMAND, TO_S, OK, 0)
     with pytest.raises(RemoteProtocolError, match="expected 1 fd"):
         conv.observe(Socket.COMMAND, TO_C, b"\0", 0)
@@ -220,7 +251,12 @@ def test_create_trace_chunk_remote_has_no_fd() -> None:
     events = feed(
         Conversation(),
         [
-            (Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, b"\x01"), 0),
+            (
+                Socket.COMMAND,
+                TO_C,
+                command(LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, b"\x01"),
+                0,
+            ),
             (Socket.COMMAND, TO_S, OK, 0),
         ],
     )
@@ -232,7 +268,12 @@ def test_close_trace_chunk_reply_with_path() -> None:
     events = feed(
         Conversation(),
         [
-            (Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK), 0),
+            (
+                Socket.COMMAND,
+                TO_C,
+                command(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK),
+                0,
+            ),
             (Socket.COMMAND, TO_S, struct.pack("<II", 0, len(path)), 0),
             (Socket.COMMAND, TO_S, path, 0),
         ],
@@ -279,14 +320,18 @@ def test_reply_without_command_is_rejected() -> None:
 
 def test_short_read_at_end_is_rejected() -> None:
     conv = Conversation()
-    conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_FLUSH_CHANNEL)[:100], 0)
+    conv.observe(
+        Socket.COMMAND, TO_C, command(LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL)[:100], 0
+    )
     with pytest.raises(RemoteProtocolError, match="stream ended with 100 of 12690"):
         conv.finish()
 
 
 def test_missing_reply_at_end_is_rejected() -> None:
     conv = Conversation()
-    conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_FLUSH_CHANNEL), 0)
+    conv.observe(
+        Socket.COMMAND, TO_C, command(LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL), 0
+    )
     with pytest.raises(RemoteProtocolError, match="status: stream ended with 0 of 4"):
         conv.finish()
 
@@ -303,7 +348,7 @@ def test_startup_ready_code_comes_first() -> None:
     conv.observe(Socket.ERROR, TO_S, struct.pack("<I", 100), 0)
     assert conv.ready
     events = conv.observe(
-        Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_INIT, bytes(16)), 0
+        Socket.COMMAND, TO_C, command(LttngConsumerCommand.LTTNG_CONSUMER_INIT, bytes(16)), 0
     ) + conv.observe(Socket.COMMAND, TO_S, OK, 0)
     assert steps_of(events) == ["command", "status"]
 
@@ -311,7 +356,7 @@ def test_startup_ready_code_comes_first() -> None:
 def test_command_before_ready_is_rejected() -> None:
     conv = Conversation(from_start=True)
     with pytest.raises(RemoteProtocolError, match="before the consumer's"):
-        conv.observe(Socket.COMMAND, TO_C, command(C.LTTNG_CONSUMER_INIT), 0)
+        conv.observe(Socket.COMMAND, TO_C, command(LttngConsumerCommand.LTTNG_CONSUMER_INIT), 0)
 
 
 def test_first_error_code_must_be_ready() -> None:

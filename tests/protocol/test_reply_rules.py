@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from ustref.errors import RemoteProtocolError
+from ustref.ids import U64_MAX
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.conversation import Conversation, Direction, Socket
 from ustref.protocol.conversation.rules import INITIATORS, following
@@ -145,7 +146,7 @@ HANDOVER = (
             Send(TO_S, "fd", fds=2),
         )
     ),
-    Send(TO_S, "uint64_t", arg=2**64 - 1),
+    Send(TO_S, "uint64_t", arg=U64_MAX),
 )
 
 CLOSED_PATH = b"/chunk/path\0"
@@ -162,186 +163,189 @@ class Rule:
     members: tuple[tuple[str, int], ...] = ()
 
 
-R = Rule
 #: Hand-written, one entry per command and situation (every situation whose
 #: answer has a different shape).
 RULES: tuple[Rule, ...] = (
-    R(
+    Rule(
         "LTTNG_CONSUMER_ADD_CHANNEL",
         "kernel-only command",
         "default: break (2284-2285) → end_nosignal (2288-2294)",
         (),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_ADD_STREAM",
         "kernel-only command",
         "default: break (2284-2285) → end_nosignal (2288-2294)",
         (),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_UPDATE_STREAM",
         "not implemented",
         "return -ENOSYS (1473-1476); consumer.c:3283-3291 ends the command thread",
         (),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_STOP",
         "deprecated",
         "assert(msg.cmd_type != LTTNG_CONSUMER_STOP) (1418-1419): the consumer aborts",
         (),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_ADD_RELAYD_SOCKET",
         "relayd pair set up",
         "1427-1441 → consumer.c consumer_add_relayd_socket status (3612), fd (3628), status (3691)",
         (status(), fd_from_sessiond(), status()),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_ADD_RELAYD_SOCKET",
         "allocation failed",
         "consumer.c:3590-3593 goto error → status with the error (3709), no fd",
         (status("LTTCOMM_CONSUMERD_ENOMEM"),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_DESTROY_RELAYD",
         "unknown relayd",
         "1443-1471: ret_code = RELAYD_FAIL; goto end_msg_sessiond",
         (status("LTTCOMM_CONSUMERD_RELAYD_FAIL"),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_DATA_PENDING",
         "answer",
         "1478-1501: lttcomm_send_unix_sock(&is_data_pending, sizeof(int)); break, no status",
         (Send(TO_S, "int", arg=1),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_ASK_CHANNEL_CREATION",
         "created",
         "1649: consumer_send_status_channel(sock, channel); break",
         (Send(TO_S, "status_channel", arg="LTTCOMM_CONSUMERD_SUCCESS"),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_ASK_CHANNEL_CREATION",
         "failed",
         "goto end_channel_error (2314-2334): consumer_send_status_channel(sock, NULL)",
         (Send(TO_S, "status_channel", arg="LTTCOMM_CONSUMERD_CHANNEL_FAIL"),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_GET_CHANNEL",
         "channel with two streams",
         "1659-1715: status (545), ust-ctl channel and streams (551-578), end_msg_sessiond status",
         (status(), *HANDOVER, status()),
         (("u.get_channel.key", 7),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_GET_CHANNEL",
         "unknown key",
         "1664-1669: CHAN_NOT_FOUND, goto end_get_channel → end_msg_sessiond (1714-1715)",
         (status("LTTCOMM_CONSUMERD_CHAN_NOT_FOUND"),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_GET_CHANNEL",
         "relayd failed",
         "546-551 status RELAYD_FAIL, then goto end_get_channel_nosignal (1685, 1718-1719)",
         (status("LTTCOMM_CONSUMERD_RELAYD_FAIL"),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_DESTROY_CHANNEL",
         "always",
         "1721-1731: notify_thread_del_channel; goto end_msg_sessiond",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_PUSH_METADATA",
         "metadata bytes",
         "1803-1833: status (1805), recv len bytes (1823), goto end_msg_sessiond",
         (status(), Send(TO_C, "bytes", arg=b"/* CTF 1.8 */"), status()),
         (("u.push_metadata.len", len(b"/* CTF 1.8 */")),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_PUSH_METADATA",
         "len 0",
         "1794-1801: !len → end_push_metadata_msg_sessiond: one status",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_PUSH_METADATA",
         "unknown channel",
         "1779-1790: CHANNEL_FAIL → one status, the bytes are not read",
         (status("LTTCOMM_CONSUMERD_CHANNEL_FAIL"),),
         (("u.push_metadata.len", 5),),
     ),
-    R("LTTNG_CONSUMER_CLOSE_METADATA", "always", "1733-1742: goto end_msg_sessiond", (status(),)),
-    R("LTTNG_CONSUMER_SETUP_METADATA", "always", "1837-1845: goto end_msg_sessiond", (status(),)),
-    R("LTTNG_CONSUMER_FLUSH_CHANNEL", "always", "1744-1753: goto end_msg_sessiond", (status(),)),
-    R(
+    Rule(
+        "LTTNG_CONSUMER_CLOSE_METADATA", "always", "1733-1742: goto end_msg_sessiond", (status(),)
+    ),
+    Rule(
+        "LTTNG_CONSUMER_SETUP_METADATA", "always", "1837-1845: goto end_msg_sessiond", (status(),)
+    ),
+    Rule("LTTNG_CONSUMER_FLUSH_CHANNEL", "always", "1744-1753: goto end_msg_sessiond", (status(),)),
+    Rule(
         "LTTNG_CONSUMER_SNAPSHOT_CHANNEL",
         "always",
         "1847-1893: consumer_send_status_msg (1887); break",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_SNAPSHOT_METADATA",
         "kernel-only command",
         "default: break (2284-2285) → end_nosignal (2288-2294)",
         (),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_STREAMS_SENT",
         "kernel-only command",
         "default: break (2284-2285) → end_nosignal (2288-2294)",
         (),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_DISCARDED_EVENTS",
         "answer",
         "1895-1944: lttcomm_send_unix_sock(&discarded_events, sizeof(uint64_t)) (1938); break",
         (Send(TO_S, "uint64_t", arg=3),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_LOST_PACKETS",
         "answer",
         "1946-1995: lttcomm_send_unix_sock(&lost_packets, sizeof(uint64_t)) (1988); break",
         (Send(TO_S, "uint64_t", arg=4),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL",
         "always",
         "1755-1765: goto end_msg_sessiond",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE",
         "always",
         "1997-2044: status (2005), recv 1 fd (2010), goto end_msg_sessiond",
         (status(), fd_from_sessiond(), status()),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_ROTATE_CHANNEL",
         "always",
         "2046-2099: consumer_send_status_msg (2075); break",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_INIT",
         "always",
         "2132-2144: consumer_send_status_msg (2139); break",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_CREATE_TRACE_CHUNK",
         "local trace",
         "2146-2214: relayd_id unset → status (2172), recv dirfd (2182), end_msg_sessiond",
         (status(), fd_from_sessiond(), status()),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_CREATE_TRACE_CHUNK",
         "remote trace",
         "2146-2214: relayd_id set → no fd, goto end_msg_sessiond",
         (status(),),
         (("u.create_trace_chunk.relayd_id.is_set", 1),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_CLOSE_TRACE_CHUNK",
         "always",
         "2216-2247: reply struct (2238), then path_length bytes of path (2242); end_nosignal",
@@ -350,19 +354,19 @@ RULES: tuple[Rule, ...] = (
             Send(TO_S, "bytes", arg=CLOSED_PATH),
         ),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_TRACE_CHUNK_EXISTS",
         "always",
         "2249-2259: goto end_msg_sessiond",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_CLEAR_CHANNEL",
         "always",
         "2103-2130: consumer_send_status_msg (2125); break",
         (status(),),
     ),
-    R(
+    Rule(
         "LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS",
         "always",
         "2261-2282: goto end_msg_sessiond",

@@ -15,7 +15,7 @@ from tests.protocol.roundtrip import assert_roundtrip
 from ustref.cli import main
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.consumer import LttngStreamType
-from ustref.protocol.uri import URI, LttngDstType, LttngUri, LttngUriType
+from ustref.protocol.peers.uri import URI, LttngDstType, LttngUri, LttngUriType
 
 PATH_MAX = 4096
 

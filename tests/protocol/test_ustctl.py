@@ -15,14 +15,14 @@ import pytest
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
-from ustref.protocol import ust_abi as ua
-from ustref.protocol import ustctl as uc
+from ustref.protocol import ust_abi, ustctl
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG_SIZE, ConsumerStatusMsg
 from ustref.protocol.conversation import Conversation, Direction, Socket
 from ustref.protocol.fields import CStr
 from ustref.protocol.layout import struct_layout
 from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.peers import ust_app
 from ustref.protocol.registry import REGISTRY, StructSpec
 
 PAD288 = bytes(range(256)) + bytes(32)  # a recognisable 288-byte padding area
@@ -32,7 +32,7 @@ PAD288 = bytes(range(256)) + bytes(32)  # a recognisable 288-byte padding area
 
 def test_command_values_are_the_macro_expansions() -> None:
     # LTTNG_UST_ABI_CMD(minor) / CMDR / CMDW all expand to (minor).
-    cmd = ua.LttngUstAbiCommand
+    cmd = ust_abi.LttngUstAbiCommand
     assert int(cmd.LTTNG_UST_ABI_RELEASE) == 0x1
     assert int(cmd.LTTNG_UST_ABI_TRACER_VERSION) == 0x41  # CMDR(0x41, …)
     assert int(cmd.LTTNG_UST_ABI_CHANNEL) == 0x51  # CMDW(0x51, …)
@@ -46,40 +46,42 @@ def test_command_values_are_the_macro_expansions() -> None:
 def test_enums_registered_for_both_abis() -> None:
     for abi in Abi:
         enums = REGISTRY.enums[abi]
-        assert enums["lttng_ust_abi_chan_type"] is ua.LttngUstAbiChanType
-        assert enums["lttng_ust_abi_object_type"] is ua.LttngUstAbiObjectType
-        assert enums["lttng_ust_abi_command"] is ua.LttngUstAbiCommand  # a set of #defines
-    assert int(ua.LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_UNKNOWN) == -1
-    assert int(ua.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_TIME_NS) == 21
+        assert enums["lttng_ust_abi_chan_type"] is ust_abi.LttngUstAbiChanType
+        assert enums["lttng_ust_abi_object_type"] is ust_abi.LttngUstAbiObjectType
+        assert enums["lttng_ust_abi_command"] is ust_abi.LttngUstAbiCommand  # a set of #defines
+    assert int(ust_abi.LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_UNKNOWN) == -1
+    assert int(ust_abi.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_TIME_NS) == 21
 
 
 # --- ust_abi: structs -----------------------------------------------------------
 
 
 def test_tracer_version() -> None:
-    obj = ua.LttngUstAbiTracerVersion(major=2, minor=13, patchlevel=5)
-    assert_roundtrip(ua.TRACER_VERSION, obj, struct.pack("<III", 2, 13, 5), c_sizeof=12)
+    obj = ust_abi.LttngUstAbiTracerVersion(major=2, minor=13, patchlevel=5)
+    assert_roundtrip(ust_abi.TRACER_VERSION, obj, struct.pack("<III", 2, 13, 5), c_sizeof=12)
 
 
 def test_channel() -> None:
     # packed: len u64 @0, type s32 @8, padding[288] @12, data[] @300 → 300
-    obj = ua.LttngUstAbiChannel(
-        len=4096, type=ua.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU, padding=PAD288
+    obj = ust_abi.LttngUstAbiChannel(
+        len=4096, type=ust_abi.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU, padding=PAD288
     )
-    assert_roundtrip(ua.CHANNEL, obj, struct.pack("<Qi", 4096, 0) + PAD288, c_sizeof=300)
+    assert_roundtrip(ust_abi.CHANNEL, obj, struct.pack("<Qi", 4096, 0) + PAD288, c_sizeof=300)
 
 
 def test_channel_data_never_inline() -> None:
-    chan = ua.LttngUstAbiChannel(len=1, type=ua.LttngUstAbiChanType(1), padding=PAD288)
+    chan = ust_abi.LttngUstAbiChannel(len=1, type=ust_abi.LttngUstAbiChanType(1), padding=PAD288)
     with pytest.raises(RemoteProtocolError, match="trailing"):
-        ua.CHANNEL.parse(ua.CHANNEL.build(chan) + b"x")
+        ust_abi.CHANNEL.parse(ust_abi.CHANNEL.build(chan) + b"x")
     with pytest.raises(LocalProtocolError, match="data"):
-        ua.CHANNEL.build(ua.LttngUstAbiChannel(len=1, type=chan.type, padding=PAD288, data=b"x"))
+        ust_abi.CHANNEL.build(
+            ust_abi.LttngUstAbiChannel(len=1, type=chan.type, padding=PAD288, data=b"x")
+        )
 
 
 def test_stream() -> None:
-    obj = ua.LttngUstAbiStream(len=1 << 20, stream_nr=3, padding=PAD288)
-    assert_roundtrip(ua.STREAM, obj, struct.pack("<QI", 1 << 20, 3) + PAD288, c_sizeof=300)
+    obj = ust_abi.LttngUstAbiStream(len=1 << 20, stream_nr=3, padding=PAD288)
+    assert_roundtrip(ust_abi.STREAM, obj, struct.pack("<QI", 1 << 20, 3) + PAD288, c_sizeof=300)
 
 
 def _event_bytes(name: bytes) -> bytes:
@@ -89,29 +91,29 @@ def _event_bytes(name: bytes) -> bytes:
 
 
 def test_event() -> None:
-    obj = ua.LttngUstAbiEvent(
-        instrumentation=ua.LttngUstAbiInstrumentation.LTTNG_UST_ABI_TRACEPOINT,
+    obj = ust_abi.LttngUstAbiEvent(
+        instrumentation=ust_abi.LttngUstAbiInstrumentation.LTTNG_UST_ABI_TRACEPOINT,
         name="ust_tests_hello:tptest",
-        loglevel_type=ua.LttngUstAbiLoglevelType.LTTNG_UST_ABI_LOGLEVEL_SINGLE,
+        loglevel_type=ust_abi.LttngUstAbiLoglevelType.LTTNG_UST_ABI_LOGLEVEL_SINGLE,
         loglevel=6,
         token=0xABCD,
         padding=b"\x01" * 8,
         u=PAD288,
     )
-    assert_roundtrip(ua.EVENT, obj, _event_bytes(b"ust_tests_hello:tptest"), c_sizeof=572)
+    assert_roundtrip(ust_abi.EVENT, obj, _event_bytes(b"ust_tests_hello:tptest"), c_sizeof=572)
 
 
 def test_perf_counter_ctx() -> None:
-    obj = ua.LttngUstAbiPerfCounterCtx(type=4, config=0x10, name="perf:thread:cycles")
+    obj = ust_abi.LttngUstAbiPerfCounterCtx(type=4, config=0x10, name="perf:thread:cycles")
     data = struct.pack("<IQ256s", 4, 0x10, b"perf:thread:cycles")
-    assert_roundtrip(ua.PERF_COUNTER_CTX, obj, data, c_sizeof=268)
+    assert_roundtrip(ust_abi.PERF_COUNTER_CTX, obj, data, c_sizeof=268)
 
 
 def test_context_perf_counter_member() -> None:
     # ctx @0, padding[16] @4, u @20 (288): perf_counter is 268, tail 20
-    perf = ua.LttngUstAbiPerfCounterCtx(type=0, config=1, name="perf:thread:instructions")
-    obj = ua.LttngUstAbiContext(
-        ctx=ua.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_PERF_THREAD_COUNTER,
+    perf = ust_abi.LttngUstAbiPerfCounterCtx(type=0, config=1, name="perf:thread:instructions")
+    obj = ust_abi.LttngUstAbiContext(
+        ctx=ust_abi.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_PERF_THREAD_COUNTER,
         padding=bytes(16),
         u=perf,
         u_tail=b"\x07" * 20,
@@ -119,66 +121,66 @@ def test_context_perf_counter_member() -> None:
     data = (
         struct.pack("<i16sIQ256s", 5, bytes(16), 0, 1, b"perf:thread:instructions") + b"\x07" * 20
     )
-    assert_roundtrip(ua.CONTEXT, obj, data, c_sizeof=308)
+    assert_roundtrip(ust_abi.CONTEXT, obj, data, c_sizeof=308)
 
 
 def test_context_app_ctx_member() -> None:
-    obj = ua.LttngUstAbiContext(
-        ctx=ua.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_APP_CONTEXT,
+    obj = ust_abi.LttngUstAbiContext(
+        ctx=ust_abi.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_APP_CONTEXT,
         padding=bytes(16),
-        u=ua.LttngUstAbiContextAppCtx(provider_name_len=5, ctx_name_len=4),
+        u=ust_abi.LttngUstAbiContextAppCtx(provider_name_len=5, ctx_name_len=4),
         u_tail=b"",
     )
     data = struct.pack("<i16sII", 7, bytes(16), 5, 4) + bytes(280)
-    assert_roundtrip(ua.CONTEXT, obj, data, c_sizeof=308)
+    assert_roundtrip(ust_abi.CONTEXT, obj, data, c_sizeof=308)
 
 
 def test_context_other_type_keeps_union_raw() -> None:
-    obj = ua.LttngUstAbiContext(
-        ctx=ua.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_VPID, padding=bytes(16), u=PAD288
+    obj = ust_abi.LttngUstAbiContext(
+        ctx=ust_abi.LttngUstAbiContextType.LTTNG_UST_ABI_CONTEXT_VPID, padding=bytes(16), u=PAD288
     )
-    assert_roundtrip(ua.CONTEXT, obj, struct.pack("<i16s", 1, bytes(16)) + PAD288, 308)
+    assert_roundtrip(ust_abi.CONTEXT, obj, struct.pack("<i16s", 1, bytes(16)) + PAD288, 308)
 
 
 def test_object_data_channel_and_stream() -> None:
     # type s32 @0, handle s32 @4, size u64 @8, padding1[32] @16, u @48 (288) → 336
-    chan = ua.LttngUstAbiObjectData(
-        type=ua.LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_CHANNEL,
+    chan = ust_abi.LttngUstAbiObjectData(
+        type=ust_abi.LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_CHANNEL,
         handle=-1,
         size=8192,
         padding1=bytes(32),
-        u=ua.LttngUstAbiObjectDataChannel(
-            data=0x7F00_0000_1000, type=ua.LttngUstAbiChanType(0), wakeup_fd=9
+        u=ust_abi.LttngUstAbiObjectDataChannel(
+            data=0x7F00_0000_1000, type=ust_abi.LttngUstAbiChanType(0), wakeup_fd=9
         ),
         u_tail=b"",
     )
     data = struct.pack("<iiQ32sQii", 0, -1, 8192, bytes(32), 0x7F00_0000_1000, 0, 9)
-    assert_roundtrip(ua.OBJECT_DATA, chan, data + bytes(272), c_sizeof=336)
-    stream = ua.LttngUstAbiObjectData(
-        type=ua.LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_STREAM,
+    assert_roundtrip(ust_abi.OBJECT_DATA, chan, data + bytes(272), c_sizeof=336)
+    stream = ust_abi.LttngUstAbiObjectData(
+        type=ust_abi.LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_STREAM,
         handle=-1,
         size=4096,
         padding1=bytes(32),
-        u=ua.LttngUstAbiObjectDataStream(shm_fd=10, wakeup_fd=11, stream_nr=1),
+        u=ust_abi.LttngUstAbiObjectDataStream(shm_fd=10, wakeup_fd=11, stream_nr=1),
         u_tail=b"",
     )
     data = struct.pack("<iiQ32siiI", 1, -1, 4096, bytes(32), 10, 11, 1)
-    assert_roundtrip(ua.OBJECT_DATA, stream, data + bytes(276), c_sizeof=336)
+    assert_roundtrip(ust_abi.OBJECT_DATA, stream, data + bytes(276), c_sizeof=336)
 
 
 def test_object_data_counters_and_unknown() -> None:
-    ot = ua.LttngUstAbiObjectType
+    ot = ust_abi.LttngUstAbiObjectType
     head = struct.pack("<iQ32s", -1, 0, bytes(32))  # handle, size, padding1
-    cases: list[tuple[ua.LttngUstAbiObjectType, Any, bytes]] = [
-        (ot.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER, ua.LttngUstAbiObjectDataCounter(data=5), b"<Q"),
+    cases: list[tuple[ust_abi.LttngUstAbiObjectType, Any, bytes]] = [
+        (ot.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER, ust_abi.LttngUstAbiObjectDataCounter(data=5), b"<Q"),
         (
             ot.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_GLOBAL,
-            ua.LttngUstAbiObjectDataCounterGlobal(shm_fd=3),
+            ust_abi.LttngUstAbiObjectDataCounterGlobal(shm_fd=3),
             struct.pack("<i", 3),
         ),
         (
             ot.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_CPU,
-            ua.LttngUstAbiObjectDataCounterCpu(shm_fd=3, cpu_nr=2),
+            ust_abi.LttngUstAbiObjectDataCounterCpu(shm_fd=3, cpu_nr=2),
             struct.pack("<iI", 3, 2),
         ),
         (ot.LTTNG_UST_ABI_OBJECT_TYPE_UNKNOWN, PAD288, PAD288),
@@ -186,11 +188,11 @@ def test_object_data_counters_and_unknown() -> None:
     for kind, member, raw in cases:
         member_bytes = struct.pack("<Q", 5) if raw == b"<Q" else raw
         tail = 288 - len(member_bytes)
-        obj = ua.LttngUstAbiObjectData(
+        obj = ust_abi.LttngUstAbiObjectData(
             type=kind, handle=-1, size=0, padding1=bytes(32), u=member, u_tail=b""
         )
         data = struct.pack("<i", kind) + head + member_bytes + bytes(tail)
-        assert_roundtrip(ua.OBJECT_DATA, obj, data, c_sizeof=336)
+        assert_roundtrip(ust_abi.OBJECT_DATA, obj, data, c_sizeof=336)
 
 
 def _channel_config_bytes(chan_id: int, uuid: bytes) -> bytes:
@@ -204,7 +206,7 @@ def _channel_config_bytes(chan_id: int, uuid: bytes) -> bytes:
 
 def test_channel_config() -> None:
     uuid = bytes(range(16))
-    obj = ua.LttngUstAbiChannelConfig(
+    obj = ust_abi.LttngUstAbiChannelConfig(
         unused1=1,
         unused2=2,
         unused3=3,
@@ -212,20 +214,20 @@ def test_channel_config() -> None:
         unused5=5,
         _deprecated1=6,
         _deprecated2=7,
-        unused6=ua.CdsListHead(next=8, prev=9),
+        unused6=ust_abi.CdsListHead(next=8, prev=9),
         unused7=10,
         unused8=11,
         unused9=12,
         _deprecated3=1,
         id=7,
-        unused10=ua.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU,
+        unused10=ust_abi.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU,
         uuid=uuid,
         unused11=1,
     )
     data = _channel_config_bytes(7, uuid)
     assert len(data) == 120
-    assert_roundtrip(ua.CHANNEL_CONFIG, obj, data, c_sizeof=120)
-    offsets = {f["name"]: f["offset"] for f in struct_layout(ua.CHANNEL_CONFIG)["fields"]}
+    assert_roundtrip(ust_abi.CHANNEL_CONFIG, obj, data, c_sizeof=120)
+    offsets = {f["name"]: f["offset"] for f in struct_layout(ust_abi.CHANNEL_CONFIG)["fields"]}
     assert (offsets["unused6.prev"], offsets["_deprecated3"], offsets["id"]) == (56, 88, 92)
     assert (offsets["uuid"], offsets["unused11"]) == (100, 116)
     for abi in Abi:
@@ -234,55 +236,61 @@ def test_channel_config() -> None:
 
 def test_ust_msg_channel() -> None:
     # handle @0, cmd @4, u @8 (572): channel is 300, tail 272
-    obj = ua.LttcommUstMsg(
+    obj = ust_app.LttcommUstMsg(
         handle=1,
-        cmd=ua.LttngUstAbiCommand.LTTNG_UST_ABI_CHANNEL,
-        u=ua.LttngUstAbiChannel(len=8192, type=ua.LttngUstAbiChanType(0), padding=bytes(288)),
+        cmd=ust_abi.LttngUstAbiCommand.LTTNG_UST_ABI_CHANNEL,
+        u=ust_abi.LttngUstAbiChannel(
+            len=8192, type=ust_abi.LttngUstAbiChanType(0), padding=bytes(288)
+        ),
         u_tail=b"",
     )
     data = struct.pack("<IIQi288s", 1, 0x51, 8192, 0, bytes(288)) + bytes(272)
-    assert_roundtrip(ua.UST_MSG, obj, data, c_sizeof=580)
+    assert_roundtrip(ust_app.UST_MSG, obj, data, c_sizeof=580)
 
 
 def test_ust_msg_stream_event_context_version_and_raw() -> None:
-    stream = ua.LttngUstAbiStream(len=4096, stream_nr=2, padding=bytes(288))
-    obj = ua.LttcommUstMsg(handle=3, cmd=0x60, u=stream, u_tail=b"")
+    stream = ust_abi.LttngUstAbiStream(len=4096, stream_nr=2, padding=bytes(288))
+    obj = ust_app.LttcommUstMsg(handle=3, cmd=0x60, u=stream, u_tail=b"")
     data = struct.pack("<IIQI288s", 3, 0x60, 4096, 2, bytes(288)) + bytes(272)
-    assert_roundtrip(ua.UST_MSG, obj, data, c_sizeof=580)
+    assert_roundtrip(ust_app.UST_MSG, obj, data, c_sizeof=580)
 
-    event = ua.EVENT.parse(_event_bytes(b"a:b"))
-    obj = ua.LttcommUstMsg(handle=4, cmd=0x61, u=event)
-    assert_roundtrip(ua.UST_MSG, obj, struct.pack("<II", 4, 0x61) + _event_bytes(b"a:b"), 580)
+    event = ust_abi.EVENT.parse(_event_bytes(b"a:b"))
+    obj = ust_app.LttcommUstMsg(handle=4, cmd=0x61, u=event)
+    assert_roundtrip(ust_app.UST_MSG, obj, struct.pack("<II", 4, 0x61) + _event_bytes(b"a:b"), 580)
 
-    ctx = ua.LttngUstAbiContext(ctx=ua.LttngUstAbiContextType(0), padding=bytes(16), u=PAD288)
-    obj = ua.LttcommUstMsg(handle=5, cmd=0x70, u=ctx, u_tail=b"")
+    ctx = ust_abi.LttngUstAbiContext(
+        ctx=ust_abi.LttngUstAbiContextType(0), padding=bytes(16), u=PAD288
+    )
+    obj = ust_app.LttcommUstMsg(handle=5, cmd=0x70, u=ctx, u_tail=b"")
     data = struct.pack("<IIi16s", 5, 0x70, 0, bytes(16)) + PAD288 + bytes(264)
-    assert_roundtrip(ua.UST_MSG, obj, data, c_sizeof=580)
+    assert_roundtrip(ust_app.UST_MSG, obj, data, c_sizeof=580)
 
-    version = ua.LttngUstAbiTracerVersion(major=0, minor=0, patchlevel=0)
-    obj = ua.LttcommUstMsg(handle=0, cmd=0x41, u=version, u_tail=b"")
-    assert_roundtrip(ua.UST_MSG, obj, struct.pack("<II", 0, 0x41) + bytes(572), 580)
+    version = ust_abi.LttngUstAbiTracerVersion(major=0, minor=0, patchlevel=0)
+    obj = ust_app.LttcommUstMsg(handle=0, cmd=0x41, u=version, u_tail=b"")
+    assert_roundtrip(ust_app.UST_MSG, obj, struct.pack("<II", 0, 0x41) + bytes(572), 580)
 
     raw = bytes(range(256)) * 2 + bytes(60)
-    obj = ua.LttcommUstMsg(handle=2, cmd=ua.LttngUstAbiCommand.LTTNG_UST_ABI_ENABLE, u=raw)
-    assert_roundtrip(ua.UST_MSG, obj, struct.pack("<II", 2, 0x80) + raw, c_sizeof=580)
+    obj = ust_app.LttcommUstMsg(
+        handle=2, cmd=ust_abi.LttngUstAbiCommand.LTTNG_UST_ABI_ENABLE, u=raw
+    )
+    assert_roundtrip(ust_app.UST_MSG, obj, struct.pack("<II", 2, 0x80) + raw, c_sizeof=580)
 
 
 def test_ust_reply() -> None:
     # handle, cmd, ret_code, ret_val @0..16, u @16 (12) → 28
-    obj = ua.LttcommUstReply(
+    obj = ust_app.LttcommUstReply(
         handle=0,
         cmd=0x41,
         ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
         ret_val=0,
-        u=ua.LttngUstAbiTracerVersion(major=2, minor=13, patchlevel=5),
+        u=ust_abi.LttngUstAbiTracerVersion(major=2, minor=13, patchlevel=5),
     )
     data = struct.pack("<IIIIIII", 0, 0x41, 0, 0, 2, 13, 5)
-    assert_roundtrip(ua.UST_REPLY, obj, data, c_sizeof=28)
-    raw_obj = ua.LttcommUstReply(
+    assert_roundtrip(ust_app.UST_REPLY, obj, data, c_sizeof=28)
+    raw_obj = ust_app.LttcommUstReply(
         handle=1, cmd=0x51, ret_code=LttcommReturnCode(0), ret_val=7, u=struct.pack("<QI", 9, 0)
     )
-    assert_roundtrip(ua.UST_REPLY, raw_obj, struct.pack("<IIIIQI", 1, 0x51, 0, 7, 9, 0), 28)
+    assert_roundtrip(ust_app.UST_REPLY, raw_obj, struct.pack("<IIIIQI", 1, 0x51, 0, 7, 9, 0), 28)
 
 
 # --- ust_abi: strictness --------------------------------------------------------
@@ -291,7 +299,7 @@ def test_ust_reply() -> None:
 def test_unknown_chan_type_in_msg_names_path_and_offset() -> None:
     data = struct.pack("<IIQi288s", 1, 0x51, 8192, 2, bytes(288)) + bytes(272)
     with pytest.raises(RemoteProtocolError) as info:
-        ua.UST_MSG.parse(data)
+        ust_app.UST_MSG.parse(data)
     assert info.value.message == "lttcomm_ust_msg"
     assert info.value.field == "u.channel.type"
     assert info.value.offset == 16
@@ -299,29 +307,29 @@ def test_unknown_chan_type_in_msg_names_path_and_offset() -> None:
 
 def test_unknown_context_type() -> None:
     with pytest.raises(RemoteProtocolError) as info:
-        ua.CONTEXT.parse(struct.pack("<i", 22) + bytes(304))
+        ust_abi.CONTEXT.parse(struct.pack("<i", 22) + bytes(304))
     assert (info.value.field, info.value.offset) == ("ctx", 0)
 
 
 def test_event_name_without_nul() -> None:
     data = struct.pack("<II", 0, 0x61) + _event_bytes(b"x" * 256)
     with pytest.raises(RemoteProtocolError) as info:
-        ua.UST_MSG.parse(data)
+        ust_app.UST_MSG.parse(data)
     assert (info.value.field, info.value.offset) == ("u.event.name", 12)
 
 
 def test_unknown_object_type_and_reply_code() -> None:
     with pytest.raises(RemoteProtocolError) as info:
-        ua.OBJECT_DATA.parse(struct.pack("<i", 9) + bytes(332))
+        ust_abi.OBJECT_DATA.parse(struct.pack("<i", 9) + bytes(332))
     assert info.value.field == "type"
     with pytest.raises(RemoteProtocolError) as info:
-        ua.UST_REPLY.parse(struct.pack("<IIII", 0, 0x41, 99, 0) + bytes(12))
+        ust_app.UST_REPLY.parse(struct.pack("<IIII", 0, 0x41, 99, 0) + bytes(12))
     assert (info.value.field, info.value.offset) == ("ret_code", 8)
 
 
 @pytest.mark.parametrize(
     ("spec", "size"),
-    [(ua.UST_MSG, 579), (ua.UST_MSG, 581), (ua.UST_REPLY, 27), (ua.STREAM, 0)],
+    [(ust_app.UST_MSG, 579), (ust_app.UST_MSG, 581), (ust_app.UST_REPLY, 27), (ust_abi.STREAM, 0)],
 )
 def test_wrong_size(spec: StructSpec[Any], size: int) -> None:
     with pytest.raises(RemoteProtocolError) as info:
@@ -330,19 +338,19 @@ def test_wrong_size(spec: StructSpec[Any], size: int) -> None:
 
 
 def test_union_member_mismatch_is_local_error() -> None:
-    bad = ua.LttcommUstMsg(
-        handle=0, cmd=0x51, u=ua.LttngUstAbiTracerVersion(major=1, minor=0, patchlevel=0)
+    bad = ust_app.LttcommUstMsg(
+        handle=0, cmd=0x51, u=ust_abi.LttngUstAbiTracerVersion(major=1, minor=0, patchlevel=0)
     )
     with pytest.raises(LocalProtocolError, match="channel"):
-        ua.UST_MSG.build(bad)
+        ust_app.UST_MSG.build(bad)
 
 
 def test_layout_offsets_of_nested_members() -> None:
-    fields = {f["name"]: f for f in struct_layout(ua.UST_MSG)["fields"]}
+    fields = {f["name"]: f for f in struct_layout(ust_app.UST_MSG)["fields"]}
     assert fields["u.channel.data"]["offset"] == 308
     assert fields["u.event.u.padding"]["offset"] == 292
     assert fields["u.context.u.perf_counter.name"]["offset"] == 40
-    assert {f["name"] for f in struct_layout(ua.UST_REPLY)["fields"]} >= {
+    assert {f["name"] for f in struct_layout(ust_app.UST_REPLY)["fields"]} >= {
         "u.channel.memory_map_size",
         "u.stream.memory_map_size",
         "u.version.patchlevel",
@@ -353,56 +361,60 @@ def test_layout_offsets_of_nested_members() -> None:
 
 
 def test_handover_scalars() -> None:
-    assert_roundtrip(uc.CHANNEL_SIZE, uc.UstctlChannelSize(size=9000), struct.pack("<Q", 9000), 8)
     assert_roundtrip(
-        uc.CHANNEL_TYPE,
-        uc.UstctlChannelType(type=ua.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU),
+        ustctl.CHANNEL_SIZE, ustctl.UstctlChannelSize(size=9000), struct.pack("<Q", 9000), 8
+    )
+    assert_roundtrip(
+        ustctl.CHANNEL_TYPE,
+        ustctl.UstctlChannelType(type=ust_abi.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU),
         struct.pack("<i", 0),
         4,
     )
-    assert_roundtrip(uc.FD_BYTE, uc.UstcommFdByte(), b"\x00", 1)
+    assert_roundtrip(ustctl.FD_BYTE, ustctl.UstcommFdByte(), b"\x00", 1)
     assert_roundtrip(
-        uc.STREAM_MEMORY_MAP_SIZE,
-        uc.UstctlStreamMemoryMapSize(memory_map_size=1 << 21),
+        ustctl.STREAM_MEMORY_MAP_SIZE,
+        ustctl.UstctlStreamMemoryMapSize(memory_map_size=1 << 21),
         struct.pack("<Q", 1 << 21),
         8,
     )
-    assert_roundtrip(uc.STREAM_NR, uc.UstctlStreamNr(stream_nr=3), struct.pack("<I", 3), 4)
-    assert_roundtrip(uc.STREAM_LIST_END, uc.UstctlStreamListEndMarker(), struct.pack("<q", -1), 8)
+    assert_roundtrip(ustctl.STREAM_NR, ustctl.UstctlStreamNr(stream_nr=3), struct.pack("<I", 3), 4)
+    assert_roundtrip(
+        ustctl.STREAM_LIST_END, ustctl.UstctlStreamListEndMarker(), struct.pack("<q", -1), 8
+    )
 
 
 def test_channel_data_is_variable() -> None:
     blob = bytes(range(256)) * 3
-    obj = uc.UstctlChannelData(data=blob)
-    assert uc.CHANNEL_DATA.variable
-    assert_roundtrip(uc.CHANNEL_DATA, obj, blob, c_sizeof=0)
-    assert uc.parse_channel_data(blob, len(blob)) == obj
+    obj = ustctl.UstctlChannelData(data=blob)
+    assert ustctl.CHANNEL_DATA.variable
+    assert_roundtrip(ustctl.CHANNEL_DATA, obj, blob, c_sizeof=0)
+    assert ustctl.parse_channel_data(blob, len(blob)) == obj
     with pytest.raises(RemoteProtocolError, match="announced 769"):
-        uc.parse_channel_data(blob, len(blob) + 1)
+        ustctl.parse_channel_data(blob, len(blob) + 1)
 
 
 def test_fd_byte_value_is_not_checked_by_receivers() -> None:
-    assert uc.FD_BYTE.parse(b"\x2a") == uc.UstcommFdByte(dummy=0x2A)
+    assert ustctl.FD_BYTE.parse(b"\x2a") == ustctl.UstcommFdByte(dummy=0x2A)
 
 
 def test_end_marker_and_stream_size() -> None:
-    assert uc.parse_stream_size_or_end(struct.pack("<q", -1)) is None
-    assert uc.parse_stream_size_or_end(struct.pack("<Q", 4096)) == 4096
+    assert ustctl.parse_stream_size_or_end(struct.pack("<q", -1)) is None
+    assert ustctl.parse_stream_size_or_end(struct.pack("<Q", 4096)) == 4096
     with pytest.raises(RemoteProtocolError) as info:
-        uc.STREAM_LIST_END.parse(struct.pack("<Q", 4096))
+        ustctl.STREAM_LIST_END.parse(struct.pack("<Q", 4096))
     assert (info.value.field, info.value.offset) == ("marker", 0)
     with pytest.raises(RemoteProtocolError, match="truncated"):
-        uc.parse_stream_size_or_end(b"\xff" * 4)
+        ustctl.parse_stream_size_or_end(b"\xff" * 4)
 
 
 def test_handover_strictness() -> None:
     with pytest.raises(RemoteProtocolError) as info:
-        uc.CHANNEL_TYPE.parse(struct.pack("<i", -1))
+        ustctl.CHANNEL_TYPE.parse(struct.pack("<i", -1))
     assert (info.value.message, info.value.field) == ("ustctl channel type", "type")
     with pytest.raises(RemoteProtocolError, match="trailing"):
-        uc.STREAM_NR.parse(bytes(8))
+        ustctl.STREAM_NR.parse(bytes(8))
     with pytest.raises(LocalProtocolError, match="type"):
-        uc.CHANNEL_TYPE.build(uc.UstctlChannelType(type=5))  # type: ignore[arg-type]
+        ustctl.CHANNEL_TYPE.build(ustctl.UstctlChannelType(type=5))  # type: ignore[arg-type]
 
 
 def test_handover_pieces_are_not_in_the_layout() -> None:
@@ -425,7 +437,7 @@ def _consumer_sends(chan_size: int, streams: list[tuple[int, int]]) -> list[tupl
     ]
     for size, nr in streams:
         sends += [(struct.pack("<Q", size), 0), (struct.pack("<I", nr), 0), (b"\x00", 2)]
-    sends += [(struct.pack("<Q", 0xFFFF_FFFF_FFFF_FFFF), 0), (struct.pack("<I", 0), 0)]
+    sends += [(struct.pack("<Q", ustctl.END_OF_STREAMS), 0), (struct.pack("<I", 0), 0)]
     return sends
 
 
@@ -457,14 +469,14 @@ def test_two_stream_handover_through_the_conversation_table() -> None:
     for event in replies:
         if event.spec is not None:
             assert event.spec.build(event.value) == event.raw
-    assert max(e.fds for e in replies) <= uc.USTCOMM_MAX_SEND_FDS
+    assert max(e.fds for e in replies) <= ustctl.USTCOMM_MAX_SEND_FDS
 
 
 def test_cstr_tail_survives_in_nested_union() -> None:
     raw = _event_bytes(b"a:b\0junk")
-    event = ua.EVENT.parse(raw)
+    event = ust_abi.EVENT.parse(raw)
     assert isinstance(event.name, CStr) and event.name.tail == b"junk"
-    assert ua.EVENT.build(event) == raw
+    assert ust_abi.EVENT.build(event) == raw
 
 
 # --- hypothesis properties: one per message kind ------------------------------------
@@ -483,5 +495,5 @@ def test_ring_create_builds_the_handover_from_these_grammars() -> None:
         )
     assert C.stream_handover(1 << 20, 3) == struct.pack("<QI", 1 << 20, 3)
     assert C.stream_handover(4096, -1) == struct.pack("<QI", 4096, 0xFFFF_FFFF)
-    assert C.END_OF_STREAMS == struct.pack("<Q", 2**64 - 1) == (2**64 - 1).to_bytes(8, "little")
+    assert C.END_OF_STREAMS == struct.pack("<q", -1) == b"\xff" * 8
     assert C.FD_CARRIER == b"\0"

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.guard import require_tool
-from ustref.ring import layout as L
+from ustref.ring import layout
 from ustref.ring.crash import read_crash_record
 from ustref.ring.dump import crash_packets, dump
 from ustref.ring.shm import ShmMapping
@@ -49,13 +49,15 @@ def crash_the_writer(fd: int, payload: bytes) -> tuple[int, int]:
         *_, open_packet = crash_packets(mapping, record)
     geo = record.geometry
     assert open_packet.patch_bits is not None  # the library left a header-only packet open
-    prod_at = L.RingBuffer.offset.offset
+    prod_at = layout.RingBuffer.offset.offset
     prod = u64_at(fd, prod_at)
     header = geo.subbuf_offset(prod)
     assert header == open_packet.size
     os.pwrite(fd, payload, open_packet.file_offset + header)
-    hot = record.commit_hot_array + geo.subbuf_index(prod) * L.c_sizeof(L.CommitCountersHot)
-    for at in (hot + L.CommitCountersHot.cc.offset, hot + L.CommitCountersHot.seq.offset):
+    hot = record.commit_hot_array + geo.subbuf_index(prod) * layout.c_sizeof(
+        layout.CommitCountersHot
+    )
+    for at in (hot + layout.CommitCountersHot.cc.offset, hot + layout.CommitCountersHot.seq.offset):
         os.pwrite(fd, struct.pack("<Q", u64_at(fd, at) + len(payload)), at)
     os.pwrite(fd, struct.pack("<Q", prod + len(payload)), prod_at)
     return open_packet.file_offset, header
@@ -94,8 +96,8 @@ def test_partly_committed_data_packet_is_patched_little_endian(
     assert len(out) == committed
     partial = out
     original = os.pread(fd, committed, packet_at)
-    content_at = L.field_offset(L.PacketHeader, "ctx.content_size")
-    packet_size_at = L.field_offset(L.PacketHeader, "ctx.packet_size")
+    content_at = layout.field_offset(layout.PacketHeader, "ctx.content_size")
+    packet_size_at = layout.field_offset(layout.PacketHeader, "ctx.packet_size")
     # the header says "committed bytes", in bits, little-endian u64 (crash ABI endian = LE)
     assert struct.unpack_from("<Q", partial, content_at)[0] == 8 * committed
     assert struct.unpack_from("<Q", partial, packet_size_at)[0] == 8 * committed

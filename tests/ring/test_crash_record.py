@@ -16,19 +16,19 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from ustref.errors import LayoutError
-from ustref.ring import layout as L
+from ustref.ring import layout
 from ustref.ring.crash import Geometry, read_crash_record
 from ustref.ring.shm import ShmMapping
 from ustref.ring.ustctl import OracleChannel
 
-BASE = L.RingBuffer.crash_abi.offset
-OFFSETS_AT = BASE + L.CrashAbi.offset.offset
+BASE = layout.RingBuffer.crash_abi.offset
+OFFSETS_AT = BASE + layout.CrashAbi.offset.offset
 
 
 def at(dotted: str) -> tuple[int, int]:
     """(absolute offset, size) of crash-ABI member ``dotted``."""
-    offset = BASE + L.field_offset(L.CrashAbi, dotted)
-    cls: object = L.CrashAbi
+    offset = BASE + layout.field_offset(layout.CrashAbi, dotted)
+    cls: object = layout.CrashAbi
     for part in dotted.split("."):
         cls = dict(cls._fields_)[part]  # type: ignore[attr-defined]
     return offset, ctypes.sizeof(cls)  # type: ignore[arg-type]
@@ -118,7 +118,7 @@ def test_header_fields_are_checked_at_their_offset(stream: Stream, field: str, n
 )
 def test_layout_fields_are_checked_against_the_mirrors(stream: Stream, field: str) -> None:
     stream.set(field, stream.get(field) + 8)
-    stream.rejects(f"crash ABI {field} is", offset=L.CrashAbi.offset.offset)
+    stream.rejects(f"crash ABI {field} is", offset=layout.CrashAbi.offset.offset)
 
 
 def test_magic(stream: Stream) -> None:
@@ -131,39 +131,39 @@ def test_truncated_files(stream: Stream) -> None:
     length = stream.get("mmap_length")
     stream.set("mmap_length", length + 1)
     stream.rejects(f"announces {length + 1} bytes", f"the file has {length}", offset=None)
-    os.ftruncate(stream.fd, L.CRASH_DUMP_ABI_LEN - 1)
-    stream.rejects("truncated", f"{L.CRASH_DUMP_ABI_LEN - 1} bytes", offset=None)
+    os.ftruncate(stream.fd, layout.CRASH_DUMP_ABI_LEN - 1)
+    stream.rejects("truncated", f"{layout.CRASH_DUMP_ABI_LEN - 1} bytes", offset=None)
 
 
 def test_a_file_of_exactly_the_record_length_is_read_up_to_mmap_length(stream: Stream) -> None:
-    os.ftruncate(stream.fd, L.CRASH_DUMP_ABI_LEN)
+    os.ftruncate(stream.fd, layout.CRASH_DUMP_ABI_LEN)
     # not "shorter than the record": the announced length is what is missing
     stream.rejects("announces", offset=None)
 
 
 def test_mode(stream: Stream) -> None:
     stream.set("mode", 2)
-    stream.rejects("crash ABI mode 2 is neither", offset=L.CrashAbi.mode.offset)
+    stream.rejects("crash ABI mode 2 is neither", offset=layout.CrashAbi.mode.offset)
 
 
 @pytest.mark.parametrize("size", [0, 2048, 4096 + 512, 3 * 4096])
 def test_subbuf_size(stream: Stream, size: int) -> None:
     stream.set("subbuf_size", size)
-    stream.rejects(f"sub-buffer size {size} is not", offset=L.CrashAbi.subbuf_size.offset)
+    stream.rejects(f"sub-buffer size {size} is not", offset=layout.CrashAbi.subbuf_size.offset)
 
 
 @pytest.mark.parametrize("count", [0, 3, 5])
 def test_num_subbuf_not_a_power_of_two(stream: Stream, count: int) -> None:
     stream.set("num_subbuf", count)
-    stream.rejects(f"sub-buffer count {count} is not", offset=L.CrashAbi.num_subbuf.offset)
+    stream.rejects(f"sub-buffer count {count} is not", offset=layout.CrashAbi.num_subbuf.offset)
 
 
 def test_one_sub_buffer_is_a_power_of_two_but_not_enough_to_overwrite(stream: Stream) -> None:
-    overwrite = stream.get("mode") == L.RING_BUFFER_OVERWRITE
+    overwrite = stream.get("mode") == layout.RING_BUFFER_OVERWRITE
     stream.set("num_subbuf", 1)
     stream.set("buf_size", stream.get("subbuf_size"))
     if overwrite:
-        stream.rejects("sub-buffer count 1", offset=L.CrashAbi.num_subbuf.offset)
+        stream.rejects("sub-buffer count 1", offset=layout.CrashAbi.num_subbuf.offset)
     else:
         record = stream.read()
         assert record.geometry.num_subbuf == 1  # type: ignore[attr-defined]
@@ -171,12 +171,12 @@ def test_one_sub_buffer_is_a_power_of_two_but_not_enough_to_overwrite(stream: St
 
 def test_buf_size(stream: Stream) -> None:
     stream.set("buf_size", stream.get("buf_size") * 2)
-    stream.rejects("is not 4 x 4096", offset=L.CrashAbi.buf_size.offset)
+    stream.rejects("is not 4 x 4096", offset=layout.CrashAbi.buf_size.offset)
 
 
 @pytest.mark.parametrize("table", ["commit_hot_array", "buf_wsb_array", "sb_array"])
 def test_tables_must_lie_inside_the_object(stream: Stream, table: str) -> None:
-    overwrite = stream.get("mode") == L.RING_BUFFER_OVERWRITE
+    overwrite = stream.get("mode") == layout.RING_BUFFER_OVERWRITE
     count = 4 + (overwrite and table == "sb_array")
     stride = stream.get(f"stride.{table}")
     length = stream.get("mmap_length")
@@ -189,16 +189,18 @@ def test_tables_must_lie_inside_the_object(stream: Stream, table: str) -> None:
         f"crash ABI offset.{table}",
         f"{count} x {stride} bytes",
         f"outside the {length}-byte object",
-        offset=L.CrashAbi.offset.offset,
+        offset=layout.CrashAbi.offset.offset,
     )
     # nor is a table inside the ring-buffer struct itself
-    stream.set(f"offset.{table}", L.c_sizeof(L.RingBuffer) - 1)
-    stream.rejects(f"crash ABI offset.{table}", offset=L.CrashAbi.offset.offset)
+    stream.set(f"offset.{table}", layout.c_sizeof(layout.RingBuffer) - 1)
+    stream.rejects(f"crash ABI offset.{table}", offset=layout.CrashAbi.offset.offset)
 
 
 def test_geometry_helpers() -> None:
     """frontend_internal.h's offset helpers on offsets that are not aligned."""
-    geo = Geometry(buf_size=4 * 4096, subbuf_size=4096, num_subbuf=4, mode=L.RING_BUFFER_DISCARD)
+    geo = Geometry(
+        buf_size=4 * 4096, subbuf_size=4096, num_subbuf=4, mode=layout.RING_BUFFER_DISCARD
+    )
     offset = 5 * 4096 + 3
     assert geo.buf_offset(offset) == 4096 + 3
     assert geo.buf_trunc(offset) == 4 * 4096
@@ -210,5 +212,7 @@ def test_geometry_helpers() -> None:
     assert (geo.subbuf_size_order, geo.num_subbuf_order, geo.buf_size_order) == (12, 2, 14)
     assert geo.commit_count_mask == (1 << 62) - 1
     assert not geo.overwrite and geo.num_subbuf_alloc == 4
-    over = Geometry(buf_size=2 * 8192, subbuf_size=8192, num_subbuf=2, mode=L.RING_BUFFER_OVERWRITE)
+    over = Geometry(
+        buf_size=2 * 8192, subbuf_size=8192, num_subbuf=2, mode=layout.RING_BUFFER_OVERWRITE
+    )
     assert over.overwrite and over.extra_reader_sb and over.num_subbuf_alloc == 3

@@ -45,9 +45,7 @@ import pytest
 
 from ustref.consumerd.effects import open_stream_fds
 from ustref.errors import LocalProtocolError, UstrefError
-from ustref.ring import create as C
-from ustref.ring import layout as L
-from ustref.ring import ustctl
+from ustref.ring import create, layout, ustctl
 from ustref.ring.channel import PureChannel
 
 pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl missing")
@@ -73,9 +71,9 @@ class Config:
     tracefile_size: int = 0
     tracefile_count: int = 0
 
-    def attr(self) -> C.ChannelAttr:
-        return C.ChannelAttr(
-            type=C.ChanType.METADATA if self.metadata else C.ChanType.PER_CPU,
+    def attr(self) -> create.ChannelAttr:
+        return create.ChannelAttr(
+            type=create.ChanType.METADATA if self.metadata else create.ChanType.PER_CPU,
             subbuf_size=self.subbuf_size,
             num_subbuf=self.num_subbuf,
             overwrite=self.overwrite,
@@ -133,7 +131,7 @@ def test_matrix_is_large_enough() -> None:
 
 def _mask_channel(blob: bytes) -> bytes:
     out = bytearray(blob)
-    for offset, size, _name in C.run_specific_channel_ranges():
+    for offset, size, _name in create.run_specific_channel_ranges():
         out[offset : offset + size] = bytes(size)
     return bytes(out)
 
@@ -173,8 +171,8 @@ def _names_modes(path: str) -> list[tuple[str, int]]:
 @pytest.mark.parametrize("cfg", MATRIX, ids=[str(i) for i in range(len(MATRIX))])
 def test_create_matches_library(cfg: Config, tmp_path: Path) -> None:
     attr = cfg.attr()
-    client = C.select_client(attr)
-    nr = C.nr_streams(client)
+    client = create.select_client(attr)
+    nr = create.nr_streams(client)
     lib_path = _shm_dir(tmp_path, "lib") if cfg.shm_path else ""
     pure_path = _shm_dir(tmp_path, "pure") if cfg.shm_path else ""
     lib_fds = open_stream_fds(nr, shm_path=lib_path)
@@ -204,8 +202,8 @@ def test_create_matches_library(cfg: Config, tmp_path: Path) -> None:
             assert _fd_kind(lib_fds[i]) == _fd_kind(pure_fds[i])
             if not cfg.metadata:
                 ts = (
-                    C.DATA_TIMESTAMP_BEGIN
-                    + C.plan_stream(cfg.subbuf_size, cfg.num_subbuf, cfg.overwrite).memory_map
+                    create.DATA_TIMESTAMP_BEGIN
+                    + create.plan_stream(cfg.subbuf_size, cfg.num_subbuf, cfg.overwrite).memory_map
                 )
                 for blob in (lib_bytes, pure_bytes):
                     assert before <= int.from_bytes(blob[ts : ts + 8], "little") <= after
@@ -221,11 +219,11 @@ def test_create_matches_library(cfg: Config, tmp_path: Path) -> None:
         assert len(lib_got) == 1
         header = 12
         assert lib_msg[:header] == pure_msg[:header]
-        assert lib_msg[-1:] == C.FD_CARRIER
+        assert lib_msg[-1:] == create.FD_CARRIER
         lib_blob, pure_blob = lib_msg[header:-1], pure_msg[header:]
         assert len(lib_blob) == len(pure_blob) == pure.memory_map_size
         assert _mask_channel(lib_blob) == _mask_channel(pure_blob)
-        start = L.field_offset(L.Channel, "backend.start_tsc")
+        start = layout.field_offset(layout.Channel, "backend.start_tsc")
         lib_tsc = int.from_bytes(lib_blob[start : start + 8], "little")
         assert lib_tsc == 0 if cfg.metadata else before <= lib_tsc <= after
         assert _pipe_kind(oracle.wakeup_fd()) == _pipe_kind(pure_fd)
@@ -236,7 +234,7 @@ def test_create_matches_library(cfg: Config, tmp_path: Path) -> None:
             lib_smsg, lib_sfds = stream.handover()
             received += lib_sfds
             pure_smsg, pure_sfds = pure.stream_handover(cpu)
-            assert lib_smsg == pure_smsg + C.FD_CARRIER
+            assert lib_smsg == pure_smsg + create.FD_CARRIER
             assert len(lib_sfds) == 2
             assert _fd_kind(lib_sfds[0])[:4] == _fd_kind(pure_sfds[0])[:4]
             # received fds carry no FD_CLOEXEC (recv_fds): compare the owners' fds for it
@@ -251,7 +249,7 @@ def test_create_matches_library(cfg: Config, tmp_path: Path) -> None:
 
 
 def test_destroy_closes_pipes_not_stream_fds() -> None:
-    attr = C.ChannelAttr(type=C.ChanType.METADATA, subbuf_size=4096, num_subbuf=2)
+    attr = create.ChannelAttr(type=create.ChanType.METADATA, subbuf_size=4096, num_subbuf=2)
     fds = open_stream_fds(1)
     chan = PureChannel.create(attr, fds)
     pipes = [chan.wait_fd, chan.wakeup_fd, chan.streams[0].wait_fd, chan.streams[0].wakeup_fd]
@@ -268,29 +266,40 @@ def test_destroy_closes_pipes_not_stream_fds() -> None:
 @pytest.mark.parametrize(
     ("attr", "what"),
     [
-        (C.ChannelAttr(type=C.ChanType.PER_CPU, subbuf_size=2048, num_subbuf=4), "power of two"),
-        (C.ChannelAttr(type=C.ChanType.PER_CPU, subbuf_size=12288, num_subbuf=4), "power of two"),
-        (C.ChannelAttr(type=C.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=3), "power of two"),
         (
-            C.ChannelAttr(type=C.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=1, overwrite=True),
+            create.ChannelAttr(type=create.ChanType.PER_CPU, subbuf_size=2048, num_subbuf=4),
+            "power of two",
+        ),
+        (
+            create.ChannelAttr(type=create.ChanType.PER_CPU, subbuf_size=12288, num_subbuf=4),
+            "power of two",
+        ),
+        (
+            create.ChannelAttr(type=create.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=3),
+            "power of two",
+        ),
+        (
+            create.ChannelAttr(
+                type=create.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=1, overwrite=True
+            ),
             "at least 2",
         ),
         (
-            C.ChannelAttr(
-                type=C.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2, blocking_timeout=-2
+            create.ChannelAttr(
+                type=create.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2, blocking_timeout=-2
             ),
             "< -1",
         ),
         (
-            C.ChannelAttr(
-                type=C.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2, blocking_timeout=2**42
+            create.ChannelAttr(
+                type=create.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2, blocking_timeout=2**42
             ),
             "int32",
         ),
     ],
 )
-def test_rejects_what_the_library_rejects(attr: C.ChannelAttr, what: str) -> None:
-    nr = C.nr_streams(C.select_client(attr))
+def test_rejects_what_the_library_rejects(attr: create.ChannelAttr, what: str) -> None:
+    nr = create.nr_streams(create.select_client(attr))
     fds = open_stream_fds(nr)
     try:
         with pytest.raises(UstrefError):
@@ -309,8 +318,8 @@ def test_rejects_what_the_library_rejects(attr: C.ChannelAttr, what: str) -> Non
 
 
 def test_memfd_option_is_sealed_against_shrinking() -> None:
-    attr = C.ChannelAttr(type=C.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2)
-    fds = open_stream_fds(C.nr_streams(C.select_client(attr)), anonymous="memfd")
+    attr = create.ChannelAttr(type=create.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2)
+    fds = open_stream_fds(create.nr_streams(create.select_client(attr)), anonymous="memfd")
     chan = PureChannel.create(attr, fds, seal=True)
     try:
         with pytest.raises(PermissionError):
@@ -323,7 +332,10 @@ def test_memfd_option_is_sealed_against_shrinking() -> None:
 
 
 def test_nr_stream_per_channel() -> None:
-    assert C.possible_cpus_array_len() == ustctl.library().lttng_ust_ctl_get_nr_stream_per_channel()
+    assert (
+        create.possible_cpus_array_len()
+        == ustctl.library().lttng_ust_ctl_get_nr_stream_per_channel()
+    )
 
 
 def test_end_of_streams_marker() -> None:
@@ -332,4 +344,4 @@ def test_end_of_streams_marker() -> None:
         lambda fd: int(lib.lttng_ust_ctl_send_stream_to_sessiond(fd, None))
     )
     assert fds == []
-    assert data == C.END_OF_STREAMS
+    assert data == create.END_OF_STREAMS

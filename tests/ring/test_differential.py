@@ -22,7 +22,7 @@ import pytest
 
 from tests.ring.conftest import Pair, Reader
 from ustref.errors import LayoutError, LocalProtocolError
-from ustref.ring import layout as L
+from ustref.ring import layout
 from ustref.ring.crash import read_crash_record
 from ustref.ring.reader import Status, StreamReader, page_align
 from ustref.ring.shm import PAGE_SIZE
@@ -40,7 +40,7 @@ PACKET_GETTERS = (
     "get_stream_id",
     "get_instance_id",
 )
-META_HEADER = L.METADATA_SUBBUF_HEADER_SIZE
+META_HEADER = layout.METADATA_SUBBUF_HEADER_SIZE
 
 
 def held_values(reader: Reader, data: bool) -> dict[str, object]:
@@ -78,7 +78,7 @@ def metadata_payload(packets: list[dict[str, object]]) -> bytes:
         assert isinstance(raw, bytes)
         size = packet["get_subbuf_size"]
         assert isinstance(size, int)
-        assert raw[:4] == L.TSDL_MAGIC_NUMBER.to_bytes(4, "little")
+        assert raw[:4] == layout.TSDL_MAGIC_NUMBER.to_bytes(4, "little")
         out += raw[META_HEADER:size]
     return out
 
@@ -145,11 +145,11 @@ def test_data_channel_flushed_packets(make_pair: MakePair, overwrite: bool) -> N
         begin, end = packet["get_timestamp_begin"], packet["get_timestamp_end"]
         assert isinstance(begin, int) and isinstance(end, int) and begin <= end
         content = packet["get_content_size"]
-        assert content in (8 * L.DATA_SUBBUF_HEADER_SIZE,)
-        assert packet["get_packet_size"] == 8 * page_align(L.DATA_SUBBUF_HEADER_SIZE)
+        assert content in (8 * layout.DATA_SUBBUF_HEADER_SIZE,)
+        assert packet["get_packet_size"] == 8 * page_align(layout.DATA_SUBBUF_HEADER_SIZE)
         raw = packet["bytes"]
         assert isinstance(raw, bytes)
-        assert raw[:4] == L.CTF_MAGIC_NUMBER.to_bytes(4, "little")
+        assert raw[:4] == layout.CTF_MAGIC_NUMBER.to_bytes(4, "little")
 
 
 @pytest.mark.parametrize("overwrite", [False, True], ids=["discard", "overwrite"])
@@ -254,14 +254,14 @@ def test_pure_clear_matches_library_clear(
 def mask_timestamps(reader: StreamReader, image: bytearray) -> None:
     """Zero what depends on the clock: last_tsc, ts_end[] and packet timestamps."""
     zero8 = bytes(8)
-    last_tsc = L.RingBuffer.last_tsc.offset
+    last_tsc = layout.RingBuffer.last_tsc.offset
     image[last_tsc : last_tsc + 8] = zero8
     ts_end = reader.tables.ts_end
     image[ts_end : ts_end + 8 * reader.geometry.num_subbuf] = bytes(8 * reader.geometry.num_subbuf)
     if reader.kind.value == "data":
         for data in reader.tables.data:
             for field in ("ctx.timestamp_begin", "ctx.timestamp_end"):
-                at = data + L.field_offset(L.PacketHeader, field)
+                at = data + layout.field_offset(layout.PacketHeader, field)
                 image[at : at + 8] = zero8
 
 
@@ -307,8 +307,10 @@ def test_crash_record_written_by_the_library(make_pair: MakePair) -> None:
     record = read_crash_record(pair.pure.mapping)
     assert record.geometry.subbuf_size == 8192 and record.geometry.num_subbuf == 2
     assert record.geometry.overwrite
-    assert record.content_size_offset == L.field_offset(L.PacketHeader, "ctx.content_size")
-    assert record.packet_size_offset == L.field_offset(L.PacketHeader, "ctx.packet_size")
+    assert record.content_size_offset == layout.field_offset(
+        layout.PacketHeader, "ctx.content_size"
+    )
+    assert record.packet_size_offset == layout.field_offset(layout.PacketHeader, "ctx.packet_size")
     assert (record.content_size_length, record.packet_size_length) == (8, 8)
     assert record.mmap_length == pair.pure.mapping.size
     assert pair.pure.tables.memory_map % PAGE_SIZE == 0
@@ -530,7 +532,7 @@ def test_finalized_streams_answer_nodata(twins: Callable[..., Twins]) -> None:
     twin = twins(subbuf_size=4096, num_subbuf=4)
     twin.produce(flushes=1)
     for view in twin.views:
-        view.mapping.write_u32(L.RingBuffer.finalized.offset, 1)
+        view.mapping.write_u32(layout.RingBuffer.finalized.offset, 1)
     twin.assert_same_images("finalize")
     assert twin.drain(True) == 1
     assert twin.act("snapshot") is Status.NODATA
@@ -626,7 +628,7 @@ def test_one_reader_at_a_time(oracle_channel: Callable[..., OracleChannel]) -> N
         os.write(fd, image)
         first = StreamReader.from_fd(fd)
         second = StreamReader.from_fd(fd)
-        active = L.RingBuffer.active_readers.offset
+        active = layout.RingBuffer.active_readers.offset
         first.mapping.store_ulong(active, 0)  # the copy keeps the library's reference
         first.open_read()
         assert first.mapping.load_ulong(active) == 1
@@ -656,7 +658,7 @@ def test_images_equal_after_reader_flushes_that_wrap(
         for number, field in enumerate(
             ("records_lost_full", "records_lost_wrap", "records_lost_big"), start=1
         ):
-            view.mapping.store_ulong(getattr(L.RingBuffer, field).offset, number << number)
+            view.mapping.store_ulong(getattr(layout.RingBuffer, field).offset, number << number)
     twin.assert_same_images("lost counts")
     for _ in range(11):
         twin.act("flush_buffer", active)

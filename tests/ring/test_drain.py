@@ -19,15 +19,14 @@ import pytest
 
 from tests.ring.test_differential import mask_timestamps
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
-from ustref.ring import layout as L
+from ustref.ring import layout, shm
 from ustref.ring import reader as reader_module
-from ustref.ring import shm
 from ustref.ring.drain import FdSink, PacketInfo, drain, packet_info
 from ustref.ring.reader import Status, StreamReader, Subbuffer
 from ustref.ring.ustctl import OracleChannel, OracleStream
 
 MakeChannel = Callable[..., OracleChannel]
-META_HEADER = L.METADATA_SUBBUF_HEADER_SIZE
+META_HEADER = layout.METADATA_SUBBUF_HEADER_SIZE
 
 
 def write_packets(channel: OracleChannel, count: int, subbuf_size: int, seed: int) -> int:
@@ -200,7 +199,7 @@ def test_batch_then_library_takes_over(twins: Callable[..., Twins]) -> None:
     assert not pair.reader.held()
     assert pair.reader.consumed_position() == 4 * 4096
     assert oracle_drain(pair.py_stream, pair.py_out) == available - 4
-    assert first[:4] == L.TSDL_MAGIC_NUMBER.to_bytes(4, "little")
+    assert first[:4] == layout.TSDL_MAGIC_NUMBER.to_bytes(4, "little")
 
 
 def test_misuse(twins: Callable[..., Twins], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,7 +237,7 @@ def test_uncommitted_subbuffer_is_not_waited_for(twins: Callable[..., Twins]) ->
     write_packets(pair.py, 3, 4096, seed=3)
     available = ready(pair.reader)
     assert available >= 2
-    cc_sb = pair.reader.tables.commit_cold + L.CommitCountersCold.cc_sb.offset
+    cc_sb = pair.reader.tables.commit_cold + layout.CommitCountersCold.cc_sb.offset
     committed = pair.reader.mapping.load_ulong(cc_sb)
     pair.reader.mapping.store_ulong(cc_sb, committed - 1)  # one byte still uncommitted
 
@@ -293,7 +292,7 @@ def test_truncated_before_the_write(stream_file: Path) -> None:
     with StreamReader.open(stream_file) as reader:
 
         def truncating(batch: Sequence[Subbuffer]) -> int:
-            os.truncate(stream_file, L.CRASH_DUMP_ABI_LEN)
+            os.truncate(stream_file, layout.CRASH_DUMP_ABI_LEN)
             return FdSink(out)(batch)
 
         with pytest.raises(LayoutError, match="EFAULT") as info:
@@ -308,7 +307,7 @@ def test_truncated_while_the_sink_reads(stream_file: Path) -> None:
         copies: list[bytes] = []
 
         def copying(batch: Sequence[Subbuffer]) -> int:
-            os.truncate(stream_file, L.CRASH_DUMP_ABI_LEN)
+            os.truncate(stream_file, layout.CRASH_DUMP_ABI_LEN)
             copies.extend(bytes(subbuf.view) for subbuf in batch)
             return sum(len(c) for c in copies)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ustref.ring import layout as L
+from ustref.ring import layout
 from ustref.ring.dump import Progress, crash_packets, dump, dump_main
 from ustref.ring.shm import ShmMapping
 from ustref.ring.ustctl import OracleChannel
@@ -46,7 +46,7 @@ def test_dump_recovers_committed_and_partial_packets(
         packets = list(crash_packets(mapping))
     # two full packets, then the open one: committed bytes only
     assert [p.patch_bits is None for p in packets] == [True, True, False]
-    header = L.METADATA_SUBBUF_HEADER_SIZE
+    header = layout.METADATA_SUBBUF_HEADER_SIZE
     assert packets[2].size == header + 9000 - 2 * (4096 - header)
     out = tmp_path / "out"
     assert dump_main([str(tmp_path / "shm"), "-o", str(out), "--no-progress"]) == 0

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ustref.ring import layout as L
+from ustref.ring import layout
 from ustref.ring.layout import ring_layout_json
 
 C_SIZES = {
@@ -86,8 +86,8 @@ def test_shape_follows_the_probe_rules() -> None:
 
 def test_header_sizes() -> None:
     # client_packet_header_size() of each client
-    assert L.DATA_SUBBUF_HEADER_SIZE == 84
-    assert L.METADATA_SUBBUF_HEADER_SIZE == 37
+    assert layout.DATA_SUBBUF_HEADER_SIZE == 84
+    assert layout.METADATA_SUBBUF_HEADER_SIZE == 37
 
 
 def test_matches_the_compiled_c_layout() -> None:
@@ -185,7 +185,7 @@ def test_member_types_match_the_compiled_c_layout() -> None:
     expected = json.loads(path.read_text())["structs"]
     problems = []
     compared = 0
-    for cls in L.MIRRORS:
+    for cls in layout.MIRRORS:
         facts = {f["name"]: f for f in expected[cls._c_name_]["fields"]}
         for name, mine in mirror_types(cls).items():
             fact = facts.get(name)

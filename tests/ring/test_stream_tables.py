@@ -17,29 +17,28 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from ustref.errors import LayoutError
-from ustref.ring import layout as L
+from ustref.ring import layout
 from ustref.ring.reader import StreamReader
 from ustref.ring.shm import ShmMapping
 from ustref.ring.ustctl import OracleChannel
 
-RB = L.RingBuffer
-BACKEND = RB.backend.offset
+BACKEND = layout.RingBuffer.backend.offset
 SIZES = {
-    "commit_hot": L.c_sizeof(L.CommitCountersHot),
-    "commit_cold": L.c_sizeof(L.CommitCountersCold),
+    "commit_hot": layout.c_sizeof(layout.CommitCountersHot),
+    "commit_cold": layout.c_sizeof(layout.CommitCountersCold),
     "ts_end": 8,
-    "backend.buf_wsb": L.c_sizeof(L.BackendSubbuffer),
-    "backend.buf_cnt": L.c_sizeof(L.BackendCounts),
-    "backend.array": L.c_sizeof(L.ShmRef),
+    "backend.buf_wsb": layout.c_sizeof(layout.BackendSubbuffer),
+    "backend.buf_cnt": layout.c_sizeof(layout.BackendCounts),
+    "backend.array": layout.c_sizeof(layout.ShmRef),
 }
 FIELDS = {
-    "commit_hot": RB.commit_hot.offset,
-    "commit_cold": RB.commit_cold.offset,
-    "ts_end": RB.ts_end.offset,
-    "backend.buf_wsb": BACKEND + L.Backend.buf_wsb.offset,
-    "backend.buf_cnt": BACKEND + L.Backend.buf_cnt.offset,
-    "backend.array": BACKEND + L.Backend.array.offset,
-    "backend.memory_map": BACKEND + L.Backend.memory_map.offset,
+    "commit_hot": layout.RingBuffer.commit_hot.offset,
+    "commit_cold": layout.RingBuffer.commit_cold.offset,
+    "ts_end": layout.RingBuffer.ts_end.offset,
+    "backend.buf_wsb": BACKEND + layout.Backend.buf_wsb.offset,
+    "backend.buf_cnt": BACKEND + layout.Backend.buf_cnt.offset,
+    "backend.array": BACKEND + layout.Backend.array.offset,
+    "backend.memory_map": BACKEND + layout.Backend.memory_map.offset,
 }
 
 
@@ -81,24 +80,24 @@ def image(
 
 def test_library_stream_resolves(image: Image) -> None:
     reader = image.open()
-    assert reader.tables.object_index == image.i64(RB.self.offset)
+    assert reader.tables.object_index == image.i64(layout.RingBuffer.self.offset)
     assert len(reader.tables.pages) == reader.geometry.num_subbuf_alloc
     reader.close()
 
 
 @pytest.mark.parametrize(("index", "offset"), [(0, 0), (1, 8)])
 def test_self_reference(image: Image, index: int, offset: int) -> None:
-    image.put(RB.self.offset, index)
-    image.put(RB.self.offset + 8, offset)
+    image.put(layout.RingBuffer.self.offset, index)
+    image.put(layout.RingBuffer.self.offset + 8, offset)
     image.rejects(
         f"buffer self reference is ({index}, {offset}), expected (>=1, 0)",
-        offset=RB.self.offset,
+        offset=layout.RingBuffer.self.offset,
     )
 
 
 @pytest.mark.parametrize("name", FIELDS)
 def test_reference_to_another_object(image: Image, name: str) -> None:
-    me = image.i64(RB.self.offset)
+    me = image.i64(layout.RingBuffer.self.offset)
     image.put(FIELDS[name], me + 1)
     image.rejects(
         f"{name} refers to shm object {me + 1}, the stream is object {me}",
@@ -143,17 +142,17 @@ def test_tables_must_be_where_the_crash_record_says(image: Image, table: str, na
 def test_backend_pages_references(image: Image) -> None:
     array = image.i64(FIELDS["backend.array"] + 8)
     last = image.open().geometry.num_subbuf_alloc - 1
-    entry = array + last * L.c_sizeof(L.ShmRef)
+    entry = array + last * layout.c_sizeof(layout.ShmRef)
     page = image.i64(entry + 8)
-    me = image.i64(RB.self.offset)
+    me = image.i64(layout.RingBuffer.self.offset)
     image.put(entry, me + 2)
     image.rejects(f"backend.array[{last}].shmp refers to shm object {me + 2}", offset=entry)
     image.put(entry, me)
-    p_ref = page + L.BackendPages.p.offset
+    p_ref = page + layout.BackendPages.p.offset
     image.put(p_ref, me + 3)
     image.rejects(f"backend pages[{last}].p refers to shm object {me + 3}", offset=p_ref)
     image.put(p_ref, me)
-    mmap_at = page + L.BackendPages.mmap_offset.offset
+    mmap_at = page + layout.BackendPages.mmap_offset.offset
     mmap_offset = image.i64(mmap_at)
     p = image.i64(p_ref + 8)
     image.put(mmap_at, mmap_offset + 4096)

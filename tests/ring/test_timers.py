@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from ustref.consumerd.effects import open_stream_fds
-from ustref.ring import create as C
-from ustref.ring import layout as L
+from ustref.ring import create, layout
 from ustref.ring.channel import PureChannel
 from ustref.ring.reader import Status
 from ustref.ring.timers import ChannelTimers, Timer, on_read_timer, on_switch_timer
@@ -18,8 +17,8 @@ from ustref.ring.writer import MetadataWriter
 MS = 1_000_000  # ns
 
 
-def _attr(**kw: int | bool) -> C.ChannelAttr:
-    return C.ChannelAttr(type=C.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2, **kw)  # type: ignore[arg-type]
+def _attr(**kw: int | bool) -> create.ChannelAttr:
+    return create.ChannelAttr(type=create.ChanType.PER_CPU, subbuf_size=4096, num_subbuf=2, **kw)  # type: ignore[arg-type]
 
 
 def test_no_timers_no_deadline() -> None:
@@ -33,8 +32,8 @@ def test_read_timer_only_for_rt_clients() -> None:
     rt = ChannelTimers.for_channel(_attr(read_timer_interval=200), armed_ns=0)
     assert rt.next_deadline() == 200_000
     # … except on the metadata client, which wakes up by writer
-    meta = C.ChannelAttr(
-        type=C.ChanType.METADATA, subbuf_size=4096, num_subbuf=2, read_timer_interval=200
+    meta = create.ChannelAttr(
+        type=create.ChanType.METADATA, subbuf_size=4096, num_subbuf=2, read_timer_interval=200
     )
     assert ChannelTimers.for_channel(meta, armed_ns=0).next_deadline() is None
 
@@ -56,7 +55,7 @@ def test_periodic_grid_and_coalescing() -> None:
 
 @pytest.fixture
 def metadata_stream() -> Iterator[tuple[PureChannel, MetadataWriter]]:
-    attr = C.ChannelAttr(type=C.ChanType.METADATA, subbuf_size=4096, num_subbuf=2)
+    attr = create.ChannelAttr(type=create.ChanType.METADATA, subbuf_size=4096, num_subbuf=2)
     fds = open_stream_fds(1)
     chan = PureChannel.create(attr, fds)
     writer = MetadataWriter.attach(fds[0])
@@ -76,7 +75,7 @@ def test_switch_timer_flushes_only_streams_with_a_reader(
     writer.open_read()
     assert on_switch_timer([writer]) == 1
     assert writer.get_next_subbuf() is Status.OK
-    assert writer.get_subbuf_size() == L.METADATA_SUBBUF_HEADER_SIZE + 100
+    assert writer.get_subbuf_size() == layout.METADATA_SUBBUF_HEADER_SIZE + 100
 
 
 def test_read_timer_wakes_a_reader_with_data(

@@ -26,9 +26,7 @@ from contextlib import contextmanager
 import pytest
 
 from ustref.consumerd.effects import open_stream_fds
-from ustref.ring import create as C
-from ustref.ring import layout as L
-from ustref.ring import ustctl
+from ustref.ring import create, layout, ustctl
 from ustref.ring.channel import PureChannel
 from ustref.ring.reader import Status, StreamReader
 from ustref.ring.writer import BufferFull, MetadataWriter
@@ -38,16 +36,16 @@ pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl
 UUID = bytes(range(16, 32))
 WAYS = [("lib", "lib"), ("lib", "pure"), ("pure", "pure"), ("pure", "lib")]
 GEOMETRIES = [(4096, 1), (4096, 2), (4096, 4), (8192, 4), (16384, 2)]
-HEADER = L.METADATA_SUBBUF_HEADER_SIZE
+HEADER = layout.METADATA_SUBBUF_HEADER_SIZE
 
 
-def _attr(subbuf_size: int, num_subbuf: int) -> C.ChannelAttr:
-    return C.ChannelAttr(
-        type=C.ChanType.METADATA, subbuf_size=subbuf_size, num_subbuf=num_subbuf, uuid=UUID
+def _attr(subbuf_size: int, num_subbuf: int) -> create.ChannelAttr:
+    return create.ChannelAttr(
+        type=create.ChanType.METADATA, subbuf_size=subbuf_size, num_subbuf=num_subbuf, uuid=UUID
     )
 
 
-def _oracle(attr: C.ChannelAttr, fd: int) -> ustctl.OracleChannel:
+def _oracle(attr: create.ChannelAttr, fd: int) -> ustctl.OracleChannel:
     return ustctl.OracleChannel(
         metadata=True,
         subbuf_size=attr.subbuf_size,
@@ -57,7 +55,7 @@ def _oracle(attr: C.ChannelAttr, fd: int) -> ustctl.OracleChannel:
     )
 
 
-def _pure_image(attr: C.ChannelAttr) -> bytes:
+def _pure_image(attr: create.ChannelAttr) -> bytes:
     fds = open_stream_fds(1)
     chan = PureChannel.create(attr, fds)
     try:
@@ -70,7 +68,7 @@ def _pure_image(attr: C.ChannelAttr) -> bytes:
 class Way:
     """One (creator, writer) combination, live."""
 
-    def __init__(self, creator: str, writer: str, attr: C.ChannelAttr) -> None:
+    def __init__(self, creator: str, writer: str, attr: create.ChannelAttr) -> None:
         self.fd = open_stream_fds(1)[0]
         self.oracle: ustctl.OracleChannel | None = None
         self.pure: PureChannel | None = None
@@ -128,7 +126,7 @@ class Way:
 
 
 @contextmanager
-def _ways(attr: C.ChannelAttr) -> Iterator[dict[tuple[str, str], Way]]:
+def _ways(attr: create.ChannelAttr) -> Iterator[dict[tuple[str, str], Way]]:
     ways: dict[tuple[str, str], Way] = {}
     try:
         for creator, writer in WAYS:
@@ -150,12 +148,12 @@ def _drain(reader: StreamReader | ustctl.OracleStream) -> list[bytes]:
 def _released(image: bytes) -> bytes:
     """The image with the writer's reader reference dropped (``lib_ring_buffer_release_read``,
     as ``lttng_ust_ctl_destroy_stream`` does), so that a new reader can open it."""
-    off = L.RingBuffer.active_readers.offset
+    off = layout.RingBuffer.active_readers.offset
     assert image[off : off + 8] == (1).to_bytes(8, "little")
     return image[:off] + bytes(8) + image[off + 8 :]
 
 
-def _read_with_library(attr: C.ChannelAttr, image: bytes) -> list[bytes]:
+def _read_with_library(attr: create.ChannelAttr, image: bytes) -> list[bytes]:
     image = _released(image)
     fd = open_stream_fds(1)[0]
     try:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.c_sources import LTTNG_TOOLS_2_13_9, needs_lttng_tools_2_13_9
 from ustref.specgen.ustctl_calls import CALLS, Call
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSUMER_C = Path("/work/src/lttng-tools-v2.13.9/src/common/ust-consumer/ust-consumer.c")
+CONSUMER_C = LTTNG_TOOLS_2_13_9 / "src/common/ust-consumer/ust-consumer.c"
 
 
 def _resolve(dotted: str) -> object:
@@ -60,7 +61,7 @@ def test_forty_one_distinct_names() -> None:
     assert len(names) == len(set(names)) == 41
 
 
-@pytest.mark.skipif(not CONSUMER_C.exists(), reason="lttng-tools source tree not here")
+@needs_lttng_tools_2_13_9
 def test_names_are_those_of_the_consumer_source() -> None:
     found = set(re.findall(r"\blttng_ust_ctl_[a-z0-9_]+", CONSUMER_C.read_text()))
     assert found == {c.name for c in CALLS}

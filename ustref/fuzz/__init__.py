@@ -1,6 +1,8 @@
 """Grammar-driven fuzzing: strategies, the decoder fuzzer, the lttng-consumerd fuzzer.
 
-* :mod:`ustref.fuzz.strategies` — valid messages (from the grammars) and
+* :mod:`ustref.fuzz.grammar_strategies` — valid typed messages and their bytes,
+  drawn from each grammar's Construct tree;
+* :mod:`ustref.fuzz.mutations` — those messages damaged by
   field-level mutations (out-of-range enums, lying lengths, strings without
   NUL, truncation, trailing bytes) as Hypothesis strategies;
 * :mod:`ustref.fuzz.conversation` — whole conversations from the conversation
@@ -15,7 +17,7 @@ Needs the optional dependency ``hypothesis``; ``atheris`` is used when installed
 
 from __future__ import annotations
 
-from ustref.fuzz.strategies import (
+from ustref.fuzz.mutations import (
     Mutant,
     Mutation,
     any_bytes_for,

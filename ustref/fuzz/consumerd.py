@@ -5,7 +5,7 @@ a sequence of commands: valid ``lttcomm_consumer_msg`` encodings drawn by
 Hypothesis from the grammar (bucketed by ``cmd_type``), most *made plausible*
 field by field (keys from a small pool so that later commands find earlier
 channels, small buffer sizes, empty paths — by C field name, through the
-layout walker), some damaged by :func:`ustref.fuzz.strategies.mutate`; the
+layout walker), some damaged by :func:`ustref.fuzz.mutations.mutate`; the
 reply phase follows the conversation table (fds and metadata bytes when the
 table says so), sometimes broken (missing, extra or wrong fds; short
 payloads); sometimes a command out of order, or a hang-up mid-exchange.
@@ -31,29 +31,27 @@ from pathlib import Path
 from typing import Any
 
 from ustref.fuzz.launch import Consumerd, LaunchError
+from ustref.fuzz.mutations import RandomChooser, mutate, slots
 from ustref.fuzz.session import Action, Outcome, Session
-from ustref.fuzz.strategies import RandomChooser, mutate, slots
+from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.conversation import Socket
 from ustref.protocol.conversation.steps import FdTransfer, Payload
 from ustref.protocol.registry import StructSpec
 
-_C = LttngConsumerCommand
-
 #: The fd the real session daemon sends after each two-phase command.
 FD_KIND: dict[LttngConsumerCommand, str] = {
-    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: "socket",
-    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: "pipe",
-    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: "dir",
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: "socket",
+    LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: "pipe",
+    LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: "dir",
 }
 
 #: Commands whose only effect is to stop the consumer (assertion / -ENOSYS):
 #: drawn rarely, or each one would cost a restart.
-RARE = {_C.LTTNG_CONSUMER_STOP, _C.LTTNG_CONSUMER_UPDATE_STREAM}
+RARE = {LttngConsumerCommand.LTTNG_CONSUMER_STOP, LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM}
 
 KEYS = (1, 2, 3)
-U64_MAX = (1 << 64) - 1
 
 
 def _plausible_values(rng: random.Random) -> dict[str, Callable[[], int]]:
@@ -116,9 +114,9 @@ def command_corpus(
     from ustref.fuzz.decode import Target, seed_inputs
 
     spec = CONSUMER_MSG[abi]
-    by_cmd: dict[LttngConsumerCommand, list[bytes]] = {c: [] for c in _C}
+    by_cmd: dict[LttngConsumerCommand, list[bytes]] = {c: [] for c in LttngConsumerCommand}
     for data in seed_inputs(Target("consumer_msg", spec.parse, spec, abi), count, seed):
-        by_cmd[_C(int.from_bytes(data[:4], "little"))].append(data)
+        by_cmd[LttngConsumerCommand(int.from_bytes(data[:4], "little"))].append(data)
     for cmd, found in by_cmd.items():
         if not found:  # a zeroed union, as the C senders write for member-less commands
             found.append(int(cmd).to_bytes(4, "little") + bytes(spec.size - 4))
@@ -149,7 +147,7 @@ class Campaign:
             "commands": self.commands,
             "actions": self.actions,
             "commands_per_second": round(self.commands / max(elapsed, 1e-9), 2),
-            "command_kinds_covered": f"{len(self.by_command)}/{len(_C)}",
+            "command_kinds_covered": f"{len(self.by_command)}/{len(LttngConsumerCommand)}",
             "by_command": dict(sorted(self.by_command.items())),
             "outcomes": dict(sorted(self.outcomes.items())),
             "unchecked_sessions": self.unchecked,
@@ -179,7 +177,7 @@ class Fuzzer:
     def _pick_command(self) -> LttngConsumerCommand:
         if self.rng.random() < 0.01:
             return self.rng.choice(sorted(RARE))
-        kinds = [c for c in _C if c not in RARE]
+        kinds = [c for c in LttngConsumerCommand if c not in RARE]
         # Favour the least exercised command kinds.
         counts = [self.campaign.by_command.get(c.name, 0) for c in kinds]
         low = min(counts)
@@ -223,13 +221,22 @@ class Fuzzer:
             return None
         if step is None:
             # Unchecked: send what the command would be owed, half of the time.
-            if cmd not in _C._value2member_map_:
+            if cmd not in LttngConsumerCommand._value2member_map_:
                 return None
-            if _C(cmd) in FD_KIND and self.rng.random() < 0.5:
-                return Action("send", data=b"\0", fds=(FD_KIND[_C(cmd)],), note="fd (unchecked)")
+            if LttngConsumerCommand(cmd) in FD_KIND and self.rng.random() < 0.5:
+                return Action(
+                    "send",
+                    data=b"\0",
+                    fds=(FD_KIND[LttngConsumerCommand(cmd)],),
+                    note="fd (unchecked)",
+                )
             return None
         if isinstance(step, FdTransfer):
-            kind = FD_KIND.get(_C(cmd), "devnull") if cmd in _C._value2member_map_ else "devnull"
+            kind = (
+                FD_KIND.get(LttngConsumerCommand(cmd), "devnull")
+                if cmd in LttngConsumerCommand._value2member_map_
+                else "devnull"
+            )
             roll = self.rng.random()
             if roll < 0.1:
                 return Action("send", data=b"\0", note="fd missing")
@@ -403,7 +410,7 @@ def consumerd_main(
             sys.stderr.write(
                 f"\r[consumerd] {elapsed:5.0f}s {campaign.consumers} consumers, "
                 f"{campaign.commands} commands ({campaign.commands / elapsed:.1f}/s), "
-                f"kinds {len(campaign.by_command)}/{len(_C)}, "
+                f"kinds {len(campaign.by_command)}/{len(LttngConsumerCommand)}, "
                 f"findings {len(campaign.findings)}   "
             )
             sys.stderr.flush()

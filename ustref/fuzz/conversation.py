@@ -21,13 +21,13 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ustref.errors import RemoteProtocolError
-from ustref.fuzz.strategies import Chooser, HypothesisChooser, _pick, mutate, slots
+from ustref.fuzz.grammar_strategies import valid_bytes_for
+from ustref.fuzz.mutations import Chooser, HypothesisChooser, _pick, mutate, slots
 from ustref.protocol.abi import Abi
 from ustref.protocol.conversation import Conversation, Direction, Socket
 from ustref.protocol.conversation.rules import INITIATORS, following
 from ustref.protocol.conversation.steps import FdTransfer, Message, Payload, Step, StreamList
 from ustref.protocol.registry import StructSpec
-from ustref.protocol.strategies import valid_bytes_for
 
 _ERR_UND_HEAD = (12).to_bytes(4, "little")
 

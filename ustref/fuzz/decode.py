@@ -11,7 +11,7 @@ path check, and the conversation machine fed framed event lists
 The loop is coverage-guided with atheris when it is installed (inputs: one
 selector byte naming the target, then the message); otherwise it is a seeded
 loop over valid encodings drawn by Hypothesis from the grammars and damaged by
-:func:`ustref.fuzz.strategies.mutate` (not coverage-guided).
+:func:`ustref.fuzz.mutations.mutate` (not coverage-guided).
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def seed_inputs(target: Target, count: int, seed: int) -> list[bytes]:
     from hypothesis import seed as hseed
 
     from ustref.fuzz.conversation import conversations, frame
-    from ustref.protocol.strategies import valid_bytes_for
+    from ustref.fuzz.grammar_strategies import valid_bytes_for
 
     collected: list[bytes] = []
     if target.spec is not None:
@@ -211,7 +211,7 @@ def run_random(
     seconds: float, seed: int, out: Path | None, select: Sequence[Target] | None = None
 ) -> Stats:
     """The fallback loop: grammar-drawn seeds, field-level mutations, seeded ``random``."""
-    from ustref.fuzz.strategies import RandomChooser, mutate
+    from ustref.fuzz.mutations import RandomChooser, mutate
 
     rng = random.Random(seed)
     chooser = RandomChooser(rng)

@@ -37,8 +37,6 @@ CTF_INDEX_MAGIC = 0xC1F1DCC1
 CTF_INDEX_MAJOR = 1
 #: ``CTF_INDEX_MINOR``, ctf-index.h.
 CTF_INDEX_MINOR = 1
-#: Written when the tracer cannot tell (``-1ULL``, consumer-stream.c ``ctf_packet_index_populate``).
-UNSET_U64 = (1 << 64) - 1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -144,13 +144,3 @@ def ust_uid_path(uid: int, bits_per_long: int) -> str:
     builds it.
     """
     return f"uid/{uid}/{bits_per_long}-bit"
-
-
-def ust_pid_path(app_name: str, pid: int, creation_time: int) -> str:
-    """``pid/<name>-<pid>-<YYYYmmdd-HHMMSS>``: per-PID buffers' session path.
-
-    Computed by the session daemon (ust-app.c ``shadow_copy_session``,
-    ``DEFAULT_UST_TRACE_PID_PATH``; the date is the app session's creation in
-    local time) and sent as the channel pathname, like :func:`ust_uid_path`.
-    """
-    return f"pid/{app_name}-{pid}-{datetime_str(creation_time)}"

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 from ustref.errors import RemoteProtocolError
 from ustref.output.index import PacketIndex
-from ustref.ring import layout as L
+from ustref.ring import layout
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Packet:
     index: PacketIndex | None
 
 
-_H = TypeVar("_H", L.PacketHeader, L.MetadataPacketHeader)
+_H = TypeVar("_H", layout.PacketHeader, layout.MetadataPacketHeader)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class _Kind(Generic[_H]):
     index: Callable[[_H, int], PacketIndex | None]
 
 
-def _data_index(header: L.PacketHeader, offset: int) -> PacketIndex:
+def _data_index(header: layout.PacketHeader, offset: int) -> PacketIndex:
     """The entry ``ctf_packet_index_populate`` (consumer-stream.c) makes of the getters' values."""
     ctx = header.ctx
     return PacketIndex(
@@ -64,19 +64,19 @@ def _data_index(header: L.PacketHeader, offset: int) -> PacketIndex:
     )
 
 
-_DATA: _Kind[L.PacketHeader] = _Kind(
-    L.PacketHeader,
+_DATA: _Kind[layout.PacketHeader] = _Kind(
+    layout.PacketHeader,
     "packet_header",
-    L.field_offset(L.PacketHeader, "ctx.header_end"),  # 84 bytes
-    L.CTF_MAGIC_NUMBER,
+    layout.field_offset(layout.PacketHeader, "ctx.header_end"),  # 84 bytes
+    layout.CTF_MAGIC_NUMBER,
     lambda header: int(header.ctx.packet_size),
     _data_index,
 )
-_METADATA: _Kind[L.MetadataPacketHeader] = _Kind(
-    L.MetadataPacketHeader,
+_METADATA: _Kind[layout.MetadataPacketHeader] = _Kind(
+    layout.MetadataPacketHeader,
     "metadata_packet_header",
-    L.field_offset(L.MetadataPacketHeader, "header_end"),  # 37 bytes
-    L.TSDL_MAGIC_NUMBER,
+    layout.field_offset(layout.MetadataPacketHeader, "header_end"),  # 37 bytes
+    layout.TSDL_MAGIC_NUMBER,
     lambda header: int(header.packet_size),
     lambda _header, _offset: None,
 )

@@ -271,7 +271,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     _C.LTTNG_CONSUMER_STOP: Behaviour(
         purpose="Deprecated stop request.",
         actions=("`assert(msg.cmd_type != LTTNG_CONSUMER_STOP)` (1419) fails",),
-        sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1418, 1419),),
+        sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1419, 1419),),
         case_line={Abi.V2_13_9: 1419, Abi.R97535EFAA: 1410},
         preconditions=(
             Precondition(
@@ -293,7 +293,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1427, 1442),
-            Source("consumer_add_relayd_socket", CONSUMER, 3566, 3761),
+            Source("consumer_add_relayd_socket", CONSUMER, 3566, 3724),
         ),
         case_line={Abi.V2_13_9: 1427, Abi.R97535EFAA: 1418},
         state=("a `consumer_relayd_sock_pair` keyed by `net_index` (control, then data socket)",),
@@ -363,7 +363,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1478, 1502),
-            Source("consumer_data_pending", CONSUMER, 3762, 3892),
+            Source("consumer_data_pending", CONSUMER, 3762, 3886),
         ),
         case_line={Abi.V2_13_9: 1478, Abi.R97535EFAA: 1462},
         codes=(
@@ -408,7 +408,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1503, 1658),
-            Source("ask_channel", UST_CONSUMER, 602, 659),
+            Source("ask_channel", UST_CONSUMER, 602, 654),
             Source("consumer_allocate_channel", CONSUMER, 1003, 1117),
             Source("end_channel_error", UST_CONSUMER, 2314, 2334),
         ),
@@ -475,8 +475,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1659, 1720),
-            Source("send_channel_to_sessiond_and_relayd", UST_CONSUMER, 505, 600),
-            Source("send_streams_to_thread", UST_CONSUMER, 661, 694),
+            Source("send_channel_to_sessiond_and_relayd", UST_CONSUMER, 505, 592),
+            Source("send_streams_to_thread", UST_CONSUMER, 661, 689),
         ),
         case_line={Abi.V2_13_9: 1659, Abi.R97535EFAA: 1643},
         state=(
@@ -538,7 +538,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1767, 1836),
-            Source("lttng_ustconsumer_recv_metadata", UST_CONSUMER, 1276, 1384),
+            Source("lttng_ustconsumer_recv_metadata", UST_CONSUMER, 1276, 1379),
         ),
         case_line={Abi.V2_13_9: 1767, Abi.R97535EFAA: 1751},
         state=("the channel's metadata cache (contents, max offset, version)",),
@@ -588,7 +588,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1733, 1743),
-            Source("close_metadata", UST_CONSUMER, 798, 873),
+            Source("close_metadata", UST_CONSUMER, 798, 868),
             Source("lttng_ustconsumer_close_metadata", UST_CONSUMER, 3228, 3259),
         ),
         case_line={Abi.V2_13_9: 1733, Abi.R97535EFAA: 1717},
@@ -624,7 +624,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1837, 1846),
-            Source("setup_metadata", UST_CONSUMER, 875, 963),
+            Source("setup_metadata", UST_CONSUMER, 875, 957),
         ),
         case_line={Abi.V2_13_9: 1837, Abi.R97535EFAA: 1821},
         state=("the metadata stream moves to the metadata thread",),
@@ -664,7 +664,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1744, 1754),
-            Source("flush_channel", UST_CONSUMER, 696, 755),
+            Source("flush_channel", UST_CONSUMER, 696, 749),
         ),
         case_line={Abi.V2_13_9: 1744, Abi.R97535EFAA: 1728},
         state=("streams quiescent (a later flush is a no-op until CLEAR_QUIESCENT_CHANNEL)",),
@@ -695,9 +695,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1847, 1894),
-            Source("snapshot_metadata", UST_CONSUMER, 965, 1040),
-            Source("snapshot_channel", UST_CONSUMER, 1076, 1256),
-            Source("lttng_ustconsumer_request_metadata", UST_CONSUMER, 3314, 3441),
+            Source("snapshot_metadata", UST_CONSUMER, 965, 1039),
+            Source("snapshot_channel", UST_CONSUMER, 1076, 1255),
+            Source("lttng_ustconsumer_request_metadata", UST_CONSUMER, 3314, 3438),
         ),
         case_line={Abi.V2_13_9: 1847, Abi.R97535EFAA: 1831},
         state=(
@@ -797,7 +797,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1755, 1766),
-            Source("clear_quiescent_channel", UST_CONSUMER, 757, 796),
+            Source("clear_quiescent_channel", UST_CONSUMER, 757, 791),
         ),
         case_line={Abi.V2_13_9: 1755, Abi.R97535EFAA: 1739},
         state=("streams not quiescent",),
@@ -844,7 +844,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2046, 2102),
             Source("lttng_consumer_rotate_channel", CONSUMER, 3983, 4354),
-            Source("lttng_consumer_rotate_ready_streams", CONSUMER, 4652, 4694),
+            Source("lttng_consumer_rotate_ready_streams", CONSUMER, 4652, 4693),
         ),
         case_line={Abi.V2_13_9: 2046, Abi.R97535EFAA: 2030},
         state=(
@@ -880,7 +880,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         actions=("`lttng_consumer_init_command`: record `sessiond_uuid` once", "send status"),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2132, 2145),
-            Source("lttng_consumer_init_command", CONSUMER, 4695, 4715),
+            Source("lttng_consumer_init_command", CONSUMER, 4695, 4714),
         ),
         case_line={Abi.V2_13_9: 2132, Abi.R97535EFAA: 2116},
         state=("the session daemon UUID",),
@@ -899,7 +899,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2146, 2215),
-            Source("lttng_consumer_create_trace_chunk", CONSUMER, 4716, 4904),
+            Source("lttng_consumer_create_trace_chunk", CONSUMER, 4716, 4903),
         ),
         case_line={Abi.V2_13_9: 2146, Abi.R97535EFAA: 2130},
         state=(
@@ -944,7 +944,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2216, 2248),
-            Source("lttng_consumer_close_trace_chunk", CONSUMER, 4905, 5032),
+            Source("lttng_consumer_close_trace_chunk", CONSUMER, 4905, 5031),
         ),
         case_line={Abi.V2_13_9: 2216, Abi.R97535EFAA: 2200},
         state=("the chunk leaves the registry once unreferenced",),
@@ -1025,7 +1025,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 2261, 2283),
-            Source("lttng_consumer_open_channel_packets", CONSUMER, 5172, 5240),
+            Source("lttng_consumer_open_channel_packets", CONSUMER, 5172, 5237),
         ),
         case_line={Abi.V2_13_9: 2261, Abi.R97535EFAA: 2246},
         preconditions=(

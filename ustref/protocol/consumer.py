@@ -144,7 +144,7 @@ import construct as cs
 from construct_typed import csfield, csfield_default
 
 from ustref.errors import LocalProtocolError, RemoteProtocolError
-from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
+from ustref.ids import U64_MAX, ChannelKey, ChunkId, RelaydId, SessionId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.constants import (
     LTTNG_NAME_MAX,
@@ -711,7 +711,7 @@ class SnapshotChannelMember(WireStruct):
     ``u.snapshot_channel``.
 
     Sent by ``consumer_snapshot_channel`` (sessiond consumer.c; ``metadata`` = 1
-    for the metadata channel, ``relayd_id`` = 2**64-1 for a local snapshot); read
+    for the metadata channel, ``relayd_id`` = ``-1ULL`` for a local snapshot); read
     by ``lttng_ustconsumer_recv_cmd``.
     """
 
@@ -883,36 +883,35 @@ class RelaydSockR97535efaa(WireStruct):
 
 # --- lttcomm_consumer_msg ----------------------------------------------------
 
-_C = LttngConsumerCommand
 
 #: The member each command's sender writes and its receiver reads. Commands
 #: absent here carry no member (the sender zeroes the union): UPDATE_STREAM,
 #: STOP, SNAPSHOT_METADATA (no sender), SET_CHANNEL_MONITOR_PIPE.
 _CASES: Mapping[LttngConsumerCommand, str] = {
-    _C.LTTNG_CONSUMER_ADD_CHANNEL: "channel",
-    _C.LTTNG_CONSUMER_ADD_STREAM: "stream",
-    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: "relayd_sock",
-    _C.LTTNG_CONSUMER_DESTROY_RELAYD: "destroy_relayd",
-    _C.LTTNG_CONSUMER_DATA_PENDING: "data_pending",
-    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: "ask_channel",
-    _C.LTTNG_CONSUMER_GET_CHANNEL: "get_channel",
-    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: "destroy_channel",
-    _C.LTTNG_CONSUMER_PUSH_METADATA: "push_metadata",
-    _C.LTTNG_CONSUMER_CLOSE_METADATA: "close_metadata",
-    _C.LTTNG_CONSUMER_SETUP_METADATA: "setup_metadata",
-    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: "flush_channel",
-    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: "snapshot_channel",
-    _C.LTTNG_CONSUMER_STREAMS_SENT: "sent_streams",
-    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: "discarded_events",
-    _C.LTTNG_CONSUMER_LOST_PACKETS: "lost_packets",
-    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: "clear_quiescent_channel",
-    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: "rotate_channel",
-    _C.LTTNG_CONSUMER_INIT: "init",
-    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: "create_trace_chunk",
-    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: "close_trace_chunk",
-    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: "trace_chunk_exists",
-    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: "clear_channel",
-    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: "open_channel_packets",
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL: "channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM: "stream",
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: "relayd_sock",
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD: "destroy_relayd",
+    LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING: "data_pending",
+    LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: "ask_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL: "get_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL: "destroy_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA: "push_metadata",
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA: "close_metadata",
+    LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA: "setup_metadata",
+    LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL: "flush_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: "snapshot_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_STREAMS_SENT: "sent_streams",
+    LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS: "discarded_events",
+    LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS: "lost_packets",
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: "clear_quiescent_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL: "rotate_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_INIT: "init",
+    LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: "create_trace_chunk",
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: "close_trace_chunk",
+    LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: "trace_chunk_exists",
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL: "clear_channel",
+    LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: "open_channel_packets",
 }
 
 
@@ -1096,7 +1095,7 @@ register_enums(
     LttngEventOutput,
     ConsumerChannelType,
 )
-# LttcommSockProto and LttcommSockDomain are registered by ustref.protocol.client,
+# LttcommSockProto and LttcommSockDomain are registered by ustref.protocol.peers.client,
 # LttcommReturnCode by ustref.protocol.lttng_error, LttngUstAbiChanType by
 # ustref.protocol.ust_abi.
 
@@ -1243,7 +1242,7 @@ def close_trace_chunk_path(reply: ConsumerCloseTraceChunkReply) -> str:
 # --- typed ids ---------------------------------------------------------------
 
 #: ``-1ULL``: the relayd index of local output (``relayd_id`` / ``net_seq_index``).
-NO_RELAYD = (1 << 64) - 1
+NO_RELAYD = U64_MAX
 
 #: Which field holds the channel key, per message type.
 _CHANNEL_KEY_FIELD: Mapping[type[WireStruct], str] = {

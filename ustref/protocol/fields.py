@@ -49,15 +49,11 @@ u8 = cs.Int8ul
 u16 = cs.Int16ul
 u32 = cs.Int32ul
 u64 = cs.Int64ul
-s8 = cs.Int8sl
-s16 = cs.Int16sl
 s32 = cs.Int32sl
 s64 = cs.Int64sl
 u16be = cs.Int16ub
 u32be = cs.Int32ub
 u64be = cs.Int64ub
-s32be = cs.Int32sb
-s64be = cs.Int64sb
 
 _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"

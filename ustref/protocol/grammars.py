@@ -11,20 +11,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ustref.protocol import (
-    agent,
-    client,
-    consumer,
-    lttng_error,
-    lttng_types,
-    relayd,
-    sockets,
-    uri,
-    ust_abi,
-    ustctl,
-    viewer,
-)
+from ustref.protocol import consumer, lttng_error, relayd, sockets, ust_abi, ustctl
 from ustref.protocol.abi import Abi
+from ustref.protocol.peers import agent, client, lttng_types, uri, ust_app, viewer
 from ustref.protocol.registry import REGISTRY, Schema
 
 __all__ = ["GRAMMAR_MODULES", "schema"]
@@ -34,6 +23,7 @@ GRAMMAR_MODULES: tuple[ModuleType, ...] = (
     lttng_types,
     sockets,
     ust_abi,
+    ust_app,
     consumer,
     uri,
     ustctl,

@@ -1,25 +1,16 @@
-"""The lttng-ust 2.13.5 ABI structs and enums, and lttng-tools' ``lttcomm_ust_*``.
+"""The lttng-ust 2.13.5 ABI structs and enums.
 
 Mirrors ``include/lttng/ust-abi.h`` of lttng-ust tag v2.13.5 (every struct there
 is ``__attribute__((packed))``; ``padding`` arrays are C members and kept
-verbatim), the one lttng-ust internal struct carried inside the channel data
-blob (``struct lttng_ust_abi_channel_config``, src/common/events.h @ v2.13.5),
-and ``struct lttcomm_ust_msg`` / ``struct lttcomm_ust_reply`` of
-``src/common/sessiond-comm/sessiond-comm.h`` (``#ifdef HAVE_LIBLTTNG_UST_CTL``),
-which are identical at lttng-tools v2.13.9 and 97535efaa — as is everything in
-this module: each struct and enum is registered once for both ABI profiles.
+verbatim) and the one lttng-ust internal struct carried inside the channel data
+blob (``struct lttng_ust_abi_channel_config``, src/common/events.h @ v2.13.5).
+lttng-tools v2.13.9 and 97535efaa use them alike: each struct and enum is
+registered once for both ABI profiles. lttng-tools' own
+``lttcomm_ust_msg`` / ``lttcomm_ust_reply``, which carry some of them from the
+session daemon to an application, are in :mod:`ustref.protocol.peers.ust_app`.
 
-Two facts the reader of these grammars should know:
+A fact the reader of these grammars should know:
 
-* ``lttcomm_ust_msg`` and ``lttcomm_ust_reply`` are declared by lttng-tools but
-  used by no lttng-tools code at either revision: the session daemon talks to
-  applications through liblttng-ust-ctl, whose own ``struct ustcomm_ust_msg`` /
-  ``ustcomm_ust_reply`` (lttng-ust src/common/ustcomm.h) have an extra 32-byte
-  ``padding`` after ``cmd`` and more union members. The lttcomm structs are
-  mirrored here because they are part of the lttng-tools headers (and of the
-  DWARF oracle); their union cases follow the members the ustcomm twins select
-  for the same command (the senders in lttng-ust src/lib/lttng-ust-ctl/ustctl.c,
-  the reader ``handle_message`` in src/lib/lttng-ust/lttng-ust-comm.c).
 * The ``LTTNG_UST_ABI_*`` command numbers are ``#define``\\ s, not a C enum:
   :class:`LttngUstAbiCommand` gathers them (values computed from the
   ``LTTNG_UST_ABI_CMD(n)`` / ``CMDR`` / ``CMDW`` macros, which all expand to
@@ -52,15 +43,12 @@ from ustref.protocol.fields import (
     u32,
     u64,
 )
-from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.registry import Protocol, register_enums, struct
 
 #: Declaration site of the lttng-ust ABI (lttng-ust repository, tag v2.13.5).
 UST_ABI_HEADER = "include/lttng/ust-abi.h"
 #: Declaration site of ``lttng_ust_abi_channel_config`` (lttng-ust, tag v2.13.5).
 UST_EVENTS_HEADER = "src/common/events.h"
-#: Declaration site of ``lttcomm_ust_msg`` / ``lttcomm_ust_reply`` (lttng-tools).
-SESSIOND_COMM_HEADER = "src/common/sessiond-comm/sessiond-comm.h"
 
 #: ``LTTNG_UST_ABI_SYM_NAME_LEN``.
 LTTNG_UST_ABI_SYM_NAME_LEN = 256
@@ -452,7 +440,6 @@ class LttngUstAbiObjectDataCounterCpu(WireStruct):
     cpu_nr: int = csfield(u32, doc="CPU number of this counter.")
 
 
-_OT = LttngUstAbiObjectType
 OBJECT_DATA_U = CUnion(
     LTTNG_UST_ABI_OBJECT_DATA_PADDING2,
     {
@@ -466,13 +453,13 @@ OBJECT_DATA_U = CUnion(
     key="type",
     cases={
         # lttng_ust_ctl_recv_channel_from_consumer fills it (ustctl.c).
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_CHANNEL: "channel",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_CHANNEL: "channel",
         # lttng_ust_ctl_recv_stream_from_consumer fills it (ustctl.c).
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_STREAM: "stream",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_STREAM: "stream",
         # lttng_ust_ctl_create_counter_data / _global_data / _cpu_data fill them.
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER: "counter",
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_GLOBAL: "counter_global",
-        _OT.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_CPU: "counter_cpu",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER: "counter",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_GLOBAL: "counter_global",
+        LttngUstAbiObjectType.LTTNG_UST_ABI_OBJECT_TYPE_COUNTER_CPU: "counter_cpu",
     },
 )
 
@@ -566,103 +553,6 @@ class LttngUstAbiChannelConfig(WireStruct):
     _pad4: bytes = csfield_default(Pad(3), default=bytes(3))
 
 
-# --- lttng-tools: lttcomm_ust_msg / lttcomm_ust_reply -----------------------------
-
-_CMD = LttngUstAbiCommand
-UST_MSG_U = CUnion(
-    572,
-    {
-        "channel": DataclassStruct(LttngUstAbiChannel),
-        "stream": DataclassStruct(LttngUstAbiStream),
-        "event": DataclassStruct(LttngUstAbiEvent),
-        "context": DataclassStruct(LttngUstAbiContext),
-        "version": DataclassStruct(LttngUstAbiTracerVersion),
-    },
-    key="cmd",
-    cases={
-        # lttng_ust_ctl_send_channel_to_ust writes it; handle_message reads u.channel.len.
-        _CMD.LTTNG_UST_ABI_CHANNEL: "channel",
-        # lttng_ust_ctl_send_stream_to_ust writes it; lttng_abi_map_stream reads it.
-        _CMD.LTTNG_UST_ABI_STREAM: "stream",
-        # lttng_ust_ctl_create_event writes it; lttng_abi_create_event reads it.
-        _CMD.LTTNG_UST_ABI_EVENT: "event",
-        # lttng_ust_ctl_add_context writes it; lttng_abi_add_context reads it.
-        _CMD.LTTNG_UST_ABI_CONTEXT: "context",
-        # lttng_ust_ctl_tracer_version sends zeros; the application fills u.version.
-        _CMD.LTTNG_UST_ABI_TRACER_VERSION: "version",
-    },
-)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommUstMsg(WireStruct):
-    """Mirrors ``struct lttcomm_ust_msg`` (packed, 580 B), sessiond-comm.h @ v2.13.9 and 97535efaa.
-
-    ``cmd`` (a plain ``uint32_t`` holding an ``LTTNG_UST_ABI_*`` command,
-    :class:`LttngUstAbiCommand`) selects the member of ``u``; other commands
-    leave ``u`` raw. Declared but unused by lttng-tools (see the module doc).
-    """
-
-    handle: int = csfield(u32, doc="Handle of the object the command targets (0: the root).")
-    cmd: int = csfield(u32, doc="Command number (an LTTNG_UST_ABI_* value).")
-    u: (
-        LttngUstAbiChannel
-        | LttngUstAbiStream
-        | LttngUstAbiEvent
-        | LttngUstAbiContext
-        | LttngUstAbiTracerVersion
-        | bytes
-    ) = csfield(UST_MSG_U, doc="Command arguments, selected by cmd.")
-    u_tail: bytes = csfield_default(UnionTail(UST_MSG_U), default=b"")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommUstReplyMemoryMapSize(WireStruct):
-    """A shared memory map size.
-
-    The anonymous packed ``{uint64_t memory_map_size;}`` of ``lttcomm_ust_reply.u``.
-    """
-
-    memory_map_size: int = csfield(u64, doc="Size in bytes of the object's shared memory mapping.")
-
-
-UST_REPLY_U = CUnion(
-    12,
-    {
-        "channel": DataclassStruct(LttcommUstReplyMemoryMapSize),
-        "stream": DataclassStruct(LttcommUstReplyMemoryMapSize),
-        "version": DataclassStruct(LttngUstAbiTracerVersion),
-    },
-    key="cmd",
-    cases={
-        # handle_message (lttng-ust-comm.c) writes it; lttng_ust_ctl_tracer_version reads it.
-        _CMD.LTTNG_UST_ABI_TRACER_VERSION: "version",
-        # No lttng-ust 2.13.5 code writes or reads u.channel / u.stream of a reply.
-    },
-)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class LttcommUstReply(WireStruct):
-    """Mirrors ``struct lttcomm_ust_reply`` (packed, 28 B), sessiond-comm.h @ v2.13.9 and 97535efaa.
-
-    ``ret_code`` is commented ``enum lttcomm_return_code`` in the declaration,
-    hence strict. ``u`` is ``version`` for TRACER_VERSION and raw otherwise.
-    Declared but unused by lttng-tools (see the module doc).
-    """
-
-    handle: int = csfield(u32, doc="Handle the command was sent to, echoed back.")
-    cmd: int = csfield(u32, doc="Command number, echoed back for validation.")
-    ret_code: LttcommReturnCode = csfield(
-        StrictEnum(u32, LttcommReturnCode), doc="Status of the command (lttcomm_return_code)."
-    )
-    ret_val: int = csfield(u32, doc="Return value of the command (e.g. a new object handle).")
-    u: LttcommUstReplyMemoryMapSize | LttngUstAbiTracerVersion | bytes = csfield(
-        UST_REPLY_U, doc="Reply data; the tracer version for TRACER_VERSION."
-    )
-    u_tail: bytes = csfield_default(UnionTail(UST_REPLY_U), default=b"")
-
-
 # --- registration ------------------------------------------------------------------
 
 register_enums(
@@ -712,10 +602,4 @@ CHANNEL_CONFIG = struct(
     header=UST_EVENTS_HEADER,
     protocol=Protocol.USTCTL,
     abis=(),
-)
-UST_MSG = struct(
-    "lttcomm_ust_msg", LttcommUstMsg, header=SESSIOND_COMM_HEADER, protocol=Protocol.USTCTL
-)
-UST_REPLY = struct(
-    "lttcomm_ust_reply", LttcommUstReply, header=SESSIOND_COMM_HEADER, protocol=Protocol.USTCTL
 )

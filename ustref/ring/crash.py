@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ustref.errors import LayoutError
-from ustref.ring import layout as L
+from ustref.ids import U64_MAX
+from ustref.ring import layout
 from ustref.ring.shm import ShmMapping
-
-MASK64 = (1 << 64) - 1
 
 
 def _order(value: int) -> int:
@@ -59,7 +58,7 @@ class Geometry:
 
     @cached_property
     def overwrite(self) -> bool:
-        return self.mode == L.RING_BUFFER_OVERWRITE
+        return self.mode == layout.RING_BUFFER_OVERWRITE
 
     @cached_property
     def extra_reader_sb(self) -> bool:
@@ -73,10 +72,10 @@ class Geometry:
     @cached_property
     def commit_count_mask(self) -> int:
         """``chan->commit_count_mask = ~0UL >> num_subbuf_order`` (channel_create())."""
-        return MASK64 >> self.num_subbuf_order
+        return U64_MAX >> self.num_subbuf_order
 
     def buf_trunc(self, offset: int) -> int:
-        return offset & ~(self.buf_size - 1) & MASK64
+        return offset & ~(self.buf_size - 1) & U64_MAX
 
     def buf_trunc_val(self, offset: int) -> int:
         return self.buf_trunc(offset) >> self.buf_size_order
@@ -88,10 +87,10 @@ class Geometry:
         return offset & (self.subbuf_size - 1)
 
     def subbuf_trunc(self, offset: int) -> int:
-        return offset & ~(self.subbuf_size - 1) & MASK64
+        return offset & ~(self.subbuf_size - 1) & U64_MAX
 
     def subbuf_align(self, offset: int) -> int:
-        return (offset + self.subbuf_size) & ~(self.subbuf_size - 1) & MASK64
+        return (offset + self.subbuf_size) & ~(self.subbuf_size - 1) & U64_MAX
 
     def subbuf_index(self, offset: int) -> int:
         return self.buf_offset(offset) >> self.subbuf_size_order
@@ -125,46 +124,54 @@ def _expect(mapping: ShmMapping, what: str, found: int, expected: int, offset: i
 def read_crash_record(mapping: ShmMapping) -> CrashRecord:
     """Decode and check the crash-ABI record at offset 0 of ``mapping``."""
     src = mapping.source
-    base = L.RingBuffer.crash_abi.offset
-    if mapping.size < L.CRASH_DUMP_ABI_LEN:
+    base = layout.RingBuffer.crash_abi.offset
+    if mapping.size < layout.CRASH_DUMP_ABI_LEN:
         raise LayoutError(
             f"truncated: {mapping.size} bytes, shorter than the "
-            f"{L.CRASH_DUMP_ABI_LEN}-byte crash-ABI record",
+            f"{layout.CRASH_DUMP_ABI_LEN}-byte crash-ABI record",
             source=src,
         )
-    raw = mapping.read_bytes(base, L.c_sizeof(L.CrashAbi))
-    abi = L.CrashAbi.from_buffer_copy(raw)
-    if bytes(abi.magic) != L.CRASH_DUMP_ABI_MAGIC:
+    raw = mapping.read_bytes(base, layout.c_sizeof(layout.CrashAbi))
+    abi = layout.CrashAbi.from_buffer_copy(raw)
+    if bytes(abi.magic) != layout.CRASH_DUMP_ABI_MAGIC:
         raise LayoutError("no lttng-ust crash-ABI magic: not a ring-buffer stream", source=src)
-    _expect(mapping, "endian", abi.endian, L.CRASH_ENDIAN, L.CrashAbi.endian.offset)
-    layout_type_at = L.CrashAbi.layout_type.offset
-    _expect(mapping, "layout_type", abi.layout_type, L.LTTNG_CRASH_TYPE_UST, layout_type_at)
-    _expect(mapping, "major", abi.major, L.CRASH_DUMP_ABI_MAJOR, L.CrashAbi.major.offset)
-    _expect(mapping, "minor", abi.minor, L.CRASH_DUMP_ABI_MINOR, L.CrashAbi.minor.offset)
-    _expect(mapping, "word_size", abi.word_size, 8, L.CrashAbi.word_size.offset)
-    off = L.CrashAbi.offset.offset
+    _expect(mapping, "endian", abi.endian, layout.CRASH_ENDIAN, layout.CrashAbi.endian.offset)
+    layout_type_at = layout.CrashAbi.layout_type.offset
+    _expect(mapping, "layout_type", abi.layout_type, layout.LTTNG_CRASH_TYPE_UST, layout_type_at)
+    _expect(mapping, "major", abi.major, layout.CRASH_DUMP_ABI_MAJOR, layout.CrashAbi.major.offset)
+    _expect(mapping, "minor", abi.minor, layout.CRASH_DUMP_ABI_MINOR, layout.CrashAbi.minor.offset)
+    _expect(mapping, "word_size", abi.word_size, 8, layout.CrashAbi.word_size.offset)
+    off = layout.CrashAbi.offset.offset
     checks = (
-        ("offset.prod_offset", abi.offset.prod_offset, L.RingBuffer.offset.offset),
-        ("offset.consumed_offset", abi.offset.consumed_offset, L.RingBuffer.consumed.offset),
-        ("offset.commit_hot_seq", abi.offset.commit_hot_seq, L.CommitCountersHot.seq.offset),
-        ("offset.buf_wsb_id", abi.offset.buf_wsb_id, L.BackendSubbuffer.id.offset),
+        ("offset.prod_offset", abi.offset.prod_offset, layout.RingBuffer.offset.offset),
+        ("offset.consumed_offset", abi.offset.consumed_offset, layout.RingBuffer.consumed.offset),
+        ("offset.commit_hot_seq", abi.offset.commit_hot_seq, layout.CommitCountersHot.seq.offset),
+        ("offset.buf_wsb_id", abi.offset.buf_wsb_id, layout.BackendSubbuffer.id.offset),
         (
             "offset.sb_array_shmp_offset",
             abi.offset.sb_array_shmp_offset,
-            L.field_offset(L.BackendPagesShmp, "shmp._ref.offset"),
+            layout.field_offset(layout.BackendPagesShmp, "shmp._ref.offset"),
         ),
         (
             "offset.sb_backend_p_offset",
             abi.offset.sb_backend_p_offset,
-            L.field_offset(L.BackendPages, "p._ref.offset"),
+            layout.field_offset(layout.BackendPages, "p._ref.offset"),
         ),
         ("length.prod_offset", abi.length.prod_offset, 8),
         ("length.consumed_offset", abi.length.consumed_offset, 8),
         ("length.commit_hot_seq", abi.length.commit_hot_seq, 8),
         ("length.buf_wsb_id", abi.length.buf_wsb_id, 8),
-        ("stride.commit_hot_array", abi.stride.commit_hot_array, L.c_sizeof(L.CommitCountersHot)),
-        ("stride.buf_wsb_array", abi.stride.buf_wsb_array, L.c_sizeof(L.BackendSubbuffer)),
-        ("stride.sb_array", abi.stride.sb_array, L.c_sizeof(L.BackendPagesShmp)),
+        (
+            "stride.commit_hot_array",
+            abi.stride.commit_hot_array,
+            layout.c_sizeof(layout.CommitCountersHot),
+        ),
+        (
+            "stride.buf_wsb_array",
+            abi.stride.buf_wsb_array,
+            layout.c_sizeof(layout.BackendSubbuffer),
+        ),
+        ("stride.sb_array", abi.stride.sb_array, layout.c_sizeof(layout.BackendPagesShmp)),
     )
     for what, found, expected in checks:
         _expect(mapping, what, found, expected, off)
@@ -174,35 +181,37 @@ def read_crash_record(mapping: ShmMapping) -> CrashRecord:
             f"the file has {mapping.size}",
             source=src,
         )
-    if abi.mode not in (L.RING_BUFFER_OVERWRITE, L.RING_BUFFER_DISCARD):
+    if abi.mode not in (layout.RING_BUFFER_OVERWRITE, layout.RING_BUFFER_DISCARD):
         raise LayoutError(f"crash ABI mode {abi.mode} is neither overwrite (0) nor discard (1)",
-                          source=src, offset=L.CrashAbi.mode.offset)  # fmt: skip
+                          source=src, offset=layout.CrashAbi.mode.offset)  # fmt: skip
     if not _is_pow2(abi.subbuf_size) or abi.subbuf_size < 4096:
         raise LayoutError(
             f"sub-buffer size {abi.subbuf_size} is not a power of two of at least a page",
             source=src,
-            offset=L.CrashAbi.subbuf_size.offset,
+            offset=layout.CrashAbi.subbuf_size.offset,
         )
-    if not _is_pow2(abi.num_subbuf) or (abi.mode == L.RING_BUFFER_OVERWRITE and abi.num_subbuf < 2):
+    if not _is_pow2(abi.num_subbuf) or (
+        abi.mode == layout.RING_BUFFER_OVERWRITE and abi.num_subbuf < 2
+    ):
         raise LayoutError(
             f"sub-buffer count {abi.num_subbuf} is not a power of two (at least 2 in overwrite)",
             source=src,
-            offset=L.CrashAbi.num_subbuf.offset,
+            offset=layout.CrashAbi.num_subbuf.offset,
         )
     if abi.buf_size != abi.subbuf_size * abi.num_subbuf:
         raise LayoutError(
             f"buffer size {abi.buf_size} is not {abi.num_subbuf} x {abi.subbuf_size}",
             source=src,
-            offset=L.CrashAbi.buf_size.offset,
+            offset=layout.CrashAbi.buf_size.offset,
         )
     for what, array, stride, count in (
         ("commit_hot_array", abi.offset.commit_hot_array, abi.stride.commit_hot_array,
          abi.num_subbuf),
         ("buf_wsb_array", abi.offset.buf_wsb_array, abi.stride.buf_wsb_array, abi.num_subbuf),
         ("sb_array", abi.offset.sb_array, abi.stride.sb_array,
-         abi.num_subbuf + (abi.mode == L.RING_BUFFER_OVERWRITE)),
+         abi.num_subbuf + (abi.mode == layout.RING_BUFFER_OVERWRITE)),
     ):  # fmt: skip
-        if array + stride * count > abi.mmap_length or array < L.c_sizeof(L.RingBuffer):
+        if array + stride * count > abi.mmap_length or array < layout.c_sizeof(layout.RingBuffer):
             raise LayoutError(
                 f"crash ABI offset.{what} ({array:#x}, {count} x {stride} bytes) "
                 f"lies outside the {abi.mmap_length}-byte object",

@@ -57,7 +57,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from ustref.errors import LayoutError
-from ustref.ring import packet as P
+from ustref.ring import packet
 from ustref.ring.reader import Status, StreamReader, Subbuffer
 from ustref.ring.shm import IOV_MAX, shrunk_under_writev, write_views
 
@@ -182,12 +182,12 @@ def _context_struct() -> tuple[struct.Struct, int, tuple[int, ...]]:
     each of the first six :class:`PacketInfo` fields is among the values it unpacks."""
     fields = sorted(
         (
-            (P.DATA_PACKET_SIZE, "packet_size"),
-            (P.DATA_CONTENT_SIZE, "content_size"),
-            (P.DATA_TIMESTAMP_BEGIN, "timestamp_begin"),
-            (P.DATA_TIMESTAMP_END, "timestamp_end"),
-            (P.DATA_EVENTS_DISCARDED, "events_discarded"),
-            (P.DATA_SEQ_NUM, "sequence_number"),
+            (packet.DATA_PACKET_SIZE, "packet_size"),
+            (packet.DATA_CONTENT_SIZE, "content_size"),
+            (packet.DATA_TIMESTAMP_BEGIN, "timestamp_begin"),
+            (packet.DATA_TIMESTAMP_END, "timestamp_end"),
+            (packet.DATA_EVENTS_DISCARDED, "events_discarded"),
+            (packet.DATA_SEQ_NUM, "sequence_number"),
         )
     )
     fmt, at = "<", fields[0][0]
@@ -208,7 +208,7 @@ def packet_info(reader: StreamReader, subbuf: Subbuffer) -> PacketInfo:
     the channel's stream class id and the stream's CPU."""
     view = subbuf.view
     if len(view) < _CONTEXT_OFFSET + _CONTEXT.size:
-        P.require_data(reader.kind, "packet_info", reader.mapping.source)
+        packet.require_data(reader.kind, "packet_info", reader.mapping.source)
         raise LayoutError(
             f"a {len(view)}-byte sub-buffer cannot hold a packet context",
             source=reader.mapping.source,

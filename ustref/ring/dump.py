@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import TextIO
 
 from ustref.errors import LayoutError, UstrefError
-from ustref.ring import layout as L
-from ustref.ring.crash import MASK64, CrashRecord, read_crash_record
+from ustref.ids import U64_MAX
+from ustref.ring import layout
+from ustref.ring.crash import CrashRecord, read_crash_record
 from ustref.ring.shm import ShmMapping
 
 METADATA_NAME = "metadata"
@@ -63,17 +64,17 @@ def crash_packets(mapping: ShmMapping, record: CrashRecord | None = None) -> Ite
     """The packets ``lttng-crash`` would extract from one stream file, in order."""
     rec = record or read_crash_record(mapping)
     geo = rec.geometry
-    prod = mapping.read_u64(L.RingBuffer.offset.offset)
-    consumed_cur = mapping.read_u64(L.RingBuffer.consumed.offset)
-    hot_stride = L.c_sizeof(L.CommitCountersHot)
-    seq_off = L.CommitCountersHot.seq.offset
-    pages_shmp_off = L.field_offset(L.BackendPagesShmp, "shmp._ref.offset")
-    p_off = L.field_offset(L.BackendPages, "p._ref.offset")
+    prod = mapping.read_u64(layout.RingBuffer.offset.offset)
+    consumed_cur = mapping.read_u64(layout.RingBuffer.consumed.offset)
+    hot_stride = layout.c_sizeof(layout.CommitCountersHot)
+    seq_off = layout.CommitCountersHot.seq.offset
+    pages_shmp_off = layout.field_offset(layout.BackendPagesShmp, "shmp._ref.offset")
+    p_off = layout.field_offset(layout.BackendPages, "p._ref.offset")
     offset = consumed_cur
     while offset < prod:
         sbidx = geo.subbuf_index(offset)
         seq_cc = mapping.read_u64(rec.commit_hot_array + sbidx * hot_stride + seq_off)
-        if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_cur)) & MASK64 & (1 << 63):
+        if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_cur)) & U64_MAX & (1 << 63):
             return
         if ((seq_cc - geo.subbuf_size) & geo.commit_count_mask) == (
             geo.buf_trunc(offset) // geo.num_subbuf
@@ -83,8 +84,10 @@ def crash_packets(mapping: ShmMapping, record: CrashRecord | None = None) -> Ite
             committed = geo.subbuf_offset(seq_cc)
             if not committed:
                 return
-        sb_id = mapping.read_u64(rec.buf_wsb_array + sbidx * L.c_sizeof(L.BackendSubbuffer))
-        bindex = sb_id & L.SB_ID_INDEX_MASK if geo.overwrite else sb_id
+        sb_id = mapping.read_u64(
+            rec.buf_wsb_array + sbidx * layout.c_sizeof(layout.BackendSubbuffer)
+        )
+        bindex = sb_id & layout.SB_ID_INDEX_MASK if geo.overwrite else sb_id
         if bindex >= geo.num_subbuf_alloc:
             raise LayoutError(
                 f"sub-buffer {sbidx}: id {sb_id:#x} names backend pages {bindex}, "
@@ -92,9 +95,9 @@ def crash_packets(mapping: ShmMapping, record: CrashRecord | None = None) -> Ite
                 source=mapping.source,
             )
         rpages = mapping.read_u64(
-            rec.sb_array + bindex * L.c_sizeof(L.BackendPagesShmp) + pages_shmp_off
+            rec.sb_array + bindex * layout.c_sizeof(layout.BackendPagesShmp) + pages_shmp_off
         )
-        if rpages + L.c_sizeof(L.BackendPages) > mapping.size:
+        if rpages + layout.c_sizeof(layout.BackendPages) > mapping.size:
             raise LayoutError(
                 f"backend pages {bindex} at {rpages:#x} lie outside the file",
                 source=mapping.source,
@@ -206,8 +209,9 @@ def dump(shm_path: Path, trace_dir: Path, *, progress: TextIO | None = None) -> 
     for trace, path in streams:
         out = trace_dir / trace.relative_to(shm_path) / path.name
         with ShmMapping.open_path(path, writable=False) as mapping:
-            if mapping.size >= L.CRASH_DUMP_ABI_MAGIC_LEN and (
-                mapping.read_bytes(0, L.CRASH_DUMP_ABI_MAGIC_LEN) != L.CRASH_DUMP_ABI_MAGIC
+            if mapping.size >= layout.CRASH_DUMP_ABI_MAGIC_LEN and (
+                mapping.read_bytes(0, layout.CRASH_DUMP_ABI_MAGIC_LEN)
+                != layout.CRASH_DUMP_ABI_MAGIC
             ):
                 continue  # not a ring-buffer stream (lttng-crash skips it too)
             total += extract_stream(mapping, out)

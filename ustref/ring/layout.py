@@ -28,6 +28,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any, ClassVar
 
+from ustref.ids import U64_MAX
 from ustref.protocol.ust_abi import LTTNG_UST_UUID_LEN
 
 # --- constants (facts from the v2.13.5 headers) -----------------------------
@@ -80,7 +81,7 @@ DATA_CLIENT_TSC_BITS = 27
 HALF_ULONG_BITS = 32
 SB_ID_OFFSET_SHIFT = HALF_ULONG_BITS + 1
 SB_ID_OFFSET_COUNT = 1 << SB_ID_OFFSET_SHIFT
-SB_ID_OFFSET_MASK = ~(SB_ID_OFFSET_COUNT - 1) & 0xFFFF_FFFF_FFFF_FFFF
+SB_ID_OFFSET_MASK = ~(SB_ID_OFFSET_COUNT - 1) & U64_MAX
 SB_ID_NOREF_SHIFT = SB_ID_OFFSET_SHIFT - 1
 SB_ID_NOREF_MASK = 1 << SB_ID_NOREF_SHIFT
 SB_ID_INDEX_MASK = SB_ID_NOREF_MASK - 1

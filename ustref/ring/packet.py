@@ -15,7 +15,8 @@ import enum
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError
-from ustref.ring import layout as L
+from ustref.ids import U64_MAX
+from ustref.ring import layout
 from ustref.ring.shm import ShmMapping
 
 
@@ -43,34 +44,34 @@ class ChannelIdentity:
     def header_size(self) -> int:
         """``client_packet_header_size()``: 84 for data, 37 for metadata."""
         if self.kind is ClientKind.DATA:
-            return L.DATA_SUBBUF_HEADER_SIZE
-        return L.METADATA_SUBBUF_HEADER_SIZE
+            return layout.DATA_SUBBUF_HEADER_SIZE
+        return layout.METADATA_SUBBUF_HEADER_SIZE
 
 
-_PH = L.PacketHeader
-_CTX = L.field_offset(_PH, "ctx")
-_MH = L.MetadataPacketHeader
+_CTX = layout.field_offset(layout.PacketHeader, "ctx")
 
-DATA_TIMESTAMP_BEGIN = L.field_offset(_PH, "ctx.timestamp_begin")
-DATA_TIMESTAMP_END = L.field_offset(_PH, "ctx.timestamp_end")
-DATA_CONTENT_SIZE = L.field_offset(_PH, "ctx.content_size")
-DATA_PACKET_SIZE = L.field_offset(_PH, "ctx.packet_size")
-DATA_SEQ_NUM = L.field_offset(_PH, "ctx.packet_seq_num")
-DATA_EVENTS_DISCARDED = L.field_offset(_PH, "ctx.events_discarded")
-DATA_CPU_ID = L.field_offset(_PH, "ctx.cpu_id")
-META_CONTENT_SIZE = _MH.content_size.offset
-META_PACKET_SIZE = _MH.packet_size.offset
+DATA_TIMESTAMP_BEGIN = layout.field_offset(layout.PacketHeader, "ctx.timestamp_begin")
+DATA_TIMESTAMP_END = layout.field_offset(layout.PacketHeader, "ctx.timestamp_end")
+DATA_CONTENT_SIZE = layout.field_offset(layout.PacketHeader, "ctx.content_size")
+DATA_PACKET_SIZE = layout.field_offset(layout.PacketHeader, "ctx.packet_size")
+DATA_SEQ_NUM = layout.field_offset(layout.PacketHeader, "ctx.packet_seq_num")
+DATA_EVENTS_DISCARDED = layout.field_offset(layout.PacketHeader, "ctx.events_discarded")
+DATA_CPU_ID = layout.field_offset(layout.PacketHeader, "ctx.cpu_id")
+META_CONTENT_SIZE = layout.MetadataPacketHeader.content_size.offset
+META_PACKET_SIZE = layout.MetadataPacketHeader.packet_size.offset
 
 
 def identify(mapping: ShmMapping, packet_offset: int) -> ChannelIdentity | None:
     """The client and channel identity from the packet header at ``packet_offset``, if any."""
-    magic = mapping.read_u32(packet_offset + _PH.magic.offset)
-    if magic == L.CTF_MAGIC_NUMBER:
-        uuid = mapping.read_bytes(packet_offset + _PH.uuid.offset, L.UUID_LEN)
-        stream_id = mapping.read_u32(packet_offset + _PH.stream_id.offset)
+    magic = mapping.read_u32(packet_offset + layout.PacketHeader.magic.offset)
+    if magic == layout.CTF_MAGIC_NUMBER:
+        uuid = mapping.read_bytes(packet_offset + layout.PacketHeader.uuid.offset, layout.UUID_LEN)
+        stream_id = mapping.read_u32(packet_offset + layout.PacketHeader.stream_id.offset)
         return ChannelIdentity(ClientKind.DATA, uuid, stream_id)
-    if magic == L.TSDL_MAGIC_NUMBER:
-        uuid = mapping.read_bytes(packet_offset + _MH.uuid.offset, L.UUID_LEN)
+    if magic == layout.TSDL_MAGIC_NUMBER:
+        uuid = mapping.read_bytes(
+            packet_offset + layout.MetadataPacketHeader.uuid.offset, layout.UUID_LEN
+        )
         return ChannelIdentity(ClientKind.METADATA, uuid, 0)
     return None
 
@@ -85,14 +86,14 @@ def write_data_begin(
     seq_num: int,
 ) -> None:
     """``client_buffer_begin()`` of template.h: start a data packet header."""
-    mapping.write_u32(packet_offset + _PH.magic.offset, L.CTF_MAGIC_NUMBER)
-    mapping.write_bytes(packet_offset + _PH.uuid.offset, identity.uuid)
-    mapping.write_u32(packet_offset + _PH.stream_id.offset, identity.stream_id)
-    mapping.write_u64(packet_offset + _PH.stream_instance_id.offset, cpu)
+    mapping.write_u32(packet_offset + layout.PacketHeader.magic.offset, layout.CTF_MAGIC_NUMBER)
+    mapping.write_bytes(packet_offset + layout.PacketHeader.uuid.offset, identity.uuid)
+    mapping.write_u32(packet_offset + layout.PacketHeader.stream_id.offset, identity.stream_id)
+    mapping.write_u64(packet_offset + layout.PacketHeader.stream_instance_id.offset, cpu)
     mapping.write_u64(packet_offset + DATA_TIMESTAMP_BEGIN, tsc)
     mapping.write_u64(packet_offset + DATA_TIMESTAMP_END, 0)
-    mapping.write_u64(packet_offset + DATA_CONTENT_SIZE, (1 << 64) - 1)
-    mapping.write_u64(packet_offset + DATA_PACKET_SIZE, (1 << 64) - 1)
+    mapping.write_u64(packet_offset + DATA_CONTENT_SIZE, U64_MAX)
+    mapping.write_u64(packet_offset + DATA_PACKET_SIZE, U64_MAX)
     mapping.write_u64(packet_offset + DATA_SEQ_NUM, seq_num)
     mapping.write_u64(packet_offset + DATA_EVENTS_DISCARDED, 0)
     mapping.write_u32(packet_offset + DATA_CPU_ID, cpu)
@@ -102,19 +103,21 @@ def write_metadata_begin(
     mapping: ShmMapping, packet_offset: int, identity: ChannelIdentity
 ) -> None:
     """``client_buffer_begin()`` of metadata-template.h: start a metadata packet header."""
-    mapping.write_u32(packet_offset + _MH.magic.offset, L.TSDL_MAGIC_NUMBER)
-    mapping.write_bytes(packet_offset + _MH.uuid.offset, identity.uuid)
-    mapping.write_u32(packet_offset + _MH.checksum.offset, 0)
+    mapping.write_u32(
+        packet_offset + layout.MetadataPacketHeader.magic.offset, layout.TSDL_MAGIC_NUMBER
+    )
+    mapping.write_bytes(packet_offset + layout.MetadataPacketHeader.uuid.offset, identity.uuid)
+    mapping.write_u32(packet_offset + layout.MetadataPacketHeader.checksum.offset, 0)
     mapping.write_u32(packet_offset + META_CONTENT_SIZE, 0xFFFF_FFFF)
     mapping.write_u32(packet_offset + META_PACKET_SIZE, 0xFFFF_FFFF)
     for name, value in (
         ("compression_scheme", 0),
         ("encryption_scheme", 0),
         ("checksum_scheme", 0),
-        ("major", L.CTF_SPEC_MAJOR),
-        ("minor", L.CTF_SPEC_MINOR),
+        ("major", layout.CTF_SPEC_MAJOR),
+        ("minor", layout.CTF_SPEC_MINOR),
     ):
-        mapping.write_u8(packet_offset + getattr(_MH, name).offset, value)
+        mapping.write_u8(packet_offset + getattr(layout.MetadataPacketHeader, name).offset, value)
 
 
 def write_end(

@@ -47,13 +47,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
-from ustref.ring import layout as L
-from ustref.ring import packet as P
-from ustref.ring.crash import MASK64, CrashRecord, Geometry, read_crash_record
+from ustref.ids import U64_MAX
+from ustref.ring import layout, packet
+from ustref.ring.crash import CrashRecord, Geometry, read_crash_record
 from ustref.ring.shm import PAGE_SIZE, PLAIN_WORD_ACCESS_IS_ATOMIC, ShmMapping, write_views
 
 GET_RETRY = 10  # LTTNG_UST_RING_BUFFER_GET_RETRY
-RETRY_DELAY_S = 0.010  # LTTNG_UST_RING_BUFFER_RETRY_DELAY_MS
 _SIGN = 1 << 63
 _U32 = 0xFFFF_FFFF
 _PAGE_MASK = ~(PAGE_SIZE - 1)
@@ -69,7 +68,7 @@ class Status(enum.IntEnum):
 
 def _negative(value: int) -> bool:
     """``(long) value < 0`` for a 64-bit unsigned difference."""
-    return bool((value & MASK64) & _SIGN)
+    return bool((value & U64_MAX) & _SIGN)
 
 
 def page_align(value: int) -> int:
@@ -78,36 +77,35 @@ def page_align(value: int) -> int:
 
 
 # offsets within struct lttng_ust_ring_buffer (from the ctypes mirror)
-_RB = L.RingBuffer
-_OFF_OFFSET = _RB.offset.offset
-_OFF_CONSUMED = _RB.consumed.offset
-_OFF_LAST_TSC = _RB.last_tsc.offset
-_OFF_FINALIZED = _RB.finalized.offset
-_OFF_ACTIVE_READERS = _RB.active_readers.offset
-_OFF_GET_SUBBUF_CONSUMED = _RB.get_subbuf_consumed.offset
-_OFF_PROD_SNAPSHOT = _RB.prod_snapshot.offset
-_OFF_CONS_SNAPSHOT = _RB.cons_snapshot.offset
-_OFF_GET_SUBBUF = _RB.get_subbuf.offset
-_OFF_RECORDS_LOST_FULL = _RB.records_lost_full.offset
-_OFF_RECORDS_LOST_WRAP = _RB.records_lost_wrap.offset
-_OFF_RECORDS_LOST_BIG = _RB.records_lost_big.offset
-_OFF_BACKEND = _RB.backend.offset
-_OFF_RSB_ID = _OFF_BACKEND + L.field_offset(L.Backend, "buf_rsb.id")
-_OFF_RECORDS_READ = _OFF_BACKEND + L.Backend.records_read.offset
-_OFF_CPU = _OFF_BACKEND + L.Backend.cpu.offset
-_HOT_STRIDE = L.c_sizeof(L.CommitCountersHot)
-_HOT_CC = L.CommitCountersHot.cc.offset
-_HOT_SEQ = L.CommitCountersHot.seq.offset
-_COLD_STRIDE = L.c_sizeof(L.CommitCountersCold)
-_COLD_CC_SB = L.CommitCountersCold.cc_sb.offset
-_PAGES_SIZE = L.c_sizeof(L.BackendPages)
-_PAGES_MMAP_OFFSET = L.BackendPages.mmap_offset.offset
-_PAGES_RECORDS_UNREAD = L.BackendPages.records_unread.offset
-_PAGES_DATA_SIZE = L.BackendPages.data_size.offset
-_PAGES_P = L.BackendPages.p.offset
-_WSB_STRIDE = L.c_sizeof(L.BackendSubbuffer)
-_CNT_STRIDE = L.c_sizeof(L.BackendCounts)
-_REF_SIZE = L.c_sizeof(L.ShmRef)
+_OFF_OFFSET = layout.RingBuffer.offset.offset
+_OFF_CONSUMED = layout.RingBuffer.consumed.offset
+_OFF_LAST_TSC = layout.RingBuffer.last_tsc.offset
+_OFF_FINALIZED = layout.RingBuffer.finalized.offset
+_OFF_ACTIVE_READERS = layout.RingBuffer.active_readers.offset
+_OFF_GET_SUBBUF_CONSUMED = layout.RingBuffer.get_subbuf_consumed.offset
+_OFF_PROD_SNAPSHOT = layout.RingBuffer.prod_snapshot.offset
+_OFF_CONS_SNAPSHOT = layout.RingBuffer.cons_snapshot.offset
+_OFF_GET_SUBBUF = layout.RingBuffer.get_subbuf.offset
+_OFF_RECORDS_LOST_FULL = layout.RingBuffer.records_lost_full.offset
+_OFF_RECORDS_LOST_WRAP = layout.RingBuffer.records_lost_wrap.offset
+_OFF_RECORDS_LOST_BIG = layout.RingBuffer.records_lost_big.offset
+_OFF_BACKEND = layout.RingBuffer.backend.offset
+_OFF_RSB_ID = _OFF_BACKEND + layout.field_offset(layout.Backend, "buf_rsb.id")
+_OFF_RECORDS_READ = _OFF_BACKEND + layout.Backend.records_read.offset
+_OFF_CPU = _OFF_BACKEND + layout.Backend.cpu.offset
+_HOT_STRIDE = layout.c_sizeof(layout.CommitCountersHot)
+_HOT_CC = layout.CommitCountersHot.cc.offset
+_HOT_SEQ = layout.CommitCountersHot.seq.offset
+_COLD_STRIDE = layout.c_sizeof(layout.CommitCountersCold)
+_COLD_CC_SB = layout.CommitCountersCold.cc_sb.offset
+_PAGES_SIZE = layout.c_sizeof(layout.BackendPages)
+_PAGES_MMAP_OFFSET = layout.BackendPages.mmap_offset.offset
+_PAGES_RECORDS_UNREAD = layout.BackendPages.records_unread.offset
+_PAGES_DATA_SIZE = layout.BackendPages.data_size.offset
+_PAGES_P = layout.BackendPages.p.offset
+_WSB_STRIDE = layout.c_sizeof(layout.BackendSubbuffer)
+_CNT_STRIDE = layout.c_sizeof(layout.BackendCounts)
+_REF_SIZE = layout.c_sizeof(layout.ShmRef)
 
 
 def _word(offset: int) -> int:
@@ -172,13 +170,13 @@ class StreamTables:
 def _resolve_tables(mapping: ShmMapping, geo: Geometry, crash: CrashRecord) -> StreamTables:
     src = mapping.source
     size = mapping.size
-    self_index = mapping.read_i64(_RB.self.offset)
-    self_offset = mapping.read_i64(_RB.self.offset + 8)
+    self_index = mapping.read_i64(layout.RingBuffer.self.offset)
+    self_offset = mapping.read_i64(layout.RingBuffer.self.offset + 8)
     if self_offset != 0 or self_index < 1:
         raise LayoutError(
             f"buffer self reference is ({self_index}, {self_offset}), expected (>=1, 0)",
             source=src,
-            offset=_RB.self.offset,
+            offset=layout.RingBuffer.self.offset,
         )
 
     def ref(field_offset: int, name: str, elem_size: int, count: int) -> int:
@@ -208,14 +206,14 @@ def _resolve_tables(mapping: ShmMapping, geo: Geometry, crash: CrashRecord) -> S
     n = geo.num_subbuf
     n_alloc = geo.num_subbuf_alloc
     backend = _OFF_BACKEND
-    commit_hot = ref(_RB.commit_hot.offset, "commit_hot", _HOT_STRIDE, n)
-    commit_cold = ref(_RB.commit_cold.offset, "commit_cold", _COLD_STRIDE, n)
-    ts_end = ref(_RB.ts_end.offset, "ts_end", 8, n)
-    buf_wsb = ref(backend + L.Backend.buf_wsb.offset, "backend.buf_wsb", _WSB_STRIDE, n)
-    buf_cnt = ref(backend + L.Backend.buf_cnt.offset, "backend.buf_cnt", _CNT_STRIDE, n)
-    array = ref(backend + L.Backend.array.offset, "backend.array", _REF_SIZE, n_alloc)
+    commit_hot = ref(layout.RingBuffer.commit_hot.offset, "commit_hot", _HOT_STRIDE, n)
+    commit_cold = ref(layout.RingBuffer.commit_cold.offset, "commit_cold", _COLD_STRIDE, n)
+    ts_end = ref(layout.RingBuffer.ts_end.offset, "ts_end", 8, n)
+    buf_wsb = ref(backend + layout.Backend.buf_wsb.offset, "backend.buf_wsb", _WSB_STRIDE, n)
+    buf_cnt = ref(backend + layout.Backend.buf_cnt.offset, "backend.buf_cnt", _CNT_STRIDE, n)
+    array = ref(backend + layout.Backend.array.offset, "backend.array", _REF_SIZE, n_alloc)
     memory_map = ref(
-        backend + L.Backend.memory_map.offset, "backend.memory_map", geo.subbuf_size, n_alloc
+        backend + layout.Backend.memory_map.offset, "backend.memory_map", geo.subbuf_size, n_alloc
     )
     for what, mine, announced in (
         ("commit_hot_array", commit_hot, crash.commit_hot_array),
@@ -270,7 +268,7 @@ class StreamReader:
         self,
         mapping: ShmMapping,
         *,
-        identity: P.ChannelIdentity | None = None,
+        identity: packet.ChannelIdentity | None = None,
         wakeup_fd: int | None = None,
         retry_delay_s: float = 0.0,
     ) -> None:
@@ -333,9 +331,9 @@ class StreamReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _discover_identity(self) -> P.ChannelIdentity:
+    def _discover_identity(self) -> packet.ChannelIdentity:
         for offset in self.tables.data:
-            found = P.identify(self.mapping, offset)
+            found = packet.identify(self.mapping, offset)
             if found is not None:
                 return found
         raise LayoutError(
@@ -420,13 +418,13 @@ class StreamReader:
         wsb = self._wsb[consumed_idx]
         if self.geometry.overwrite:
             old_id = w[wsb]
-            if not old_id & L.SB_ID_NOREF_MASK:
+            if not old_id & layout.SB_ID_NOREF_MASK:
                 return False
-            expected_offset = (consumed_count << L.SB_ID_OFFSET_SHIFT) & MASK64
-            if (old_id & L.SB_ID_OFFSET_MASK) != expected_offset:
+            expected_offset = (consumed_count << layout.SB_ID_OFFSET_SHIFT) & U64_MAX
+            if (old_id & layout.SB_ID_OFFSET_MASK) != expected_offset:
                 return False
-            rsb = (w[_W_RSB_ID] & ~L.SB_ID_OFFSET_MASK & MASK64) | expected_offset
-            w[_W_RSB_ID] = rsb | L.SB_ID_NOREF_MASK  # subbuffer_id_set_noref_offset()
+            rsb = (w[_W_RSB_ID] & ~layout.SB_ID_OFFSET_MASK & U64_MAX) | expected_offset
+            w[_W_RSB_ID] = rsb | layout.SB_ID_NOREF_MASK  # subbuffer_id_set_noref_offset()
             if self.mapping.cas_ulong(wsb << 3, old_id, w[_W_RSB_ID]) != old_id:
                 return False
             w[_W_RSB_ID] = old_id
@@ -444,7 +442,7 @@ class StreamReader:
         """``lttng_ust_ctl_get_subbuf()`` → ``lib_ring_buffer_get_subbuf()``."""
         m, w, geo = self.mapping, self._words, self.geometry
         m.check()
-        consumed &= MASK64
+        consumed &= U64_MAX
         consumed_idx = geo.subbuf_index(consumed)
         cc_sb = self._cc_sb[consumed_idx]
         retries = GET_RETRY
@@ -481,12 +479,12 @@ class StreamReader:
 
     def _clear_noref(self, sb_id: int) -> int:
         if self.geometry.overwrite:
-            return sb_id & ~L.SB_ID_NOREF_MASK & MASK64
+            return sb_id & ~layout.SB_ID_NOREF_MASK & U64_MAX
         return sb_id
 
     def _bindex(self, sb_id: int) -> int:
         """``subbuffer_id_get_index()``, checked against the backend pages."""
-        index = sb_id & L.SB_ID_INDEX_MASK if self.geometry.overwrite else sb_id
+        index = sb_id & layout.SB_ID_INDEX_MASK if self.geometry.overwrite else sb_id
         if index >= self.geometry.num_subbuf_alloc:
             raise self._bad_id(sb_id, index)
         return index
@@ -526,7 +524,7 @@ class StreamReader:
         self._atomic_add(_OFF_RECORDS_READ, w[unread])
         w[unread] = 0
         if geo.overwrite:
-            w[_W_RSB_ID] = rsb | L.SB_ID_NOREF_MASK
+            w[_W_RSB_ID] = rsb | layout.SB_ID_NOREF_MASK
         self._update_read_sb_index(geo.subbuf_index(consumed), geo.buf_trunc_val(consumed))
         m.check()
 
@@ -601,9 +599,9 @@ class StreamReader:
         m, w, o, geo = self.mapping, self._words, self._octets, self.geometry
         m.check()
         size = geo.subbuf_size
-        trunc = ~(size - 1) & MASK64
+        trunc = ~(size - 1) & U64_MAX
         buf_mask = geo.buf_size - 1
-        buf_trunc = ~buf_mask & MASK64
+        buf_trunc = ~buf_mask & U64_MAX
         order, num_order = geo.subbuf_size_order, geo.num_subbuf_order
         cc_mask = geo.commit_count_mask
         cc_sb, wsb, data_size, data = self._cc_sb, self._wsb, self._data_size, self.tables.data
@@ -635,7 +633,7 @@ class StreamReader:
             start = data[sb_id]
             taken.append(new(Subbuffer, (pos, data_bytes, padded, o[start : start + padded])))
             held.append(sb_id)
-            pos = (pos + size) & MASK64
+            pos = (pos + size) & U64_MAX
             left -= 1
         if not taken:
             m.check()
@@ -683,8 +681,8 @@ class StreamReader:
             read += w[word]
             w[word] = 0
         self._held = ()
-        if read & MASK64:
-            self._atomic_add(_OFF_RECORDS_READ, read & MASK64)
+        if read & U64_MAX:
+            self._atomic_add(_OFF_RECORDS_READ, read & U64_MAX)
         last = w[_W_GET_SUBBUF_CONSUMED]
         self._update_read_sb_index(geo.subbuf_index(last), geo.buf_trunc_val(last))
         self.move_consumer(geo.subbuf_align(last))
@@ -745,44 +743,44 @@ class StreamReader:
     # -- packet getters (client callbacks of template.h) ---------------------------------
 
     def _header_u64(self, field_offset: int, what: str) -> int:
-        P.require_data(self.kind, what, self.mapping.source)
+        packet.require_data(self.kind, what, self.mapping.source)
         return self._load(_word(self.tables.data[self._read_bindex()] + field_offset))
 
     def get_timestamp_begin(self) -> int:
-        return self._header_u64(P.DATA_TIMESTAMP_BEGIN, "timestamp_begin")
+        return self._header_u64(packet.DATA_TIMESTAMP_BEGIN, "timestamp_begin")
 
     def get_timestamp_end(self) -> int:
-        return self._header_u64(P.DATA_TIMESTAMP_END, "timestamp_end")
+        return self._header_u64(packet.DATA_TIMESTAMP_END, "timestamp_end")
 
     def get_events_discarded(self) -> int:
-        return self._header_u64(P.DATA_EVENTS_DISCARDED, "events_discarded")
+        return self._header_u64(packet.DATA_EVENTS_DISCARDED, "events_discarded")
 
     def get_content_size(self) -> int:
-        return self._header_u64(P.DATA_CONTENT_SIZE, "content_size")
+        return self._header_u64(packet.DATA_CONTENT_SIZE, "content_size")
 
     def get_packet_size(self) -> int:
-        return self._header_u64(P.DATA_PACKET_SIZE, "packet_size")
+        return self._header_u64(packet.DATA_PACKET_SIZE, "packet_size")
 
     def get_sequence_number(self) -> int:
-        return self._header_u64(P.DATA_SEQ_NUM, "sequence_number")
+        return self._header_u64(packet.DATA_SEQ_NUM, "sequence_number")
 
     def get_stream_id(self) -> int:
         """``client_stream_id()``: the channel's CTF stream class id."""
-        P.require_data(self.kind, "stream_id", self.mapping.source)
+        packet.require_data(self.kind, "stream_id", self.mapping.source)
         return self.identity.stream_id
 
     def get_instance_id(self) -> int:
         """``client_instance_id()``: ``buf->backend.cpu``."""
-        P.require_data(self.kind, "instance_id", self.mapping.source)
-        return self.mapping.read_i32(_OFF_CPU) & MASK64
+        packet.require_data(self.kind, "instance_id", self.mapping.source)
+        return self.mapping.read_i32(_OFF_CPU) & U64_MAX
 
     def get_current_timestamp(self) -> int:
         """``client_current_timestamp()``: ``trace_clock_read64()`` (CLOCK_MONOTONIC)."""
-        P.require_data(self.kind, "current_timestamp", self.mapping.source)
+        packet.require_data(self.kind, "current_timestamp", self.mapping.source)
         return self._clock_read()
 
     def _clock_read(self) -> int:
-        if self.kind is P.ClientKind.METADATA:
+        if self.kind is packet.ClientKind.METADATA:
             return 0  # metadata client's lib_ring_buffer_clock_read()
         return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
@@ -809,12 +807,12 @@ class StreamReader:
                 reserve_commit_diff = (geo.buf_trunc(begin) >> geo.num_subbuf_order) - (
                     commit_count & geo.commit_count_mask
                 )
-                if reserve_commit_diff & MASK64:
+                if reserve_commit_diff & U64_MAX:
                     return
                 if (
                     not geo.overwrite
                     and (geo.subbuf_trunc(begin) - geo.subbuf_trunc(m.load_ulong(_OFF_CONSUMED)))
-                    & MASK64
+                    & U64_MAX
                     >= geo.buf_size
                 ):
                     return
@@ -824,10 +822,10 @@ class StreamReader:
                 m.load_ulong(_OFF_RECORDS_LOST_FULL)
                 + m.load_ulong(_OFF_RECORDS_LOST_WRAP)
                 + m.load_ulong(_OFF_RECORDS_LOST_BIG)
-            ) & MASK64
+            ) & U64_MAX
             if m.cas_ulong(_OFF_OFFSET, old, end) == old:
                 break
-        if self.kind is P.ClientKind.DATA:  # save_last_tsc(): tsc_bits is 27
+        if self.kind is packet.ClientKind.DATA:  # save_last_tsc(): tsc_bits is 27
             m.store_ulong(_OFF_LAST_TSC, tsc)
         self._push_reader(old)
         self._clear_noref_writer(geo.subbuf_index(old))
@@ -874,7 +872,7 @@ class StreamReader:
         m, geo = self.mapping, self.geometry
         while True:
             consumed_old = m.load_ulong(_OFF_CONSUMED)
-            if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_old)) & MASK64 < geo.buf_size:
+            if (geo.subbuf_trunc(offset) - geo.subbuf_trunc(consumed_old)) & U64_MAX < geo.buf_size:
                 return
             consumed_new = geo.subbuf_align(consumed_old)
             if m.cas_ulong(_OFF_CONSUMED, consumed_old, consumed_new) == consumed_old:
@@ -887,8 +885,8 @@ class StreamReader:
         m = self.mapping
         wsb = self.tables.buf_wsb + idx * _WSB_STRIDE
         sb_id = m.load_ulong(wsb)
-        while sb_id & L.SB_ID_NOREF_MASK:
-            found = m.cas_ulong(wsb, sb_id, sb_id & ~L.SB_ID_NOREF_MASK & MASK64)
+        while sb_id & layout.SB_ID_NOREF_MASK:
+            found = m.cas_ulong(wsb, sb_id, sb_id & ~layout.SB_ID_NOREF_MASK & U64_MAX)
             if found == sb_id:
                 return
             sb_id = found
@@ -904,24 +902,24 @@ class StreamReader:
 
     def _buffer_begin(self, idx: int, tsc: int) -> None:
         m = self.mapping
-        packet = self.tables.data[self._wsb_bindex(idx)]
-        if self.kind is P.ClientKind.DATA:
+        packet_offset = self.tables.data[self._wsb_bindex(idx)]
+        if self.kind is packet.ClientKind.DATA:
             cnt = m.read_u64(self.tables.buf_cnt + idx * _CNT_STRIDE)
-            P.write_data_begin(
+            packet.write_data_begin(
                 m,
-                packet,
+                packet_offset,
                 self.identity,
                 tsc=tsc,
                 cpu=m.read_i32(_OFF_CPU),
-                seq_num=(self.geometry.num_subbuf * cnt + idx) & MASK64,
+                seq_num=(self.geometry.num_subbuf * cnt + idx) & U64_MAX,
             )
         else:
-            P.write_metadata_begin(m, packet, self.identity)
+            packet.write_metadata_begin(m, packet_offset, self.identity)
 
     def _check_deliver(self, offset: int, commit_count: int, idx: int, tsc: int, lost: int) -> None:
         """``lib_ring_buffer_check_deliver()`` and ``_check_deliver_slow()``."""
         m, geo = self.mapping, self.geometry
-        old_commit_count = (commit_count - geo.subbuf_size) & MASK64
+        old_commit_count = (commit_count - geo.subbuf_size) & U64_MAX
         if (geo.buf_trunc(offset) >> geo.num_subbuf_order) != (
             old_commit_count & geo.commit_count_mask
         ):
@@ -932,7 +930,7 @@ class StreamReader:
         ts_end = m.read_u64(self.tables.ts_end + idx * 8)
         bindex = self._wsb_bindex(idx)
         data_size = m.read_u64(self.tables.pages[bindex] + _PAGES_DATA_SIZE)
-        P.write_end(
+        packet.write_end(
             m,
             self.tables.data[bindex],
             self.kind,
@@ -946,10 +944,10 @@ class StreamReader:
         if geo.overwrite:  # lib_ring_buffer_set_noref_offset()
             wsb = self.tables.buf_wsb + idx * _WSB_STRIDE
             sb_id = m.load_ulong(wsb)
-            sb_id = (sb_id & ~L.SB_ID_OFFSET_MASK & MASK64) | (
-                (geo.buf_trunc_val(offset) << L.SB_ID_OFFSET_SHIFT) & MASK64
+            sb_id = (sb_id & ~layout.SB_ID_OFFSET_MASK & U64_MAX) | (
+                (geo.buf_trunc_val(offset) << layout.SB_ID_OFFSET_SHIFT) & U64_MAX
             )
-            m.store_ulong(wsb, sb_id | L.SB_ID_NOREF_MASK)
+            m.store_ulong(wsb, sb_id | layout.SB_ID_NOREF_MASK)
         m.store_ulong(cc_sb, commit_count)
         # lib_ring_buffer_vmcore_check_deliver(): OOPS consistency
         m.store_ulong(self.tables.commit_hot + idx * _HOT_STRIDE + _HOT_SEQ, commit_count)

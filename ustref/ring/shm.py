@@ -75,9 +75,9 @@ import struct
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
 
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
+from ustref.ids import U64_MAX
 
 _U64 = struct.Struct("<Q")
 _I64 = struct.Struct("<q")
@@ -86,7 +86,6 @@ _I32 = struct.Struct("<i")
 _U16 = struct.Struct("<H")
 
 _SEQ_CST = 5
-_MASK64 = (1 << 64) - 1
 PAGE_SIZE = mmap.PAGESIZE
 #: Aligned 8-byte loads and stores are untorn and kept in program order (TSO):
 #: what the typed views rely on (see "Memory ordering" above).
@@ -363,18 +362,6 @@ class ShmMapping:
             offset=offset,
         )
 
-    def check_size(self) -> None:
-        """Raise if the file is now shorter than the mapping (a shrink seen before touching it)."""
-        try:
-            now = os.fstat(self._fd).st_size
-        except OSError as exc:  # pragma: no cover
-            raise LayoutError(f"fstat failed: {exc.strerror}", source=self.source) from exc
-        if now < self.size:
-            raise LayoutError(
-                f"file shrank to {now} bytes under the reader (mapped {self.size})",
-                source=self.source,
-            )
-
     # -- atomics (shared words) -----------------------------------------------
 
     def load_ulong(self, offset: int) -> int:
@@ -391,7 +378,7 @@ class ShmMapping:
         """``uatomic_set()``/``CMM_ACCESS_ONCE() =`` of a word."""
         self._mapped(offset, 8)
         self._require_writable(offset)
-        _atomic_store(self.address + offset, value & _MASK64, _SEQ_CST)
+        _atomic_store(self.address + offset, value & U64_MAX, _SEQ_CST)
         if self.faulted is not None:
             self._raise_fault()
 
@@ -399,9 +386,9 @@ class ShmMapping:
         """``uatomic_cmpxchg()``: store ``new`` if the word is ``old``; return the word found."""
         self._mapped(offset, 8)
         self._require_writable(offset)
-        expected = ctypes.c_uint64(old & _MASK64)
+        expected = ctypes.c_uint64(old & U64_MAX)
         _atomic_cas(
-            self.address + offset, ctypes.byref(expected), new & _MASK64, False, _SEQ_CST, _SEQ_CST
+            self.address + offset, ctypes.byref(expected), new & U64_MAX, False, _SEQ_CST, _SEQ_CST
         )
         if self.faulted is not None:
             self._raise_fault()
@@ -449,7 +436,7 @@ class ShmMapping:
             self._raise_fault()
 
     def write_u64(self, offset: int, value: int) -> None:
-        self._pack(_U64, offset, value & _MASK64)
+        self._pack(_U64, offset, value & U64_MAX)
 
     def write_u32(self, offset: int, value: int) -> None:
         self._pack(_U32, offset, value & 0xFFFF_FFFF)
@@ -473,20 +460,6 @@ class ShmMapping:
         mm[offset : offset + len(data)] = data
         if self.faulted is not None:
             self._raise_fault()
-
-    def write_to(self, out_fd: int, offset: int, length: int) -> int:
-        """Write ``length`` bytes at ``offset`` to ``out_fd`` without a Python copy."""
-        self._mapped(offset, length)
-        with self.octets[offset : offset + length] as view:
-            written = write_views(out_fd, [view], source=self.source)
-        if self.faulted is not None:
-            self._raise_fault()
-        return written
-
-    def ctypes_view(self, cls: Any, offset: int) -> Any:
-        """A ctypes object of type ``cls`` over the mapping (for tests and tools)."""
-        self._mapped(offset, ctypes.sizeof(cls))
-        return cls.from_address(self.address + offset)
 
 
 #: ``IOV_MAX``: the most buffers one ``writev(2)`` takes.

@@ -29,9 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError, UstrefError
-from ustref.ring import layout as L
-from ustref.ring import packet as P
-from ustref.ring.crash import MASK64
+from ustref.ids import U64_MAX
+from ustref.ring import layout, packet
 from ustref.ring.reader import (
     _COLD_CC_SB,
     _COLD_STRIDE,
@@ -45,7 +44,7 @@ from ustref.ring.reader import (
 )
 from ustref.ring.shm import ShmMapping
 
-_OFF_RECORD_DISABLED = L.RingBuffer.record_disabled.offset
+_OFF_RECORD_DISABLED = layout.RingBuffer.record_disabled.offset
 
 
 class BufferFull(UstrefError):
@@ -95,7 +94,7 @@ class MetadataWriter(StreamReader):
         return writer
 
     def _require_metadata(self) -> None:
-        if self.kind is not P.ClientKind.METADATA:
+        if self.kind is not packet.ClientKind.METADATA:
             raise LocalProtocolError(
                 f"{self.mapping.source}: metadata can only be written to a metadata channel"
             )
@@ -110,7 +109,7 @@ class MetadataWriter(StreamReader):
         geo = self.geometry
         off = geo.subbuf_offset(self.mapping.load_ulong(_OFF_OFFSET))
         room = geo.subbuf_size - off
-        return room if off else room - L.c_sizeof(L.MetadataPacketHeader)
+        return room if off else room - layout.c_sizeof(layout.MetadataPacketHeader)
 
     def write_one_packet(self, data: bytes) -> int:
         """``lttng_ust_ctl_write_one_packet_to_channel()``: writes at most what fits in the
@@ -184,13 +183,13 @@ class MetadataWriter(StreamReader):
                 diff = (geo.buf_trunc(begin) >> geo.num_subbuf_order) - (
                     commit_count & geo.commit_count_mask
                 )
-                if diff & MASK64:
+                if diff & U64_MAX:
                     self._lost(_OFF_RECORDS_LOST_WRAP)
                     raise WrapAround(f"{m.source}: sub-buffer not committed (wrap-around)")
                 consumed = m.load_ulong(_OFF_CONSUMED)
                 if (
                     not geo.overwrite
-                    and (geo.subbuf_trunc(begin) - geo.subbuf_trunc(consumed)) & MASK64
+                    and (geo.subbuf_trunc(begin) - geo.subbuf_trunc(consumed)) & U64_MAX
                     >= geo.buf_size
                 ):
                     self._lost(_OFF_RECORDS_LOST_FULL)
@@ -227,7 +226,7 @@ class MetadataWriter(StreamReader):
             m.load_ulong(_OFF_RECORDS_LOST_FULL)
             + m.load_ulong(_OFF_RECORDS_LOST_WRAP)
             + m.load_ulong(_OFF_RECORDS_LOST_BIG)
-        ) & MASK64
+        ) & U64_MAX
 
     def _set_end(self, last: int, tsc: int) -> int:
         """``subbuffer_set_data_size()`` and ``*ts_end = tsc`` for the sub-buffer of byte

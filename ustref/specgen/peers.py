@@ -27,17 +27,17 @@ class Sequence:
     note: str = ""
 
 
-_S = ("S", "lttng-sessiond")
-_C = ("C", "lttng-consumerd")
-_R = ("R", "lttng-relayd")
-_V = ("V", "live viewer (babeltrace2)")
+SESSIOND = ("S", "lttng-sessiond")
+CONSUMERD = ("C", "lttng-consumerd")
+RELAYD = ("R", "lttng-relayd")
+LIVE_VIEWER = ("V", "live viewer (babeltrace2)")
 
 _CMD = "`lttcomm_relayd_hdr` (cmd = {cmd}, data_size) + `{payload}`"
 
 RELAYD_SEQUENCES: tuple[Sequence, ...] = (
     Sequence(
         "Handshake and session (session daemon, control socket)",
-        (_S, _R, _C),
+        (SESSIOND, RELAYD, CONSUMERD),
         (
             ("S", "R", _CMD.format(cmd="RELAYD_VERSION", payload="lttcomm_relayd_version")),
             ("R", "S", "`lttcomm_relayd_version` (its own major/minor; the lower minor is used)"),
@@ -60,7 +60,7 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
     ),
     Sequence(
         "Streams and data (consumer daemon)",
-        (_C, _R),
+        (CONSUMERD, RELAYD),
         (
             (
                 "C",
@@ -103,7 +103,7 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
     ),
     Sequence(
         "Data pending (DATA_PENDING from the session daemon)",
-        (_C, _R),
+        (CONSUMERD, RELAYD),
         (
             (
                 "C",
@@ -134,7 +134,7 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
     ),
     Sequence(
         "Rotation and trace chunks",
-        (_C, _R),
+        (CONSUMERD, RELAYD),
         (
             (
                 "C",
@@ -181,7 +181,7 @@ _VCMD = "`lttng_viewer_cmd` (cmd = {cmd}) + `{payload}`"
 VIEWER_SEQUENCES: tuple[Sequence, ...] = (
     Sequence(
         "Live viewer session",
-        (_V, _R),
+        (LIVE_VIEWER, RELAYD),
         (
             (
                 "V",

@@ -1,6 +1,6 @@
 """Field-level mutations derived from the grammars, and Hypothesis strategies for them.
 
-Valid messages come from :mod:`ustref.protocol.strategies` (drawn from each
+Valid messages come from :mod:`ustref.fuzz.grammar_strategies` (drawn from each
 grammar's Construct tree). This module breaks them the way a faulty or hostile
 peer would, one *field* at a time, using the layout walker
 (:func:`ustref.protocol.layout.walk`) for every field's offset and size — no
@@ -37,9 +37,9 @@ from typing import Any, Protocol
 
 from hypothesis import strategies as st
 
+from ustref.fuzz.grammar_strategies import int_bounds, sizing_fields, valid_bytes_for, values_for
 from ustref.protocol.layout import walk
 from ustref.protocol.registry import StructSpec
-from ustref.protocol.strategies import int_bounds, sizing_fields, valid_bytes_for, values_for
 from ustref.protocol.walker import Kind, fields, node
 
 __all__ = [
@@ -337,11 +337,6 @@ def _sized(n: int) -> st.SearchStrategy[bytes]:
 def message_bytes_for(spec: StructSpec[Any]) -> st.SearchStrategy[bytes]:
     """Valid, mutated or arbitrary bytes for ``spec`` — what a fuzzer feeds a decoder."""
     return st.one_of(valid_bytes_for(spec), mutated_bytes_for(spec), any_bytes_for(spec))
-
-
-def chooser_from(rng: random.Random) -> Chooser:
-    """A :class:`Chooser` over ``rng``."""
-    return RandomChooser(rng)
 
 
 Decoder = Callable[[bytes], object]

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ustref.errors import RemoteProtocolError
-from ustref.fuzz.strategies import (
+from ustref.fuzz.mutations import (
     Mutation,
     RandomChooser,
     message_bytes_for,

@@ -38,7 +38,7 @@ from ustref.protocol.fields import (
     u32be,
     u64be,
 )
-from ustref.protocol.lttng_types import LttngDomainType
+from ustref.protocol.peers.lttng_types import LttngDomainType
 from ustref.protocol.registry import Protocol, register_enums, struct
 
 HEADER = "src/common/sessiond-comm/agent.h"

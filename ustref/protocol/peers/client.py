@@ -65,7 +65,7 @@ from ustref.protocol.fields import (
     u32,
     u64,
 )
-from ustref.protocol.lttng_types import (
+from ustref.protocol.peers.lttng_types import (
     LttngCalibrate,
     LttngChannel,
     LttngChannelExtended,
