@@ -36,6 +36,16 @@ Per session it measures
     wall-clock latency of ``lttng stop`` and ``lttng destroy`` (client
     start-up included, the same for both consumers).
 
+ustref-consumerd runs with the ust-ctl backend ``--backend`` names (``pure``,
+the daemon's default, or ``lib``: liblttng-ust-ctl creates the ring buffers and
+runs their timers), passed down as ``USTREF_UST_CTL`` (the session daemon
+launches the consumer with a fixed argv); each run records its ``backend``.
+``--backends pure,lib`` runs ustref once per backend in every round,
+interleaved with C, prints the pure/lib ratio of recorded events per size, and
+exits with status 1 when pure's median records fewer events than lib's by more
+than the run-to-run spread (the larger of the two backends' max - min over
+rounds): the same-run comparison of the two backends.
+
 Prints per size the median over rounds of each consumer and the ratio
 ustref/C, and writes every run and the machine's description to
 ``benchmarks/results/consumerd-<UTC time>.json``. Takes the session daemon
@@ -43,6 +53,7 @@ lock (``/tmp/ustref-sessiond.lock``) for each daemon, and waits while
 ``/tmp/ustref-ci-running`` exists::
 
     python3 benchmarks/bench_consumerd.py [--events 5000000] [--rounds 3] [--quick]
+        [--backend pure|lib | --backends pure,lib] [--sizes 4K,64K,1M]
 """
 
 from __future__ import annotations
@@ -62,6 +73,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ustref.consumerd import ustctl_backend as B
 from ustref.lttng.apps import build_app
 from ustref.lttng.babeltrace import count_messages
 from ustref.lttng.sessiond import (
@@ -102,6 +114,12 @@ class Run:
     destroy_seconds: float
     #: the machine's 1-minute load average when the session started (others' load)
     load_1min: float = 0.0
+    #: ustref's ust-ctl backend (``pure`` or ``lib``); empty for the C consumer
+    backend: str = ""
+
+    @property
+    def label(self) -> str:
+        return label(self.consumer, self.backend)
 
     @property
     def complete(self) -> bool:
@@ -111,6 +129,25 @@ class Run:
     @property
     def cpu_ms_per_mib(self) -> float:
         return self.cpu_seconds * 1e3 / (self.data_bytes / MIB) if self.data_bytes else 0.0
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A consumer daemon to run: C, or ustref with one ust-ctl backend."""
+
+    consumer: str
+    backend: str
+    args: tuple[str, ...]
+    env: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return label(self.consumer, self.backend)
+
+
+def label(consumer: str, backend: str) -> str:
+    """``C``, or ``ustref/<backend>``."""
+    return f"{consumer}/{backend}" if backend else consumer
 
 
 def lock_busy() -> bool:
@@ -185,13 +222,13 @@ def run_session(
     app: Path,
     *,
     work: Path,
-    consumer: str,
+    consumer: Consumer,
     round_: int,
     subbuf_size: int,
     events: int,
 ) -> Run:
     """One session of ``events`` events at ``subbuf_size`` through the daemon's consumer."""
-    name = f"bench-{consumer}-{round_}-{subbuf_size}"
+    name = f"bench-{consumer.label.replace('/', '-')}-{round_}-{subbuf_size}"
     trace_dir = work / name
     sessiond.run_lttng("create", name, f"--output={trace_dir}")
     sessiond.run_lttng(
@@ -218,7 +255,7 @@ def run_session(
     if process_info(pid) is None:
         raise RuntimeError(f"the consumer daemon (pid {pid}) exited during the session")
     run = Run(
-        consumer=consumer,
+        consumer=consumer.consumer,
         round=round_,
         subbuf_size=subbuf_size,
         emitted=int(emitted_text),
@@ -230,6 +267,7 @@ def run_session(
         stop_seconds=stop_seconds,
         destroy_seconds=destroy_seconds,
         load_1min=load_1min,
+        backend=consumer.backend,
     )
     shutil.rmtree(trace_dir, ignore_errors=True)
     return run
@@ -238,7 +276,7 @@ def run_session(
 def print_run(run: Run) -> None:
     flag = "" if run.complete else "  INCOMPLETE (recorded + discarded != emitted)"
     print(
-        f"  {run.consumer:7s} round {run.round} {run.subbuf_size >> 10:5d} KiB: "
+        f"  {run.label:12s} round {run.round} {run.subbuf_size >> 10:5d} KiB: "
         f"recorded {run.recorded:>9,} discarded {run.discarded:>9,} "
         f"app {run.app_seconds:6.3f} s  CPU {run.cpu_seconds:6.2f} s "
         f"{run.data_bytes / MIB:7.1f} MiB  stop {run.stop_seconds * 1e3:6.0f} ms "
@@ -247,15 +285,23 @@ def print_run(run: Run) -> None:
     )
 
 
-def bench(consumers: dict[str, Sequence[str]], events: int, rounds: int, work: Path) -> list[Run]:
+def bench(
+    consumers: Sequence[Consumer],
+    events: int,
+    rounds: int,
+    work: Path,
+    sizes: Sequence[int] = SUBBUF_SIZES,
+) -> list[Run]:
     app = build_app("bench_app", work / "apps")
     runs: list[Run] = []
     order = list(consumers)
     for round_ in range(rounds):
         for consumer in order if round_ % 2 == 0 else order[::-1]:
             wait_for_machine()
-            with SessionDaemon(extra_args=consumers[consumer], lock_timeout=3600) as sessiond:
-                for subbuf_size in SUBBUF_SIZES:
+            with SessionDaemon(
+                extra_args=consumer.args, env=consumer.env, lock_timeout=3600
+            ) as sessiond:
+                for subbuf_size in sizes:
                     run = run_session(
                         sessiond,
                         app,
@@ -283,18 +329,38 @@ class Row:
     stop_ms: float
     destroy_ms: float
     all_complete: bool
+    backend: str = ""
+
+    @property
+    def label(self) -> str:
+        return label(self.consumer, self.backend)
+
+
+def _sizes(runs: Sequence[Run]) -> list[int]:
+    return sorted({r.subbuf_size for r in runs})
+
+
+def _labels(runs: Sequence[Run]) -> list[tuple[str, str]]:
+    """``(consumer, backend)`` pairs in first-run order, C first."""
+    pairs = list(dict.fromkeys((r.consumer, r.backend) for r in runs))
+    return sorted(pairs, key=lambda pair: pair[0] != "C")
 
 
 def summarise(runs: Sequence[Run]) -> list[Row]:
     rows = []
-    for subbuf_size in SUBBUF_SIZES:
-        for consumer in ("C", "ustref"):
-            mine = [r for r in runs if r.consumer == consumer and r.subbuf_size == subbuf_size]
+    for subbuf_size in _sizes(runs):
+        for consumer, backend in _labels(runs):
+            mine = [
+                r
+                for r in runs
+                if (r.consumer, r.backend) == (consumer, backend) and r.subbuf_size == subbuf_size
+            ]
             if not mine:
                 continue
             rows.append(
                 Row(
                     consumer=consumer,
+                    backend=backend,
                     subbuf_size=subbuf_size,
                     rounds=len(mine),
                     recorded=statistics.median(r.recorded for r in mine),
@@ -311,7 +377,7 @@ def summarise(runs: Sequence[Run]) -> list[Row]:
 def report(rows: Sequence[Row], runs: Sequence[Run], events: int) -> None:
     print(f"\n{events:,} events of 64 B emitted per session; medians over rounds")
     header = (
-        f"{'sub-buffer':>10} {'consumer':8} {'recorded':>11} {'discarded':>11} "
+        f"{'sub-buffer':>10} {'consumer':12} {'recorded':>11} {'discarded':>11} "
         f"{'CPU ms/MiB':>11} {'stop ms':>8} {'destroy ms':>10}"
     )
     print(header)
@@ -319,7 +385,7 @@ def report(rows: Sequence[Row], runs: Sequence[Run], events: int) -> None:
     for row in rows:
         flag = "" if row.all_complete else "  (recorded + discarded != emitted)"
         print(
-            f"{row.subbuf_size >> 10:>6} KiB {row.consumer:8} {row.recorded:>11,.0f} "
+            f"{row.subbuf_size >> 10:>6} KiB {row.label:12} {row.recorded:>11,.0f} "
             f"{row.discarded:>11,.0f} {row.cpu_ms_per_mib:>11.2f} {row.stop_ms:>8.0f} "
             f"{row.destroy_ms:>10.0f}{flag}"
         )
@@ -328,14 +394,14 @@ def report(rows: Sequence[Row], runs: Sequence[Run], events: int) -> None:
         size = int(ratio["subbuf_size"])
         words = []
         for name, value in ratio.items():
-            if name == "subbuf_size" or name.endswith("_goal"):
+            if name in ("subbuf_size", "backend") or name.endswith("_goal"):
                 continue
             goal = ratio.get(f"{name}_goal")
             text = f"{name} {value}" if isinstance(value, str) else f"{name} {value:.2f}"
             if goal is not None:
                 text += f" ({goal})"
             words.append(text)
-        print(f"  {size >> 10:>5} KiB: " + "; ".join(words))
+        print(f"  {size >> 10:>5} KiB {ratio['backend']}: " + "; ".join(words))
 
 
 def _verdict(ok: bool, goal: str) -> str:
@@ -348,20 +414,22 @@ def ratios(rows: Sequence[Row], runs: Sequence[Run]) -> list[dict[str, float | s
     in any round at the largest size, CPU per MiB (<= 1.0 at the largest size),
     ``lttng stop`` and ``lttng destroy`` latency (ustref's median no slower than
     C's slowest round)."""
-    by_key = {(row.consumer, row.subbuf_size): row for row in rows}
+    by_key = {(row.label, row.subbuf_size): row for row in rows}
     out: list[dict[str, float | str]] = []
-    for subbuf_size in SUBBUF_SIZES:
-        c_row, u_row = by_key.get(("C", subbuf_size)), by_key.get(("ustref", subbuf_size))
+    backends = [backend for consumer, backend in _labels(runs) if consumer == "ustref"]
+    for subbuf_size, backend in ((size, backend) for size in _sizes(runs) for backend in backends):
+        c_row = by_key.get(("C", subbuf_size))
+        u_row = by_key.get((label("ustref", backend), subbuf_size))
         if c_row is None or u_row is None:
             continue
-        ratio: dict[str, float | str] = {"subbuf_size": subbuf_size}
+        ratio: dict[str, float | str] = {"subbuf_size": subbuf_size, "backend": backend}
         recorded = u_row.recorded / c_row.recorded if c_row.recorded else float("inf")
         ratio["recorded"] = recorded
         goal = RECORDED_GOALS.get(subbuf_size)
         if goal is not None:
             ratio["recorded_goal"] = _verdict(recorded >= goal, f">= {goal}")
         if subbuf_size == SUBBUF_SIZES[-1]:
-            mine = [r for r in runs if r.consumer == "ustref" and r.subbuf_size == subbuf_size]
+            mine = [r for r in runs if r.label == u_row.label and r.subbuf_size == subbuf_size]
             lossy = sum(1 for r in mine if r.discarded)
             ratio["lost"] = f"{lossy} of {len(mine)} rounds"
             ratio["lost_goal"] = _verdict(lossy == 0, "none")
@@ -385,6 +453,60 @@ def ratios(rows: Sequence[Row], runs: Sequence[Run]) -> list[dict[str, float | s
             ratio[f"{name}_goal"] = _verdict(mine_ms <= c_slowest, "<= C's slowest round")
         out.append(ratio)
     return out
+
+
+def compare_backends(runs: Sequence[Run]) -> list[dict[str, float | str | bool]]:
+    """Per sub-buffer size where ustref ran with both backends in the same run:
+    the medians of recorded events, pure/lib, the run-to-run spread (the larger
+    max - min over rounds of the two backends) and whether pure kept up with lib
+    (``ok``: pure's median is at most one spread below lib's)."""
+    out: list[dict[str, float | str | bool]] = []
+    for subbuf_size in _sizes(runs):
+        recorded = {
+            backend: [
+                r.recorded
+                for r in runs
+                if (r.consumer, r.backend) == ("ustref", backend) and r.subbuf_size == subbuf_size
+            ]
+            for backend in (B.PURE, B.LIB)
+        }
+        if not all(recorded.values()):
+            continue
+        pure, lib = (statistics.median(recorded[b]) for b in (B.PURE, B.LIB))
+        spread = max(max(values) - min(values) for values in recorded.values())
+        out.append(
+            {
+                "subbuf_size": subbuf_size,
+                "pure_recorded": pure,
+                "lib_recorded": lib,
+                "pure/lib": pure / lib if lib else float("inf"),
+                "spread": spread,
+                "ok": pure >= lib - spread,
+            }
+        )
+    return out
+
+
+def report_backends(comparison: Sequence[dict[str, float | str | bool]]) -> bool:
+    """Print the pure/lib comparison; ``True`` when pure kept up at every size."""
+    if not comparison:
+        return True
+    print("\nustref pure / lib, same run (recorded events, medians):")
+    for row in comparison:
+        verdict = "ok" if row["ok"] else "PURE BEHIND LIB beyond the run-to-run spread"
+        print(
+            f"  {int(row['subbuf_size']) >> 10:>5} KiB: pure {row['pure_recorded']:>11,.0f} "
+            f"lib {row['lib_recorded']:>11,.0f}  pure/lib {row['pure/lib']:.3f}  "
+            f"spread {row['spread']:,.0f}: {verdict}"
+        )
+    return all(bool(row["ok"]) for row in comparison)
+
+
+def _parse_size(text: str) -> int:
+    units = {"K": 10, "M": 20}
+    text = text.strip().upper().removesuffix("IB").removesuffix("B")
+    shift = units.get(text[-1:], 0)
+    return int(text[:-1] if shift else text) << shift
 
 
 def _first_line(*argv: str) -> str:
@@ -429,24 +551,80 @@ def main() -> None:
         "--quick", action="store_true", help="200,000 events, 1 round (under a minute)"
     )
     parser.add_argument("--no-save", action="store_true", help="do not write the JSON")
+    which_backend = parser.add_mutually_exclusive_group()
+    which_backend.add_argument(
+        "--backend",
+        choices=B.CHOICES,
+        default=B.DEFAULT,
+        help=f"ustref-consumerd's ust-ctl backend (default {B.DEFAULT})",
+    )
+    which_backend.add_argument(
+        "--backends",
+        default="",
+        help="comma-separated backends run side by side in each round, e.g. pure,lib; "
+        "with both, exit 1 when pure records fewer events than lib beyond the spread",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(f"{size >> 10}K" for size in SUBBUF_SIZES),
+        help="comma-separated sub-buffer sizes (default 4K,64K,1M)",
+    )
+    parser.add_argument("--no-c", action="store_true", help="leave the C consumer out")
     args = parser.parse_args()
     events = args.events or (200_000 if args.quick else 5_000_000)
     rounds = args.rounds or (1 if args.quick else 3)
+    sizes = [_parse_size(word) for word in args.sizes.split(",") if word.strip()]
+    backends = [word.strip() for word in args.backends.split(",") if word.strip()] or [args.backend]
+    for backend in backends:
+        if backend not in B.CHOICES:
+            parser.error(f"unknown backend {backend!r}: choose from {', '.join(B.CHOICES)}")
     ours = which("ustref-consumerd")
     if ours is None:
         raise SystemExit("ustref-consumerd is not installed beside this Python or on PATH")
-    consumers: dict[str, Sequence[str]] = {
-        "C": (),
-        "ustref": (f"--consumerd64-path={ours}",),
-    }
+    consumers = [] if args.no_c else [Consumer("C", "", (), {})]
+    consumers += [
+        Consumer("ustref", backend, (f"--consumerd64-path={ours}",), {B.ENV: backend})
+        for backend in backends
+    ]
     started = time.time()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-") as tmp:
-        runs = bench(consumers, events, rounds, Path(tmp))
+        runs = bench(consumers, events, rounds, Path(tmp), sizes)
     rows = summarise(runs)
     report(rows, runs, events)
-    if args.no_save:
-        return
+    comparison = compare_backends(runs)
+    kept_up = report_backends(comparison)
+    if not args.no_save:
+        save(
+            args,
+            started=started,
+            load_before=load_before,
+            runs=runs,
+            rows=rows,
+            comparison=comparison,
+            events=events,
+            rounds=rounds,
+            sizes=sizes,
+            ours=ours,
+        )
+    if not kept_up:
+        raise SystemExit(1)
+
+
+def save(
+    args: argparse.Namespace,
+    *,
+    started: float,
+    load_before: tuple[float, float, float],
+    runs: Sequence[Run],
+    rows: Sequence[Row],
+    comparison: Sequence[dict[str, float | str | bool]],
+    events: int,
+    rounds: int,
+    sizes: Sequence[int],
+    ours: Path,
+) -> None:
+    """Write every run, the summary and the machine to ``benchmarks/results/``."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"consumerd-{stamp}{'-quick' if args.quick else ''}.json"
@@ -460,7 +638,8 @@ def main() -> None:
             "event_bytes": 64,
             "rounds": rounds,
             "num_subbuf": NUM_SUBBUF,
-            "subbuf_sizes": list(SUBBUF_SIZES),
+            "subbuf_sizes": list(sizes),
+            "backends": sorted({r.backend for r in runs if r.backend}),
             "mode": "discard",
             "trace_dir_fs": _first_line("stat", "-f", "-c", "%T", tempfile.gettempdir()),
             "buffers": "per-uid",
@@ -471,6 +650,7 @@ def main() -> None:
         "runs": [asdict(run) | {"complete": run.complete} for run in runs],
         "summary": [asdict(row) for row in rows],
         "ratios": ratios(rows, runs),
+        "backends_compared": list(comparison),
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {path}")

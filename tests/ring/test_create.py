@@ -93,6 +93,10 @@ def _matrix() -> list[Config]:
             if overwrite and count < 2:
                 continue
             out.append(Config(overwrite=overwrite, subbuf_size=size, num_subbuf=count))
+    # the consumer benchmark's geometries (bench_consumerd.py: discard, 4 sub-buffers of
+    # 4 KiB, 64 KiB, 1 MiB), where pure and lib are compared in the same run
+    for size in (4 << 10, 64 << 10, 1 << 20):
+        out.append(Config(subbuf_size=size, num_subbuf=4))
     # data: timers (read timer selects the rt clients) x mode
     for overwrite in (False, True):
         for switch, read in ((LONG, 0), (0, LONG), (LONG, LONG), (LONG // 2, LONG // 3)):
