@@ -27,10 +27,10 @@ ALLOWED: dict[str, str] = {
     "scripts/c_layout_oracle.py": "standalone",
     "ustref/consumerd/registry.py": "phase 2 (LOCAL)",
     "ustref/consumerd/streams.py": "phase 2 (_U64_ALL_ONES)",
-    "ustref/protocol/ustctl.py": "phase 2 (END_OF_STREAMS)",
+    "ustref/protocol/handover.py": "phase 2 (END_OF_STREAMS)",
     "ustref/ring/create.py": "phase 2",
     "tests/consumerd/test_channels.py": "phase 2 (LOCAL)",
-    "tests/consumerd/test_ustctl_backend.py": "phase 2 (_END, relayd_id)",
+    "tests/consumerd/test_ring_backend.py": "phase 2 (_END, relayd_id)",
 }
 
 _SPELLED = re.compile(r"2\*\*64-1|\(1<<64\)-1")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.consumerd.drive import Driver
-from ustref.consumerd import ustctl_backend as B
+from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Handover, Send, WriteMonitor
 from ustref.protocol.abi import Abi
@@ -33,8 +33,6 @@ from ustref.protocol.consumer import (
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 
-C = LttngConsumerCommand
-R = LttcommReturnCode
 SESSION = 5
 LOCAL = 2**64 - 1
 
@@ -77,7 +75,7 @@ def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
         root_shm_path="",
         shm_path="",
     )
-    return _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
+    return _msg(LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
 
 
 def _create_chunk(driver: Driver, directory: Path) -> None:
@@ -91,16 +89,18 @@ def _create_chunk(driver: Driver, directory: Path) -> None:
             is_set=1, value=Credentials(uid=os.getuid(), gid=os.getgid())
         ),
     )
-    first = driver.command(_msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
     dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     second = driver.command(b"\0", [dirfd])
-    assert driver.statuses(first + second) == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
+    assert driver.statuses(first + second) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS] * 2
 
 
 S = 1_000_000_000  # one second of the driver's clock, in ns
 
 
-def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Backend) -> None:
+def test_data_channel_handover_and_monitor_timer(
+    tmp_path: Path, backend: ring_backend.Backend
+) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
     driver = Driver(Core(ustctl=backend), now=5 * S)
     core = driver.core
@@ -108,18 +108,23 @@ def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Back
     read_end, write_end = os.pipe()
     try:
         driver.command(
-            _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE))
+            _msg(
+                LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,
+                bytes(CONSUMER_MSG_UNION_SIZE),
+            )
         )
         driver.command(b"\0", [write_end])
 
         (reply,) = driver.command(_ask(1, metadata=False, monitor_us=1_000_000))
         assert isinstance(reply, Send)
         status = STATUS_CHANNEL.parse(reply.data)
-        assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+        assert status.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
         assert status.key == 1
         assert status.stream_count == backend.nr_stream_per_channel()
 
-        first, handover, last = driver.command(_msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
+        first, handover, last = driver.command(
+            _msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1))
+        )
         assert isinstance(handover, Handover) and handover.channel.key == 1
         assert isinstance(first, Send) and isinstance(last, Send)
         names = sorted(p.name for p in (tmp_path / "uid/0/64-bit").iterdir())
@@ -141,20 +146,20 @@ def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Back
 
 
 def test_metadata_goes_through_the_ring_into_the_metadata_file(
-    tmp_path: Path, backend: B.Backend
+    tmp_path: Path, backend: ring_backend.Backend
 ) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
     driver = Driver(Core(ustctl=backend))
     core = driver.core
     _create_chunk(driver, tmp_path)
     driver.command(_ask(2, metadata=True))
-    driver.command(_msg(C.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=2)))
+    driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=2)))
     text = b"/* CTF 1.8 */\n" + b"x" * 9000
     push = PushMetadataMember(key=2, target_offset=0, len=len(text), version=0)
-    first = driver.command(_msg(C.LTTNG_CONSUMER_PUSH_METADATA, push))
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA, push))
     second = driver.command(text)
-    assert driver.statuses(first + second) == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
-    driver.command(_msg(C.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)))
+    assert driver.statuses(first + second) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS] * 2
+    driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)))
     assert core.registry.find(2) is None, "the metadata channel outlived its closed stream"
     core.shutdown(driver.now)
     data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
@@ -176,7 +181,7 @@ def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
     core = driver.core
     _create_chunk(driver, tmp_path)
     driver.command(_ask(1, metadata=False))
-    driver.command(_msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
+    driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
     channel = core.registry.find(1)
     assert channel is not None
     shm_fds = list(channel.stream_fds)

@@ -23,7 +23,7 @@ objects or files) and ``CreatePipe`` (a metadata stream's poll pipe), answered
 through :meth:`Core.complete`.
 
 **Behind injected objects** (not actions): the ust-ctl backend
-(:class:`~ustref.consumerd.ustctl_backend.Backend`: channel creation, flush, clear,
+(:class:`~ustref.consumerd.ring_backend.Backend`: channel creation, flush, clear,
 metadata writes, its ring-buffer timers — liblttng-ust-ctl calls in C) with the
 mmap reads and writes of the ring buffers, and file output (:mod:`ustref.output`:
 trace chunks, stream and index files). Closing fds the core owns (``os.close``) is
@@ -39,7 +39,7 @@ an exchange in the metadata slot alone, so commands go on meanwhile.
 **Error boundary.** Every handler, plain or generator, runs inside
 :meth:`Core._advance`: a :class:`~ustref.errors.UstrefError`, an ``OSError`` or a
 ``construct`` error ends the exchange, is logged, and the command gets the reply
-the C consumer answers on failure (:attr:`ustref.protocol.behaviour.Behaviour.on_error`),
+the C consumer answers on failure (:attr:`ustref.consumerd.behaviour.Behaviour.on_error`),
 in the shape due at the point reached (see :func:`failure_reply`); the daemon goes on.
 
 Mirrors the command side of lttng-tools v2.13.9: ``consumer_thread_sessiond_poll``
@@ -57,8 +57,8 @@ from dataclasses import dataclass, field
 
 import construct
 
-from ustref.consumerd import lifetime
-from ustref.consumerd import streams as S
+from ustref.consumerd import lifetime, streams
+from ustref.consumerd.behaviour import BEHAVIOUR
 from ustref.consumerd.exchange import (
     Acquire,
     HandlerGen,
@@ -73,11 +73,10 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler
-from ustref.consumerd.ustctl_backend import Backend
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CLOSE_TRACE_CHUNK_REPLY,
@@ -531,7 +530,9 @@ class Core(ConsumerState):
         if self.monitor_pipe is None or not channel.streams:
             return
         try:
-            samples = [S.usage(stream) for stream in channel.streams if stream.reader is not None]
+            samples = [
+                streams.usage(stream) for stream in channel.streams if stream.reader is not None
+            ]
         except UstrefError as exc:
             log.error("channel %d: monitor sample: %s", channel.key, exc)
             return
@@ -557,12 +558,12 @@ class Core(ConsumerState):
                 continue
             try:
                 if not stream.quiescent:
-                    S.flush(stream, producer_active=False)
+                    streams.flush(stream, producer_active=False)
                     stream.quiescent = True
-                S.drain(stream)
+                streams.drain(stream)
             except (UstrefError, OSError) as exc:
                 log.error("stream %s at exit: %s", stream.name, exc)
-            S.close_output(stream)
+            streams.close_output(stream)
         for channel in list(self.registry.channels.values()):
             lifetime.destroy_channel(self, channel)
         self.chunks.put_each_chunk()

@@ -10,7 +10,7 @@ send, :class:`Acquire` for the metadata socket, a request such as
 :class:`~ustref.consumerd.state.ConsumerState`, never the core, reads the time from
 ``state.now`` and makes no system call: system effects are actions. A failure it
 raises (``UstrefError``, ``OSError``) is answered by the core's error boundary with
-the command's ``on_error`` (:mod:`ustref.protocol.behaviour`).
+the command's ``on_error`` (:mod:`ustref.consumerd.behaviour`).
 :data:`HANDLERS` maps every command to its handler.
 """
 
@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from ustref.consumerd import lifetime
-from ustref.consumerd import streams as S
+from ustref.consumerd import lifetime, streams
 from ustref.consumerd.exchange import (
     Acquire,
     CreatePipe,
@@ -78,14 +77,10 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
-from ustref.ring import create as RC
-from ustref.ring import packet as P
+from ustref.ring import create, packet
 from ustref.ring.timers import PeriodicTimer
 
 log = logging.getLogger("ustref.consumerd")
-
-C = LttngConsumerCommand
-R = LttcommReturnCode
 
 
 def _member(msg: ConsumerMsg, kind: type[object]) -> object:
@@ -118,7 +113,7 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, RelaydSockV2139)
     net = RelaydId(u.net_index)
     pair = state.registry.relayds.get(net)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
     if pair is None:
@@ -140,7 +135,7 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         "control" if u.type == LttngStreamType.LTTNG_STREAM_CONTROL else "data",
         fd,
     )
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -151,10 +146,10 @@ def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
     assert isinstance(u, DestroyRelaydMember)
     pair = state.registry.relayds.pop(RelaydId(u.net_seq_idx), None)
     if pair is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
         return
     pair.close()
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -173,25 +168,25 @@ def init(state: ConsumerState, msg: ConsumerMsg) -> None:
     u = _member(msg, InitMember)
     assert isinstance(u, InitMember)
     if state.sessiond_uuid is not None:
-        state.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET)
         return
     state.sessiond_uuid = u.sessiond_uuid
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def set_channel_monitor_pipe(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """SET_CHANNEL_MONITOR_PIPE (ust-consumer.c 1997-2045): status, receive the
     pipe's write end, make it non-blocking, status."""
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
     if state.monitor_pipe is not None:
         close_fd(fd)
-        state.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET)
         return
     state.act(SetNonBlocking(fd))
     state.monitor_pipe = fd
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -252,9 +247,9 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, CreateTraceChunkMember)
     dirfd: int | None = None
     if u.relayd_id.is_set:
-        state.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
         return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (dirfd,) = got.fds
     credentials = (
@@ -273,11 +268,11 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         published = state.chunks.publish(SessionId(u.session_id), chunk)
     except UstrefError as exc:
         log.error("create trace chunk: %s", exc)
-        state.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
         return
     for channel in state.registry.of_session(u.session_id):
         channel.trace_chunk = published
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -287,13 +282,13 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
     reply's path is empty for a local chunk (only a relayd fills it)."""
     u = _member(msg, CloseTraceChunkMember)
     assert isinstance(u, CloseTraceChunkMember)
-    code = R.LTTCOMM_CONSUMERD_SUCCESS
+    code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     path = ""
     chunk = state.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id))
     if chunk is None:
-        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     elif u.relayd_id.is_set:
-        code = R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
     else:
         try:
             chunk.set_close_timestamp(u.close_timestamp)
@@ -305,7 +300,7 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
             path = chunk.close()
         except UstrefError as exc:
             log.error("close trace chunk: %s", exc)
-            code = R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+            code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
     encoded = path.encode() + b"\0"
     reply = ConsumerCloseTraceChunkReply(ret_code=code, path_length=len(encoded), path=encoded)
     state.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
@@ -316,11 +311,11 @@ def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
     u = _member(msg, TraceChunkExistsMember)
     assert isinstance(u, TraceChunkExistsMember)
     if u.relayd_id.is_set:
-        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     elif state.chunks.exists(SessionId(u.session_id), ChunkId(u.chunk_id)):
-        code = R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
     else:
-        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     state.send_status(code)
 
 
@@ -328,7 +323,7 @@ def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def _create_streams(
-    state: ConsumerState, channel: Channel, identity: P.ChannelIdentity
+    state: ConsumerState, channel: Channel, identity: packet.ChannelIdentity
 ) -> HandlerGen:
     """``create_ust_streams()`` (ust-consumer.c 252-357): one stream per possible
     CPU until ust-ctl has no more; metadata streams poll a private pipe, which the
@@ -376,8 +371,8 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
-    attr = RC.ChannelAttr(
-        type=RC.ChanType.METADATA if metadata else RC.ChanType.PER_CPU,
+    attr = create.ChannelAttr(
+        type=create.ChanType.METADATA if metadata else create.ChanType.PER_CPU,
         subbuf_size=u.subbuf_size,
         num_subbuf=u.num_subbuf,
         overwrite=bool(u.overwrite),
@@ -426,8 +421,10 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         shm_path=str(u.shm_path),
         root_shm_path=str(u.root_shm_path),
     )
-    kind = P.ClientKind.METADATA if metadata else P.ClientKind.DATA
-    identity = P.ChannelIdentity(kind=kind, uuid=u.uuid, stream_id=0 if metadata else u.chan_id)
+    kind = packet.ClientKind.METADATA if metadata else packet.ClientKind.DATA
+    identity = packet.ChannelIdentity(
+        kind=kind, uuid=u.uuid, stream_id=0 if metadata else u.chan_id
+    )
     try:
         if not (metadata and not channel.monitor):
             yield from _create_streams(state, channel, identity)
@@ -449,21 +446,25 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         channel.monitor_timer = PeriodicTimer.armed(state.now, period)
     state.registry.channels[channel.key] = channel
     reply = ConsumerStatusChannel(
-        ret_code=R.LTTCOMM_CONSUMERD_SUCCESS, key=channel.key, stream_count=len(channel.streams)
+        ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+        key=channel.key,
+        stream_count=len(channel.streams),
     )
     state.send(STATUS_CHANNEL.build(reply))
 
 
 def _channel_fail() -> ConsumerStatusChannel:
     """``consumer_send_status_channel(sock, NULL)``."""
-    return ConsumerStatusChannel(ret_code=R.LTTCOMM_CONSUMERD_CHANNEL_FAIL, key=0, stream_count=0)
+    return ConsumerStatusChannel(
+        ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL, key=0, stream_count=0
+    )
 
 
 def _start_consuming(stream: Stream) -> None:
     """``send_stream_to_thread()`` (ust-consumer.c 185-224) with
     ``consumer_stream_create_output_files``: the stream enters its channel's chunk."""
     stream.trace_chunk = stream.channel.trace_chunk
-    S.open_output(stream)
+    streams.open_output(stream)
 
 
 def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -472,9 +473,9 @@ def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     streams go to the data thread (monitor mode) and a final status."""
     channel = state.registry.find(_key(msg))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     state.handover(channel)
     channel.sent_to_sessiond = True
     if channel.type is ChannelType.DATA:
@@ -482,7 +483,7 @@ def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     if channel.monitor:
         for stream in channel.streams:
             _start_consuming(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def destroy_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -492,7 +493,7 @@ def destroy_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
         for stream in channel.streams:
             state.drain(stream)
         lifetime.destroy_channel(state, channel)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def _chan_or_not_found(state: ConsumerState, msg: ConsumerMsg) -> Channel | None:
@@ -510,11 +511,11 @@ def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
         return
     for stream in channel.streams:
         if not stream.quiescent:
-            S.flush(stream, producer_active=False)
+            streams.flush(stream, producer_active=False)
             stream.quiescent = True
         if stream.output is not None:
             state.drain(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -525,7 +526,7 @@ def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
         return
     for stream in channel.streams:
         stream.quiescent = False
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 # -- metadata -------------------------------------------------------------------------------
@@ -538,15 +539,17 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     if channel is None:
         return
     if not channel.monitor:
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)  # snapshot mode: streams on demand
+        state.send_status(
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+        )  # snapshot mode: streams on demand
         return
     stream = channel.metadata_stream
     if stream is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
         return
     _start_consuming(stream)
     state.drain(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
@@ -557,19 +560,19 @@ def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, PushMetadataMember)
     channel = state.registry.find(u.key)
     if channel is None or channel.metadata_cache is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
         return
     if not u.len:
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
         return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(u.len)
     state.send_status(_store_metadata(state, channel, u, got.data))
 
 
 def _store_metadata(
     state: ConsumerState, channel: Channel, u: PushMetadataMember, data: bytes
-) -> R:
+) -> LttcommReturnCode:
     """``lttng_ustconsumer_recv_metadata`` (ust-consumer.c 1276-1384) after the bytes
     came: write them into the cache, let the metadata stream take them; the status."""
     assert channel.metadata_cache is not None
@@ -578,7 +581,7 @@ def _store_metadata(
         changed = channel.metadata_cache.write(u.target_offset, data, u.version)
     except UstrefError as exc:
         log.error("push metadata: %s", exc)
-        return R.LTTCOMM_CONSUMERD_ERROR_METADATA
+        return LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA
     if changed and stream is not None:
         # `lttng regenerate metadata`: the stream starts over from the new cache and
         # its file is truncated (metadata_stream_reset_cache_consumed_position,
@@ -590,7 +593,7 @@ def _store_metadata(
             stream.output.reset_metadata_file()
     if stream is not None and stream.output is not None:
         state.drain(stream)
-    return R.LTTCOMM_CONSUMERD_SUCCESS
+    return LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
 
 
 def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
@@ -618,12 +621,12 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
         raise UstrefError(f"metadata request of channel {channel.key}: {exc}") from exc
     if isinstance(reply, MetadataRequestErrorReply):
         log.debug("metadata request of channel %d: no registry", channel.key)
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
         yield Release(Sock.METADATA)
         return
     u = reply.u
     assert isinstance(u, PushMetadataMember)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
     if not u.len:
         yield Release(Sock.METADATA)
         return
@@ -646,11 +649,11 @@ def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     stream = channel.metadata_stream
     if stream is not None:
         state.drain(stream)
-        S.on_hangup(stream)
+        streams.on_hangup(stream)
         state.drain(stream)
         lifetime.close_stream(stream)
     lifetime.destroy_channel(state, channel)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 # -- rotation, clear, packets ----------------------------------------------------------------
@@ -665,10 +668,10 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     assert isinstance(u, RotateChannelMember)
     channel = state.registry.find(u.key)
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if u.relayd_id != LOCAL:
-        state.send_status(R.LTTCOMM_CONSUMERD_ROTATION_FAIL)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL)
         return
     to_open = []
     for stream in channel.streams:
@@ -684,21 +687,21 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
             stream.reader.snapshot_sample_positions()
             produced = stream.reader.snapshot_get_produced()
             flush_active = produced != stream.reader.snapshot_get_consumed()
-        S.flush(stream, producer_active=flush_active)
+        streams.flush(stream, producer_active=flush_active)
         # Synchronous here, so even while paused (the test-only pause pipe): C would
         # leave the rotation pending until the data thread resumes.
         state.drain(stream, even_paused=True)
         stream.opened_packet_in_current_trace_chunk = False
         if channel.type is ChannelType.DATA and stream.trace_chunk is not channel.trace_chunk:
             to_open.append(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     for stream in channel.streams:
         lifetime.rotate_stream(state, stream)
     # The new chunk gets a packet opened as close to the rotation point as possible
     # (consumer.c 4216-4270, then consumer_stream_open_packet per stream).
     for stream in to_open:
         if stream.reader is not None and stream.trace_chunk is not None:
-            S.open_packet(stream)
+            streams.open_packet(stream)
 
 
 def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -709,18 +712,18 @@ def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     moving the consumed position to the current sub-buffer)."""
     channel = state.registry.find(_key(msg))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if channel.type is ChannelType.DATA:
         try:
             for stream in channel.streams:
-                S.flush(stream, producer_active=True)
+                streams.flush(stream, producer_active=True)
                 stream.ust.clear()
         except UstrefError as exc:
             log.error("clear channel %d: %s", channel.key, exc)
-            state.send_status(R.LTTCOMM_CONSUMERD_FATAL)
+            state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL)
             return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -728,15 +731,15 @@ def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
     consumer.c 5172-5242): open a packet in every stream (a flush of an empty packet)."""
     channel = state.registry.find(_key(msg))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if channel.type is ChannelType.METADATA:
-        state.send_status(R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
         return
     for stream in channel.streams:
         if stream.reader is not None:
-            S.open_packet(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+            streams.open_packet(stream)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def _snapshot_data(channel: Channel, nb_packets: int) -> None:
@@ -744,25 +747,25 @@ def _snapshot_data(channel: Channel, nb_packets: int) -> None:
     for stream in channel.streams:
         stream.trace_chunk = channel.trace_chunk
         try:
-            S.open_output(stream, with_index=False)
-            S.snapshot_stream(stream, nb_packets)
+            streams.open_output(stream, with_index=False)
+            streams.snapshot_stream(stream, nb_packets)
         finally:
-            S.close_output(stream)
+            streams.close_output(stream)
             stream.trace_chunk = None
 
 
 def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
     """``snapshot_metadata()`` (ust-consumer.c 965-1039): create the metadata stream,
     write the whole cache through it, destroy it."""
-    identity = P.ChannelIdentity(kind=P.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
+    identity = packet.ChannelIdentity(kind=packet.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
     yield from _create_streams(state, channel, identity)
     stream = channel.metadata_stream
     if stream is None:
         raise UstrefError("snapshot metadata: no metadata stream")
     stream.trace_chunk = channel.trace_chunk
     try:
-        S.open_output(stream)
-        S.drain(stream)
+        streams.open_output(stream)
+        streams.drain(stream)
     finally:
         lifetime.close_stream(stream)
 
@@ -775,9 +778,9 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, SnapshotChannelMember)
     channel = state.registry.find(u.key)
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    code = R.LTTCOMM_CONSUMERD_SUCCESS
+    code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     try:
         if u.relayd_id != LOCAL or channel.trace_chunk is None:
             raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
@@ -789,38 +792,38 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             _snapshot_data(channel, u.nb_packets_per_stream)
     except (UstrefError, OSError) as exc:
         log.error("snapshot channel %d: %s", u.key, exc)
-        code = R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED
     state.send_status(code)
 
 
 HANDLERS: dict[LttngConsumerCommand, Handler] = {
-    C.LTTNG_CONSUMER_ADD_CHANNEL: ignored,
-    C.LTTNG_CONSUMER_ADD_STREAM: ignored,
-    C.LTTNG_CONSUMER_UPDATE_STREAM: ignored,
-    C.LTTNG_CONSUMER_STOP: ignored,
-    C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: add_relayd_socket,
-    C.LTTNG_CONSUMER_DESTROY_RELAYD: destroy_relayd,
-    C.LTTNG_CONSUMER_DATA_PENDING: data_pending,
-    C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: ask_channel_creation,
-    C.LTTNG_CONSUMER_GET_CHANNEL: get_channel,
-    C.LTTNG_CONSUMER_DESTROY_CHANNEL: destroy_channel,
-    C.LTTNG_CONSUMER_PUSH_METADATA: push_metadata,
-    C.LTTNG_CONSUMER_CLOSE_METADATA: close_metadata,
-    C.LTTNG_CONSUMER_SETUP_METADATA: setup_metadata,
-    C.LTTNG_CONSUMER_FLUSH_CHANNEL: flush_channel,
-    C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: snapshot_channel,
-    C.LTTNG_CONSUMER_SNAPSHOT_METADATA: ignored,
-    C.LTTNG_CONSUMER_STREAMS_SENT: ignored,
-    C.LTTNG_CONSUMER_DISCARDED_EVENTS: discarded_events,
-    C.LTTNG_CONSUMER_LOST_PACKETS: lost_packets,
-    C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: clear_quiescent_channel,
-    C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: set_channel_monitor_pipe,
-    C.LTTNG_CONSUMER_ROTATE_CHANNEL: rotate_channel,
-    C.LTTNG_CONSUMER_INIT: init,
-    C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: create_trace_chunk,
-    C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: close_trace_chunk,
-    C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: trace_chunk_exists,
-    C.LTTNG_CONSUMER_CLEAR_CHANNEL: clear_channel,
-    C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: open_channel_packets,
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_STOP: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: add_relayd_socket,
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD: destroy_relayd,
+    LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING: data_pending,
+    LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: ask_channel_creation,
+    LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL: get_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL: destroy_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA: push_metadata,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA: close_metadata,
+    LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA: setup_metadata,
+    LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL: flush_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: snapshot_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_METADATA: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_STREAMS_SENT: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS: discarded_events,
+    LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS: lost_packets,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: clear_quiescent_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: set_channel_monitor_pipe,
+    LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL: rotate_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_INIT: init,
+    LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: create_trace_chunk,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: close_trace_chunk,
+    LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: trace_chunk_exists,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL: clear_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: open_channel_packets,
 }
 """Every ``lttng_consumer_command`` → its handler (the switch of ``lttng_ustconsumer_recv_cmd``)."""

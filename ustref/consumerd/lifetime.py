@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from ustref.consumerd import streams as S
+from ustref.consumerd import streams
 from ustref.consumerd.exchange import RemoveShmFiles
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
 from ustref.consumerd.state import ConsumerState
@@ -27,7 +27,7 @@ log = logging.getLogger("ustref.consumerd")
 def close_stream(stream: Stream) -> None:
     """``consumer_del_stream()``: close the output, destroy the ust-ctl stream (and
     with it the reader), forget it."""
-    S.close_output(stream)
+    streams.close_output(stream)
     stream.trace_chunk = None
     stream.reader = None
     if stream.metadata_poll_pipe is not None:
@@ -96,7 +96,7 @@ def stream_hangup(state: ConsumerState, stream: Stream) -> None:
     ``lttng_ustconsumer_on_stream_hangup`` (flush once), drain to the end,
     ``consumer_del_stream``, and the channel reference it held."""
     try:
-        S.on_hangup(stream)
+        streams.on_hangup(stream)
     except UstrefError as exc:
         log.error("stream %s: hang-up flush: %s", stream.name, exc)
     state.drain(stream)
@@ -116,10 +116,10 @@ def rotate_stream(state: ConsumerState, stream: Stream) -> None:
     if stream.output is not None:
         stream.output.switch_chunk(new)
         if new is None:
-            S.close_output(stream)
+            streams.close_output(stream)
     stream.trace_chunk = new
     if new is not None and stream.output is None and stream.reader is not None:
-        S.open_output(stream)
+        streams.open_output(stream)
     if new is not None and stream.channel.type is ChannelType.METADATA:
         stream.ust_metadata_pushed = 0
         state.drain(stream)

@@ -249,7 +249,7 @@ class Shell:
 
     def _handover(self, action: Handover) -> None:
         """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``: the backend says
-        what to send (:meth:`~ustref.consumerd.ustctl_backend.UstChannel.handover`), the
+        what to send (:meth:`~ustref.consumerd.ring_backend.UstChannel.handover`), the
         transport sends it and closes the messages' fd copies."""
         sock = self.socks[Sock.COMMAND]
         channel = action.channel

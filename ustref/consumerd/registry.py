@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ustref.consumerd.metadata import MetadataCache
-from ustref.consumerd.ustctl_backend import UstChannel, UstStream
+from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output.chunk import TraceChunk
 from ustref.output.stream import StreamOutput

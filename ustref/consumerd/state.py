@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ustref.consumerd import streams as S
+from ustref.consumerd import streams
 from ustref.consumerd.exchange import Action, HandlerGen, Handover, Send, Sock
 from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream
-from ustref.consumerd.ustctl_backend import Backend, PureBackend
+from ustref.consumerd.ring_backend import Backend, PureBackend
 from ustref.errors import UstrefError
 from ustref.output.chunk import ChunkRegistry
 from ustref.protocol.abi import Abi
@@ -86,7 +86,7 @@ class ConsumerState:
         if not even_paused and not self.consumes(stream):
             return
         try:
-            S.drain(stream)
+            streams.drain(stream)
         except (UstrefError, OSError) as exc:
             log.error("stream %s: %s", stream.name, exc)
 

@@ -9,7 +9,7 @@ Mirrors, at lttng-tools v2.13.9, ``lttng_consumer_read_subbuffer`` (consumer.c),
 reader (:class:`ustref.ring.reader.StreamReader`) and drained by batches through
 :func:`ustref.ring.drain.drain` (one ``writev`` per batch, no sleep on a
 sub-buffer not yet committed); flushes and metadata writes go through the
-consumer's ust-ctl backend (:mod:`ustref.consumerd.ustctl_backend`).
+consumer's ust-ctl backend (:mod:`ustref.consumerd.ring_backend`).
 """
 
 from __future__ import annotations

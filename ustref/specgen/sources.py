@@ -1,7 +1,7 @@
 """Check the behaviour table's C line ranges against an lttng-tools 2.13.9 tree.
 
-Every :class:`~ustref.protocol.behaviour.Source` of
-:mod:`ustref.protocol.behaviour` cites a function (or one ``case`` of
+Every :class:`~ustref.consumerd.behaviour.Source` of
+:mod:`ustref.consumerd.behaviour` cites a function (or one ``case`` of
 ``lttng_ustconsumer_recv_cmd``'s switch, or one of its ``end_*`` labels) and a
 range of lines in a v2.13.9 file. :func:`check_sources` reads the files of a
 source tree — Debian's ``ltt-control`` 2.13.9 source package, which
@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ustref.consumerd.behaviour import BEHAVIOUR, END_MSG_SESSIOND, RECV_CMD, UST_CONSUMER, Source
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR, END_MSG_SESSIOND, RECV_CMD, UST_CONSUMER, Source
 
 __all__ = ["all_sources", "check_sources", "function_extent"]
 
