@@ -13,11 +13,13 @@ from tests.consumerd.drive import Driver
 from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Handover, Send, WriteMonitor
+from ustref.ids import ChannelKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CONSUMER_MSG,
     CONSUMER_MSG_UNION_SIZE,
+    NO_RELAYD,
     STATUS_CHANNEL,
     AskChannelMember,
     ConsumerMsgV2139,
@@ -34,7 +36,6 @@ from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 
 SESSION = 5
-LOCAL = 2**64 - 1
 
 
 def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
@@ -61,7 +62,7 @@ def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
         pathname="uid/0/64-bit",
         name="metadata" if metadata else "channel0",
         buffer_credentials=Credentials(uid=os.getuid(), gid=os.getgid()),
-        relayd_id=LOCAL,
+        relayd_id=NO_RELAYD,
         key=key,
         chunk_id=OptionalU64(is_set=1, value=0),
         uuid=bytes(range(16)),
@@ -160,7 +161,9 @@ def test_metadata_goes_through_the_ring_into_the_metadata_file(
     second = driver.command(text)
     assert driver.statuses(first + second) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS] * 2
     driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)))
-    assert core.registry.find(2) is None, "the metadata channel outlived its closed stream"
+    assert core.registry.find(ChannelKey(2)) is None, (
+        "the metadata channel outlived its closed stream"
+    )
     core.shutdown(driver.now)
     data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
     # Every packet: a 37-byte metadata packet header (content_size in bits at
@@ -182,7 +185,7 @@ def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
     _create_chunk(driver, tmp_path)
     driver.command(_ask(1, metadata=False))
     driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
-    channel = core.registry.find(1)
+    channel = core.registry.find(ChannelKey(1))
     assert channel is not None
     shm_fds = list(channel.stream_fds)
     *others, last = list(channel.streams)
@@ -190,9 +193,9 @@ def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
         core.channel_hangup(channel, driver.now)
         for stream in others:
             core.stream_ready(stream, driver.now, hangup=True)
-            assert core.registry.find(1) is channel
+            assert core.registry.find(ChannelKey(1)) is channel
         core.stream_ready(last, driver.now, hangup=True)
-        assert core.registry.find(1) is None
+        assert core.registry.find(ChannelKey(1)) is None
         assert channel.stream_fds == [] and not channel.streams
         for fd in shm_fds:
             with pytest.raises(OSError):

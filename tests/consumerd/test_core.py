@@ -17,7 +17,7 @@ from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Send, SetNonBlocking, Sock
 from ustref.consumerd.handlers import HANDLERS
 from ustref.consumerd.metadata import MetadataCache
-from ustref.consumerd.registry import LOCAL, Channel, ChannelType
+from ustref.consumerd.registry import Channel, ChannelType
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -28,6 +28,7 @@ from ustref.protocol.consumer import (
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
     LOST_PACKETS_REPLY,
+    NO_RELAYD,
     CloseTraceChunkMember,
     ConsumerMsgV2139,
     CreateTraceChunkMember,
@@ -208,7 +209,7 @@ def test_rotate_channel_statuses() -> None:
     driver = Driver()
     _session_channel(driver, 3)
     rotate = LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL
-    unknown = RotateChannelMember(metadata=0, relayd_id=LOCAL, key=99)
+    unknown = RotateChannelMember(metadata=0, relayd_id=NO_RELAYD, key=99)
     assert _statuses(driver, _msg(rotate, unknown)) == [
         LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND
     ]
@@ -216,7 +217,7 @@ def test_rotate_channel_statuses() -> None:
     assert _statuses(driver, _msg(rotate, remote)) == [
         LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL
     ]
-    local = RotateChannelMember(metadata=0, relayd_id=LOCAL, key=3)
+    local = RotateChannelMember(metadata=0, relayd_id=NO_RELAYD, key=3)
     assert _statuses(driver, _msg(rotate, local)) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
 
 

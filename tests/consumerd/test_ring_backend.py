@@ -26,10 +26,12 @@ from ustref.consumerd.exchange import Send, Sock
 from ustref.consumerd.loop import HEALTH_PATH_ENV
 from ustref.consumerd.registry import Channel
 from ustref.errors import LocalProtocolError
+from ustref.ids import U64_MAX, ChannelKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
     ERROR_SOCKET_CODE,
+    NO_RELAYD,
     STATUS_CHANNEL,
     STATUS_MSG,
     AskChannelMember,
@@ -44,7 +46,7 @@ from ustref.ring.reader import Status
 from ustref.transport.framing import hand_over
 
 UUID = bytes(range(16))
-_END = (2**64 - 1).to_bytes(8, "little")
+_END = U64_MAX.to_bytes(8, "little")
 
 
 def _need_lib() -> None:
@@ -199,7 +201,7 @@ def _created(driver: Driver, raw: bytes, key: int) -> Channel:
     (reply,) = driver.command(raw)
     status = STATUS_CHANNEL.parse(reply.data)  # type: ignore[union-attr]
     assert status.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
-    channel = driver.core.registry.find(key)
+    channel = driver.core.registry.find(ChannelKey(key))
     assert channel is not None and channel.streams
     return channel
 
@@ -313,7 +315,7 @@ def test_metadata_snapshots_create_the_stream_again_each_time(
             pathname="",
             use_relayd=0,
             metadata=1,
-            relayd_id=2**64 - 1,
+            relayd_id=NO_RELAYD,
             key=7,
             nb_packets_per_stream=0,
         )

@@ -31,7 +31,6 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import (
-    LOCAL,
     Channel,
     ChannelType,
     RelaydPair,
@@ -40,7 +39,7 @@ from ustref.consumerd.registry import (
 )
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import RemoteProtocolError, UstrefError
-from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId
+from ustref.ids import ChannelKey
 from ustref.output.chunk import Credentials, TraceChunk
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
@@ -73,7 +72,12 @@ from ustref.protocol.consumer import (
     SessionIdArgs,
     SnapshotChannelMember,
     TraceChunkExistsMember,
+    channel_key,
+    chunk_id,
     parse_metadata_socket_reply,
+    relayd_id,
+    relayd_index,
+    session_id,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
@@ -89,10 +93,10 @@ def _member(msg: ConsumerMsg, kind: type[object]) -> object:
     return msg.u
 
 
-def _key(msg: ConsumerMsg) -> int:
+def _key(msg: ConsumerMsg) -> ChannelKey:
     u = _member(msg, KeyArgs)
     assert isinstance(u, KeyArgs)
-    return u.key
+    return channel_key(u)
 
 
 # -- relayd (sockets kept; streaming is a later issue) ----------------------------------
@@ -111,7 +115,7 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     with a relayd id) answer an error status instead."""
     u = _member(msg, RelaydSockV2139)
     assert isinstance(u, RelaydSockV2139)
-    net = RelaydId(u.net_index)
+    net = relayd_index(u)
     pair = state.registry.relayds.get(net)
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
@@ -119,7 +123,7 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     if pair is None:
         # C asserts that a new index starts with its control socket; ustref
         # takes either first rather than dying on a peer's order.
-        pair = RelaydPair(net_seq_idx=net, sessiond_session_id=SessionId(u.session_id))
+        pair = RelaydPair(net_seq_idx=net, sessiond_session_id=session_id(u))
     if u.type == LttngStreamType.LTTNG_STREAM_CONTROL:
         close_fd(pair.control_fd)
         pair.control_fd = fd
@@ -144,7 +148,7 @@ def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
     RELAYD_FAIL for an unknown index."""
     u = _member(msg, DestroyRelaydMember)
     assert isinstance(u, DestroyRelaydMember)
-    pair = state.registry.relayds.pop(RelaydId(u.net_seq_idx), None)
+    pair = state.registry.relayds.pop(relayd_index(u), None)
     if pair is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
         return
@@ -197,7 +201,7 @@ def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
     u = _member(msg, SessionIdArgs)
     assert isinstance(u, SessionIdArgs)
     pending = 0
-    for channel in state.registry.of_session(u.session_id):
+    for channel in state.registry.of_session(session_id(u)):
         if not channel.monitor:
             continue
         for stream in channel.streams:
@@ -216,8 +220,8 @@ def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
 def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> int:
     u = _member(msg, SessionChannelArgs)
     assert isinstance(u, SessionChannelArgs)
-    channel = state.registry.find(u.channel_key)
-    if channel is None or channel.session_id != u.session_id or not channel.streams:
+    channel = state.registry.find(channel_key(u))
+    if channel is None or channel.session_id != session_id(u) or not channel.streams:
         return 0
     value = getattr(channel, attribute)
     assert isinstance(value, int)
@@ -259,18 +263,18 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     )
     try:
         chunk = TraceChunk(
-            chunk_id=ChunkId(u.chunk_id),
+            chunk_id=chunk_id(u),
             creation_time=u.creation_timestamp,
             override_name=str(u.override_name) or None,
             credentials=credentials,
             chunk_directory_fd=dirfd,
         )
-        published = state.chunks.publish(SessionId(u.session_id), chunk)
+        published = state.chunks.publish(session_id(u), chunk)
     except UstrefError as exc:
         log.error("create trace chunk: %s", exc)
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
         return
-    for channel in state.registry.of_session(u.session_id):
+    for channel in state.registry.of_session(session_id(u)):
         channel.trace_chunk = published
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
@@ -284,7 +288,7 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
     assert isinstance(u, CloseTraceChunkMember)
     code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     path = ""
-    chunk = state.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id))
+    chunk = state.chunks.find(session_id(u), chunk_id(u))
     if chunk is None:
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     elif u.relayd_id.is_set:
@@ -294,7 +298,7 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
             chunk.set_close_timestamp(u.close_timestamp)
             if u.close_command.is_set:
                 chunk.close_command = u.close_command.value
-            for channel in state.registry.of_session(u.session_id):
+            for channel in state.registry.of_session(session_id(u)):
                 if channel.trace_chunk is chunk:
                     channel.trace_chunk = None
             path = chunk.close()
@@ -312,7 +316,7 @@ def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
     assert isinstance(u, TraceChunkExistsMember)
     if u.relayd_id.is_set:
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    elif state.chunks.exists(SessionId(u.session_id), ChunkId(u.chunk_id)):
+    elif state.chunks.exists(session_id(u), chunk_id(u)):
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
     else:
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
@@ -366,7 +370,7 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     streams, start the channel's timers at ``state.now``, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
-    if u.relayd_id != LOCAL:
+    if relayd_id(u) is not None:
         log.error("ask channel %d: streaming to lttng-relayd is not implemented", u.key)
         state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
@@ -397,14 +401,10 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             close_fd(fd)
         state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
-    chunk = (
-        state.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id.value))
-        if u.chunk_id.is_set
-        else None
-    )
+    chunk = state.chunks.find(session_id(u), chunk_id(u)) if u.chunk_id.is_set else None
     channel = Channel(
-        key=ChannelKey(u.key),
-        session_id=SessionId(u.session_id),
+        key=channel_key(u),
+        session_id=session_id(u),
         pathname=str(u.pathname),
         name=str(u.name),
         type=ChannelType.METADATA if metadata else ChannelType.DATA,
@@ -558,7 +558,7 @@ def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     take them, status."""
     u = _member(msg, PushMetadataMember)
     assert isinstance(u, PushMetadataMember)
-    channel = state.registry.find(u.key)
+    channel = state.registry.find(channel_key(u))
     if channel is None or channel.metadata_cache is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
         return
@@ -666,11 +666,11 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     current chunk. ustref drains synchronously, so every stream is rotate-ready at once."""
     u = _member(msg, RotateChannelMember)
     assert isinstance(u, RotateChannelMember)
-    channel = state.registry.find(u.key)
+    channel = state.registry.find(channel_key(u))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    if u.relayd_id != LOCAL:
+    if relayd_id(u) is not None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL)
         return
     to_open = []
@@ -776,13 +776,13 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     supported yet (SNAPSHOT_FAILED)."""
     u = _member(msg, SnapshotChannelMember)
     assert isinstance(u, SnapshotChannelMember)
-    channel = state.registry.find(u.key)
+    channel = state.registry.find(channel_key(u))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     try:
-        if u.relayd_id != LOCAL or channel.trace_chunk is None:
+        if relayd_id(u) is not None or channel.trace_chunk is None:
             raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
         if u.metadata:
             if channel.metadata_cache is not None:

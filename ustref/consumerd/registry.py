@@ -22,9 +22,6 @@ from ustref.output.stream import StreamOutput
 from ustref.ring.reader import StreamReader
 from ustref.ring.timers import PeriodicTimer
 
-LOCAL: RelaydId = RelaydId(2**64 - 1)
-"""``relayd_id`` / ``net_seq_idx`` (u64)-1: local output, no relay daemon."""
-
 
 class ChannelType(enum.Enum):
     """``enum consumer_channel_type`` (consumer.h)."""
@@ -154,11 +151,11 @@ class Registry:
         self._next_stream_key += 1
         return key
 
-    def find(self, key: int) -> Channel | None:
+    def find(self, key: ChannelKey) -> Channel | None:
         """``consumer_find_channel()``."""
-        return self.channels.get(ChannelKey(key))
+        return self.channels.get(key)
 
-    def of_session(self, session_id: int) -> Iterator[Channel]:
+    def of_session(self, session_id: SessionId) -> Iterator[Channel]:
         for channel in list(self.channels.values()):
             if channel.session_id == session_id:
                 yield channel

@@ -89,6 +89,7 @@ from typing import TypeVar
 from construct_typed import csfield, csfield_default
 
 from ustref.errors import RemoteProtocolError
+from ustref.ids import U64_MAX
 from ustref.protocol.fields import FlexArray, StrictEnum, WireStruct, c_enum, s32, u8, u32, u64
 from ustref.protocol.registry import Protocol, StructSpec, struct
 from ustref.protocol.ust_abi import LttngUstAbiChanType
@@ -100,7 +101,7 @@ USTCTL_SOURCE = "src/lib/lttng-ust-ctl/ustctl.c"
 #: ``USTCOMM_MAX_SEND_FDS`` (src/common/ustcomm.c): most fds in one fd message.
 USTCOMM_MAX_SEND_FDS = 4
 #: The ``uint64_t`` value ``-1`` that closes the stream list.
-END_OF_STREAMS = 0xFFFF_FFFF_FFFF_FFFF
+END_OF_STREAMS = U64_MAX
 
 
 @c_enum("ustctl end-of-streams marker")

@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError
+from ustref.ids import U64_MAX
 from ustref.protocol import handover
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 from ustref.ring import layout
@@ -440,11 +441,11 @@ def _buffer_begin(
     ph.magic = layout.CTF_MAGIC_NUMBER
     ph.uuid[:] = list(attr.uuid)
     ph.stream_id = attr.chan_id
-    ph.stream_instance_id = cpu & (2**64 - 1)
+    ph.stream_instance_id = cpu & U64_MAX
     ctx = ph.ctx
     ctx.timestamp_begin = tsc
     ctx.timestamp_end = 0
-    ctx.content_size = ctx.packet_size = 2**64 - 1
+    ctx.content_size = ctx.packet_size = U64_MAX
     ctx.packet_seq_num = 0
     ctx.events_discarded = 0
     ctx.cpu_id = cpu
@@ -550,7 +551,7 @@ def channel_image(
         )
         _set_ref(slot.shmp, 1 + i, 0)
         del slot
-    chan.commit_count_mask = (2**64 - 1) >> cb.num_subbuf_order
+    chan.commit_count_mask = U64_MAX >> cb.num_subbuf_order
     chan.switch_timer_interval = attr.switch_timer_interval
     chan.read_timer_interval = attr.read_timer_interval
     # lib_ring_buffer_channel_{switch,read}_timer_start(): the library arms a POSIX timer
