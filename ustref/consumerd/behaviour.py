@@ -64,7 +64,8 @@ class Source:
     last: int
 
     def describe(self) -> str:
-        return f"`{self.function}` ({self.file.rsplit('/', 1)[-1]}:{self.first}–{self.last})"
+        lines = f"{self.first}" if self.first == self.last else f"{self.first}–{self.last}"
+        return f"`{self.function}` ({self.file.rsplit('/', 1)[-1]}:{lines})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,10 +138,62 @@ UST_CHAN_NOT_FOUND = Code(
 RECV_CMD = Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1386, 2345)
 END_MSG_SESSIOND = Source("end_msg_sessiond", UST_CONSUMER, 2296, 2312)
 
+#: The other C functions ustref-consumerd mirrors (threads, streams, channel
+#: teardown, timers): the daemon's docstrings cite them by name, and this is where
+#: their v2.13.9 lines are written (checked by :func:`ustref.specgen.sources.check_sources`;
+#: ``tests/consumerd/test_citations.py`` fails on a name missing here).
+MIRRORED: tuple[Source, ...] = (
+    Source("send_stream_to_thread", UST_CONSUMER, 185, 224),
+    Source("get_stream_shm_path", UST_CONSUMER, 227, 244),
+    Source("create_ust_streams", UST_CONSUMER, 252, 357),
+    Source("open_ust_stream_fd", UST_CONSUMER, 359, 379),
+    Source("create_ust_channel", UST_CONSUMER, 387, 474),
+    Source("lttng_ustconsumer_flush_buffer", UST_CONSUMER, 2413, 2420),
+    Source("lttng_ustconsumer_on_stream_hangup", UST_CONSUMER, 2453, 2469),
+    Source("lttng_ustconsumer_del_channel", UST_CONSUMER, 2471, 2506),
+    Source("commit_one_metadata_packet", UST_CONSUMER, 2562, 2635),
+    Source("consumer_stream_ust_on_wake_up", UST_CONSUMER, 2763, 2789),
+    Source("extract_data_subbuffer_info", UST_CONSUMER, 2828, 2905),
+    Source("get_next_subbuffer", UST_CONSUMER, 2931, 2966),
+    Source("get_next_subbuffer_metadata", UST_CONSUMER, 2968, 3065),
+    Source("put_next_subbuffer", UST_CONSUMER, 3067, 3074),
+    Source("consumer_find_channel", CONSUMER, 248, 266),
+    Source("consumer_del_channel", CONSUMER, 369, 424),
+    Source("consumer_flag_relayd_for_destroy", CONSUMER, 526, 537),
+    Source("consumer_del_stream", CONSUMER, 545, 549),
+    Source("consumer_metadata_stream_dump", CONSUMER, 925, 959),
+    Source("consumer_add_channel", CONSUMER, 1124, 1154),
+    Source("lttng_consumer_cleanup", CONSUMER, 1283, 1334),
+    Source("lttng_consumer_on_read_subbuffer_mmap", CONSUMER, 1622, 1781),
+    Source("lttng_consumer_recv_cmd", CONSUMER, 2083, 2097),
+    Source("consumer_del_metadata_stream", CONSUMER, 2129, 2195),
+    Source("consumer_thread_metadata_poll", CONSUMER, 2323, 2533),
+    Source("consumer_thread_data_poll", CONSUMER, 2539, 2829),
+    Source("consumer_close_channel_streams", CONSUMER, 2837, 2882),
+    Source("consumer_thread_channel_poll", CONSUMER, 2911, 3148),
+    Source("consumer_thread_sessiond_poll", CONSUMER, 3181, 3353),
+    Source("lttng_consumer_read_subbuffer", CONSUMER, 3378, 3490),
+    Source("consumer_send_status_msg", CONSUMER, 3893, 3901),
+    Source("consumer_get_consume_start_pos", CONSUMER, 3927, 3942),
+    Source("consumer_clear_stream", CONSUMER, 4411, 4434),
+    Source("lttng_consumer_rotate_stream", CONSUMER, 4573, 4639),
+    Source("consumer_stream_update_stats", CONSUMER_STREAM, 84, 137),
+    Source("consumer_stream_consume_mmap", CONSUMER_STREAM, 163, 205),
+    Source("consumer_stream_send_index", CONSUMER_STREAM, 232, 251),
+    Source("consumer_stream_open_packet", CONSUMER_STREAM, 512, 583),
+    Source("post_consume_open_new_packet", CONSUMER_STREAM, 594, 640),
+    Source("unref_channel", CONSUMER_STREAM, 1034, 1049),
+    Source("consumer_stream_destroy", CONSUMER_STREAM, 1059, 1114),
+    Source("consumer_stream_create_output_files", CONSUMER_STREAM, 1168, 1230),
+    Source("metadata_switch_timer", CONSUMER_TIMER, 80, 121),
+    Source("sample_channel_positions", CONSUMER_TIMER, 567, 639),
+    Source("monitor_timer", CONSUMER_TIMER, 645, 711),
+)
+
 #: Failures every command shares: they are not repeated per command.
 COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
     Precondition(
-        "the whole `lttcomm_consumer_msg` arrives (`lttcomm_recv_unix_sock`, 1398)",
+        "the whole `lttcomm_consumer_msg` arrives (`lttcomm_recv_unix_sock`, 1399)",
         "a short read sends `LTTCOMM_CONSUMERD_ERROR_RECV_CMD` (103) on the error socket and "
         "the command thread stops: the consumer exits",
         aborts=True,
@@ -162,7 +215,7 @@ COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
 
 
 def _metadata_exchange(before: str | None, when: str) -> tuple[Traffic, ...]:
-    """``lttng_ustconsumer_request_metadata`` (ust-consumer.c:3314–3441)."""
+    """Mirrors ``lttng_ustconsumer_request_metadata`` (a :class:`Source` of the table)."""
     return (
         Traffic(
             Peer.METADATA,
@@ -254,7 +307,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM: Behaviour(
         purpose="Obsolete (kernel mmap/splice switch); the UST consumer refuses it.",
-        actions=("returns `-ENOSYS` (1475) without a reply",),
+        actions=("returns `-ENOSYS` (1476) without a reply",),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1473, 1477),),
         case_line={Abi.V2_13_9: 1473, Abi.R97535EFAA: 1457},
         preconditions=(

@@ -44,8 +44,8 @@ in the shape due at the point reached (see :func:`failure_reply`); the daemon go
 
 Mirrors the command side of lttng-tools v2.13.9: ``consumer_thread_sessiond_poll``
 and ``lttng_consumer_recv_cmd`` (consumer.c) feeding ``lttng_ustconsumer_recv_cmd``
-(ust-consumer.c, lines 1386-2345), and the timers of consumer-timer.c. See
-``spec/core.md``.
+(ust-consumer.c; lines in :data:`~ustref.consumerd.behaviour.RECV_CMD`), and the timers of
+consumer-timer.c. See ``spec/core.md``.
 """
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ class Core(ConsumerState):
         }
         for channel in self.registry.channels.values():
             # Monitored or not: consumer_add_channel notifies the channel thread of
-            # every data channel with a wait fd (consumer.c 1149-1151).
+            # every data channel with a wait fd.
             if channel.wait_fd >= 0 and channel.sent_to_sessiond:
                 fds[channel.wait_fd] = channel
         return fds
@@ -516,7 +516,7 @@ class Core(ConsumerState):
                 self._metadata_switch_timer(channel)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
-        """``metadata_switch_timer()`` (consumer-timer.c 80-121): ask the session
+        """Mirrors ``metadata_switch_timer``: ask the session
         daemon for new metadata (``lttng_ustconsumer_request_metadata(ctx, channel,
         1, 1)``) in the metadata slot. C blocks its timer thread on
         ``metadata_socket_lock``; here a tick that finds the slot busy is skipped

@@ -1,8 +1,11 @@
 """One handler per ``lttng_consumer_command``: the cases of ``lttng_ustconsumer_recv_cmd``.
 
 Each handler mirrors one ``case`` of ``lttng_ustconsumer_recv_cmd``
-(src/common/ust-consumer/ust-consumer.c @ v2.13.9; line ranges given per
-handler) and the common functions it calls in consumer.c. A handler either
+(src/common/ust-consumer/ust-consumer.c @ v2.13.9) and the functions it calls, which
+its docstring names; their v2.13.9 lines are written once, as the command's
+:class:`~ustref.consumerd.behaviour.Source` s in
+:data:`~ustref.consumerd.behaviour.BEHAVIOUR` (or in
+:data:`~ustref.consumerd.behaviour.MIRRORED`), checked against the tree. A handler either
 returns ``None`` (it sent everything) or is a generator that yields the waits of
 :mod:`ustref.consumerd.exchange` (:class:`Need` when the session daemon has more to
 send, :class:`Acquire` for the metadata socket, a request such as
@@ -103,9 +106,8 @@ def _key(msg: ConsumerMsg) -> ChannelKey:
 
 
 def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """ADD_RELAYD_SOCKET (ust-consumer.c 1427-1442, ``consumer_add_relayd_socket``
-    consumer.c 3566-3720): a first status, the socket fd, a second status; the
-    control socket creates the relayd pair, the data socket completes it.
+    """ADD_RELAYD_SOCKET (mirrors ``consumer_add_relayd_socket``): a first status, the socket fd, a
+    second status; the control socket creates the relayd pair, the data socket completes it.
 
     The session daemon sends these as soon as a session with a network output
     gets a domain command (``cmd_setup_relayd``, sessiond client.c), long before
@@ -143,7 +145,7 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
 
 
 def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DESTROY_RELAYD (ust-consumer.c 1443-1472, ``consumer_flag_relayd_for_destroy``):
+    """DESTROY_RELAYD (mirrors ``consumer_flag_relayd_for_destroy``):
     close a known pair (no stream of ustref ever holds one) and answer SUCCESS;
     RELAYD_FAIL for an unknown index."""
     u = _member(msg, DestroyRelaydMember)
@@ -158,9 +160,9 @@ def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
     """ADD_CHANNEL, ADD_STREAM, STREAMS_SENT, SNAPSHOT_METADATA (the ``default:``
-    branch, ust-consumer.c 2284-2285), UPDATE_STREAM (1473-1477, ``-ENOSYS``) and STOP
-    (asserted away at 1416): the UST consumer sends nothing back. ustref logs them
-    and goes on with the other commands instead of ending its command thread."""
+    branch of ``lttng_ustconsumer_recv_cmd``), UPDATE_STREAM (its case returns
+    ``-ENOSYS``) and STOP (asserted away before the switch): the UST consumer sends nothing back.
+    ustref logs them and goes on with the other commands instead of ending its command thread."""
     log.warning("%s ignored by the UST consumer", msg.cmd_type.name)
 
 
@@ -168,7 +170,7 @@ def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def init(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """INIT (ust-consumer.c 2132-2145, ``lttng_consumer_init_command``)."""
+    """INIT (mirrors ``lttng_consumer_init_command``)."""
     u = _member(msg, InitMember)
     assert isinstance(u, InitMember)
     if state.sessiond_uuid is not None:
@@ -179,7 +181,7 @@ def init(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def set_channel_monitor_pipe(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """SET_CHANNEL_MONITOR_PIPE (ust-consumer.c 1997-2045): status, receive the
+    """SET_CHANNEL_MONITOR_PIPE (its case of ``lttng_ustconsumer_recv_cmd``): status, receive the
     pipe's write end, make it non-blocking, status."""
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
@@ -194,7 +196,7 @@ def set_channel_monitor_pipe(state: ConsumerState, msg: ConsumerMsg) -> HandlerG
 
 
 def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DATA_PENDING (ust-consumer.c 1478-1502, ``consumer_data_pending``): drain the
+    """DATA_PENDING (mirrors ``consumer_data_pending``): drain the
     session's streams, then 1 if some stream still holds unconsumed data or metadata.
     Only streams of the data and metadata threads count (``stream_list_ht``): those
     of channels without ``monitor`` are read by snapshots alone."""
@@ -229,13 +231,15 @@ def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> 
 
 
 def discarded_events(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DISCARDED_EVENTS (ust-consumer.c 1895-1945): the channel's count, 0 if unknown."""
+    """DISCARDED_EVENTS (its case of ``lttng_ustconsumer_recv_cmd``): the channel's count, 0 if
+    unknown."""
     count = _channel_counter(state, msg, "discarded_events")
     state.send(DISCARDED_EVENTS_REPLY.build(DiscardedEventsReply(discarded_events=count)))
 
 
 def lost_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """LOST_PACKETS (ust-consumer.c 1946-1996): the channel's count, 0 if unknown."""
+    """LOST_PACKETS (its case of ``lttng_ustconsumer_recv_cmd``): the channel's count, 0 if
+    unknown."""
     count = _channel_counter(state, msg, "lost_packets")
     state.send(LOST_PACKETS_REPLY.build(LostPacketsReply(lost_packets=count)))
 
@@ -244,9 +248,9 @@ def lost_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """CREATE_TRACE_CHUNK (ust-consumer.c 2146-2215, ``lttng_consumer_create_trace_chunk``
-    consumer.c 4716-4904): local chunks get the chunk directory fd after a first
-    status; the new chunk becomes the current chunk of the session's channels."""
+    """CREATE_TRACE_CHUNK (mirrors ``lttng_consumer_create_trace_chunk``): local chunks get the
+    chunk directory fd after a first status; the new chunk becomes the current chunk of the
+    session's channels."""
     u = _member(msg, CreateTraceChunkMember)
     assert isinstance(u, CreateTraceChunkMember)
     dirfd: int | None = None
@@ -280,10 +284,9 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
 
 
 def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLOSE_TRACE_CHUNK (ust-consumer.c 2216-2248, ``lttng_consumer_close_trace_chunk``
-    consumer.c 4905-5032): set the close command, detach the chunk from the channels,
-    drop it; the chunk is closed (and moved) when its last stream lets it go. The
-    reply's path is empty for a local chunk (only a relayd fills it)."""
+    """CLOSE_TRACE_CHUNK (mirrors ``lttng_consumer_close_trace_chunk``): set the close command,
+    detach the chunk from the channels, drop it; the chunk is closed (and moved) when its last
+    stream lets it go. The reply's path is empty for a local chunk (only a relayd fills it)."""
     u = _member(msg, CloseTraceChunkMember)
     assert isinstance(u, CloseTraceChunkMember)
     code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
@@ -311,7 +314,7 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """TRACE_CHUNK_EXISTS (ust-consumer.c 2249-2260, consumer.c 5033-5080)."""
+    """TRACE_CHUNK_EXISTS (mirrors ``lttng_consumer_trace_chunk_exists``)."""
     u = _member(msg, TraceChunkExistsMember)
     assert isinstance(u, TraceChunkExistsMember)
     if u.relayd_id.is_set:
@@ -329,7 +332,7 @@ def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
 def _create_streams(
     state: ConsumerState, channel: Channel, identity: packet.ChannelIdentity
 ) -> HandlerGen:
-    """``create_ust_streams()`` (ust-consumer.c 252-357): one stream per possible
+    """Mirrors ``create_ust_streams``: one stream per possible
     CPU until ust-ctl has no more; metadata streams poll a private pipe, which the
     shell creates (:class:`CreatePipe`)."""
     cpu = 0
@@ -363,11 +366,10 @@ def _create_streams(
 
 
 def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """ASK_CHANNEL_CREATION (ust-consumer.c 1503-1658, ``ask_channel`` 602-659,
-    ``create_ust_channel`` 387-479): open the stream shm objects
-    (``open_ust_stream_fd``: anonymous POSIX shm, or ``<shm_path><cpu>`` files with
-    ``--shm-path``; a :class:`OpenStreamFds` request), create the ust-ctl channel and its
-    streams, start the channel's timers at ``state.now``, answer a status channel."""
+    """ASK_CHANNEL_CREATION (mirrors ``ask_channel`` and ``create_ust_channel``): open the stream
+    shm objects (``open_ust_stream_fd``: anonymous POSIX shm, or ``<shm_path><cpu>`` files with
+    ``--shm-path``; a :class:`OpenStreamFds` request), create the ust-ctl channel and its streams,
+    start the channel's timers at ``state.now``, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
     if relayd_id(u) is not None:
@@ -461,16 +463,16 @@ def _channel_fail() -> ConsumerStatusChannel:
 
 
 def _start_consuming(stream: Stream) -> None:
-    """``send_stream_to_thread()`` (ust-consumer.c 185-224) with
+    """Mirrors ``send_stream_to_thread`` with
     ``consumer_stream_create_output_files``: the stream enters its channel's chunk."""
     stream.trace_chunk = stream.channel.trace_chunk
     streams.open_output(stream)
 
 
 def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """GET_CHANNEL (ust-consumer.c 1659-1720, ``send_channel_to_sessiond_and_relayd``
-    505-600): status, the ust-ctl hand-over of the channel and its streams, then the
-    streams go to the data thread (monitor mode) and a final status."""
+    """GET_CHANNEL (mirrors ``send_channel_to_sessiond_and_relayd``): status, the ust-ctl hand-over
+    of the channel and its streams, then the streams go to the data thread (monitor mode) and a
+    final status."""
     channel = state.registry.find(_key(msg))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
@@ -487,7 +489,7 @@ def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def destroy_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DESTROY_CHANNEL (ust-consumer.c 1721-1732, ``notify_thread_del_channel``)."""
+    """DESTROY_CHANNEL (mirrors ``notify_thread_del_channel``)."""
     channel = state.registry.find(_key(msg))
     if channel is not None:
         for stream in channel.streams:
@@ -504,7 +506,7 @@ def _chan_or_not_found(state: ConsumerState, msg: ConsumerMsg) -> Channel | None
 
 
 def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """FLUSH_CHANNEL (ust-consumer.c 1744-1754, ``flush_channel`` 696-755): flush
+    """FLUSH_CHANNEL (mirrors ``flush_channel``): flush
     every non-quiescent stream (SWITCH_FLUSH), then drain what became readable."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
@@ -519,8 +521,8 @@ def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLEAR_QUIESCENT_CHANNEL (ust-consumer.c 1755-1766, ``clear_quiescent_channel``
-    757-796): the streams may be flushed again."""
+    """CLEAR_QUIESCENT_CHANNEL (mirrors ``clear_quiescent_channel``): the streams may be flushed
+    again."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
@@ -533,7 +535,7 @@ def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """SETUP_METADATA (ust-consumer.c 1837-1846, ``setup_metadata`` 875-963): the
+    """SETUP_METADATA (mirrors ``setup_metadata``): the
     metadata stream goes to the metadata thread."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
@@ -553,9 +555,8 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """PUSH_METADATA (ust-consumer.c 1767-1836, ``lttng_ustconsumer_recv_metadata``
-    1276-1384): status, receive ``len`` bytes into the cache, let the metadata stream
-    take them, status."""
+    """PUSH_METADATA (mirrors ``lttng_ustconsumer_recv_metadata``): status, receive ``len`` bytes
+    into the cache, let the metadata stream take them, status."""
     u = _member(msg, PushMetadataMember)
     assert isinstance(u, PushMetadataMember)
     channel = state.registry.find(channel_key(u))
@@ -573,7 +574,7 @@ def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
 def _store_metadata(
     state: ConsumerState, channel: Channel, u: PushMetadataMember, data: bytes
 ) -> LttcommReturnCode:
-    """``lttng_ustconsumer_recv_metadata`` (ust-consumer.c 1276-1384) after the bytes
+    """Mirrors ``lttng_ustconsumer_recv_metadata`` after the bytes
     came: write them into the cache, let the metadata stream take them; the status."""
     assert channel.metadata_cache is not None
     stream = channel.metadata_stream
@@ -597,7 +598,7 @@ def _store_metadata(
 
 
 def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
-    """``lttng_ustconsumer_request_metadata`` (ust-consumer.c 3314-3441): ask the
+    """Mirrors ``lttng_ustconsumer_request_metadata``: ask the
     session daemon, on the metadata socket, for the metadata of ``channel`` that the
     cache lacks. It answers PUSH_METADATA (status, ``len`` bytes, status) or
     ``LTTNG_ERR_UND`` when the registry is gone (acknowledged with a status).
@@ -638,8 +639,8 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
 
 
 def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLOSE_METADATA (ust-consumer.c 1733-1743, ``close_metadata`` 798-873,
-    ``lttng_ustconsumer_close_metadata`` 3228-3268): write out what is cached, then
+    """CLOSE_METADATA (mirrors ``close_metadata`` and ``lttng_ustconsumer_close_metadata``):
+    write out what is cached, then
     close the metadata stream; the channel goes with it (in monitor mode the stream's
     teardown drops the channel's last reference, in snapshot mode ``close_metadata``
     deletes the channel itself)."""
@@ -660,8 +661,8 @@ def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """ROTATE_CHANNEL (ust-consumer.c 2046-2102, ``lttng_consumer_rotate_channel``
-    consumer.c 3983-4168, ``lttng_consumer_rotate_ready_streams`` 4652-4693): flush,
+    """ROTATE_CHANNEL (mirrors ``lttng_consumer_rotate_channel`` and
+    ``lttng_consumer_rotate_ready_streams``): flush,
     consume up to the sampled position, then every stream continues in the channel's
     current chunk. ustref drains synchronously, so every stream is rotate-ready at once."""
     u = _member(msg, RotateChannelMember)
@@ -683,7 +684,7 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
             flush_active = True
         else:
             # No packet opened in the chunk's lifetime: flush an empty one rather than
-            # leave an empty file, unless data is waiting (consumer.c 4062-4110).
+            # leave an empty file, unless data is waiting (in ``lttng_consumer_rotate_channel``).
             stream.reader.snapshot_sample_positions()
             produced = stream.reader.snapshot_get_produced()
             flush_active = produced != stream.reader.snapshot_get_consumed()
@@ -698,18 +699,17 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     for stream in channel.streams:
         lifetime.rotate_stream(state, stream)
     # The new chunk gets a packet opened as close to the rotation point as possible
-    # (consumer.c 4216-4270, then consumer_stream_open_packet per stream).
+    # (the end of lttng_consumer_rotate_channel, then consumer_stream_open_packet per stream).
     for stream in to_open:
         if stream.reader is not None and stream.trace_chunk is not None:
             streams.open_packet(stream)
 
 
 def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLEAR_CHANNEL (ust-consumer.c 2103-2131, ``lttng_consumer_clear_channel``
-    consumer.c 5146-5170): nothing for a metadata channel; every stream of a data
-    channel is flushed and cleared (``consumer_clear_stream`` 4411-4432: an active
-    flush, then ``lttng_ust_ctl_clear_buffer``, which drops what the buffer holds by
-    moving the consumed position to the current sub-buffer)."""
+    """CLEAR_CHANNEL (mirrors ``lttng_consumer_clear_channel``): nothing for a metadata channel;
+    every stream of a data channel is flushed and cleared (``consumer_clear_stream``: an active
+    flush, then ``lttng_ust_ctl_clear_buffer``, which drops what the buffer holds by moving the
+    consumed position to the current sub-buffer)."""
     channel = state.registry.find(_key(msg))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
@@ -727,8 +727,8 @@ def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """OPEN_CHANNEL_PACKETS (ust-consumer.c 2261-2283, ``lttng_consumer_open_channel_packets``
-    consumer.c 5172-5242): open a packet in every stream (a flush of an empty packet)."""
+    """OPEN_CHANNEL_PACKETS (mirrors ``lttng_consumer_open_channel_packets``): open a packet in
+    every stream (a flush of an empty packet)."""
     channel = state.registry.find(_key(msg))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
@@ -743,7 +743,7 @@ def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def _snapshot_data(channel: Channel, nb_packets: int) -> None:
-    """``snapshot_channel()`` (ust-consumer.c 1076-1255) for a local snapshot."""
+    """Mirrors ``snapshot_channel`` for a local snapshot."""
     for stream in channel.streams:
         stream.trace_chunk = channel.trace_chunk
         try:
@@ -755,7 +755,7 @@ def _snapshot_data(channel: Channel, nb_packets: int) -> None:
 
 
 def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
-    """``snapshot_metadata()`` (ust-consumer.c 965-1039): create the metadata stream,
+    """Mirrors ``snapshot_metadata``: create the metadata stream,
     write the whole cache through it, destroy it."""
     identity = packet.ChannelIdentity(kind=packet.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
     yield from _create_streams(state, channel, identity)
@@ -771,9 +771,9 @@ def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
 
 
 def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """SNAPSHOT_CHANNEL (ust-consumer.c 1847-1894): snapshot a data channel's streams
-    or the metadata into the channel's current chunk; relayd snapshots are not
-    supported yet (SNAPSHOT_FAILED)."""
+    """SNAPSHOT_CHANNEL (its case of ``lttng_ustconsumer_recv_cmd``): snapshot a data channel's
+    streams or the metadata into the channel's current chunk; relayd snapshots are not supported yet
+    (SNAPSHOT_FAILED)."""
     u = _member(msg, SnapshotChannelMember)
     assert isinstance(u, SnapshotChannelMember)
     channel = state.registry.find(channel_key(u))

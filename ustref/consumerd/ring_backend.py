@@ -35,11 +35,11 @@ the channel's switch timer (``switch_timer_interval`` ≠ 0) and, for the ``-rt`
 its read timer, as POSIX timers of the consumer process (the application only maps the
 channel, ``channel_handle_create()``, and runs no ring-buffer timer). lttng-tools zeroes
 ``attr.switch_timer_interval`` of a metadata channel only *after* creating it
-(ust-consumer.c 1600-1601), so the library's switch timer runs for every channel with
-an interval. With liblttng-ust-ctl those timers run on the library's own signal thread;
-the pure backend runs them as deadlines (:meth:`UstChannel.next_deadline`,
-:meth:`UstChannel.run_timers`) that the core folds into its own
-(``consumer-timer.c``'s monitor timer).
+(in ASK_CHANNEL_CREATION's case of ``lttng_ustconsumer_recv_cmd``), so the library's switch timer
+runs for every channel with an interval. With liblttng-ust-ctl those timers run on the library's own
+signal thread; the pure backend runs them as deadlines (:meth:`UstChannel.next_deadline`,
+:meth:`UstChannel.run_timers`) that the core folds into its own (``consumer-timer.c``'s monitor
+timer).
 """
 
 from __future__ import annotations

@@ -73,8 +73,8 @@ class ConsumerState:
         """Whether the data or metadata thread would touch ``stream`` now. Streams of
         a channel without ``monitor`` (a session with no output, read only by
         SNAPSHOT_CHANNEL) never enter those threads (``send_stream_to_thread`` is
-        skipped, ust-consumer.c 1692-1705); a data stream is left alone while data
-        consumption is paused (the metadata thread is never paused)."""
+        skipped in GET_CHANNEL's case of ``lttng_ustconsumer_recv_cmd``); a data stream is left
+        alone while data consumption is paused (the metadata thread is never paused)."""
         if not stream.channel.monitor:
             return False
         return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)

@@ -17,7 +17,14 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ustref.consumerd.behaviour import BEHAVIOUR, END_MSG_SESSIOND, RECV_CMD, UST_CONSUMER, Source
+from ustref.consumerd.behaviour import (
+    BEHAVIOUR,
+    END_MSG_SESSIOND,
+    MIRRORED,
+    RECV_CMD,
+    UST_CONSUMER,
+    Source,
+)
 from ustref.protocol.abi import Abi
 
 __all__ = ["all_sources", "check_sources", "function_extent"]
@@ -26,11 +33,13 @@ _CASE = re.compile(r"^\s*(case LTTNG_CONSUMER_\w+:|default:|assert\(msg\.cmd_typ
 
 
 def all_sources() -> list[Source]:
-    """Every distinct source the table cites, in table order."""
+    """Every distinct source the table cites, in table order, then :data:`MIRRORED`."""
     seen: dict[Source, None] = {RECV_CMD: None, END_MSG_SESSIOND: None}
     for behaviour in BEHAVIOUR.values():
         for source in behaviour.sources:
             seen.setdefault(source)
+    for source in MIRRORED:
+        seen.setdefault(source)
     return list(seen)
 
 
