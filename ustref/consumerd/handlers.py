@@ -125,7 +125,7 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     if pair is None:
         # C asserts that a new index starts with its control socket; ustref
         # takes either first rather than dying on a peer's order.
-        pair = RelaydPair(net_seq_idx=net, sessiond_session_id=session_id(u))
+        pair = RelaydPair(sessiond_session_id=session_id(u))
     if u.type == LttngStreamType.LTTNG_STREAM_CONTROL:
         close_fd(pair.control_fd)
         pair.control_fd = fd
@@ -133,7 +133,6 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     else:
         close_fd(pair.data_fd)
         pair.data_fd = fd
-    pair.major, pair.minor = u.major, u.minor
     state.registry.relayds[net] = pair
     log.info(
         "relayd %d %s socket kept (fd %d); streaming is not implemented",
