@@ -103,7 +103,7 @@ def test_data_channel_handover_and_monitor_timer(
     tmp_path: Path, backend: ring_backend.Backend
 ) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    driver = Driver(Core(ustctl=backend), now=5 * S)
+    driver = Driver(Core(backend=backend), now=5 * S)
     core = driver.core
     _create_chunk(driver, tmp_path)
     read_end, write_end = os.pipe()
@@ -150,7 +150,7 @@ def test_metadata_goes_through_the_ring_into_the_metadata_file(
     tmp_path: Path, backend: ring_backend.Backend
 ) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    driver = Driver(Core(ustctl=backend))
+    driver = Driver(Core(backend=backend))
     core = driver.core
     _create_chunk(driver, tmp_path)
     driver.command(_ask(2, metadata=True))

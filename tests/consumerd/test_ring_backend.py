@@ -192,7 +192,7 @@ def _ask_timers(key: int, *, switch_us: int = 0, read_us: int = 0) -> bytes:
 @pytest.fixture
 def pure_core() -> Iterator[Driver]:
     """A driver (fake clock at 0, conversation checked) around a pure-backend core."""
-    driver = Driver(Core(ustctl=ring_backend.PureBackend()))
+    driver = Driver(Core(backend=ring_backend.PureBackend()))
     yield driver
     driver.core.shutdown(driver.now)
 
@@ -241,7 +241,7 @@ def test_pure_read_timer_wakes_rt_streams(pure_core: Driver) -> None:
 
 def test_lib_channels_leave_their_timers_to_the_library() -> None:
     _need_lib()
-    driver = Driver(Core(ustctl=ring_backend.LibBackend()))
+    driver = Driver(Core(backend=ring_backend.LibBackend()))
     try:
         _created(driver, _ask_timers(3, switch_us=1000, read_us=5000), 3)
         assert driver.core.next_deadline() is None
@@ -254,7 +254,7 @@ def test_clear_channel_empties_data_streams_and_spares_metadata(
 ) -> None:
     """CLEAR_CHANNEL: each data stream is flushed and cleared (nothing left to read);
     a metadata channel is left alone (``lttng_consumer_clear_channel``)."""
-    driver = Driver(Core(ustctl=backend))
+    driver = Driver(Core(backend=backend))
     try:
         data = _created(driver, _ask(4, metadata=False), 4)
         meta = _created(driver, _ask(5, metadata=True), 5)
@@ -297,7 +297,7 @@ def test_metadata_snapshots_create_the_stream_again_each_time(
     SNAPSHOT_CHANNEL and loses it after (``snapshot_metadata``): the second creation
     meets the wait and wake-up fds the first destruction closed, and succeeds."""
     (tmp_path / "uid/0/64-bit").mkdir(parents=True)
-    driver = Driver(Core(ustctl=backend))
+    driver = Driver(Core(backend=backend))
     try:
         _create_chunk(driver, tmp_path)
         ask = CONSUMER_MSG[Abi.V2_13_9].parse(_ask(7, metadata=True))

@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = Paths(
         command=consumerd_argv.cmd_sock, error=consumerd_argv.err_sock, health=health_path()
     )
-    shell = Shell(paths, Core(ustctl=ring_backend.backend(ust_ctl)))
+    shell = Shell(paths, Core(backend=ring_backend.backend(ust_ctl)))
     log.debug("ust-ctl backend: %s", ust_ctl)
     try:
         shell.start()

@@ -188,9 +188,9 @@ class Core(ConsumerState):
         *,
         abi: Abi = Abi.V2_13_9,
         handlers: Mapping[LttngConsumerCommand, Handler] | None = None,
-        ustctl: Backend | None = None,
+        backend: Backend | None = None,
     ) -> None:
-        super().__init__(abi=abi, ustctl=ustctl)
+        super().__init__(abi=abi, backend=backend)
         self.handlers: Mapping[LttngConsumerCommand, Handler] = (
             HANDLERS if handlers is None else handlers
         )

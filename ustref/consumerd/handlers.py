@@ -388,14 +388,14 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         blocking_timeout=u.blocking_timeout,
     )
     request = OpenStreamFds(
-        1 if metadata else state.ustctl.nr_stream_per_channel(),
+        1 if metadata else state.backend.nr_stream_per_channel(),
         shm_path=str(u.shm_path),
         owner=(u.buffer_credentials.uid, u.buffer_credentials.gid),
     )
     got = yield request
     stream_fds = list(got.fds)
     try:
-        handle = state.ustctl.create_channel(attr, stream_fds, state.now)
+        handle = state.backend.create_channel(attr, stream_fds, state.now)
     except (UstrefError, OSError) as exc:
         log.error("ask channel: %s", exc)
         for fd in stream_fds:

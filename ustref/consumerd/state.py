@@ -32,10 +32,10 @@ ReturnCode = LttcommReturnCode | LttngErrorCode
 class ConsumerState:
     """The consumer daemon's state, free of I/O (see the module docstring)."""
 
-    def __init__(self, *, abi: Abi = Abi.V2_13_9, ustctl: Backend | None = None) -> None:
+    def __init__(self, *, abi: Abi = Abi.V2_13_9, backend: Backend | None = None) -> None:
         self.abi = abi
         #: the ust-ctl backend every ring-buffer operation goes through (pure by default)
-        self.ustctl = ustctl or PureBackend()
+        self.backend = backend or PureBackend()
         self.registry = Registry()
         self.chunks = ChunkRegistry()
         self.sessiond_uuid: bytes | None = None
