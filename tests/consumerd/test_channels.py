@@ -96,14 +96,14 @@ def _create_chunk(driver: Driver, directory: Path) -> None:
     assert driver.statuses(first + second) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS] * 2
 
 
-S = 1_000_000_000  # one second of the driver's clock, in ns
+SECOND = 1_000_000_000  # one second of the driver's clock, in ns
 
 
 def test_data_channel_handover_and_monitor_timer(
     tmp_path: Path, backend: ring_backend.Backend
 ) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    driver = Driver(Core(backend=backend), now=5 * S)
+    driver = Driver(Core(backend=backend), now=5 * SECOND)
     core = driver.core
     _create_chunk(driver, tmp_path)
     read_end, write_end = os.pipe()
@@ -133,13 +133,13 @@ def test_data_channel_handover_and_monitor_timer(
         assert names == sorted([f"channel0_{cpu}" for cpu in range(cpus)] + ["index"])
 
         # Armed at ASK_CHANNEL_CREATION's `now`: the first sample one period later.
-        assert core.next_deadline() == 6 * S
-        assert driver.tick(6 * S - S // 2) == []
-        (sample_action,) = driver.tick(6 * S)
+        assert core.next_deadline() == 6 * SECOND
+        assert driver.tick(6 * SECOND - SECOND // 2) == []
+        (sample_action,) = driver.tick(6 * SECOND)
         assert isinstance(sample_action, WriteMonitor) and sample_action.fd == write_end
         sample = CHANNEL_MONITOR_MSG.parse(os.read(read_end, 32))
         assert sample.key == 1
-        assert core.next_deadline() == 7 * S
+        assert core.next_deadline() == 7 * SECOND
     finally:
         core.shutdown(driver.now)
         os.close(read_end)

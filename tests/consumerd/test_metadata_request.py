@@ -148,7 +148,7 @@ def test_unrequested_metadata_socket_bytes_are_dropped() -> None:
     assert not driver.core.closed
 
 
-S = 1_000_000_000  # one second of the fake clock, in ns
+SECOND = 1_000_000_000  # one second of the fake clock, in ns
 
 
 def test_the_metadata_switch_timer_asks_the_session_daemon() -> None:
@@ -157,24 +157,24 @@ def test_the_metadata_switch_timer_asks_the_session_daemon() -> None:
     metadata slot is busy is skipped. Time is the driver's integer clock only."""
     channel = _metadata_channel()
     channel.switch_timer_interval_us = 500_000
-    channel.metadata_timer = PeriodicTimer.armed(10 * S - S // 2, S // 2)
-    driver = Driver(now=9 * S)
+    channel.metadata_timer = PeriodicTimer.armed(10 * SECOND - SECOND // 2, SECOND // 2)
+    driver = Driver(now=9 * SECOND)
     driver.core.registry.channels[channel.key] = channel
-    assert driver.core.next_deadline() == 10 * S
-    assert driver.tick(10 * S - 1) == []
-    ((sock, raw),) = _sent_by_tick(driver, 10 * S)
+    assert driver.core.next_deadline() == 10 * SECOND
+    assert driver.tick(10 * SECOND - 1) == []
+    ((sock, raw),) = _sent_by_tick(driver, 10 * SECOND)
     assert sock is Sock.METADATA
     assert METADATA_REQUEST_MSG.parse(raw).key == channel.key
-    assert driver.core.next_deadline() == 10 * S + S // 2
-    assert driver.tick(10 * S + S // 2) == []  # the first exchange still waits
+    assert driver.core.next_deadline() == 10 * SECOND + SECOND // 2
+    assert driver.tick(10 * SECOND + SECOND // 2) == []  # the first exchange still waits
     error = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
     assert [(s, _status(d)) for s, d in _sent_in(driver.feed(Sock.METADATA, error))] == [
         (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     ]
     # Late: three periods missed coalesce into one firing, the grid is kept.
-    ((sock, _raw),) = _sent_by_tick(driver, 12 * S + S // 4)
+    ((sock, _raw),) = _sent_by_tick(driver, 12 * SECOND + SECOND // 4)
     assert sock is Sock.METADATA
-    assert driver.core.next_deadline() == 12 * S + S // 2
+    assert driver.core.next_deadline() == 12 * SECOND + SECOND // 2
 
 
 def _sent_in(actions: Sequence[object]) -> list[tuple[Sock, bytes]]:
@@ -193,10 +193,10 @@ def test_commands_are_answered_while_a_timer_request_waits() -> None:
     """One exchange slot per socket: the metadata switch timer's request waits in the
     metadata slot while the command slot goes on answering commands."""
     channel = _metadata_channel()
-    channel.metadata_timer = PeriodicTimer.armed(0, S)
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
     driver = Driver()
     driver.core.registry.channels[channel.key] = channel
-    ((sock, _raw),) = _sent_by_tick(driver, S)
+    ((sock, _raw),) = _sent_by_tick(driver, SECOND)
     assert sock is Sock.METADATA
     assert driver.core.in_flight(Sock.METADATA) is not None
     init = ConsumerMsgV2139(
@@ -221,10 +221,10 @@ def test_a_command_needing_the_metadata_socket_queues_behind_the_timer() -> None
     (The session daemon serves the two requests one after the other — see
     spec/core.md, "Can the session daemon wait on us?")"""
     channel = _metadata_channel()
-    channel.metadata_timer = PeriodicTimer.armed(0, S)
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
     core = _core_without_trigger(channel)
     driver = Driver(core)
-    ((sock, _raw),) = _sent_by_tick(driver, S)
+    ((sock, _raw),) = _sent_by_tick(driver, SECOND)
     assert sock is Sock.METADATA
     assert driver.command(TRIGGER_RAW) == []  # queued
     assert core.in_flight(Sock.COMMAND) == TRIGGER.name
@@ -273,10 +273,10 @@ def test_push_metadata_is_answered_while_the_timer_request_waits() -> None:
     be answered in full while the timer's request waits; then the request's answer
     comes and is served."""
     channel = _metadata_channel()
-    channel.metadata_timer = PeriodicTimer.armed(0, S)
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
     driver = Driver()
     driver.core.registry.channels[channel.key] = channel
-    ((sock, _raw),) = _sent_by_tick(driver, S)
+    ((sock, _raw),) = _sent_by_tick(driver, SECOND)
     assert sock is Sock.METADATA
     text = b"/* CTF 1.8 */"
     push = ConsumerMsgV2139(
