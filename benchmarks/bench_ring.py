@@ -39,8 +39,8 @@ import time
 from collections.abc import Callable
 
 from ustref.ring.drain import FdSink, drain
+from ustref.ring.libustctl import OracleChannel, OracleStream
 from ustref.ring.reader import Status, StreamReader
-from ustref.ring.ustctl import OracleChannel, OracleStream
 
 HEADER = 37  # metadata packet header
 #: the issue 16 goals: (row, over row, sub-buffer size, at least)

@@ -18,19 +18,11 @@ from ustref.ids import U64_MAX
 ROOT = Path(__file__).resolve().parent.parent
 HOME = "ustref/ids.py"
 
-#: Files that still hold a copy, with why. Those of phase 2 are being edited on
-#: other branches; whoever merges them makes them use :data:`U64_MAX` and takes
-#: them off this list.
+#: Files that still hold a copy, with why.
 ALLOWED: dict[str, str] = {
     # Standalone DWARF oracle: imports nothing of ustref on purpose; the value
     # is g++'s array bound, not ours.
     "scripts/c_layout_oracle.py": "standalone",
-    "ustref/consumerd/registry.py": "phase 2 (LOCAL)",
-    "ustref/consumerd/streams.py": "phase 2 (_U64_ALL_ONES)",
-    "ustref/protocol/ustctl.py": "phase 2 (END_OF_STREAMS)",
-    "ustref/ring/create.py": "phase 2",
-    "tests/consumerd/test_channels.py": "phase 2 (LOCAL)",
-    "tests/consumerd/test_ustctl_backend.py": "phase 2 (_END, relayd_id)",
 }
 
 _SPELLED = re.compile(r"2\*\*64-1|\(1<<64\)-1")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ustref.consumerd import ustctl_backend as B
-from ustref.ring import ustctl
+from ustref.consumerd import ring_backend
+from ustref.ring import libustctl
 
 
-@pytest.fixture(params=B.CHOICES)
-def backend(request: pytest.FixtureRequest) -> B.Backend:
+@pytest.fixture(params=ring_backend.CHOICES)
+def backend(request: pytest.FixtureRequest) -> ring_backend.Backend:
     """Every ust-ctl backend of the consumer (``lib`` skipped where it does not load)."""
-    if request.param == B.LIB and not ustctl.available():
+    if request.param == ring_backend.LIB and not libustctl.available():
         pytest.skip("liblttng-ust-ctl not loadable")
-    return B.backend(request.param)
+    return ring_backend.backend(request.param)

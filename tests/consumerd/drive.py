@@ -94,7 +94,7 @@ class Driver:
         messages = list(channel.ust.handover())
         for stream in channel.streams:
             messages.extend(stream.ust.handover())
-        messages.extend(self.core.ustctl.end_of_streams())
+        messages.extend(self.core.backend.end_of_streams())
         for data, fds in messages:
             for fd in fds:
                 os.close(fd)

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, cast
 
 from ustref.consumerd.registry import Channel, ChannelType
-from ustref.consumerd.ustctl_backend import UstChannel
+from ustref.consumerd.ring_backend import UstChannel
 from ustref.ids import ChannelKey, SessionId
 
 

@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 from tests.consumerd.drive import Driver
-from ustref.consumerd import ustctl_backend as B
+from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Handover, Send, WriteMonitor
+from ustref.ids import ChannelKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CONSUMER_MSG,
     CONSUMER_MSG_UNION_SIZE,
+    NO_RELAYD,
     STATUS_CHANNEL,
     AskChannelMember,
     ConsumerMsgV2139,
@@ -33,10 +35,7 @@ from ustref.protocol.consumer import (
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 
-C = LttngConsumerCommand
-R = LttcommReturnCode
 SESSION = 5
-LOCAL = 2**64 - 1
 
 
 def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
@@ -63,7 +62,7 @@ def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
         pathname="uid/0/64-bit",
         name="metadata" if metadata else "channel0",
         buffer_credentials=Credentials(uid=os.getuid(), gid=os.getgid()),
-        relayd_id=LOCAL,
+        relayd_id=NO_RELAYD,
         key=key,
         chunk_id=OptionalU64(is_set=1, value=0),
         uuid=bytes(range(16)),
@@ -77,7 +76,7 @@ def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
         root_shm_path="",
         shm_path="",
     )
-    return _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
+    return _msg(LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
 
 
 def _create_chunk(driver: Driver, directory: Path) -> None:
@@ -91,35 +90,42 @@ def _create_chunk(driver: Driver, directory: Path) -> None:
             is_set=1, value=Credentials(uid=os.getuid(), gid=os.getgid())
         ),
     )
-    first = driver.command(_msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
     dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     second = driver.command(b"\0", [dirfd])
-    assert driver.statuses(first + second) == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
+    assert driver.statuses(first + second) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS] * 2
 
 
-S = 1_000_000_000  # one second of the driver's clock, in ns
+SECOND = 1_000_000_000  # one second of the driver's clock, in ns
 
 
-def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Backend) -> None:
+def test_data_channel_handover_and_monitor_timer(
+    tmp_path: Path, backend: ring_backend.Backend
+) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    driver = Driver(Core(ustctl=backend), now=5 * S)
+    driver = Driver(Core(backend=backend), now=5 * SECOND)
     core = driver.core
     _create_chunk(driver, tmp_path)
     read_end, write_end = os.pipe()
     try:
         driver.command(
-            _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE))
+            _msg(
+                LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,
+                bytes(CONSUMER_MSG_UNION_SIZE),
+            )
         )
         driver.command(b"\0", [write_end])
 
         (reply,) = driver.command(_ask(1, metadata=False, monitor_us=1_000_000))
         assert isinstance(reply, Send)
         status = STATUS_CHANNEL.parse(reply.data)
-        assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+        assert status.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
         assert status.key == 1
         assert status.stream_count == backend.nr_stream_per_channel()
 
-        first, handover, last = driver.command(_msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
+        first, handover, last = driver.command(
+            _msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1))
+        )
         assert isinstance(handover, Handover) and handover.channel.key == 1
         assert isinstance(first, Send) and isinstance(last, Send)
         names = sorted(p.name for p in (tmp_path / "uid/0/64-bit").iterdir())
@@ -127,13 +133,13 @@ def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Back
         assert names == sorted([f"channel0_{cpu}" for cpu in range(cpus)] + ["index"])
 
         # Armed at ASK_CHANNEL_CREATION's `now`: the first sample one period later.
-        assert core.next_deadline() == 6 * S
-        assert driver.tick(6 * S - S // 2) == []
-        (sample_action,) = driver.tick(6 * S)
+        assert core.next_deadline() == 6 * SECOND
+        assert driver.tick(6 * SECOND - SECOND // 2) == []
+        (sample_action,) = driver.tick(6 * SECOND)
         assert isinstance(sample_action, WriteMonitor) and sample_action.fd == write_end
         sample = CHANNEL_MONITOR_MSG.parse(os.read(read_end, 32))
         assert sample.key == 1
-        assert core.next_deadline() == 7 * S
+        assert core.next_deadline() == 7 * SECOND
     finally:
         core.shutdown(driver.now)
         os.close(read_end)
@@ -141,21 +147,23 @@ def test_data_channel_handover_and_monitor_timer(tmp_path: Path, backend: B.Back
 
 
 def test_metadata_goes_through_the_ring_into_the_metadata_file(
-    tmp_path: Path, backend: B.Backend
+    tmp_path: Path, backend: ring_backend.Backend
 ) -> None:
     (tmp_path / "uid/0/64-bit/index").mkdir(parents=True)
-    driver = Driver(Core(ustctl=backend))
+    driver = Driver(Core(backend=backend))
     core = driver.core
     _create_chunk(driver, tmp_path)
     driver.command(_ask(2, metadata=True))
-    driver.command(_msg(C.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=2)))
+    driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=2)))
     text = b"/* CTF 1.8 */\n" + b"x" * 9000
     push = PushMetadataMember(key=2, target_offset=0, len=len(text), version=0)
-    first = driver.command(_msg(C.LTTNG_CONSUMER_PUSH_METADATA, push))
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA, push))
     second = driver.command(text)
-    assert driver.statuses(first + second) == [R.LTTCOMM_CONSUMERD_SUCCESS] * 2
-    driver.command(_msg(C.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)))
-    assert core.registry.find(2) is None, "the metadata channel outlived its closed stream"
+    assert driver.statuses(first + second) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS] * 2
+    driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=2)))
+    assert core.registry.find(ChannelKey(2)) is None, (
+        "the metadata channel outlived its closed stream"
+    )
     core.shutdown(driver.now)
     data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
     # Every packet: a 37-byte metadata packet header (content_size in bits at
@@ -176,8 +184,8 @@ def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
     core = driver.core
     _create_chunk(driver, tmp_path)
     driver.command(_ask(1, metadata=False))
-    driver.command(_msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
-    channel = core.registry.find(1)
+    driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1)))
+    channel = core.registry.find(ChannelKey(1))
     assert channel is not None
     shm_fds = list(channel.stream_fds)
     *others, last = list(channel.streams)
@@ -185,9 +193,9 @@ def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
         core.channel_hangup(channel, driver.now)
         for stream in others:
             core.stream_ready(stream, driver.now, hangup=True)
-            assert core.registry.find(1) is channel
+            assert core.registry.find(ChannelKey(1)) is channel
         core.stream_ready(last, driver.now, hangup=True)
-        assert core.registry.find(1) is None
+        assert core.registry.find(ChannelKey(1)) is None
         assert channel.stream_fds == [] and not channel.streams
         for fd in shm_fds:
             with pytest.raises(OSError):

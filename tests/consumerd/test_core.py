@@ -17,7 +17,7 @@ from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Send, SetNonBlocking, Sock
 from ustref.consumerd.handlers import HANDLERS
 from ustref.consumerd.metadata import MetadataCache
-from ustref.consumerd.registry import LOCAL, Channel, ChannelType
+from ustref.consumerd.registry import Channel, ChannelType
 from ustref.errors import RemoteProtocolError
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -28,6 +28,7 @@ from ustref.protocol.consumer import (
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
     LOST_PACKETS_REPLY,
+    NO_RELAYD,
     CloseTraceChunkMember,
     ConsumerMsgV2139,
     CreateTraceChunkMember,
@@ -45,9 +46,6 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.conversation.rules import REPLY_AFTER
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
-
-C = LttngConsumerCommand
-R = LttcommReturnCode
 
 
 def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
@@ -69,36 +67,39 @@ def test_handlers_cover_exactly_the_conversation_table() -> None:
 
 
 def test_handlers_and_the_behaviour_table_cover_the_same_commands() -> None:
-    """The contract of :mod:`ustref.protocol.behaviour`: the spec's per-command
+    """The contract of :mod:`ustref.consumerd.behaviour`: the spec's per-command
     behaviour and the daemon's handler table speak of the same commands, no more."""
-    from ustref.protocol.behaviour import BEHAVIOUR
+    from ustref.consumerd.behaviour import BEHAVIOUR
 
     assert set(HANDLERS) == set(BEHAVIOUR)
 
 
 def test_init_then_already_set() -> None:
     driver = Driver()
-    raw = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16))))
-    assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_SUCCESS]
-    assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_ALREADY_SET]
+    raw = _msg(LttngConsumerCommand.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16))))
+    assert _statuses(driver, raw) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
+    assert _statuses(driver, raw) == [LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET]
 
 
 def test_a_command_split_across_reads_is_handled_once_whole() -> None:
     driver = Driver()
-    raw = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
+    raw = _msg(LttngConsumerCommand.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
     assert driver.command(raw[:100]) == []
-    assert _statuses(driver, raw[100:]) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    assert _statuses(driver, raw[100:]) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
 
 
 def test_monitor_pipe_waits_for_its_fd() -> None:
     driver = Driver()
     read_end, write_end = os.pipe()
     try:
-        raw = _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE))
-        assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+        raw = _msg(
+            LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,
+            bytes(CONSUMER_MSG_UNION_SIZE),
+        )
+        assert _statuses(driver, raw) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
         actions = driver.command(b"\0", [write_end])
         assert actions[0] == SetNonBlocking(write_end)  # an action, performed by the shell
-        assert driver.statuses(actions) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+        assert driver.statuses(actions) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
         assert driver.core.monitor_pipe == write_end
         assert os.get_blocking(write_end) is False
     finally:
@@ -109,14 +110,38 @@ def test_monitor_pipe_waits_for_its_fd() -> None:
 @pytest.mark.parametrize(
     ("cmd", "expected"),
     [
-        (C.LTTNG_CONSUMER_FLUSH_CHANNEL, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
-        (C.LTTNG_CONSUMER_CLOSE_METADATA, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
-        (C.LTTNG_CONSUMER_SETUP_METADATA, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
-        (C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL, LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND),
-        (C.LTTNG_CONSUMER_GET_CHANNEL, R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND),
-        (C.LTTNG_CONSUMER_CLEAR_CHANNEL, R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND),
-        (C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS, R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND),
-        (C.LTTNG_CONSUMER_DESTROY_CHANNEL, R.LTTCOMM_CONSUMERD_SUCCESS),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL,
+            LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND,
+        ),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA,
+            LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND,
+        ),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA,
+            LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND,
+        ),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL,
+            LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND,
+        ),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND,
+        ),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND,
+        ),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND,
+        ),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+        ),
     ],
 )
 def test_unknown_channel_statuses(cmd: LttngConsumerCommand, expected: object) -> None:
@@ -125,7 +150,9 @@ def test_unknown_channel_statuses(cmd: LttngConsumerCommand, expected: object) -
 
 def test_data_pending_of_an_empty_session_is_zero() -> None:
     driver = Driver()
-    (action,) = driver.command(_msg(C.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=3)))
+    (action,) = driver.command(
+        _msg(LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=3))
+    )
     assert isinstance(action, Send)
     assert DATA_PENDING_REPLY.parse(action.data).is_data_pending == 0
 
@@ -139,10 +166,10 @@ def test_close_of_an_unknown_chunk() -> None:
         close_timestamp=0,
         close_command=OptionalTraceChunkCommand(is_set=0, value=0),  # type: ignore[arg-type]
     )
-    (action,) = driver.command(_msg(C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, member))
+    (action,) = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, member))
     assert isinstance(action, Send)
     reply = CLOSE_TRACE_CHUNK_REPLY.parse(action.data)
-    assert reply.ret_code == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    assert reply.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     assert reply.path == b"\0"
 
 
@@ -150,10 +177,15 @@ def test_malformed_and_ignored_commands_send_nothing_and_do_not_stop() -> None:
     driver = Driver(observe=False)  # the observer rightly rejects the garbage command
     garbage = (9999).to_bytes(4, "little") + bytes(CONSUMER_MSG_SIZE - 4)
     assert driver.command(garbage) == []
-    assert driver.command(_msg(C.LTTNG_CONSUMER_STOP, bytes(CONSUMER_MSG_UNION_SIZE))) == []
+    assert (
+        driver.command(
+            _msg(LttngConsumerCommand.LTTNG_CONSUMER_STOP, bytes(CONSUMER_MSG_UNION_SIZE))
+        )
+        == []
+    )
     assert not driver.core.closed
-    init = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
-    assert _statuses(driver, init) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    init = _msg(LttngConsumerCommand.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
+    assert _statuses(driver, init) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
 
 
 def test_eof_closes() -> None:
@@ -176,20 +208,28 @@ def test_rotate_channel_statuses() -> None:
     (not supported: ROTATION_FAIL), and a local channel without streams."""
     driver = Driver()
     _session_channel(driver, 3)
-    rotate = C.LTTNG_CONSUMER_ROTATE_CHANNEL
-    unknown = RotateChannelMember(metadata=0, relayd_id=LOCAL, key=99)
-    assert _statuses(driver, _msg(rotate, unknown)) == [R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND]
+    rotate = LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL
+    unknown = RotateChannelMember(metadata=0, relayd_id=NO_RELAYD, key=99)
+    assert _statuses(driver, _msg(rotate, unknown)) == [
+        LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND
+    ]
     remote = RotateChannelMember(metadata=0, relayd_id=0, key=3)
-    assert _statuses(driver, _msg(rotate, remote)) == [R.LTTCOMM_CONSUMERD_ROTATION_FAIL]
-    local = RotateChannelMember(metadata=0, relayd_id=LOCAL, key=3)
-    assert _statuses(driver, _msg(rotate, local)) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    assert _statuses(driver, _msg(rotate, remote)) == [
+        LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL
+    ]
+    local = RotateChannelMember(metadata=0, relayd_id=NO_RELAYD, key=3)
+    assert _statuses(driver, _msg(rotate, local)) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
 
 
 @pytest.mark.parametrize(
     ("cmd", "spec", "field"),
     [
-        (C.LTTNG_CONSUMER_LOST_PACKETS, LOST_PACKETS_REPLY, "lost_packets"),
-        (C.LTTNG_CONSUMER_DISCARDED_EVENTS, DISCARDED_EVENTS_REPLY, "discarded_events"),
+        (LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS, LOST_PACKETS_REPLY, "lost_packets"),
+        (
+            LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS,
+            DISCARDED_EVENTS_REPLY,
+            "discarded_events",
+        ),
     ],
 )
 def test_lost_packets_and_discarded_events(
@@ -225,8 +265,8 @@ def test_clear_quiescent_channel_lets_streams_be_flushed_again() -> None:
     stream.channel = channel
     channel.streams.append(stream)
     stream.quiescent = True
-    raw = _msg(C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL, KeyArgs(key=6))
-    assert _statuses(driver, raw) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    raw = _msg(LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL, KeyArgs(key=6))
+    assert _statuses(driver, raw) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
     assert stream.quiescent is False
 
 
@@ -245,11 +285,11 @@ def test_trace_chunk_exists(tmp_path: Path) -> None:
             is_set=1, value=Credentials(uid=os.getuid(), gid=os.getgid())
         ),
     )
-    assert _statuses(driver, _msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, create)) == [
-        R.LTTCOMM_CONSUMERD_SUCCESS
-    ]
+    assert _statuses(
+        driver, _msg(LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, create)
+    ) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
     dirfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    assert _statuses(driver, b"\0", [dirfd]) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    assert _statuses(driver, b"\0", [dirfd]) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
 
     def exists(session_id: int, chunk_id: int, relayd: bool = False) -> object:
         member = TraceChunkExistsMember(
@@ -257,13 +297,15 @@ def test_trace_chunk_exists(tmp_path: Path) -> None:
             session_id=session_id,
             chunk_id=chunk_id,
         )
-        (code,) = _statuses(driver, _msg(C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS, member))
+        (code,) = _statuses(
+            driver, _msg(LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS, member)
+        )
         return code
 
-    assert exists(1, 5) == R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
-    assert exists(1, 6) == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    assert exists(2, 5) == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    assert exists(1, 5, relayd=True) == R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    assert exists(1, 5) == LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
+    assert exists(1, 6) == LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    assert exists(2, 5) == LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    assert exists(1, 5, relayd=True) == LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     driver.core.shutdown(driver.now)
 
 

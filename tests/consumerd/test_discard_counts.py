@@ -19,8 +19,8 @@ import pytest
 
 from tests.consumerd.fakes import bare_channel
 from ustref.consumerd.registry import ChannelType, Stream
+from ustref.consumerd.ring_backend import UstStream
 from ustref.consumerd.streams import _update_stats
-from ustref.consumerd.ustctl_backend import UstStream
 from ustref.ids import StreamKey
 from ustref.lttng import SessionDaemon
 from ustref.lttng.sessiond import parse_discarded_events

@@ -15,7 +15,8 @@ import pytest
 from tests.consumerd.drive import Driver
 from tests.consumerd.fakes import bare_channel
 from tests.consumerd.test_testpoint import _stream
-from ustref.consumerd import handlers as H
+from ustref.consumerd import handlers
+from ustref.consumerd.behaviour import BEHAVIOUR
 from ustref.consumerd.core import Core, failure_reply
 from ustref.consumerd.exchange import Action, Send, SetNonBlocking, Sock
 from ustref.consumerd.metadata import MetadataCache
@@ -23,7 +24,6 @@ from ustref.consumerd.registry import ChannelType
 from ustref.errors import UstrefError
 from ustref.output.chunk import ChunkRegistry
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
     CONSUMER_MSG,
@@ -49,11 +49,10 @@ from ustref.protocol.consumer import (
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 
-C = LttngConsumerCommand
-R = LttcommReturnCode
 SILENT = {ReplyKind.NONE, ReplyKind.CONSUMER_STOPS}
 ANSWERED = sorted(
-    (cmd for cmd in C if REPLY_AFTER[Abi.V2_13_9][cmd] not in SILENT), key=lambda c: c.value
+    (cmd for cmd in LttngConsumerCommand if REPLY_AFTER[Abi.V2_13_9][cmd] not in SILENT),
+    key=lambda c: c.value,
 )
 
 
@@ -67,8 +66,10 @@ def _zeroed(cmd: LttngConsumerCommand) -> bytes:
 
 
 def _serves_the_next_command(driver: Driver) -> None:
-    init = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16))))
-    assert driver.statuses(driver.command(init)) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    init = _msg(
+        LttngConsumerCommand.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16)))
+    )
+    assert driver.statuses(driver.command(init)) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
     assert not driver.core.closed
 
 
@@ -82,9 +83,9 @@ def _value(cmd: LttngConsumerCommand, action: Action) -> int:
         return int(status.ret_code)
     if kind is ReplyKind.DATA_PENDING:
         return int(DATA_PENDING_REPLY.parse(action.data).is_data_pending)
-    if cmd is C.LTTNG_CONSUMER_DISCARDED_EVENTS:
+    if cmd is LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS:
         return int(DISCARDED_EVENTS_REPLY.parse(action.data).discarded_events)
-    if cmd is C.LTTNG_CONSUMER_LOST_PACKETS:
+    if cmd is LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS:
         return int(LOST_PACKETS_REPLY.parse(action.data).lost_packets)
     if kind is ReplyKind.CLOSE_TRACE_CHUNK:
         reply = CLOSE_TRACE_CHUNK_REPLY.parse(action.data)
@@ -95,7 +96,7 @@ def _value(cmd: LttngConsumerCommand, action: Action) -> int:
 
 def test_every_answered_command_has_a_failure_reply() -> None:
     """The behaviour table gives ``on_error`` exactly to the commands that answer."""
-    for cmd in C:
+    for cmd in LttngConsumerCommand:
         answered = REPLY_AFTER[Abi.V2_13_9][cmd] not in SILENT
         assert (BEHAVIOUR[cmd].on_error is not None) == answered, cmd.name
         if answered:
@@ -114,8 +115,8 @@ def test_a_failure_before_any_reply_answers_on_error(
     def fail(*args: object) -> Any:
         raise error
 
-    monkeypatch.setattr(H, "_member", fail)
-    if cmd is C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE:
+    monkeypatch.setattr(handlers, "_member", fail)
+    if cmd is LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE:
         monkeypatch.setattr(driver.core, "send_status", fail)
     (reply,) = driver.command(_zeroed(cmd))
     on_error = BEHAVIOUR[cmd].on_error
@@ -136,7 +137,9 @@ def test_a_flush_failure_answers_buffer_flush_failed() -> None:
     driver = Driver()
     stream, _reader = _stream(driver.core, 8, ChannelType.DATA, wait_fd=-1)
     stream.ust = FailingUst()  # type: ignore[assignment]
-    (reply,) = driver.command(_msg(C.LTTNG_CONSUMER_FLUSH_CHANNEL, KeyArgs(key=8)))
+    (reply,) = driver.command(
+        _msg(LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL, KeyArgs(key=8))
+    )
     assert driver.statuses([reply]) == [LttngErrorCode.LTTNG_ERR_BUFFER_FLUSH_FAILED]
     _serves_the_next_command(driver)
 
@@ -155,11 +158,11 @@ def test_a_writer_failure_after_the_first_status_answers_the_second() -> None:
     channel.metadata_cache.write = broken  # type: ignore[method-assign]
     text = b"/* CTF 1.8 */"
     push = PushMetadataMember(key=9, target_offset=0, len=len(text), version=0)
-    first = driver.command(_msg(C.LTTNG_CONSUMER_PUSH_METADATA, push))
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA, push))
     second = driver.command(text)
     assert driver.statuses(first + second) == [
-        R.LTTCOMM_CONSUMERD_SUCCESS,
-        R.LTTCOMM_CONSUMERD_ERROR_METADATA,
+        LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+        LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
     ]
     _serves_the_next_command(driver)
 
@@ -183,12 +186,12 @@ def test_a_chunk_failure_after_the_fd_answers_the_second_status(
             is_set=1, value=Credentials(uid=os.getuid(), gid=os.getgid())
         ),
     )
-    first = driver.command(_msg(C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
     dirfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     second = driver.command(b"\0", [dirfd])
     assert driver.statuses(first + second) == [
-        R.LTTCOMM_CONSUMERD_SUCCESS,
-        R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
+        LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+        LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
     ]
     _serves_the_next_command(driver)
 
@@ -210,14 +213,14 @@ def test_a_relayd_socket_failure_after_the_fd_answers_fatal(
     def broken(fd: int | None) -> None:
         raise OSError(9, "Bad file descriptor")
 
-    monkeypatch.setattr(H, "close_fd", broken)
-    first = driver.command(_msg(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, member))
+    monkeypatch.setattr(handlers, "close_fd", broken)
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, member))
     read_end, write_end = os.pipe()
     try:
         second = driver.command(b"\0", [read_end])
         assert driver.statuses(first + second) == [
-            R.LTTCOMM_CONSUMERD_SUCCESS,
-            R.LTTCOMM_CONSUMERD_FATAL,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         ]
     finally:
         os.close(write_end)
@@ -238,14 +241,17 @@ def test_a_monitor_pipe_failure_after_the_fd_answers_fatal(
 
     monkeypatch.setattr(driver.core, "act", act)
     first = driver.command(
-        _msg(C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE, bytes(CONSUMER_MSG_UNION_SIZE))
+        _msg(
+            LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE,
+            bytes(CONSUMER_MSG_UNION_SIZE),
+        )
     )
     read_end, write_end = os.pipe()
     try:
         second = driver.command(b"\0", [write_end])
         assert driver.statuses(first + second) == [
-            R.LTTCOMM_CONSUMERD_SUCCESS,
-            R.LTTCOMM_CONSUMERD_FATAL,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         ]
     finally:
         os.close(read_end)
@@ -261,10 +267,12 @@ def test_a_reply_building_error_is_answered_not_fatal(monkeypatch: pytest.Monkey
         def build(self, obj: object) -> bytes:
             raise construct.StreamError("injected build failure")
 
-    monkeypatch.setattr(H, "DATA_PENDING_REPLY", Unbuildable())
+    monkeypatch.setattr(handlers, "DATA_PENDING_REPLY", Unbuildable())
     driver = Driver()
-    (reply,) = driver.command(_msg(C.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=1)))
-    assert _value(C.LTTNG_CONSUMER_DATA_PENDING, reply) == 0
+    (reply,) = driver.command(
+        _msg(LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=1))
+    )
+    assert _value(LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING, reply) == 0
     monkeypatch.undo()
     _serves_the_next_command(driver)
 
@@ -273,11 +281,13 @@ def test_a_plain_handler_failing_after_its_reply_sends_nothing_more() -> None:
     """A failure after the whole reply went out is logged; nothing more is sent."""
 
     def answers_then_fails(state: Any, msg: Any) -> None:
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
         raise UstrefError("after the reply")
 
-    core = Core(handlers={**H.HANDLERS, C.LTTNG_CONSUMER_INIT: answers_then_fails})
+    core = Core(
+        handlers={**handlers.HANDLERS, LttngConsumerCommand.LTTNG_CONSUMER_INIT: answers_then_fails}
+    )
     driver = Driver(core)
-    init = _msg(C.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
-    assert driver.statuses(driver.command(init)) == [R.LTTCOMM_CONSUMERD_SUCCESS]
-    assert driver.statuses(driver.command(init)) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+    init = _msg(LttngConsumerCommand.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(16)))
+    assert driver.statuses(driver.command(init)) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
+    assert driver.statuses(driver.command(init)) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]

@@ -31,9 +31,9 @@ from ustref.protocol.consumer import (
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.ring.timers import PeriodicTimer
 
-C = LttngConsumerCommand
-R = LttcommReturnCode
-TRIGGER = C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL  # a command whose handler the test replaces
+TRIGGER = (
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL
+)  # a command whose handler the test replaces
 TRIGGER_RAW = int(TRIGGER).to_bytes(4, "little") + bytes(CONSUMER_MSG_UNION_SIZE)
 
 
@@ -57,7 +57,7 @@ def _core(channel: Channel, *, observe: bool = True) -> Driver:
 
     def asks(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         yield from request_metadata(state, channel)
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)  # the command's own answer
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)  # the command's own answer
 
     core = Core(handlers={TRIGGER: asks})
     core.registry.channels[channel.key] = channel
@@ -95,17 +95,19 @@ def test_request_then_push_fills_the_cache_before_the_command_answers() -> None:
     assert (request.uid, request.bits_per_long) == (1000, 64)
     text = b"/* CTF 1.8 */ trace { major = 1; };"
     push = ConsumerMsgV2139(
-        cmd_type=C.LTTNG_CONSUMER_PUSH_METADATA,
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA,
         u=PushMetadataMember(key=5, target_offset=0, len=len(text), version=0),
     )
     # A command arriving meanwhile waits: the pending request reads the metadata socket.
     ready = _sent(driver, Sock.METADATA, CONSUMER_MSG[Abi.V2_13_9].build(push))
-    assert [(s, _status(d)) for s, d in ready] == [(Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS)]
+    assert [(s, _status(d)) for s, d in ready] == [
+        (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+    ]
     assert _sent(driver, Sock.METADATA, text[:10]) == []
     done = [(s, _status(d)) for s, d in _sent(driver, Sock.METADATA, text[10:])]
     assert done == [
-        (Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS),
-        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
     ]
     assert channel.metadata_cache is not None
     assert bytes(channel.metadata_cache.contents) == text
@@ -117,8 +119,8 @@ def test_no_registry_is_acknowledged_and_the_command_goes_on() -> None:
     _sent(driver)
     error = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
     assert [(s, _status(d)) for s, d in _sent(driver, Sock.METADATA, error)] == [
-        (Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS),
-        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
     ]
     assert channel.metadata_cache is not None
     assert channel.metadata_cache.size == 0
@@ -128,10 +130,12 @@ def test_a_wrong_reply_ends_the_request_without_killing_the_core() -> None:
     channel = _metadata_channel()
     driver = _core(channel, observe=False)  # the session daemon breaks the table here
     _sent(driver)
-    wrong = (int(C.LTTNG_CONSUMER_INIT)).to_bytes(4, "little") + bytes(CONSUMER_MSG_UNION_SIZE)
+    wrong = (int(LttngConsumerCommand.LTTNG_CONSUMER_INIT)).to_bytes(4, "little") + bytes(
+        CONSUMER_MSG_UNION_SIZE
+    )
     # The error boundary answers the command's failure status (SNAPSHOT_CHANNEL's).
     assert [(s, _status(d)) for s, d in _sent(driver, Sock.METADATA, wrong)] == [
-        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED)
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED)
     ]
     core = driver.core
     assert not core.closed
@@ -144,7 +148,7 @@ def test_unrequested_metadata_socket_bytes_are_dropped() -> None:
     assert not driver.core.closed
 
 
-S = 1_000_000_000  # one second of the fake clock, in ns
+SECOND = 1_000_000_000  # one second of the fake clock, in ns
 
 
 def test_the_metadata_switch_timer_asks_the_session_daemon() -> None:
@@ -153,24 +157,24 @@ def test_the_metadata_switch_timer_asks_the_session_daemon() -> None:
     metadata slot is busy is skipped. Time is the driver's integer clock only."""
     channel = _metadata_channel()
     channel.switch_timer_interval_us = 500_000
-    channel.metadata_timer = PeriodicTimer.armed(10 * S - S // 2, S // 2)
-    driver = Driver(now=9 * S)
+    channel.metadata_timer = PeriodicTimer.armed(10 * SECOND - SECOND // 2, SECOND // 2)
+    driver = Driver(now=9 * SECOND)
     driver.core.registry.channels[channel.key] = channel
-    assert driver.core.next_deadline() == 10 * S
-    assert driver.tick(10 * S - 1) == []
-    ((sock, raw),) = _sent_by_tick(driver, 10 * S)
+    assert driver.core.next_deadline() == 10 * SECOND
+    assert driver.tick(10 * SECOND - 1) == []
+    ((sock, raw),) = _sent_by_tick(driver, 10 * SECOND)
     assert sock is Sock.METADATA
     assert METADATA_REQUEST_MSG.parse(raw).key == channel.key
-    assert driver.core.next_deadline() == 10 * S + S // 2
-    assert driver.tick(10 * S + S // 2) == []  # the first exchange still waits
+    assert driver.core.next_deadline() == 10 * SECOND + SECOND // 2
+    assert driver.tick(10 * SECOND + SECOND // 2) == []  # the first exchange still waits
     error = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
     assert [(s, _status(d)) for s, d in _sent_in(driver.feed(Sock.METADATA, error))] == [
-        (Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS)
+        (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     ]
     # Late: three periods missed coalesce into one firing, the grid is kept.
-    ((sock, _raw),) = _sent_by_tick(driver, 12 * S + S // 4)
+    ((sock, _raw),) = _sent_by_tick(driver, 12 * SECOND + SECOND // 4)
     assert sock is Sock.METADATA
-    assert driver.core.next_deadline() == 12 * S + S // 2
+    assert driver.core.next_deadline() == 12 * SECOND + SECOND // 2
 
 
 def _sent_in(actions: Sequence[object]) -> list[tuple[Sock, bytes]]:
@@ -189,19 +193,23 @@ def test_commands_are_answered_while_a_timer_request_waits() -> None:
     """One exchange slot per socket: the metadata switch timer's request waits in the
     metadata slot while the command slot goes on answering commands."""
     channel = _metadata_channel()
-    channel.metadata_timer = PeriodicTimer.armed(0, S)
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
     driver = Driver()
     driver.core.registry.channels[channel.key] = channel
-    ((sock, _raw),) = _sent_by_tick(driver, S)
+    ((sock, _raw),) = _sent_by_tick(driver, SECOND)
     assert sock is Sock.METADATA
     assert driver.core.in_flight(Sock.METADATA) is not None
-    init = ConsumerMsgV2139(cmd_type=C.LTTNG_CONSUMER_INIT, u=InitMember(sessiond_uuid=bytes(16)))
+    init = ConsumerMsgV2139(
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_INIT, u=InitMember(sessiond_uuid=bytes(16))
+    )
     replies = _sent_in(driver.command(CONSUMER_MSG[Abi.V2_13_9].build(init)))
-    assert [(s, _status(d)) for s, d in replies] == [(Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS)]
+    assert [(s, _status(d)) for s, d in replies] == [
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+    ]
     assert driver.core.in_flight(Sock.METADATA) is not None  # still waiting
     error = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
     assert [(s, _status(d)) for s, d in _sent_in(driver.feed(Sock.METADATA, error))] == [
-        (Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS)
+        (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     ]
     assert driver.core.in_flight(Sock.METADATA) is None
 
@@ -213,10 +221,10 @@ def test_a_command_needing_the_metadata_socket_queues_behind_the_timer() -> None
     (The session daemon serves the two requests one after the other — see
     spec/core.md, "Can the session daemon wait on us?")"""
     channel = _metadata_channel()
-    channel.metadata_timer = PeriodicTimer.armed(0, S)
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
     core = _core_without_trigger(channel)
     driver = Driver(core)
-    ((sock, _raw),) = _sent_by_tick(driver, S)
+    ((sock, _raw),) = _sent_by_tick(driver, SECOND)
     assert sock is Sock.METADATA
     assert driver.command(TRIGGER_RAW) == []  # queued
     assert core.in_flight(Sock.COMMAND) == TRIGGER.name
@@ -224,12 +232,12 @@ def test_a_command_needing_the_metadata_socket_queues_behind_the_timer() -> None
     first = _sent_in(driver.feed(Sock.METADATA, error))
     # The timer's exchange ends (its status), the command's request goes out at once.
     assert [s for s, _ in first] == [Sock.METADATA, Sock.METADATA]
-    assert _status(first[0][1]) == R.LTTCOMM_CONSUMERD_SUCCESS
+    assert _status(first[0][1]) == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     assert METADATA_REQUEST_MSG.parse(first[1][1]).key == channel.key
     second = _sent_in(driver.feed(Sock.METADATA, error))
     assert [(s, _status(d)) for s, d in second] == [
-        (Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS),
-        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
     ]
     assert core.in_flight(Sock.COMMAND) is None and core.in_flight(Sock.METADATA) is None
 
@@ -237,7 +245,7 @@ def test_a_command_needing_the_metadata_socket_queues_behind_the_timer() -> None
 def _core_without_trigger(channel: Channel) -> Core:
     def asks(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         yield from request_metadata(state, channel)
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
     core = Core(handlers={TRIGGER: asks})
     core.registry.channels[channel.key] = channel
@@ -250,7 +258,7 @@ def test_metadata_socket_eof_ends_the_waiting_request_not_the_core() -> None:
     _sent(driver)
     # The test handler did not catch: the error boundary answers for it.
     assert [(s, _status(d)) for s, d in _sent(driver, Sock.METADATA, b"")] == [
-        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED)
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED)
     ]
     assert not driver.core.closed
     # Nothing is left pending: later bytes on that socket are unrequested.
@@ -265,28 +273,30 @@ def test_push_metadata_is_answered_while_the_timer_request_waits() -> None:
     be answered in full while the timer's request waits; then the request's answer
     comes and is served."""
     channel = _metadata_channel()
-    channel.metadata_timer = PeriodicTimer.armed(0, S)
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
     driver = Driver()
     driver.core.registry.channels[channel.key] = channel
-    ((sock, _raw),) = _sent_by_tick(driver, S)
+    ((sock, _raw),) = _sent_by_tick(driver, SECOND)
     assert sock is Sock.METADATA
     text = b"/* CTF 1.8 */"
     push = ConsumerMsgV2139(
-        cmd_type=C.LTTNG_CONSUMER_PUSH_METADATA,
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA,
         u=PushMetadataMember(key=5, target_offset=0, len=len(text), version=0),
     )
     first = _sent_in(driver.command(CONSUMER_MSG[Abi.V2_13_9].build(push)))
     second = _sent_in(driver.command(text))
     assert [(s, _status(d)) for s, d in first + second] == [
-        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS),
-        (Sock.COMMAND, R.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
     ]
     assert channel.metadata_cache is not None and bytes(channel.metadata_cache.contents) == text
     # The registry lock is free again: the session daemon answers the request.
     nothing_new = ConsumerMsgV2139(
-        cmd_type=C.LTTNG_CONSUMER_PUSH_METADATA,
+        cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA,
         u=PushMetadataMember(key=5, target_offset=len(text), len=0, version=0),
     )
     done = _sent_in(driver.feed(Sock.METADATA, CONSUMER_MSG[Abi.V2_13_9].build(nothing_new)))
-    assert [(s, _status(d)) for s, d in done] == [(Sock.METADATA, R.LTTCOMM_CONSUMERD_SUCCESS)]
+    assert [(s, _status(d)) for s, d in done] == [
+        (Sock.METADATA, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+    ]
     assert driver.core.in_flight(Sock.METADATA) is None

@@ -13,7 +13,7 @@ from tests.consumerd.test_testpoint import _stream
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Send
 from ustref.consumerd.registry import ChannelType
-from ustref.consumerd.ustctl_backend import UstChannel, UstStream
+from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,

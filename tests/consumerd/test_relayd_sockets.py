@@ -23,9 +23,6 @@ from ustref.protocol.consumer import (
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.sockets import LttcommSockProto
 
-C = LttngConsumerCommand
-R = LttcommReturnCode
-
 
 def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
     return CONSUMER_MSG[Abi.V2_13_9].build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
@@ -41,7 +38,7 @@ def _add(driver: Driver, kind: LttngStreamType, fd: int, net: int = 3) -> list[o
         session_id=7,
         relayd_session_id=42 if kind == LttngStreamType.LTTNG_STREAM_CONTROL else 0,
     )
-    first = driver.command(_msg(C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
+    first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
     return driver.statuses(first + driver.command(b"\0", [fd]))
 
 
@@ -60,19 +57,23 @@ def test_control_then_data_socket_are_kept_then_closed_by_destroy() -> None:
     data, peer2 = os.pipe()
     try:
         assert _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control) == [
-            R.LTTCOMM_CONSUMERD_SUCCESS,
-            R.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
         ]
         assert _add(driver, LttngStreamType.LTTNG_STREAM_DATA, data) == [
-            R.LTTCOMM_CONSUMERD_SUCCESS,
-            R.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
         ]
         pair = core.registry.relayds[RelaydId(3)]
         assert (pair.control_fd, pair.data_fd) == (control, data)
         assert pair.relayd_session_id == 42
         assert pair.sessiond_session_id == 7
-        destroy = _msg(C.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=3))
-        assert driver.statuses(driver.command(destroy)) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+        destroy = _msg(
+            LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=3)
+        )
+        assert driver.statuses(driver.command(destroy)) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+        ]
         assert not core.registry.relayds
         assert not _is_open(control)
         assert not _is_open(data)
@@ -83,8 +84,12 @@ def test_control_then_data_socket_are_kept_then_closed_by_destroy() -> None:
 
 def test_destroy_of_an_unknown_relayd_fails() -> None:
     driver = Driver()
-    destroy = _msg(C.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=9))
-    assert driver.statuses(driver.command(destroy)) == [R.LTTCOMM_CONSUMERD_RELAYD_FAIL]
+    destroy = _msg(
+        LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=9)
+    )
+    assert driver.statuses(driver.command(destroy)) == [
+        LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL
+    ]
 
 
 def test_shutdown_closes_kept_sockets() -> None:

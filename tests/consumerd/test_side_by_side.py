@@ -29,7 +29,7 @@ from tests.guard import skip_or_fail
 from ustref.capture import load_capture
 from ustref.capture.decode import decode_records, line
 from ustref.capture.launch import capture_env, sessiond_args
-from ustref.consumerd import ustctl_backend as B
+from ustref.consumerd import ring_backend
 from ustref.lttng import FORK_WRAPPER, SessionDaemon, read_events
 from ustref.protocol.abi import Abi
 from ustref.transport.launcher import which
@@ -89,11 +89,11 @@ def observe(
     consumer: str | None,
     tmp: Path,
     app_builder: Callable[[str], Path],
-    ust_ctl: str = B.PURE,
+    ust_ctl: str = ring_backend.PURE,
 ) -> Observed:
     extra = [f"--consumerd64-path={consumer}"] if consumer else []
     out = tmp / "trace"
-    env = {B.ENV: ust_ctl}
+    env = {ring_backend.ENV: ust_ctl}
     with SessionDaemon(
         extra_args=extra, env=env, workdir=tmp / "sessiond", lock_timeout=1800
     ) as sd:
@@ -507,7 +507,7 @@ def test_same_trace_as_the_c_consumer_with_liblttng_ust_ctl(
     """``USTREF_UST_CTL=lib``: the same, with liblttng-ust-ctl creating the buffers."""
     scenario = SCENARIOS[name]
     reference = observe(scenario, None, tmp_path / "c", app_builder)
-    ours = observe(scenario, ustref_consumerd(), tmp_path / "ustref", app_builder, B.LIB)
+    ours = observe(scenario, ustref_consumerd(), tmp_path / "ustref", app_builder, ring_backend.LIB)
     assert reference.listing
     assert (ours.tree, ours.listing, ours.client) == (
         reference.tree,
@@ -526,7 +526,7 @@ def test_pure_consumer_of_a_real_session_never_maps_liblttng_ust_ctl(
     maps: list[str] = []
     with SessionDaemon(
         extra_args=[f"--consumerd64-path={ustref_consumerd()}"],
-        env={B.ENV: B.PURE},
+        env={ring_backend.ENV: ring_backend.PURE},
         workdir=tmp_path / "sessiond",
         lock_timeout=1800,
     ) as sd:

@@ -23,9 +23,9 @@ from ustref.protocol.consumer import (
     LttngConsumerCommand,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
-from ustref.ring import ustctl
+from ustref.ring import libustctl
 
-pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl not loadable")
+pytestmark = pytest.mark.skipif(not libustctl.available(), reason="liblttng-ust-ctl not loadable")
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

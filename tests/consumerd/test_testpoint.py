@@ -21,11 +21,11 @@ from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core
 from ustref.consumerd.loop import HEALTH_PATH_ENV
 from ustref.consumerd.registry import Channel, ChannelType, Stream
-from ustref.consumerd.ustctl_backend import UstStream
+from ustref.consumerd.ring_backend import UstStream
 from ustref.ids import StreamKey
 from ustref.protocol.consumer import ERROR_SOCKET_CODE
 from ustref.protocol.lttng_error import LttcommReturnCode
-from ustref.ring import ustctl
+from ustref.ring import libustctl
 from ustref.ring.reader import Status, StreamReader
 
 PAUSE = 49
@@ -193,7 +193,7 @@ def test_rotation_drains_even_while_paused() -> None:
     assert reader.reads == 1
 
 
-@pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl not loadable")
+@pytest.mark.skipif(not libustctl.available(), reason="liblttng-ust-ctl not loadable")
 @pytest.mark.parametrize("enabled", [True, False])
 def test_the_daemon_creates_the_pipe_before_ready_and_removes_it(
     tmp_path: Path, enabled: bool

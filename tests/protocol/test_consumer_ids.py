@@ -62,3 +62,12 @@ def test_relayd_and_chunk_ids_unset_are_none() -> None:
     )
     with pytest.raises(LocalProtocolError, match="session id"):
         consumer.session_id(consumer.KeyArgs(key=1))
+
+
+def test_relayd_index_keeps_all_ones() -> None:
+    """The relayd table's key is taken as sent: all ones is an index there, not "local"."""
+    destroy = _member(consumer.LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD)
+    destroy = dataclasses.replace(destroy, net_seq_idx=consumer.NO_RELAYD)
+    assert consumer.relayd_index(destroy) == consumer.NO_RELAYD
+    sock = _member(consumer.LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET)
+    assert consumer.relayd_index(dataclasses.replace(sock, net_index=4)) == 4

@@ -28,15 +28,15 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.conversation import FD_CARRIER, Conversation, Decoded, Role, Socket
 from ustref.protocol.conversation.rules import STARTUP_CODE
-from ustref.protocol.lttng_error import LttcommReturnCode
-from ustref.protocol.ust_abi import LttngUstAbiChanType
-from ustref.protocol.ustctl import (
+from ustref.protocol.handover import (
     UstctlChannelSize,
     UstctlChannelType,
     UstctlStreamListEndMarker,
     UstctlStreamMemoryMapSize,
     UstctlStreamNr,
 )
+from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.ust_abi import LttngUstAbiChanType
 from ustref.transport import close_fds, recv_some, send_all
 
 SUCCESS = ConsumerStatusMsg(ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)

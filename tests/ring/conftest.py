@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.guard import skip_or_fail
-from ustref.ring import ustctl
+from ustref.ring import libustctl
+from ustref.ring.libustctl import OracleChannel, OracleStream
 from ustref.ring.reader import StreamReader
-from ustref.ring.ustctl import OracleChannel, OracleStream
 
 Reader = StreamReader | OracleStream
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip oracle tests where liblttng-ust-ctl cannot load — fail them in CI (tests.guard)."""
-    if "oracle_channel" in getattr(item, "fixturenames", ()) and not ustctl.available():
+    if "oracle_channel" in getattr(item, "fixturenames", ()) and not libustctl.available():
         skip_or_fail("liblttng-ust-ctl.so.5 (and a C compiler for its shim) missing")
 
 

@@ -28,8 +28,8 @@ from tests.guard import require_tool
 from ustref.ring import layout
 from ustref.ring.crash import read_crash_record
 from ustref.ring.dump import crash_packets, dump
+from ustref.ring.libustctl import OracleChannel
 from ustref.ring.shm import ShmMapping
-from ustref.ring.ustctl import OracleChannel
 
 SUBBUF = 4096
 PAYLOAD = bytes((i * 37 + 11) % 256 for i in range(1000))

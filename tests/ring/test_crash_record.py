@@ -18,8 +18,8 @@ import pytest
 from ustref.errors import LayoutError
 from ustref.ring import layout
 from ustref.ring.crash import Geometry, read_crash_record
+from ustref.ring.libustctl import OracleChannel
 from ustref.ring.shm import ShmMapping
-from ustref.ring.ustctl import OracleChannel
 
 BASE = layout.RingBuffer.crash_abi.offset
 OFFSETS_AT = BASE + layout.CrashAbi.offset.offset

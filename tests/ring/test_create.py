@@ -45,10 +45,10 @@ import pytest
 
 from ustref.consumerd.effects import open_stream_fds
 from ustref.errors import LocalProtocolError, UstrefError
-from ustref.ring import create, layout, ustctl
+from ustref.ring import create, layout, libustctl
 from ustref.ring.channel import PureChannel
 
-pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl missing")
+pytestmark = pytest.mark.skipif(not libustctl.available(), reason="liblttng-ust-ctl missing")
 
 LONG = 10_000_000  # µs: never fires during a test
 
@@ -183,7 +183,7 @@ def test_create_matches_library(cfg: Config, tmp_path: Path) -> None:
     pure_fds = open_stream_fds(nr, shm_path=pure_path)
     received: list[int] = []
     before = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    oracle = ustctl.OracleChannel(
+    oracle = libustctl.OracleChannel(
         metadata=cfg.metadata,
         overwrite=cfg.overwrite,
         subbuf_size=cfg.subbuf_size,
@@ -307,7 +307,7 @@ def test_rejects_what_the_library_rejects(attr: create.ChannelAttr, what: str) -
     fds = open_stream_fds(nr)
     try:
         with pytest.raises(UstrefError):
-            ustctl.OracleChannel(
+            libustctl.OracleChannel(
                 overwrite=attr.overwrite,
                 subbuf_size=attr.subbuf_size,
                 num_subbuf=attr.num_subbuf,
@@ -338,13 +338,13 @@ def test_memfd_option_is_sealed_against_shrinking() -> None:
 def test_nr_stream_per_channel() -> None:
     assert (
         create.possible_cpus_array_len()
-        == ustctl.library().lttng_ust_ctl_get_nr_stream_per_channel()
+        == libustctl.library().lttng_ust_ctl_get_nr_stream_per_channel()
     )
 
 
 def test_end_of_streams_marker() -> None:
-    lib = ustctl.library()
-    data, fds = ustctl._handover(
+    lib = libustctl.library()
+    data, fds = libustctl._handover(
         lambda fd: int(lib.lttng_ust_ctl_send_stream_to_sessiond(fd, None))
     )
     assert fds == []

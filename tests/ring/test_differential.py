@@ -24,9 +24,9 @@ from tests.ring.conftest import Pair, Reader
 from ustref.errors import LayoutError, LocalProtocolError
 from ustref.ring import layout
 from ustref.ring.crash import read_crash_record
+from ustref.ring.libustctl import OracleChannel
 from ustref.ring.reader import Status, StreamReader, page_align
 from ustref.ring.shm import PAGE_SIZE
-from ustref.ring.ustctl import OracleChannel
 
 MakePair = Callable[..., Pair]
 GETTERS = ("get_subbuf_size", "get_padded_subbuf_size", "get_mmap_read_offset")
@@ -200,7 +200,7 @@ def test_pure_flush_matches_library_flush(
 ) -> None:
     """``flush_buffer`` by the pure reader leaves the same shm bytes as the library's,
     timestamps aside."""
-    from ustref.ring.ustctl import OracleChannel
+    from ustref.ring.libustctl import OracleChannel
 
     images = []
     for use_pure in (False, True):
@@ -229,7 +229,7 @@ def test_pure_clear_matches_library_clear(
     position moved to the current sub-buffer) leaves the same shm bytes as
     ``lttng_ust_ctl_clear_buffer()``, timestamps aside, with 0 to 5 packets delivered
     before (5: the discard-mode buffer of 4 is full and the last flush was refused)."""
-    from ustref.ring.ustctl import OracleChannel
+    from ustref.ring.libustctl import OracleChannel
 
     images = []
     for use_pure in (False, True):

@@ -22,8 +22,8 @@ from ustref.errors import LayoutError, LocalProtocolError, UstrefError
 from ustref.ring import layout, shm
 from ustref.ring import reader as reader_module
 from ustref.ring.drain import FdSink, PacketInfo, drain, packet_info
+from ustref.ring.libustctl import OracleChannel, OracleStream
 from ustref.ring.reader import Status, StreamReader, Subbuffer
-from ustref.ring.ustctl import OracleChannel, OracleStream
 
 MakeChannel = Callable[..., OracleChannel]
 META_HEADER = layout.METADATA_SUBBUF_HEADER_SIZE

@@ -11,8 +11,8 @@ import pytest
 
 from ustref.ring import layout
 from ustref.ring.dump import Progress, crash_packets, dump, dump_main
+from ustref.ring.libustctl import OracleChannel
 from ustref.ring.shm import ShmMapping
-from ustref.ring.ustctl import OracleChannel
 
 
 def test_progress_bar_renders_and_finishes() -> None:

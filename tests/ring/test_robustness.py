@@ -18,9 +18,9 @@ import pytest
 from ustref.errors import LayoutError
 from ustref.ring import layout
 from ustref.ring.dump import dump_main
+from ustref.ring.libustctl import OracleChannel
 from ustref.ring.reader import Status, StreamReader
 from ustref.ring.shm import ShmMapping
-from ustref.ring.ustctl import OracleChannel
 
 
 @pytest.fixture

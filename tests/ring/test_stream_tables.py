@@ -18,9 +18,9 @@ import pytest
 
 from ustref.errors import LayoutError
 from ustref.ring import layout
+from ustref.ring.libustctl import OracleChannel
 from ustref.ring.reader import StreamReader
 from ustref.ring.shm import ShmMapping
-from ustref.ring.ustctl import OracleChannel
 
 BACKEND = layout.RingBuffer.backend.offset
 SIZES = {

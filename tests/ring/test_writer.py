@@ -26,12 +26,12 @@ from contextlib import contextmanager
 import pytest
 
 from ustref.consumerd.effects import open_stream_fds
-from ustref.ring import create, layout, ustctl
+from ustref.ring import create, layout, libustctl
 from ustref.ring.channel import PureChannel
 from ustref.ring.reader import Status, StreamReader
 from ustref.ring.writer import BufferFull, MetadataWriter
 
-pytestmark = pytest.mark.skipif(not ustctl.available(), reason="liblttng-ust-ctl missing")
+pytestmark = pytest.mark.skipif(not libustctl.available(), reason="liblttng-ust-ctl missing")
 
 UUID = bytes(range(16, 32))
 WAYS = [("lib", "lib"), ("lib", "pure"), ("pure", "pure"), ("pure", "lib")]
@@ -45,8 +45,8 @@ def _attr(subbuf_size: int, num_subbuf: int) -> create.ChannelAttr:
     )
 
 
-def _oracle(attr: create.ChannelAttr, fd: int) -> ustctl.OracleChannel:
-    return ustctl.OracleChannel(
+def _oracle(attr: create.ChannelAttr, fd: int) -> libustctl.OracleChannel:
+    return libustctl.OracleChannel(
         metadata=True,
         subbuf_size=attr.subbuf_size,
         num_subbuf=attr.num_subbuf,
@@ -70,10 +70,10 @@ class Way:
 
     def __init__(self, creator: str, writer: str, attr: create.ChannelAttr) -> None:
         self.fd = open_stream_fds(1)[0]
-        self.oracle: ustctl.OracleChannel | None = None
+        self.oracle: libustctl.OracleChannel | None = None
         self.pure: PureChannel | None = None
         self.writer: MetadataWriter | None = None
-        self.lib_stream: ustctl.OracleStream | None = None
+        self.lib_stream: libustctl.OracleStream | None = None
         if creator == "lib" or writer == "lib":
             self.oracle = _oracle(attr, self.fd)
         if creator == "pure":
@@ -137,7 +137,7 @@ def _ways(attr: create.ChannelAttr) -> Iterator[dict[tuple[str, str], Way]]:
             live.close()
 
 
-def _drain(reader: StreamReader | ustctl.OracleStream) -> list[bytes]:
+def _drain(reader: StreamReader | libustctl.OracleStream) -> list[bytes]:
     out = []
     while reader.get_next_subbuf() is Status.OK:
         out.append(reader.read_subbuf(reader.get_padded_subbuf_size()))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ustref.protocol.behaviour import BEHAVIOUR
+from ustref.consumerd.behaviour import BEHAVIOUR
 from ustref.protocol.consumer import LttngConsumerCommand
 from ustref.specgen.links import heading_anchor
 from ustref.specgen.render import render_pages

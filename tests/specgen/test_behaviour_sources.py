@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.c_sources import LTTNG_TOOLS_2_13_9, needs_lttng_tools_2_13_9
-from ustref.protocol.behaviour import UST_CONSUMER
+from ustref.consumerd.behaviour import UST_CONSUMER
 from ustref.specgen.sources import check_sources, function_extent
 
 _FAKE_C = """\

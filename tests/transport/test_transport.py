@@ -189,7 +189,7 @@ def test_child_lifecycle(tmp_path: Path) -> None:
 
 def test_consumerd_options_read_like_getopt_long() -> None:
     """lttng-consumerd.c ``parse_args()``: every spelling ``getopt_long`` accepts."""
-    from ustref.consumerd import ustctl_backend as B
+    from ustref.consumerd import ring_backend
     from ustref.transport.argv import UST_CTL_CHOICES, ConsumerdOptions, UsageError
 
     parse = ConsumerdOptions.parse
@@ -224,7 +224,7 @@ def test_consumerd_options_read_like_getopt_long() -> None:
         parse(["-c", "C"]).consumerd_argv()
     with pytest.raises(LaunchError):  # UsageError is a LaunchError
         ConsumerdArgv.parse(["-e", "E"])
-    assert UST_CTL_CHOICES == B.CHOICES
+    assert UST_CTL_CHOICES == ring_backend.CHOICES
 
 
 def test_consumerd_side_answers_health_while_it_waits(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ src/common/consumer/consumer.c):
 * :mod:`~ustref.consumerd.lifetime` — deleting streams and channels, references,
   rotation, hang-ups;
 * :mod:`~ustref.consumerd.handlers` — one handler per ``lttng_consumer_command``;
-* :mod:`~ustref.consumerd.ustctl_backend` — the one seam to the ring buffers the
+* :mod:`~ustref.consumerd.ring_backend` — the one seam to the ring buffers the
   consumer owns (``lttng_ust_ctl_*``): pure Python (default) or liblttng-ust-ctl;
 * :mod:`~ustref.consumerd.core` — the sans-IO core (``receive``, ``handle_timer``,
   ``next_deadline``, all taking ``now``; exchange slots; the error boundary);

@@ -12,7 +12,7 @@ parser of the consumer's argv); ``parse_args``, ``Options`` and ``UsageError`` a
 names here.
 
 ustref adds ``--ust-ctl pure|lib``: which ust-ctl backend creates and writes the ring
-buffers (:mod:`ustref.consumerd.ustctl_backend`). lttng-sessiond passes a fixed argv, so
+buffers (:mod:`ustref.consumerd.ring_backend`). lttng-sessiond passes a fixed argv, so
 the environment variable ``USTREF_UST_CTL`` (inherited through the session daemon)
 chooses it when the option is absent; ``pure`` is the default.
 """
@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ustref.consumerd import ustctl_backend as B
+from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.loop import Paths, Shell, health_path
 from ustref.errors import LaunchError, TransportError
@@ -73,7 +73,7 @@ Options:
   -u, --ust                          Consume user-space traces (ustref: the only mode).
       --ust-ctl pure|lib             ustref: who creates and writes the ring buffers,
                                      pure Python (default) or liblttng-ust-ctl.so.5.
-                                     Without it, ${B.ENV}=pure|lib chooses: the
+                                     Without it, ${ring_backend.ENV}=pure|lib chooses: the
                                      way when lttng-sessiond starts the consumer.
 """
 
@@ -87,9 +87,11 @@ parse_args = ConsumerdOptions.parse
 
 def ust_ctl_choice(opts: ConsumerdOptions) -> str:
     """The backend: the option, else ``$USTREF_UST_CTL``, else ``pure``."""
-    choice = opts.ust_ctl or os.environ.get(B.ENV, "") or B.DEFAULT
-    if choice not in B.CHOICES:
-        raise UsageError(f"{B.ENV}={choice!r}: choose from {', '.join(B.CHOICES)}")
+    choice = opts.ust_ctl or os.environ.get(ring_backend.ENV, "") or ring_backend.DEFAULT
+    if choice not in ring_backend.CHOICES:
+        raise UsageError(
+            f"{ring_backend.ENV}={choice!r}: choose from {', '.join(ring_backend.CHOICES)}"
+        )
     return choice
 
 
@@ -99,10 +101,10 @@ def _reexec(argv: Sequence[str], ust_ctl: str) -> None:
     virtual environment, so a bootstrap hands it this process's ``sys.path``
     (site directories re-read, for their ``.pth`` files). The ``lib`` backend's shim
     is compiled here, once, cached for the child; ``pure`` never builds it."""
-    if ust_ctl == B.LIB:
-        from ustref.ring import ustctl
+    if ust_ctl == ring_backend.LIB:
+        from ustref.ring import libustctl
 
-        ustctl.build_shim()
+        libustctl.build_shim()
     env = dict(os.environ)
     env[_REEXEC] = "1"
     env[_SYS_PATH] = os.pathsep.join(p for p in sys.path if p)
@@ -139,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = Paths(
         command=consumerd_argv.cmd_sock, error=consumerd_argv.err_sock, health=health_path()
     )
-    shell = Shell(paths, Core(ustctl=B.backend(ust_ctl)))
+    shell = Shell(paths, Core(backend=ring_backend.backend(ust_ctl)))
     log.debug("ust-ctl backend: %s", ust_ctl)
     try:
         shell.start()

@@ -23,7 +23,7 @@ objects or files) and ``CreatePipe`` (a metadata stream's poll pipe), answered
 through :meth:`Core.complete`.
 
 **Behind injected objects** (not actions): the ust-ctl backend
-(:class:`~ustref.consumerd.ustctl_backend.Backend`: channel creation, flush, clear,
+(:class:`~ustref.consumerd.ring_backend.Backend`: channel creation, flush, clear,
 metadata writes, its ring-buffer timers — liblttng-ust-ctl calls in C) with the
 mmap reads and writes of the ring buffers, and file output (:mod:`ustref.output`:
 trace chunks, stream and index files). Closing fds the core owns (``os.close``) is
@@ -39,13 +39,13 @@ an exchange in the metadata slot alone, so commands go on meanwhile.
 **Error boundary.** Every handler, plain or generator, runs inside
 :meth:`Core._advance`: a :class:`~ustref.errors.UstrefError`, an ``OSError`` or a
 ``construct`` error ends the exchange, is logged, and the command gets the reply
-the C consumer answers on failure (:attr:`ustref.protocol.behaviour.Behaviour.on_error`),
+the C consumer answers on failure (:attr:`ustref.consumerd.behaviour.Behaviour.on_error`),
 in the shape due at the point reached (see :func:`failure_reply`); the daemon goes on.
 
 Mirrors the command side of lttng-tools v2.13.9: ``consumer_thread_sessiond_poll``
 and ``lttng_consumer_recv_cmd`` (consumer.c) feeding ``lttng_ustconsumer_recv_cmd``
-(ust-consumer.c, lines 1386-2345), and the timers of consumer-timer.c. See
-``spec/core.md``.
+(ust-consumer.c; lines in :data:`~ustref.consumerd.behaviour.RECV_CMD`), and the timers of
+consumer-timer.c. See ``spec/core.md``.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ from dataclasses import dataclass, field
 
 import construct
 
-from ustref.consumerd import lifetime
-from ustref.consumerd import streams as S
+from ustref.consumerd import lifetime, streams
+from ustref.consumerd.behaviour import BEHAVIOUR
 from ustref.consumerd.exchange import (
     Acquire,
     HandlerGen,
@@ -73,11 +73,10 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler
-from ustref.consumerd.ustctl_backend import Backend
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CLOSE_TRACE_CHUNK_REPLY,
@@ -189,9 +188,9 @@ class Core(ConsumerState):
         *,
         abi: Abi = Abi.V2_13_9,
         handlers: Mapping[LttngConsumerCommand, Handler] | None = None,
-        ustctl: Backend | None = None,
+        backend: Backend | None = None,
     ) -> None:
-        super().__init__(abi=abi, ustctl=ustctl)
+        super().__init__(abi=abi, backend=backend)
         self.handlers: Mapping[LttngConsumerCommand, Handler] = (
             HANDLERS if handlers is None else handlers
         )
@@ -289,7 +288,7 @@ class Core(ConsumerState):
         }
         for channel in self.registry.channels.values():
             # Monitored or not: consumer_add_channel notifies the channel thread of
-            # every data channel with a wait fd (consumer.c 1149-1151).
+            # every data channel with a wait fd.
             if channel.wait_fd >= 0 and channel.sent_to_sessiond:
                 fds[channel.wait_fd] = channel
         return fds
@@ -517,7 +516,7 @@ class Core(ConsumerState):
                 self._metadata_switch_timer(channel)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
-        """``metadata_switch_timer()`` (consumer-timer.c 80-121): ask the session
+        """Mirrors ``metadata_switch_timer``: ask the session
         daemon for new metadata (``lttng_ustconsumer_request_metadata(ctx, channel,
         1, 1)``) in the metadata slot. C blocks its timer thread on
         ``metadata_socket_lock``; here a tick that finds the slot busy is skipped
@@ -531,7 +530,9 @@ class Core(ConsumerState):
         if self.monitor_pipe is None or not channel.streams:
             return
         try:
-            samples = [S.usage(stream) for stream in channel.streams if stream.reader is not None]
+            samples = [
+                streams.usage(stream) for stream in channel.streams if stream.reader is not None
+            ]
         except UstrefError as exc:
             log.error("channel %d: monitor sample: %s", channel.key, exc)
             return
@@ -557,12 +558,12 @@ class Core(ConsumerState):
                 continue
             try:
                 if not stream.quiescent:
-                    S.flush(stream, producer_active=False)
+                    streams.flush(stream, producer_active=False)
                     stream.quiescent = True
-                S.drain(stream)
+                streams.drain(stream)
             except (UstrefError, OSError) as exc:
                 log.error("stream %s at exit: %s", stream.name, exc)
-            S.close_output(stream)
+            streams.close_output(stream)
         for channel in list(self.registry.channels.values()):
             lifetime.destroy_channel(self, channel)
         self.chunks.put_each_chunk()

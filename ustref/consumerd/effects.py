@@ -136,12 +136,10 @@ def open_stream_fds(
 
 
 def remove_stream_files(nr: int, shm_path: str, root_shm_path: str) -> None:
-    """``lttng_ustconsumer_del_channel()`` / ``_free_channel()`` (ust-consumer.c
-    2480-2525): unlink each stream's ``<shm_path><cpu>`` file, then remove
-    ``root_shm_path`` and the directories under it that hold no file
-    (``run_as_rmdir_recursive`` with ``LTTNG_DIRECTORY_HANDLE_SKIP_NON_EMPTY_FLAG``,
-    directory-handle.c: deepest first; a directory with a file stays, and so do
-    its parents)."""
+    """Mirrors ``lttng_ustconsumer_del_channel`` / ``_free_channel``: unlink each stream's
+    ``<shm_path><cpu>`` file, then remove ``root_shm_path`` and the directories under it that hold
+    no file (``run_as_rmdir_recursive`` with ``LTTNG_DIRECTORY_HANDLE_SKIP_NON_EMPTY_FLAG``,
+    directory-handle.c: deepest first; a directory with a file stays, and so do its parents)."""
     if shm_path:
         for cpu in range(nr):
             with contextlib.suppress(OSError):

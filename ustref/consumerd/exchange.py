@@ -67,16 +67,16 @@ class WriteMonitor:
 
 @dataclass(frozen=True)
 class SetNonBlocking:
-    """``fcntl(fd, F_SETFL, O_NONBLOCK)`` (SET_CHANNEL_MONITOR_PIPE, ust-consumer.c 2027-2035)."""
+    """``fcntl(fd, F_SETFL, O_NONBLOCK)`` (SET_CHANNEL_MONITOR_PIPE's case of
+    ``lttng_ustconsumer_recv_cmd``)."""
 
     fd: int
 
 
 @dataclass(frozen=True)
 class RemoveShmFiles:
-    """``lttng_ustconsumer_del_channel()`` / ``_free_channel()`` (ust-consumer.c
-    2480-2525): unlink ``<shm_path><cpu>`` for ``cpu < nr``, then the empty directories
-    under ``root_shm_path``."""
+    """``lttng_ustconsumer_del_channel`` / ``_free_channel``: unlink ``<shm_path><cpu>`` for ``cpu <
+    nr``, then the empty directories under ``root_shm_path``."""
 
     nr: int
     shm_path: str
@@ -88,7 +88,7 @@ class RemoveShmFiles:
 
 @dataclass(frozen=True, eq=False)
 class OpenStreamFds:
-    """``open_ust_stream_fd()`` for CPUs ``0 .. nr-1`` (ust-consumer.c 359-385):
+    """``open_ust_stream_fd`` for CPUs ``0 .. nr-1``:
     anonymous shm objects, or ``<shm_path><cpu>`` files owned by ``owner``.
     Answered with the fds."""
 
@@ -100,7 +100,7 @@ class OpenStreamFds:
 @dataclass(frozen=True, eq=False)
 class CreatePipe:
     """``pipe2(O_CLOEXEC | O_NONBLOCK)``: a metadata stream's ``ust_metadata_poll_pipe``
-    (``create_ust_streams``, ust-consumer.c 274). Answered with (read, write) fds."""
+    (``create_ust_streams``). Answered with (read, write) fds."""
 
 
 Request = OpenStreamFds | CreatePipe

@@ -1,8 +1,11 @@
 """One handler per ``lttng_consumer_command``: the cases of ``lttng_ustconsumer_recv_cmd``.
 
 Each handler mirrors one ``case`` of ``lttng_ustconsumer_recv_cmd``
-(src/common/ust-consumer/ust-consumer.c @ v2.13.9; line ranges given per
-handler) and the common functions it calls in consumer.c. A handler either
+(src/common/ust-consumer/ust-consumer.c @ v2.13.9) and the functions it calls, which
+its docstring names; their v2.13.9 lines are written once, as the command's
+:class:`~ustref.consumerd.behaviour.Source` s in
+:data:`~ustref.consumerd.behaviour.BEHAVIOUR` (or in
+:data:`~ustref.consumerd.behaviour.MIRRORED`), checked against the tree. A handler either
 returns ``None`` (it sent everything) or is a generator that yields the waits of
 :mod:`ustref.consumerd.exchange` (:class:`Need` when the session daemon has more to
 send, :class:`Acquire` for the metadata socket, a request such as
@@ -10,7 +13,7 @@ send, :class:`Acquire` for the metadata socket, a request such as
 :class:`~ustref.consumerd.state.ConsumerState`, never the core, reads the time from
 ``state.now`` and makes no system call: system effects are actions. A failure it
 raises (``UstrefError``, ``OSError``) is answered by the core's error boundary with
-the command's ``on_error`` (:mod:`ustref.protocol.behaviour`).
+the command's ``on_error`` (:mod:`ustref.consumerd.behaviour`).
 :data:`HANDLERS` maps every command to its handler.
 """
 
@@ -18,8 +21,7 @@ from __future__ import annotations
 
 import logging
 
-from ustref.consumerd import lifetime
-from ustref.consumerd import streams as S
+from ustref.consumerd import lifetime, streams
 from ustref.consumerd.exchange import (
     Acquire,
     CreatePipe,
@@ -32,7 +34,6 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import (
-    LOCAL,
     Channel,
     ChannelType,
     RelaydPair,
@@ -41,7 +42,7 @@ from ustref.consumerd.registry import (
 )
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import RemoteProtocolError, UstrefError
-from ustref.ids import ChannelKey, ChunkId, RelaydId, SessionId
+from ustref.ids import ChannelKey
 from ustref.output.chunk import Credentials, TraceChunk
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
@@ -74,18 +75,19 @@ from ustref.protocol.consumer import (
     SessionIdArgs,
     SnapshotChannelMember,
     TraceChunkExistsMember,
+    channel_key,
+    chunk_id,
     parse_metadata_socket_reply,
+    relayd_id,
+    relayd_index,
+    session_id,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
-from ustref.ring import create as RC
-from ustref.ring import packet as P
+from ustref.ring import create, packet
 from ustref.ring.timers import PeriodicTimer
 
 log = logging.getLogger("ustref.consumerd")
-
-C = LttngConsumerCommand
-R = LttcommReturnCode
 
 
 def _member(msg: ConsumerMsg, kind: type[object]) -> object:
@@ -94,19 +96,18 @@ def _member(msg: ConsumerMsg, kind: type[object]) -> object:
     return msg.u
 
 
-def _key(msg: ConsumerMsg) -> int:
+def _key(msg: ConsumerMsg) -> ChannelKey:
     u = _member(msg, KeyArgs)
     assert isinstance(u, KeyArgs)
-    return u.key
+    return channel_key(u)
 
 
 # -- relayd (sockets kept; streaming is a later issue) ----------------------------------
 
 
 def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """ADD_RELAYD_SOCKET (ust-consumer.c 1427-1442, ``consumer_add_relayd_socket``
-    consumer.c 3566-3720): a first status, the socket fd, a second status; the
-    control socket creates the relayd pair, the data socket completes it.
+    """ADD_RELAYD_SOCKET (mirrors ``consumer_add_relayd_socket``): a first status, the socket fd, a
+    second status; the control socket creates the relayd pair, the data socket completes it.
 
     The session daemon sends these as soon as a session with a network output
     gets a domain command (``cmd_setup_relayd``, sessiond client.c), long before
@@ -116,15 +117,15 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     with a relayd id) answer an error status instead."""
     u = _member(msg, RelaydSockV2139)
     assert isinstance(u, RelaydSockV2139)
-    net = RelaydId(u.net_index)
+    net = relayd_index(u)
     pair = state.registry.relayds.get(net)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
     if pair is None:
         # C asserts that a new index starts with its control socket; ustref
         # takes either first rather than dying on a peer's order.
-        pair = RelaydPair(net_seq_idx=net, sessiond_session_id=SessionId(u.session_id))
+        pair = RelaydPair(sessiond_session_id=session_id(u))
     if u.type == LttngStreamType.LTTNG_STREAM_CONTROL:
         close_fd(pair.control_fd)
         pair.control_fd = fd
@@ -132,7 +133,6 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     else:
         close_fd(pair.data_fd)
         pair.data_fd = fd
-    pair.major, pair.minor = u.major, u.minor
     state.registry.relayds[net] = pair
     log.info(
         "relayd %d %s socket kept (fd %d); streaming is not implemented",
@@ -140,28 +140,28 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         "control" if u.type == LttngStreamType.LTTNG_STREAM_CONTROL else "data",
         fd,
     )
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DESTROY_RELAYD (ust-consumer.c 1443-1472, ``consumer_flag_relayd_for_destroy``):
+    """DESTROY_RELAYD (mirrors ``consumer_flag_relayd_for_destroy``):
     close a known pair (no stream of ustref ever holds one) and answer SUCCESS;
     RELAYD_FAIL for an unknown index."""
     u = _member(msg, DestroyRelaydMember)
     assert isinstance(u, DestroyRelaydMember)
-    pair = state.registry.relayds.pop(RelaydId(u.net_seq_idx), None)
+    pair = state.registry.relayds.pop(relayd_index(u), None)
     if pair is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
         return
     pair.close()
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
     """ADD_CHANNEL, ADD_STREAM, STREAMS_SENT, SNAPSHOT_METADATA (the ``default:``
-    branch, ust-consumer.c 2284-2285), UPDATE_STREAM (1473-1477, ``-ENOSYS``) and STOP
-    (asserted away at 1416): the UST consumer sends nothing back. ustref logs them
-    and goes on with the other commands instead of ending its command thread."""
+    branch of ``lttng_ustconsumer_recv_cmd``), UPDATE_STREAM (its case returns
+    ``-ENOSYS``) and STOP (asserted away before the switch): the UST consumer sends nothing back.
+    ustref logs them and goes on with the other commands instead of ending its command thread."""
     log.warning("%s ignored by the UST consumer", msg.cmd_type.name)
 
 
@@ -169,40 +169,40 @@ def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def init(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """INIT (ust-consumer.c 2132-2145, ``lttng_consumer_init_command``)."""
+    """INIT (mirrors ``lttng_consumer_init_command``)."""
     u = _member(msg, InitMember)
     assert isinstance(u, InitMember)
     if state.sessiond_uuid is not None:
-        state.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET)
         return
     state.sessiond_uuid = u.sessiond_uuid
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def set_channel_monitor_pipe(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """SET_CHANNEL_MONITOR_PIPE (ust-consumer.c 1997-2045): status, receive the
+    """SET_CHANNEL_MONITOR_PIPE (its case of ``lttng_ustconsumer_recv_cmd``): status, receive the
     pipe's write end, make it non-blocking, status."""
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
     if state.monitor_pipe is not None:
         close_fd(fd)
-        state.send_status(R.LTTCOMM_CONSUMERD_ALREADY_SET)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET)
         return
     state.act(SetNonBlocking(fd))
     state.monitor_pipe = fd
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DATA_PENDING (ust-consumer.c 1478-1502, ``consumer_data_pending``): drain the
+    """DATA_PENDING (mirrors ``consumer_data_pending``): drain the
     session's streams, then 1 if some stream still holds unconsumed data or metadata.
     Only streams of the data and metadata threads count (``stream_list_ht``): those
     of channels without ``monitor`` are read by snapshots alone."""
     u = _member(msg, SessionIdArgs)
     assert isinstance(u, SessionIdArgs)
     pending = 0
-    for channel in state.registry.of_session(u.session_id):
+    for channel in state.registry.of_session(session_id(u)):
         if not channel.monitor:
             continue
         for stream in channel.streams:
@@ -221,8 +221,8 @@ def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
 def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> int:
     u = _member(msg, SessionChannelArgs)
     assert isinstance(u, SessionChannelArgs)
-    channel = state.registry.find(u.channel_key)
-    if channel is None or channel.session_id != u.session_id or not channel.streams:
+    channel = state.registry.find(channel_key(u))
+    if channel is None or channel.session_id != session_id(u) or not channel.streams:
         return 0
     value = getattr(channel, attribute)
     assert isinstance(value, int)
@@ -230,13 +230,15 @@ def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> 
 
 
 def discarded_events(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DISCARDED_EVENTS (ust-consumer.c 1895-1945): the channel's count, 0 if unknown."""
+    """DISCARDED_EVENTS (its case of ``lttng_ustconsumer_recv_cmd``): the channel's count, 0 if
+    unknown."""
     count = _channel_counter(state, msg, "discarded_events")
     state.send(DISCARDED_EVENTS_REPLY.build(DiscardedEventsReply(discarded_events=count)))
 
 
 def lost_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """LOST_PACKETS (ust-consumer.c 1946-1996): the channel's count, 0 if unknown."""
+    """LOST_PACKETS (its case of ``lttng_ustconsumer_recv_cmd``): the channel's count, 0 if
+    unknown."""
     count = _channel_counter(state, msg, "lost_packets")
     state.send(LOST_PACKETS_REPLY.build(LostPacketsReply(lost_packets=count)))
 
@@ -245,16 +247,16 @@ def lost_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """CREATE_TRACE_CHUNK (ust-consumer.c 2146-2215, ``lttng_consumer_create_trace_chunk``
-    consumer.c 4716-4904): local chunks get the chunk directory fd after a first
-    status; the new chunk becomes the current chunk of the session's channels."""
+    """CREATE_TRACE_CHUNK (mirrors ``lttng_consumer_create_trace_chunk``): local chunks get the
+    chunk directory fd after a first status; the new chunk becomes the current chunk of the
+    session's channels."""
     u = _member(msg, CreateTraceChunkMember)
     assert isinstance(u, CreateTraceChunkMember)
     dirfd: int | None = None
     if u.relayd_id.is_set:
-        state.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
         return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (dirfd,) = got.fds
     credentials = (
@@ -264,63 +266,62 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     )
     try:
         chunk = TraceChunk(
-            chunk_id=ChunkId(u.chunk_id),
+            chunk_id=chunk_id(u),
             creation_time=u.creation_timestamp,
             override_name=str(u.override_name) or None,
             credentials=credentials,
             chunk_directory_fd=dirfd,
         )
-        published = state.chunks.publish(SessionId(u.session_id), chunk)
+        published = state.chunks.publish(session_id(u), chunk)
     except UstrefError as exc:
         log.error("create trace chunk: %s", exc)
-        state.send_status(R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
         return
-    for channel in state.registry.of_session(u.session_id):
+    for channel in state.registry.of_session(session_id(u)):
         channel.trace_chunk = published
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLOSE_TRACE_CHUNK (ust-consumer.c 2216-2248, ``lttng_consumer_close_trace_chunk``
-    consumer.c 4905-5032): set the close command, detach the chunk from the channels,
-    drop it; the chunk is closed (and moved) when its last stream lets it go. The
-    reply's path is empty for a local chunk (only a relayd fills it)."""
+    """CLOSE_TRACE_CHUNK (mirrors ``lttng_consumer_close_trace_chunk``): set the close command,
+    detach the chunk from the channels, drop it; the chunk is closed (and moved) when its last
+    stream lets it go. The reply's path is empty for a local chunk (only a relayd fills it)."""
     u = _member(msg, CloseTraceChunkMember)
     assert isinstance(u, CloseTraceChunkMember)
-    code = R.LTTCOMM_CONSUMERD_SUCCESS
+    code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     path = ""
-    chunk = state.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id))
+    chunk = state.chunks.find(session_id(u), chunk_id(u))
     if chunk is None:
-        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     elif u.relayd_id.is_set:
-        code = R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
     else:
         try:
             chunk.set_close_timestamp(u.close_timestamp)
             if u.close_command.is_set:
                 chunk.close_command = u.close_command.value
-            for channel in state.registry.of_session(u.session_id):
+            for channel in state.registry.of_session(session_id(u)):
                 if channel.trace_chunk is chunk:
                     channel.trace_chunk = None
             path = chunk.close()
         except UstrefError as exc:
             log.error("close trace chunk: %s", exc)
-            code = R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+            code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
     encoded = path.encode() + b"\0"
     reply = ConsumerCloseTraceChunkReply(ret_code=code, path_length=len(encoded), path=encoded)
     state.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
 
 
 def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """TRACE_CHUNK_EXISTS (ust-consumer.c 2249-2260, consumer.c 5033-5080)."""
+    """TRACE_CHUNK_EXISTS (mirrors ``lttng_consumer_trace_chunk_exists``)."""
     u = _member(msg, TraceChunkExistsMember)
     assert isinstance(u, TraceChunkExistsMember)
     if u.relayd_id.is_set:
-        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    elif state.chunks.exists(SessionId(u.session_id), ChunkId(u.chunk_id)):
-        code = R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    elif state.chunks.exists(session_id(u), chunk_id(u)):
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
     else:
-        code = R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     state.send_status(code)
 
 
@@ -328,9 +329,9 @@ def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def _create_streams(
-    state: ConsumerState, channel: Channel, identity: P.ChannelIdentity
+    state: ConsumerState, channel: Channel, identity: packet.ChannelIdentity
 ) -> HandlerGen:
-    """``create_ust_streams()`` (ust-consumer.c 252-357): one stream per possible
+    """Mirrors ``create_ust_streams``: one stream per possible
     CPU until ust-ctl has no more; metadata streams poll a private pipe, which the
     shell creates (:class:`CreatePipe`)."""
     cpu = 0
@@ -364,20 +365,19 @@ def _create_streams(
 
 
 def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """ASK_CHANNEL_CREATION (ust-consumer.c 1503-1658, ``ask_channel`` 602-659,
-    ``create_ust_channel`` 387-479): open the stream shm objects
-    (``open_ust_stream_fd``: anonymous POSIX shm, or ``<shm_path><cpu>`` files with
-    ``--shm-path``; a :class:`OpenStreamFds` request), create the ust-ctl channel and its
-    streams, start the channel's timers at ``state.now``, answer a status channel."""
+    """ASK_CHANNEL_CREATION (mirrors ``ask_channel`` and ``create_ust_channel``): open the stream
+    shm objects (``open_ust_stream_fd``: anonymous POSIX shm, or ``<shm_path><cpu>`` files with
+    ``--shm-path``; a :class:`OpenStreamFds` request), create the ust-ctl channel and its streams,
+    start the channel's timers at ``state.now``, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
-    if u.relayd_id != LOCAL:
+    if relayd_id(u) is not None:
         log.error("ask channel %d: streaming to lttng-relayd is not implemented", u.key)
         state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
-    attr = RC.ChannelAttr(
-        type=RC.ChanType.METADATA if metadata else RC.ChanType.PER_CPU,
+    attr = create.ChannelAttr(
+        type=create.ChanType.METADATA if metadata else create.ChanType.PER_CPU,
         subbuf_size=u.subbuf_size,
         num_subbuf=u.num_subbuf,
         overwrite=bool(u.overwrite),
@@ -388,28 +388,24 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         blocking_timeout=u.blocking_timeout,
     )
     request = OpenStreamFds(
-        1 if metadata else state.ustctl.nr_stream_per_channel(),
+        1 if metadata else state.backend.nr_stream_per_channel(),
         shm_path=str(u.shm_path),
         owner=(u.buffer_credentials.uid, u.buffer_credentials.gid),
     )
     got = yield request
     stream_fds = list(got.fds)
     try:
-        handle = state.ustctl.create_channel(attr, stream_fds, state.now)
+        handle = state.backend.create_channel(attr, stream_fds, state.now)
     except (UstrefError, OSError) as exc:
         log.error("ask channel: %s", exc)
         for fd in stream_fds:
             close_fd(fd)
         state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
-    chunk = (
-        state.chunks.find(SessionId(u.session_id), ChunkId(u.chunk_id.value))
-        if u.chunk_id.is_set
-        else None
-    )
+    chunk = state.chunks.find(session_id(u), chunk_id(u)) if u.chunk_id.is_set else None
     channel = Channel(
-        key=ChannelKey(u.key),
-        session_id=SessionId(u.session_id),
+        key=channel_key(u),
+        session_id=session_id(u),
         pathname=str(u.pathname),
         name=str(u.name),
         type=ChannelType.METADATA if metadata else ChannelType.DATA,
@@ -426,8 +422,10 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         shm_path=str(u.shm_path),
         root_shm_path=str(u.root_shm_path),
     )
-    kind = P.ClientKind.METADATA if metadata else P.ClientKind.DATA
-    identity = P.ChannelIdentity(kind=kind, uuid=u.uuid, stream_id=0 if metadata else u.chan_id)
+    kind = packet.ClientKind.METADATA if metadata else packet.ClientKind.DATA
+    identity = packet.ChannelIdentity(
+        kind=kind, uuid=u.uuid, stream_id=0 if metadata else u.chan_id
+    )
     try:
         if not (metadata and not channel.monitor):
             yield from _create_streams(state, channel, identity)
@@ -449,32 +447,36 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         channel.monitor_timer = PeriodicTimer.armed(state.now, period)
     state.registry.channels[channel.key] = channel
     reply = ConsumerStatusChannel(
-        ret_code=R.LTTCOMM_CONSUMERD_SUCCESS, key=channel.key, stream_count=len(channel.streams)
+        ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+        key=channel.key,
+        stream_count=len(channel.streams),
     )
     state.send(STATUS_CHANNEL.build(reply))
 
 
 def _channel_fail() -> ConsumerStatusChannel:
     """``consumer_send_status_channel(sock, NULL)``."""
-    return ConsumerStatusChannel(ret_code=R.LTTCOMM_CONSUMERD_CHANNEL_FAIL, key=0, stream_count=0)
+    return ConsumerStatusChannel(
+        ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL, key=0, stream_count=0
+    )
 
 
 def _start_consuming(stream: Stream) -> None:
-    """``send_stream_to_thread()`` (ust-consumer.c 185-224) with
+    """Mirrors ``send_stream_to_thread`` with
     ``consumer_stream_create_output_files``: the stream enters its channel's chunk."""
     stream.trace_chunk = stream.channel.trace_chunk
-    S.open_output(stream)
+    streams.open_output(stream)
 
 
 def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """GET_CHANNEL (ust-consumer.c 1659-1720, ``send_channel_to_sessiond_and_relayd``
-    505-600): status, the ust-ctl hand-over of the channel and its streams, then the
-    streams go to the data thread (monitor mode) and a final status."""
+    """GET_CHANNEL (mirrors ``send_channel_to_sessiond_and_relayd``): status, the ust-ctl hand-over
+    of the channel and its streams, then the streams go to the data thread (monitor mode) and a
+    final status."""
     channel = state.registry.find(_key(msg))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     state.handover(channel)
     channel.sent_to_sessiond = True
     if channel.type is ChannelType.DATA:
@@ -482,17 +484,17 @@ def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     if channel.monitor:
         for stream in channel.streams:
             _start_consuming(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def destroy_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DESTROY_CHANNEL (ust-consumer.c 1721-1732, ``notify_thread_del_channel``)."""
+    """DESTROY_CHANNEL (mirrors ``notify_thread_del_channel``)."""
     channel = state.registry.find(_key(msg))
     if channel is not None:
         for stream in channel.streams:
             state.drain(stream)
         lifetime.destroy_channel(state, channel)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def _chan_or_not_found(state: ConsumerState, msg: ConsumerMsg) -> Channel | None:
@@ -503,74 +505,75 @@ def _chan_or_not_found(state: ConsumerState, msg: ConsumerMsg) -> Channel | None
 
 
 def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """FLUSH_CHANNEL (ust-consumer.c 1744-1754, ``flush_channel`` 696-755): flush
+    """FLUSH_CHANNEL (mirrors ``flush_channel``): flush
     every non-quiescent stream (SWITCH_FLUSH), then drain what became readable."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
     for stream in channel.streams:
         if not stream.quiescent:
-            S.flush(stream, producer_active=False)
+            streams.flush(stream, producer_active=False)
             stream.quiescent = True
         if stream.output is not None:
             state.drain(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLEAR_QUIESCENT_CHANNEL (ust-consumer.c 1755-1766, ``clear_quiescent_channel``
-    757-796): the streams may be flushed again."""
+    """CLEAR_QUIESCENT_CHANNEL (mirrors ``clear_quiescent_channel``): the streams may be flushed
+    again."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
     for stream in channel.streams:
         stream.quiescent = False
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 # -- metadata -------------------------------------------------------------------------------
 
 
 def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """SETUP_METADATA (ust-consumer.c 1837-1846, ``setup_metadata`` 875-963): the
+    """SETUP_METADATA (mirrors ``setup_metadata``): the
     metadata stream goes to the metadata thread."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
     if not channel.monitor:
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)  # snapshot mode: streams on demand
+        state.send_status(
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+        )  # snapshot mode: streams on demand
         return
     stream = channel.metadata_stream
     if stream is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_ERROR_METADATA)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
         return
     _start_consuming(stream)
     state.drain(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """PUSH_METADATA (ust-consumer.c 1767-1836, ``lttng_ustconsumer_recv_metadata``
-    1276-1384): status, receive ``len`` bytes into the cache, let the metadata stream
-    take them, status."""
+    """PUSH_METADATA (mirrors ``lttng_ustconsumer_recv_metadata``): status, receive ``len`` bytes
+    into the cache, let the metadata stream take them, status."""
     u = _member(msg, PushMetadataMember)
     assert isinstance(u, PushMetadataMember)
-    channel = state.registry.find(u.key)
+    channel = state.registry.find(channel_key(u))
     if channel is None or channel.metadata_cache is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
         return
     if not u.len:
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
         return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(u.len)
     state.send_status(_store_metadata(state, channel, u, got.data))
 
 
 def _store_metadata(
     state: ConsumerState, channel: Channel, u: PushMetadataMember, data: bytes
-) -> R:
-    """``lttng_ustconsumer_recv_metadata`` (ust-consumer.c 1276-1384) after the bytes
+) -> LttcommReturnCode:
+    """Mirrors ``lttng_ustconsumer_recv_metadata`` after the bytes
     came: write them into the cache, let the metadata stream take them; the status."""
     assert channel.metadata_cache is not None
     stream = channel.metadata_stream
@@ -578,7 +581,7 @@ def _store_metadata(
         changed = channel.metadata_cache.write(u.target_offset, data, u.version)
     except UstrefError as exc:
         log.error("push metadata: %s", exc)
-        return R.LTTCOMM_CONSUMERD_ERROR_METADATA
+        return LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA
     if changed and stream is not None:
         # `lttng regenerate metadata`: the stream starts over from the new cache and
         # its file is truncated (metadata_stream_reset_cache_consumed_position,
@@ -590,11 +593,11 @@ def _store_metadata(
             stream.output.reset_metadata_file()
     if stream is not None and stream.output is not None:
         state.drain(stream)
-    return R.LTTCOMM_CONSUMERD_SUCCESS
+    return LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
 
 
 def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
-    """``lttng_ustconsumer_request_metadata`` (ust-consumer.c 3314-3441): ask the
+    """Mirrors ``lttng_ustconsumer_request_metadata``: ask the
     session daemon, on the metadata socket, for the metadata of ``channel`` that the
     cache lacks. It answers PUSH_METADATA (status, ``len`` bytes, status) or
     ``LTTNG_ERR_UND`` when the registry is gone (acknowledged with a status).
@@ -618,12 +621,12 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
         raise UstrefError(f"metadata request of channel {channel.key}: {exc}") from exc
     if isinstance(reply, MetadataRequestErrorReply):
         log.debug("metadata request of channel %d: no registry", channel.key)
-        state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
         yield Release(Sock.METADATA)
         return
     u = reply.u
     assert isinstance(u, PushMetadataMember)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, sock=Sock.METADATA)
     if not u.len:
         yield Release(Sock.METADATA)
         return
@@ -635,8 +638,8 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
 
 
 def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLOSE_METADATA (ust-consumer.c 1733-1743, ``close_metadata`` 798-873,
-    ``lttng_ustconsumer_close_metadata`` 3228-3268): write out what is cached, then
+    """CLOSE_METADATA (mirrors ``close_metadata`` and ``lttng_ustconsumer_close_metadata``):
+    write out what is cached, then
     close the metadata stream; the channel goes with it (in monitor mode the stream's
     teardown drops the channel's last reference, in snapshot mode ``close_metadata``
     deletes the channel itself)."""
@@ -646,29 +649,29 @@ def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     stream = channel.metadata_stream
     if stream is not None:
         state.drain(stream)
-        S.on_hangup(stream)
+        streams.on_hangup(stream)
         state.drain(stream)
         lifetime.close_stream(stream)
     lifetime.destroy_channel(state, channel)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 # -- rotation, clear, packets ----------------------------------------------------------------
 
 
 def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """ROTATE_CHANNEL (ust-consumer.c 2046-2102, ``lttng_consumer_rotate_channel``
-    consumer.c 3983-4168, ``lttng_consumer_rotate_ready_streams`` 4652-4693): flush,
+    """ROTATE_CHANNEL (mirrors ``lttng_consumer_rotate_channel`` and
+    ``lttng_consumer_rotate_ready_streams``): flush,
     consume up to the sampled position, then every stream continues in the channel's
     current chunk. ustref drains synchronously, so every stream is rotate-ready at once."""
     u = _member(msg, RotateChannelMember)
     assert isinstance(u, RotateChannelMember)
-    channel = state.registry.find(u.key)
+    channel = state.registry.find(channel_key(u))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    if u.relayd_id != LOCAL:
-        state.send_status(R.LTTCOMM_CONSUMERD_ROTATION_FAIL)
+    if relayd_id(u) is not None:
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL)
         return
     to_open = []
     for stream in channel.streams:
@@ -680,106 +683,105 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
             flush_active = True
         else:
             # No packet opened in the chunk's lifetime: flush an empty one rather than
-            # leave an empty file, unless data is waiting (consumer.c 4062-4110).
+            # leave an empty file, unless data is waiting (in ``lttng_consumer_rotate_channel``).
             stream.reader.snapshot_sample_positions()
             produced = stream.reader.snapshot_get_produced()
             flush_active = produced != stream.reader.snapshot_get_consumed()
-        S.flush(stream, producer_active=flush_active)
+        streams.flush(stream, producer_active=flush_active)
         # Synchronous here, so even while paused (the test-only pause pipe): C would
         # leave the rotation pending until the data thread resumes.
         state.drain(stream, even_paused=True)
         stream.opened_packet_in_current_trace_chunk = False
         if channel.type is ChannelType.DATA and stream.trace_chunk is not channel.trace_chunk:
             to_open.append(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     for stream in channel.streams:
         lifetime.rotate_stream(state, stream)
     # The new chunk gets a packet opened as close to the rotation point as possible
-    # (consumer.c 4216-4270, then consumer_stream_open_packet per stream).
+    # (the end of lttng_consumer_rotate_channel, then consumer_stream_open_packet per stream).
     for stream in to_open:
         if stream.reader is not None and stream.trace_chunk is not None:
-            S.open_packet(stream)
+            streams.open_packet(stream)
 
 
 def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """CLEAR_CHANNEL (ust-consumer.c 2103-2131, ``lttng_consumer_clear_channel``
-    consumer.c 5146-5170): nothing for a metadata channel; every stream of a data
-    channel is flushed and cleared (``consumer_clear_stream`` 4411-4432: an active
-    flush, then ``lttng_ust_ctl_clear_buffer``, which drops what the buffer holds by
-    moving the consumed position to the current sub-buffer)."""
+    """CLEAR_CHANNEL (mirrors ``lttng_consumer_clear_channel``): nothing for a metadata channel;
+    every stream of a data channel is flushed and cleared (``consumer_clear_stream``: an active
+    flush, then ``lttng_ust_ctl_clear_buffer``, which drops what the buffer holds by moving the
+    consumed position to the current sub-buffer)."""
     channel = state.registry.find(_key(msg))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if channel.type is ChannelType.DATA:
         try:
             for stream in channel.streams:
-                S.flush(stream, producer_active=True)
+                streams.flush(stream, producer_active=True)
                 stream.ust.clear()
         except UstrefError as exc:
             log.error("clear channel %d: %s", channel.key, exc)
-            state.send_status(R.LTTCOMM_CONSUMERD_FATAL)
+            state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL)
             return
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """OPEN_CHANNEL_PACKETS (ust-consumer.c 2261-2283, ``lttng_consumer_open_channel_packets``
-    consumer.c 5172-5242): open a packet in every stream (a flush of an empty packet)."""
+    """OPEN_CHANNEL_PACKETS (mirrors ``lttng_consumer_open_channel_packets``): open a packet in
+    every stream (a flush of an empty packet)."""
     channel = state.registry.find(_key(msg))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
     if channel.type is ChannelType.METADATA:
-        state.send_status(R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
         return
     for stream in channel.streams:
         if stream.reader is not None:
-            S.open_packet(stream)
-    state.send_status(R.LTTCOMM_CONSUMERD_SUCCESS)
+            streams.open_packet(stream)
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
 def _snapshot_data(channel: Channel, nb_packets: int) -> None:
-    """``snapshot_channel()`` (ust-consumer.c 1076-1255) for a local snapshot."""
+    """Mirrors ``snapshot_channel`` for a local snapshot."""
     for stream in channel.streams:
         stream.trace_chunk = channel.trace_chunk
         try:
-            S.open_output(stream, with_index=False)
-            S.snapshot_stream(stream, nb_packets)
+            streams.open_output(stream, with_index=False)
+            streams.snapshot_stream(stream, nb_packets)
         finally:
-            S.close_output(stream)
+            streams.close_output(stream)
             stream.trace_chunk = None
 
 
 def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
-    """``snapshot_metadata()`` (ust-consumer.c 965-1039): create the metadata stream,
+    """Mirrors ``snapshot_metadata``: create the metadata stream,
     write the whole cache through it, destroy it."""
-    identity = P.ChannelIdentity(kind=P.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
+    identity = packet.ChannelIdentity(kind=packet.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
     yield from _create_streams(state, channel, identity)
     stream = channel.metadata_stream
     if stream is None:
         raise UstrefError("snapshot metadata: no metadata stream")
     stream.trace_chunk = channel.trace_chunk
     try:
-        S.open_output(stream)
-        S.drain(stream)
+        streams.open_output(stream)
+        streams.drain(stream)
     finally:
         lifetime.close_stream(stream)
 
 
 def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
-    """SNAPSHOT_CHANNEL (ust-consumer.c 1847-1894): snapshot a data channel's streams
-    or the metadata into the channel's current chunk; relayd snapshots are not
-    supported yet (SNAPSHOT_FAILED)."""
+    """SNAPSHOT_CHANNEL (its case of ``lttng_ustconsumer_recv_cmd``): snapshot a data channel's
+    streams or the metadata into the channel's current chunk; relayd snapshots are not supported yet
+    (SNAPSHOT_FAILED)."""
     u = _member(msg, SnapshotChannelMember)
     assert isinstance(u, SnapshotChannelMember)
-    channel = state.registry.find(u.key)
+    channel = state.registry.find(channel_key(u))
     if channel is None:
-        state.send_status(R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    code = R.LTTCOMM_CONSUMERD_SUCCESS
+    code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     try:
-        if u.relayd_id != LOCAL or channel.trace_chunk is None:
+        if relayd_id(u) is not None or channel.trace_chunk is None:
             raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
         if u.metadata:
             if channel.metadata_cache is not None:
@@ -789,38 +791,38 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             _snapshot_data(channel, u.nb_packets_per_stream)
     except (UstrefError, OSError) as exc:
         log.error("snapshot channel %d: %s", u.key, exc)
-        code = R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED
+        code = LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED
     state.send_status(code)
 
 
 HANDLERS: dict[LttngConsumerCommand, Handler] = {
-    C.LTTNG_CONSUMER_ADD_CHANNEL: ignored,
-    C.LTTNG_CONSUMER_ADD_STREAM: ignored,
-    C.LTTNG_CONSUMER_UPDATE_STREAM: ignored,
-    C.LTTNG_CONSUMER_STOP: ignored,
-    C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: add_relayd_socket,
-    C.LTTNG_CONSUMER_DESTROY_RELAYD: destroy_relayd,
-    C.LTTNG_CONSUMER_DATA_PENDING: data_pending,
-    C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: ask_channel_creation,
-    C.LTTNG_CONSUMER_GET_CHANNEL: get_channel,
-    C.LTTNG_CONSUMER_DESTROY_CHANNEL: destroy_channel,
-    C.LTTNG_CONSUMER_PUSH_METADATA: push_metadata,
-    C.LTTNG_CONSUMER_CLOSE_METADATA: close_metadata,
-    C.LTTNG_CONSUMER_SETUP_METADATA: setup_metadata,
-    C.LTTNG_CONSUMER_FLUSH_CHANNEL: flush_channel,
-    C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: snapshot_channel,
-    C.LTTNG_CONSUMER_SNAPSHOT_METADATA: ignored,
-    C.LTTNG_CONSUMER_STREAMS_SENT: ignored,
-    C.LTTNG_CONSUMER_DISCARDED_EVENTS: discarded_events,
-    C.LTTNG_CONSUMER_LOST_PACKETS: lost_packets,
-    C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: clear_quiescent_channel,
-    C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: set_channel_monitor_pipe,
-    C.LTTNG_CONSUMER_ROTATE_CHANNEL: rotate_channel,
-    C.LTTNG_CONSUMER_INIT: init,
-    C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: create_trace_chunk,
-    C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: close_trace_chunk,
-    C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: trace_chunk_exists,
-    C.LTTNG_CONSUMER_CLEAR_CHANNEL: clear_channel,
-    C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: open_channel_packets,
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_STOP: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: add_relayd_socket,
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD: destroy_relayd,
+    LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING: data_pending,
+    LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: ask_channel_creation,
+    LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL: get_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL: destroy_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA: push_metadata,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA: close_metadata,
+    LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA: setup_metadata,
+    LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL: flush_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: snapshot_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_METADATA: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_STREAMS_SENT: ignored,
+    LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS: discarded_events,
+    LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS: lost_packets,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: clear_quiescent_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: set_channel_monitor_pipe,
+    LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL: rotate_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_INIT: init,
+    LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: create_trace_chunk,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: close_trace_chunk,
+    LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: trace_chunk_exists,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL: clear_channel,
+    LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: open_channel_packets,
 }
 """Every ``lttng_consumer_command`` → its handler (the switch of ``lttng_ustconsumer_recv_cmd``)."""

@@ -1,21 +1,20 @@
 """Channel and stream lifetimes: deletion, references, rotation, hang-ups.
 
-Mirrors, at lttng-tools v2.13.9, ``consumer_del_stream()`` (consumer.c 2199-2277 with
-``consumer_stream_destroy``, consumer-stream.c), ``consumer_del_channel()``
-(consumer.c 279-345, ``lttng_ustconsumer_del_channel``/``_free_channel``,
-ust-consumer.c 2480-2525), ``unref_channel()`` (consumer-stream.c 1034-1049) with the
-channel thread's own reference (consumer.c 3102-3121), ``lttng_consumer_rotate_stream()``
-(consumer.c 4573-4650) and the hang-up paths of ``consumer_thread_channel_poll`` /
-``consumer_thread_data_poll`` (consumer.c). Every function takes the
-:class:`~ustref.consumerd.state.ConsumerState`; system effects (removing the
-``--shm-path`` files) are queued as actions.
+Mirrors, at lttng-tools v2.13.9, ``consumer_del_stream`` and
+``consumer_del_metadata_stream`` (with ``consumer_stream_destroy``),
+``consumer_del_channel`` (with ``lttng_ustconsumer_del_channel``/``_free_channel``),
+``unref_channel`` with the channel thread's own reference (in
+``consumer_thread_channel_poll``), ``lttng_consumer_rotate_stream`` and the hang-up paths of
+``consumer_thread_channel_poll`` / ``consumer_thread_data_poll`` (consumer.c). Every function takes
+the :class:`~ustref.consumerd.state.ConsumerState`; system effects (removing the ``--shm-path``
+files) are queued as actions.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ustref.consumerd import streams as S
+from ustref.consumerd import streams
 from ustref.consumerd.exchange import RemoveShmFiles
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
 from ustref.consumerd.state import ConsumerState
@@ -27,7 +26,7 @@ log = logging.getLogger("ustref.consumerd")
 def close_stream(stream: Stream) -> None:
     """``consumer_del_stream()``: close the output, destroy the ust-ctl stream (and
     with it the reader), forget it."""
-    S.close_output(stream)
+    streams.close_output(stream)
     stream.trace_chunk = None
     stream.reader = None
     if stream.metadata_poll_pipe is not None:
@@ -62,8 +61,8 @@ def destroy_channel(state: ConsumerState, channel: Channel) -> None:
 
 
 def release_channel(state: ConsumerState, channel: Channel) -> None:
-    """``unref_channel()`` (consumer-stream.c 1034-1049) and the channel thread's
-    own reference (consumer.c 3102-3121): a channel whose wait fd hung up is
+    """Mirrors ``unref_channel`` and the channel thread's own reference (in
+    ``consumer_thread_channel_poll``): a channel whose wait fd hung up is
     deleted (``consumer_del_channel``) once its last stream is gone — a dead
     per-PID app's buffers, pipes and shared memory are freed with it."""
     if channel.hung_up and not channel.streams and channel.key in state.registry.channels:
@@ -77,7 +76,8 @@ def channel_hangup(state: ConsumerState, channel: Channel) -> None:
 
     A channel without ``monitor`` owns its streams (no thread reads them) and
     holds a single reference, the channel thread's: it is deleted at once, with
-    its streams and its ``--shm-path`` files (consumer.c 1064-1076, 3102-3121)."""
+    its streams and its ``--shm-path`` files (``consumer_allocate_channel``,
+    ``consumer_thread_channel_poll``)."""
     channel.wait_fd = -1
     channel.hung_up = True
     if not channel.monitor:
@@ -96,7 +96,7 @@ def stream_hangup(state: ConsumerState, stream: Stream) -> None:
     ``lttng_ustconsumer_on_stream_hangup`` (flush once), drain to the end,
     ``consumer_del_stream``, and the channel reference it held."""
     try:
-        S.on_hangup(stream)
+        streams.on_hangup(stream)
     except UstrefError as exc:
         log.error("stream %s: hang-up flush: %s", stream.name, exc)
     state.drain(stream)
@@ -105,7 +105,7 @@ def stream_hangup(state: ConsumerState, stream: Stream) -> None:
 
 
 def rotate_stream(state: ConsumerState, stream: Stream) -> None:
-    """``lttng_consumer_rotate_stream()`` (consumer.c 4573-4650): the stream moves to
+    """Mirrors ``lttng_consumer_rotate_stream``: the stream moves to
     its channel's current chunk; when that is still the stream's own chunk, the
     rotation has no next chunk and the stream belongs to none until one comes. A
     metadata stream entering a chunk re-dumps the whole cache there
@@ -116,10 +116,10 @@ def rotate_stream(state: ConsumerState, stream: Stream) -> None:
     if stream.output is not None:
         stream.output.switch_chunk(new)
         if new is None:
-            S.close_output(stream)
+            streams.close_output(stream)
     stream.trace_chunk = new
     if new is not None and stream.output is None and stream.reader is not None:
-        S.open_output(stream)
+        streams.open_output(stream)
     if new is not None and stream.channel.type is ChannelType.METADATA:
         stream.ust_metadata_pushed = 0
         state.drain(stream)

@@ -94,7 +94,7 @@ class Shell:
         self.pause_pipe: testpoint.PausePipe | None = None
 
     def start(self) -> None:
-        self.core.ustctl.load()
+        self.core.backend.load()
         # consumerd_thread_data testpoint: only under LTTng's tests' environment.
         self.pause_pipe = testpoint.open_from_env(os.environ)
         if self.pause_pipe is not None:
@@ -249,7 +249,7 @@ class Shell:
 
     def _handover(self, action: Handover) -> None:
         """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``: the backend says
-        what to send (:meth:`~ustref.consumerd.ustctl_backend.UstChannel.handover`), the
+        what to send (:meth:`~ustref.consumerd.ring_backend.UstChannel.handover`), the
         transport sends it and closes the messages' fd copies."""
         sock = self.socks[Sock.COMMAND]
         channel = action.channel
@@ -257,4 +257,4 @@ class Shell:
         channel.ust.close_wakeup_fd()
         for stream in channel.streams:
             hand_over(sock, stream.ust.handover())
-        hand_over(sock, self.core.ustctl.end_of_streams())
+        hand_over(sock, self.core.backend.end_of_streams())

@@ -15,15 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ustref.consumerd.metadata import MetadataCache
-from ustref.consumerd.ustctl_backend import UstChannel, UstStream
+from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
+from ustref.output import naming
 from ustref.output.chunk import TraceChunk
 from ustref.output.stream import StreamOutput
 from ustref.ring.reader import StreamReader
 from ustref.ring.timers import PeriodicTimer
-
-LOCAL: RelaydId = RelaydId(2**64 - 1)
-"""``relayd_id`` / ``net_seq_idx`` (u64)-1: local output, no relay daemon."""
 
 
 class ChannelType(enum.Enum):
@@ -65,8 +63,8 @@ class Stream:
     def name(self) -> str:
         """``stream->name``: ``<channel>_<cpu>``, or ``metadata``."""
         if self.channel.type is ChannelType.METADATA:
-            return "metadata"
-        return f"{self.channel.name}_{self.cpu}"
+            return naming.METADATA_NAME
+        return naming.data_stream_name(self.channel.name, self.cpu)
 
 
 @dataclass(eq=False)
@@ -125,13 +123,10 @@ class RelaydPair:
     daemon. ustref keeps them (and closes them on DESTROY_RELAYD or at exit)
     but streams nothing over them yet."""
 
-    net_seq_idx: RelaydId
     sessiond_session_id: SessionId
     relayd_session_id: int = 0
     control_fd: int | None = None
     data_fd: int | None = None
-    major: int = 0
-    minor: int = 0
 
     def close(self) -> None:
         close_fd(self.control_fd)
@@ -154,11 +149,11 @@ class Registry:
         self._next_stream_key += 1
         return key
 
-    def find(self, key: int) -> Channel | None:
+    def find(self, key: ChannelKey) -> Channel | None:
         """``consumer_find_channel()``."""
-        return self.channels.get(ChannelKey(key))
+        return self.channels.get(key)
 
-    def of_session(self, session_id: int) -> Iterator[Channel]:
+    def of_session(self, session_id: SessionId) -> Iterator[Channel]:
         for channel in list(self.channels.values()):
             if channel.session_id == session_id:
                 yield channel

@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ustref.consumerd import streams as S
+from ustref.consumerd import streams
 from ustref.consumerd.exchange import Action, HandlerGen, Handover, Send, Sock
 from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream
-from ustref.consumerd.ustctl_backend import Backend, PureBackend
+from ustref.consumerd.ring_backend import Backend, PureBackend
 from ustref.errors import UstrefError
 from ustref.output.chunk import ChunkRegistry
 from ustref.protocol.abi import Abi
@@ -32,10 +32,10 @@ ReturnCode = LttcommReturnCode | LttngErrorCode
 class ConsumerState:
     """The consumer daemon's state, free of I/O (see the module docstring)."""
 
-    def __init__(self, *, abi: Abi = Abi.V2_13_9, ustctl: Backend | None = None) -> None:
+    def __init__(self, *, abi: Abi = Abi.V2_13_9, backend: Backend | None = None) -> None:
         self.abi = abi
         #: the ust-ctl backend every ring-buffer operation goes through (pure by default)
-        self.ustctl = ustctl or PureBackend()
+        self.backend = backend or PureBackend()
         self.registry = Registry()
         self.chunks = ChunkRegistry()
         self.sessiond_uuid: bytes | None = None
@@ -73,8 +73,8 @@ class ConsumerState:
         """Whether the data or metadata thread would touch ``stream`` now. Streams of
         a channel without ``monitor`` (a session with no output, read only by
         SNAPSHOT_CHANNEL) never enter those threads (``send_stream_to_thread`` is
-        skipped, ust-consumer.c 1692-1705); a data stream is left alone while data
-        consumption is paused (the metadata thread is never paused)."""
+        skipped in GET_CHANNEL's case of ``lttng_ustconsumer_recv_cmd``); a data stream is left
+        alone while data consumption is paused (the metadata thread is never paused)."""
         if not stream.channel.monitor:
             return False
         return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
@@ -86,7 +86,7 @@ class ConsumerState:
         if not even_paused and not self.consumes(stream):
             return
         try:
-            S.drain(stream)
+            streams.drain(stream)
         except (UstrefError, OSError) as exc:
             log.error("stream %s: %s", stream.name, exc)
 

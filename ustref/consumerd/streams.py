@@ -9,7 +9,7 @@ Mirrors, at lttng-tools v2.13.9, ``lttng_consumer_read_subbuffer`` (consumer.c),
 reader (:class:`ustref.ring.reader.StreamReader`) and drained by batches through
 :func:`ustref.ring.drain.drain` (one ``writev`` per batch, no sleep on a
 sub-buffer not yet committed); flushes and metadata writes go through the
-consumer's ust-ctl backend (:mod:`ustref.consumerd.ustctl_backend`).
+consumer's ust-ctl backend (:mod:`ustref.consumerd.ring_backend`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from ustref.consumerd.registry import ChannelType, Stream
 from ustref.errors import UstrefError
+from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
 from ustref.output.stream import StreamOutput
 from ustref.ring import drain as ring_drain
@@ -28,7 +29,6 @@ from ustref.ring.shm import IOV_MAX
 
 log = logging.getLogger("ustref.consumerd")
 
-_U64_ALL_ONES = 2**64 - 1
 
 BATCH_BYTES = 256 << 10
 """At most this many bytes of sub-buffers per batch (at least one sub-buffer). A
@@ -108,12 +108,12 @@ def _update_stats(stream: Stream, discarded: int, sequence_number: int) -> None:
     last = stream.last_discarded_events
     # C: "Overflow has occurred. We assume only one wrap-around has occurred."
     added = (1 << 63) - last + discarded if discarded < last else discarded - last
-    channel.discarded_events = (channel.discarded_events + added) & _U64_ALL_ONES
+    channel.discarded_events = (channel.discarded_events + added) & U64_MAX
     stream.last_discarded_events = discarded
     last_seq = stream.last_sequence_number
     if last_seq is not None and sequence_number > last_seq + 1:
         lost = sequence_number - last_seq - 1
-        channel.lost_packets = (channel.lost_packets + lost) & _U64_ALL_ONES
+        channel.lost_packets = (channel.lost_packets + lost) & U64_MAX
     stream.last_sequence_number = sequence_number
 
 
@@ -245,7 +245,7 @@ def usage(stream: Stream) -> tuple[int, int]:
     reader.snapshot_sample_positions()
     produced = reader.snapshot_get_produced()
     consumed = reader.snapshot_get_consumed()
-    return (produced - consumed) & _U64_ALL_ONES, stream.consumed_bytes
+    return (produced - consumed) & U64_MAX, stream.consumed_bytes
 
 
 def consume_start_pos(consumed: int, produced: int, nb_packets: int, max_sb_size: int) -> int:
@@ -254,7 +254,7 @@ def consume_start_pos(consumed: int, produced: int, nb_packets: int, max_sb_size
     if not nb_packets:
         return consumed
     start = produced - (produced & (max_sb_size - 1))
-    start = (start - max_sb_size * nb_packets) & _U64_ALL_ONES
+    start = (start - max_sb_size * nb_packets) & U64_MAX
     if (start - consumed) & (1 << 63):
         return consumed
     return start
@@ -277,7 +277,7 @@ def snapshot_stream(stream: Stream, nb_packets: int) -> None:
     pos = consume_start_pos(reader.snapshot_get_consumed(), produced, nb_packets, max_sb)
     while (pos - produced) & (1 << 63):
         if reader.get_subbuf(pos) is not Status.OK:
-            pos = (pos + max_sb) & _U64_ALL_ONES
+            pos = (pos + max_sb) & U64_MAX
             stream.channel.lost_packets += 1
             continue
         try:
@@ -286,4 +286,4 @@ def snapshot_stream(stream: Stream, nb_packets: int) -> None:
                 stream.output.write_packet([reader.read_subbuf(padded)], None)
         finally:
             reader.put_subbuf()
-        pos = (pos + max_sb) & _U64_ALL_ONES
+        pos = (pos + max_sb) & U64_MAX

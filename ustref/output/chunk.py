@@ -407,7 +407,7 @@ class ChunkRegistry:
         for ``None``); no reference is taken: ``get()`` one to keep the chunk."""
         return self._chunks.get((session_id, chunk_id))
 
-    def exists(self, session_id: SessionId, chunk_id: ChunkId) -> bool:
+    def exists(self, session_id: SessionId, chunk_id: ChunkId | None) -> bool:
         """Mirrors ``lttng_trace_chunk_registry_chunk_exists``."""
         return (session_id, chunk_id) in self._chunks
 

@@ -1299,6 +1299,15 @@ def relayd_id(message: WireStruct) -> RelaydId | None:
     return None if value is None or value == NO_RELAYD else RelaydId(value)
 
 
+def relayd_index(message: RelaydSockV2139 | DestroyRelaydMember) -> RelaydId:
+    """The relayd pair a relayd command names (``u.relayd_sock.net_index``,
+    ``u.destroy_relayd.net_seq_idx``): a key of the relayd table, taken as it is
+    (all ones included, as C's ``consumer_find_relayd`` does)."""
+    if isinstance(message, DestroyRelaydMember):
+        return RelaydId(message.net_seq_idx)
+    return RelaydId(message.net_index)
+
+
 def chunk_id(message: WireStruct) -> ChunkId | None:
     """The trace chunk id a member carries (``None``: unset)."""
     value = _optional(_field(message, "chunk_id", "trace chunk id"))

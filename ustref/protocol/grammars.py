@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ustref.protocol import consumer, lttng_error, relayd, sockets, ust_abi, ustctl
+from ustref.protocol import consumer, handover, lttng_error, relayd, sockets, ust_abi
 from ustref.protocol.abi import Abi
 from ustref.protocol.peers import agent, client, lttng_types, uri, ust_app, viewer
 from ustref.protocol.registry import REGISTRY, Schema
@@ -26,7 +26,7 @@ GRAMMAR_MODULES: tuple[ModuleType, ...] = (
     ust_app,
     consumer,
     uri,
-    ustctl,
+    handover,
     client,
     relayd,
     viewer,

@@ -18,7 +18,7 @@ A fact the reader of these grammars should know:
   (DWARF knows no such type: conformance checks skip it as a set of defines).
 
 The consumer → session daemon channel/stream hand-over that carries the data
-of these objects is in :mod:`ustref.protocol.ustctl`.
+of these objects is in :mod:`ustref.protocol.handover`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,6 @@ One C concept per module:
   ready sub-buffers, write them through a sink, put them back;
 * :mod:`ustref.ring.dump` — ``ustref ring dump``, post-mortem recovery like
   ``lttng-crash -x``;
-* :mod:`ustref.ring.ustctl` — the liblttng-ust-ctl.so.5 oracle (tests, benchmark,
+* :mod:`ustref.ring.libustctl` — the liblttng-ust-ctl.so.5 oracle (tests, benchmark,
   and ``ustref-consumerd --ust-ctl lib``; the default consumer never loads it).
 """

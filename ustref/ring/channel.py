@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 
 from ustref.errors import LocalProtocolError, UstrefError
-from ustref.ring import create as C
+from ustref.ring import create
 from ustref.ring.shm import PAGE_SIZE, ShmMapping
 
 
@@ -95,8 +95,8 @@ class StreamObject:
 class PureChannel:
     """A channel created the way ``lttng_ust_ctl_create_channel()`` creates it."""
 
-    attr: C.ChannelAttr
-    client: C.Client
+    attr: create.ChannelAttr
+    client: create.Client
     #: the channel object (shm object 0, process memory): the GET_CHANNEL blob
     blob: bytearray
     wait_fd: int
@@ -105,21 +105,21 @@ class PureChannel:
 
     @classmethod
     def create(
-        cls, attr: C.ChannelAttr, stream_fds: list[int], *, seal: bool = False
+        cls, attr: create.ChannelAttr, stream_fds: list[int], *, seal: bool = False
     ) -> PureChannel:
         """``lttng_ust_ctl_create_channel(attr, stream_fds, len(stream_fds))``."""
-        client = C.select_client(attr)
-        nr = C.nr_streams(client)
+        client = create.select_client(attr)
+        nr = create.nr_streams(client)
         if len(stream_fds) != nr:
             raise LocalProtocolError(f"{len(stream_fds)} stream fds given, the channel has {nr}")
-        timeout_ms = C.check_attr(attr, client)
+        timeout_ms = create.check_attr(attr, client)
         wait_fd, wakeup_fd = _wait_pipe()
         chan = cls(attr, client, bytearray(), wait_fd, wakeup_fd)
         try:
             for i, fd in enumerate(stream_fds):
                 cpu = -1 if client.metadata else i
-                image = C.stream_image(
-                    attr, client, object_index=1 + i, cpu=cpu, tsc=C.clock_read(client)
+                image = create.stream_image(
+                    attr, client, object_index=1 + i, cpu=cpu, tsc=create.clock_read(client)
                 )
                 s_wait, s_wakeup = _wait_pipe()
                 chan.streams.append(StreamObject(cpu, fd, len(image), s_wait, s_wakeup))
@@ -127,11 +127,11 @@ class PureChannel:
         except OSError as exc:
             chan.destroy()
             raise UstrefError(f"cannot create the stream shm objects: {exc.strerror}") from exc
-        chan.blob = C.channel_image(
+        chan.blob = create.channel_image(
             attr,
             client,
             nr=nr,
-            start_tsc=C.clock_read(client),
+            start_tsc=create.clock_read(client),
             blocking_timeout_ms=timeout_ms,
         )
         return chan
@@ -144,13 +144,16 @@ class PureChannel:
         """``lttng_ust_ctl_send_channel_to_sessiond()``: the bytes, then the wakeup fd."""
         if self.wakeup_fd < 0:
             raise LocalProtocolError("the channel wakeup fd is closed")
-        return C.channel_handover(self.attr.type, self.blob), self.wakeup_fd
+        return create.channel_handover(self.attr.type, self.blob), self.wakeup_fd
 
     def stream_handover(self, cpu: int) -> tuple[bytes, list[int]]:
         """``lttng_ust_ctl_send_stream_to_sessiond()`` for a stream opened as ``cpu``:
         the bytes, then ``[shm_fd, wakeup_fd]``."""
         stream = self.stream(cpu)
-        return C.stream_handover(stream.memory_map_size, cpu), [stream.shm_fd, stream.wakeup_fd]
+        return create.stream_handover(stream.memory_map_size, cpu), [
+            stream.shm_fd,
+            stream.wakeup_fd,
+        ]
 
     def stream(self, cpu: int) -> StreamObject:
         """``channel_get_ring_buffer()``: the metadata channel's only buffer for any CPU."""

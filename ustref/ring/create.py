@@ -38,15 +38,16 @@ import time
 from dataclasses import dataclass
 
 from ustref.errors import LocalProtocolError
-from ustref.protocol import ustctl as U
+from ustref.ids import U64_MAX
+from ustref.protocol import handover
 from ustref.protocol.ust_abi import LttngUstAbiChanType
-from ustref.ring import layout as L
+from ustref.ring import layout
 from ustref.ring.shm import PAGE_SIZE
 
 #: ``LTTNG_UST_ABI_MMAP`` (``enum lttng_ust_abi_output``, include/lttng/ust-abi.h).
 OUTPUT_MMAP = 0
 #: ``LTTNG_UST_UUID_LEN``.
-UUID_LEN = L.UUID_LEN
+UUID_LEN = layout.UUID_LEN
 
 
 class ChanType(enum.IntEnum):
@@ -97,35 +98,43 @@ class Client:
     @property
     def header_size(self) -> int:
         """``client_packet_header_size()``."""
-        return L.METADATA_SUBBUF_HEADER_SIZE if self.metadata else L.DATA_SUBBUF_HEADER_SIZE
+        return (
+            layout.METADATA_SUBBUF_HEADER_SIZE if self.metadata else layout.DATA_SUBBUF_HEADER_SIZE
+        )
 
 
 def _data_client(name: str, ctype: ClientType, mode: int, wakeup: int) -> Client:
-    return Client(name, ctype, mode, ALLOC_PER_CPU, wakeup, L.DATA_CLIENT_TSC_BITS, True)
+    return Client(name, ctype, mode, ALLOC_PER_CPU, wakeup, layout.DATA_CLIENT_TSC_BITS, True)
 
 
 CLIENTS: dict[str, Client] = {
     c.transport: c
     for c in (
         _data_client(
-            "relay-discard-mmap", ClientType.DISCARD, L.RING_BUFFER_DISCARD, WAKEUP_BY_WRITER
+            "relay-discard-mmap", ClientType.DISCARD, layout.RING_BUFFER_DISCARD, WAKEUP_BY_WRITER
         ),
         _data_client(
-            "relay-discard-rt-mmap", ClientType.DISCARD_RT, L.RING_BUFFER_DISCARD, WAKEUP_BY_TIMER
+            "relay-discard-rt-mmap",
+            ClientType.DISCARD_RT,
+            layout.RING_BUFFER_DISCARD,
+            WAKEUP_BY_TIMER,
         ),
         _data_client(
-            "relay-overwrite-mmap", ClientType.OVERWRITE, L.RING_BUFFER_OVERWRITE, WAKEUP_BY_WRITER
+            "relay-overwrite-mmap",
+            ClientType.OVERWRITE,
+            layout.RING_BUFFER_OVERWRITE,
+            WAKEUP_BY_WRITER,
         ),
         _data_client(
             "relay-overwrite-rt-mmap",
             ClientType.OVERWRITE_RT,
-            L.RING_BUFFER_OVERWRITE,
+            layout.RING_BUFFER_OVERWRITE,
             WAKEUP_BY_TIMER,
         ),
         Client(
             "relay-metadata-mmap",
             ClientType.METADATA,
-            L.RING_BUFFER_DISCARD,
+            layout.RING_BUFFER_DISCARD,
             ALLOC_GLOBAL,
             WAKEUP_BY_WRITER,
             0,
@@ -210,9 +219,12 @@ def check_attr(attr: ChannelAttr, client: Client, *, page_size: int = PAGE_SIZE)
         )
     if not _is_pow2(attr.num_subbuf):
         raise LocalProtocolError(f"sub-buffer count {attr.num_subbuf} is not a power of two")
-    if client.mode == L.RING_BUFFER_OVERWRITE and attr.num_subbuf < 2:
+    if client.mode == layout.RING_BUFFER_OVERWRITE and attr.num_subbuf < 2:
         raise LocalProtocolError("overwrite mode needs at least 2 sub-buffers")
-    if client.mode == L.RING_BUFFER_OVERWRITE and attr.num_subbuf > 1 << L.HALF_ULONG_BITS:
+    if (
+        client.mode == layout.RING_BUFFER_OVERWRITE
+        and attr.num_subbuf > 1 << layout.HALF_ULONG_BITS
+    ):
         raise LocalProtocolError(f"{attr.num_subbuf} sub-buffers overflow the sub-buffer id")
     for what, value in (
         ("switch", attr.switch_timer_interval),
@@ -251,16 +263,22 @@ def stream_object_size(subbuf_size: int, num_subbuf: int, *, page_size: int = PA
     """``shmsize`` of ``channel_backend_init()``: sized for ``num_subbuf + 1`` sub-buffers
     (the worst case) whatever the mode."""
     n, n_alloc = num_subbuf, num_subbuf + 1
-    size = L.c_sizeof(L.RingBuffer)
+    size = layout.c_sizeof(layout.RingBuffer)
     steps: tuple[tuple[int, int], ...] = (
-        (L.c_alignof(L.CommitCountersHot), L.c_sizeof(L.CommitCountersHot) * n),
-        (L.c_alignof(L.CommitCountersCold), L.c_sizeof(L.CommitCountersCold) * n),
+        (layout.c_alignof(layout.CommitCountersHot), layout.c_sizeof(layout.CommitCountersHot) * n),
+        (
+            layout.c_alignof(layout.CommitCountersCold),
+            layout.c_sizeof(layout.CommitCountersCold) * n,
+        ),
         (8, 8 * n),  # ts_end
-        (L.c_alignof(L.BackendPagesShmp), L.c_sizeof(L.BackendPagesShmp) * n_alloc),
+        (
+            layout.c_alignof(layout.BackendPagesShmp),
+            layout.c_sizeof(layout.BackendPagesShmp) * n_alloc,
+        ),
         (page_size, subbuf_size * n_alloc),
-        (L.c_alignof(L.BackendPages), L.c_sizeof(L.BackendPages) * n_alloc),
-        (L.c_alignof(L.BackendSubbuffer), L.c_sizeof(L.BackendSubbuffer) * n),
-        (L.c_alignof(L.BackendCounts), L.c_sizeof(L.BackendCounts) * n),
+        (layout.c_alignof(layout.BackendPages), layout.c_sizeof(layout.BackendPages) * n_alloc),
+        (layout.c_alignof(layout.BackendSubbuffer), layout.c_sizeof(layout.BackendSubbuffer) * n),
+        (layout.c_alignof(layout.BackendCounts), layout.c_sizeof(layout.BackendCounts) * n),
     )
     for alignment, length in steps:
         size = _align(size, alignment) + length
@@ -284,17 +302,32 @@ def plan_stream(
             raise LocalProtocolError("stream shm object too small")
         return start
 
-    alloc(L.c_alignof(L.RingBuffer), L.c_sizeof(L.RingBuffer))
-    hot = alloc(L.c_alignof(L.CommitCountersHot), L.c_sizeof(L.CommitCountersHot) * num_subbuf)
-    cold = alloc(L.c_alignof(L.CommitCountersCold), L.c_sizeof(L.CommitCountersCold) * num_subbuf)
+    alloc(layout.c_alignof(layout.RingBuffer), layout.c_sizeof(layout.RingBuffer))
+    hot = alloc(
+        layout.c_alignof(layout.CommitCountersHot),
+        layout.c_sizeof(layout.CommitCountersHot) * num_subbuf,
+    )
+    cold = alloc(
+        layout.c_alignof(layout.CommitCountersCold),
+        layout.c_sizeof(layout.CommitCountersCold) * num_subbuf,
+    )
     ts_end = alloc(8, 8 * num_subbuf)
-    array = alloc(L.c_alignof(L.BackendPagesShmp), L.c_sizeof(L.BackendPagesShmp) * n_alloc)
+    array = alloc(
+        layout.c_alignof(layout.BackendPagesShmp),
+        layout.c_sizeof(layout.BackendPagesShmp) * n_alloc,
+    )
     memory_map = alloc(page_size, subbuf_size * n_alloc)
     pages = tuple(
-        alloc(L.c_alignof(L.BackendPages), L.c_sizeof(L.BackendPages)) for _ in range(n_alloc)
+        alloc(layout.c_alignof(layout.BackendPages), layout.c_sizeof(layout.BackendPages))
+        for _ in range(n_alloc)
     )
-    wsb = alloc(L.c_alignof(L.BackendSubbuffer), L.c_sizeof(L.BackendSubbuffer) * num_subbuf)
-    cnt = alloc(L.c_alignof(L.BackendCounts), L.c_sizeof(L.BackendCounts) * num_subbuf)
+    wsb = alloc(
+        layout.c_alignof(layout.BackendSubbuffer),
+        layout.c_sizeof(layout.BackendSubbuffer) * num_subbuf,
+    )
+    cnt = alloc(
+        layout.c_alignof(layout.BackendCounts), layout.c_sizeof(layout.BackendCounts) * num_subbuf
+    )
     return StreamPlan(
         memory_map_size=size,
         num_subbuf=num_subbuf,
@@ -311,16 +344,16 @@ def plan_stream(
     )
 
 
-def _set_ref(shmp: L.Shmp, index: int, offset: int) -> None:
+def _set_ref(shmp: layout.Shmp, index: int, offset: int) -> None:
     shmp._ref.index = index
     shmp._ref.offset = offset
 
 
 def subbuffer_id(client: Client, offset: int, noref: bool, index: int) -> int:
     """``subbuffer_id()`` (backend_internal.h): offset and noref only in overwrite mode."""
-    if client.mode != L.RING_BUFFER_OVERWRITE:
+    if client.mode != layout.RING_BUFFER_OVERWRITE:
         return index
-    return (offset << L.SB_ID_OFFSET_SHIFT) | (int(noref) << L.SB_ID_NOREF_SHIFT) | index
+    return (offset << layout.SB_ID_OFFSET_SHIFT) | (int(noref) << layout.SB_ID_NOREF_SHIFT) | index
 
 
 def clock_read(client: Client) -> int:
@@ -344,10 +377,10 @@ def stream_image(
     the metadata stream), ``cpu`` is -1 for the global metadata buffer, ``tsc`` the clock
     read for the first packet header.
     """
-    overwrite = client.mode == L.RING_BUFFER_OVERWRITE
+    overwrite = client.mode == layout.RING_BUFFER_OVERWRITE
     plan = plan_stream(attr.subbuf_size, attr.num_subbuf, overwrite, page_size=page_size)
     image = bytearray(plan.memory_map_size)
-    buf = L.RingBuffer.from_buffer(image, 0)
+    buf = layout.RingBuffer.from_buffer(image, 0)
     _set_ref(buf.self, object_index, 0)
     _set_ref(buf.commit_hot, object_index, plan.commit_hot)
     _set_ref(buf.commit_cold, object_index, plan.commit_cold)
@@ -360,16 +393,16 @@ def stream_image(
     _set_ref(backend.memory_map, object_index, plan.memory_map)
     _set_ref(backend.buf_wsb, object_index, plan.buf_wsb)
     _set_ref(backend.buf_cnt, object_index, plan.buf_cnt)
-    ref_size = L.c_sizeof(L.BackendPagesShmp)
+    ref_size = layout.c_sizeof(layout.BackendPagesShmp)
     for i, page_offset in enumerate(plan.pages):
-        slot = L.BackendPagesShmp.from_buffer(image, plan.array + i * ref_size)
+        slot = layout.BackendPagesShmp.from_buffer(image, plan.array + i * ref_size)
         _set_ref(slot.shmp, object_index, page_offset)
-        pages = L.BackendPages.from_buffer(image, page_offset)
+        pages = layout.BackendPages.from_buffer(image, page_offset)
         _set_ref(pages.p, object_index, plan.memory_map + i * plan.subbuf_size)
         pages.mmap_offset = i * plan.subbuf_size
-    wsb_size = L.c_sizeof(L.BackendSubbuffer)
+    wsb_size = layout.c_sizeof(layout.BackendSubbuffer)
     for i in range(plan.num_subbuf):
-        sb = L.BackendSubbuffer.from_buffer(image, plan.buf_wsb + i * wsb_size)
+        sb = layout.BackendSubbuffer.from_buffer(image, plan.buf_wsb + i * wsb_size)
         sb.id = subbuffer_id(client, 0, True, i)
     backend.buf_rsb.id = subbuffer_id(
         client, 0, True, plan.num_subbuf_alloc - 1 if overwrite else 0
@@ -377,10 +410,10 @@ def stream_image(
     # lib_ring_buffer_create(): first packet
     header = client.header_size
     buf.offset.v = header
-    wsb0 = L.BackendSubbuffer.from_buffer(image, plan.buf_wsb)
+    wsb0 = layout.BackendSubbuffer.from_buffer(image, plan.buf_wsb)
     wsb0.id = subbuffer_id(client, 0, False, 0)  # subbuffer_id_clear_noref()
     _buffer_begin(image, attr, client, plan.memory_map, cpu=cpu, tsc=tsc)
-    hot = L.CommitCountersHot.from_buffer(image, plan.commit_hot)
+    hot = layout.CommitCountersHot.from_buffer(image, plan.commit_hot)
     hot.cc.v = header
     hot.seq.v = header
     _init_crash_abi(buf.crash_abi, client, plan)
@@ -394,62 +427,62 @@ def _buffer_begin(
 ) -> None:
     """``client_buffer_begin()`` for sub-buffer 0 (sequence number 0)."""
     if client.metadata:
-        mh = L.MetadataPacketHeader.from_buffer(image, packet)
-        mh.magic = L.TSDL_MAGIC_NUMBER
+        mh = layout.MetadataPacketHeader.from_buffer(image, packet)
+        mh.magic = layout.TSDL_MAGIC_NUMBER
         mh.uuid[:] = list(attr.uuid)
         mh.checksum = 0
         mh.content_size = 0xFFFF_FFFF
         mh.packet_size = 0xFFFF_FFFF
         mh.compression_scheme = mh.encryption_scheme = mh.checksum_scheme = 0
-        mh.major, mh.minor = L.CTF_SPEC_MAJOR, L.CTF_SPEC_MINOR
+        mh.major, mh.minor = layout.CTF_SPEC_MAJOR, layout.CTF_SPEC_MINOR
         del mh
         return
-    ph = L.PacketHeader.from_buffer(image, packet)
-    ph.magic = L.CTF_MAGIC_NUMBER
+    ph = layout.PacketHeader.from_buffer(image, packet)
+    ph.magic = layout.CTF_MAGIC_NUMBER
     ph.uuid[:] = list(attr.uuid)
     ph.stream_id = attr.chan_id
-    ph.stream_instance_id = cpu & (2**64 - 1)
+    ph.stream_instance_id = cpu & U64_MAX
     ctx = ph.ctx
     ctx.timestamp_begin = tsc
     ctx.timestamp_end = 0
-    ctx.content_size = ctx.packet_size = 2**64 - 1
+    ctx.content_size = ctx.packet_size = U64_MAX
     ctx.packet_seq_num = 0
     ctx.events_discarded = 0
     ctx.cpu_id = cpu
     del ph, ctx
 
 
-def _init_crash_abi(crash: L.CrashAbi, client: Client, plan: StreamPlan) -> None:
+def _init_crash_abi(crash: layout.CrashAbi, client: Client, plan: StreamPlan) -> None:
     """``init_crash_abi()`` (ring_buffer_frontend.c @ v2.13.5)."""
-    rb = L.RingBuffer
-    crash.magic[:] = list(L.CRASH_DUMP_ABI_MAGIC)
+    rb = layout.RingBuffer
+    crash.magic[:] = list(layout.CRASH_DUMP_ABI_MAGIC)
     crash.mmap_length = plan.memory_map_size
-    crash.endian = L.CRASH_ENDIAN
-    crash.major = L.CRASH_DUMP_ABI_MAJOR
-    crash.minor = L.CRASH_DUMP_ABI_MINOR
+    crash.endian = layout.CRASH_ENDIAN
+    crash.major = layout.CRASH_DUMP_ABI_MAJOR
+    crash.minor = layout.CRASH_DUMP_ABI_MINOR
     crash.word_size = ctypes.sizeof(ctypes.c_ulong)
-    crash.layout_type = L.LTTNG_CRASH_TYPE_UST
+    crash.layout_type = layout.LTTNG_CRASH_TYPE_UST
     off, length, stride = crash.offset, crash.length, crash.stride
     off.prod_offset = rb.offset.offset
     off.consumed_offset = rb.consumed.offset
     off.commit_hot_array = plan.commit_hot
-    off.commit_hot_seq = L.CommitCountersHot.seq.offset
+    off.commit_hot_seq = layout.CommitCountersHot.seq.offset
     off.buf_wsb_array = plan.buf_wsb
-    off.buf_wsb_id = L.BackendSubbuffer.id.offset
+    off.buf_wsb_id = layout.BackendSubbuffer.id.offset
     off.sb_array = plan.array
-    off.sb_array_shmp_offset = L.field_offset(L.BackendPagesShmp, "shmp._ref.offset")
-    off.sb_backend_p_offset = L.field_offset(L.BackendPages, "p._ref.offset")
+    off.sb_array_shmp_offset = layout.field_offset(layout.BackendPagesShmp, "shmp._ref.offset")
+    off.sb_backend_p_offset = layout.field_offset(layout.BackendPages, "p._ref.offset")
     word = ctypes.sizeof(ctypes.c_ulong)
     length.prod_offset = length.consumed_offset = word
     length.commit_hot_seq = length.buf_wsb_id = word
     length.sb_array_shmp_offset = length.sb_backend_p_offset = ctypes.sizeof(ctypes.c_ssize_t)
     if client.size_fields:
-        off.content_size = L.field_offset(L.PacketHeader, "ctx.content_size")
-        off.packet_size = L.field_offset(L.PacketHeader, "ctx.packet_size")
+        off.content_size = layout.field_offset(layout.PacketHeader, "ctx.content_size")
+        off.packet_size = layout.field_offset(layout.PacketHeader, "ctx.packet_size")
         length.content_size = length.packet_size = 8
-    stride.commit_hot_array = L.c_sizeof(L.CommitCountersHot)
-    stride.buf_wsb_array = L.c_sizeof(L.BackendSubbuffer)
-    stride.sb_array = L.c_sizeof(L.BackendPagesShmp)
+    stride.commit_hot_array = layout.c_sizeof(layout.CommitCountersHot)
+    stride.buf_wsb_array = layout.c_sizeof(layout.BackendSubbuffer)
+    stride.sb_array = layout.c_sizeof(layout.BackendPagesShmp)
     crash.buf_size = plan.subbuf_size * plan.num_subbuf
     crash.subbuf_size = plan.subbuf_size
     crash.num_subbuf = plan.num_subbuf
@@ -469,13 +502,16 @@ METADATA_PRIV_ALIGN = 8
 
 def channel_layout(client: Client, nr: int) -> tuple[int, int, int]:
     """``(buf_array_offset, priv_data_offset, memory_map_size)`` of the channel object."""
-    size = L.c_sizeof(L.Channel)
-    buf_array = _align(size, L.c_alignof(L.RingBufferShmp))
-    chansize = buf_array + L.c_sizeof(L.RingBufferShmp) * nr
+    size = layout.c_sizeof(layout.Channel)
+    buf_array = _align(size, layout.c_alignof(layout.RingBufferShmp))
+    chansize = buf_array + layout.c_sizeof(layout.RingBufferShmp) * nr
     if client.metadata:
         priv_size, priv_align = METADATA_PRIV_SIZE, METADATA_PRIV_ALIGN
     else:
-        priv_size, priv_align = L.c_sizeof(L.AbiChannelConfig), L.c_alignof(L.AbiChannelConfig)
+        priv_size, priv_align = (
+            layout.c_sizeof(layout.AbiChannelConfig),
+            layout.c_alignof(layout.AbiChannelConfig),
+        )
     priv = _align(chansize, priv_align)
     return buf_array, priv, priv + priv_size
 
@@ -486,7 +522,7 @@ def channel_image(
     """The channel object as ``channel_create()`` leaves it (before any stream is opened)."""
     _buf_array, priv, size = channel_layout(client, nr)
     image = bytearray(size)
-    chan = L.Channel.from_buffer(image, 0)
+    chan = layout.Channel.from_buffer(image, 0)
     chan.nr_streams = nr
     chan.priv_data_offset = priv
     chan.u.s.blocking_timeout_ms = blocking_timeout_ms
@@ -496,24 +532,26 @@ def channel_image(
     cb.buf_size_order = _order(cb.buf_size)
     cb.subbuf_size_order = _order(attr.subbuf_size)
     cb.num_subbuf_order = _order(attr.num_subbuf)
-    cb.extra_reader_sb = int(client.mode == L.RING_BUFFER_OVERWRITE)
+    cb.extra_reader_sb = int(client.mode == layout.RING_BUFFER_OVERWRITE)
     cb.num_subbuf = attr.num_subbuf
     cfg = cb.config
     cfg.alloc, cfg.sync, cfg.mode = client.alloc, SYNC_GLOBAL, client.mode
     cfg.output, cfg.backend, cfg.oops = OUTPUT_RB_MMAP, BACKEND_PAGE, OOPS_CONSISTENCY
     cfg.ipi, cfg.wakeup, cfg.tsc_bits = NO_IPI_BARRIER, client.wakeup, client.tsc_bits
     cfg.client_type = client.client_type
-    cb.name = client.transport.encode()[: L.NAME_MAX - 1]
+    cb.name = client.transport.encode()[: layout.NAME_MAX - 1]
     cb.start_tsc = start_tsc
     # chanb->buf[] is the flexible array member of struct channel_backend: it starts inside
     # the channel struct's tail padding; the room channel_create() reserves after the struct
     # (at ``buf_array``) only makes sure it fits.
-    first = L.field_offset(L.Channel, "backend.buf")
+    first = layout.field_offset(layout.Channel, "backend.buf")
     for i in range(nr):
-        slot = L.RingBufferShmp.from_buffer(image, first + i * L.c_sizeof(L.RingBufferShmp))
+        slot = layout.RingBufferShmp.from_buffer(
+            image, first + i * layout.c_sizeof(layout.RingBufferShmp)
+        )
         _set_ref(slot.shmp, 1 + i, 0)
         del slot
-    chan.commit_count_mask = (2**64 - 1) >> cb.num_subbuf_order
+    chan.commit_count_mask = U64_MAX >> cb.num_subbuf_order
     chan.switch_timer_interval = attr.switch_timer_interval
     chan.read_timer_interval = attr.read_timer_interval
     # lib_ring_buffer_channel_{switch,read}_timer_start(): the library arms a POSIX timer
@@ -524,7 +562,7 @@ def channel_image(
     )
     del chan, cb, cfg
     if not client.metadata:
-        config = L.AbiChannelConfig.from_buffer(image, priv)
+        config = layout.AbiChannelConfig.from_buffer(image, priv)
         config.uuid[:] = list(attr.uuid)
         config.id = attr.chan_id
         del config
@@ -548,8 +586,8 @@ def run_specific_channel_ranges() -> list[tuple[int, int, str]]:
     """``(offset, size, field)`` of :data:`RUN_SPECIFIC_CHANNEL_FIELDS` in the channel object."""
     out = []
     for name, _why in RUN_SPECIFIC_CHANNEL_FIELDS:
-        offset = L.field_offset(L.Channel, name)
-        size = L.c_sizeof(L.ClientCb) if name.endswith(".cb") else 8
+        offset = layout.field_offset(layout.Channel, name)
+        size = layout.c_sizeof(layout.ClientCb) if name.endswith(".cb") else 8
         if name == "u.s.priv":
             size = 8
         out.append((offset, size, name))
@@ -557,35 +595,37 @@ def run_specific_channel_ranges() -> list[tuple[int, int, str]]:
 
 
 #: Offset of ``ctx.timestamp_begin`` in a data packet header: the clock at creation.
-DATA_TIMESTAMP_BEGIN = L.field_offset(L.PacketHeader, "ctx.timestamp_begin")
+DATA_TIMESTAMP_BEGIN = layout.field_offset(layout.PacketHeader, "ctx.timestamp_begin")
 
 
 #: The one byte ``ustcomm_send_fds_unix_sock()`` sends with the fds (``char dummy = 0``):
-#: :data:`ustref.protocol.ustctl.FD_BYTE`.
-FD_CARRIER = U.FD_BYTE.build(U.UstcommFdByte())
+#: :data:`ustref.protocol.handover.FD_BYTE`.
+FD_CARRIER = handover.FD_BYTE.build(handover.UstcommFdByte())
 
 
 def channel_handover(chan_type: ChanType, blob: bytes | bytearray) -> bytes:
     """The bytes ``lttng_ust_ctl_send_channel()`` sends before the wakeup fd: ``u64`` size,
     ``int`` type (``enum lttng_ust_abi_chan_type``), then the channel object
-    (:data:`~ustref.protocol.ustctl.CHANNEL_SIZE`, ``CHANNEL_TYPE``, ``CHANNEL_DATA``).
+    (:data:`~ustref.protocol.handover.CHANNEL_SIZE`, ``CHANNEL_TYPE``, ``CHANNEL_DATA``).
     The fd itself travels with :data:`FD_CARRIER`."""
     return (
-        U.CHANNEL_SIZE.build(U.UstctlChannelSize(size=len(blob)))
-        + U.CHANNEL_TYPE.build(U.UstctlChannelType(type=LttngUstAbiChanType(int(chan_type))))
-        + U.CHANNEL_DATA.build(U.UstctlChannelData(data=bytes(blob)))
+        handover.CHANNEL_SIZE.build(handover.UstctlChannelSize(size=len(blob)))
+        + handover.CHANNEL_TYPE.build(
+            handover.UstctlChannelType(type=LttngUstAbiChanType(int(chan_type)))
+        )
+        + handover.CHANNEL_DATA.build(handover.UstctlChannelData(data=bytes(blob)))
     )
 
 
 def stream_handover(memory_map_size: int, stream_nr: int) -> bytes:
     """The bytes ``lttng_ust_ctl_send_stream()`` sends before ``[shm_fd, wakeup_fd]`` (which
     travel with :data:`FD_CARRIER`): ``u64`` memory map size, ``u32`` stream number
-    (:data:`~ustref.protocol.ustctl.STREAM_MEMORY_MAP_SIZE`, ``STREAM_NR``)."""
-    return U.STREAM_MEMORY_MAP_SIZE.build(
-        U.UstctlStreamMemoryMapSize(memory_map_size=memory_map_size)
-    ) + U.STREAM_NR.build(U.UstctlStreamNr(stream_nr=stream_nr & 0xFFFF_FFFF))
+    (:data:`~ustref.protocol.handover.STREAM_MEMORY_MAP_SIZE`, ``STREAM_NR``)."""
+    return handover.STREAM_MEMORY_MAP_SIZE.build(
+        handover.UstctlStreamMemoryMapSize(memory_map_size=memory_map_size)
+    ) + handover.STREAM_NR.build(handover.UstctlStreamNr(stream_nr=stream_nr & 0xFFFF_FFFF))
 
 
 #: What ``lttng_ust_ctl_send_stream_to_sessiond(sock, NULL)`` sends: the end of the streams
-#: (:data:`ustref.protocol.ustctl.STREAM_LIST_END`).
-END_OF_STREAMS = U.STREAM_LIST_END.build(U.UstctlStreamListEndMarker())
+#: (:data:`ustref.protocol.handover.STREAM_LIST_END`).
+END_OF_STREAMS = handover.STREAM_LIST_END.build(handover.UstctlStreamListEndMarker())

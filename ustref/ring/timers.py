@@ -32,7 +32,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ustref.ring import create as C
+from ustref.ring import create
 from ustref.ring.reader import _OFF_ACTIVE_READERS, StreamReader
 
 
@@ -82,10 +82,10 @@ class ChannelTimers:
     _timers: dict[Timer, PeriodicTimer] = field(default_factory=dict)
 
     @classmethod
-    def for_channel(cls, attr: C.ChannelAttr, armed_ns: int) -> ChannelTimers:
+    def for_channel(cls, attr: create.ChannelAttr, armed_ns: int) -> ChannelTimers:
         """The timers ``channel_create()`` starts for ``attr``."""
-        client = C.select_client(attr)
-        read = attr.read_timer_interval if client.wakeup == C.WAKEUP_BY_TIMER else 0
+        client = create.select_client(attr)
+        read = attr.read_timer_interval if client.wakeup == create.WAKEUP_BY_TIMER else 0
         return cls(armed_ns, attr.switch_timer_interval, read)
 
     def __post_init__(self) -> None:

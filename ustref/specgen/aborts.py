@@ -1,7 +1,7 @@
 """The "where the C consumer aborts" page.
 
 Two sources, both data: the preconditions of the behaviour table
-(:data:`~ustref.protocol.behaviour.BEHAVIOUR`, ``aborts=True``) — every assert
+(:data:`~ustref.consumerd.behaviour.BEHAVIOUR`, ``aborts=True``) — every assert
 or fatal ending of ``lttng_ustconsumer_recv_cmd`` and its helpers that a
 peer's bytes reach — and the reproducers the consumer fuzzer saved under
 ``spec/findings/`` (``ustref fuzz consumerd``), each listed with the commands
@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ustref.protocol.behaviour import BEHAVIOUR, COMMON_PRECONDITIONS
+from ustref.consumerd.behaviour import BEHAVIOUR, COMMON_PRECONDITIONS
 from ustref.protocol.consumer import LttngConsumerCommand
 from ustref.specgen.links import heading_anchor
 from ustref.specgen.prose import slot
@@ -91,7 +91,7 @@ def aborts_page(spec_root: Path, kept: dict[str, str], header: str) -> str:
         header,
         "# Where the C consumer aborts (lttng-tools v2.13.9)\n\n",
         "Every assert or fatal ending of the C UST consumer that a peer's bytes can reach, "
-        "from the behaviour table (`ustref/protocol/behaviour.py`), and every reproducer "
+        "from the behaviour table (`ustref/consumerd/behaviour.py`), and every reproducer "
         "the consumer fuzzer saved in `spec/findings/`. ustref's consumer answers these "
         "inputs with an error status or a typed `RemoteProtocolError` instead.\n\n",
         slot("aborts:intro", kept),

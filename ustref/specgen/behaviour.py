@@ -1,7 +1,7 @@
 """The "what the consumer does" part of each command section, from the behaviour table.
 
-Renders one :class:`~ustref.protocol.behaviour.Behaviour` of
-:data:`~ustref.protocol.behaviour.BEHAVIOUR` below the command's sequence
+Renders one :class:`~ustref.consumerd.behaviour.Behaviour` of
+:data:`~ustref.consumerd.behaviour.BEHAVIOUR` below the command's sequence
 diagram (which already draws its cross-socket traffic): purpose, actions in
 order with their C functions and lines, state, preconditions (C aborts in
 bold), reply codes with numbers, and what differs at the other ABI.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ustref.consumerd.behaviour import BEHAVIOUR, COMMON_PRECONDITIONS, RECV_CMD
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR, COMMON_PRECONDITIONS, RECV_CMD
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.specgen.links import anchor
 

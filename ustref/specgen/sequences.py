@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ustref.consumerd.behaviour import BEHAVIOUR, Peer, Traffic
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR, Peer, Traffic
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.protocol.conversation.rules import (
     INITIATORS,

@@ -20,8 +20,8 @@ from typing import Any, TypeGuard
 
 from ustref.capture.decode import decode_records
 from ustref.capture.format import read_capture
+from ustref.consumerd.behaviour import BEHAVIOUR, Peer
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR, Peer
 from ustref.protocol.consumer import LttngConsumerCommand
 from ustref.protocol.conversation import Decoded, Socket
 from ustref.specgen.links import heading_anchor

@@ -1,7 +1,7 @@
 """Check the behaviour table's C line ranges against an lttng-tools 2.13.9 tree.
 
-Every :class:`~ustref.protocol.behaviour.Source` of
-:mod:`ustref.protocol.behaviour` cites a function (or one ``case`` of
+Every :class:`~ustref.consumerd.behaviour.Source` of
+:mod:`ustref.consumerd.behaviour` cites a function (or one ``case`` of
 ``lttng_ustconsumer_recv_cmd``'s switch, or one of its ``end_*`` labels) and a
 range of lines in a v2.13.9 file. :func:`check_sources` reads the files of a
 source tree — Debian's ``ltt-control`` 2.13.9 source package, which
@@ -17,8 +17,15 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ustref.consumerd.behaviour import (
+    BEHAVIOUR,
+    END_MSG_SESSIOND,
+    MIRRORED,
+    RECV_CMD,
+    UST_CONSUMER,
+    Source,
+)
 from ustref.protocol.abi import Abi
-from ustref.protocol.behaviour import BEHAVIOUR, END_MSG_SESSIOND, RECV_CMD, UST_CONSUMER, Source
 
 __all__ = ["all_sources", "check_sources", "function_extent"]
 
@@ -26,11 +33,13 @@ _CASE = re.compile(r"^\s*(case LTTNG_CONSUMER_\w+:|default:|assert\(msg\.cmd_typ
 
 
 def all_sources() -> list[Source]:
-    """Every distinct source the table cites, in table order."""
+    """Every distinct source the table cites, in table order, then :data:`MIRRORED`."""
     seen: dict[Source, None] = {RECV_CMD: None, END_MSG_SESSIOND: None}
     for behaviour in BEHAVIOUR.values():
         for source in behaviour.sources:
             seen.setdefault(source)
+    for source in MIRRORED:
+        seen.setdefault(source)
     return list(seen)
 
 

@@ -6,7 +6,7 @@ seed ``ust-consumer.cpp``) names 38 ``lttng_ust_ctl_*`` functions and 3 types. F
 :data:`CALLS` gives the pure implementation (a dotted path that must resolve), the test
 that holds it against the library (``file::function``, which must exist), and where
 ustref-consumerd calls it: the pure backend's method behind the one seam
-(:mod:`ustref.consumerd.ustctl_backend`) and the test that runs it in the consumer;
+(:mod:`ustref.consumerd.ring_backend`) and the test that runs it in the consumer;
 ``tests/specgen/test_ustctl_calls.py`` checks all of them and that the list equals what
 the C source names; ``ustref spec render`` writes the page (``--check`` keeps it current).
 """
@@ -24,8 +24,8 @@ _ROBUST = "tests/ring/test_robustness.py"
 _READER = "ustref.ring.reader.StreamReader"
 _CHAN = "ustref.ring.channel.PureChannel"
 _STREAM = "ustref.ring.channel.StreamObject"
-_SEAM = "ustref.consumerd.ustctl_backend"
-_SEAM_TEST = "tests/consumerd/test_ustctl_backend.py"
+_SEAM = "ustref.consumerd.ring_backend"
+_SEAM_TEST = "tests/consumerd/test_ring_backend.py"
 _HANDOVER = f"{_SEAM_TEST}::test_both_backends_hand_over_the_same_channel"
 _MAPS = f"{_SEAM_TEST}::test_the_pure_consumer_never_maps_liblttng_ust_ctl"
 _CORE = (
@@ -252,13 +252,13 @@ def page() -> str:
         "ustref-consumerd runs for it and a test that runs it in the consumer.",
         "",
         "ustref-consumerd reaches ring buffers through one seam, "
-        "`ustref.consumerd.ustctl_backend`, whose backend is chosen at start-up: "
+        "`ustref.consumerd.ring_backend`, whose backend is chosen at start-up: "
         "`--ust-ctl pure|lib`, or `USTREF_UST_CTL=pure|lib` in the environment (the way "
         "to choose when lttng-sessiond launches the consumer with its fixed argv). `pure` "
         "is the default: the process never loads liblttng-ust-ctl or its TLS shim "
-        "(`/proc/PID/maps` checked by `tests/consumerd/test_ustctl_backend.py` and, under "
+        "(`/proc/PID/maps` checked by `tests/consumerd/test_ring_backend.py` and, under "
         "a real session, `tests/consumerd/test_side_by_side.py`). `lib` calls the library "
-        "through ctypes (`ustref.ring.ustctl`). Reading (`get`/`put`, snapshots, the "
+        "through ctypes (`ustref.ring.libustctl`). Reading (`get`/`put`, snapshots, the "
         "packet getters) is pure with both backends.",
         "",
         "Timers: `lttng_ust_ctl_create_channel()` runs `channel_create()` "

@@ -51,7 +51,7 @@ ERR_SOCK_OPTION = "--consumerd-err-sock"
 UST_CTL_OPTION = "--ust-ctl"
 """ustref's own option: which ust-ctl backend creates and writes the ring buffers."""
 UST_CTL_CHOICES = ("pure", "lib")
-"""The values of :data:`UST_CTL_OPTION` (``ustref.consumerd.ustctl_backend.CHOICES``)."""
+"""The values of :data:`UST_CTL_OPTION` (``ustref.consumerd.ring_backend.CHOICES``)."""
 _SHORT = {CMD_SOCK_OPTION: "-c", ERR_SOCK_OPTION: "-e"}
 
 #: ``long_options[]`` of lttng-consumerd.c ``parse_args()``, plus ustref's ``--ust-ctl``

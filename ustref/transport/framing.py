@@ -108,7 +108,7 @@ def send_fds(sock: socket.socket, fds: Sequence[int]) -> None:
 def hand_over(sock: socket.socket, messages: Iterable[tuple[bytes, Sequence[int]]]) -> None:
     """Send each ``(bytes, fds)`` in order (:func:`send_all`) and close every message's
     descriptors, sent or not: they were the messages' own copies (the ust-ctl hand-over
-    of :mod:`ustref.consumerd.ustctl_backend`). Stops at the first failure."""
+    of :mod:`ustref.consumerd.ring_backend`). Stops at the first failure."""
     pending = list(messages)
     try:
         for data, fds in pending:

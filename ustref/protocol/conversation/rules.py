@@ -27,7 +27,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from ustref.protocol import ustctl
+from ustref.protocol import handover
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -78,21 +78,21 @@ def _u32_at(offset: int) -> Any:
 
 
 #: The ust-ctl hand-over of one channel and its streams (GET_CHANNEL), as
-#: liblttng-ust-ctl 2.13.5 sends it; see :mod:`ustref.protocol.ustctl`.
+#: liblttng-ust-ctl 2.13.5 sends it; see :mod:`ustref.protocol.handover`.
 HANDOVER: tuple[Step, ...] = (
-    Message("channel.size", TO_S, specs=fixed(ustctl.CHANNEL_SIZE)),
-    Message("channel.type", TO_S, specs=fixed(ustctl.CHANNEL_TYPE)),
+    Message("channel.size", TO_S, specs=fixed(handover.CHANNEL_SIZE)),
+    Message("channel.type", TO_S, specs=fixed(handover.CHANNEL_TYPE)),
     Payload("channel.data", TO_S, length_step="channel.size", length_path="size"),
     FdTransfer("channel.wakeup_fd", TO_S, count=1),
     StreamList(
         "streams",
         TO_S,
         stream=(
-            Message("stream.memory_map_size", TO_S, specs=fixed(ustctl.STREAM_MEMORY_MAP_SIZE)),
-            Message("stream.stream_nr", TO_S, specs=fixed(ustctl.STREAM_NR)),
+            Message("stream.memory_map_size", TO_S, specs=fixed(handover.STREAM_MEMORY_MAP_SIZE)),
+            Message("stream.stream_nr", TO_S, specs=fixed(handover.STREAM_NR)),
             FdTransfer("stream.shm_fd+wakeup_fd", TO_S, count=2),
         ),
-        end=Message("streams.end", TO_S, specs=fixed(ustctl.STREAM_LIST_END)),
+        end=Message("streams.end", TO_S, specs=fixed(handover.STREAM_LIST_END)),
         marker=b"\xff" * 8,
     ),
 )

@@ -2,7 +2,7 @@
 
 The consumer speaks three protocols — session daemon ↔ consumer
 (:mod:`ustref.protocol.consumer`), the ust-ctl hand-over
-(:mod:`ustref.protocol.ustctl`, :mod:`ustref.protocol.ust_abi`) and consumer ↔
+(:mod:`ustref.protocol.handover`, :mod:`ustref.protocol.ust_abi`) and consumer ↔
 relay daemon (:mod:`ustref.protocol.relayd`). The modules here mirror the
 other peers of an LTTng session, for the spec and the fuzzers: client ↔
 session daemon (:mod:`.client`, with the public structs it embeds in

@@ -64,7 +64,8 @@ class Source:
     last: int
 
     def describe(self) -> str:
-        return f"`{self.function}` ({self.file.rsplit('/', 1)[-1]}:{self.first}–{self.last})"
+        lines = f"{self.first}" if self.first == self.last else f"{self.first}–{self.last}"
+        return f"`{self.function}` ({self.file.rsplit('/', 1)[-1]}:{lines})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,10 +127,8 @@ class Behaviour:
     (:class:`ustref.consumerd.core.Core`) answers it. Set from :data:`_ON_ERROR`."""
 
 
-_C = LttngConsumerCommand
-_R = LttcommReturnCode
-OK = Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "done")
-CHAN_NOT_FOUND = Code(_R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "no channel has `key`")
+OK = Code(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "done")
+CHAN_NOT_FOUND = Code(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "no channel has `key`")
 UST_CHAN_NOT_FOUND = Code(
     LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND,
     "no channel has `key` (an `lttng_error_code` value in `ret_code`)",
@@ -139,10 +138,62 @@ UST_CHAN_NOT_FOUND = Code(
 RECV_CMD = Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1386, 2345)
 END_MSG_SESSIOND = Source("end_msg_sessiond", UST_CONSUMER, 2296, 2312)
 
+#: The other C functions ustref-consumerd mirrors (threads, streams, channel
+#: teardown, timers): the daemon's docstrings cite them by name, and this is where
+#: their v2.13.9 lines are written (checked by :func:`ustref.specgen.sources.check_sources`;
+#: ``tests/consumerd/test_citations.py`` fails on a name missing here).
+MIRRORED: tuple[Source, ...] = (
+    Source("send_stream_to_thread", UST_CONSUMER, 185, 224),
+    Source("get_stream_shm_path", UST_CONSUMER, 227, 244),
+    Source("create_ust_streams", UST_CONSUMER, 252, 357),
+    Source("open_ust_stream_fd", UST_CONSUMER, 359, 379),
+    Source("create_ust_channel", UST_CONSUMER, 387, 474),
+    Source("lttng_ustconsumer_flush_buffer", UST_CONSUMER, 2413, 2420),
+    Source("lttng_ustconsumer_on_stream_hangup", UST_CONSUMER, 2453, 2469),
+    Source("lttng_ustconsumer_del_channel", UST_CONSUMER, 2471, 2506),
+    Source("commit_one_metadata_packet", UST_CONSUMER, 2562, 2635),
+    Source("consumer_stream_ust_on_wake_up", UST_CONSUMER, 2763, 2789),
+    Source("extract_data_subbuffer_info", UST_CONSUMER, 2828, 2905),
+    Source("get_next_subbuffer", UST_CONSUMER, 2931, 2966),
+    Source("get_next_subbuffer_metadata", UST_CONSUMER, 2968, 3065),
+    Source("put_next_subbuffer", UST_CONSUMER, 3067, 3074),
+    Source("consumer_find_channel", CONSUMER, 248, 266),
+    Source("consumer_del_channel", CONSUMER, 369, 424),
+    Source("consumer_flag_relayd_for_destroy", CONSUMER, 526, 537),
+    Source("consumer_del_stream", CONSUMER, 545, 549),
+    Source("consumer_metadata_stream_dump", CONSUMER, 925, 959),
+    Source("consumer_add_channel", CONSUMER, 1124, 1154),
+    Source("lttng_consumer_cleanup", CONSUMER, 1283, 1334),
+    Source("lttng_consumer_on_read_subbuffer_mmap", CONSUMER, 1622, 1781),
+    Source("lttng_consumer_recv_cmd", CONSUMER, 2083, 2097),
+    Source("consumer_del_metadata_stream", CONSUMER, 2129, 2195),
+    Source("consumer_thread_metadata_poll", CONSUMER, 2323, 2533),
+    Source("consumer_thread_data_poll", CONSUMER, 2539, 2829),
+    Source("consumer_close_channel_streams", CONSUMER, 2837, 2882),
+    Source("consumer_thread_channel_poll", CONSUMER, 2911, 3148),
+    Source("consumer_thread_sessiond_poll", CONSUMER, 3181, 3353),
+    Source("lttng_consumer_read_subbuffer", CONSUMER, 3378, 3490),
+    Source("consumer_send_status_msg", CONSUMER, 3893, 3901),
+    Source("consumer_get_consume_start_pos", CONSUMER, 3927, 3942),
+    Source("consumer_clear_stream", CONSUMER, 4411, 4434),
+    Source("lttng_consumer_rotate_stream", CONSUMER, 4573, 4639),
+    Source("consumer_stream_update_stats", CONSUMER_STREAM, 84, 137),
+    Source("consumer_stream_consume_mmap", CONSUMER_STREAM, 163, 205),
+    Source("consumer_stream_send_index", CONSUMER_STREAM, 232, 251),
+    Source("consumer_stream_open_packet", CONSUMER_STREAM, 512, 583),
+    Source("post_consume_open_new_packet", CONSUMER_STREAM, 594, 640),
+    Source("unref_channel", CONSUMER_STREAM, 1034, 1049),
+    Source("consumer_stream_destroy", CONSUMER_STREAM, 1059, 1114),
+    Source("consumer_stream_create_output_files", CONSUMER_STREAM, 1168, 1230),
+    Source("metadata_switch_timer", CONSUMER_TIMER, 80, 121),
+    Source("sample_channel_positions", CONSUMER_TIMER, 567, 639),
+    Source("monitor_timer", CONSUMER_TIMER, 645, 711),
+)
+
 #: Failures every command shares: they are not repeated per command.
 COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
     Precondition(
-        "the whole `lttcomm_consumer_msg` arrives (`lttcomm_recv_unix_sock`, 1398)",
+        "the whole `lttcomm_consumer_msg` arrives (`lttcomm_recv_unix_sock`, 1399)",
         "a short read sends `LTTCOMM_CONSUMERD_ERROR_RECV_CMD` (103) on the error socket and "
         "the command thread stops: the consumer exits",
         aborts=True,
@@ -164,7 +215,7 @@ COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
 
 
 def _metadata_exchange(before: str | None, when: str) -> tuple[Traffic, ...]:
-    """``lttng_ustconsumer_request_metadata`` (ust-consumer.c:3314–3441)."""
+    """Mirrors ``lttng_ustconsumer_request_metadata`` (a :class:`Source` of the table)."""
     return (
         Traffic(
             Peer.METADATA,
@@ -236,7 +287,7 @@ _MONITOR_NOTE = (
 _STATUS_LAST = "status"
 
 BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
-    _C.LTTNG_CONSUMER_ADD_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL: Behaviour(
         purpose="Kernel-consumer command (add a channel whose streams follow); "
         "not handled by the UST consumer.",
         actions=("falls to `default: break` (2284) then `end_nosignal`: nothing is done",),
@@ -244,7 +295,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
         state=("none",),
     ),
-    _C.LTTNG_CONSUMER_ADD_STREAM: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM: Behaviour(
         purpose="Kernel-consumer command (add one stream, fd follows); ignored here.",
         actions=(
             "falls to `default: break` (2284): nothing is read or sent — a session daemon "
@@ -254,9 +305,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
         state=("none",),
     ),
-    _C.LTTNG_CONSUMER_UPDATE_STREAM: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM: Behaviour(
         purpose="Obsolete (kernel mmap/splice switch); the UST consumer refuses it.",
-        actions=("returns `-ENOSYS` (1475) without a reply",),
+        actions=("returns `-ENOSYS` (1476) without a reply",),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1473, 1477),),
         case_line={Abi.V2_13_9: 1473, Abi.R97535EFAA: 1457},
         preconditions=(
@@ -268,7 +319,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_STOP: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_STOP: Behaviour(
         purpose="Deprecated stop request.",
         actions=("`assert(msg.cmd_type != LTTNG_CONSUMER_STOP)` (1419) fails",),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1419, 1419),),
@@ -281,7 +332,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: Behaviour(
         purpose="Hand over one connected socket (control first, then data) to a relay daemon.",
         actions=(
             "`consumer_add_relayd_socket` (consumer.c:3566): find the relayd pair by "
@@ -314,10 +365,19 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
         codes=(
-            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "first status: send the fd; final: added"),
-            Code(_R.LTTCOMM_CONSUMERD_ENOMEM, "single status: the pair could not be allocated"),
-            Code(_R.LTTCOMM_CONSUMERD_ERROR_RECV_FD, "final status: no fd came"),
-            Code(_R.LTTCOMM_CONSUMERD_FATAL, "final status: bad `type` or socket creation failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+                "first status: send the fd; final: added",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM,
+                "single status: the pair could not be allocated",
+            ),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_FD, "final status: no fd came"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+                "final status: bad `type` or socket creation failed",
+            ),
         ),
         traffic=(
             Traffic(
@@ -336,7 +396,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "major/minor from `u.relayd_sock.major`/`.minor`.",
         },
     ),
-    _C.LTTNG_CONSUMER_DESTROY_RELAYD: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD: Behaviour(
         purpose="Forget a relay daemon once its streams are gone.",
         actions=(
             "`consumer_find_relayd(net_seq_idx)`",
@@ -347,9 +407,12 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1443, 1472), END_MSG_SESSIOND),
         case_line={Abi.V2_13_9: 1443, Abi.R97535EFAA: 1427},
         state=("relayd pair flagged for destruction; its sockets closed when unreferenced",),
-        codes=(OK, Code(_R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no relayd has `net_seq_idx`")),
+        codes=(
+            OK,
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no relayd has `net_seq_idx`"),
+        ),
     ),
-    _C.LTTNG_CONSUMER_DATA_PENDING: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING: Behaviour(
         purpose="Does any stream of the session still hold data not yet written or sent?",
         actions=(
             "`consumer_data_pending(session_id)` (consumer.c:3762): any stream of the session "
@@ -391,7 +454,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: Behaviour(
         purpose="Create a channel: its ring buffers (shm) and, except for a snapshot-mode "
         "metadata channel, its streams.",
         actions=(
@@ -441,9 +504,12 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
         codes=(
-            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "created; `key` and `stream_count` are valid"),
             Code(
-                _R.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+                "created; `key` and `stream_count` are valid",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
                 "not created (key 0, stream_count 0); `end_channel_error`",
             ),
         ),
@@ -460,7 +526,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_GET_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL: Behaviour(
         purpose="Hand a created channel and its streams to the session daemon (which passes "
         "them to the application) and start consuming them.",
         actions=(
@@ -497,16 +563,22 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
         codes=(
-            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "first: the hand-over follows; final: done"),
-            Code(_R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "single status: no channel has `key`"),
             Code(
-                _R.LTTCOMM_CONSUMERD_RELAYD_FAIL,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+                "first: the hand-over follows; final: done",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND,
+                "single status: no channel has `key`",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
                 "single status: a stream could not be announced to the relayd",
             ),
         ),
         traffic=(*_add_stream("the channel streams to a relayd (per stream)", "status.before"),),
     ),
-    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL: Behaviour(
         purpose="Drop a channel whose streams were never handed to the threads "
         "(application gone before GET_CHANNEL completed).",
         actions=(
@@ -520,9 +592,11 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         case_line={Abi.V2_13_9: 1721, Abi.R97535EFAA: 1705},
         state=("the channel and its unsent streams are torn down asynchronously",),
-        codes=(Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "always, even for an unknown key"),),
+        codes=(
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "always, even for an unknown key"),
+        ),
     ),
-    _C.LTTNG_CONSUMER_PUSH_METADATA: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA: Behaviour(
         purpose="Append (or, with a new version, replace) metadata in a metadata channel's "
         "cache, for the metadata thread to write out.",
         actions=(
@@ -557,15 +631,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         codes=(
             Code(
-                _R.LTTCOMM_CONSUMERD_SUCCESS,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "first: send the bytes; final: cached and consumed up to offset+len",
             ),
-            Code(_R.LTTCOMM_CONSUMERD_CHANNEL_FAIL, "single status: no channel has `key`"),
             Code(
-                _R.LTTCOMM_CONSUMERD_ERROR_METADATA,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
+                "single status: no channel has `key`",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
                 "final: the cache write failed or the metadata thread could not be woken",
             ),
-            Code(_R.LTTCOMM_CONSUMERD_ENOMEM, "final: no memory for the payload (left unread)"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM,
+                "final: no memory for the payload (left unread)",
+            ),
         ),
         traffic=(
             *_relayd(
@@ -576,7 +656,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_CLOSE_METADATA: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA: Behaviour(
         purpose="Close a metadata channel (session destroy, or the app's per-PID registry "
         "going away).",
         actions=(
@@ -612,7 +692,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_SETUP_METADATA: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA: Behaviour(
         purpose="Start consuming a monitored metadata channel: announce its stream to the "
         "relayd and give it to the metadata thread.",
         actions=(
@@ -639,11 +719,14 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             OK,
             UST_CHAN_NOT_FOUND,
             Code(
-                _R.LTTCOMM_CONSUMERD_ERROR_METADATA,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
                 "no stream, or RELAYD_ADD_STREAM failed (the stream is destroyed)",
             ),
-            Code(_R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "RELAYD_STREAMS_SENT failed"),
-            Code(_R.LTTCOMM_CONSUMERD_FATAL, "the metadata thread could not take the stream"),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL, "RELAYD_STREAMS_SENT failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+                "the metadata thread could not take the stream",
+            ),
         ),
         traffic=(
             *_add_stream("the metadata stream goes to a relayd", "status"),
@@ -655,7 +738,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL: Behaviour(
         purpose="Close the current packet of every stream of a channel (stop, rotation).",
         actions=(
             "`flush_channel(key)`: for each stream not quiescent, "
@@ -675,7 +758,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(LttngErrorCode.LTTNG_ERR_BUFFER_FLUSH_FAILED, "a stream's flush failed"),
         ),
     ),
-    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: Behaviour(
         purpose="Write a snapshot of one channel of a snapshot (unmonitored) session, to the "
         "local chunk or to a relayd.",
         actions=(
@@ -727,9 +810,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         codes=(
             OK,
-            Code(_R.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "no channel has `key`"),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "no channel has `key`"),
             Code(
-                _R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED,
                 "a stream, file, relayd or ring operation failed",
             ),
         ),
@@ -755,20 +838,20 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             *_close_stream("metadata = 0 and relayd_id != -1 (per stream)", "status"),
         ),
     ),
-    _C.LTTNG_CONSUMER_SNAPSHOT_METADATA: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_METADATA: Behaviour(
         purpose="Unused: metadata snapshots go through SNAPSHOT_CHANNEL with metadata = 1.",
         actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
     ),
-    _C.LTTNG_CONSUMER_STREAMS_SENT: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_STREAMS_SENT: Behaviour(
         purpose="Kernel-consumer command (all streams of a channel sent); ignored here: the "
         "UST consumer sends RELAYD_STREAMS_SENT itself.",
         actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
     ),
-    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS: Behaviour(
         purpose="Events discarded so far in a channel (discard mode), for `lttng list`/stop.",
         actions=(
             "find the first stream of `session_id` whose channel has `channel_key`; read "
@@ -779,7 +862,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 1895, Abi.R97535EFAA: 1879},
         codes=(Code(0, "the count (0 also for an unknown channel or session)"),),
     ),
-    _C.LTTNG_CONSUMER_LOST_PACKETS: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS: Behaviour(
         purpose="Packets lost so far in a channel (overwrite mode, snapshots).",
         actions=(
             "as DISCARDED_EVENTS with `chan->lost_packets`",
@@ -789,7 +872,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 1946, Abi.R97535EFAA: 1930},
         codes=(Code(0, "the count (0 also for an unknown channel or session)"),),
     ),
-    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Behaviour(
         purpose="Let FLUSH_CHANNEL flush a channel's streams again (start after stop).",
         actions=(
             "`clear_quiescent_channel(key)`: every stream's `quiescent` = false",
@@ -804,7 +887,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         preconditions=(Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),),
         codes=(OK, UST_CHAN_NOT_FOUND),
     ),
-    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Behaviour(
         purpose="Give the consumer the write end of the session daemon's channel-monitor pipe.",
         actions=(
             "send status SUCCESS (ready for the fd), receive one fd",
@@ -822,12 +905,17 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Precondition("the fd arrives", "`error_fatal`: the consumer exits", aborts=True),
         ),
         codes=(
-            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "first: send the fd; final: pipe set"),
-            Code(_R.LTTCOMM_CONSUMERD_ALREADY_SET, "final: a pipe was set before (kept)"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "first: send the fd; final: pipe set"
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET,
+                "final: a pipe was set before (kept)",
+            ),
         ),
         traffic=(Traffic(Peer.MONITOR, True, _MONITOR_NOTE, "from then on, per data channel"),),
     ),
-    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL: Behaviour(
         purpose="Rotate a channel to the session's new trace chunk: sample each stream's "
         "rotation position, answer, then rotate the streams already past it.",
         actions=(
@@ -861,9 +949,14 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
         codes=(
-            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "positions sampled; rotation under way"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "positions sampled; rotation under way"
+            ),
             CHAN_NOT_FOUND,
-            Code(_R.LTTCOMM_CONSUMERD_ROTATION_FAIL, "sampling or RELAYD_ROTATE_STREAMS failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL,
+                "sampling or RELAYD_ROTATE_STREAMS failed",
+            ),
         ),
         traffic=(
             *_relayd(
@@ -874,7 +967,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_INIT: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_INIT: Behaviour(
         purpose="First command: the session daemon's UUID (sessiond-scoped trace chunk "
         "registries).",
         actions=("`lttng_consumer_init_command`: record `sessiond_uuid` once", "send status"),
@@ -884,9 +977,12 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         case_line={Abi.V2_13_9: 2132, Abi.R97535EFAA: 2116},
         state=("the session daemon UUID",),
-        codes=(OK, Code(_R.LTTCOMM_CONSUMERD_ALREADY_SET, "a UUID was set before (kept)")),
+        codes=(
+            OK,
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET, "a UUID was set before (kept)"),
+        ),
     ),
-    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: Behaviour(
         purpose="Create a session's trace chunk (session start, rotation, snapshot), locally "
         "in a directory the session daemon opened, or on a relayd.",
         actions=(
@@ -918,9 +1014,12 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
         codes=(
-            Code(_R.LTTCOMM_CONSUMERD_SUCCESS, "local: first = send the fd; final: created"),
             Code(
-                _R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+                "local: first = send the fd; final: created",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
                 "the chunk, its directory or the relayd chunk could not be made",
             ),
         ),
@@ -933,7 +1032,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: Behaviour(
         purpose="Close a trace chunk (end of rotation, destroy), optionally with a close "
         "command (move to completed/, delete).",
         actions=(
@@ -950,9 +1049,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         state=("the chunk leaves the registry once unreferenced",),
         codes=(
             OK,
-            Code(_R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK, "no such chunk"),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK, "no such chunk"),
             Code(
-                _R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED,
+                LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED,
                 "the close command or the relayd failed",
             ),
         ),
@@ -965,7 +1064,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: Behaviour(
         purpose="Is the chunk still open here (or on the relayd)? Polled by the session "
         "daemon after a rotation until the chunk is gone.",
         actions=(
@@ -978,12 +1077,20 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         case_line={Abi.V2_13_9: 2249, Abi.R97535EFAA: 2234},
         codes=(
-            Code(_R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL, "open in this consumer"),
-            Code(_R.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE, "open on the relayd"),
-            Code(_R.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK, "closed: the rotation is complete"),
-            Code(_R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS, "unknown relayd id"),
-            Code(_R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "the relayd query failed"),
-            Code(_R.LTTCOMM_CONSUMERD_FATAL, "the registry lookup failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL,
+                "open in this consumer",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE, "open on the relayd"
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK,
+                "closed: the rotation is complete",
+            ),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS, "unknown relayd id"),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL, "the relayd query failed"),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL, "the registry lookup failed"),
         ),
         traffic=(
             *_relayd(
@@ -994,7 +1101,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
     ),
-    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL: Behaviour(
         purpose="Discard the contents of a channel's buffers (`lttng clear`).",
         actions=(
             "`lttng_consumer_clear_channel`: metadata channel: nothing; otherwise each stream "
@@ -1012,10 +1119,13 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         codes=(
             OK,
             CHAN_NOT_FOUND,
-            Code(_R.LTTCOMM_CONSUMERD_FATAL, "a stream could not be flushed or cleared"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+                "a stream could not be flushed or cleared",
+            ),
         ),
     ),
-    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: Behaviour(
+    LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: Behaviour(
         purpose="Open a packet in every stream of a channel (after start/rotation, so "
         "that empty streams still produce a packet with a beginning timestamp).",
         actions=(
@@ -1036,96 +1146,100 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         codes=(
             OK,
             CHAN_NOT_FOUND,
-            Code(_R.LTTCOMM_CONSUMERD_INVALID_PARAMETERS, "the channel is a metadata channel"),
-            Code(_R.LTTCOMM_CONSUMERD_UNKNOWN_ERROR, "opening a packet failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS,
+                "the channel is a metadata channel",
+            ),
+            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_ERROR, "opening a packet failed"),
         ),
     ),
 }
 
-_E = LttngErrorCode
 
 _ON_ERROR: Mapping[LttngConsumerCommand, Code] = {
-    _C.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: Code(
-        _R.LTTCOMM_CONSUMERD_FATAL,
+    LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         "consumer_add_relayd_socket after the fd (consumer.c 3672-3678): FATAL",
     ),
-    _C.LTTNG_CONSUMER_DESTROY_RELAYD: Code(
-        _R.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no such relayd (ust-consumer.c 1454)"
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no such relayd (ust-consumer.c 1454)"
     ),
-    _C.LTTNG_CONSUMER_DATA_PENDING: Code(
+    LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING: Code(
         0, "consumer_data_pending's `data_not_pending` (consumer.c 3879): 0"
     ),
-    _C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: Code(
-        _R.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
+    LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
         "end_channel_error: consumer_send_status_channel(sock, NULL) (ust-consumer.c 2314-2330)",
     ),
-    _C.LTTNG_CONSUMER_GET_CHANNEL: Code(
-        _R.LTTCOMM_CONSUMERD_FATAL,
+    LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         "C goes to error_get_channel_fatal and stops (ust-consumer.c 1691, 1710, 1717); "
         "ustref answers FATAL and goes on",
     ),
-    _C.LTTNG_CONSUMER_DESTROY_CHANNEL: Code(
-        _R.LTTCOMM_CONSUMERD_SUCCESS,
+    LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
         "notify_thread_del_channel cannot fail the command (ust-consumer.c 1721-1732)",
     ),
-    _C.LTTNG_CONSUMER_PUSH_METADATA: Code(
-        _R.LTTCOMM_CONSUMERD_ERROR_METADATA,
+    LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
         "lttng_ustconsumer_recv_metadata's failure (ust-consumer.c 1823-1829)",
     ),
-    _C.LTTNG_CONSUMER_CLOSE_METADATA: Code(
-        _R.LTTCOMM_CONSUMERD_SUCCESS,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_METADATA: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
         "close_metadata ignores lttng_ustconsumer_close_metadata's result (ust-consumer.c 826)",
     ),
-    _C.LTTNG_CONSUMER_SETUP_METADATA: Code(
-        _R.LTTCOMM_CONSUMERD_FATAL,
+    LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         "setup_metadata: send_streams_to_thread failed (ust-consumer.c 1108-1115)",
     ),
-    _C.LTTNG_CONSUMER_FLUSH_CHANNEL: Code(
-        _E.LTTNG_ERR_BUFFER_FLUSH_FAILED, "flush_channel: a flush failed (ust-consumer.c 733-737)"
+    LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL: Code(
+        LttngErrorCode.LTTNG_ERR_BUFFER_FLUSH_FAILED,
+        "flush_channel: a flush failed (ust-consumer.c 733-737)",
     ),
-    _C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: Code(
-        _R.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED, "snapshot_channel failed (ust-consumer.c 1868-1883)"
+    LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED,
+        "snapshot_channel failed (ust-consumer.c 1868-1883)",
     ),
-    _C.LTTNG_CONSUMER_DISCARDED_EVENTS: Code(
+    LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS: Code(
         0, "the count when no stream matches (ust-consumer.c 1919): 0"
     ),
-    _C.LTTNG_CONSUMER_LOST_PACKETS: Code(
+    LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS: Code(
         0, "the count when no stream matches (ust-consumer.c 1969): 0"
     ),
-    _C.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Code(
-        _R.LTTCOMM_CONSUMERD_SUCCESS,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
         "clear_quiescent_channel fails only on an unknown key (ust-consumer.c 757-796)",
     ),
-    _C.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Code(
-        _R.LTTCOMM_CONSUMERD_FATAL,
+    LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         "C goes to error_fatal and stops (ust-consumer.c 2007-2038); ustref answers FATAL",
     ),
-    _C.LTTNG_CONSUMER_ROTATE_CHANNEL: Code(
-        _R.LTTCOMM_CONSUMERD_ROTATION_FAIL,
+    LttngConsumerCommand.LTTNG_CONSUMER_ROTATE_CHANNEL: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL,
         "lttng_consumer_rotate_channel failed (ust-consumer.c 2066-2070)",
     ),
-    _C.LTTNG_CONSUMER_INIT: Code(
-        _R.LTTCOMM_CONSUMERD_FATAL,
+    LttngConsumerCommand.LTTNG_CONSUMER_INIT: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         "lttng_consumer_init_command cannot fail (consumer.c 4695-4714); ustref answers FATAL",
     ),
-    _C.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: Code(
-        _R.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
+    LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
         "lttng_consumer_create_trace_chunk failed (consumer.c 4780-4811)",
     ),
-    _C.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: Code(
-        _R.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED,
         "lttng_consumer_close_trace_chunk failed (consumer.c 4905-5032); empty path",
     ),
-    _C.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: Code(
-        _R.LTTCOMM_CONSUMERD_FATAL,
+    LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         "lttng_consumer_trace_chunk_exists: lookup failure (consumer.c 5065)",
     ),
-    _C.LTTNG_CONSUMER_CLEAR_CHANNEL: Code(
-        _R.LTTCOMM_CONSUMERD_FATAL,
+    LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
         "consumer_clear_stream: flush or clear failed (consumer.c 4415-4427)",
     ),
-    _C.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: Code(
-        _R.LTTCOMM_CONSUMERD_UNKNOWN_ERROR,
+    LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS: Code(
+        LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_ERROR,
         "lttng_consumer_open_channel_packets: a stream failed (consumer.c 5219)",
     ),
 }

@@ -10,8 +10,8 @@ import pytest
 from tests.c_sources import LTTNG_TOOLS_2_13_9, needs_lttng_tools_2_13_9
 from ustref.capture.decode import decode_records
 from ustref.capture.format import read_capture
+from ustref.consumerd.behaviour import BEHAVIOUR, Peer, check_table
 from ustref.protocol.abi import ALL_ABIS, Abi
-from ustref.protocol.behaviour import BEHAVIOUR, Peer, check_table
 from ustref.protocol.consumer import LttngConsumerCommand
 from ustref.protocol.conversation import Socket
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind

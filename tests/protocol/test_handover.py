@@ -1,4 +1,4 @@
-"""UST ABI structs (ust_abi) and the ust-ctl channel/stream hand-over (ustctl).
+"""UST ABI structs (ust_abi) and the ust-ctl channel/stream hand-over (handover).
 
 Byte images are built with ``struct.pack`` from the declarations of lttng-ust
 v2.13.5 include/lttng/ust-abi.h, src/common/events.h, lttng-tools
@@ -15,7 +15,7 @@ import pytest
 
 from tests.protocol.roundtrip import assert_roundtrip
 from ustref.errors import LocalProtocolError, RemoteProtocolError
-from ustref.protocol import ust_abi, ustctl
+from ustref.protocol import handover, ust_abi
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG_SIZE, ConsumerStatusMsg
 from ustref.protocol.conversation import Conversation, Direction, Socket
@@ -357,64 +357,62 @@ def test_layout_offsets_of_nested_members() -> None:
     }
 
 
-# --- ustctl: the hand-over pieces ---------------------------------------------------
+# --- handover: the hand-over pieces ---------------------------------------------------
 
 
 def test_handover_scalars() -> None:
     assert_roundtrip(
-        ustctl.CHANNEL_SIZE, ustctl.UstctlChannelSize(size=9000), struct.pack("<Q", 9000), 8
+        handover.CHANNEL_SIZE, handover.UstctlChannelSize(size=9000), struct.pack("<Q", 9000), 8
     )
     assert_roundtrip(
-        ustctl.CHANNEL_TYPE,
-        ustctl.UstctlChannelType(type=ust_abi.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU),
+        handover.CHANNEL_TYPE,
+        handover.UstctlChannelType(type=ust_abi.LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU),
         struct.pack("<i", 0),
         4,
     )
-    assert_roundtrip(ustctl.FD_BYTE, ustctl.UstcommFdByte(), b"\x00", 1)
+    assert_roundtrip(handover.FD_BYTE, handover.UstcommFdByte(), b"\x00", 1)
     assert_roundtrip(
-        ustctl.STREAM_MEMORY_MAP_SIZE,
-        ustctl.UstctlStreamMemoryMapSize(memory_map_size=1 << 21),
+        handover.STREAM_MEMORY_MAP_SIZE,
+        handover.UstctlStreamMemoryMapSize(memory_map_size=1 << 21),
         struct.pack("<Q", 1 << 21),
         8,
     )
-    assert_roundtrip(ustctl.STREAM_NR, ustctl.UstctlStreamNr(stream_nr=3), struct.pack("<I", 3), 4)
     assert_roundtrip(
-        ustctl.STREAM_LIST_END, ustctl.UstctlStreamListEndMarker(), struct.pack("<q", -1), 8
+        handover.STREAM_NR, handover.UstctlStreamNr(stream_nr=3), struct.pack("<I", 3), 4
+    )
+    assert_roundtrip(
+        handover.STREAM_LIST_END, handover.UstctlStreamListEndMarker(), struct.pack("<q", -1), 8
     )
 
 
 def test_channel_data_is_variable() -> None:
     blob = bytes(range(256)) * 3
-    obj = ustctl.UstctlChannelData(data=blob)
-    assert ustctl.CHANNEL_DATA.variable
-    assert_roundtrip(ustctl.CHANNEL_DATA, obj, blob, c_sizeof=0)
-    assert ustctl.parse_channel_data(blob, len(blob)) == obj
-    with pytest.raises(RemoteProtocolError, match="announced 769"):
-        ustctl.parse_channel_data(blob, len(blob) + 1)
+    obj = handover.UstctlChannelData(data=blob)
+    assert handover.CHANNEL_DATA.variable
+    assert_roundtrip(handover.CHANNEL_DATA, obj, blob, c_sizeof=0)
 
 
 def test_fd_byte_value_is_not_checked_by_receivers() -> None:
-    assert ustctl.FD_BYTE.parse(b"\x2a") == ustctl.UstcommFdByte(dummy=0x2A)
+    assert handover.FD_BYTE.parse(b"\x2a") == handover.UstcommFdByte(dummy=0x2A)
 
 
 def test_end_marker_and_stream_size() -> None:
-    assert ustctl.parse_stream_size_or_end(struct.pack("<q", -1)) is None
-    assert ustctl.parse_stream_size_or_end(struct.pack("<Q", 4096)) == 4096
+    assert handover.STREAM_MEMORY_MAP_SIZE.parse(struct.pack("<Q", 4096)).memory_map_size == 4096
     with pytest.raises(RemoteProtocolError) as info:
-        ustctl.STREAM_LIST_END.parse(struct.pack("<Q", 4096))
+        handover.STREAM_LIST_END.parse(struct.pack("<Q", 4096))
     assert (info.value.field, info.value.offset) == ("marker", 0)
     with pytest.raises(RemoteProtocolError, match="truncated"):
-        ustctl.parse_stream_size_or_end(b"\xff" * 4)
+        handover.STREAM_MEMORY_MAP_SIZE.parse(b"\xff" * 4)
 
 
 def test_handover_strictness() -> None:
     with pytest.raises(RemoteProtocolError) as info:
-        ustctl.CHANNEL_TYPE.parse(struct.pack("<i", -1))
+        handover.CHANNEL_TYPE.parse(struct.pack("<i", -1))
     assert (info.value.message, info.value.field) == ("ustctl channel type", "type")
     with pytest.raises(RemoteProtocolError, match="trailing"):
-        ustctl.STREAM_NR.parse(bytes(8))
+        handover.STREAM_NR.parse(bytes(8))
     with pytest.raises(LocalProtocolError, match="type"):
-        ustctl.CHANNEL_TYPE.build(ustctl.UstctlChannelType(type=5))  # type: ignore[arg-type]
+        handover.CHANNEL_TYPE.build(handover.UstctlChannelType(type=5))  # type: ignore[arg-type]
 
 
 def test_handover_pieces_are_not_in_the_layout() -> None:
@@ -423,7 +421,7 @@ def test_handover_pieces_are_not_in_the_layout() -> None:
         assert not any(name.startswith(("ustctl ", "ustcomm ")) for name in names)
 
 
-# --- ustctl: the sequence ---------------------------------------------------------
+# --- handover: the sequence ---------------------------------------------------------
 
 
 def _consumer_sends(chan_size: int, streams: list[tuple[int, int]]) -> list[tuple[bytes, int]]:
@@ -437,7 +435,7 @@ def _consumer_sends(chan_size: int, streams: list[tuple[int, int]]) -> list[tupl
     ]
     for size, nr in streams:
         sends += [(struct.pack("<Q", size), 0), (struct.pack("<I", nr), 0), (b"\x00", 2)]
-    sends += [(struct.pack("<Q", ustctl.END_OF_STREAMS), 0), (struct.pack("<I", 0), 0)]
+    sends += [(struct.pack("<Q", handover.END_OF_STREAMS), 0), (struct.pack("<I", 0), 0)]
     return sends
 
 
@@ -469,7 +467,7 @@ def test_two_stream_handover_through_the_conversation_table() -> None:
     for event in replies:
         if event.spec is not None:
             assert event.spec.build(event.value) == event.raw
-    assert max(e.fds for e in replies) <= ustctl.USTCOMM_MAX_SEND_FDS
+    assert max(e.fds for e in replies) <= handover.USTCOMM_MAX_SEND_FDS
 
 
 def test_cstr_tail_survives_in_nested_union() -> None:
@@ -486,14 +484,14 @@ def test_ring_create_builds_the_handover_from_these_grammars() -> None:
     """:mod:`ustref.ring.create` builds its hand-over bytes through the grammars above:
     the same bytes as the hand-packed ``struct.pack`` of ``lttng_ust_ctl_send_channel`` /
     ``lttng_ust_ctl_send_stream`` it used to write."""
-    from ustref.ring import create as C
+    from ustref.ring import create
 
     blob = bytes(range(256)) * 3
-    for chan_type in C.ChanType:
-        assert C.channel_handover(chan_type, bytearray(blob)) == (
+    for chan_type in create.ChanType:
+        assert create.channel_handover(chan_type, bytearray(blob)) == (
             struct.pack("<Qi", len(blob), int(chan_type)) + blob
         )
-    assert C.stream_handover(1 << 20, 3) == struct.pack("<QI", 1 << 20, 3)
-    assert C.stream_handover(4096, -1) == struct.pack("<QI", 4096, 0xFFFF_FFFF)
-    assert C.END_OF_STREAMS == struct.pack("<q", -1) == b"\xff" * 8
-    assert C.FD_CARRIER == b"\0"
+    assert create.stream_handover(1 << 20, 3) == struct.pack("<QI", 1 << 20, 3)
+    assert create.stream_handover(4096, -1) == struct.pack("<QI", 4096, 0xFFFF_FFFF)
+    assert create.END_OF_STREAMS == struct.pack("<q", -1) == b"\xff" * 8
+    assert create.FD_CARRIER == b"\0"

@@ -88,7 +88,7 @@ from typing import TypeVar
 
 from construct_typed import csfield, csfield_default
 
-from ustref.errors import RemoteProtocolError
+from ustref.ids import U64_MAX
 from ustref.protocol.fields import FlexArray, StrictEnum, WireStruct, c_enum, s32, u8, u32, u64
 from ustref.protocol.registry import Protocol, StructSpec, struct
 from ustref.protocol.ust_abi import LttngUstAbiChanType
@@ -100,7 +100,7 @@ USTCTL_SOURCE = "src/lib/lttng-ust-ctl/ustctl.c"
 #: ``USTCOMM_MAX_SEND_FDS`` (src/common/ustcomm.c): most fds in one fd message.
 USTCOMM_MAX_SEND_FDS = 4
 #: The ``uint64_t`` value ``-1`` that closes the stream list.
-END_OF_STREAMS = 0xFFFF_FFFF_FFFF_FFFF
+END_OF_STREAMS = U64_MAX
 
 
 @c_enum("ustctl end-of-streams marker")
@@ -200,21 +200,3 @@ FD_BYTE = _spec("ustcomm fd message byte", UstcommFdByte)
 STREAM_MEMORY_MAP_SIZE = _spec("ustctl stream memory_map_size", UstctlStreamMemoryMapSize)
 STREAM_NR = _spec("ustctl stream number", UstctlStreamNr)
 STREAM_LIST_END = _spec("ustctl end-of-streams marker", UstctlStreamListEndMarker)
-
-
-def parse_stream_size_or_end(data: bytes) -> int | None:
-    """Decode the 8 bytes read where a stream starts: its ``memory_map_size``, or
-    ``None`` for the end marker."""
-    size = STREAM_MEMORY_MAP_SIZE.parse(data).memory_map_size
-    return None if size == END_OF_STREAMS else size
-
-
-def parse_channel_data(data: bytes, size: int) -> UstctlChannelData:
-    """Decode ``channel.data``, which must be exactly ``size`` bytes (``channel.size``)."""
-    if len(data) != size:
-        raise RemoteProtocolError(
-            f"channel.size announced {size} bytes, got {len(data)}",
-            message=CHANNEL_DATA.c_name,
-            offset=min(len(data), size),
-        )
-    return CHANNEL_DATA.parse(data)

@@ -19,17 +19,19 @@ import pytest
 
 from tests.consumerd.drive import Driver
 from tests.consumerd.test_channels import _ask, _create_chunk, _msg
-from ustref.consumerd import ustctl_backend as B
+from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.effects import open_stream_fds
 from ustref.consumerd.exchange import Send, Sock
 from ustref.consumerd.loop import HEALTH_PATH_ENV
 from ustref.consumerd.registry import Channel
 from ustref.errors import LocalProtocolError
+from ustref.ids import U64_MAX, ChannelKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
     ERROR_SOCKET_CODE,
+    NO_RELAYD,
     STATUS_CHANNEL,
     STATUS_MSG,
     AskChannelMember,
@@ -39,20 +41,16 @@ from ustref.protocol.consumer import (
     SnapshotChannelMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
-from ustref.ring import create as RC
-from ustref.ring import packet as P
-from ustref.ring import ustctl
+from ustref.ring import create, libustctl, packet
 from ustref.ring.reader import Status
 from ustref.transport.framing import hand_over
 
-C = LttngConsumerCommand
-R = LttcommReturnCode
 UUID = bytes(range(16))
-_END = (2**64 - 1).to_bytes(8, "little")
+_END = U64_MAX.to_bytes(8, "little")
 
 
 def _need_lib() -> None:
-    if not ustctl.available():
+    if not libustctl.available():
         pytest.skip("liblttng-ust-ctl not loadable")
 
 
@@ -76,16 +74,16 @@ def _receive_all(sock: socket.socket) -> Received:
 
 
 def _handover(
-    backend: B.Backend, attr: RC.ChannelAttr
-) -> tuple[Received, list[int], B.UstChannel, list[int]]:
+    backend: ring_backend.Backend, attr: create.ChannelAttr
+) -> tuple[Received, list[int], ring_backend.UstChannel, list[int]]:
     """Create ``attr`` on ``backend`` with its streams and run the GET_CHANNEL hand-over
     (``send_channel_to_sessiond_and_relayd``) into a socketpair."""
-    metadata = attr.type is RC.ChanType.METADATA
+    metadata = attr.type is create.ChanType.METADATA
     fds = open_stream_fds(1 if metadata else backend.nr_stream_per_channel())
     channel = backend.create_channel(attr, fds, 0)
-    kind = P.ClientKind.METADATA if metadata else P.ClientKind.DATA
-    identity = P.ChannelIdentity(kind, attr.uuid, attr.chan_id)
-    streams: list[B.UstStream] = []
+    kind = packet.ClientKind.METADATA if metadata else packet.ClientKind.DATA
+    identity = packet.ChannelIdentity(kind, attr.uuid, attr.chan_id)
+    streams: list[ring_backend.UstStream] = []
     while (stream := channel.create_stream(len(streams), identity)) is not None:
         streams.append(stream)
     left, right = socket.socketpair()
@@ -122,7 +120,7 @@ def _split(got: Received) -> tuple[bytes, list[tuple[int, int]]]:
 
 def _masked(blob: bytes) -> bytes:
     out = bytearray(blob)
-    for offset, size, _name in RC.run_specific_channel_ranges():
+    for offset, size, _name in create.run_specific_channel_ranges():
         out[offset : offset + size] = bytes(size)
     return bytes(out)
 
@@ -136,12 +134,14 @@ def _kinds(fds: list[int]) -> list[str]:
 
 
 ATTRS = {
-    "metadata": RC.ChannelAttr(
-        type=RC.ChanType.METADATA, subbuf_size=4096, num_subbuf=2, chan_id=0xFFFFFFFF, uuid=UUID
+    "metadata": create.ChannelAttr(
+        type=create.ChanType.METADATA, subbuf_size=4096, num_subbuf=2, chan_id=0xFFFFFFFF, uuid=UUID
     ),
-    "discard": RC.ChannelAttr(type=RC.ChanType.PER_CPU, subbuf_size=8192, num_subbuf=4, uuid=UUID),
-    "overwrite-rt-timers": RC.ChannelAttr(
-        type=RC.ChanType.PER_CPU,
+    "discard": create.ChannelAttr(
+        type=create.ChanType.PER_CPU, subbuf_size=8192, num_subbuf=4, uuid=UUID
+    ),
+    "overwrite-rt-timers": create.ChannelAttr(
+        type=create.ChanType.PER_CPU,
         subbuf_size=4096,
         num_subbuf=8,
         overwrite=True,
@@ -158,8 +158,8 @@ ATTRS = {
 def test_both_backends_hand_over_the_same_channel(name: str) -> None:
     _need_lib()
     seen = {}
-    for which in B.CHOICES:
-        got, sizes, channel, fds = _handover(B.backend(which), ATTRS[name])
+    for which in ring_backend.CHOICES:
+        got, sizes, channel, fds = _handover(ring_backend.backend(which), ATTRS[name])
         try:
             blob, streams = _split(got)
             seen[which] = (_masked(blob), streams, _kinds(got.fds), sizes)
@@ -170,8 +170,8 @@ def test_both_backends_hand_over_the_same_channel(name: str) -> None:
             channel.destroy()
             for fd in got.fds + fds:
                 os.close(fd)
-    assert seen[B.PURE] == seen[B.LIB]
-    _blob, streams, kinds, _sizes = seen[B.PURE]
+    assert seen[ring_backend.PURE] == seen[ring_backend.LIB]
+    _blob, streams, kinds, _sizes = seen[ring_backend.PURE]
     assert kinds == ["fifo"] + ["file", "fifo"] * len(streams)
     assert [nr for _, nr in streams] == list(range(len(streams)))
 
@@ -186,13 +186,13 @@ def _ask_timers(key: int, *, switch_us: int = 0, read_us: int = 0) -> bytes:
     member = dataclasses.replace(
         msg.u, switch_timer_interval=switch_us, read_timer_interval=read_us
     )
-    return _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
+    return _msg(LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
 
 
 @pytest.fixture
 def pure_core() -> Iterator[Driver]:
     """A driver (fake clock at 0, conversation checked) around a pure-backend core."""
-    driver = Driver(Core(ustctl=B.PureBackend()))
+    driver = Driver(Core(backend=ring_backend.PureBackend()))
     yield driver
     driver.core.shutdown(driver.now)
 
@@ -200,8 +200,8 @@ def pure_core() -> Iterator[Driver]:
 def _created(driver: Driver, raw: bytes, key: int) -> Channel:
     (reply,) = driver.command(raw)
     status = STATUS_CHANNEL.parse(reply.data)  # type: ignore[union-attr]
-    assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
-    channel = driver.core.registry.find(key)
+    assert status.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+    channel = driver.core.registry.find(ChannelKey(key))
     assert channel is not None and channel.streams
     return channel
 
@@ -241,7 +241,7 @@ def test_pure_read_timer_wakes_rt_streams(pure_core: Driver) -> None:
 
 def test_lib_channels_leave_their_timers_to_the_library() -> None:
     _need_lib()
-    driver = Driver(Core(ustctl=B.LibBackend()))
+    driver = Driver(Core(backend=ring_backend.LibBackend()))
     try:
         _created(driver, _ask_timers(3, switch_us=1000, read_us=5000), 3)
         assert driver.core.next_deadline() is None
@@ -249,10 +249,12 @@ def test_lib_channels_leave_their_timers_to_the_library() -> None:
         driver.core.shutdown(driver.now)
 
 
-def test_clear_channel_empties_data_streams_and_spares_metadata(backend: B.Backend) -> None:
+def test_clear_channel_empties_data_streams_and_spares_metadata(
+    backend: ring_backend.Backend,
+) -> None:
     """CLEAR_CHANNEL: each data stream is flushed and cleared (nothing left to read);
     a metadata channel is left alone (``lttng_consumer_clear_channel``)."""
-    driver = Driver(Core(ustctl=backend))
+    driver = Driver(Core(backend=backend))
     try:
         data = _created(driver, _ask(4, metadata=False), 4)
         meta = _created(driver, _ask(5, metadata=True), 5)
@@ -261,8 +263,10 @@ def test_clear_channel_empties_data_streams_and_spares_metadata(backend: B.Backe
         for stream in (*data.streams, meta_stream):
             stream.ust.flush(False)  # a packet ready in every stream
         for key in (4, 5):
-            actions = driver.command(_msg(C.LTTNG_CONSUMER_CLEAR_CHANNEL, KeyArgs(key=key)))
-            assert driver.statuses(actions) == [R.LTTCOMM_CONSUMERD_SUCCESS]
+            actions = driver.command(
+                _msg(LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_CHANNEL, KeyArgs(key=key))
+            )
+            assert driver.statuses(actions) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
         for stream in data.streams:
             assert stream.reader is not None
             assert stream.reader.get_next_subbuf() is not Status.OK
@@ -280,50 +284,55 @@ def test_channel_hangup_closes_the_stream_wakeup_fds(pure_core: Driver) -> None:
     pure_core.core.channel_hangup(channel, pure_core.now)
     for stream in channel.streams:
         ust = stream.ust
-        assert isinstance(ust, B.PureStream)
+        assert isinstance(ust, ring_backend.PureStream)
         assert ust.obj.wakeup_fd == -1 and ust.reader.wakeup_fd is None
         ust.flush(False)  # delivers a packet, writes to no fd
         assert os.read(stream.wait_fd, 1) == b""  # EOF: no writer left
 
 
 def test_metadata_snapshots_create_the_stream_again_each_time(
-    tmp_path: Path, backend: B.Backend
+    tmp_path: Path, backend: ring_backend.Backend
 ) -> None:
     """A snapshot-mode metadata channel (``monitor`` 0) gets its stream at each
     SNAPSHOT_CHANNEL and loses it after (``snapshot_metadata``): the second creation
     meets the wait and wake-up fds the first destruction closed, and succeeds."""
     (tmp_path / "uid/0/64-bit").mkdir(parents=True)
-    driver = Driver(Core(ustctl=backend))
+    driver = Driver(Core(backend=backend))
     try:
         _create_chunk(driver, tmp_path)
         ask = CONSUMER_MSG[Abi.V2_13_9].parse(_ask(7, metadata=True))
         assert isinstance(ask.u, AskChannelMember)
-        raw = _msg(C.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, dataclasses.replace(ask.u, monitor=0))
+        raw = _msg(
+            LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION,
+            dataclasses.replace(ask.u, monitor=0),
+        )
         driver.command(raw)
         text = b"/* CTF 1.8 */ trace { major = 1; };"
         push = PushMetadataMember(key=7, target_offset=0, len=len(text), version=0)
-        driver.command(_msg(C.LTTNG_CONSUMER_PUSH_METADATA, push))
+        driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA, push))
         driver.command(text)
         snapshot = SnapshotChannelMember(
             pathname="",
             use_relayd=0,
             metadata=1,
-            relayd_id=2**64 - 1,
+            relayd_id=NO_RELAYD,
             key=7,
             nb_packets_per_stream=0,
         )
         nothing_new = PushMetadataMember(key=7, target_offset=len(text), len=0, version=0)
         for _ in range(3):
             # snapshot_metadata asks the session daemon first (metadata socket).
-            (request,) = driver.command(_msg(C.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snapshot))
+            (request,) = driver.command(
+                _msg(LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snapshot)
+            )
             assert isinstance(request, Send) and request.sock is Sock.METADATA
             ready, reply = driver.feed(
-                Sock.METADATA, _msg(C.LTTNG_CONSUMER_PUSH_METADATA, nothing_new)
+                Sock.METADATA, _msg(LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA, nothing_new)
             )
             assert isinstance(ready, Send) and ready.sock is Sock.METADATA
             assert isinstance(reply, Send) and reply.sock is Sock.COMMAND
             status = STATUS_MSG.parse(reply.data)
-            assert status.ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+            assert status.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
             data = (tmp_path / "uid/0/64-bit/metadata").read_bytes()
             assert text in data
     finally:
@@ -332,7 +341,7 @@ def test_metadata_snapshots_create_the_stream_again_each_time(
 
 def test_unknown_backend() -> None:
     with pytest.raises(LocalProtocolError):
-        B.backend("kernel")
+        ring_backend.backend("kernel")
 
 
 # -- the process: what it maps -----------------------------------------------------------------
@@ -350,10 +359,10 @@ def _recv_exact(sock: socket.socket, n: int) -> tuple[bytes, list[int]]:
 
 def _get_channel(command: socket.socket, key: int) -> list[int]:
     """GET_CHANNEL: status, the ust-ctl hand-over (read to its end marker), status."""
-    command.sendall(_msg(C.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=key)))
+    command.sendall(_msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=key)))
     fds: list[int] = []
     status, _ = _recv_exact(command, 4)
-    assert STATUS_MSG.parse(status).ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+    assert STATUS_MSG.parse(status).ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     head, _ = _recv_exact(command, 12)
     _blob, got = _recv_exact(command, int.from_bytes(head[:8], "little") + 1)
     fds += got
@@ -364,7 +373,7 @@ def _get_channel(command: socket.socket, key: int) -> list[int]:
         _rest, got = _recv_exact(command, 5)
         fds += got
     status, _ = _recv_exact(command, 4)
-    assert STATUS_MSG.parse(status).ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+    assert STATUS_MSG.parse(status).ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     return fds
 
 
@@ -372,8 +381,8 @@ def _get_channel(command: socket.socket, key: int) -> list[int]:
     ("args", "env", "maps_library"),
     [
         ([], None, False),
-        (["--ust-ctl", "pure"], B.LIB, False),
-        ([], B.LIB, True),
+        (["--ust-ctl", "pure"], ring_backend.LIB, False),
+        ([], ring_backend.LIB, True),
     ],
     ids=["default", "option-over-env", "env-lib"],
 )
@@ -388,10 +397,10 @@ def test_the_pure_consumer_never_maps_liblttng_ust_ctl(
     err_listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     err_listener.bind(err_path)
     err_listener.listen(1)
-    environ = {k: v for k, v in os.environ.items() if k != B.ENV}
+    environ = {k: v for k, v in os.environ.items() if k != ring_backend.ENV}
     environ[HEALTH_PATH_ENV] = str(tmp_path / "health")
     if env is not None:
-        environ[B.ENV] = env
+        environ[ring_backend.ENV] = env
     argv = [sys.executable, "-m", "ustref.consumerd", "", "-u", "--consumerd-cmd-sock", cmd_path]
     argv += ["--consumerd-err-sock", err_path, *args]
     proc = subprocess.Popen(argv, env=environ)
@@ -401,7 +410,10 @@ def test_the_pure_consumer_never_maps_liblttng_ust_ctl(
         err, _ = err_listener.accept()
         err.settimeout(60)
         ready, _ = _recv_exact(err, 4)
-        assert ERROR_SOCKET_CODE.parse(ready).code == R.LTTCOMM_CONSUMERD_COMMAND_SOCK_READY
+        assert (
+            ERROR_SOCKET_CODE.parse(ready).code
+            == LttcommReturnCode.LTTCOMM_CONSUMERD_COMMAND_SOCK_READY
+        )
         command = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         command.connect(cmd_path)
         metadata = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -410,15 +422,19 @@ def test_the_pure_consumer_never_maps_liblttng_ust_ctl(
         for key, is_metadata in ((1, False), (2, True)):
             command.sendall(_ask(key, metadata=is_metadata))
             reply, _ = _recv_exact(command, STATUS_CHANNEL.size)
-            assert STATUS_CHANNEL.parse(reply).ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+            assert (
+                STATUS_CHANNEL.parse(reply).ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+            )
         fds += _get_channel(command, 1)
         maps = Path(f"/proc/{proc.pid}/maps").read_text()
         assert ("liblttng-ust-ctl" in maps) is maps_library
         assert ("ustctl-shim" in maps) is maps_library
         for key in (1, 2):
-            command.sendall(_msg(C.LTTNG_CONSUMER_DESTROY_CHANNEL, KeyArgs(key=key)))
+            command.sendall(
+                _msg(LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_CHANNEL, KeyArgs(key=key))
+            )
             status, _ = _recv_exact(command, 4)
-            assert STATUS_MSG.parse(status).ret_code == R.LTTCOMM_CONSUMERD_SUCCESS
+            assert STATUS_MSG.parse(status).ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
         command.close()
         assert proc.wait(timeout=60) == 0
         metadata.close()
@@ -435,6 +451,6 @@ def test_the_pure_consumer_never_maps_liblttng_ust_ctl(
 def test_ust_ctl_option_is_checked() -> None:
     from ustref.consumerd.cli import UsageError, parse_args
 
-    assert parse_args(["--ust-ctl=lib"]).ust_ctl == B.LIB
+    assert parse_args(["--ust-ctl=lib"]).ust_ctl == ring_backend.LIB
     with pytest.raises(UsageError):
         parse_args(["--ust-ctl", "kernel"])

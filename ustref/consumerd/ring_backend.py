@@ -12,7 +12,7 @@ else for these operations:
   :class:`~ustref.ring.reader.StreamReader` (``open_read``, ``flush_buffer``,
   ``clear_buffer``), :class:`~ustref.ring.writer.MetadataWriter` and the ring-buffer
   timers of :mod:`ustref.ring.timers`. The process never loads liblttng-ust-ctl.
-* :class:`LibBackend`: liblttng-ust-ctl.so.5 through :mod:`ustref.ring.ustctl` (ctypes,
+* :class:`LibBackend`: liblttng-ust-ctl.so.5 through :mod:`ustref.ring.libustctl` (ctypes,
   with its TLS shim), as the C consumer does it; imported only when chosen.
 
 Either way sub-buffers are read by the pure reader: ``get``/``put``, snapshots and the
@@ -23,9 +23,9 @@ Hand-over. The GET_CHANNEL hand-over (``lttng_ust_ctl_send_channel_to_sessiond``
 :meth:`UstStream.handover` and :meth:`Backend.end_of_streams` return the
 :data:`Message` s to send, in order, and the shell sends them
 (:func:`ustref.transport.framing.hand_over`). The pure backend builds them from the
-:mod:`ustref.protocol.ustctl` grammars (through :mod:`ustref.ring.create`); liblttng-ust-ctl
+:mod:`ustref.protocol.handover` grammars (through :mod:`ustref.ring.create`); liblttng-ust-ctl
 writes on a socket itself, so the ``lib`` backend runs its call into a socketpair and
-returns what came out (:func:`ustref.ring.ustctl.capture_sends`): same bytes, same
+returns what came out (:func:`ustref.ring.libustctl.capture_sends`): same bytes, same
 descriptions behind the fds. Either way each message's fds are its own (duplicates):
 whoever sends it closes them.
 
@@ -35,11 +35,11 @@ the channel's switch timer (``switch_timer_interval`` ≠ 0) and, for the ``-rt`
 its read timer, as POSIX timers of the consumer process (the application only maps the
 channel, ``channel_handle_create()``, and runs no ring-buffer timer). lttng-tools zeroes
 ``attr.switch_timer_interval`` of a metadata channel only *after* creating it
-(ust-consumer.c 1600-1601), so the library's switch timer runs for every channel with
-an interval. With liblttng-ust-ctl those timers run on the library's own signal thread;
-the pure backend runs them as deadlines (:meth:`UstChannel.next_deadline`,
-:meth:`UstChannel.run_timers`) that the core folds into its own
-(``consumer-timer.c``'s monitor timer).
+(in ASK_CHANNEL_CREATION's case of ``lttng_ustconsumer_recv_cmd``), so the library's switch timer
+runs for every channel with an interval. With liblttng-ust-ctl those timers run on the library's own
+signal thread; the pure backend runs them as deadlines (:meth:`UstChannel.next_deadline`,
+:meth:`UstChannel.run_timers`) that the core folds into its own (``consumer-timer.c``'s monitor
+timer).
 """
 
 from __future__ import annotations
@@ -51,9 +51,8 @@ import os
 from collections.abc import Callable
 
 from ustref.errors import LocalProtocolError, TransportError, UstrefError
-from ustref.protocol.ustctl import USTCOMM_MAX_SEND_FDS
-from ustref.ring import create as C
-from ustref.ring import packet as P
+from ustref.protocol.handover import USTCOMM_MAX_SEND_FDS
+from ustref.ring import create, packet
 from ustref.ring.channel import PureChannel, StreamObject
 from ustref.ring.reader import StreamReader
 from ustref.ring.timers import ChannelTimers, Timer, on_read_timer, on_switch_timer
@@ -119,7 +118,7 @@ class UstChannel(abc.ABC):
         """``lttng_ust_ctl_channel_get_wait_fd()``."""
 
     @abc.abstractmethod
-    def create_stream(self, cpu: int, identity: P.ChannelIdentity) -> UstStream | None:
+    def create_stream(self, cpu: int, identity: packet.ChannelIdentity) -> UstStream | None:
         """``lttng_ust_ctl_create_stream(channel, cpu)``: ``None`` past the last stream
         (``create_ust_streams()`` loops until then)."""
 
@@ -162,7 +161,9 @@ class Backend(abc.ABC):
         """``lttng_ust_ctl_get_nr_stream_per_channel()``."""
 
     @abc.abstractmethod
-    def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int], now: int) -> UstChannel:
+    def create_channel(
+        self, attr: create.ChannelAttr, stream_fds: list[int], now: int
+    ) -> UstChannel:
         """``lttng_ust_ctl_create_channel(attr, stream_fds, len(stream_fds))`` at ``now``
         (monotonic ns): the channel's ring-buffer timers are armed then."""
 
@@ -191,7 +192,7 @@ def _messages(what: str, data: bytes, fds: list[int] | None = None) -> list[Mess
         for fd in copies:
             os.close(fd)
         raise TransportError("send", f"{what}: {exc.strerror or exc}", errno=exc.errno) from exc
-    return [(data, ()), (C.FD_CARRIER, tuple(copies))]
+    return [(data, ()), (create.FD_CARRIER, tuple(copies))]
 
 
 _WRITE_ERRNO: tuple[tuple[type[UstrefError], int], ...] = (
@@ -255,7 +256,7 @@ class PureChannelHandle(UstChannel):
     def wait_fd(self) -> int:
         return self.pure.wait_fd
 
-    def create_stream(self, cpu: int, identity: P.ChannelIdentity) -> PureStream | None:
+    def create_stream(self, cpu: int, identity: packet.ChannelIdentity) -> PureStream | None:
         """``channel_get_ring_buffer()`` + ``lib_ring_buffer_open_read()``: the metadata
         channel's one buffer answers every CPU, so its second open meets ``EBUSY``. The
         reader wakes the stream's wait fd on delivery only for the clients that wake up
@@ -265,7 +266,7 @@ class PureChannelHandle(UstChannel):
         if not client.metadata and cpu >= len(self.pure.streams):
             return None
         obj = self.pure.stream(cpu)
-        by_writer = client.wakeup == C.WAKEUP_BY_WRITER and obj.wakeup_fd >= 0
+        by_writer = client.wakeup == create.WAKEUP_BY_WRITER and obj.wakeup_fd >= 0
         reader = StreamReader.from_fd(
             obj.shm_fd,
             source=f"stream {cpu}",
@@ -335,15 +336,15 @@ class PureBackend(Backend):
         """Nothing to load: no shared library, no shim."""
 
     def nr_stream_per_channel(self) -> int:
-        return C.possible_cpus_array_len()
+        return create.possible_cpus_array_len()
 
     def create_channel(
-        self, attr: C.ChannelAttr, stream_fds: list[int], now: int
+        self, attr: create.ChannelAttr, stream_fds: list[int], now: int
     ) -> PureChannelHandle:
         return PureChannelHandle(PureChannel.create(attr, stream_fds), now)
 
     def end_of_streams(self) -> list[Message]:
-        return _messages("end of streams", C.END_OF_STREAMS)
+        return _messages("end of streams", create.END_OF_STREAMS)
 
 
 # -- liblttng-ust-ctl ---------------------------------------------------------------------
@@ -352,8 +353,8 @@ class PureBackend(Backend):
 def _captured(send: Callable[[int], None]) -> list[Message]:
     """What a ``lttng_ust_ctl_send_*_to_sessiond`` call writes on the socket ``send`` is
     given, as :data:`Message` s (the library does its own I/O: it writes into a
-    socketpair, :func:`ustref.ring.ustctl.capture_sends`)."""
-    from ustref.ring import ustctl
+    socketpair, :func:`ustref.ring.libustctl.capture_sends`)."""
+    from ustref.ring import libustctl
 
     def call(fd: int) -> int:
         try:
@@ -362,7 +363,7 @@ def _captured(send: Callable[[int], None]) -> list[Message]:
             raise TransportError("send", str(exc)) from exc
         return 0
 
-    return ustctl.capture_sends(call)
+    return libustctl.capture_sends(call)
 
 
 class LibStream(UstStream):
@@ -376,36 +377,36 @@ class LibStream(UstStream):
     def wait_fd(self) -> int:
         """Unchecked, as ``create_ust_streams()`` takes it: -1 once closed (a metadata
         stream created again for a second snapshot, after ``destroy_stream``)."""
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        return int(ustctl.library().lttng_ust_ctl_stream_get_wait_fd(self.handle))
+        return int(libustctl.library().lttng_ust_ctl_stream_get_wait_fd(self.handle))
 
     def flush(self, producer_active: bool) -> None:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        ustctl.flush_buffer(self.handle, producer_active)
+        libustctl.flush_buffer(self.handle, producer_active)
 
     def clear(self) -> None:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        ustctl.clear_buffer(self.handle)
+        libustctl.clear_buffer(self.handle)
 
     def close_wakeup_fd(self) -> None:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        ustctl.stream_close_wakeup_fd(self.handle)
+        libustctl.stream_close_wakeup_fd(self.handle)
 
     def handover(self) -> list[Message]:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
         handle = self.handle
-        return _captured(lambda fd: ustctl.send_stream_to_sessiond(fd, handle))
+        return _captured(lambda fd: libustctl.send_stream_to_sessiond(fd, handle))
 
     def destroy(self) -> None:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
         self.reader.close()
-        ustctl.destroy_stream(self.handle)
+        libustctl.destroy_stream(self.handle)
 
 
 class LibChannel(UstChannel):
@@ -417,44 +418,44 @@ class LibChannel(UstChannel):
 
     @property
     def wait_fd(self) -> int:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        return ustctl.channel_wait_fd(self.handle)
+        return libustctl.channel_wait_fd(self.handle)
 
-    def create_stream(self, cpu: int, identity: P.ChannelIdentity) -> LibStream | None:
-        from ustref.ring import ustctl
+    def create_stream(self, cpu: int, identity: packet.ChannelIdentity) -> LibStream | None:
+        from ustref.ring import libustctl
 
-        handle = ustctl.create_stream(self.handle, cpu)
+        handle = libustctl.create_stream(self.handle, cpu)
         if handle is None:
             return None
-        shm_fd = self.stream_fds[0 if identity.kind is P.ClientKind.METADATA else cpu]
+        shm_fd = self.stream_fds[0 if identity.kind is packet.ClientKind.METADATA else cpu]
         try:
             reader = StreamReader.from_fd(shm_fd, source=f"stream {cpu}", identity=identity)
         except BaseException:
-            ustctl.destroy_stream(handle)
+            libustctl.destroy_stream(handle)
             raise
         return LibStream(handle, cpu, reader)
 
     def write_one_packet(self, data: bytes) -> int:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        return ustctl.write_one_packet_to_channel(self.handle, data)
+        return libustctl.write_one_packet_to_channel(self.handle, data)
 
     def handover(self) -> list[Message]:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
         handle = self.handle
-        return _captured(lambda fd: ustctl.send_channel_to_sessiond(fd, handle))
+        return _captured(lambda fd: libustctl.send_channel_to_sessiond(fd, handle))
 
     def close_wakeup_fd(self) -> None:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        ustctl.channel_close_wakeup_fd(self.handle)
+        libustctl.channel_close_wakeup_fd(self.handle)
 
     def destroy(self) -> None:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        ustctl.destroy_channel(self.handle)
+        libustctl.destroy_channel(self.handle)
 
     def next_deadline(self) -> None:
         """None here: the library runs the channel's timers on its own thread."""
@@ -471,20 +472,22 @@ class LibBackend(Backend):
     name = LIB
 
     def load(self) -> None:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        ustctl.library()
+        libustctl.library()
 
     def nr_stream_per_channel(self) -> int:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        return ustctl.nr_stream_per_channel()
+        return libustctl.nr_stream_per_channel()
 
-    def create_channel(self, attr: C.ChannelAttr, stream_fds: list[int], now: int) -> LibChannel:
-        from ustref.ring import ustctl
+    def create_channel(
+        self, attr: create.ChannelAttr, stream_fds: list[int], now: int
+    ) -> LibChannel:
+        from ustref.ring import libustctl
 
-        c_attr = ustctl.channel_attr(
-            metadata=attr.type is C.ChanType.METADATA,
+        c_attr = libustctl.channel_attr(
+            metadata=attr.type is create.ChanType.METADATA,
             subbuf_size=attr.subbuf_size,
             num_subbuf=attr.num_subbuf,
             overwrite=attr.overwrite,
@@ -494,12 +497,12 @@ class LibBackend(Backend):
             read_timer_interval=attr.read_timer_interval,
             blocking_timeout=attr.blocking_timeout,
         )
-        return LibChannel(ustctl.create_channel(c_attr, stream_fds), stream_fds)
+        return LibChannel(libustctl.create_channel(c_attr, stream_fds), stream_fds)
 
     def end_of_streams(self) -> list[Message]:
-        from ustref.ring import ustctl
+        from ustref.ring import libustctl
 
-        return _captured(lambda fd: ustctl.send_stream_to_sessiond(fd, None))
+        return _captured(lambda fd: libustctl.send_stream_to_sessiond(fd, None))
 
 
 def backend(name: str) -> Backend:

@@ -10,7 +10,7 @@ reader of :mod:`ustref.ring.reader` against it; ustref itself never needs it.
 Loading needs two things the library leaves to its host program: liburcu's
 ``rcu_dereference_sym`` (liburcu.so.8, loaded ``RTLD_GLOBAL`` first) and the
 TLS variable ``lttng_ust_sigbus_state`` that lttng-tools' consumer defines
-with ``DEFINE_LTTNG_UST_SIGBUS_STATE()``; the tiny ``ustctl_shim.c`` beside
+with ``DEFINE_LTTNG_UST_SIGBUS_STATE()``; the tiny ``libustctl_shim.c`` beside
 this module defines it and is compiled with ``cc`` at first use into
 ``$XDG_CACHE_HOME/ustref`` (default ``~/.cache/ustref``).
 """
@@ -29,12 +29,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ustref.errors import LocalProtocolError, UstrefError
-from ustref.protocol.ustctl import USTCOMM_MAX_SEND_FDS
+from ustref.protocol.handover import USTCOMM_MAX_SEND_FDS
 from ustref.ring.reader import Status
 from ustref.transport.framing import close_fds, recv_some, split_for_fds
 
 LIBRARY = "liblttng-ust-ctl.so.5"
-_SHIM_SOURCE = Path(__file__).with_name("ustctl_shim.c")
+_SHIM_SOURCE = Path(__file__).with_name("libustctl_shim.c")
 UUID_LEN = 16
 
 
@@ -71,7 +71,7 @@ def cache_dir() -> Path:
 
 
 def build_shim() -> Path:
-    """Compile ``ustctl_shim.c`` once (keyed by its hash) and return the ``.so`` path."""
+    """Compile ``libustctl_shim.c`` once (keyed by its hash) and return the ``.so`` path."""
     source = _SHIM_SOURCE.read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
     target = cache_dir() / f"ustctl-shim-{digest}.so"
@@ -96,60 +96,59 @@ def build_shim() -> Path:
     return target
 
 
-_P = ctypes.c_void_p
 _ULONG_P = ctypes.POINTER(ctypes.c_ulong)
 _U64_P = ctypes.POINTER(ctypes.c_uint64)
 
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "lttng_ust_ctl_get_nr_stream_per_channel": (ctypes.c_int, []),
     "lttng_ust_ctl_create_channel": (
-        _P,
+        ctypes.c_void_p,
         [ctypes.POINTER(ConsumerChannelAttr), ctypes.POINTER(ctypes.c_int), ctypes.c_int],
     ),
-    "lttng_ust_ctl_destroy_channel": (None, [_P]),
+    "lttng_ust_ctl_destroy_channel": (None, [ctypes.c_void_p]),
     "lttng_ust_ctl_write_metadata_to_channel": (
         ctypes.c_int,
-        [_P, ctypes.c_char_p, ctypes.c_size_t],
+        [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t],
     ),
     "lttng_ust_ctl_write_one_packet_to_channel": (
         ctypes.c_ssize_t,
-        [_P, ctypes.c_char_p, ctypes.c_size_t],
+        [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t],
     ),
-    "lttng_ust_ctl_create_stream": (_P, [_P, ctypes.c_int]),
-    "lttng_ust_ctl_destroy_stream": (None, [_P]),
-    "lttng_ust_ctl_get_mmap_base": (_P, [_P]),
-    "lttng_ust_ctl_get_mmap_len": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_get_max_subbuf_size": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_get_mmap_read_offset": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_get_subbuf_size": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_get_padded_subbuf_size": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_get_next_subbuf": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_put_next_subbuf": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_snapshot": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_snapshot_sample_positions": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_snapshot_get_consumed": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_snapshot_get_produced": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_get_subbuf": (ctypes.c_int, [_P, _ULONG_P]),
-    "lttng_ust_ctl_put_subbuf": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_flush_buffer": (ctypes.c_int, [_P, ctypes.c_int]),
-    "lttng_ust_ctl_get_timestamp_begin": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_timestamp_end": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_events_discarded": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_content_size": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_packet_size": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_stream_id": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_current_timestamp": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_sequence_number": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_get_instance_id": (ctypes.c_int, [_P, _U64_P]),
-    "lttng_ust_ctl_send_channel_to_sessiond": (ctypes.c_int, [ctypes.c_int, _P]),
-    "lttng_ust_ctl_send_stream_to_sessiond": (ctypes.c_int, [ctypes.c_int, _P]),
-    "lttng_ust_ctl_channel_get_wait_fd": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_channel_get_wakeup_fd": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_channel_close_wakeup_fd": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_stream_get_wait_fd": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_stream_get_wakeup_fd": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_stream_close_wakeup_fd": (ctypes.c_int, [_P]),
-    "lttng_ust_ctl_clear_buffer": (ctypes.c_int, [_P]),
+    "lttng_ust_ctl_create_stream": (ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_int]),
+    "lttng_ust_ctl_destroy_stream": (None, [ctypes.c_void_p]),
+    "lttng_ust_ctl_get_mmap_base": (ctypes.c_void_p, [ctypes.c_void_p]),
+    "lttng_ust_ctl_get_mmap_len": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_get_max_subbuf_size": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_get_mmap_read_offset": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_get_subbuf_size": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_get_padded_subbuf_size": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_get_next_subbuf": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_put_next_subbuf": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_snapshot": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_snapshot_sample_positions": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_snapshot_get_consumed": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_snapshot_get_produced": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_get_subbuf": (ctypes.c_int, [ctypes.c_void_p, _ULONG_P]),
+    "lttng_ust_ctl_put_subbuf": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_flush_buffer": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
+    "lttng_ust_ctl_get_timestamp_begin": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_timestamp_end": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_events_discarded": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_content_size": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_packet_size": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_stream_id": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_current_timestamp": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_sequence_number": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_get_instance_id": (ctypes.c_int, [ctypes.c_void_p, _U64_P]),
+    "lttng_ust_ctl_send_channel_to_sessiond": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p]),
+    "lttng_ust_ctl_send_stream_to_sessiond": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p]),
+    "lttng_ust_ctl_channel_get_wait_fd": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_channel_get_wakeup_fd": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_channel_close_wakeup_fd": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_stream_get_wait_fd": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_stream_get_wakeup_fd": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_stream_close_wakeup_fd": (ctypes.c_int, [ctypes.c_void_p]),
+    "lttng_ust_ctl_clear_buffer": (ctypes.c_int, [ctypes.c_void_p]),
 }
 
 _loaded: dict[str, ctypes.CDLL] = {}
