@@ -73,7 +73,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ustref.consumerd import ustctl_backend as B
+from ustref.consumerd import ring_backend
 from ustref.lttng.apps import build_app
 from ustref.lttng.babeltrace import count_messages
 from ustref.lttng.sessiond import (
@@ -468,11 +468,11 @@ def compare_backends(runs: Sequence[Run]) -> list[dict[str, float | str | bool]]
                 for r in runs
                 if (r.consumer, r.backend) == ("ustref", backend) and r.subbuf_size == subbuf_size
             ]
-            for backend in (B.PURE, B.LIB)
+            for backend in (ring_backend.PURE, ring_backend.LIB)
         }
         if not all(recorded.values()):
             continue
-        pure, lib = (statistics.median(recorded[b]) for b in (B.PURE, B.LIB))
+        pure, lib = (statistics.median(recorded[b]) for b in (ring_backend.PURE, ring_backend.LIB))
         spread = max(max(values) - min(values) for values in recorded.values())
         out.append(
             {
@@ -554,9 +554,9 @@ def main() -> None:
     which_backend = parser.add_mutually_exclusive_group()
     which_backend.add_argument(
         "--backend",
-        choices=B.CHOICES,
-        default=B.DEFAULT,
-        help=f"ustref-consumerd's ust-ctl backend (default {B.DEFAULT})",
+        choices=ring_backend.CHOICES,
+        default=ring_backend.DEFAULT,
+        help=f"ustref-consumerd's ust-ctl backend (default {ring_backend.DEFAULT})",
     )
     which_backend.add_argument(
         "--backends",
@@ -576,14 +576,15 @@ def main() -> None:
     sizes = [_parse_size(word) for word in args.sizes.split(",") if word.strip()]
     backends = [word.strip() for word in args.backends.split(",") if word.strip()] or [args.backend]
     for backend in backends:
-        if backend not in B.CHOICES:
-            parser.error(f"unknown backend {backend!r}: choose from {', '.join(B.CHOICES)}")
+        if backend not in ring_backend.CHOICES:
+            choices = ", ".join(ring_backend.CHOICES)
+            parser.error(f"unknown backend {backend!r}: choose from {choices}")
     ours = which("ustref-consumerd")
     if ours is None:
         raise SystemExit("ustref-consumerd is not installed beside this Python or on PATH")
     consumers = [] if args.no_c else [Consumer("C", "", (), {})]
     consumers += [
-        Consumer("ustref", backend, (f"--consumerd64-path={ours}",), {B.ENV: backend})
+        Consumer("ustref", backend, (f"--consumerd64-path={ours}",), {ring_backend.ENV: backend})
         for backend in backends
     ]
     started = time.time()
