@@ -10,9 +10,6 @@ sources and :data:`~ustref.consumerd.behaviour.MIRRORED`), where
 :func:`ustref.specgen.sources.check_sources` checks them against the tree.
 Line numbers of lttng-ust files (``template.h``, ``ring_buffer_frontend.c``)
 are another project's and stay allowed.
-
-``streams.py`` is being edited on the performance branch: its numbers are left
-for whoever merges both to move (:data:`NUMBERS_ALLOWED`); its names are checked.
 """
 
 from __future__ import annotations
@@ -42,9 +39,6 @@ _LINES = re.compile(r"(?<![\w.*/])\d{2,5}\s*[-–]\s*\d{2,5}(?![\w.])|(?<![\w.*/
 _NAME = re.compile(r"``([A-Za-z_]\w*)(?:\(\))?``")
 
 #: Modules whose docstrings may still write tools line numbers, with why.
-NUMBERS_ALLOWED: dict[str, str] = {
-    "streams.py": "edited on the perf branch; cite by name when merging it",
-}
 
 #: The lttng-tools files whose functions the daemon mirrors.
 _MIRRORED_FILES = (UST_CONSUMER, CONSUMER, CONSUMER_STREAM, CONSUMER_TIMER)
@@ -96,11 +90,7 @@ def test_every_command_has_a_documented_handler() -> None:
 
 
 def test_no_docstring_writes_a_tools_line_number() -> None:
-    found = {
-        where: lines
-        for where, text in docstrings()
-        if where.split(":")[0] not in NUMBERS_ALLOWED and (lines := tools_line_numbers(text))
-    }
+    found = {where: lines for where, text in docstrings() if (lines := tools_line_numbers(text))}
     assert not found, (
         "cite the C function by name; its v2.13.9 lines belong in "
         f"ustref.consumerd.behaviour (a Source): {found}"

@@ -71,7 +71,7 @@ def flush(stream: Stream, *, producer_active: bool) -> None:
 
 
 def open_packet(stream: Stream) -> bool:
-    """``consumer_stream_open_packet()`` (consumer-stream.c 510-583): flush an empty
+    """``consumer_stream_open_packet()`` (consumer-stream.c): flush an empty
     packet (inactive flush) and say whether it opened one — ``False`` when the buffer
     had no space (``CONSUMER_STREAM_OPEN_PACKET_STATUS_NO_SPACE``). Either way the
     caller counts the stream as having an open packet in its chunk, as C does."""
@@ -87,7 +87,7 @@ def open_packet(stream: Stream) -> bool:
 
 
 def _update_stats(stream: Stream, discarded: int, sequence_number: int) -> None:
-    """``consumer_stream_update_stats()`` (consumer-stream.c 84-137): the channel's
+    """``consumer_stream_update_stats()`` (consumer-stream.c): the channel's
     discarded-event and lost-packet counts from the packet's cumulative counters, in
     the C consumer's ``uint64_t`` arithmetic (sums wrap modulo 2**64).
 
@@ -179,7 +179,7 @@ def drain(stream: Stream) -> Status:
 
     After a rotation whose open-packet attempt found the buffer full, one
     sub-buffer is consumed alone and a packet opened at once, as
-    ``post_consume_open_new_packet()`` (consumer-stream.c 593-640) does after
+    ``post_consume_open_new_packet()`` (consumer-stream.c) does after
     each consumed packet."""
     reader = stream.reader
     if reader is None:
@@ -261,7 +261,7 @@ def consume_start_pos(consumed: int, produced: int, nb_packets: int, max_sb_size
 
 
 def snapshot_stream(stream: Stream, nb_packets: int) -> None:
-    """The per-stream body of ``snapshot_channel()`` (ust-consumer.c 1076-1255): flush,
+    """The per-stream body of ``snapshot_channel()`` (ust-consumer.c): flush,
     sample the positions, copy the sub-buffers from the start position to the
     produced one into the stream's (index-less) output; an overwritten sub-buffer
     counts as a lost packet."""
