@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 import sys
 from collections import Counter
@@ -119,7 +120,9 @@ class _Fields:
         self.by_abbrev: dict[str, _Field] = {}
         self.enums: dict[str, type[enum.IntEnum]] = {}
 
-    def get(self, abbrev: str, label: str, ftype: str, enum_type: Any = None) -> _Field:
+    def get(
+        self, abbrev: str, label: str, ftype: str, enum_type: Any = None, qualified: str = ""
+    ) -> _Field:
         abbrev = _abbrev(abbrev)
         enum_var = None
         if enum_type is not None:
@@ -129,7 +132,7 @@ class _Fields:
         if existing is not None:
             if (existing.ftype, existing.enum_var) == (ftype, enum_var):
                 return existing
-            return self.get(f"{abbrev}_{ftype}", label, ftype, enum_type)
+            return self.get(qualified or f"{abbrev}_{ftype}", label, ftype, enum_type)
         field = _Field(f"F[{len(self.by_abbrev) + 1}]", abbrev, label, ftype, enum_var)
         self.by_abbrev[abbrev] = field
         return field
@@ -188,6 +191,19 @@ class _Structs:
         self.ids: dict[int, int] = {}
         self.specs: list[tuple[StructSpec[Any], str]] = []
         self.tables: list[str] = []
+        self.current = ("", "")
+        self.short = ""
+        self.names: dict[tuple[str, str], str] = {}
+        """``(struct C name, member path) → filter name``, for :func:`leaves`."""
+
+    def _field(self, path: str, label: str, ftype: str, enum_type: Any = None) -> _Field:
+        """The field of ``path``; where the plain name is taken by a field of another
+        type, the name qualified by the struct (``lttng.viewer.<struct>.status``)."""
+        c_name, prefix = self.current
+        qualified = f"{prefix}.{self.short}.{path[len(prefix) + 1 :]}"
+        field = self.flds.get(path, label, ftype, enum_type, qualified)
+        self.names[(c_name, _abbrev(path))] = field.abbrev
+        return field
 
     def add(self, spec: StructSpec[Any], prefix: str) -> int:
         key = id(spec)
@@ -196,6 +212,13 @@ class _Structs:
         index = len(self.specs) + 1
         self.ids[key] = index
         self.specs.append((spec, prefix))
+        self.current = (spec.c_name, prefix)
+        # Wire pieces that are no C struct have a sentence for a name: use the dataclass's.
+        self.short = (
+            spec.c_name
+            if spec.c_name.isidentifier()
+            else re.sub(r"(?<!^)(?=[A-Z])", "_", spec.dc_type.__name__).lower()
+        )
         items = self._items(spec.grammar, prefix + ".", "", 0, spec.c_name)
         extra = ""
         flex = [f for f in fields(spec.grammar) if f.kind is Kind.FLEX]
@@ -237,7 +260,7 @@ class _Structs:
         if f.kind is Kind.INT or f.kind is Kind.ENUM:
             ftype, signed = _int_ftype(f)
             enum_type = f.con.enum_type if f.kind is Kind.ENUM else None
-            fld = self.flds.get(path, label, ftype, enum_type)
+            fld = self._field(path, label, ftype, enum_type)
             enum_arg = f", enum={fld.enum_var}" if fld.enum_var else ""
             return (
                 f"{{t='int', f={fld.var}, o={offset}, n={f.size}, "
@@ -245,13 +268,13 @@ class _Structs:
                 f"s={_lua_bool(signed)}, v={_lua_str(vpath)}{enum_arg}}},\n"
             )
         if f.kind is Kind.CHARS:
-            fld = self.flds.get(path, label, "string")
+            fld = self._field(path, label, "string")
             return f"{{t='str', f={fld.var}, o={offset}, n={f.size}}},\n"
         if f.kind is Kind.BYTES or f.kind is Kind.OTHER:
-            fld = self.flds.get(path, label, "bytes")
+            fld = self._field(path, label, "bytes")
             return f"{{t='bytes', f={fld.var}, o={offset}, n={f.size}}},\n"
         if f.kind is Kind.FLEX:
-            fld = self.flds.get(path, label, "bytes")
+            fld = self._field(path, label, "bytes")
             return f"{{t='flex', f={fld.var}, o={offset}}},\n"
         if f.kind is Kind.STRUCT:
             inner_prefix = path if anonymous else path + "."
@@ -289,7 +312,7 @@ class _Structs:
             )
             default = arm_index[union.default] if union.default is not None else "nil"
             key = _lua_str(vprefix + union.key) if union.key else "nil"
-            raw = self.flds.get(path, label, "bytes")
+            raw = self._field(path, label, "bytes")
             return (
                 f"{{t='union', label={_lua_str(label)}, o={offset}, n={f.size}, key={key}, "
                 f"cases={{{cases}}}, default={default}, raw={raw.var}, arms={{\n"
@@ -436,6 +459,12 @@ def _peer_tables(structs: _Structs) -> str:
 
 def render_lua() -> str:
     """The whole plugin."""
+    return _generated()[0]
+
+
+@functools.cache
+def _generated() -> tuple[str, dict[tuple[str, str], str]]:
+    """The plugin's text and its filter names by (struct, member path)."""
     flds = _Fields()
     structs = _Structs(flds)
     conversation = _conversation(structs)
@@ -475,16 +504,19 @@ def render_lua() -> str:
     out.append(peers)
     out.append("\n")
     out.append(resources.files("ustref.specgen").joinpath(RUNTIME).read_text(encoding="utf-8"))
-    return "".join(out)
+    return "".join(out), structs.names
 
 
 # --------------------------------------------------------------- the leaves
 
 
 def leaves(spec: StructSpec[Any], value: Any, prefix: str) -> Iterator[tuple[str, str, bool]]:
-    """``(filter name, shown value, is bytes)`` of every leaf field of a decoded message,
-    as the plugin adds them (the tshark equality test compares the two); bytes as hex."""
-    yield from _leaves(spec.grammar, value, prefix + ".")
+    """``(filter name, value, is bytes)`` of every leaf field of a decoded message, as the
+    plugin adds them (the tshark equality test compares the two): integers in decimal,
+    byte arrays and ``char[N]`` fields as the hex of their bytes."""
+    names = _generated()[1]
+    for path, shown, is_bytes in _leaves(spec.grammar, value, prefix + "."):
+        yield names.get((spec.c_name, path), path), shown, is_bytes
 
 
 def _leaves(con: Any, value: Any, prefix: str) -> Iterator[tuple[str, str, bool]]:
@@ -503,7 +535,9 @@ def _leaf(
     if f.kind in (Kind.INT, Kind.ENUM):
         yield _abbrev(path), str(int(member)), False
     elif f.kind is Kind.CHARS:
-        yield _abbrev(path), str(CStr(member)), False
+        # Compared by its bytes: tshark shows non-ASCII text its own way.
+        text = member if isinstance(member, CStr) else CStr(member)
+        yield _abbrev(path), (text.encode_field(f.length) or b"").hex(), True
     elif f.kind in (Kind.BYTES, Kind.FLEX, Kind.OTHER):
         yield _abbrev(path), bytes(member).hex(), True
     elif f.kind is Kind.STRUCT:
