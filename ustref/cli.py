@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ustref.errors import UstrefError
+from ustref.helptext import plain
 from ustref.protocol.abi import ALL_ABIS, DEFAULT_ABI, Abi
 
 
@@ -132,7 +133,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ustref", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ustref", description=plain(__doc__.splitlines()[0]))
     sub = parser.add_subparsers(dest="command", required=True)
 
     spec = sub.add_parser("spec", help="the reference generated from the grammars")

@@ -31,6 +31,7 @@ from ustref.conformance.prepare import (
 from ustref.conformance.report import ExpectedConsumer, RunReport
 from ustref.conformance.run import Runner, ensure_user
 from ustref.conformance.stage import runs_as, stage_consumer
+from ustref.helptext import plain
 from ustref.transport.launcher import which
 
 __all__ = ["C_CONSUMERD", "conformance_main", "resolve_consumer"]
@@ -107,7 +108,9 @@ def _selected(args: argparse.Namespace) -> list[Script]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ustref conformance", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ustref conformance", description=plain(__doc__.splitlines()[0])
+    )
     sub = parser.add_subparsers(dest="suite", required=True)
     up = sub.add_parser("upstream", help="lttng-tools 2.13.9's tests/regression scripts")
     up.add_argument("--consumer", default="c", help="c, ustref, or the path of an executable")
