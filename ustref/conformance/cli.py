@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ustref.conformance.lists import Script, available_lists, load_list, script_from_argument
+from ustref.conformance.preflight import CONNECT_TIMEOUT, check_consumer_connects
 from ustref.conformance.prepare import (
     PrepareError,
     TestTree,
@@ -165,6 +166,12 @@ def conformance_main(argv: list[str]) -> int:
         for script in scripts:
             print(f"{script.path}{' user' if script.as_user else ''}")
         return 0
+    # Before building or running anything: a consumer that exits at once would
+    # otherwise cost each script the whole stall timeout.
+    chosen = resolve_consumer(args.consumer)
+    print(f"conformance: checking that {chosen.path} starts and connects", flush=True)
+    if not check_consumer_connects(chosen.path):
+        print(f"conformance: {chosen.path} did not connect within {CONNECT_TIMEOUT:g} s; going on")
     tree = prepare_tree(args.build_dir)
     expected = resolve_consumer(args.consumer, tree)
     needs_user = os.geteuid() == 0 and any(s.as_user for s in scripts)
