@@ -368,7 +368,7 @@ function p_cap.dissector(tvb, pinfo, tree)
   local names = {}
   for _, ev in ipairs(rec.events) do
     local label = ev.struct and S[ev.struct].name or ev.step
-    names[#names + 1] = label
+    names[#names + 1] = (ev.step == "command" and ev.exchange) or label
     local etvb = ev.raw:tvb(label)
     local sub
     if ev.struct then
