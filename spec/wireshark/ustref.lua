@@ -9,6 +9,7 @@ local PSEUDO_MAGIC = "USTR"
 local S, F, E = {}, {}, {}
 local INIT, FOLLOW_METADATA, FOLLOW_COMMAND, EXCHANGE_LABEL, SOCKET_NAMES, ABI_NAMES
 local RELAYD_HDR, RELAYD_DATA_HDR, RELAYD_PORTS, VIEWER_HDR, VIEWER_PORT
+local RELAYD_CMDS, VIEWER_CMDS
 E.consumer_channel_type = {[0]="CONSUMER_CHANNEL_TYPE_METADATA", [1]="CONSUMER_CHANNEL_TYPE_DATA"}
 E.lttcomm_relayd_command = {[1]="RELAYD_ADD_STREAM", [2]="RELAYD_CREATE_SESSION", [3]="RELAYD_START_DATA", [4]="RELAYD_UPDATE_SYNC_INFO", [5]="RELAYD_VERSION", [6]="RELAYD_SEND_METADATA", [7]="RELAYD_CLOSE_STREAM", [8]="RELAYD_DATA_PENDING", [9]="RELAYD_QUIESCENT_CONTROL", [10]="RELAYD_BEGIN_DATA_PENDING", [11]="RELAYD_END_DATA_PENDING", [12]="RELAYD_ADD_INDEX", [13]="RELAYD_SEND_INDEX", [14]="RELAYD_CLOSE_INDEX", [15]="RELAYD_LIST_SESSIONS", [16]="RELAYD_STREAMS_SENT", [17]="RELAYD_RESET_METADATA", [18]="RELAYD_ROTATE_STREAMS", [19]="RELAYD_CREATE_TRACE_CHUNK", [20]="RELAYD_CLOSE_TRACE_CHUNK", [21]="RELAYD_TRACE_CHUNK_EXISTS", [22]="RELAYD_GET_CONFIGURATION"}
 E.lttcomm_return_code = {[0]="LTTCOMM_CONSUMERD_SUCCESS", [100]="LTTCOMM_CONSUMERD_COMMAND_SOCK_READY", [101]="LTTCOMM_CONSUMERD_SUCCESS_RECV_FD", [102]="LTTCOMM_CONSUMERD_ERROR_RECV_FD", [103]="LTTCOMM_CONSUMERD_ERROR_RECV_CMD", [104]="LTTCOMM_CONSUMERD_POLL_ERROR", [105]="LTTCOMM_CONSUMERD_POLL_NVAL", [106]="LTTCOMM_CONSUMERD_POLL_HUP", [107]="LTTCOMM_CONSUMERD_EXIT_SUCCESS", [108]="LTTCOMM_CONSUMERD_EXIT_FAILURE", [109]="LTTCOMM_CONSUMERD_OUTFD_ERROR", [110]="LTTCOMM_CONSUMERD_SPLICE_EBADF", [111]="LTTCOMM_CONSUMERD_SPLICE_EINVAL", [112]="LTTCOMM_CONSUMERD_SPLICE_ENOMEM", [113]="LTTCOMM_CONSUMERD_SPLICE_ESPIPE", [114]="LTTCOMM_CONSUMERD_ENOMEM", [115]="LTTCOMM_CONSUMERD_ERROR_METADATA", [116]="LTTCOMM_CONSUMERD_FATAL", [117]="LTTCOMM_CONSUMERD_RELAYD_FAIL", [118]="LTTCOMM_CONSUMERD_CHANNEL_FAIL", [119]="LTTCOMM_CONSUMERD_CHAN_NOT_FOUND", [120]="LTTCOMM_CONSUMERD_ALREADY_SET", [121]="LTTCOMM_CONSUMERD_ROTATION_FAIL", [122]="LTTCOMM_CONSUMERD_SNAPSHOT_FAILED", [123]="LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED", [124]="LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED", [125]="LTTCOMM_CONSUMERD_INVALID_PARAMETERS", [126]="LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL", [127]="LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE", [128]="LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK", [129]="LTTCOMM_CONSUMERD_RELAYD_CLEAR_DISALLOWED", [130]="LTTCOMM_CONSUMERD_UNKNOWN_ERROR", [131]="LTTCOMM_NR"}
@@ -197,105 +198,106 @@ F[163] = ProtoField.uint32("lttcomm.relayd.padding_size", "padding_size", base.D
 F[164] = ProtoField.uint64("lttng.viewer.data_size", "data_size", base.DEC)
 F[165] = ProtoField.uint32("lttng.viewer.cmd", "cmd", base.DEC, E.lttng_viewer_command)
 F[166] = ProtoField.uint32("lttng.viewer.cmd_version", "cmd_version", base.DEC)
-F[167] = ProtoField.uint64("lttcomm.relayd.session_id", "session_id", base.DEC)
-F[168] = ProtoField.uint32("lttcomm.relayd.ret_code", "ret_code", base.DEC)
-F[169] = ProtoField.uint64("lttcomm.relayd.handle", "handle", base.DEC)
-F[170] = ProtoField.uint32("lttcomm.relayd.major", "major", base.DEC)
-F[171] = ProtoField.uint32("lttcomm.relayd.minor", "minor", base.DEC)
-F[172] = ProtoField.string("lttcomm.relayd.channel_name", "channel_name")
-F[173] = ProtoField.string("lttcomm.relayd.pathname", "pathname")
-F[174] = ProtoField.uint64("lttcomm.relayd.tracefile_size", "tracefile_size", base.DEC)
-F[175] = ProtoField.uint64("lttcomm.relayd.tracefile_count", "tracefile_count", base.DEC)
-F[176] = ProtoField.uint32("lttcomm.relayd.channel_name_len", "channel_name_len", base.DEC)
-F[177] = ProtoField.uint32("lttcomm.relayd.pathname_len", "pathname_len", base.DEC)
-F[178] = ProtoField.uint64("lttcomm.relayd.trace_chunk_id", "trace_chunk_id", base.DEC)
-F[179] = ProtoField.bytes("lttcomm.relayd.names", "names")
-F[180] = ProtoField.string("lttcomm.relayd.session_name", "session_name")
-F[181] = ProtoField.string("lttcomm.relayd.hostname", "hostname")
-F[182] = ProtoField.uint32("lttcomm.relayd.live_timer", "live_timer", base.DEC)
-F[183] = ProtoField.uint32("lttcomm.relayd.snapshot", "snapshot", base.DEC)
-F[184] = ProtoField.uint32("lttcomm.relayd.session_name_len", "session_name_len", base.DEC)
-F[185] = ProtoField.uint32("lttcomm.relayd.hostname_len", "hostname_len", base.DEC)
-F[186] = ProtoField.uint32("lttcomm.relayd.base_path_len", "base_path_len", base.DEC)
-F[187] = ProtoField.uint8("lttcomm.relayd.lttcomm_relayd_create_session_2_11.snapshot", "snapshot", base.DEC)
-F[188] = ProtoField.uint8("lttcomm.relayd.session_name_contains_creation_time", "session_name_contains_creation_time", base.DEC)
-F[189] = ProtoField.bytes("lttcomm.relayd.sessiond_uuid", "sessiond_uuid")
-F[190] = ProtoField.uint64("lttcomm.relayd.creation_time", "creation_time", base.DEC)
-F[191] = ProtoField.uint8("lttcomm.relayd.current_chunk_id.is_set", "is_set", base.DEC)
-F[192] = ProtoField.uint64("lttcomm.relayd.current_chunk_id.value", "value", base.DEC)
-F[193] = ProtoField.uint64("lttcomm.relayd.generic.session_id", "session_id", base.DEC)
-F[194] = ProtoField.uint32("lttcomm.relayd.generic.ret_code", "ret_code", base.DEC)
-F[195] = ProtoField.uint32("lttcomm.relayd.output_path_length", "output_path_length", base.DEC)
-F[196] = ProtoField.bytes("lttcomm.relayd.output_path", "output_path")
-F[197] = ProtoField.bytes("lttcomm.relayd.payload", "payload")
-F[198] = ProtoField.uint64("lttcomm.relayd.last_net_seq_num", "last_net_seq_num", base.DEC)
-F[199] = ProtoField.uint64("lttcomm.relayd.relay_stream_id", "relay_stream_id", base.DEC)
-F[200] = ProtoField.uint64("lttcomm.relayd.packet_size", "packet_size", base.DEC)
-F[201] = ProtoField.uint64("lttcomm.relayd.content_size", "content_size", base.DEC)
-F[202] = ProtoField.uint64("lttcomm.relayd.timestamp_begin", "timestamp_begin", base.DEC)
-F[203] = ProtoField.uint64("lttcomm.relayd.timestamp_end", "timestamp_end", base.DEC)
-F[204] = ProtoField.uint64("lttcomm.relayd.events_discarded", "events_discarded", base.DEC)
-F[205] = ProtoField.uint64("lttcomm.relayd.stream_instance_id", "stream_instance_id", base.DEC)
-F[206] = ProtoField.uint64("lttcomm.relayd.packet_seq_num", "packet_seq_num", base.DEC)
-F[207] = ProtoField.uint64("lttcomm.relayd.version", "version", base.DEC)
-F[208] = ProtoField.uint64("lttcomm.relayd.rotate_at_seq_num", "rotate_at_seq_num", base.DEC)
-F[209] = ProtoField.uint32("lttcomm.relayd.stream_count", "stream_count", base.DEC)
-F[210] = ProtoField.uint8("lttcomm.relayd.new_chunk_id.is_set", "is_set", base.DEC)
-F[211] = ProtoField.uint64("lttcomm.relayd.new_chunk_id.value", "value", base.DEC)
-F[212] = ProtoField.bytes("lttcomm.relayd.rotation_positions", "rotation_positions")
-F[213] = ProtoField.uint32("lttcomm.relayd.new_chunk_id.padding", "padding", base.DEC)
-F[214] = ProtoField.bytes("lttcomm.relayd.new_chunk_id", "_anon0")
-F[215] = ProtoField.uint64("lttcomm.relayd.lttcomm_relayd_rotate_streams_7_bytes_padding.new_chunk_id.padding", "padding", base.DEC)
-F[216] = ProtoField.uint64("lttcomm.relayd.chunk_id", "chunk_id", base.DEC)
-F[217] = ProtoField.uint64("lttcomm.relayd.creation_timestamp", "creation_timestamp", base.DEC)
-F[218] = ProtoField.uint32("lttcomm.relayd.override_name_length", "override_name_length", base.DEC)
-F[219] = ProtoField.bytes("lttcomm.relayd.override_name", "override_name")
-F[220] = ProtoField.uint64("lttcomm.relayd.close_timestamp", "close_timestamp", base.DEC)
-F[221] = ProtoField.uint8("lttcomm.relayd.close_command.is_set", "is_set", base.DEC)
-F[222] = ProtoField.uint32("lttcomm.relayd.close_command.value", "value", base.DEC, E.lttng_trace_chunk_command_type)
-F[223] = ProtoField.uint32("lttcomm.relayd.path_length", "path_length", base.DEC)
-F[224] = ProtoField.bytes("lttcomm.relayd.path", "path")
-F[225] = ProtoField.uint8("lttcomm.relayd.trace_chunk_exists", "trace_chunk_exists", base.DEC)
-F[226] = ProtoField.uint64("lttcomm.relayd.query_flags", "query_flags", base.DEC)
-F[227] = ProtoField.uint64("lttcomm.relayd.relayd_configuration_flags", "relayd_configuration_flags", base.DEC)
-F[228] = ProtoField.uint64("lttng.viewer.id", "id", base.DEC)
-F[229] = ProtoField.uint32("lttng.viewer.live_timer", "live_timer", base.DEC)
-F[230] = ProtoField.uint32("lttng.viewer.clients", "clients", base.DEC)
-F[231] = ProtoField.uint32("lttng.viewer.streams", "streams", base.DEC)
-F[232] = ProtoField.string("lttng.viewer.hostname", "hostname")
-F[233] = ProtoField.string("lttng.viewer.session_name", "session_name")
-F[234] = ProtoField.uint64("lttng.viewer.ctf_trace_id", "ctf_trace_id", base.DEC)
-F[235] = ProtoField.uint32("lttng.viewer.metadata_flag", "metadata_flag", base.DEC)
-F[236] = ProtoField.string("lttng.viewer.path_name", "path_name")
-F[237] = ProtoField.string("lttng.viewer.channel_name", "channel_name")
-F[238] = ProtoField.uint64("lttng.viewer.viewer_session_id", "viewer_session_id", base.DEC)
-F[239] = ProtoField.uint32("lttng.viewer.major", "major", base.DEC)
-F[240] = ProtoField.uint32("lttng.viewer.minor", "minor", base.DEC)
-F[241] = ProtoField.uint32("lttng.viewer.type", "type", base.DEC)
-F[242] = ProtoField.uint32("lttng.viewer.sessions_count", "sessions_count", base.DEC)
-F[243] = ProtoField.bytes("lttng.viewer.session_list", "session_list")
-F[244] = ProtoField.uint64("lttng.viewer.session_id", "session_id", base.DEC)
-F[245] = ProtoField.uint64("lttng.viewer.offset", "offset", base.DEC)
-F[246] = ProtoField.uint32("lttng.viewer.seek", "seek", base.DEC, E.lttng_viewer_seek)
-F[247] = ProtoField.uint32("lttng.viewer.status", "status", base.DEC, E.lttng_viewer_attach_return_code)
-F[248] = ProtoField.uint32("lttng.viewer.streams_count", "streams_count", base.DEC)
-F[249] = ProtoField.bytes("lttng.viewer.stream_list", "stream_list")
-F[250] = ProtoField.uint64("lttng.viewer.stream_id", "stream_id", base.DEC)
-F[251] = ProtoField.uint64("lttng.viewer.packet_size", "packet_size", base.DEC)
-F[252] = ProtoField.uint64("lttng.viewer.content_size", "content_size", base.DEC)
-F[253] = ProtoField.uint64("lttng.viewer.timestamp_begin", "timestamp_begin", base.DEC)
-F[254] = ProtoField.uint64("lttng.viewer.timestamp_end", "timestamp_end", base.DEC)
-F[255] = ProtoField.uint64("lttng.viewer.events_discarded", "events_discarded", base.DEC)
-F[256] = ProtoField.uint32("lttng.viewer.lttng_viewer_index.status", "status", base.DEC, E.lttng_viewer_next_index_return_code)
-F[257] = ProtoField.uint32("lttng.viewer.flags", "flags", base.DEC)
-F[258] = ProtoField.uint32("lttng.viewer.len", "len", base.DEC)
-F[259] = ProtoField.uint32("lttng.viewer.lttng_viewer_trace_packet.status", "status", base.DEC, E.lttng_viewer_get_packet_return_code)
-F[260] = ProtoField.bytes("lttng.viewer.data", "data")
-F[261] = ProtoField.uint64("lttng.viewer.lttng_viewer_metadata_packet.len", "len", base.DEC)
-F[262] = ProtoField.uint32("lttng.viewer.lttng_viewer_metadata_packet.status", "status", base.DEC, E.lttng_viewer_get_metadata_return_code)
-F[263] = ProtoField.uint32("lttng.viewer.lttng_viewer_new_streams_response.status", "status", base.DEC, E.lttng_viewer_new_streams_return_code)
-F[264] = ProtoField.uint32("lttng.viewer.lttng_viewer_create_session_response.status", "status", base.DEC, E.lttng_viewer_create_session_return_code)
-F[265] = ProtoField.uint32("lttng.viewer.lttng_viewer_detach_session_response.status", "status", base.DEC, E.lttng_viewer_detach_session_return_code)
+F[167] = ProtoField.uint32("lttcomm.relayd.major", "major", base.DEC)
+F[168] = ProtoField.uint32("lttcomm.relayd.minor", "minor", base.DEC)
+F[169] = ProtoField.uint32("lttcomm.relayd.session_name_len", "session_name_len", base.DEC)
+F[170] = ProtoField.uint32("lttcomm.relayd.hostname_len", "hostname_len", base.DEC)
+F[171] = ProtoField.uint32("lttcomm.relayd.base_path_len", "base_path_len", base.DEC)
+F[172] = ProtoField.uint32("lttcomm.relayd.live_timer", "live_timer", base.DEC)
+F[173] = ProtoField.uint8("lttcomm.relayd.snapshot", "snapshot", base.DEC)
+F[174] = ProtoField.uint8("lttcomm.relayd.session_name_contains_creation_time", "session_name_contains_creation_time", base.DEC)
+F[175] = ProtoField.bytes("lttcomm.relayd.sessiond_uuid", "sessiond_uuid")
+F[176] = ProtoField.uint64("lttcomm.relayd.session_id", "session_id", base.DEC)
+F[177] = ProtoField.uint64("lttcomm.relayd.creation_time", "creation_time", base.DEC)
+F[178] = ProtoField.uint8("lttcomm.relayd.current_chunk_id.is_set", "is_set", base.DEC)
+F[179] = ProtoField.uint64("lttcomm.relayd.current_chunk_id.value", "value", base.DEC)
+F[180] = ProtoField.bytes("lttcomm.relayd.names", "names")
+F[181] = ProtoField.uint64("lttcomm.relayd.generic.session_id", "session_id", base.DEC)
+F[182] = ProtoField.uint32("lttcomm.relayd.generic.ret_code", "ret_code", base.DEC)
+F[183] = ProtoField.uint32("lttcomm.relayd.output_path_length", "output_path_length", base.DEC)
+F[184] = ProtoField.bytes("lttcomm.relayd.output_path", "output_path")
+F[185] = ProtoField.uint32("lttcomm.relayd.channel_name_len", "channel_name_len", base.DEC)
+F[186] = ProtoField.uint32("lttcomm.relayd.pathname_len", "pathname_len", base.DEC)
+F[187] = ProtoField.uint64("lttcomm.relayd.tracefile_size", "tracefile_size", base.DEC)
+F[188] = ProtoField.uint64("lttcomm.relayd.tracefile_count", "tracefile_count", base.DEC)
+F[189] = ProtoField.uint64("lttcomm.relayd.trace_chunk_id", "trace_chunk_id", base.DEC)
+F[190] = ProtoField.uint64("lttcomm.relayd.handle", "handle", base.DEC)
+F[191] = ProtoField.uint32("lttcomm.relayd.ret_code", "ret_code", base.DEC)
+F[192] = ProtoField.uint64("lttcomm.relayd.relay_stream_id", "relay_stream_id", base.DEC)
+F[193] = ProtoField.uint64("lttcomm.relayd.packet_size", "packet_size", base.DEC)
+F[194] = ProtoField.uint64("lttcomm.relayd.content_size", "content_size", base.DEC)
+F[195] = ProtoField.uint64("lttcomm.relayd.timestamp_begin", "timestamp_begin", base.DEC)
+F[196] = ProtoField.uint64("lttcomm.relayd.timestamp_end", "timestamp_end", base.DEC)
+F[197] = ProtoField.uint64("lttcomm.relayd.events_discarded", "events_discarded", base.DEC)
+F[198] = ProtoField.uint64("lttcomm.relayd.stream_instance_id", "stream_instance_id", base.DEC)
+F[199] = ProtoField.uint64("lttcomm.relayd.packet_seq_num", "packet_seq_num", base.DEC)
+F[200] = ProtoField.bytes("lttcomm.relayd.payload", "payload")
+F[201] = ProtoField.uint64("lttcomm.relayd.last_net_seq_num", "last_net_seq_num", base.DEC)
+F[202] = ProtoField.uint64("lttcomm.relayd.chunk_id", "chunk_id", base.DEC)
+F[203] = ProtoField.uint64("lttcomm.relayd.creation_timestamp", "creation_timestamp", base.DEC)
+F[204] = ProtoField.uint32("lttcomm.relayd.override_name_length", "override_name_length", base.DEC)
+F[205] = ProtoField.bytes("lttcomm.relayd.override_name", "override_name")
+F[206] = ProtoField.uint32("lttcomm.relayd.stream_count", "stream_count", base.DEC)
+F[207] = ProtoField.uint8("lttcomm.relayd.new_chunk_id.is_set", "is_set", base.DEC)
+F[208] = ProtoField.uint64("lttcomm.relayd.new_chunk_id.value", "value", base.DEC)
+F[209] = ProtoField.bytes("lttcomm.relayd.rotation_positions", "rotation_positions")
+F[210] = ProtoField.uint64("lttcomm.relayd.close_timestamp", "close_timestamp", base.DEC)
+F[211] = ProtoField.uint8("lttcomm.relayd.close_command.is_set", "is_set", base.DEC)
+F[212] = ProtoField.uint32("lttcomm.relayd.close_command.value", "value", base.DEC, E.lttng_trace_chunk_command_type)
+F[213] = ProtoField.uint32("lttcomm.relayd.path_length", "path_length", base.DEC)
+F[214] = ProtoField.bytes("lttcomm.relayd.path", "path")
+F[215] = ProtoField.uint8("lttcomm.relayd.trace_chunk_exists", "trace_chunk_exists", base.DEC)
+F[216] = ProtoField.uint64("lttng.viewer.viewer_session_id", "viewer_session_id", base.DEC)
+F[217] = ProtoField.uint32("lttng.viewer.major", "major", base.DEC)
+F[218] = ProtoField.uint32("lttng.viewer.minor", "minor", base.DEC)
+F[219] = ProtoField.uint32("lttng.viewer.type", "type", base.DEC)
+F[220] = ProtoField.uint32("lttng.viewer.status", "status", base.DEC, E.lttng_viewer_create_session_return_code)
+F[221] = ProtoField.uint32("lttng.viewer.sessions_count", "sessions_count", base.DEC)
+F[222] = ProtoField.bytes("lttng.viewer.session_list", "session_list")
+F[223] = ProtoField.uint64("lttng.viewer.session_id", "session_id", base.DEC)
+F[224] = ProtoField.uint64("lttng.viewer.offset", "offset", base.DEC)
+F[225] = ProtoField.uint32("lttng.viewer.seek", "seek", base.DEC, E.lttng_viewer_seek)
+F[226] = ProtoField.uint32("lttng.viewer.lttng_viewer_attach_session_response.status", "status", base.DEC, E.lttng_viewer_attach_return_code)
+F[227] = ProtoField.uint32("lttng.viewer.streams_count", "streams_count", base.DEC)
+F[228] = ProtoField.bytes("lttng.viewer.stream_list", "stream_list")
+F[229] = ProtoField.uint64("lttng.viewer.stream_id", "stream_id", base.DEC)
+F[230] = ProtoField.uint64("lttng.viewer.len", "len", base.DEC)
+F[231] = ProtoField.uint32("lttng.viewer.lttng_viewer_metadata_packet.status", "status", base.DEC, E.lttng_viewer_get_metadata_return_code)
+F[232] = ProtoField.bytes("lttng.viewer.data", "data")
+F[233] = ProtoField.uint64("lttng.viewer.packet_size", "packet_size", base.DEC)
+F[234] = ProtoField.uint64("lttng.viewer.content_size", "content_size", base.DEC)
+F[235] = ProtoField.uint64("lttng.viewer.timestamp_begin", "timestamp_begin", base.DEC)
+F[236] = ProtoField.uint64("lttng.viewer.timestamp_end", "timestamp_end", base.DEC)
+F[237] = ProtoField.uint64("lttng.viewer.events_discarded", "events_discarded", base.DEC)
+F[238] = ProtoField.uint32("lttng.viewer.lttng_viewer_index.status", "status", base.DEC, E.lttng_viewer_next_index_return_code)
+F[239] = ProtoField.uint32("lttng.viewer.flags", "flags", base.DEC)
+F[240] = ProtoField.uint32("lttng.viewer.lttng_viewer_get_packet.len", "len", base.DEC)
+F[241] = ProtoField.uint32("lttng.viewer.lttng_viewer_trace_packet.status", "status", base.DEC, E.lttng_viewer_get_packet_return_code)
+F[242] = ProtoField.uint32("lttng.viewer.lttng_viewer_trace_packet.len", "len", base.DEC)
+F[243] = ProtoField.uint32("lttng.viewer.lttng_viewer_new_streams_response.status", "status", base.DEC, E.lttng_viewer_new_streams_return_code)
+F[244] = ProtoField.uint32("lttng.viewer.lttng_viewer_detach_session_response.status", "status", base.DEC, E.lttng_viewer_detach_session_return_code)
+F[245] = ProtoField.string("lttcomm.relayd.channel_name", "channel_name")
+F[246] = ProtoField.string("lttcomm.relayd.pathname", "pathname")
+F[247] = ProtoField.string("lttcomm.relayd.session_name", "session_name")
+F[248] = ProtoField.string("lttcomm.relayd.hostname", "hostname")
+F[249] = ProtoField.uint32("lttcomm.relayd.lttcomm_relayd_create_session_2_4.snapshot", "snapshot", base.DEC)
+F[250] = ProtoField.uint64("lttcomm.relayd.version", "version", base.DEC)
+F[251] = ProtoField.uint64("lttcomm.relayd.rotate_at_seq_num", "rotate_at_seq_num", base.DEC)
+F[252] = ProtoField.uint32("lttcomm.relayd.new_chunk_id.padding", "padding", base.DEC)
+F[253] = ProtoField.bytes("lttcomm.relayd.new_chunk_id", "_anon0")
+F[254] = ProtoField.uint64("lttcomm.relayd.lttcomm_relayd_rotate_streams_7_bytes_padding.new_chunk_id.padding", "padding", base.DEC)
+F[255] = ProtoField.uint64("lttcomm.relayd.query_flags", "query_flags", base.DEC)
+F[256] = ProtoField.uint64("lttcomm.relayd.relayd_configuration_flags", "relayd_configuration_flags", base.DEC)
+F[257] = ProtoField.uint64("lttng.viewer.id", "id", base.DEC)
+F[258] = ProtoField.uint32("lttng.viewer.live_timer", "live_timer", base.DEC)
+F[259] = ProtoField.uint32("lttng.viewer.clients", "clients", base.DEC)
+F[260] = ProtoField.uint32("lttng.viewer.streams", "streams", base.DEC)
+F[261] = ProtoField.string("lttng.viewer.hostname", "hostname")
+F[262] = ProtoField.string("lttng.viewer.session_name", "session_name")
+F[263] = ProtoField.uint64("lttng.viewer.ctf_trace_id", "ctf_trace_id", base.DEC)
+F[264] = ProtoField.uint32("lttng.viewer.metadata_flag", "metadata_flag", base.DEC)
+F[265] = ProtoField.string("lttng.viewer.path_name", "path_name")
+F[266] = ProtoField.string("lttng.viewer.channel_name", "channel_name")
 
 S[1] = {name="lttcomm_consumer_msg", size=12690, items={
 {t='int', f=F[1], o=0, n=4, le=true, s=false, v="cmd_type", enum=E.lttng_consumer_command},
@@ -788,281 +790,281 @@ S[20] = {name="lttng_viewer_cmd", size=16, items={
 {t='int', f=F[165], o=8, n=4, le=false, s=false, v="cmd", enum=E.lttng_viewer_command},
 {t='int', f=F[166], o=12, n=4, le=false, s=false, v="cmd_version"},
 }}
-S[21] = {name="lttcomm_relayd_status_session", size=12, items={
-{t='int', f=F[167], o=0, n=8, le=false, s=false, v="session_id"},
-{t='int', f=F[168], o=8, n=4, le=false, s=false, v="ret_code"},
+S[21] = {name="lttcomm_relayd_version", size=8, items={
+{t='int', f=F[167], o=0, n=4, le=false, s=false, v="major"},
+{t='int', f=F[168], o=4, n=4, le=false, s=false, v="minor"},
 }}
-S[22] = {name="lttcomm_relayd_status_stream", size=12, items={
-{t='int', f=F[169], o=0, n=8, le=false, s=false, v="handle"},
-{t='int', f=F[168], o=8, n=4, le=false, s=false, v="ret_code"},
-}}
-S[23] = {name="lttcomm_relayd_generic_reply", size=4, items={
-{t='int', f=F[168], o=0, n=4, le=false, s=false, v="ret_code"},
-}}
-S[24] = {name="lttcomm_relayd_version", size=8, items={
-{t='int', f=F[170], o=0, n=4, le=false, s=false, v="major"},
-{t='int', f=F[171], o=4, n=4, le=false, s=false, v="minor"},
-}}
-S[25] = {name="lttcomm_relayd_add_stream", size=4360, items={
-{t='str', f=F[172], o=0, n=264},
-{t='str', f=F[173], o=264, n=4096},
-}}
-S[26] = {name="lttcomm_relayd_add_stream_2_2", size=4376, items={
-{t='str', f=F[172], o=0, n=264},
-{t='str', f=F[173], o=264, n=4096},
-{t='int', f=F[174], o=4360, n=8, le=false, s=false, v="tracefile_size"},
-{t='int', f=F[175], o=4368, n=8, le=false, s=false, v="tracefile_count"},
-}}
-S[27] = {name="lttcomm_relayd_add_stream_2_11", size=32, flex={rest=true}, items={
-{t='int', f=F[176], o=0, n=4, le=false, s=false, v="channel_name_len"},
-{t='int', f=F[177], o=4, n=4, le=false, s=false, v="pathname_len"},
-{t='int', f=F[174], o=8, n=8, le=false, s=false, v="tracefile_size"},
-{t='int', f=F[175], o=16, n=8, le=false, s=false, v="tracefile_count"},
-{t='int', f=F[178], o=24, n=8, le=false, s=false, v="trace_chunk_id"},
-{t='flex', f=F[179], o=32},
-}}
-S[28] = {name="lttcomm_relayd_create_session_2_4", size=327, items={
-{t='str', f=F[180], o=0, n=255},
-{t='str', f=F[181], o=255, n=64},
-{t='int', f=F[182], o=319, n=4, le=false, s=false, v="live_timer"},
-{t='int', f=F[183], o=323, n=4, le=false, s=false, v="snapshot"},
-}}
-S[29] = {name="lttcomm_relayd_create_session_2_11", size=59, flex={rest=true}, items={
-{t='int', f=F[184], o=0, n=4, le=false, s=false, v="session_name_len"},
-{t='int', f=F[185], o=4, n=4, le=false, s=false, v="hostname_len"},
-{t='int', f=F[186], o=8, n=4, le=false, s=false, v="base_path_len"},
-{t='int', f=F[182], o=12, n=4, le=false, s=false, v="live_timer"},
-{t='int', f=F[187], o=16, n=1, le=true, s=false, v="snapshot"},
-{t='int', f=F[188], o=17, n=1, le=true, s=false, v="session_name_contains_creation_time"},
-{t='bytes', f=F[189], o=18, n=16},
-{t='int', f=F[167], o=34, n=8, le=false, s=false, v="session_id"},
-{t='int', f=F[190], o=42, n=8, le=false, s=false, v="creation_time"},
+S[22] = {name="lttcomm_relayd_create_session_2_11", size=59, flex={rest=true}, items={
+{t='int', f=F[169], o=0, n=4, le=false, s=false, v="session_name_len"},
+{t='int', f=F[170], o=4, n=4, le=false, s=false, v="hostname_len"},
+{t='int', f=F[171], o=8, n=4, le=false, s=false, v="base_path_len"},
+{t='int', f=F[172], o=12, n=4, le=false, s=false, v="live_timer"},
+{t='int', f=F[173], o=16, n=1, le=true, s=false, v="snapshot"},
+{t='int', f=F[174], o=17, n=1, le=true, s=false, v="session_name_contains_creation_time"},
+{t='bytes', f=F[175], o=18, n=16},
+{t='int', f=F[176], o=34, n=8, le=false, s=false, v="session_id"},
+{t='int', f=F[177], o=42, n=8, le=false, s=false, v="creation_time"},
 {t='struct', label="current_chunk_id", o=50, n=9, items={
-{t='int', f=F[191], o=50, n=1, le=true, s=false, v="current_chunk_id.is_set"},
-{t='int', f=F[192], o=51, n=8, le=false, s=false, v="current_chunk_id.value"},
+{t='int', f=F[178], o=50, n=1, le=true, s=false, v="current_chunk_id.is_set"},
+{t='int', f=F[179], o=51, n=8, le=false, s=false, v="current_chunk_id.value"},
 }},
-{t='flex', f=F[179], o=59},
+{t='flex', f=F[180], o=59},
 }}
-S[30] = {name="lttcomm_relayd_create_session_reply_2_11", size=16, flex={o=12, n=4, le=false, a=0, b=1}, items={
+S[23] = {name="lttcomm_relayd_create_session_reply_2_11", size=16, flex={o=12, n=4, le=false, a=0, b=1}, items={
 {t='struct', label="generic", o=0, n=12, items={
-{t='int', f=F[193], o=0, n=8, le=false, s=false, v="generic.session_id"},
-{t='int', f=F[194], o=8, n=4, le=false, s=false, v="generic.ret_code"},
+{t='int', f=F[181], o=0, n=8, le=false, s=false, v="generic.session_id"},
+{t='int', f=F[182], o=8, n=4, le=false, s=false, v="generic.ret_code"},
 }},
-{t='int', f=F[195], o=12, n=4, le=false, s=false, v="output_path_length"},
-{t='flex', f=F[196], o=16},
+{t='int', f=F[183], o=12, n=4, le=false, s=false, v="output_path_length"},
+{t='flex', f=F[184], o=16},
 }}
-S[31] = {name="lttcomm_relayd_metadata_payload", size=12, flex={rest=true}, items={
+S[24] = {name="lttcomm_relayd_add_stream_2_11", size=32, flex={rest=true}, items={
+{t='int', f=F[185], o=0, n=4, le=false, s=false, v="channel_name_len"},
+{t='int', f=F[186], o=4, n=4, le=false, s=false, v="pathname_len"},
+{t='int', f=F[187], o=8, n=8, le=false, s=false, v="tracefile_size"},
+{t='int', f=F[188], o=16, n=8, le=false, s=false, v="tracefile_count"},
+{t='int', f=F[189], o=24, n=8, le=false, s=false, v="trace_chunk_id"},
+{t='flex', f=F[180], o=32},
+}}
+S[25] = {name="lttcomm_relayd_status_stream", size=12, items={
+{t='int', f=F[190], o=0, n=8, le=false, s=false, v="handle"},
+{t='int', f=F[191], o=8, n=4, le=false, s=false, v="ret_code"},
+}}
+S[26] = {name="lttcomm_relayd_generic_reply", size=4, items={
+{t='int', f=F[191], o=0, n=4, le=false, s=false, v="ret_code"},
+}}
+S[27] = {name="lttcomm_relayd_index", size=80, items={
+{t='int', f=F[192], o=0, n=8, le=false, s=false, v="relay_stream_id"},
+{t='int', f=F[161], o=8, n=8, le=false, s=false, v="net_seq_num"},
+{t='int', f=F[193], o=16, n=8, le=false, s=false, v="packet_size"},
+{t='int', f=F[194], o=24, n=8, le=false, s=false, v="content_size"},
+{t='int', f=F[195], o=32, n=8, le=false, s=false, v="timestamp_begin"},
+{t='int', f=F[196], o=40, n=8, le=false, s=false, v="timestamp_end"},
+{t='int', f=F[197], o=48, n=8, le=false, s=false, v="events_discarded"},
+{t='int', f=F[160], o=56, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[198], o=64, n=8, le=false, s=false, v="stream_instance_id"},
+{t='int', f=F[199], o=72, n=8, le=false, s=false, v="packet_seq_num"},
+}}
+S[28] = {name="lttcomm_relayd_metadata_payload", size=12, flex={rest=true}, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
 {t='int', f=F[163], o=8, n=4, le=false, s=false, v="padding_size"},
-{t='flex', f=F[197], o=12},
+{t='flex', f=F[200], o=12},
 }}
-S[32] = {name="lttcomm_relayd_close_stream", size=16, items={
+S[29] = {name="lttcomm_relayd_close_stream", size=16, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[198], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
+{t='int', f=F[201], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
 }}
-S[33] = {name="lttcomm_relayd_data_pending", size=16, items={
-{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[198], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
+S[30] = {name="lttcomm_relayd_begin_data_pending", size=8, items={
+{t='int', f=F[176], o=0, n=8, le=false, s=false, v="session_id"},
 }}
-S[34] = {name="lttcomm_relayd_begin_data_pending", size=8, items={
-{t='int', f=F[167], o=0, n=8, le=false, s=false, v="session_id"},
-}}
-S[35] = {name="lttcomm_relayd_end_data_pending", size=8, items={
-{t='int', f=F[167], o=0, n=8, le=false, s=false, v="session_id"},
-}}
-S[36] = {name="lttcomm_relayd_quiescent_control", size=8, items={
+S[31] = {name="lttcomm_relayd_quiescent_control", size=8, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
 }}
-S[37] = {name="lttcomm_relayd_index", size=80, items={
-{t='int', f=F[199], o=0, n=8, le=false, s=false, v="relay_stream_id"},
-{t='int', f=F[161], o=8, n=8, le=false, s=false, v="net_seq_num"},
-{t='int', f=F[200], o=16, n=8, le=false, s=false, v="packet_size"},
-{t='int', f=F[201], o=24, n=8, le=false, s=false, v="content_size"},
-{t='int', f=F[202], o=32, n=8, le=false, s=false, v="timestamp_begin"},
-{t='int', f=F[203], o=40, n=8, le=false, s=false, v="timestamp_end"},
-{t='int', f=F[204], o=48, n=8, le=false, s=false, v="events_discarded"},
-{t='int', f=F[160], o=56, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[205], o=64, n=8, le=false, s=false, v="stream_instance_id"},
-{t='int', f=F[206], o=72, n=8, le=false, s=false, v="packet_seq_num"},
+S[32] = {name="lttcomm_relayd_end_data_pending", size=8, items={
+{t='int', f=F[176], o=0, n=8, le=false, s=false, v="session_id"},
 }}
-S[38] = {name="lttcomm_relayd_reset_metadata", size=16, items={
-{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[207], o=8, n=8, le=false, s=false, v="version"},
+S[33] = {name="lttcomm_relayd_create_trace_chunk", size=20, flex={o=16, n=4, le=false, a=0, b=1}, items={
+{t='int', f=F[202], o=0, n=8, le=false, s=false, v="chunk_id"},
+{t='int', f=F[203], o=8, n=8, le=false, s=false, v="creation_timestamp"},
+{t='int', f=F[204], o=16, n=4, le=false, s=false, v="override_name_length"},
+{t='flex', f=F[205], o=20},
 }}
-S[39] = {name="lttcomm_relayd_stream_rotation_position", size=16, items={
-{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[208], o=8, n=8, le=false, s=false, v="rotate_at_seq_num"},
-}}
-S[40] = {name="lttcomm_relayd_rotate_streams", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[209], o=0, n=4, le=false, s=false, v="stream_count"},
+S[34] = {name="lttcomm_relayd_rotate_streams", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
 {t='struct', label="new_chunk_id", o=4, n=16, items={
-{t='int', f=F[210], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
-{t='int', f=F[211], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
+{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
+{t='int', f=F[208], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
 }},
-{t='flex', f=F[212], o=20},
+{t='flex', f=F[209], o=20},
 }}
-S[41] = {name="lttcomm_relayd_rotate_streams_packed", size=13, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[209], o=0, n=4, le=false, s=false, v="stream_count"},
-{t='struct', label="new_chunk_id", o=4, n=9, items={
-{t='int', f=F[210], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
-{t='int', f=F[211], o=5, n=8, le=false, s=false, v="new_chunk_id.value"},
-}},
-{t='flex', f=F[212], o=13},
-}}
-S[42] = {name="lttcomm_relayd_rotate_streams_3_bytes_padding", size=16, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[209], o=0, n=4, le=false, s=false, v="stream_count"},
-{t='struct', label="new_chunk_id", o=4, n=12, items={
-{t='union', label="_anon0", o=4, n=4, key=nil, cases={}, default=1, raw=F[214], arms={
-[1]={label="is_set", items={
-{t='int', f=F[210], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
-}},
-[2]={label="padding", items={
-{t='int', f=F[213], o=4, n=4, le=false, s=false, v="new_chunk_id..padding"},
-}},
-}},
-{t='int', f=F[211], o=8, n=8, le=false, s=false, v="new_chunk_id.value"},
-}},
-{t='flex', f=F[212], o=16},
-}}
-S[43] = {name="lttcomm_relayd_rotate_streams_7_bytes_padding", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[209], o=0, n=4, le=false, s=false, v="stream_count"},
-{t='struct', label="new_chunk_id", o=4, n=16, items={
-{t='union', label="_anon0", o=4, n=8, key=nil, cases={}, default=1, raw=F[214], arms={
-[1]={label="is_set", items={
-{t='int', f=F[210], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
-}},
-[2]={label="padding", items={
-{t='int', f=F[215], o=4, n=8, le=false, s=false, v="new_chunk_id..padding"},
-}},
-}},
-{t='int', f=F[211], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
-}},
-{t='flex', f=F[212], o=20},
-}}
-S[44] = {name="lttcomm_relayd_create_trace_chunk", size=20, flex={o=16, n=4, le=false, a=0, b=1}, items={
-{t='int', f=F[216], o=0, n=8, le=false, s=false, v="chunk_id"},
-{t='int', f=F[217], o=8, n=8, le=false, s=false, v="creation_timestamp"},
-{t='int', f=F[218], o=16, n=4, le=false, s=false, v="override_name_length"},
-{t='flex', f=F[219], o=20},
-}}
-S[45] = {name="lttcomm_relayd_close_trace_chunk", size=21, items={
-{t='int', f=F[216], o=0, n=8, le=false, s=false, v="chunk_id"},
-{t='int', f=F[220], o=8, n=8, le=false, s=false, v="close_timestamp"},
+S[35] = {name="lttcomm_relayd_close_trace_chunk", size=21, items={
+{t='int', f=F[202], o=0, n=8, le=false, s=false, v="chunk_id"},
+{t='int', f=F[210], o=8, n=8, le=false, s=false, v="close_timestamp"},
 {t='struct', label="close_command", o=16, n=5, items={
-{t='int', f=F[221], o=16, n=1, le=true, s=false, v="close_command.is_set"},
-{t='int', f=F[222], o=17, n=4, le=false, s=false, v="close_command.value", enum=E.lttng_trace_chunk_command_type},
+{t='int', f=F[211], o=16, n=1, le=true, s=false, v="close_command.is_set"},
+{t='int', f=F[212], o=17, n=4, le=false, s=false, v="close_command.value", enum=E.lttng_trace_chunk_command_type},
 }},
 }}
-S[46] = {name="lttcomm_relayd_close_trace_chunk_reply", size=8, flex={o=4, n=4, le=false, a=0, b=1}, items={
+S[36] = {name="lttcomm_relayd_close_trace_chunk_reply", size=8, flex={o=4, n=4, le=false, a=0, b=1}, items={
 {t='struct', label="generic", o=0, n=4, items={
-{t='int', f=F[194], o=0, n=4, le=false, s=false, v="generic.ret_code"},
+{t='int', f=F[182], o=0, n=4, le=false, s=false, v="generic.ret_code"},
 }},
-{t='int', f=F[223], o=4, n=4, le=false, s=false, v="path_length"},
-{t='flex', f=F[224], o=8},
+{t='int', f=F[213], o=4, n=4, le=false, s=false, v="path_length"},
+{t='flex', f=F[214], o=8},
 }}
-S[47] = {name="lttcomm_relayd_trace_chunk_exists", size=8, items={
-{t='int', f=F[216], o=0, n=8, le=false, s=false, v="chunk_id"},
+S[37] = {name="lttcomm_relayd_trace_chunk_exists", size=8, items={
+{t='int', f=F[202], o=0, n=8, le=false, s=false, v="chunk_id"},
 }}
-S[48] = {name="lttcomm_relayd_trace_chunk_exists_reply", size=5, items={
+S[38] = {name="lttcomm_relayd_trace_chunk_exists_reply", size=5, items={
 {t='struct', label="generic", o=0, n=4, items={
-{t='int', f=F[194], o=0, n=4, le=false, s=false, v="generic.ret_code"},
+{t='int', f=F[182], o=0, n=4, le=false, s=false, v="generic.ret_code"},
 }},
-{t='int', f=F[225], o=4, n=1, le=true, s=false, v="trace_chunk_exists"},
+{t='int', f=F[215], o=4, n=1, le=true, s=false, v="trace_chunk_exists"},
 }}
-S[49] = {name="lttcomm_relayd_get_configuration", size=8, items={
-{t='int', f=F[226], o=0, n=8, le=false, s=false, v="query_flags"},
+S[39] = {name="lttng_viewer_connect", size=20, items={
+{t='int', f=F[216], o=0, n=8, le=false, s=false, v="viewer_session_id"},
+{t='int', f=F[217], o=8, n=4, le=false, s=false, v="major"},
+{t='int', f=F[218], o=12, n=4, le=false, s=false, v="minor"},
+{t='int', f=F[219], o=16, n=4, le=false, s=false, v="type"},
 }}
-S[50] = {name="lttcomm_relayd_get_configuration_reply", size=12, flex={rest=true}, items={
+S[40] = {name="lttng_viewer_create_session_response", size=4, items={
+{t='int', f=F[220], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_create_session_return_code},
+}}
+S[41] = {name="lttng_viewer_list_sessions", size=4, flex={o=0, n=4, le=false, a=0, b=339}, items={
+{t='int', f=F[221], o=0, n=4, le=false, s=false, v="sessions_count"},
+{t='flex', f=F[222], o=4},
+}}
+S[42] = {name="lttng_viewer_attach_session_request", size=20, items={
+{t='int', f=F[223], o=0, n=8, le=false, s=false, v="session_id"},
+{t='int', f=F[224], o=8, n=8, le=false, s=false, v="offset"},
+{t='int', f=F[225], o=16, n=4, le=false, s=false, v="seek", enum=E.lttng_viewer_seek},
+}}
+S[43] = {name="lttng_viewer_attach_session_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
+{t='int', f=F[226], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_attach_return_code},
+{t='int', f=F[227], o=4, n=4, le=false, s=false, v="streams_count"},
+{t='flex', f=F[228], o=8},
+}}
+S[44] = {name="lttng_viewer_get_metadata", size=8, items={
+{t='int', f=F[229], o=0, n=8, le=false, s=false, v="stream_id"},
+}}
+S[45] = {name="lttng_viewer_metadata_packet", size=12, flex={o=0, n=8, le=false, a=0, b=1}, items={
+{t='int', f=F[230], o=0, n=8, le=false, s=false, v="len"},
+{t='int', f=F[231], o=8, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_metadata_return_code},
+{t='flex', f=F[232], o=12},
+}}
+S[46] = {name="lttng_viewer_get_next_index", size=8, items={
+{t='int', f=F[229], o=0, n=8, le=false, s=false, v="stream_id"},
+}}
+S[47] = {name="lttng_viewer_index", size=64, items={
+{t='int', f=F[224], o=0, n=8, le=false, s=false, v="offset"},
+{t='int', f=F[233], o=8, n=8, le=false, s=false, v="packet_size"},
+{t='int', f=F[234], o=16, n=8, le=false, s=false, v="content_size"},
+{t='int', f=F[235], o=24, n=8, le=false, s=false, v="timestamp_begin"},
+{t='int', f=F[236], o=32, n=8, le=false, s=false, v="timestamp_end"},
+{t='int', f=F[237], o=40, n=8, le=false, s=false, v="events_discarded"},
+{t='int', f=F[229], o=48, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[238], o=56, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_next_index_return_code},
+{t='int', f=F[239], o=60, n=4, le=false, s=false, v="flags"},
+}}
+S[48] = {name="lttng_viewer_get_packet", size=20, items={
+{t='int', f=F[229], o=0, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[224], o=8, n=8, le=false, s=false, v="offset"},
+{t='int', f=F[240], o=16, n=4, le=false, s=false, v="len"},
+}}
+S[49] = {name="lttng_viewer_trace_packet", size=12, flex={o=4, n=4, le=false, a=0, b=1}, items={
+{t='int', f=F[241], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_packet_return_code},
+{t='int', f=F[242], o=4, n=4, le=false, s=false, v="len"},
+{t='int', f=F[239], o=8, n=4, le=false, s=false, v="flags"},
+{t='flex', f=F[232], o=12},
+}}
+S[50] = {name="lttng_viewer_new_streams_request", size=8, items={
+{t='int', f=F[223], o=0, n=8, le=false, s=false, v="session_id"},
+}}
+S[51] = {name="lttng_viewer_new_streams_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
+{t='int', f=F[243], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_new_streams_return_code},
+{t='int', f=F[227], o=4, n=4, le=false, s=false, v="streams_count"},
+{t='flex', f=F[228], o=8},
+}}
+S[52] = {name="lttng_viewer_detach_session_request", size=8, items={
+{t='int', f=F[223], o=0, n=8, le=false, s=false, v="session_id"},
+}}
+S[53] = {name="lttng_viewer_detach_session_response", size=4, items={
+{t='int', f=F[244], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_detach_session_return_code},
+}}
+S[54] = {name="lttcomm_relayd_status_session", size=12, items={
+{t='int', f=F[176], o=0, n=8, le=false, s=false, v="session_id"},
+{t='int', f=F[191], o=8, n=4, le=false, s=false, v="ret_code"},
+}}
+S[55] = {name="lttcomm_relayd_add_stream", size=4360, items={
+{t='str', f=F[245], o=0, n=264},
+{t='str', f=F[246], o=264, n=4096},
+}}
+S[56] = {name="lttcomm_relayd_add_stream_2_2", size=4376, items={
+{t='str', f=F[245], o=0, n=264},
+{t='str', f=F[246], o=264, n=4096},
+{t='int', f=F[187], o=4360, n=8, le=false, s=false, v="tracefile_size"},
+{t='int', f=F[188], o=4368, n=8, le=false, s=false, v="tracefile_count"},
+}}
+S[57] = {name="lttcomm_relayd_create_session_2_4", size=327, items={
+{t='str', f=F[247], o=0, n=255},
+{t='str', f=F[248], o=255, n=64},
+{t='int', f=F[172], o=319, n=4, le=false, s=false, v="live_timer"},
+{t='int', f=F[249], o=323, n=4, le=false, s=false, v="snapshot"},
+}}
+S[58] = {name="lttcomm_relayd_data_pending", size=16, items={
+{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[201], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
+}}
+S[59] = {name="lttcomm_relayd_reset_metadata", size=16, items={
+{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[250], o=8, n=8, le=false, s=false, v="version"},
+}}
+S[60] = {name="lttcomm_relayd_stream_rotation_position", size=16, items={
+{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[251], o=8, n=8, le=false, s=false, v="rotate_at_seq_num"},
+}}
+S[61] = {name="lttcomm_relayd_rotate_streams_packed", size=13, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
+{t='struct', label="new_chunk_id", o=4, n=9, items={
+{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
+{t='int', f=F[208], o=5, n=8, le=false, s=false, v="new_chunk_id.value"},
+}},
+{t='flex', f=F[209], o=13},
+}}
+S[62] = {name="lttcomm_relayd_rotate_streams_3_bytes_padding", size=16, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
+{t='struct', label="new_chunk_id", o=4, n=12, items={
+{t='union', label="_anon0", o=4, n=4, key=nil, cases={}, default=1, raw=F[253], arms={
+[1]={label="is_set", items={
+{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
+}},
+[2]={label="padding", items={
+{t='int', f=F[252], o=4, n=4, le=false, s=false, v="new_chunk_id..padding"},
+}},
+}},
+{t='int', f=F[208], o=8, n=8, le=false, s=false, v="new_chunk_id.value"},
+}},
+{t='flex', f=F[209], o=16},
+}}
+S[63] = {name="lttcomm_relayd_rotate_streams_7_bytes_padding", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
+{t='struct', label="new_chunk_id", o=4, n=16, items={
+{t='union', label="_anon0", o=4, n=8, key=nil, cases={}, default=1, raw=F[253], arms={
+[1]={label="is_set", items={
+{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
+}},
+[2]={label="padding", items={
+{t='int', f=F[254], o=4, n=8, le=false, s=false, v="new_chunk_id..padding"},
+}},
+}},
+{t='int', f=F[208], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
+}},
+{t='flex', f=F[209], o=20},
+}}
+S[64] = {name="lttcomm_relayd_get_configuration", size=8, items={
+{t='int', f=F[255], o=0, n=8, le=false, s=false, v="query_flags"},
+}}
+S[65] = {name="lttcomm_relayd_get_configuration_reply", size=12, flex={rest=true}, items={
 {t='struct', label="generic", o=0, n=4, items={
-{t='int', f=F[194], o=0, n=4, le=false, s=false, v="generic.ret_code"},
+{t='int', f=F[182], o=0, n=4, le=false, s=false, v="generic.ret_code"},
 }},
-{t='int', f=F[227], o=4, n=8, le=false, s=false, v="relayd_configuration_flags"},
-{t='flex', f=F[197], o=12},
+{t='int', f=F[256], o=4, n=8, le=false, s=false, v="relayd_configuration_flags"},
+{t='flex', f=F[200], o=12},
 }}
-S[51] = {name="lttng_viewer_session", size=339, items={
-{t='int', f=F[228], o=0, n=8, le=false, s=false, v="id"},
-{t='int', f=F[229], o=8, n=4, le=false, s=false, v="live_timer"},
-{t='int', f=F[230], o=12, n=4, le=false, s=false, v="clients"},
-{t='int', f=F[231], o=16, n=4, le=false, s=false, v="streams"},
-{t='str', f=F[232], o=20, n=64},
-{t='str', f=F[233], o=84, n=255},
+S[66] = {name="lttng_viewer_session", size=339, items={
+{t='int', f=F[257], o=0, n=8, le=false, s=false, v="id"},
+{t='int', f=F[258], o=8, n=4, le=false, s=false, v="live_timer"},
+{t='int', f=F[259], o=12, n=4, le=false, s=false, v="clients"},
+{t='int', f=F[260], o=16, n=4, le=false, s=false, v="streams"},
+{t='str', f=F[261], o=20, n=64},
+{t='str', f=F[262], o=84, n=255},
 }}
-S[52] = {name="lttng_viewer_stream", size=4371, items={
-{t='int', f=F[228], o=0, n=8, le=false, s=false, v="id"},
-{t='int', f=F[234], o=8, n=8, le=false, s=false, v="ctf_trace_id"},
-{t='int', f=F[235], o=16, n=4, le=false, s=false, v="metadata_flag"},
-{t='str', f=F[236], o=20, n=4096},
-{t='str', f=F[237], o=4116, n=255},
-}}
-S[53] = {name="lttng_viewer_connect", size=20, items={
-{t='int', f=F[238], o=0, n=8, le=false, s=false, v="viewer_session_id"},
-{t='int', f=F[239], o=8, n=4, le=false, s=false, v="major"},
-{t='int', f=F[240], o=12, n=4, le=false, s=false, v="minor"},
-{t='int', f=F[241], o=16, n=4, le=false, s=false, v="type"},
-}}
-S[54] = {name="lttng_viewer_list_sessions", size=4, flex={o=0, n=4, le=false, a=0, b=339}, items={
-{t='int', f=F[242], o=0, n=4, le=false, s=false, v="sessions_count"},
-{t='flex', f=F[243], o=4},
-}}
-S[55] = {name="lttng_viewer_attach_session_request", size=20, items={
-{t='int', f=F[244], o=0, n=8, le=false, s=false, v="session_id"},
-{t='int', f=F[245], o=8, n=8, le=false, s=false, v="offset"},
-{t='int', f=F[246], o=16, n=4, le=false, s=false, v="seek", enum=E.lttng_viewer_seek},
-}}
-S[56] = {name="lttng_viewer_attach_session_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
-{t='int', f=F[247], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_attach_return_code},
-{t='int', f=F[248], o=4, n=4, le=false, s=false, v="streams_count"},
-{t='flex', f=F[249], o=8},
-}}
-S[57] = {name="lttng_viewer_get_next_index", size=8, items={
-{t='int', f=F[250], o=0, n=8, le=false, s=false, v="stream_id"},
-}}
-S[58] = {name="lttng_viewer_index", size=64, items={
-{t='int', f=F[245], o=0, n=8, le=false, s=false, v="offset"},
-{t='int', f=F[251], o=8, n=8, le=false, s=false, v="packet_size"},
-{t='int', f=F[252], o=16, n=8, le=false, s=false, v="content_size"},
-{t='int', f=F[253], o=24, n=8, le=false, s=false, v="timestamp_begin"},
-{t='int', f=F[254], o=32, n=8, le=false, s=false, v="timestamp_end"},
-{t='int', f=F[255], o=40, n=8, le=false, s=false, v="events_discarded"},
-{t='int', f=F[250], o=48, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[256], o=56, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_next_index_return_code},
-{t='int', f=F[257], o=60, n=4, le=false, s=false, v="flags"},
-}}
-S[59] = {name="lttng_viewer_get_packet", size=20, items={
-{t='int', f=F[250], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[245], o=8, n=8, le=false, s=false, v="offset"},
-{t='int', f=F[258], o=16, n=4, le=false, s=false, v="len"},
-}}
-S[60] = {name="lttng_viewer_trace_packet", size=12, flex={o=4, n=4, le=false, a=0, b=1}, items={
-{t='int', f=F[259], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_packet_return_code},
-{t='int', f=F[258], o=4, n=4, le=false, s=false, v="len"},
-{t='int', f=F[257], o=8, n=4, le=false, s=false, v="flags"},
-{t='flex', f=F[260], o=12},
-}}
-S[61] = {name="lttng_viewer_get_metadata", size=8, items={
-{t='int', f=F[250], o=0, n=8, le=false, s=false, v="stream_id"},
-}}
-S[62] = {name="lttng_viewer_metadata_packet", size=12, flex={o=0, n=8, le=false, a=0, b=1}, items={
-{t='int', f=F[261], o=0, n=8, le=false, s=false, v="len"},
-{t='int', f=F[262], o=8, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_metadata_return_code},
-{t='flex', f=F[260], o=12},
-}}
-S[63] = {name="lttng_viewer_new_streams_request", size=8, items={
-{t='int', f=F[244], o=0, n=8, le=false, s=false, v="session_id"},
-}}
-S[64] = {name="lttng_viewer_new_streams_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
-{t='int', f=F[263], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_new_streams_return_code},
-{t='int', f=F[248], o=4, n=4, le=false, s=false, v="streams_count"},
-{t='flex', f=F[249], o=8},
-}}
-S[65] = {name="lttng_viewer_create_session_response", size=4, items={
-{t='int', f=F[264], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_create_session_return_code},
-}}
-S[66] = {name="lttng_viewer_detach_session_request", size=8, items={
-{t='int', f=F[244], o=0, n=8, le=false, s=false, v="session_id"},
-}}
-S[67] = {name="lttng_viewer_detach_session_response", size=4, items={
-{t='int', f=F[265], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_detach_session_return_code},
+S[67] = {name="lttng_viewer_stream", size=4371, items={
+{t='int', f=F[257], o=0, n=8, le=false, s=false, v="id"},
+{t='int', f=F[263], o=8, n=8, le=false, s=false, v="ctf_trace_id"},
+{t='int', f=F[264], o=16, n=4, le=false, s=false, v="metadata_flag"},
+{t='str', f=F[265], o=20, n=4096},
+{t='str', f=F[266], o=4116, n=255},
 }}
 
 -- The conversation table (ustref.protocol.conversation.rules).
@@ -1143,6 +1145,8 @@ RELAYD_DATA_HDR = 19
 RELAYD_PORTS = {5342, 5343}
 VIEWER_HDR = 20
 VIEWER_PORT = 5344
+RELAYD_CMDS = {[1]={payload=24, reply=25}, [2]={payload=22, reply=23}, [5]={payload=21, reply=21}, [6]={payload=28, reply=nil}, [7]={payload=29, reply=26}, [9]={payload=31, reply=26}, [10]={payload=30, reply=26}, [11]={payload=32, reply=26}, [13]={payload=27, reply=26}, [16]={payload=nil, reply=26}, [18]={payload=34, reply=26}, [19]={payload=33, reply=26}, [20]={payload=35, reply=36}, [21]={payload=37, reply=38}}
+VIEWER_CMDS = {[1]={payload=39, reply=39}, [2]={payload=nil, reply=41}, [3]={payload=42, reply=43}, [4]={payload=46, reply=47}, [5]={payload=48, reply=49}, [6]={payload=44, reply=45}, [7]={payload=50, reply=51}, [8]={payload=nil, reply=40}, [9]={payload=52, reply=53}}
 
 -- ------------------------------------------------------------------ runtime
 -- The fixed interpreter of the tables above.
@@ -1538,43 +1542,63 @@ end
 
 -- ------------------------------------------------------------------ relayd, viewer (TCP)
 
-local rf = {}
-p_relayd.fields = rf
 local p_relayd_data = Proto("lttcomm.relayd.data", "LTTng relay daemon data socket")
-local p_viewer_fields = {}
-p_viewer.fields = p_viewer_fields
 
-local function pdu_dissector(proto, hdr_index, size_path, ex, payload_field)
+-- Replies carry no header: each is read as the reply of the oldest unanswered
+-- command of its TCP conversation (queued on the first pass, in frame order).
+local pending, reply_len, reply_at = {}, {}, {}
+local function reset_tcp() pending, reply_len, reply_at = {}, {}, {} end
+
+local function header_value(hs, tvb, offset, path)
+  for _, it in ipairs(hs.items) do
+    if it.t == 'int' and it.v == path then
+      local _, v = read_int(tvb, it, offset)
+      return v
+    end
+  end
+end
+
+-- Commands (client to server): a header, then `data_size` bytes of payload, read
+-- as the command's payload struct where the sequence tables name one.
+local function command_dissector(proto, hdr_index, cmds, ex, payload_field)
   local hs = S[hdr_index]
   local function get_len(tvb, pinfo, offset)
-    local vals, problems = {}, {}
-    local ok = pcall(function()
-      for _, it in ipairs(hs.items) do
-        if it.t == 'int' and it.v == size_path then
-          local _, v = read_int(tvb, it, offset)
-          vals[size_path] = v
-        end
-      end
-    end)
-    local n = vals[size_path]
+    local ok, n = pcall(header_value, hs, tvb, offset, "data_size")
     if not ok or n == nil then return tvb:len() - offset end
     return hs.size + n
   end
   local function dissect_pdu(tvb, pinfo, tree)
     pinfo.cols.protocol = proto.name
-    local sub = tree:add(proto, tvb(), S[hdr_index].name)
+    local sub = tree:add(proto, tvb(), hs.name)
     local vals, problems = {}, {}
-    local ok, err = pcall(dissect_items, hs.items, tvb(0, hs.size):tvb(), 0, sub, vals, problems)
-    if not ok then
-      sub:add_proto_expert_info(ex, "header: " .. tostring(err))
-      return tvb:len()
+    dissect_items(hs.items, tvb, 0, sub, vals, problems)
+    local n = vals["data_size"] or 0
+    if tvb:len() - hs.size ~= n then
+      problems[#problems + 1] = "payload of " .. (tvb:len() - hs.size) .. " bytes, header says " .. n
+    end
+    local entry = cmds and vals["cmd"] and cmds[vals["cmd"]]
+    local name = nil
+    for _, it in ipairs(hs.items) do
+      if it.v == "cmd" and it.enum then name = it.enum[vals["cmd"]] end
+    end
+    pinfo.cols.info:append(" " .. (name or (cmds and "command" or "data")))
+    if entry and entry.payload then
+      local ps = S[entry.payload]
+      if tvb:len() - hs.size < ps.size then
+        problems[#problems + 1] = ps.name .. ": truncated"
+      else
+        local psub = sub:add(tvb(hs.size), ps.name)
+        dissect_items(ps.items, tvb(hs.size):tvb(), 0, psub, {}, problems)
+      end
+    elseif tvb:len() > hs.size then
+      sub:add(payload_field, tvb(hs.size))
+    end
+    if cmds and not pinfo.visited then
+      local key = tostring(pinfo.src) .. ":" .. pinfo.src_port
+      pending[key] = pending[key] or {}
+      if entry and entry.reply then table.insert(pending[key], entry.reply) end
     end
     for _, p in ipairs(problems) do sub:add_proto_expert_info(ex, p) end
-    local n = vals[size_path] or 0
-    if tvb:len() - hs.size ~= n then
-      sub:add_proto_expert_info(ex, "payload of " .. (tvb:len() - hs.size) .. " bytes, header says " .. n)
-    end
-    if tvb:len() > hs.size then sub:add(payload_field, tvb(hs.size)) end
     return tvb:len()
   end
   return function(tvb, pinfo, tree)
@@ -1582,7 +1606,62 @@ local function pdu_dissector(proto, hdr_index, size_path, ex, payload_field)
       pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
       return
     end
-    dissect_tcp_pdus(tvb, tree, hs.size, get_len, dissect_pdu)
+    local ok, err = pcall(dissect_tcp_pdus, tvb, tree, hs.size, get_len, dissect_pdu)
+    if not ok then tree:add_proto_expert_info(ex, tostring(err)) end
+    return tvb:len()
+  end
+end
+
+local function reply_dissector(proto, ex, payload_field)
+  local count
+  local function awaited(pinfo)
+    local q = pending[tostring(pinfo.dst) .. ":" .. pinfo.dst_port]
+    return q and q[1]
+  end
+  local function get_len(tvb, pinfo, offset)
+    local key = pinfo.number .. ":" .. offset
+    if reply_len[key] then return reply_len[key] end
+    local index = awaited(pinfo)
+    local n = tvb:len() - offset
+    if index then
+      local s = S[index]
+      if tvb:len() - offset < s.size then return s.size end
+      n = message_length(index, tvb(offset, s.size):bytes()) or n
+    end
+    if not pinfo.visited then reply_len[key] = n end
+    return n
+  end
+  local function dissect_pdu(tvb, pinfo, tree)
+    pinfo.cols.protocol = proto.name
+    count = count + 1
+    local key = pinfo.number .. ":" .. count
+    local index = reply_at[key]
+    if index == nil and not pinfo.visited then
+      local q = pending[tostring(pinfo.dst) .. ":" .. pinfo.dst_port]
+      index = q and table.remove(q, 1) or false
+      reply_at[key] = index
+    end
+    if not index then
+      local sub = tree:add(proto, tvb(), "reply to no known command")
+      sub:add(payload_field, tvb())
+      return tvb:len()
+    end
+    local s = S[index]
+    pinfo.cols.info:append(" " .. s.name)
+    local sub = tree:add(proto, tvb(), s.name)
+    local problems = {}
+    if tvb:len() < s.size then
+      problems[#problems + 1] = s.name .. ": truncated"
+    else
+      dissect_items(s.items, tvb, 0, sub, {}, problems)
+    end
+    for _, p in ipairs(problems) do sub:add_proto_expert_info(ex, p) end
+    return tvb:len()
+  end
+  return function(tvb, pinfo, tree)
+    count = 0
+    local ok, err = pcall(dissect_tcp_pdus, tvb, tree, 1, get_len, dissect_pdu)
+    if not ok then tree:add_proto_expert_info(ex, tostring(err)) end
     return tvb:len()
   end
 end
@@ -1594,23 +1673,15 @@ p_relayd.prefs.control_port = Pref.uint("Control port", RELAYD_PORTS[1], "relay 
 p_relayd.prefs.data_port = Pref.uint("Data port", RELAYD_PORTS[2], "relay daemon data port")
 p_viewer.prefs.port = Pref.uint("Live port", VIEWER_PORT, "relay daemon live viewer port")
 
-local relayd_control = pdu_dissector(p_relayd, RELAYD_HDR, "data_size", ex_relayd, fm.relayd_payload)
-local relayd_data = pdu_dissector(p_relayd_data, RELAYD_DATA_HDR, "data_size", ex_relayd,
+local relayd_control = command_dissector(p_relayd, RELAYD_HDR, RELAYD_CMDS, ex_relayd,
   fm.relayd_payload)
-local viewer_cmds = pdu_dissector(p_viewer, VIEWER_HDR, "data_size", ex_viewer, fm.viewer_payload)
-
--- Replies travel without a header: shown as the bytes of one reply (which command
--- they answer is the oldest unanswered one on that conversation).
-local function reply(proto, field)
-  return function(tvb, pinfo, tree)
-    pinfo.cols.protocol = proto.name
-    local sub = tree:add(proto, tvb(), "reply")
-    sub:add(field, tvb())
-    return tvb:len()
-  end
-end
-local relayd_reply = reply(p_relayd, fm.relayd_payload)
-local viewer_reply = reply(p_viewer, fm.viewer_payload)
+local relayd_data = command_dissector(p_relayd_data, RELAYD_DATA_HDR, nil, ex_relayd,
+  fm.relayd_payload)
+local viewer_cmds = command_dissector(p_viewer, VIEWER_HDR, VIEWER_CMDS, ex_viewer,
+  fm.viewer_payload)
+local relayd_reply = reply_dissector(p_relayd, ex_relayd, fm.relayd_payload)
+local viewer_reply = reply_dissector(p_viewer, ex_viewer, fm.viewer_payload)
+function p_relayd.init() reset_tcp() end
 
 function p_relayd.dissector(tvb, pinfo, tree)
   if pinfo.dst_port == p_relayd.prefs.data_port then return relayd_data(tvb, pinfo, tree) end

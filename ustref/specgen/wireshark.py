@@ -65,6 +65,7 @@ from ustref.protocol.lttng_error import LttngErrorCode
 from ustref.protocol.peers import viewer
 from ustref.protocol.registry import StructSpec
 from ustref.protocol.walker import Kind, Node, fields, node
+from ustref.specgen import peers
 
 __all__ = [
     "ABI_IDS",
@@ -436,6 +437,45 @@ def _conversation(structs: _Structs) -> str:
 # --------------------------------------------------------------- relayd / viewer
 
 
+_CMD_NAME = re.compile(r"cmd = (\w+)")
+_STRUCT_NAME = re.compile(r"`(\w+)`")
+
+
+def _exchanges(
+    sequences: Sequence[peers.Sequence], header: StructSpec[Any], structs: _Structs, prefix: str
+) -> str:
+    """``{[cmd] = {payload = S index, reply = S index}}`` from the peer sequence tables
+    (:mod:`ustref.specgen.peers`): a command's payload struct is the first struct its
+    arrow names after the header; its reply, the struct that opens the next arrow back."""
+    known = schema(ALL_ABIS[0]).structs
+    enum_type = next(f.con.enum_type for f in fields(header.grammar) if f.name == "cmd")
+    table: dict[int, tuple[int | None, int | None]] = {}
+    for sequence in sequences:
+        arrows = sequence.arrows
+        for i, (sender, receiver, text) in enumerate(arrows):
+            match = _CMD_NAME.search(text)
+            if match is None or match.group(1) not in enum_type.__members__:
+                continue
+            cmd = int(enum_type[match.group(1)])
+            names = [n for n in _STRUCT_NAME.findall(text) if n in known]
+            payload = next((n for n in names if n != header.c_name), None)
+            reply = None
+            if i + 1 < len(arrows) and arrows[i + 1][:2] == (receiver, sender):
+                opening = _STRUCT_NAME.match(arrows[i + 1][2])
+                if opening is not None and opening.group(1) in known:
+                    reply = opening.group(1)
+            if cmd not in table:
+                table[cmd] = (
+                    structs.add(known[payload], prefix) if payload else None,
+                    structs.add(known[reply], prefix) if reply else None,
+                )
+    rows = ", ".join(
+        f"[{cmd}]={{payload={p or 'nil'}, reply={r or 'nil'}}}"
+        for cmd, (p, r) in sorted(table.items())
+    )
+    return "{" + rows + "}"
+
+
 def _peer_tables(structs: _Structs) -> str:
     out = []
     hdr = structs.add(relayd.HDR, RELAYD_PREFIX)
@@ -444,6 +484,9 @@ def _peer_tables(structs: _Structs) -> str:
     out.append(f"RELAYD_PORTS = {{{', '.join(str(p) for p in RELAYD_PORTS)}}}\n")
     out.append(f"VIEWER_HDR = {structs.add(viewer.CMD, VIEWER_PREFIX)}\n")
     out.append(f"VIEWER_PORT = {VIEWER_PORT}\n")
+    relayd_cmds = _exchanges(peers.RELAYD_SEQUENCES, relayd.HDR, structs, RELAYD_PREFIX)
+    viewer_cmds = _exchanges(peers.VIEWER_SEQUENCES, viewer.CMD, structs, VIEWER_PREFIX)
+    out.append(f"RELAYD_CMDS = {relayd_cmds}\nVIEWER_CMDS = {viewer_cmds}\n")
     # Every other struct of those protocols gets its fields, for filters and payloads.
     for abi in ALL_ABIS:
         for spec in schema(abi).structs.values():
@@ -480,6 +523,7 @@ def _generated() -> tuple[str, dict[tuple[str, str], str]]:
         "local S, F, E = {}, {}, {}\n",
         "local INIT, FOLLOW_METADATA, FOLLOW_COMMAND, EXCHANGE_LABEL, SOCKET_NAMES, ABI_NAMES\n",
         "local RELAYD_HDR, RELAYD_DATA_HDR, RELAYD_PORTS, VIEWER_HDR, VIEWER_PORT\n",
+        "local RELAYD_CMDS, VIEWER_CMDS\n",
     ]
     for var, enum_type in sorted(flds.enums.items()):
         members = ", ".join(f"[{int(v)}]={_lua_str(v.name)}" for v in enum_type)

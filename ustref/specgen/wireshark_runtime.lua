@@ -392,43 +392,63 @@ end
 
 -- ------------------------------------------------------------------ relayd, viewer (TCP)
 
-local rf = {}
-p_relayd.fields = rf
 local p_relayd_data = Proto("lttcomm.relayd.data", "LTTng relay daemon data socket")
-local p_viewer_fields = {}
-p_viewer.fields = p_viewer_fields
 
-local function pdu_dissector(proto, hdr_index, size_path, ex, payload_field)
+-- Replies carry no header: each is read as the reply of the oldest unanswered
+-- command of its TCP conversation (queued on the first pass, in frame order).
+local pending, reply_len, reply_at = {}, {}, {}
+local function reset_tcp() pending, reply_len, reply_at = {}, {}, {} end
+
+local function header_value(hs, tvb, offset, path)
+  for _, it in ipairs(hs.items) do
+    if it.t == 'int' and it.v == path then
+      local _, v = read_int(tvb, it, offset)
+      return v
+    end
+  end
+end
+
+-- Commands (client to server): a header, then `data_size` bytes of payload, read
+-- as the command's payload struct where the sequence tables name one.
+local function command_dissector(proto, hdr_index, cmds, ex, payload_field)
   local hs = S[hdr_index]
   local function get_len(tvb, pinfo, offset)
-    local vals, problems = {}, {}
-    local ok = pcall(function()
-      for _, it in ipairs(hs.items) do
-        if it.t == 'int' and it.v == size_path then
-          local _, v = read_int(tvb, it, offset)
-          vals[size_path] = v
-        end
-      end
-    end)
-    local n = vals[size_path]
+    local ok, n = pcall(header_value, hs, tvb, offset, "data_size")
     if not ok or n == nil then return tvb:len() - offset end
     return hs.size + n
   end
   local function dissect_pdu(tvb, pinfo, tree)
     pinfo.cols.protocol = proto.name
-    local sub = tree:add(proto, tvb(), S[hdr_index].name)
+    local sub = tree:add(proto, tvb(), hs.name)
     local vals, problems = {}, {}
-    local ok, err = pcall(dissect_items, hs.items, tvb(0, hs.size):tvb(), 0, sub, vals, problems)
-    if not ok then
-      sub:add_proto_expert_info(ex, "header: " .. tostring(err))
-      return tvb:len()
+    dissect_items(hs.items, tvb, 0, sub, vals, problems)
+    local n = vals["data_size"] or 0
+    if tvb:len() - hs.size ~= n then
+      problems[#problems + 1] = "payload of " .. (tvb:len() - hs.size) .. " bytes, header says " .. n
+    end
+    local entry = cmds and vals["cmd"] and cmds[vals["cmd"]]
+    local name = nil
+    for _, it in ipairs(hs.items) do
+      if it.v == "cmd" and it.enum then name = it.enum[vals["cmd"]] end
+    end
+    pinfo.cols.info:append(" " .. (name or (cmds and "command" or "data")))
+    if entry and entry.payload then
+      local ps = S[entry.payload]
+      if tvb:len() - hs.size < ps.size then
+        problems[#problems + 1] = ps.name .. ": truncated"
+      else
+        local psub = sub:add(tvb(hs.size), ps.name)
+        dissect_items(ps.items, tvb(hs.size):tvb(), 0, psub, {}, problems)
+      end
+    elseif tvb:len() > hs.size then
+      sub:add(payload_field, tvb(hs.size))
+    end
+    if cmds and not pinfo.visited then
+      local key = tostring(pinfo.src) .. ":" .. pinfo.src_port
+      pending[key] = pending[key] or {}
+      if entry and entry.reply then table.insert(pending[key], entry.reply) end
     end
     for _, p in ipairs(problems) do sub:add_proto_expert_info(ex, p) end
-    local n = vals[size_path] or 0
-    if tvb:len() - hs.size ~= n then
-      sub:add_proto_expert_info(ex, "payload of " .. (tvb:len() - hs.size) .. " bytes, header says " .. n)
-    end
-    if tvb:len() > hs.size then sub:add(payload_field, tvb(hs.size)) end
     return tvb:len()
   end
   return function(tvb, pinfo, tree)
@@ -436,7 +456,62 @@ local function pdu_dissector(proto, hdr_index, size_path, ex, payload_field)
       pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
       return
     end
-    dissect_tcp_pdus(tvb, tree, hs.size, get_len, dissect_pdu)
+    local ok, err = pcall(dissect_tcp_pdus, tvb, tree, hs.size, get_len, dissect_pdu)
+    if not ok then tree:add_proto_expert_info(ex, tostring(err)) end
+    return tvb:len()
+  end
+end
+
+local function reply_dissector(proto, ex, payload_field)
+  local count
+  local function awaited(pinfo)
+    local q = pending[tostring(pinfo.dst) .. ":" .. pinfo.dst_port]
+    return q and q[1]
+  end
+  local function get_len(tvb, pinfo, offset)
+    local key = pinfo.number .. ":" .. offset
+    if reply_len[key] then return reply_len[key] end
+    local index = awaited(pinfo)
+    local n = tvb:len() - offset
+    if index then
+      local s = S[index]
+      if tvb:len() - offset < s.size then return s.size end
+      n = message_length(index, tvb(offset, s.size):bytes()) or n
+    end
+    if not pinfo.visited then reply_len[key] = n end
+    return n
+  end
+  local function dissect_pdu(tvb, pinfo, tree)
+    pinfo.cols.protocol = proto.name
+    count = count + 1
+    local key = pinfo.number .. ":" .. count
+    local index = reply_at[key]
+    if index == nil and not pinfo.visited then
+      local q = pending[tostring(pinfo.dst) .. ":" .. pinfo.dst_port]
+      index = q and table.remove(q, 1) or false
+      reply_at[key] = index
+    end
+    if not index then
+      local sub = tree:add(proto, tvb(), "reply to no known command")
+      sub:add(payload_field, tvb())
+      return tvb:len()
+    end
+    local s = S[index]
+    pinfo.cols.info:append(" " .. s.name)
+    local sub = tree:add(proto, tvb(), s.name)
+    local problems = {}
+    if tvb:len() < s.size then
+      problems[#problems + 1] = s.name .. ": truncated"
+    else
+      dissect_items(s.items, tvb, 0, sub, {}, problems)
+    end
+    for _, p in ipairs(problems) do sub:add_proto_expert_info(ex, p) end
+    return tvb:len()
+  end
+  return function(tvb, pinfo, tree)
+    count = 0
+    local ok, err = pcall(dissect_tcp_pdus, tvb, tree, 1, get_len, dissect_pdu)
+    if not ok then tree:add_proto_expert_info(ex, tostring(err)) end
     return tvb:len()
   end
 end
@@ -448,23 +523,15 @@ p_relayd.prefs.control_port = Pref.uint("Control port", RELAYD_PORTS[1], "relay 
 p_relayd.prefs.data_port = Pref.uint("Data port", RELAYD_PORTS[2], "relay daemon data port")
 p_viewer.prefs.port = Pref.uint("Live port", VIEWER_PORT, "relay daemon live viewer port")
 
-local relayd_control = pdu_dissector(p_relayd, RELAYD_HDR, "data_size", ex_relayd, fm.relayd_payload)
-local relayd_data = pdu_dissector(p_relayd_data, RELAYD_DATA_HDR, "data_size", ex_relayd,
+local relayd_control = command_dissector(p_relayd, RELAYD_HDR, RELAYD_CMDS, ex_relayd,
   fm.relayd_payload)
-local viewer_cmds = pdu_dissector(p_viewer, VIEWER_HDR, "data_size", ex_viewer, fm.viewer_payload)
-
--- Replies travel without a header: shown as the bytes of one reply (which command
--- they answer is the oldest unanswered one on that conversation).
-local function reply(proto, field)
-  return function(tvb, pinfo, tree)
-    pinfo.cols.protocol = proto.name
-    local sub = tree:add(proto, tvb(), "reply")
-    sub:add(field, tvb())
-    return tvb:len()
-  end
-end
-local relayd_reply = reply(p_relayd, fm.relayd_payload)
-local viewer_reply = reply(p_viewer, fm.viewer_payload)
+local relayd_data = command_dissector(p_relayd_data, RELAYD_DATA_HDR, nil, ex_relayd,
+  fm.relayd_payload)
+local viewer_cmds = command_dissector(p_viewer, VIEWER_HDR, VIEWER_CMDS, ex_viewer,
+  fm.viewer_payload)
+local relayd_reply = reply_dissector(p_relayd, ex_relayd, fm.relayd_payload)
+local viewer_reply = reply_dissector(p_viewer, ex_viewer, fm.viewer_payload)
+function p_relayd.init() reset_tcp() end
 
 function p_relayd.dissector(tvb, pinfo, tree)
   if pinfo.dst_port == p_relayd.prefs.data_port then return relayd_data(tvb, pinfo, tree) end
