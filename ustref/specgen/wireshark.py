@@ -490,7 +490,9 @@ def _peer_tables(structs: _Structs) -> str:
     # Every other struct of those protocols gets its fields, for filters and payloads.
     for abi in ALL_ABIS:
         for spec in schema(abi).structs.values():
-            if spec.protocol.value == "consumerd-relayd":
+            if spec.protocol.value == "sessiond-consumerd":
+                structs.add(spec, CONSUMER_PREFIX)
+            elif spec.protocol.value == "consumerd-relayd":
                 structs.add(spec, RELAYD_PREFIX)
             elif spec.protocol.value == "live-viewer":
                 structs.add(spec, VIEWER_PREFIX)
