@@ -176,6 +176,36 @@ def test_generated_conversations_decode_alike(abi: Abi, data: st.DataObject) -> 
         assert got[4] == want[4], f"message {index}"
 
 
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],
+)
+@given(data=st.data())
+def test_damaged_conversations_never_raise_lua_errors(data: st.DataObject) -> None:
+    """Damaged conversations (the decoder fuzzer's) give expert errors at most."""
+    tshark = require_tool("tshark")
+    abi = data.draw(st.sampled_from(list(Abi)))
+    convs = data.draw(st.lists(conversations(abi, damaged=True), min_size=5, max_size=5))
+    records = [
+        CaptureRecord(seq, 0, ev.direction, ev.socket, ev.data, ev.fds)
+        for seq, ev in enumerate(ev for conv in convs for ev in conv if not ev.close)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        pcapng = Path(tmp) / "damaged.pcapng"
+        pcapng.write_bytes(pcapng_bytes(records, abi))
+        result = subprocess.run(
+            [tshark, "-X", f"lua_script:{PLUGIN}", "-r", str(pcapng), "-V"],
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+    text = result.stdout.decode("utf-8", "replace") + result.stderr.decode("utf-8", "replace")
+    assert "Lua Error" not in text
+    assert "Lua: Error" not in text
+
+
 def test_malformed_frame_is_an_expert_error(tmp_path: Path) -> None:
     """An unknown ``cmd_type`` shows as a Wireshark expert error, not a Lua error."""
     records = list(read_capture(capture_file(GOLDEN / "v2.13.9" / "per-uid")))
