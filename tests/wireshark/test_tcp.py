@@ -124,8 +124,10 @@ def test_real_relayd_loopback_capture() -> None:
     tshark = require_tool("tshark")
     capture = PLUGIN.parent / "relayd-loopback.pcapng"
     out = subprocess.run(
-        [tshark, "-X", f"lua_script:{PLUGIN}", "-r", str(capture), "-T", "fields"]
-        + ["-e", "lttcomm.relayd.cmd", "-e", "_ws.expert.severity", "-e", "_ws.col.Info"],
+        [
+            *(tshark, "-X", f"lua_script:{PLUGIN}", "-r", str(capture), "-T", "fields"),
+            *("-e", "lttcomm.relayd.cmd", "-e", "_ws.expert.severity", "-e", "_ws.col.Info"),
+        ],
         capture_output=True,
         check=True,
         timeout=120,
