@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Install the real LTTng stack the integration tests, the demo and the capture
 # tool drive: lttng-tools (lttng-sessiond, lttng-consumerd, lttng), lttng-ust
-# (headers and libraries for the sample apps), babeltrace2, and a C toolchain.
+# (headers and libraries for the sample apps), babeltrace2, a C toolchain, and
+# tshark (the generated Wireshark dissector's tests; DEBIAN_FRONTEND=noninteractive
+# answers the wireshark-common/install-setuid debconf question with its default, no).
 #
 # Idempotent: installs only the Debian packages that are missing (running
 # `apt-get update` once first) and does nothing when all are present.
 # Needs root; re-runs itself with sudo when that is available.
 set -euo pipefail
 
-PACKAGES=(lttng-tools liblttng-ust-dev liblttng-ust-ctl5 babeltrace2 gcc make)
+PACKAGES=(lttng-tools liblttng-ust-dev liblttng-ust-ctl5 babeltrace2 gcc make tshark)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

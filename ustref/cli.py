@@ -5,6 +5,7 @@ Sub-commands:
 * ``ustref spec layout --abi v2.13.9|97535efaa [--json]`` — wire layouts from the grammars;
 * ``ustref spec ring-layout [--json]`` — lttng-ust 2.13.5 ring-buffer layout (ctypes mirrors);
 * ``ustref spec render [--out spec/] [--check]`` — the Markdown reference;
+* ``ustref spec wireshark [--out spec/wireshark] [--check]`` — the Wireshark Lua dissector;
 * ``ustref ring dump SHM_PATH -o TRACE_DIR`` — post-mortem trace recovery (like ``lttng-crash -x``);
 * ``ustref decode CAPTURE [--abi …] [--json] [--check-roundtrip]`` — decode a conversation;
 * ``ustref capture …`` — the recording consumer wrapper;
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ustref.errors import UstrefError
+from ustref.helptext import plain
 from ustref.protocol.abi import ALL_ABIS, DEFAULT_ABI, Abi
 
 
@@ -66,6 +68,12 @@ def _spec_render(args: argparse.Namespace) -> int:
     from ustref.specgen.render import render
 
     return render(Path(args.out), check=args.check)
+
+
+def _spec_wireshark(args: argparse.Namespace) -> int:
+    from ustref.specgen.wireshark import write_plugin
+
+    return write_plugin(Path(args.out), check=args.check)
 
 
 def _ring_dump(rest: list[str]) -> int:
@@ -125,7 +133,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ustref", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ustref", description=plain(__doc__.splitlines()[0]))
     sub = parser.add_subparsers(dest="command", required=True)
 
     spec = sub.add_parser("spec", help="the reference generated from the grammars")
@@ -142,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", default="spec", help="output directory (default: spec)")
     render.add_argument("--check", action="store_true", help="exit 1 if the committed pages differ")
     render.set_defaults(func=_spec_render)
+    wireshark = spec_sub.add_parser("wireshark", help="write the Wireshark Lua dissector")
+    wireshark.add_argument(
+        "--out", default="spec/wireshark", help="output directory (default: spec/wireshark)"
+    )
+    wireshark.add_argument("--check", action="store_true", help="exit 1 if the plugin is stale")
+    wireshark.set_defaults(func=_spec_wireshark)
 
     ring = sub.add_parser("ring", help="lttng-ust ring buffers")
     ring_sub = ring.add_subparsers(dest="ring_command", required=True)

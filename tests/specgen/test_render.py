@@ -40,3 +40,15 @@ def test_snapshot_channel_sequence_is_answerable() -> None:
     assert "`status`: lttcomm_consumer_status_msg (4 B)" in section
     assert "### lttcomm_consumer_msg" in page
     assert "`u.snapshot_channel.nb_packets_per_stream`" in page
+
+
+def test_committed_wireshark_plugin_is_current() -> None:
+    """spec/wireshark/ustref.lua is generated: regenerate it with ``ustref spec wireshark``."""
+    assert main(["spec", "wireshark", "--out", str(SPEC / "wireshark"), "--check"]) == 0
+
+
+def test_wireshark_check_fails_on_drift(tmp_path: Path) -> None:
+    assert main(["spec", "wireshark", "--out", str(tmp_path)]) == 0
+    plugin = tmp_path / "ustref.lua"
+    plugin.write_text(plugin.read_text().replace("cmd_type", "cmd_typo", 1))
+    assert main(["spec", "wireshark", "--out", str(tmp_path), "--check"]) == 1

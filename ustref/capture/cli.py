@@ -10,7 +10,9 @@
   ``argv[1:]`` (what the session daemon passes), recording into ``FILE``; exit
   with its status;
 * ``ustref capture show CAPTURE [--summary]`` — list the records of a capture
-  file or raw capture directory (or count them by socket and direction).
+  file or raw capture directory (or count them by socket and direction);
+* ``ustref capture export CAPTURE --pcapng OUT [--abi …]`` — write the capture
+  as pcapng for Wireshark with the generated dissector (``ustref spec wireshark``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 
 from ustref.capture.format import CaptureRecord, load_capture
 from ustref.errors import UstrefError
+from ustref.protocol.abi import ALL_ABIS, DEFAULT_ABI, Abi
 
 __all__ = ["build_parser", "capture_main", "describe_record"]
 
@@ -50,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="list the records of a capture")
     show.add_argument("capture", help="capture file or raw capture directory")
     show.add_argument("--summary", action="store_true", help="count records per socket")
+    export = sub.add_parser("export", help="write a capture as pcapng for Wireshark")
+    export.add_argument("capture", help="capture file or raw capture directory")
+    export.add_argument("--pcapng", required=True, help="pcapng file to write")
+    export.add_argument("--abi", choices=[a.value for a in ALL_ABIS], default=DEFAULT_ABI.value)
     return parser
 
 
@@ -115,6 +122,12 @@ def capture_main(argv: list[str]) -> int:
                 interpose_monitor=not args.passthrough_monitor,
             )
             return exit_like(status)
+        if args.action == "export":
+            from ustref.capture.pcapng import export_pcapng
+
+            count = export_pcapng(args.capture, args.pcapng, Abi.from_name(args.abi))
+            print(f"{count} packets written to {args.pcapng}")
+            return 0
         return _show(args.capture, args.summary)
     except UstrefError as exc:
         print(f"ustref capture: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from ustref.capture.format import CaptureRecord, read_capture
 from ustref.errors import RemoteProtocolError, UstrefError
+from ustref.helptext import plain
 from ustref.protocol.abi import ALL_ABIS, DEFAULT_ABI, Abi
 from ustref.protocol.conversation import Conversation, Decoded, Direction, Socket
 from ustref.protocol.jsonify import summary, to_jsonable
@@ -89,7 +90,9 @@ def as_json(item: DecodedRecord) -> dict[str, Any]:
 
 def decode_main(argv: list[str], out: TextIO | None = None) -> int:
     out = sys.stdout if out is None else out
-    parser = argparse.ArgumentParser(prog="ustref decode", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ustref decode", description=plain(__doc__.splitlines()[0])
+    )
     parser.add_argument("capture", type=Path, help="capture file or raw capture directory")
     parser.add_argument("--abi", choices=[a.value for a in ALL_ABIS], default=DEFAULT_ABI.value)
     parser.add_argument("--json", action="store_true", help="one JSON object per message")

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ustref.conformance.lists import Script, available_lists, load_list, script_from_argument
+from ustref.conformance.preflight import CONNECT_TIMEOUT, check_consumer_connects
 from ustref.conformance.prepare import (
     PrepareError,
     TestTree,
@@ -31,6 +32,7 @@ from ustref.conformance.prepare import (
 from ustref.conformance.report import ExpectedConsumer, RunReport
 from ustref.conformance.run import Runner, ensure_user
 from ustref.conformance.stage import runs_as, stage_consumer
+from ustref.helptext import plain
 from ustref.transport.launcher import which
 
 __all__ = ["C_CONSUMERD", "conformance_main", "resolve_consumer"]
@@ -107,7 +109,9 @@ def _selected(args: argparse.Namespace) -> list[Script]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ustref conformance", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ustref conformance", description=plain(__doc__.splitlines()[0])
+    )
     sub = parser.add_subparsers(dest="suite", required=True)
     up = sub.add_parser("upstream", help="lttng-tools 2.13.9's tests/regression scripts")
     up.add_argument("--consumer", default="c", help="c, ustref, or the path of an executable")
@@ -162,6 +166,12 @@ def conformance_main(argv: list[str]) -> int:
         for script in scripts:
             print(f"{script.path}{' user' if script.as_user else ''}")
         return 0
+    # Before building or running anything: a consumer that exits at once would
+    # otherwise cost each script the whole stall timeout.
+    chosen = resolve_consumer(args.consumer)
+    print(f"conformance: checking that {chosen.path} starts and connects", flush=True)
+    if not check_consumer_connects(chosen.path):
+        print(f"conformance: {chosen.path} did not connect within {CONNECT_TIMEOUT:g} s; going on")
     tree = prepare_tree(args.build_dir)
     expected = resolve_consumer(args.consumer, tree)
     needs_user = os.geteuid() == 0 and any(s.as_user for s in scripts)

@@ -19,6 +19,7 @@ import errno
 import fcntl
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import sys
@@ -184,6 +185,17 @@ class _Sampler:
             self.seen[key] = ConsumerSighting(pid, exe, cmdline, _uid(pid), self.script)
 
 
+def fit(line: str, width: int) -> str:
+    """``line`` cut to ``width`` characters (ending in "…" when cut)."""
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
+
+
+def progress_line(tag: str, script: str, state: str) -> str:
+    """``[3/36] regression/ust/test_event_basic: 12 points, 40 s`` (no script: tag and state)."""
+    head = f"{tag} {script}".rstrip()
+    return f"{head}: {state}"
+
+
 class Runner:
     """Runs scripts of one prepared tree one at a time and returns their results."""
 
@@ -208,6 +220,12 @@ class Runner:
         self._out = out or self._print
         become_subreaper()
 
+    def _progress(self, line: str) -> None:
+        """Replace the progress line (on a terminal only)."""
+        width = shutil.get_terminal_size().columns - 1
+        sys.stdout.write(f"\r{fit(line, width)}\033[K")
+        sys.stdout.flush()
+
     def _print(self, text: str) -> None:
         # On a terminal, a progress line may be showing: replace it.
         print(f"\r\033[K{text}" if self._tty else text, flush=True)
@@ -230,7 +248,8 @@ class Runner:
         tap_log = self.logs / f"{script.slug}.tap"
         err_log = self.logs / f"{script.slug}.log"
         with machine_lock(self.lock_path, note=self._out):
-            self._out(f"{tag} {script.path} (as {who})")
+            if self._tty:
+                self._progress(progress_line(tag, script.path, f"starting, as {who}"))
             foreign = self._foreign_daemons()
             if foreign:
                 result = ScriptResult(
@@ -323,7 +342,12 @@ class Runner:
                 raise RunError(f"cannot run {path}: {exc}") from exc
             try:
                 returncode, stopped = self._follow(
-                    proc, tap_log=tap_log, parser=parser, sampler=sampler, started=started, tag=tag
+                    proc,
+                    tap_log=tap_log,
+                    parser=parser,
+                    sampler=sampler,
+                    started=started,
+                    tag=f"{tag} {script.path}",
                 )
             except BaseException:
                 # Interrupted (SIGINT, SIGTERM, a bug): leave nothing running.
@@ -382,13 +406,11 @@ class Runner:
                 if stopped:
                     self._out(f"{tag} {stopped}: stopping the script and its daemons")
                     return None, stopped
-                if self._tty or now - last_note >= 60:
-                    line = f"{tag} … {parser.counts.points} points, {now - started:.0f} s"
-                    if self._tty:
-                        sys.stdout.write(f"\r{line}\033[K")
-                        sys.stdout.flush()
-                    else:
-                        self._out(line)
+                if self._tty and now - last_note >= 0.5:
+                    c = parser.counts
+                    self._progress(
+                        progress_line(tag, "", f"{c.points} points, {now - started:.0f} s")
+                    )
                     last_note = now
                 time.sleep(_TICK)
 

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from ustref.capture.wrapper import find_consumerd
+from ustref.helptext import plain
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ustref fuzz", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ustref fuzz", description=plain(__doc__))
     sub = parser.add_subparsers(dest="command", required=True)
 
     dec = sub.add_parser("decode", help="fuzz ustref's decoders (decode or RemoteProtocolError)")
