@@ -726,8 +726,13 @@ def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """OPEN_CHANNEL_PACKETS (mirrors ``lttng_consumer_open_channel_packets``): open a packet in
-    every stream (a flush of an empty packet)."""
+    """OPEN_CHANNEL_PACKETS (mirrors ``lttng_consumer_open_channel_packets``): open a packet
+    (a flush of an empty packet) in every stream still on the channel's own stream list.
+
+    C walks ``channel->streams``, which ``send_streams_to_thread`` empties when GET_CHANNEL
+    hands a monitored channel's streams to the data thread: for such a channel the command
+    opens nothing. Unmonitored (snapshot) channels keep their streams on the list, and so
+    does a monitored channel before its GET_CHANNEL."""
     channel = state.registry.find(_key(msg))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
@@ -735,7 +740,8 @@ def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
     if channel.type is ChannelType.METADATA:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
         return
-    for stream in channel.streams:
+    on_own_list = not (channel.monitor and channel.sent_to_sessiond)
+    for stream in channel.streams if on_own_list else ():
         if stream.reader is not None:
             streams.open_packet(stream)
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
