@@ -222,7 +222,14 @@ def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> 
     u = _member(msg, SessionChannelArgs)
     assert isinstance(u, SessionChannelArgs)
     channel = state.registry.find(channel_key(u))
-    if channel is None or channel.session_id != session_id(u) or not channel.streams:
+    # C finds the channel through its streams in ``stream_list_ht``, where an unmonitored
+    # channel's streams never are: 0 for it, even after snapshots counted lost packets.
+    if (
+        channel is None
+        or channel.session_id != session_id(u)
+        or not channel.streams
+        or not channel.monitor
+    ):
         return 0
     value = getattr(channel, attribute)
     assert isinstance(value, int)
@@ -506,11 +513,12 @@ def _chan_or_not_found(state: ConsumerState, msg: ConsumerMsg) -> Channel | None
 
 def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """FLUSH_CHANNEL (mirrors ``flush_channel``): flush
-    every non-quiescent stream (SWITCH_FLUSH), then drain what became readable."""
+    every non-quiescent stream (SWITCH_FLUSH), then drain what became readable. C walks
+    ``stream_per_chan_id_ht``: an unmonitored channel's streams are not there."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
-    for stream in channel.streams:
+    for stream in channel.streams if channel.monitor else ():
         if not stream.quiescent:
             streams.flush(stream, producer_active=False)
             stream.quiescent = True
@@ -521,11 +529,11 @@ def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """CLEAR_QUIESCENT_CHANNEL (mirrors ``clear_quiescent_channel``): the streams may be flushed
-    again."""
+    again (not an unmonitored channel's: C walks ``stream_per_chan_id_ht``)."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
-    for stream in channel.streams:
+    for stream in channel.streams if channel.monitor else ():
         stream.quiescent = False
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
