@@ -40,3 +40,18 @@ def test_snapshot_channel_sequence_is_answerable() -> None:
     assert "`status`: lttcomm_consumer_status_msg (4 B)" in section
     assert "### lttcomm_consumer_msg" in page
     assert "`u.snapshot_channel.nb_packets_per_stream`" in page
+
+
+def test_hand_written_behaviour_pages_are_kept_and_linked() -> None:
+    """The behaviour-class pages are written by people: rendering keeps them (it only
+    writes generated pages) and the index links each under "Behaviour across sockets"."""
+    from ustref.specgen.render import BEHAVIOUR_PAGES
+
+    pages = render_pages(SPEC)
+    index = pages["index.md"]
+    section = index.split("## Behaviour across sockets", 1)[1].split("\n## ", 1)[0]
+    for page in sorted(BEHAVIOUR_PAGES):
+        assert (SPEC / page).is_file(), page
+        assert f"[{page}]({page})" in section, page
+    hand_written = BEHAVIOUR_PAGES - {"sessions.md", "aborts.md"}
+    assert not hand_written & set(pages), "rendering must not overwrite hand-written pages"
