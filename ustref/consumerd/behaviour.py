@@ -228,7 +228,7 @@ COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
         aborts=True,
     ),
     Precondition(
-        "`cmd_type` is not `LTTNG_CONSUMER_STOP` (`assert`, 1419)",
+        "`cmd_type` is not `LTTNG_CONSUMER_STOP` (`assert`, ust-consumer.c:1419)",
         "assertion failure: the consumer aborts (SIGABRT) before reading the union",
         aborts=True,
     ),
@@ -238,7 +238,7 @@ COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
         "command thread returns −1 and the consumer exits — except SNAPSHOT_CHANNEL "
         "(1887–1890), ROTATE_CHANNEL (2075–2078), CLEAR_CHANNEL (2125–2128), INIT "
         "(2139–2142) and CREATE_TRACE_CHUNK's first status (2172–2176), which go to "
-        "`end_nosignal` (2288): the consumer carries on",
+        "`end_nosignal` (ust-consumer.c:2288): the consumer carries on",
         aborts=True,
     ),
 )
@@ -324,7 +324,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL: Behaviour(
         purpose="Kernel-consumer command (add a channel whose streams follow); "
         "not handled by the UST consumer.",
-        actions=("falls to `default: break` (2284) then `end_nosignal`: nothing is done",),
+        actions=(
+            "falls to `default: break` (ust-consumer.c:2284) then `end_nosignal`: nothing is done",
+        ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
         state=("none",),
@@ -332,7 +334,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM: Behaviour(
         purpose="Kernel-consumer command (add one stream, fd follows); ignored here.",
         actions=(
-            "falls to `default: break` (2284): nothing is read or sent — a session daemon "
+            "falls to `default: break` (ust-consumer.c:2284): nothing is read or sent — a session "
+            "daemon "
             "that sends an fd after it leaves the byte and fd queued on the socket",
         ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
@@ -341,7 +344,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM: Behaviour(
         purpose="Obsolete (kernel mmap/splice switch); the UST consumer refuses it.",
-        actions=("returns `-ENOSYS` (1476) without a reply",),
+        actions=("returns `-ENOSYS` (ust-consumer.c:1476) without a reply",),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1473, 1477),),
         case_line={Abi.V2_13_9: 1473, Abi.R97535EFAA: 1457},
         preconditions=(
@@ -355,7 +358,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_STOP: Behaviour(
         purpose="Deprecated stop request.",
-        actions=("`assert(msg.cmd_type != LTTNG_CONSUMER_STOP)` (1419) fails",),
+        actions=("`assert(msg.cmd_type != LTTNG_CONSUMER_STOP)` (ust-consumer.c:1419) fails",),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1419, 1419),),
         case_line={Abi.V2_13_9: 1419, Abi.R97535EFAA: 1410},
         preconditions=(
@@ -384,12 +387,14 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         state=("a `consumer_relayd_sock_pair` keyed by `net_index` (control, then data socket)",),
         preconditions=(
             Precondition(
-                "a new `net_index` comes with `type` = LTTNG_STREAM_CONTROL (`assert`, 3588)",
+                "a new `net_index` comes with `type` = LTTNG_STREAM_CONTROL (`assert`, "
+                "consumer.c:3588)",
                 "assertion failure: SIGABRT (reproducer crash-5ff15eb43676)",
                 aborts=True,
             ),
             Precondition(
-                "a known `net_index` does not come with a second control socket (`assert`, 3608)",
+                "a known `net_index` does not come with a second control socket (`assert`, "
+                "consumer.c:3608)",
                 "assertion failure: SIGABRT",
                 aborts=True,
             ),
@@ -467,6 +472,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
                 "no relayd has `net_seq_idx`",
                 tests=(
+                    ""
                     "tests/consumerd/test_relayd_sockets.py::test_destroy_of_an_unknown_relayd_fails",
                     on_error_test("LTTNG_CONSUMER_DESTROY_RELAYD"),
                 ),
@@ -544,15 +550,14 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "`shm_path` is set) and `create_ust_streams` (one per "
             "possible CPU; one for a monitored metadata channel; none for a snapshot-mode "
             "metadata channel); a stream that cannot be allocated sends `OUTFD_ERROR` on the "
-            "error socket (`allocate_stream` failure in `create_ust_streams`, "
-            "ust-consumer.c:153–168)",
+            "error socket (`create_ust_streams` → `allocate_stream`, ust-consumer.c:153–168)",
             "metadata: `consumer_metadata_cache_allocate`, start the switch timer; data: "
             "start the live timer and the monitor timer",
             "`add_channel` → `consumer_add_channel` (consumer.c:1124–1154): publish the channel "
             "by `key` — a channel already holding that key loses it silently "
             "(`steal_channel_key`, consumer.c:276–292) and stays only for iteration — and hand "
             "it to the channel thread only if it is a data channel with a wait fd "
-            "(consumer.c:1149–1151)",
+            "(`notify_channel_pipe`, consumer.c:1149–1151)",
             "send `lttcomm_consumer_status_channel` (SUCCESS, key, stream_count)",
         ),
         sources=(
@@ -570,7 +575,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         preconditions=(
             Precondition(
-                "`type` is LTTNG_UST_ABI_CHAN_PER_CPU or _METADATA (`assert(0)`, 1580)",
+                "`type` is LTTNG_UST_ABI_CHAN_PER_CPU or _METADATA (`assert(0)`, "
+                "ust-consumer.c:1580)",
                 "assertion failure: SIGABRT (reproducer crash-798ab06c3bc2)",
                 aborts=True,
             ),
@@ -594,6 +600,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "created; `key` and `stream_count` are valid",
                 tests=(
+                    ""
                     "tests/consumerd/test_channels.py::test_data_channel_handover_and_monitor_timer",
                 ),
             ),
@@ -670,6 +677,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "first: the hand-over follows; final: done",
                 tests=(
+                    ""
                     "tests/consumerd/test_channels.py::test_data_channel_handover_and_monitor_timer",
                 ),
             ),
@@ -729,13 +737,15 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "`len` are narrowed to 32 bits; a new version resets "
             "the stream's consumed position; wake the metadata thread",
             "wait until the metadata thread has consumed the cache up to offset+len "
-            "(`consumer_metadata_cache_flushed`, then `usleep("
-            "DEFAULT_METADATA_AVAILABILITY_WAIT_TIME)`: 200 ms sleeps, ust-consumer.c:1367–1373, "
-            "defaults.h:302)",
+            "(`consumer_metadata_cache_flushed`, then `usleep`, ust-consumer.c:1367–1373, "
+            "of `DEFAULT_METADATA_AVAILABILITY_WAIT_TIME`, 200000 µs, defaults.h:302: "
+            "200 ms sleeps)",
             "the metadata thread, on reading a sub-buffer of a new version "
             "(`metadata_stream_check_version`, consumer-stream.c:474–491), sets the stream's "
-            "reset flag: a local metadata file is truncated to 0 (consumer.c:1694–1701), a "
-            "relayd gets RELAYD_RESET_METADATA before the next packet (consumer.c:1661–1669)",
+            "reset flag: a local metadata file is truncated to 0 "
+            "(`utils_truncate_stream_file`, consumer.c:1694–1701), a relayd gets "
+            "RELAYD_RESET_METADATA before the next packet (`relayd_reset_metadata`, "
+            "consumer.c:1661–1669)",
             "send the final status",
         ),
         sources=(
@@ -823,7 +833,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),
             Precondition(
                 "the channel is a metadata channel "
-                "(`assert(metadata->type == CONSUMER_CHANNEL_TYPE_METADATA)`, 3233)",
+                "(`assert(metadata->type == CONSUMER_CHANNEL_TYPE_METADATA)`, ust-consumer.c:3233)",
                 "assertion failure on a data channel's key: SIGABRT "
                 "(reproducer crash-026b44a01cd5)",
                 aborts=True,
@@ -967,19 +977,22 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         preconditions=(
             Precondition("a channel has `key`", "status CHAN_NOT_FOUND"),
             Precondition(
-                "the channel is not monitored (`assert(!channel->monitor)`, 980 / 1095)",
+                "the channel is not monitored (`assert(!channel->monitor)`, ust-consumer.c:980 "
+                "and 1095)",
                 "assertion failure for a normal session's channel: SIGABRT "
                 "(reproducer crash-08740e201743)",
                 aborts=True,
             ),
             Precondition(
-                "the data channel has a trace chunk (`assert(channel->trace_chunk)`, 1103) "
-                "and its streams none yet (`assert(!stream->trace_chunk)`, 1113)",
+                "the data channel has a trace chunk (`assert(channel->trace_chunk)`, "
+                "ust-consumer.c:1103) "
+                "and its streams none yet (`assert(!stream->trace_chunk)`, ust-consumer.c:1113)",
                 "assertion failure: SIGABRT",
                 aborts=True,
             ),
             Precondition(
-                "the metadata reply names this channel (`assert(key == channel->key)`, 3402)",
+                "the metadata reply names this channel (`assert(key == channel->key)`, "
+                "ust-consumer.c:3402)",
                 "assertion failure: SIGABRT — a peer's metadata-socket bytes",
                 aborts=True,
             ),
@@ -1029,14 +1042,18 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_METADATA: Behaviour(
         purpose="Unused: metadata snapshots go through SNAPSHOT_CHANNEL with metadata = 1.",
-        actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
+        actions=(
+            "falls to `default: break` (ust-consumer.c:2284): nothing is done, nothing is sent",
+        ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_STREAMS_SENT: Behaviour(
         purpose="Kernel-consumer command (all streams of a channel sent); ignored here: the "
         "UST consumer sends RELAYD_STREAMS_SENT itself.",
-        actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
+        actions=(
+            "falls to `default: break` (ust-consumer.c:2284): nothing is done, nothing is sent",
+        ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
     ),
@@ -1093,6 +1110,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         codes=(
             tested(
                 OK,
+                ""
                 "tests/consumerd/test_core.py::test_clear_quiescent_channel_lets_streams_be_flushed_again",
                 on_error_test("LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL"),
             ),
@@ -1149,7 +1167,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "`consumer_find_channel(key)`",
             "`lttng_consumer_rotate_channel` over the channel's streams in "
             "`stream_per_chan_id_ht` (an unmonitored channel's are never there): a stream "
-            "with no trace chunk is not flushed (consumer.c:4042); otherwise an active flush "
+            "whose `trace_chunk` is NULL is not flushed (consumer.c:4042); otherwise an active "
+            "flush "
             "for a metadata stream or a stream that opened a packet in this chunk, else an "
             "active flush only if data was produced since the last consumption and an empty "
             "one if not (consumer.c:4043–4131); then the rotate position, a *packet sequence "

@@ -29,17 +29,17 @@ CONSUMER_PAGE = "v2.13.9/sessiond-consumerd.md"
 OTHER_PATHS: tuple[tuple[str, str, str], ...] = (
     (
         "metadata socket: `lttng_ustconsumer_request_metadata` (ust-consumer.c:3402)",
-        "a PUSH_METADATA reply whose `key` is not the requesting channel's (metadata switch "
-        "timer, consumer-timer.c:111; SNAPSHOT_CHANNEL's `snapshot_metadata`, "
-        "ust-consumer.c:988; or a live data stream's post-consume hook, "
-        "`consumer_stream_sync_metadata_index` → `lttng_ustconsumer_sync_metadata`, "
-        "consumer-stream.c:418–432, ust-consumer.c:2665)",
+        "a PUSH_METADATA reply whose `key` is not the requesting channel's (the metadata "
+        "switch timer, `metadata_switch_timer`, consumer-timer.c:111; SNAPSHOT_CHANNEL's "
+        "`snapshot_metadata`, ust-consumer.c:988; or a live data stream's post-consume hook "
+        "`consumer_stream_sync_metadata_index`, consumer-stream.c:418–432, through "
+        "`lttng_ustconsumer_sync_metadata`, ust-consumer.c:2665)",
         "`assert(key == channel->key)`: SIGABRT",
     ),
     (
         "metadata socket: `lttng_ustconsumer_request_metadata` (ust-consumer.c:3370–3380)",
-        "a reply cut short by EOF or a receive error (`lttcomm_recv_unix_sock` otherwise "
-        "waits for the whole `lttcomm_consumer_msg`, unix.c:195–209)",
+        "a reply cut short by EOF or a receive error (otherwise the whole "
+        "`lttcomm_consumer_msg` arrives: `lttcomm_recv_unix_sock`, unix.c:195–209, loops)",
         "`ERROR_RECV_CMD` on the error socket; the request fails (the caller goes on)",
     ),
     (
