@@ -20,10 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-## make sources — Debian's lttng-tools 2.13.9 source package under build/upstream/src/
+## make sources — Debian's lttng-tools 2.13.9 and lttng-ust 2.13.5 source packages under build/upstream/src/
 ##   (read by the tests that check C line ranges and names; fetched once)
 sources: setup
 	bash scripts/fetch-lttng-source.sh >/dev/null
+	bash scripts/fetch-lttng-source.sh build/upstream/src liblttng-ust-dev >/dev/null
 
 ## make demo — a real traced session of the sample app, run and summarised
 demo: setup venv
