@@ -29,7 +29,7 @@ def test_no_python_file_reads_a_machine_path() -> None:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value.startswith(MACHINE_PREFIXES):
-                    found.append(f"{rel}:{node.lineno}: {node.value!r}")
+            value = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(value, str) and value.startswith(MACHINE_PREFIXES):
+                found.append(f"{rel}:{node.lineno}: {value!r}")
     assert not found, "\n".join(found)
