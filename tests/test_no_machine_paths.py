@@ -29,7 +29,8 @@ def test_no_python_file_reads_a_machine_path() -> None:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            value = node.value if isinstance(node, ast.Constant) else None
-            if isinstance(value, str) and value.startswith(MACHINE_PREFIXES):
-                found.append(f"{rel}:{node.lineno}: {value!r}")
+            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                continue
+            if node.value.startswith(MACHINE_PREFIXES):
+                found.append(f"{rel}:{node.lineno}: {node.value!r}")
     assert not found, "\n".join(found)
