@@ -384,7 +384,14 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Source("consumer_add_relayd_socket", CONSUMER, 3566, 3724),
         ),
         case_line={Abi.V2_13_9: 1427, Abi.R97535EFAA: 1418},
-        state=("a `consumer_relayd_sock_pair` keyed by `net_index` (control, then data socket)",),
+        state=(
+            "a `consumer_relayd_sock_pair` keyed by `net_index` (control, then data socket)",
+            "a pair that fails later is cleaned up without a command: a send error or hang-up "
+            "while writing a sub-buffer (`relayd_hang_up`, consumer.c:1763–1771) or a failed "
+            "DATA_PENDING query calls `lttng_consumer_cleanup_relayd` (consumer.c:490–517), "
+            "which destroys the pair, closes its sockets and marks every stream using it "
+            "inactive, so the data and metadata threads drop those streams",
+        ),
         preconditions=(
             Precondition(
                 "a new `net_index` comes with `type` = LTTNG_STREAM_CONTROL (`assert`, "
