@@ -219,11 +219,23 @@ def _open_packets(
 def test_open_channel_packets_of_a_metadata_channel_is_invalid(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """``lttng_consumer_open_channel_packets`` refuses a channel with a ``metadata_stream``."""
     statuses, opened = _open_packets(
         monkeypatch, monitor=True, sent=False, kind=ChannelType.METADATA
     )
     assert statuses == [LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS]
     assert opened == []
+
+
+def test_open_channel_packets_of_a_streamless_metadata_channel_succeeds() -> None:
+    """A snapshot-mode metadata channel has no stream between snapshots: C's
+    ``channel->metadata_stream`` test passes, the empty list is walked, SUCCESS."""
+    driver = Driver()
+    stream, _reader = _stream(driver.core, 6, ChannelType.METADATA, wait_fd=-1)
+    stream.channel.monitor = False
+    stream.channel.streams.clear()
+    raw = _msg(LttngConsumerCommand.LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS, KeyArgs(key=6))
+    assert driver.statuses(driver.command(raw)) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
 
 
 @pytest.mark.parametrize(

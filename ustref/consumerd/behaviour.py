@@ -1472,7 +1472,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             tested(CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS,
-                "the channel is a metadata channel",
+                "the channel has a metadata stream (`metadata_stream`, consumer.c:5178; a "
+                "snapshot-mode metadata channel has none between snapshots: SUCCESS)",
                 tests=(REPLY_CODES + "test_open_channel_packets_of_a_metadata_channel_is_invalid",),
             ),
             Code(

@@ -745,7 +745,9 @@ def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    if channel.type is ChannelType.METADATA:
+    if channel.metadata_stream is not None:
+        # C tests ``channel->metadata_stream``: a snapshot-mode metadata channel has none
+        # between snapshots and answers SUCCESS.
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
         return
     on_own_list = not (channel.monitor and channel.sent_to_sessiond)
