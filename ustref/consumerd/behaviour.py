@@ -4,7 +4,9 @@
 to a :class:`Behaviour`: the command's purpose, the consumer's actions in order
 (each naming the C function and its v2.13.9 lines), the state it creates or
 changes, its preconditions and what happens when one fails (C aborts flagged),
-every code its replies can carry, and the traffic it causes on the *other*
+every code its replies can carry (each with the tests that make ustref-consumerd
+answer it, :attr:`Code.tests`; ``tests/consumerd/test_reply_codes.py`` checks them
+and that no handler answers a code left out), and the traffic it causes on the *other*
 channels — the metadata socket, the relay daemon's control and data sockets,
 the channel-monitor pipe and the error socket — each placed before the
 command-socket reply step it precedes. Read from ``lttng_ustconsumer_recv_cmd``
