@@ -28,10 +28,16 @@ Inputs (none is copied into the repository):
   ``scripts/fetch-lttng-source.sh`` (run as root the first time), plus the
   installed lttng-ust 2.13.5 headers (``/usr/include/lttng``).
 * 97535efaa: a checkout of lttng-tools at that commit (``--seed-tree``, default
-  ``$USTREF_SEED_TREE`` or ``/work/src/lttng-tools-97535efaa``), built as C++.
+  ``$USTREF_SEED_TREE`` or ``build/upstream/src/lttng-tools-97535efaa``), built as
+  C++. It has no Debian source package: bring it yourself (``git worktree`` or
+  ``git archive`` of the lttng-tools repository); its facts stay committed.
 * the ring buffer: the lttng-ust 2.13.5 source tree (``--ust-tree``, default
-  ``$USTREF_UST_TREE`` or ``/work/src/lttng-ust-v2.13.5``), whose private
-  ring-buffer headers are not installed.
+  ``$USTREF_UST_TREE`` or ``build/upstream/src/ust-2.13.5``, Debian's ``ust``
+  source package as ``scripts/fetch-lttng-source.sh build/upstream/src
+  liblttng-ust-dev`` unpacks it), whose private ring-buffer headers are not
+  installed.
+
+Default paths are relative to the repository: no machine path is assumed.
 
 ``config.h`` is a stub: only ``VERSION_MAJOR``/``VERSION_MINOR`` (read from the
 tree's ``configure.ac``, they give ``RELAYD_VERSION_COMM_*``) and the lttng-ust
@@ -758,12 +764,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed-tree",
         type=Path,
-        default=Path(os.environ.get("USTREF_SEED_TREE", "/work/src/lttng-tools-97535efaa")),
+        default=Path(
+            os.environ.get("USTREF_SEED_TREE", REPO / "build/upstream/src/lttng-tools-97535efaa")
+        ),
     )
     parser.add_argument(
         "--ust-tree",
         type=Path,
-        default=Path(os.environ.get("USTREF_UST_TREE", "/work/src/lttng-ust-v2.13.5")),
+        default=Path(os.environ.get("USTREF_UST_TREE", REPO / "build/upstream/src/ust-2.13.5")),
     )
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     parser.add_argument("--write-to", type=Path, help="write the documents into this directory")

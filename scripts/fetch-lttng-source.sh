@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Fetch and unpack Debian's source package of the installed lttng-tools
-# (ltt-control) under a project directory, once; print the unpacked tree's path.
+# Fetch and unpack Debian's source package of an installed LTTng package under a
+# project directory, once; print the unpacked tree's path.
 #
-#   scripts/fetch-lttng-source.sh [DEST]      (default: build/upstream/src)
+#   scripts/fetch-lttng-source.sh [DEST [PACKAGE]]
+#
+# DEST defaults to build/upstream/src; PACKAGE is the installed binary package
+# whose source is fetched: lttng-tools (the default: source ltt-control, tree
+# ltt-control-2.13.9) or liblttng-ust-dev (source ust, tree ust-2.13.5, read by
+# the ring-buffer layout oracle, scripts/c_layout_oracle.py).
 #
 # The machine's own apt configuration and state are never changed: the deb-src
 # entry, the package lists and the archive cache all live under DEST, and apt is
@@ -17,17 +22,22 @@
 set -euo pipefail
 
 dest="${1:-build/upstream/src}"
+package="${2:-lttng-tools}"
 mkdir -p "$dest"
 dest="$(cd "$dest" && pwd)"
 
-version="$(dpkg-query -W -f='${Version}' lttng-tools 2>/dev/null || true)"
+version="$(dpkg-query -W -f='${Version}' "$package" 2>/dev/null || true)"
 if [[ -z "$version" ]]; then
-    echo "fetch-lttng-source: error: lttng-tools is not installed (run scripts/setup-lttng.sh)" >&2
+    echo "fetch-lttng-source: error: $package is not installed (run scripts/setup-lttng.sh)" >&2
     exit 1
 fi
+source_package="$(dpkg-query -W -f='${source:Package}' "$package")"
 upstream_version="${version%%-*}"
-tree="$dest/ltt-control-$upstream_version"
+tree="$dest/$source_package-$upstream_version"
 stamp="$dest/.fetched-version"
+if [[ "$source_package" != ltt-control ]]; then
+    stamp="$dest/.fetched-version-$source_package"
+fi
 
 if [[ -d "$tree" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
     echo "$tree"
@@ -64,10 +74,10 @@ apt_opts=(
     -o "Dir::Cache::pkgcache="
     -o "Dir::Cache::srcpkgcache="
 )
-echo "fetch-lttng-source: fetching ltt-control $version" >&2
+echo "fetch-lttng-source: fetching $source_package $version" >&2
 apt-get "${apt_opts[@]}" -q update >&2
 rm -rf "$tree"
-(cd "$dest" && apt-get "${apt_opts[@]}" -q source "ltt-control=$version" >&2)
+(cd "$dest" && apt-get "${apt_opts[@]}" -q source "$source_package=$version" >&2)
 if [[ ! -d "$tree" ]]; then
     echo "fetch-lttng-source: error: apt-get source did not unpack $tree" >&2
     exit 1

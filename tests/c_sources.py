@@ -31,3 +31,15 @@ needs_lttng_tools_2_13_9 = pytest.mark.skipif(
     not (LTTNG_TOOLS_2_13_9 / "src").is_dir(), reason=NOT_FETCHED
 )
 """Skip a test when the tree is absent."""
+
+LTTNG_UST_2_13_5 = Path(
+    os.environ.get("USTREF_LTTNG_UST_SRC", REPO / "build/upstream/src/ust-2.13.5")
+)
+"""The lttng-ust 2.13.5 source tree: Debian's ``ust`` source package, unpacked by
+``scripts/fetch-lttng-source.sh build/upstream/src liblttng-ust-dev`` (``make sources``)."""
+
+LTTNG_TOOLS_97535EFAA = Path(
+    os.environ.get("USTREF_SEED_TREE", REPO / "build/upstream/src/lttng-tools-97535efaa")
+)
+"""A checkout of lttng-tools at commit 97535efaa. No Debian package has it, so nothing
+fetches it: its facts stay committed, and what needs the tree skips without it."""

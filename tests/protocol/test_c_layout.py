@@ -23,7 +23,7 @@ import construct as cs
 import pytest
 
 import ustref.protocol
-from tests.c_sources import LTTNG_TOOLS_2_13_9
+from tests.c_sources import LTTNG_TOOLS_2_13_9, LTTNG_TOOLS_97535EFAA, LTTNG_UST_2_13_5
 from ustref.cli import main
 from ustref.protocol.abi import ALL_ABIS, Abi
 from ustref.protocol.fields import CharArray, CUnion, FlexArray, RawArray, StrictEnum, enum_c_name
@@ -295,21 +295,30 @@ def test_protocol_constants_match_the_c_defines(abi: Abi) -> None:
 # -- the oracle itself ---------------------------------------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
-DEBIAN_TREE = LTTNG_TOOLS_2_13_9
-SEED_TREE = Path("/work/src/lttng-tools-97535efaa")
-UST_TREE = Path("/work/src/lttng-ust-v2.13.5")
+
+#: Each profile of the oracle, the tree it compiles and the option naming it.
+ORACLE_PROFILES = {
+    "v2.13.9": ("--v2139-tree", LTTNG_TOOLS_2_13_9),
+    "ring": ("--ust-tree", LTTNG_UST_2_13_5),
+    "97535efaa": ("--seed-tree", LTTNG_TOOLS_97535EFAA),
+}
 
 
-def test_the_oracle_regenerates_the_facts() -> None:
-    """``scripts/c_layout_oracle.py --check``: the committed facts are what the
-    compiler says today. Needs its inputs (pyelftools, the fetched Debian tree,
-    the 97535efaa and lttng-ust trees); they are sources, not the LTTng stack, so
-    their absence skips even in CI."""
+@pytest.mark.parametrize("profile", list(ORACLE_PROFILES))
+def test_the_oracle_regenerates_the_facts(profile: str) -> None:
+    """``scripts/c_layout_oracle.py --check --only PROFILE``: the committed facts are what
+    the compiler says today, one profile at a time, so each runs when its inputs are here.
+    Inputs: pyelftools, and the profile's tree — Debian's lttng-tools 2.13.9 (v2.13.9) and
+    lttng-ust 2.13.5 (ring) source packages, both fetched by ``make sources``; 97535efaa
+    has no Debian source, so its facts stay committed and its profile skips without a
+    checkout (``USTREF_SEED_TREE``). They are sources, not the LTTng stack: their absence
+    skips even in CI."""
     import subprocess
     import sys
     from importlib.util import find_spec
 
-    missing = [str(p) for p in (DEBIAN_TREE, SEED_TREE, UST_TREE) if not p.is_dir()]
+    option, tree = ORACLE_PROFILES[profile]
+    missing = [] if tree.is_dir() else [str(tree)]
     if find_spec("elftools") is None:
         missing.append("pyelftools")
     if missing:
@@ -319,12 +328,10 @@ def test_the_oracle_regenerates_the_facts() -> None:
             sys.executable,
             str(REPO / "scripts" / "c_layout_oracle.py"),
             "--check",
-            "--v2139-tree",
-            str(DEBIAN_TREE),
-            "--seed-tree",
-            str(SEED_TREE),
-            "--ust-tree",
-            str(UST_TREE),
+            "--only",
+            profile,
+            option,
+            str(tree),
         ],
         capture_output=True,
         text=True,

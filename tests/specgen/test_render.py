@@ -52,3 +52,18 @@ def test_wireshark_check_fails_on_drift(tmp_path: Path) -> None:
     plugin = tmp_path / "ustref.lua"
     plugin.write_text(plugin.read_text().replace("cmd_type", "cmd_typo", 1))
     assert main(["spec", "wireshark", "--out", str(tmp_path), "--check"]) == 1
+
+
+def test_hand_written_behaviour_pages_are_kept_and_linked() -> None:
+    """The behaviour-class pages are written by people: rendering keeps them (it only
+    writes generated pages) and the index links each under "Behaviour across sockets"."""
+    from ustref.specgen.render import BEHAVIOUR_PAGES
+
+    pages = render_pages(SPEC)
+    index = pages["index.md"]
+    section = index.split("## Behaviour across sockets", 1)[1].split("\n## ", 1)[0]
+    for page in sorted(BEHAVIOUR_PAGES):
+        assert (SPEC / page).is_file(), page
+        assert f"[{page}]({page})" in section, page
+    hand_written = BEHAVIOUR_PAGES - {"sessions.md", "aborts.md"}
+    assert not hand_written & set(pages), "rendering must not overwrite hand-written pages"

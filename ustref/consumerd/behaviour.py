@@ -4,7 +4,9 @@
 to a :class:`Behaviour`: the command's purpose, the consumer's actions in order
 (each naming the C function and its v2.13.9 lines), the state it creates or
 changes, its preconditions and what happens when one fails (C aborts flagged),
-every code its replies can carry, and the traffic it causes on the *other*
+every code its replies can carry (each with the tests that make ustref-consumerd
+answer it, :attr:`Code.tests`; ``tests/consumerd/test_reply_codes.py`` checks them
+and that no handler answers a code left out), and the traffic it causes on the *other*
 channels — the metadata socket, the relay daemon's control and data sockets,
 the channel-monitor pipe and the error socket — each placed before the
 command-socket reply step it precedes. Read from ``lttng_ustconsumer_recv_cmd``
@@ -100,6 +102,13 @@ class Code:
 
     value: LttcommReturnCode | LttngErrorCode | int
     meaning: str
+    tests: tuple[str, ...] = ()
+    """Pytest node ids (``tests/<file>.py::<function>[<params>]``) of tests that make
+    ustref-consumerd answer this code for this command; ``tests/consumerd/test_reply_codes.py``
+    checks that each names a function of a file of the repository."""
+    only: str = ""
+    """``"C"``: only the C consumer answers it (ustref's handler never does: the meaning says
+    why), so no test can; ``"ustref"``: ustref answers it where the C consumer stops."""
 
     def describe(self) -> str:
         name = getattr(self.value, "name", None)
@@ -125,6 +134,24 @@ class Behaviour:
     DATA_PENDING's int, a u64 count, a close-trace-chunk reply); ``None`` for the
     commands answered with nothing. ustref's error boundary
     (:class:`ustref.consumerd.core.Core`) answers it. Set from :data:`_ON_ERROR`."""
+
+
+#: Tests shared by many codes: every answered command's failure reply, unknown channel keys.
+ON_ERROR_TEST = (
+    "tests/consumerd/test_error_boundary.py::test_a_failure_before_any_reply_answers_on_error"
+)
+UNKNOWN_KEY_TEST = "tests/consumerd/test_core.py::test_unknown_channel_statuses"
+REPLY_CODES = "tests/consumerd/test_reply_codes.py::"
+
+
+def on_error_test(command: str) -> str:
+    """The node id of the error-boundary test of ``command`` (its ``on_error`` reply)."""
+    return f"{ON_ERROR_TEST}[{command}-error0]"
+
+
+def tested(code: Code, *tests: str) -> Code:
+    """``code`` with the tests that produce it for one command."""
+    return dataclasses.replace(code, tests=tests)
 
 
 OK = Code(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "done")
@@ -193,20 +220,27 @@ MIRRORED: tuple[Source, ...] = (
 #: Failures every command shares: they are not repeated per command.
 COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
     Precondition(
-        "the whole `lttcomm_consumer_msg` arrives (`lttcomm_recv_unix_sock`, 1399)",
-        "a short read sends `LTTCOMM_CONSUMERD_ERROR_RECV_CMD` (103) on the error socket and "
-        "the command thread stops: the consumer exits",
+        "the whole `lttcomm_consumer_msg` arrives (`lttcomm_recv_unix_sock` (unix.c:195–209) "
+        "loops until all of it came, the peer hung up or an error)",
+        "a message cut short by EOF returns 0, an error −1; `lttng_ustconsumer_recv_cmd` "
+        "returns either as is (ust-consumer.c:1399–1412: its `ERROR_RECV_CMD` is for a "
+        "positive short count, which the loop never returns) and "
+        "`consumer_thread_sessiond_poll` ends without a word (consumer.c:3283–3292): the "
+        "consumer shuts down as when the session daemon goes away (spec/sessiond-gone.md)",
         aborts=True,
     ),
     Precondition(
-        "`cmd_type` is not `LTTNG_CONSUMER_STOP` (`assert`, 1419)",
+        "`cmd_type` is not `LTTNG_CONSUMER_STOP` (`assert`, ust-consumer.c:1419)",
         "assertion failure: the consumer aborts (SIGABRT) before reading the union",
         aborts=True,
     ),
     Precondition(
         "every reply can be sent",
-        "`error_fatal` (2336): the command thread returns −1 and the consumer exits "
-        "(`lttng_consumer_should_exit`)",
+        "`error_fatal` (ust-consumer.c:2336–2339; from `end_msg_sessiond`, 2305–2308): the "
+        "command thread returns −1 and the consumer exits — except SNAPSHOT_CHANNEL "
+        "(1887–1890), ROTATE_CHANNEL (2075–2078), CLEAR_CHANNEL (2125–2128), INIT "
+        "(2139–2142) and CREATE_TRACE_CHUNK's first status (2172–2176), which go to "
+        "`end_nosignal` (ust-consumer.c:2288): the consumer carries on",
         aborts=True,
     ),
 )
@@ -278,8 +312,10 @@ def _close_stream(when: str, before: str | None) -> tuple[Traffic, ...]:
 _NOT_MONITORED = "the channel is not monitored (snapshot session)"
 _MONITOR_NOTE = (
     "`consumer_timer_monitor_start` (monitor_timer_interval > 0): every interval one "
-    "`lttcomm_consumer_channel_monitor_msg` (key, session id, lowest/highest usage, "
-    "consumed since last sample)"
+    "`lttcomm_consumer_channel_monitor_msg`: key, lowest and highest buffer usage, and "
+    "`total_consumed`, the sum of the streams' `output_written` since they were created "
+    "(cumulative, not since the last sample; no session id): `sample_channel_positions` "
+    "(consumer-timer.c:567–639) and `monitor_timer` (consumer-timer.c:645–711)"
 )
 
 # --- the table ------------------------------------------------------------------------------
@@ -290,7 +326,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     LttngConsumerCommand.LTTNG_CONSUMER_ADD_CHANNEL: Behaviour(
         purpose="Kernel-consumer command (add a channel whose streams follow); "
         "not handled by the UST consumer.",
-        actions=("falls to `default: break` (2284) then `end_nosignal`: nothing is done",),
+        actions=(
+            "falls to `default: break` (ust-consumer.c:2284) then `end_nosignal`: nothing is done",
+        ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
         state=("none",),
@@ -298,7 +336,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     LttngConsumerCommand.LTTNG_CONSUMER_ADD_STREAM: Behaviour(
         purpose="Kernel-consumer command (add one stream, fd follows); ignored here.",
         actions=(
-            "falls to `default: break` (2284): nothing is read or sent — a session daemon "
+            "falls to `default: break` (ust-consumer.c:2284): nothing is read or sent — a session "
+            "daemon "
             "that sends an fd after it leaves the byte and fd queued on the socket",
         ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
@@ -307,7 +346,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_UPDATE_STREAM: Behaviour(
         purpose="Obsolete (kernel mmap/splice switch); the UST consumer refuses it.",
-        actions=("returns `-ENOSYS` (1476) without a reply",),
+        actions=("returns `-ENOSYS` (ust-consumer.c:1476) without a reply",),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1473, 1477),),
         case_line={Abi.V2_13_9: 1473, Abi.R97535EFAA: 1457},
         preconditions=(
@@ -321,7 +360,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_STOP: Behaviour(
         purpose="Deprecated stop request.",
-        actions=("`assert(msg.cmd_type != LTTNG_CONSUMER_STOP)` (1419) fails",),
+        actions=("`assert(msg.cmd_type != LTTNG_CONSUMER_STOP)` (ust-consumer.c:1419) fails",),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1419, 1419),),
         case_line={Abi.V2_13_9: 1419, Abi.R97535EFAA: 1410},
         preconditions=(
@@ -347,15 +386,24 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Source("consumer_add_relayd_socket", CONSUMER, 3566, 3724),
         ),
         case_line={Abi.V2_13_9: 1427, Abi.R97535EFAA: 1418},
-        state=("a `consumer_relayd_sock_pair` keyed by `net_index` (control, then data socket)",),
+        state=(
+            "a `consumer_relayd_sock_pair` keyed by `net_index` (control, then data socket)",
+            "a pair that fails later is cleaned up without a command: a send error or hang-up "
+            "while writing a sub-buffer (`relayd_hang_up`, consumer.c:1763–1771) or a failed "
+            "DATA_PENDING query calls `lttng_consumer_cleanup_relayd` (consumer.c:490–517), "
+            "which destroys the pair, closes its sockets and marks every stream using it "
+            "inactive, so the data and metadata threads drop those streams",
+        ),
         preconditions=(
             Precondition(
-                "a new `net_index` comes with `type` = LTTNG_STREAM_CONTROL (`assert`, 3588)",
+                "a new `net_index` comes with `type` = LTTNG_STREAM_CONTROL (`assert`, "
+                "consumer.c:3588)",
                 "assertion failure: SIGABRT (reproducer crash-5ff15eb43676)",
                 aborts=True,
             ),
             Precondition(
-                "a known `net_index` does not come with a second control socket (`assert`, 3608)",
+                "a known `net_index` does not come with a second control socket (`assert`, "
+                "consumer.c:3608)",
                 "assertion failure: SIGABRT",
                 aborts=True,
             ),
@@ -368,15 +416,31 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "first status: send the fd; final: added",
+                tests=(
+                    "tests/consumerd/test_relayd_sockets.py::"
+                    "test_control_then_data_socket_are_kept_then_closed_by_destroy",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM,
-                "single status: the pair could not be allocated",
+                "single status: the pair could not be allocated (ustref allocates nothing "
+                "that can fail)",
+                only="C",
             ),
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_FD, "final status: no fd came"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_FD,
+                "final status: no fd came (ustref waits for the fd; a peer that sends none "
+                "ends the exchange with its failure reply, FATAL)",
+                only="C",
+            ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
                 "final status: bad `type` or socket creation failed",
+                tests=(
+                    "tests/consumerd/test_error_boundary.py::"
+                    "test_a_relayd_socket_failure_after_the_fd_answers_fatal",
+                    on_error_test("LTTNG_CONSUMER_ADD_RELAYD_SOCKET"),
+                ),
             ),
         ),
         traffic=(
@@ -408,8 +472,20 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 1443, Abi.R97535EFAA: 1427},
         state=("relayd pair flagged for destruction; its sockets closed when unreferenced",),
         codes=(
-            OK,
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL, "no relayd has `net_seq_idx`"),
+            tested(
+                OK,
+                "tests/consumerd/test_relayd_sockets.py::"
+                "test_control_then_data_socket_are_kept_then_closed_by_destroy",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
+                "no relayd has `net_seq_idx`",
+                tests=(
+                    ""
+                    "tests/consumerd/test_relayd_sockets.py::test_destroy_of_an_unknown_relayd_fails",
+                    on_error_test("LTTNG_CONSUMER_DESTROY_RELAYD"),
+                ),
+            ),
         ),
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_DATA_PENDING: Behaviour(
@@ -417,11 +493,16 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         actions=(
             "`consumer_data_pending(session_id)` (consumer.c:3762): any stream of the session "
             "with data not yet consumed (`lttng_ustconsumer_data_pending`) → 1",
-            "if the session streams to a relayd: RELAYD_BEGIN_DATA_PENDING, then per stream "
+            "only streams of the data and metadata threads are walked (`stream_list_ht`): an "
+            "unmonitored (snapshot) channel's streams are never there, so they never count",
+            "if the session streams to a relayd: RELAYD_BEGIN_DATA_PENDING — its failure "
+            "answers 0 and leaves the relayd as it is (consumer.c:3822–3829) — then per stream "
             "RELAYD_QUIESCENT_CONTROL (metadata stream) or RELAYD_DATA_PENDING (data stream, "
             "last sequence number sent) — a 1 answers 1 at once — then "
-            "RELAYD_END_DATA_PENDING (data in flight → 1); a relay error answers 0 and cleans "
-            "the relayd up",
+            "RELAYD_END_DATA_PENDING (data in flight → 1); a failure of a per-stream query or "
+            "of END_DATA_PENDING answers 0 and cleans the relayd up "
+            "(`lttng_consumer_cleanup_relayd`, consumer.c:3847–3851 and 3856–3863: the pair "
+            "is destroyed and its streams' endpoints marked inactive, consumer.c:490–517)",
             "send the answer as a raw `int32` (no status)",
         ),
         sources=(
@@ -430,8 +511,18 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         case_line={Abi.V2_13_9: 1478, Abi.R97535EFAA: 1462},
         codes=(
-            Code(0, "no data pending: the trace is complete (also when a relay command fails)"),
-            Code(1, "data pending"),
+            Code(
+                0,
+                "no data pending: the trace is complete (also when a relay command fails)",
+                tests=(
+                    "tests/consumerd/test_core.py::test_data_pending_of_an_empty_session_is_zero",
+                ),
+            ),
+            Code(
+                1,
+                "data pending",
+                tests=(REPLY_CODES + "test_data_pending_is_one_while_a_sub_buffer_is_unconsumed",),
+            ),
         ),
         traffic=(
             *_relayd(
@@ -461,12 +552,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "`consumer_allocate_channel` (consumer.c:1003): key, session, chunk, path, "
             "output, tracefile limits, monitor, live timer",
             "translate `type`: PER_CPU → data channel (refcount 1), METADATA → metadata",
-            "`ask_channel` → `create_ust_channel` (`lttng_ust_ctl_create_channel`, shm under "
-            "`shm_path` if set) and `create_ust_streams` (one per possible CPU; one for a "
-            "monitored metadata channel; none for a snapshot-mode metadata channel)",
+            "`ask_channel` → `create_ust_channel` (`lttng_ust_ctl_create_channel`; each stream's "
+            "shm object from `open_ust_stream_fd`, ust-consumer.c:359–379: "
+            "`shm_create_anonymous` — `shm_open` then `shm_unlink`, shm.c:209–238 — or the "
+            "file `<shm_path><cpu>` (`get_stream_shm_path`, ust-consumer.c:227–244) when "
+            "`shm_path` is set) and `create_ust_streams` (one per "
+            "possible CPU; one for a monitored metadata channel; none for a snapshot-mode "
+            "metadata channel); a stream that cannot be allocated sends `OUTFD_ERROR` on the "
+            "error socket (`create_ust_streams` → `allocate_stream`, ust-consumer.c:153–168)",
             "metadata: `consumer_metadata_cache_allocate`, start the switch timer; data: "
             "start the live timer and the monitor timer",
-            "`add_channel` (hands the channel to the channel thread)",
+            "`add_channel` → `consumer_add_channel` (consumer.c:1124–1154): publish the channel "
+            "by `key` — a channel already holding that key loses it silently "
+            "(`steal_channel_key`, consumer.c:276–292) and stays only for iteration — and hand "
+            "it to the channel thread only if it is a data channel with a wait fd "
+            "(`notify_channel_pipe`, consumer.c:1149–1151)",
             "send `lttcomm_consumer_status_channel` (SUCCESS, key, stream_count)",
         ),
         sources=(
@@ -484,7 +584,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         preconditions=(
             Precondition(
-                "`type` is LTTNG_UST_ABI_CHAN_PER_CPU or _METADATA (`assert(0)`, 1580)",
+                "`type` is LTTNG_UST_ABI_CHAN_PER_CPU or _METADATA (`assert(0)`, "
+                "ust-consumer.c:1580)",
                 "assertion failure: SIGABRT (reproducer crash-798ab06c3bc2)",
                 aborts=True,
             ),
@@ -507,13 +608,25 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "created; `key` and `stream_count` are valid",
+                tests=(
+                    ""
+                    "tests/consumerd/test_channels.py::test_data_channel_handover_and_monitor_timer",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
                 "not created (key 0, stream_count 0); `end_channel_error`",
+                tests=(on_error_test("LTTNG_CONSUMER_ASK_CHANNEL_CREATION"),),
             ),
         ),
         traffic=(
+            Traffic(
+                Peer.ERROR,
+                True,
+                "`LTTCOMM_CONSUMERD_OUTFD_ERROR` (ust-consumer.c:165)",
+                "a stream cannot be allocated (ENOMEM, EINVAL)",
+                "status_channel",
+            ),
             Traffic(
                 Peer.MONITOR, True, _MONITOR_NOTE, "a data channel, once the pipe is set", None
             ),
@@ -534,9 +647,15 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "`send_channel_to_sessiond_and_relayd`: if the channel streams to a relayd, "
             "`consumer_send_relayd_stream` for each stream (RELAYD_ADD_STREAM) first",
             "send status (SUCCESS or RELAYD_FAIL); on SUCCESS the ust-ctl channel "
-            "(`lttng_ust_ctl_send_channel_to_sessiond`, wakeup fd) and each stream "
+            "(`lttng_ust_ctl_send_channel_to_sessiond`, wakeup fd), then "
+            "`lttng_ust_ctl_channel_close_wakeup_fd` closes the consumer's own copy of the "
+            "channel's wakeup fd (ust-consumer.c:555–563): once every application holding "
+            "it is gone the channel thread sees the channel's wait fd hang up — how a "
+            "per-PID channel ends (spec/per-pid-channel-end.md); then each stream "
             "(shm fd + wakeup fd), then the end-of-list marker",
-            "monitored channel: `send_streams_to_thread` (data or metadata thread polls them)",
+            "monitored channel: `send_streams_to_thread` (data or metadata thread polls them; "
+            "`channel->streams` is left empty, ust-consumer.c:1704–1712); an unmonitored "
+            "channel keeps its streams there (1697–1703)",
             "send the final status",
         ),
         sources=(
@@ -566,14 +685,28 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "first: the hand-over follows; final: done",
+                tests=(
+                    ""
+                    "tests/consumerd/test_channels.py::test_data_channel_handover_and_monitor_timer",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND,
                 "single status: no channel has `key`",
+                tests=(UNKNOWN_KEY_TEST,),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
-                "single status: a stream could not be announced to the relayd",
+                "single status: a stream could not be announced to the relayd (ustref "
+                "streams nothing to a relayd)",
+                only="C",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+                "final status, ustref only: the hand-over failed, where C goes to "
+                "`error_get_channel_fatal` and exits",
+                tests=(on_error_test("LTTNG_CONSUMER_GET_CHANNEL"),),
+                only="ustref",
             ),
         ),
         traffic=(*_add_stream("the channel streams to a relayd (per stream)", "status.before"),),
@@ -593,7 +726,11 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 1721, Abi.R97535EFAA: 1705},
         state=("the channel and its unsent streams are torn down asynchronously",),
         codes=(
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "always, even for an unknown key"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+                "always, even for an unknown key",
+                tests=(UNKNOWN_KEY_TEST, on_error_test("LTTNG_CONSUMER_DESTROY_CHANNEL")),
+            ),
         ),
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_PUSH_METADATA: Behaviour(
@@ -604,10 +741,20 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "len = 0: reply the lookup result only",
             "send status SUCCESS (ready), poll the command socket",
             "`lttng_ustconsumer_recv_metadata`: allocate `len` bytes, receive them, "
-            "`consumer_metadata_cache_write(offset, len, version)`; a new version resets "
+            "`consumer_metadata_cache_write(offset, len, version)` — whose parameters are "
+            "`unsigned int` (consumer-metadata-cache.c:77–79): the u64 `target_offset` and "
+            "`len` are narrowed to 32 bits; a new version resets "
             "the stream's consumed position; wake the metadata thread",
-            "wait (`consumer_metadata_cache_flushed`, 200 µs sleeps) until the metadata thread "
-            "has consumed the cache up to offset+len",
+            "wait until the metadata thread has consumed the cache up to offset+len "
+            "(`consumer_metadata_cache_flushed`, then `usleep`, ust-consumer.c:1367–1373, "
+            "of `DEFAULT_METADATA_AVAILABILITY_WAIT_TIME`, 200000 µs, defaults.h:302: "
+            "200 ms sleeps)",
+            "the metadata thread, on reading a sub-buffer of a new version "
+            "(`metadata_stream_check_version`, consumer-stream.c:474–491), sets the stream's "
+            "reset flag: a local metadata file is truncated to 0 "
+            "(`utils_truncate_stream_file`, consumer.c:1694–1701), a relayd gets "
+            "RELAYD_RESET_METADATA before the next packet (`relayd_reset_metadata`, "
+            "consumer.c:1661–1669)",
             "send the final status",
         ),
         sources=(
@@ -633,18 +780,30 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "first: send the bytes; final: cached and consumed up to offset+len",
+                tests=(
+                    "tests/consumerd/test_channels.py::"
+                    "test_metadata_goes_through_the_ring_into_the_metadata_file",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
                 "single status: no channel has `key`",
+                tests=(REPLY_CODES + "test_push_metadata_to_an_unknown_channel",),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
                 "final: the cache write failed or the metadata thread could not be woken",
+                tests=(
+                    "tests/consumerd/test_error_boundary.py::"
+                    "test_a_writer_failure_after_the_first_status_answers_the_second",
+                    on_error_test("LTTNG_CONSUMER_PUSH_METADATA"),
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM,
-                "final: no memory for the payload (left unread)",
+                "final: no memory for the payload (left unread; ustref reads `len` bytes as "
+                "they come)",
+                only="C",
             ),
         ),
         traffic=(
@@ -652,6 +811,12 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 "RELAYD_SEND_METADATA (lttcomm_relayd_metadata_payload + bytes)",
                 "none (no reply)",
                 "the metadata thread writes the new metadata and the channel streams to a relayd",
+                _STATUS_LAST,
+            ),
+            *_relayd(
+                "RELAYD_RESET_METADATA (stream id, new version)",
+                "`lttcomm_relayd_generic_reply`",
+                "a new metadata version and the channel streams to a relayd",
                 _STATUS_LAST,
             ),
         ),
@@ -677,13 +842,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),
             Precondition(
                 "the channel is a metadata channel "
-                "(`assert(metadata->type == CONSUMER_CHANNEL_TYPE_METADATA)`, 3233)",
+                "(`assert(metadata->type == CONSUMER_CHANNEL_TYPE_METADATA)`, ust-consumer.c:3233)",
                 "assertion failure on a data channel's key: SIGABRT "
                 "(reproducer crash-026b44a01cd5)",
                 aborts=True,
             ),
         ),
-        codes=(OK, UST_CHAN_NOT_FOUND),
+        codes=(
+            tested(
+                OK,
+                "tests/consumerd/test_channels.py::"
+                "test_metadata_goes_through_the_ring_into_the_metadata_file",
+                on_error_test("LTTNG_CONSUMER_CLOSE_METADATA"),
+            ),
+            tested(UST_CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
+        ),
         traffic=(
             *_close_stream(
                 "the metadata stream was sent to a relayd (from the metadata "
@@ -716,16 +889,28 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
         codes=(
-            OK,
-            UST_CHAN_NOT_FOUND,
+            tested(
+                OK,
+                "tests/consumerd/test_channels.py::"
+                "test_metadata_goes_through_the_ring_into_the_metadata_file",
+            ),
+            tested(UST_CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
                 "no stream, or RELAYD_ADD_STREAM failed (the stream is destroyed)",
+                tests=(
+                    REPLY_CODES + "test_setup_metadata_of_a_monitored_channel_without_its_stream",
+                ),
             ),
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL, "RELAYD_STREAMS_SENT failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
+                "RELAYD_STREAMS_SENT failed (ustref streams nothing to a relayd)",
+                only="C",
+            ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
                 "the metadata thread could not take the stream",
+                tests=(on_error_test("LTTNG_CONSUMER_SETUP_METADATA"),),
             ),
         ),
         traffic=(
@@ -741,8 +926,10 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     LttngConsumerCommand.LTTNG_CONSUMER_FLUSH_CHANNEL: Behaviour(
         purpose="Close the current packet of every stream of a channel (stop, rotation).",
         actions=(
-            "`flush_channel(key)`: for each stream not quiescent, "
-            "`lttng_ust_ctl_flush_buffer(stream, 0)` and mark it quiescent",
+            "`flush_channel(key)`: for each stream of the channel in `stream_per_chan_id_ht` "
+            "(the data and metadata threads' streams: an unmonitored channel's are never "
+            "there) not quiescent, `lttng_ust_ctl_flush_buffer(stream, 0)` and mark it "
+            "quiescent",
             "send status",
         ),
         sources=(
@@ -753,9 +940,17 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         state=("streams quiescent (a later flush is a no-op until CLEAR_QUIESCENT_CHANNEL)",),
         preconditions=(Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),),
         codes=(
-            OK,
-            UST_CHAN_NOT_FOUND,
-            Code(LttngErrorCode.LTTNG_ERR_BUFFER_FLUSH_FAILED, "a stream's flush failed"),
+            tested(OK, REPLY_CODES + "test_flush_channel_of_a_known_channel"),
+            tested(UST_CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
+            Code(
+                LttngErrorCode.LTTNG_ERR_BUFFER_FLUSH_FAILED,
+                "a stream's flush failed",
+                tests=(
+                    "tests/consumerd/test_error_boundary.py::"
+                    "test_a_flush_failure_answers_buffer_flush_failed",
+                    on_error_test("LTTNG_CONSUMER_FLUSH_CHANNEL"),
+                ),
+            ),
         ),
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_CHANNEL: Behaviour(
@@ -791,29 +986,45 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         preconditions=(
             Precondition("a channel has `key`", "status CHAN_NOT_FOUND"),
             Precondition(
-                "the channel is not monitored (`assert(!channel->monitor)`, 980 / 1095)",
+                "the channel is not monitored (`assert(!channel->monitor)`, ust-consumer.c:980 "
+                "and 1095)",
                 "assertion failure for a normal session's channel: SIGABRT "
                 "(reproducer crash-08740e201743)",
                 aborts=True,
             ),
             Precondition(
-                "the data channel has a trace chunk (`assert(channel->trace_chunk)`, 1103) "
-                "and its streams none yet (`assert(!stream->trace_chunk)`, 1113)",
+                "the data channel has a trace chunk (`assert(channel->trace_chunk)`, "
+                "ust-consumer.c:1103) "
+                "and its streams none yet (`assert(!stream->trace_chunk)`, ust-consumer.c:1113)",
                 "assertion failure: SIGABRT",
                 aborts=True,
             ),
             Precondition(
-                "the metadata reply names this channel (`assert(key == channel->key)`, 3402)",
+                "the metadata reply names this channel (`assert(key == channel->key)`, "
+                "ust-consumer.c:3402)",
                 "assertion failure: SIGABRT — a peer's metadata-socket bytes",
                 aborts=True,
             ),
         ),
         codes=(
-            OK,
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND, "no channel has `key`"),
+            tested(
+                OK,
+                "tests/consumerd/test_ring_backend.py::"
+                "test_metadata_snapshots_create_the_stream_again_each_time",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND,
+                "no channel has `key`",
+                tests=(REPLY_CODES + "test_snapshot_of_an_unknown_channel",),
+            ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED,
                 "a stream, file, relayd or ring operation failed",
+                tests=(
+                    "tests/consumerd/test_metadata_request.py::"
+                    "test_a_wrong_reply_ends_the_request_without_killing_the_core",
+                    on_error_test("LTTNG_CONSUMER_SNAPSHOT_CHANNEL"),
+                ),
             ),
         ),
         traffic=(
@@ -840,42 +1051,62 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_SNAPSHOT_METADATA: Behaviour(
         purpose="Unused: metadata snapshots go through SNAPSHOT_CHANNEL with metadata = 1.",
-        actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
+        actions=(
+            "falls to `default: break` (ust-consumer.c:2284): nothing is done, nothing is sent",
+        ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_STREAMS_SENT: Behaviour(
         purpose="Kernel-consumer command (all streams of a channel sent); ignored here: the "
         "UST consumer sends RELAYD_STREAMS_SENT itself.",
-        actions=("falls to `default: break` (2284): nothing is done, nothing is sent",),
+        actions=(
+            "falls to `default: break` (ust-consumer.c:2284): nothing is done, nothing is sent",
+        ),
         sources=(Source("lttng_ustconsumer_recv_cmd default", UST_CONSUMER, 2284, 2294),),
         case_line={Abi.V2_13_9: 2284, Abi.R97535EFAA: 2268},
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_DISCARDED_EVENTS: Behaviour(
         purpose="Events discarded so far in a channel (discard mode), for `lttng list`/stop.",
         actions=(
-            "find the first stream of `session_id` whose channel has `channel_key`; read "
-            "`chan->discarded_events` (0 if none)",
+            "find the first stream of `session_id` in `stream_list_ht` whose channel has "
+            "`channel_key`; read `chan->discarded_events` (0 if none: an unmonitored channel's "
+            "streams are never in `stream_list_ht`)",
             "send it as a raw `uint64`",
         ),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1895, 1945),),
         case_line={Abi.V2_13_9: 1895, Abi.R97535EFAA: 1879},
-        codes=(Code(0, "the count (0 also for an unknown channel or session)"),),
+        codes=(
+            Code(
+                0,
+                "the count (0 also for an unknown channel or session)",
+                tests=("tests/consumerd/test_core.py::test_lost_packets_and_discarded_events",),
+            ),
+        ),
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_LOST_PACKETS: Behaviour(
         purpose="Packets lost so far in a channel (overwrite mode, snapshots).",
         actions=(
-            "as DISCARDED_EVENTS with `chan->lost_packets`",
+            "as DISCARDED_EVENTS with `chan->lost_packets`: 0 for an unmonitored (snapshot) "
+            "channel, although its snapshots count the packets they lose in "
+            "`chan->lost_packets` — its streams are not in `stream_list_ht`",
             "send it as a raw `uint64`",
         ),
         sources=(Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1946, 1996),),
         case_line={Abi.V2_13_9: 1946, Abi.R97535EFAA: 1930},
-        codes=(Code(0, "the count (0 also for an unknown channel or session)"),),
+        codes=(
+            Code(
+                0,
+                "the count (0 also for an unknown channel or session)",
+                tests=("tests/consumerd/test_core.py::test_lost_packets_and_discarded_events",),
+            ),
+        ),
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL: Behaviour(
         purpose="Let FLUSH_CHANNEL flush a channel's streams again (start after stop).",
         actions=(
-            "`clear_quiescent_channel(key)`: every stream's `quiescent` = false",
+            "`clear_quiescent_channel(key)`: `quiescent` = false for every stream of the "
+            "channel in `stream_per_chan_id_ht` (not an unmonitored channel's)",
             "send status",
         ),
         sources=(
@@ -885,14 +1116,23 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 1755, Abi.R97535EFAA: 1739},
         state=("streams not quiescent",),
         preconditions=(Precondition("a channel has `key`", "status LTTNG_ERR_UST_CHAN_NOT_FOUND"),),
-        codes=(OK, UST_CHAN_NOT_FOUND),
+        codes=(
+            tested(
+                OK,
+                ""
+                "tests/consumerd/test_core.py::test_clear_quiescent_channel_lets_streams_be_flushed_again",
+                on_error_test("LTTNG_CONSUMER_CLEAR_QUIESCENT_CHANNEL"),
+            ),
+            tested(UST_CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
+        ),
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE: Behaviour(
         purpose="Give the consumer the write end of the session daemon's channel-monitor pipe.",
         actions=(
             "send status SUCCESS (ready for the fd), receive one fd",
-            "`consumer_timer_thread_set_channel_monitor_pipe`: keep it unless one is set; "
-            "make it non-blocking",
+            "`consumer_timer_thread_set_channel_monitor_pipe`: keep it unless one is set "
+            "(then ALREADY_SET, and the new fd is neither used nor closed: it leaks, "
+            "ust-consumer.c:2017–2043); make it non-blocking",
             "send the final status",
         ),
         sources=(
@@ -906,11 +1146,25 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         codes=(
             Code(
-                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "first: send the fd; final: pipe set"
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+                "first: send the fd; final: pipe set",
+                tests=("tests/consumerd/test_core.py::test_monitor_pipe_waits_for_its_fd",),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET,
-                "final: a pipe was set before (kept)",
+                "final: a pipe was set before (kept; ustref closes the new fd, C leaks it)",
+                tests=(REPLY_CODES + "test_a_second_monitor_pipe_is_already_set",),
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+                "final status, ustref only: no fd or `fcntl` failed, where C goes to "
+                "`error_fatal` and exits",
+                tests=(
+                    "tests/consumerd/test_error_boundary.py::"
+                    "test_a_monitor_pipe_failure_after_the_fd_answers_fatal",
+                    on_error_test("LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE"),
+                ),
+                only="ustref",
             ),
         ),
         traffic=(Traffic(Peer.MONITOR, True, _MONITOR_NOTE, "from then on, per data channel"),),
@@ -920,8 +1174,15 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         "rotation position, answer, then rotate the streams already past it.",
         actions=(
             "`consumer_find_channel(key)`",
-            "`lttng_consumer_rotate_channel`: for each stream, flush (a metadata stream: close "
-            "the packet), sample `rotate_position` = produced position, remember the new "
+            "`lttng_consumer_rotate_channel` over the channel's streams in "
+            "`stream_per_chan_id_ht` (an unmonitored channel's are never there): a stream "
+            "whose `trace_chunk` is NULL is not flushed (consumer.c:4042); otherwise an active "
+            "flush "
+            "for a metadata stream or a stream that opened a packet in this chunk, else an "
+            "active flush only if data was produced since the last consumption and an empty "
+            "one if not (consumer.c:4043–4131); then the rotate position, a *packet sequence "
+            "number*: `last_sequence_number + 1 + (produced − consumed) / max_sb_size`, "
+            "produced floored to a sub-buffer (consumer.c:4157–4189); remember the new "
             "chunk; for a relayd, send RELAYD_ROTATE_STREAMS with every stream's position",
             "send status *before* rotating",
             "`lttng_consumer_rotate_ready_streams`: rotate the streams whose consumed position "
@@ -950,12 +1211,18 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         ),
         codes=(
             Code(
-                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS, "positions sampled; rotation under way"
+                LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+                "positions sampled; rotation under way",
+                tests=("tests/consumerd/test_core.py::test_rotate_channel_statuses",),
             ),
-            CHAN_NOT_FOUND,
+            tested(CHAN_NOT_FOUND, "tests/consumerd/test_core.py::test_rotate_channel_statuses"),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL,
                 "sampling or RELAYD_ROTATE_STREAMS failed",
+                tests=(
+                    "tests/consumerd/test_core.py::test_rotate_channel_statuses",
+                    on_error_test("LTTNG_CONSUMER_ROTATE_CHANNEL"),
+                ),
             ),
         ),
         traffic=(
@@ -978,8 +1245,18 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 2132, Abi.R97535EFAA: 2116},
         state=("the session daemon UUID",),
         codes=(
-            OK,
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET, "a UUID was set before (kept)"),
+            tested(OK, "tests/consumerd/test_core.py::test_init_then_already_set"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET,
+                "a UUID was set before (kept)",
+                tests=("tests/consumerd/test_core.py::test_init_then_already_set",),
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+                "ustref only: its handler failed (`lttng_consumer_init_command` cannot fail)",
+                tests=(on_error_test("LTTNG_CONSUMER_INIT"),),
+                only="ustref",
+            ),
         ),
     ),
     LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK: Behaviour(
@@ -1008,8 +1285,17 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 aborts=True,
             ),
             Precondition(
-                "a local chunk's directory fd arrives and is a directory",
+                "a local chunk's directory fd arrives and can be `fstat`ed "
+                "(`lttng_directory_handle_create_from_dirfd`, directory-handle.c:151–176: "
+                "nothing checks that it is a directory)",
                 "`error_fatal`: the consumer exits",
+                aborts=True,
+            ),
+            Precondition(
+                "a local chunk comes with credentials (`credentials.is_set` = 1)",
+                "`lttng_trace_chunk_set_credentials` (trace-chunk.c:982–1001) dereferences the "
+                "NULL credentials (called at consumer.c:4794): SIGSEGV "
+                "(reproducer crash-ebf50ad5f1a4)",
                 aborts=True,
             ),
         ),
@@ -1017,10 +1303,16 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
                 "local: first = send the fd; final: created",
+                tests=("tests/consumerd/test_core.py::test_trace_chunk_exists",),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
                 "the chunk, its directory or the relayd chunk could not be made",
+                tests=(
+                    "tests/consumerd/test_error_boundary.py::"
+                    "test_a_chunk_failure_after_the_fd_answers_the_second_status",
+                    on_error_test("LTTNG_CONSUMER_CREATE_TRACE_CHUNK"),
+                ),
             ),
         ),
         traffic=(
@@ -1036,8 +1328,11 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         purpose="Close a trace chunk (end of rotation, destroy), optionally with a close "
         "command (move to completed/, delete).",
         actions=(
-            "`lttng_consumer_close_trace_chunk`: detach the chunk from every channel using it, "
-            "run the close command, release the consumer's reference",
+            "`lttng_consumer_close_trace_chunk`: set the chunk's close timestamp and, if given, "
+            "its close command (`lttng_trace_chunk_set_close_command`, consumer.c:4960–4967), "
+            "detach the chunk from every channel using it and release the consumer's "
+            "reference; the close command runs when the chunk's last reference drops "
+            "(its release, once the last stream left it), not here",
             "remote: RELAYD_CLOSE_TRACE_CHUNK, whose reply gives the closed chunk's path",
             "send `lttcomm_consumer_close_trace_chunk_reply` (ret_code, path_length) then the path",
         ),
@@ -1048,11 +1343,16 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         case_line={Abi.V2_13_9: 2216, Abi.R97535EFAA: 2200},
         state=("the chunk leaves the registry once unreferenced",),
         codes=(
-            OK,
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK, "no such chunk"),
+            tested(OK, REPLY_CODES + "test_close_of_a_created_chunk"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK,
+                "no such chunk",
+                tests=("tests/consumerd/test_core.py::test_close_of_an_unknown_chunk",),
+            ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED,
-                "the close command or the relayd failed",
+                "the close timestamp or command could not be set, or the relayd failed",
+                tests=(on_error_test("LTTNG_CONSUMER_CLOSE_TRACE_CHUNK"),),
             ),
         ),
         traffic=(
@@ -1080,17 +1380,33 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL,
                 "open in this consumer",
+                tests=("tests/consumerd/test_core.py::test_trace_chunk_exists",),
             ),
             Code(
-                LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE, "open on the relayd"
+                LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE,
+                "open on the relayd (ustref asks no relayd: UNKNOWN_TRACE_CHUNK)",
+                only="C",
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK,
                 "closed: the rotation is complete",
+                tests=("tests/consumerd/test_core.py::test_trace_chunk_exists",),
             ),
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS, "unknown relayd id"),
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL, "the relayd query failed"),
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL, "the registry lookup failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS,
+                "unknown relayd id (ustref asks no relayd)",
+                only="C",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
+                "the relayd query failed (ustref asks no relayd)",
+                only="C",
+            ),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+                "the registry lookup failed",
+                tests=(on_error_test("LTTNG_CONSUMER_TRACE_CHUNK_EXISTS"),),
+            ),
         ),
         traffic=(
             *_relayd(
@@ -1117,11 +1433,16 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         state=("ring buffers emptied; consumed positions moved",),
         preconditions=(Precondition("a channel has `key`", "status CHAN_NOT_FOUND"),),
         codes=(
-            OK,
-            CHAN_NOT_FOUND,
+            tested(
+                OK,
+                "tests/consumerd/test_ring_backend.py::"
+                "test_clear_channel_empties_data_streams_and_spares_metadata",
+            ),
+            tested(CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
                 "a stream could not be flushed or cleared",
+                tests=(on_error_test("LTTNG_CONSUMER_CLEAR_CHANNEL"),),
             ),
         ),
     ),
@@ -1129,8 +1450,11 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         purpose="Open a packet in every stream of a channel (after start/rotation, so "
         "that empty streams still produce a packet with a beginning timestamp).",
         actions=(
-            "`lttng_consumer_open_channel_packets` under the channel lock: "
-            "`consumer_stream_open_packet` (an empty flush) per stream",
+            "`lttng_consumer_open_channel_packets`: `consumer_stream_open_packet` (an empty "
+            "flush) per stream of `channel->streams` (consumer.c:5185) — the list GET_CHANNEL "
+            "empties when it hands a monitored channel's streams to the data thread: for a "
+            "monitored channel already handed over it opens nothing; an unmonitored "
+            "channel's streams, and a monitored one's before GET_CHANNEL, get their packet",
             "send status",
         ),
         sources=(
@@ -1144,13 +1468,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
         ),
         codes=(
-            OK,
-            CHAN_NOT_FOUND,
+            tested(
+                OK, REPLY_CODES + "test_open_channel_packets_walks_only_the_channels_own_streams"
+            ),
+            tested(CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS,
-                "the channel is a metadata channel",
+                "the channel has a metadata stream (`metadata_stream`, consumer.c:5178; a "
+                "snapshot-mode metadata channel has none between snapshots: SUCCESS)",
+                tests=(REPLY_CODES + "test_open_channel_packets_of_a_metadata_channel_is_invalid",),
             ),
-            Code(LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_ERROR, "opening a packet failed"),
+            Code(
+                LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_ERROR,
+                "opening a packet failed",
+                tests=(on_error_test("LTTNG_CONSUMER_OPEN_CHANNEL_PACKETS"),),
+            ),
         ),
     ),
 }

@@ -222,7 +222,14 @@ def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> 
     u = _member(msg, SessionChannelArgs)
     assert isinstance(u, SessionChannelArgs)
     channel = state.registry.find(channel_key(u))
-    if channel is None or channel.session_id != session_id(u) or not channel.streams:
+    # C finds the channel through its streams in ``stream_list_ht``, where an unmonitored
+    # channel's streams never are: 0 for it, even after snapshots counted lost packets.
+    if (
+        channel is None
+        or channel.session_id != session_id(u)
+        or not channel.streams
+        or not channel.monitor
+    ):
         return 0
     value = getattr(channel, attribute)
     assert isinstance(value, int)
@@ -506,11 +513,12 @@ def _chan_or_not_found(state: ConsumerState, msg: ConsumerMsg) -> Channel | None
 
 def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """FLUSH_CHANNEL (mirrors ``flush_channel``): flush
-    every non-quiescent stream (SWITCH_FLUSH), then drain what became readable."""
+    every non-quiescent stream (SWITCH_FLUSH), then drain what became readable. C walks
+    ``stream_per_chan_id_ht``: an unmonitored channel's streams are not there."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
-    for stream in channel.streams:
+    for stream in channel.streams if channel.monitor else ():
         if not stream.quiescent:
             streams.flush(stream, producer_active=False)
             stream.quiescent = True
@@ -521,11 +529,11 @@ def flush_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     """CLEAR_QUIESCENT_CHANNEL (mirrors ``clear_quiescent_channel``): the streams may be flushed
-    again."""
+    again (not an unmonitored channel's: C walks ``stream_per_chan_id_ht``)."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
-    for stream in channel.streams:
+    for stream in channel.streams if channel.monitor else ():
         stream.quiescent = False
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
@@ -726,16 +734,24 @@ def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 
 
 def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """OPEN_CHANNEL_PACKETS (mirrors ``lttng_consumer_open_channel_packets``): open a packet in
-    every stream (a flush of an empty packet)."""
+    """OPEN_CHANNEL_PACKETS (mirrors ``lttng_consumer_open_channel_packets``): open a packet
+    (a flush of an empty packet) in every stream still on the channel's own stream list.
+
+    C walks ``channel->streams``, which ``send_streams_to_thread`` empties when GET_CHANNEL
+    hands a monitored channel's streams to the data thread: for such a channel the command
+    opens nothing. Unmonitored (snapshot) channels keep their streams on the list, and so
+    does a monitored channel before its GET_CHANNEL."""
     channel = state.registry.find(_key(msg))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    if channel.type is ChannelType.METADATA:
+    if channel.metadata_stream is not None:
+        # C tests ``channel->metadata_stream``: a snapshot-mode metadata channel has none
+        # between snapshots and answers SUCCESS.
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
         return
-    for stream in channel.streams:
+    on_own_list = not (channel.monitor and channel.sent_to_sessiond)
+    for stream in channel.streams if on_own_list else ():
         if stream.reader is not None:
             streams.open_packet(stream)
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)

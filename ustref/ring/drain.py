@@ -14,8 +14,9 @@ the packet index (:func:`packet_info`). Two things differ, on purpose:
   (:meth:`~ustref.ring.reader.StreamReader.get_next_subbufs`), hands them to
   the sink in one call (so a sink can write them with one ``os.writev``),
   and puts them back with one move of ``consumed``.
-* **No sleep.** ``lttng_ust_ctl_get_next_subbuf()`` retries and sleeps 10 ms five
-  times when the next sub-buffer is reserved but not yet committed. :func:`drain`
+* **No sleep.** ``lttng_ust_ctl_get_next_subbuf()`` retries 10 times when the next
+  sub-buffer is reserved but not yet committed, sleeping 10 ms before each of the
+  last 6 (ring_buffer_frontend.c 1526-1529 at lttng-ust v2.13.5). :func:`drain`
   returns :attr:`~ustref.ring.reader.Status.AGAIN` at once — *not ready, poll
   again*: the writer's commit delivers the sub-buffer and wakes the stream's
   wait fd (``lib_ring_buffer_check_deliver_slow()`` → ``lib_ring_buffer_wakeup()``).

@@ -19,7 +19,8 @@ Status codes follow the C functions: :attr:`Status.OK`, :attr:`Status.AGAIN`
 Retry policy: when ``lib_ring_buffer_get_subbuf()`` meets a sub-buffer that is
 reserved but not yet committed, or loses the id exchange to a writer, it
 retries up to ``LTTNG_UST_RING_BUFFER_GET_RETRY`` (10) times and sleeps
-``LTTNG_UST_RING_BUFFER_RETRY_DELAY_MS`` (10 ms) in the last half. This
+``LTTNG_UST_RING_BUFFER_RETRY_DELAY_MS`` (10 ms) before each of the last 6
+(``nr_retry-- > 0`` then ``nr_retry <= 10 >> 1``: 5, 4, … 0). This
 reader retries as often but does not sleep unless ``retry_delay_s`` is set:
 a consumer loop that gets :attr:`Status.AGAIN` goes back to ``poll()``.
 

@@ -29,19 +29,32 @@ CONSUMER_PAGE = "v2.13.9/sessiond-consumerd.md"
 OTHER_PATHS: tuple[tuple[str, str, str], ...] = (
     (
         "metadata socket: `lttng_ustconsumer_request_metadata` (ust-consumer.c:3402)",
-        "a PUSH_METADATA reply whose `key` is not the requesting channel's (switch timer, "
-        "metadata thread or SNAPSHOT_CHANNEL)",
+        "a PUSH_METADATA reply whose `key` is not the requesting channel's (the metadata "
+        "switch timer, `metadata_switch_timer`, consumer-timer.c:111; SNAPSHOT_CHANNEL's "
+        "`snapshot_metadata`, ust-consumer.c:988; or a live data stream's post-consume hook "
+        "`consumer_stream_sync_metadata_index`, consumer-stream.c:418–432, through "
+        "`lttng_ustconsumer_sync_metadata`, ust-consumer.c:2665)",
         "`assert(key == channel->key)`: SIGABRT",
     ),
     (
-        "metadata socket: `lttng_ustconsumer_request_metadata`",
-        "a reply shorter than `lttcomm_consumer_msg`",
-        "`ERROR_RECV_CMD` on the error socket; the request fails (the timer or thread goes on)",
+        "metadata socket: `lttng_ustconsumer_request_metadata` (ust-consumer.c:3370–3380)",
+        "a reply cut short by EOF or a receive error (otherwise the whole "
+        "`lttcomm_consumer_msg` arrives: `lttcomm_recv_unix_sock`, unix.c:195–209, loops)",
+        "`ERROR_RECV_CMD` on the error socket; the request fails (the caller goes on)",
     ),
     (
-        "command socket: fd-carrying commands (ADD_RELAYD_SOCKET, CREATE_TRACE_CHUNK)",
-        "the dummy byte arrives without `SCM_RIGHTS`",
-        "SIGABRT / SIGSEGV in the C consumer (reproducers crash-4ab31acc7a91, crash-ebf50ad5f1a4)",
+        "command socket: ADD_RELAYD_SOCKET whose fd is not an AF_INET/AF_INET6 socket",
+        "`lttcomm_populate_sock_from_open_socket` (sessiond-comm.c:486–528, called at "
+        "consumer.c:3650) meets another address family, e.g. an AF_UNIX socket",
+        "`abort()` (sessiond-comm.c:528): SIGABRT (reproducer crash-4ab31acc7a91, which "
+        "sends an AF_UNIX socket)",
+    ),
+    (
+        "command socket: CREATE_TRACE_CHUNK of a local chunk without credentials",
+        "`credentials.is_set` = 0 with a directory fd: `lttng_consumer_create_trace_chunk` "
+        "passes NULL credentials to `lttng_trace_chunk_set_credentials` (consumer.c:4794)",
+        "NULL dereference (trace-chunk.c:988): SIGSEGV (reproducer crash-ebf50ad5f1a4, "
+        "which sends a directory fd)",
     ),
     (
         "command socket: ASK_CHANNEL_CREATION with buffer credentials",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ustref.consumerd.behaviour import BEHAVIOUR, COMMON_PRECONDITIONS, RECV_CMD
+from ustref.consumerd.behaviour import BEHAVIOUR, COMMON_PRECONDITIONS, RECV_CMD, Code
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
 from ustref.specgen.links import anchor
@@ -56,8 +56,12 @@ def behaviour_section(abi: Abi, command: LttngConsumerCommand, member: str | Non
             out.append(f"| {p.what} | {_reproducers(otherwise)} |\n")
         out.append("\n")
     if b.codes:
-        out.append("**Reply codes.**\n\n| code | meaning |\n| --- | --- |\n")
-        out += [f"| {c.describe()} | {c.meaning} |\n" for c in b.codes]
+        out.append(
+            "**Reply codes**, each with the tests that make ustref-consumerd answer it "
+            "(*C only*: ustref never does; *ustref only*: where C stops instead).\n\n"
+            "| code | meaning | tests |\n| --- | --- | --- |\n"
+        )
+        out += [f"| {c.describe()} | {_meaning(c)} | {_tests(c)} |\n" for c in b.codes]
         out.append("\n")
     else:
         out.append("**Reply codes.** None: nothing is sent on the command socket.\n\n")
@@ -65,6 +69,16 @@ def behaviour_section(abi: Abi, command: LttngConsumerCommand, member: str | Non
     if note:
         out.append(f"**At {abi.value}.** {note}\n\n")
     return "".join(out)
+
+
+def _meaning(code: Code) -> str:
+    prefix = {"C": "*C only*: ", "ustref": "*ustref only*: "}.get(code.only, "")
+    return prefix + code.meaning
+
+
+def _tests(code: Code) -> str:
+    """The code's tests as pytest node ids."""
+    return "<br>".join(f"`{node_id}`" for node_id in code.tests) or "—"
 
 
 def _reproducers(text: str) -> str:

@@ -153,11 +153,26 @@ PAGE_DESCRIPTIONS: dict[str, str] = {
     "ring-layout.md": "lttng-ust 2.13.5 shared-memory ring buffer: layout and reader protocol",
     "capture-format.md": "the capture file format of `spec/golden/` and `ustref capture`",
     "fuzzing.md": "what fuzzing ran and found",
+    "unmonitored-channels.md": "snapshot sessions' channels: where their streams live and what "
+    "each command sees of them",
+    "per-pid-channel-end.md": "how a per-PID channel is torn down when its application exits",
+    "sessiond-gone.md": "what the consumer does when the session daemon goes away",
 }
+
+#: Hand-written pages about one class of behaviour across commands and threads.
+BEHAVIOUR_PAGES = frozenset(
+    {
+        "sessions.md",
+        "aborts.md",
+        "unmonitored-channels.md",
+        "per-pid-channel-end.md",
+        "sessiond-gone.md",
+    }
+)
 
 _GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("Per revision", lambda p: "/" in p),
-    ("Behaviour across sockets", lambda p: p in {"sessions.md", "aborts.md"}),
+    ("Behaviour across sockets", lambda p: p in BEHAVIOUR_PAGES),
     ("Everything else", lambda p: True),
 )
 

@@ -9,6 +9,12 @@ source tree — Debian's ``ltt-control`` 2.13.9 source package, which
 the same ``src/common`` files as the upstream tag — and reports every range
 that does not start at what it names or that runs past the end of the function
 it lies in. It also checks each command's ``case_line``.
+
+:func:`check_cites` checks the citations written *in the text* — ``file.c:N`` or
+``file.c:N–M`` in the behaviour table's sentences, the aborts page's other fatal paths
+and the hand-written behaviour pages (:data:`CITING_PAGES`): the lines exist, a range
+ends inside the function it starts in, and the lines show the back-quoted name written
+just before the citation (or lie inside its definition).
 """
 
 from __future__ import annotations
@@ -27,7 +33,16 @@ from ustref.consumerd.behaviour import (
 )
 from ustref.protocol.abi import Abi
 
-__all__ = ["all_sources", "check_sources", "function_extent"]
+__all__ = [
+    "CITED_FILES",
+    "all_sources",
+    "check_cites",
+    "check_sources",
+    "function_bodies",
+    "function_extent",
+    "page_texts",
+    "table_texts",
+]
 
 _CASE = re.compile(r"^\s*(case LTTNG_CONSUMER_\w+:|default:|assert\(msg\.cmd_type )")
 
@@ -150,3 +165,142 @@ def check_sources(root: Path) -> list[str]:
         if command.name not in text and "default:" not in text:
             problems.append(f"{command.name}: case_line {line} is {text.strip()!r}")
     return problems
+
+
+# -- citations written in the text ---------------------------------------------------------
+
+#: The lttng-tools 2.13.9 file each base name in the spec's prose means.
+CITED_FILES: dict[str, str] = {
+    "ust-consumer.c": UST_CONSUMER,
+    "consumer.c": "src/common/consumer/consumer.c",
+    "consumer-stream.c": "src/common/consumer/consumer-stream.c",
+    "consumer-timer.c": "src/common/consumer/consumer-timer.c",
+    "consumer-metadata-cache.c": "src/common/consumer/consumer-metadata-cache.c",
+    "unix.c": "src/common/unix.c",
+    "sessiond-comm.c": "src/common/sessiond-comm/sessiond-comm.c",
+    "trace-chunk.c": "src/common/trace-chunk.c",
+    "directory-handle.c": "src/common/compat/directory-handle.c",
+    "shm.c": "src/common/shm.c",
+    "defaults.h": "src/common/defaults.h",
+    "ust-app.c": "src/bin/lttng-sessiond/ust-app.c",
+    "lttng-consumerd.c": "src/bin/lttng-consumerd/lttng-consumerd.c",
+}
+
+#: ``file.c:12``, ``file.c:12–34``, ``file.c:12 and 40``, ``file.c:12–34, 40–41``.
+_CITE = re.compile(
+    r"(?<![\w/.-])(?P<file>[A-Za-z][\w-]*\.[ch]):"
+    r"(?P<lines>\d+(?:[–-]\d+)?(?:(?:, | and )\d+(?:[–-]\d+)?(?![\w.]))*)"
+)
+_RANGE = re.compile(r"(\d+)(?:[–-](\d+))?")
+_NAMED = re.compile(r"`([A-Za-z_]\w*)[^`]*`")
+#: How far before a citation the name it shows may be written.
+_NAME_REACH = 160
+
+
+def function_bodies(lines: list[str]) -> list[tuple[int, int]]:
+    """The 1-based line extents of every top-level ``{`` … ``}`` body (functions, as
+    lttng-tools formats them: braces at column 0), with the lines naming them above."""
+    bodies: list[tuple[int, int]] = []
+    start: int | None = None
+    for number, line in enumerate(lines, 1):
+        if line.startswith("{") and start is None:
+            head = number - 1
+            while (
+                head > 1 and lines[head - 1].strip() and not lines[head - 1].startswith(("}", "#"))
+            ):
+                if lines[head - 1].rstrip().endswith(";") or lines[head - 1].startswith("*/"):
+                    break
+                head -= 1
+            start = head + 1 if head < number - 1 else number
+        elif line.startswith("}") and start is not None:
+            bodies.append((start, number))
+            start = None
+    return bodies
+
+
+def check_cites(root: Path, texts: Iterable[tuple[str, str]]) -> list[str]:
+    """Every citation ``file.c:N[–M]`` in ``texts`` (``(where, text)``) of a file of
+    :data:`CITED_FILES`, checked against the tree at ``root``: the lines exist, a range
+    that starts inside a function ends inside it, and when a back-quoted name comes
+    shortly before the citation, the cited lines contain that name or lie inside its
+    definition (a single line must name it: that is what makes it exact)."""
+    problems: list[str] = []
+    files: dict[str, list[str]] = {}
+    bodies: dict[str, list[tuple[int, int]]] = {}
+    for where, text in texts:
+        for match in _CITE.finditer(text):
+            path = CITED_FILES.get(match["file"])
+            if path is None:
+                continue
+            if path not in files:
+                full = root / path
+                if not full.is_file():
+                    problems.append(f"{where}: {full} is missing")
+                    files[path] = []
+                    continue
+                files[path] = full.read_text(encoding="utf-8", errors="replace").splitlines()
+                bodies[path] = function_bodies(files[path])
+            lines = files[path]
+            if not lines:
+                continue
+            before = text[max(0, match.start() - _NAME_REACH) : match.start()]
+            names = _NAMED.findall(before)
+            name = names[-1] if names else None
+            for first_s, last_s in _RANGE.findall(match["lines"]):
+                first = int(first_s)
+                last = int(last_s) if last_s else first
+                cite = f"{where}: {match['file']}:{first}" + (f"–{last}" if last != first else "")
+                if not 1 <= first <= last <= len(lines):
+                    problems.append(f"{cite}: not lines of {path} ({len(lines)} lines)")
+                    continue
+                body = next((b for b in bodies[path] if b[0] <= first <= b[1]), None)
+                if body is not None and last > body[1]:
+                    problems.append(f"{cite}: runs past the end of its function (line {body[1]})")
+                if name is None:
+                    continue
+                shown = any(name in lines[n - 1] for n in range(first, last + 1))
+                extent = function_extent(lines, name)
+                inside = extent is not None and extent[0] <= first <= last <= extent[1]
+                if not shown and not inside:
+                    problems.append(f"{cite}: neither names `{name}` nor lies inside it")
+    return problems
+
+
+#: Hand-written pages of spec/ whose citations :func:`check_cites` checks (core.md cites
+#: the session daemon's own consumer.c, which :data:`CITED_FILES` does not mean).
+CITING_PAGES = (
+    "consumerd.md",
+    "unmonitored-channels.md",
+    "per-pid-channel-end.md",
+    "sessiond-gone.md",
+    "sessions.md",
+)
+
+
+def table_texts() -> list[tuple[str, str]]:
+    """Every sentence of the behaviour table and of the aborts page's other fatal paths."""
+    from ustref.consumerd.behaviour import COMMON_PRECONDITIONS
+    from ustref.specgen.aborts import OTHER_PATHS
+
+    texts: list[tuple[str, str]] = []
+    for command, b in BEHAVIOUR.items():
+        where = command.name
+        texts += [(where, t) for t in (*b.actions, *b.state)]
+        texts += [(where, f"{p.what} {p.otherwise}") for p in b.preconditions]
+        texts += [(where, c.meaning) for c in b.codes]
+        texts += [(where, f"{t.what} {t.when}") for t in b.traffic]
+        if b.on_error is not None:
+            texts.append((where, b.on_error.meaning))
+    texts += [("every command", f"{p.what} {p.otherwise}") for p in COMMON_PRECONDITIONS]
+    texts += [("aborts.md", " ".join(row)) for row in OTHER_PATHS]
+    return texts
+
+
+def page_texts(spec: Path) -> list[tuple[str, str]]:
+    """The paragraphs (and table rows) of :data:`CITING_PAGES`."""
+    texts: list[tuple[str, str]] = []
+    for page in CITING_PAGES:
+        for number, block in enumerate((spec / page).read_text().split("\n\n"), 1):
+            for row in block.split("\n|") if block.lstrip().startswith("|") else [block]:
+                texts.append((f"{page} ¶{number}", row))
+    return texts

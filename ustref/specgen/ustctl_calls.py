@@ -270,8 +270,8 @@ def page() -> str:
         "(ust-consumer.c 1600-1601), so the library's switch timer runs for metadata too. "
         "The pure backend runs both timers as deadlines of the core "
         "(`PureChannelHandle.next_deadline`/`run_timers`, `ustref.ring.timers`); the "
-        "consumer's own timers of consumer-timer.c are the core's (monitor) or not yet "
-        "implemented (metadata switch timer, live timer).",
+        "consumer's own timers of consumer-timer.c are the core's (monitor, metadata "
+        "switch timer) or not yet implemented (live timer).",
         "",
         "| call | pure implementation | proved by | consumer (pure backend) | run by | note |",
         "| --- | --- | --- | --- | --- | --- |",
