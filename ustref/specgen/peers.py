@@ -64,7 +64,11 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
                 + " + session name, hostname, base path",
             ),
             ("R", "S", "`lttcomm_relayd_create_session_reply_2_11` + output path"),
-            ("S", "R", "data socket: RELAYD_VERSION exchange as above"),
+            (
+                "S",
+                "R",
+                "data socket: connected; no handshake (RELAYD_VERSION is the control socket's)",
+            ),
             ("S", "C", "ADD_RELAYD_SOCKET (control), then ADD_RELAYD_SOCKET (data): the fds"),
         ),
         "Minor < 11 peers use `lttcomm_relayd_create_session_2_4` and get "
