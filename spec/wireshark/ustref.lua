@@ -200,94 +200,94 @@ F[165] = ProtoField.uint32("lttng.viewer.cmd", "cmd", base.DEC, E.lttng_viewer_c
 F[166] = ProtoField.uint32("lttng.viewer.cmd_version", "cmd_version", base.DEC)
 F[167] = ProtoField.uint32("lttcomm.relayd.major", "major", base.DEC)
 F[168] = ProtoField.uint32("lttcomm.relayd.minor", "minor", base.DEC)
-F[169] = ProtoField.uint32("lttcomm.relayd.session_name_len", "session_name_len", base.DEC)
-F[170] = ProtoField.uint32("lttcomm.relayd.hostname_len", "hostname_len", base.DEC)
-F[171] = ProtoField.uint32("lttcomm.relayd.base_path_len", "base_path_len", base.DEC)
-F[172] = ProtoField.uint32("lttcomm.relayd.live_timer", "live_timer", base.DEC)
-F[173] = ProtoField.uint8("lttcomm.relayd.snapshot", "snapshot", base.DEC)
-F[174] = ProtoField.uint8("lttcomm.relayd.session_name_contains_creation_time", "session_name_contains_creation_time", base.DEC)
-F[175] = ProtoField.bytes("lttcomm.relayd.sessiond_uuid", "sessiond_uuid")
-F[176] = ProtoField.uint64("lttcomm.relayd.session_id", "session_id", base.DEC)
-F[177] = ProtoField.uint64("lttcomm.relayd.creation_time", "creation_time", base.DEC)
-F[178] = ProtoField.uint8("lttcomm.relayd.current_chunk_id.is_set", "is_set", base.DEC)
-F[179] = ProtoField.uint64("lttcomm.relayd.current_chunk_id.value", "value", base.DEC)
-F[180] = ProtoField.bytes("lttcomm.relayd.names", "names")
-F[181] = ProtoField.uint64("lttcomm.relayd.generic.session_id", "session_id", base.DEC)
-F[182] = ProtoField.uint32("lttcomm.relayd.generic.ret_code", "ret_code", base.DEC)
-F[183] = ProtoField.uint32("lttcomm.relayd.output_path_length", "output_path_length", base.DEC)
-F[184] = ProtoField.bytes("lttcomm.relayd.output_path", "output_path")
-F[185] = ProtoField.uint32("lttcomm.relayd.channel_name_len", "channel_name_len", base.DEC)
-F[186] = ProtoField.uint32("lttcomm.relayd.pathname_len", "pathname_len", base.DEC)
-F[187] = ProtoField.uint64("lttcomm.relayd.tracefile_size", "tracefile_size", base.DEC)
-F[188] = ProtoField.uint64("lttcomm.relayd.tracefile_count", "tracefile_count", base.DEC)
-F[189] = ProtoField.uint64("lttcomm.relayd.trace_chunk_id", "trace_chunk_id", base.DEC)
-F[190] = ProtoField.uint64("lttcomm.relayd.handle", "handle", base.DEC)
-F[191] = ProtoField.uint32("lttcomm.relayd.ret_code", "ret_code", base.DEC)
-F[192] = ProtoField.uint64("lttcomm.relayd.relay_stream_id", "relay_stream_id", base.DEC)
-F[193] = ProtoField.uint64("lttcomm.relayd.packet_size", "packet_size", base.DEC)
-F[194] = ProtoField.uint64("lttcomm.relayd.content_size", "content_size", base.DEC)
-F[195] = ProtoField.uint64("lttcomm.relayd.timestamp_begin", "timestamp_begin", base.DEC)
-F[196] = ProtoField.uint64("lttcomm.relayd.timestamp_end", "timestamp_end", base.DEC)
-F[197] = ProtoField.uint64("lttcomm.relayd.events_discarded", "events_discarded", base.DEC)
-F[198] = ProtoField.uint64("lttcomm.relayd.stream_instance_id", "stream_instance_id", base.DEC)
-F[199] = ProtoField.uint64("lttcomm.relayd.packet_seq_num", "packet_seq_num", base.DEC)
-F[200] = ProtoField.bytes("lttcomm.relayd.payload", "payload")
-F[201] = ProtoField.uint64("lttcomm.relayd.last_net_seq_num", "last_net_seq_num", base.DEC)
-F[202] = ProtoField.uint64("lttcomm.relayd.chunk_id", "chunk_id", base.DEC)
-F[203] = ProtoField.uint64("lttcomm.relayd.creation_timestamp", "creation_timestamp", base.DEC)
-F[204] = ProtoField.uint32("lttcomm.relayd.override_name_length", "override_name_length", base.DEC)
-F[205] = ProtoField.bytes("lttcomm.relayd.override_name", "override_name")
-F[206] = ProtoField.uint32("lttcomm.relayd.stream_count", "stream_count", base.DEC)
-F[207] = ProtoField.uint8("lttcomm.relayd.new_chunk_id.is_set", "is_set", base.DEC)
-F[208] = ProtoField.uint64("lttcomm.relayd.new_chunk_id.value", "value", base.DEC)
-F[209] = ProtoField.bytes("lttcomm.relayd.rotation_positions", "rotation_positions")
-F[210] = ProtoField.uint64("lttcomm.relayd.close_timestamp", "close_timestamp", base.DEC)
-F[211] = ProtoField.uint8("lttcomm.relayd.close_command.is_set", "is_set", base.DEC)
-F[212] = ProtoField.uint32("lttcomm.relayd.close_command.value", "value", base.DEC, E.lttng_trace_chunk_command_type)
-F[213] = ProtoField.uint32("lttcomm.relayd.path_length", "path_length", base.DEC)
-F[214] = ProtoField.bytes("lttcomm.relayd.path", "path")
-F[215] = ProtoField.uint8("lttcomm.relayd.trace_chunk_exists", "trace_chunk_exists", base.DEC)
-F[216] = ProtoField.uint64("lttng.viewer.viewer_session_id", "viewer_session_id", base.DEC)
-F[217] = ProtoField.uint32("lttng.viewer.major", "major", base.DEC)
-F[218] = ProtoField.uint32("lttng.viewer.minor", "minor", base.DEC)
-F[219] = ProtoField.uint32("lttng.viewer.type", "type", base.DEC)
-F[220] = ProtoField.uint32("lttng.viewer.status", "status", base.DEC, E.lttng_viewer_create_session_return_code)
-F[221] = ProtoField.uint32("lttng.viewer.sessions_count", "sessions_count", base.DEC)
-F[222] = ProtoField.bytes("lttng.viewer.session_list", "session_list")
-F[223] = ProtoField.uint64("lttng.viewer.session_id", "session_id", base.DEC)
-F[224] = ProtoField.uint64("lttng.viewer.offset", "offset", base.DEC)
-F[225] = ProtoField.uint32("lttng.viewer.seek", "seek", base.DEC, E.lttng_viewer_seek)
-F[226] = ProtoField.uint32("lttng.viewer.lttng_viewer_attach_session_response.status", "status", base.DEC, E.lttng_viewer_attach_return_code)
-F[227] = ProtoField.uint32("lttng.viewer.streams_count", "streams_count", base.DEC)
-F[228] = ProtoField.bytes("lttng.viewer.stream_list", "stream_list")
-F[229] = ProtoField.uint64("lttng.viewer.stream_id", "stream_id", base.DEC)
-F[230] = ProtoField.uint64("lttng.viewer.len", "len", base.DEC)
-F[231] = ProtoField.uint32("lttng.viewer.lttng_viewer_metadata_packet.status", "status", base.DEC, E.lttng_viewer_get_metadata_return_code)
-F[232] = ProtoField.bytes("lttng.viewer.data", "data")
-F[233] = ProtoField.uint64("lttng.viewer.packet_size", "packet_size", base.DEC)
-F[234] = ProtoField.uint64("lttng.viewer.content_size", "content_size", base.DEC)
-F[235] = ProtoField.uint64("lttng.viewer.timestamp_begin", "timestamp_begin", base.DEC)
-F[236] = ProtoField.uint64("lttng.viewer.timestamp_end", "timestamp_end", base.DEC)
-F[237] = ProtoField.uint64("lttng.viewer.events_discarded", "events_discarded", base.DEC)
-F[238] = ProtoField.uint32("lttng.viewer.lttng_viewer_index.status", "status", base.DEC, E.lttng_viewer_next_index_return_code)
-F[239] = ProtoField.uint32("lttng.viewer.flags", "flags", base.DEC)
-F[240] = ProtoField.uint32("lttng.viewer.lttng_viewer_get_packet.len", "len", base.DEC)
-F[241] = ProtoField.uint32("lttng.viewer.lttng_viewer_trace_packet.status", "status", base.DEC, E.lttng_viewer_get_packet_return_code)
-F[242] = ProtoField.uint32("lttng.viewer.lttng_viewer_trace_packet.len", "len", base.DEC)
-F[243] = ProtoField.uint32("lttng.viewer.lttng_viewer_new_streams_response.status", "status", base.DEC, E.lttng_viewer_new_streams_return_code)
-F[244] = ProtoField.uint32("lttng.viewer.lttng_viewer_detach_session_response.status", "status", base.DEC, E.lttng_viewer_detach_session_return_code)
-F[245] = ProtoField.string("lttcomm.relayd.channel_name", "channel_name")
-F[246] = ProtoField.string("lttcomm.relayd.pathname", "pathname")
-F[247] = ProtoField.string("lttcomm.relayd.session_name", "session_name")
-F[248] = ProtoField.string("lttcomm.relayd.hostname", "hostname")
-F[249] = ProtoField.uint32("lttcomm.relayd.lttcomm_relayd_create_session_2_4.snapshot", "snapshot", base.DEC)
-F[250] = ProtoField.uint64("lttcomm.relayd.version", "version", base.DEC)
-F[251] = ProtoField.uint64("lttcomm.relayd.rotate_at_seq_num", "rotate_at_seq_num", base.DEC)
-F[252] = ProtoField.uint32("lttcomm.relayd.new_chunk_id.padding", "padding", base.DEC)
-F[253] = ProtoField.bytes("lttcomm.relayd.new_chunk_id", "_anon0")
-F[254] = ProtoField.uint64("lttcomm.relayd.lttcomm_relayd_rotate_streams_7_bytes_padding.new_chunk_id.padding", "padding", base.DEC)
-F[255] = ProtoField.uint64("lttcomm.relayd.query_flags", "query_flags", base.DEC)
-F[256] = ProtoField.uint64("lttcomm.relayd.relayd_configuration_flags", "relayd_configuration_flags", base.DEC)
+F[169] = ProtoField.uint64("lttcomm.relayd.query_flags", "query_flags", base.DEC)
+F[170] = ProtoField.uint32("lttcomm.relayd.generic.ret_code", "ret_code", base.DEC)
+F[171] = ProtoField.uint64("lttcomm.relayd.relayd_configuration_flags", "relayd_configuration_flags", base.DEC)
+F[172] = ProtoField.bytes("lttcomm.relayd.payload", "payload")
+F[173] = ProtoField.uint32("lttcomm.relayd.session_name_len", "session_name_len", base.DEC)
+F[174] = ProtoField.uint32("lttcomm.relayd.hostname_len", "hostname_len", base.DEC)
+F[175] = ProtoField.uint32("lttcomm.relayd.base_path_len", "base_path_len", base.DEC)
+F[176] = ProtoField.uint32("lttcomm.relayd.live_timer", "live_timer", base.DEC)
+F[177] = ProtoField.uint8("lttcomm.relayd.snapshot", "snapshot", base.DEC)
+F[178] = ProtoField.uint8("lttcomm.relayd.session_name_contains_creation_time", "session_name_contains_creation_time", base.DEC)
+F[179] = ProtoField.bytes("lttcomm.relayd.sessiond_uuid", "sessiond_uuid")
+F[180] = ProtoField.uint64("lttcomm.relayd.session_id", "session_id", base.DEC)
+F[181] = ProtoField.uint64("lttcomm.relayd.creation_time", "creation_time", base.DEC)
+F[182] = ProtoField.uint8("lttcomm.relayd.current_chunk_id.is_set", "is_set", base.DEC)
+F[183] = ProtoField.uint64("lttcomm.relayd.current_chunk_id.value", "value", base.DEC)
+F[184] = ProtoField.bytes("lttcomm.relayd.names", "names")
+F[185] = ProtoField.uint64("lttcomm.relayd.generic.session_id", "session_id", base.DEC)
+F[186] = ProtoField.uint32("lttcomm.relayd.output_path_length", "output_path_length", base.DEC)
+F[187] = ProtoField.bytes("lttcomm.relayd.output_path", "output_path")
+F[188] = ProtoField.uint32("lttcomm.relayd.channel_name_len", "channel_name_len", base.DEC)
+F[189] = ProtoField.uint32("lttcomm.relayd.pathname_len", "pathname_len", base.DEC)
+F[190] = ProtoField.uint64("lttcomm.relayd.tracefile_size", "tracefile_size", base.DEC)
+F[191] = ProtoField.uint64("lttcomm.relayd.tracefile_count", "tracefile_count", base.DEC)
+F[192] = ProtoField.uint64("lttcomm.relayd.trace_chunk_id", "trace_chunk_id", base.DEC)
+F[193] = ProtoField.uint64("lttcomm.relayd.handle", "handle", base.DEC)
+F[194] = ProtoField.uint32("lttcomm.relayd.ret_code", "ret_code", base.DEC)
+F[195] = ProtoField.uint64("lttcomm.relayd.relay_stream_id", "relay_stream_id", base.DEC)
+F[196] = ProtoField.uint64("lttcomm.relayd.packet_size", "packet_size", base.DEC)
+F[197] = ProtoField.uint64("lttcomm.relayd.content_size", "content_size", base.DEC)
+F[198] = ProtoField.uint64("lttcomm.relayd.timestamp_begin", "timestamp_begin", base.DEC)
+F[199] = ProtoField.uint64("lttcomm.relayd.timestamp_end", "timestamp_end", base.DEC)
+F[200] = ProtoField.uint64("lttcomm.relayd.events_discarded", "events_discarded", base.DEC)
+F[201] = ProtoField.uint64("lttcomm.relayd.stream_instance_id", "stream_instance_id", base.DEC)
+F[202] = ProtoField.uint64("lttcomm.relayd.packet_seq_num", "packet_seq_num", base.DEC)
+F[203] = ProtoField.uint64("lttcomm.relayd.last_net_seq_num", "last_net_seq_num", base.DEC)
+F[204] = ProtoField.uint64("lttcomm.relayd.chunk_id", "chunk_id", base.DEC)
+F[205] = ProtoField.uint64("lttcomm.relayd.creation_timestamp", "creation_timestamp", base.DEC)
+F[206] = ProtoField.uint32("lttcomm.relayd.override_name_length", "override_name_length", base.DEC)
+F[207] = ProtoField.bytes("lttcomm.relayd.override_name", "override_name")
+F[208] = ProtoField.uint32("lttcomm.relayd.stream_count", "stream_count", base.DEC)
+F[209] = ProtoField.uint8("lttcomm.relayd.new_chunk_id.is_set", "is_set", base.DEC)
+F[210] = ProtoField.uint64("lttcomm.relayd.new_chunk_id.value", "value", base.DEC)
+F[211] = ProtoField.bytes("lttcomm.relayd.rotation_positions", "rotation_positions")
+F[212] = ProtoField.uint64("lttcomm.relayd.close_timestamp", "close_timestamp", base.DEC)
+F[213] = ProtoField.uint8("lttcomm.relayd.close_command.is_set", "is_set", base.DEC)
+F[214] = ProtoField.uint32("lttcomm.relayd.close_command.value", "value", base.DEC, E.lttng_trace_chunk_command_type)
+F[215] = ProtoField.uint32("lttcomm.relayd.path_length", "path_length", base.DEC)
+F[216] = ProtoField.bytes("lttcomm.relayd.path", "path")
+F[217] = ProtoField.uint8("lttcomm.relayd.trace_chunk_exists", "trace_chunk_exists", base.DEC)
+F[218] = ProtoField.uint64("lttng.viewer.viewer_session_id", "viewer_session_id", base.DEC)
+F[219] = ProtoField.uint32("lttng.viewer.major", "major", base.DEC)
+F[220] = ProtoField.uint32("lttng.viewer.minor", "minor", base.DEC)
+F[221] = ProtoField.uint32("lttng.viewer.type", "type", base.DEC)
+F[222] = ProtoField.uint32("lttng.viewer.status", "status", base.DEC, E.lttng_viewer_create_session_return_code)
+F[223] = ProtoField.uint32("lttng.viewer.sessions_count", "sessions_count", base.DEC)
+F[224] = ProtoField.bytes("lttng.viewer.session_list", "session_list")
+F[225] = ProtoField.uint64("lttng.viewer.session_id", "session_id", base.DEC)
+F[226] = ProtoField.uint64("lttng.viewer.offset", "offset", base.DEC)
+F[227] = ProtoField.uint32("lttng.viewer.seek", "seek", base.DEC, E.lttng_viewer_seek)
+F[228] = ProtoField.uint32("lttng.viewer.lttng_viewer_attach_session_response.status", "status", base.DEC, E.lttng_viewer_attach_return_code)
+F[229] = ProtoField.uint32("lttng.viewer.streams_count", "streams_count", base.DEC)
+F[230] = ProtoField.bytes("lttng.viewer.stream_list", "stream_list")
+F[231] = ProtoField.uint64("lttng.viewer.stream_id", "stream_id", base.DEC)
+F[232] = ProtoField.uint64("lttng.viewer.len", "len", base.DEC)
+F[233] = ProtoField.uint32("lttng.viewer.lttng_viewer_metadata_packet.status", "status", base.DEC, E.lttng_viewer_get_metadata_return_code)
+F[234] = ProtoField.bytes("lttng.viewer.data", "data")
+F[235] = ProtoField.uint64("lttng.viewer.packet_size", "packet_size", base.DEC)
+F[236] = ProtoField.uint64("lttng.viewer.content_size", "content_size", base.DEC)
+F[237] = ProtoField.uint64("lttng.viewer.timestamp_begin", "timestamp_begin", base.DEC)
+F[238] = ProtoField.uint64("lttng.viewer.timestamp_end", "timestamp_end", base.DEC)
+F[239] = ProtoField.uint64("lttng.viewer.events_discarded", "events_discarded", base.DEC)
+F[240] = ProtoField.uint32("lttng.viewer.lttng_viewer_index.status", "status", base.DEC, E.lttng_viewer_next_index_return_code)
+F[241] = ProtoField.uint32("lttng.viewer.flags", "flags", base.DEC)
+F[242] = ProtoField.uint32("lttng.viewer.lttng_viewer_get_packet.len", "len", base.DEC)
+F[243] = ProtoField.uint32("lttng.viewer.lttng_viewer_trace_packet.status", "status", base.DEC, E.lttng_viewer_get_packet_return_code)
+F[244] = ProtoField.uint32("lttng.viewer.lttng_viewer_trace_packet.len", "len", base.DEC)
+F[245] = ProtoField.uint32("lttng.viewer.lttng_viewer_new_streams_response.status", "status", base.DEC, E.lttng_viewer_new_streams_return_code)
+F[246] = ProtoField.uint32("lttng.viewer.lttng_viewer_detach_session_response.status", "status", base.DEC, E.lttng_viewer_detach_session_return_code)
+F[247] = ProtoField.string("lttcomm.relayd.channel_name", "channel_name")
+F[248] = ProtoField.string("lttcomm.relayd.pathname", "pathname")
+F[249] = ProtoField.string("lttcomm.relayd.session_name", "session_name")
+F[250] = ProtoField.string("lttcomm.relayd.hostname", "hostname")
+F[251] = ProtoField.uint32("lttcomm.relayd.lttcomm_relayd_create_session_2_4.snapshot", "snapshot", base.DEC)
+F[252] = ProtoField.uint64("lttcomm.relayd.version", "version", base.DEC)
+F[253] = ProtoField.uint64("lttcomm.relayd.rotate_at_seq_num", "rotate_at_seq_num", base.DEC)
+F[254] = ProtoField.uint32("lttcomm.relayd.new_chunk_id.padding", "padding", base.DEC)
+F[255] = ProtoField.bytes("lttcomm.relayd.new_chunk_id", "_anon0")
+F[256] = ProtoField.uint64("lttcomm.relayd.lttcomm_relayd_rotate_streams_7_bytes_padding.new_chunk_id.padding", "padding", base.DEC)
 F[257] = ProtoField.uint64("lttng.viewer.id", "id", base.DEC)
 F[258] = ProtoField.uint32("lttng.viewer.live_timer", "live_timer", base.DEC)
 F[259] = ProtoField.uint32("lttng.viewer.clients", "clients", base.DEC)
@@ -794,262 +794,262 @@ S[21] = {name="lttcomm_relayd_version", size=8, items={
 {t='int', f=F[167], o=0, n=4, le=false, s=false, v="major"},
 {t='int', f=F[168], o=4, n=4, le=false, s=false, v="minor"},
 }}
-S[22] = {name="lttcomm_relayd_create_session_2_11", size=59, flex={rest=true}, items={
-{t='int', f=F[169], o=0, n=4, le=false, s=false, v="session_name_len"},
-{t='int', f=F[170], o=4, n=4, le=false, s=false, v="hostname_len"},
-{t='int', f=F[171], o=8, n=4, le=false, s=false, v="base_path_len"},
-{t='int', f=F[172], o=12, n=4, le=false, s=false, v="live_timer"},
-{t='int', f=F[173], o=16, n=1, le=true, s=false, v="snapshot"},
-{t='int', f=F[174], o=17, n=1, le=true, s=false, v="session_name_contains_creation_time"},
-{t='bytes', f=F[175], o=18, n=16},
-{t='int', f=F[176], o=34, n=8, le=false, s=false, v="session_id"},
-{t='int', f=F[177], o=42, n=8, le=false, s=false, v="creation_time"},
+S[22] = {name="lttcomm_relayd_get_configuration", size=8, items={
+{t='int', f=F[169], o=0, n=8, le=false, s=false, v="query_flags"},
+}}
+S[23] = {name="lttcomm_relayd_get_configuration_reply", size=12, flex={rest=true}, items={
+{t='struct', label="generic", o=0, n=4, items={
+{t='int', f=F[170], o=0, n=4, le=false, s=false, v="generic.ret_code"},
+}},
+{t='int', f=F[171], o=4, n=8, le=false, s=false, v="relayd_configuration_flags"},
+{t='flex', f=F[172], o=12},
+}}
+S[24] = {name="lttcomm_relayd_create_session_2_11", size=59, flex={rest=true}, items={
+{t='int', f=F[173], o=0, n=4, le=false, s=false, v="session_name_len"},
+{t='int', f=F[174], o=4, n=4, le=false, s=false, v="hostname_len"},
+{t='int', f=F[175], o=8, n=4, le=false, s=false, v="base_path_len"},
+{t='int', f=F[176], o=12, n=4, le=false, s=false, v="live_timer"},
+{t='int', f=F[177], o=16, n=1, le=true, s=false, v="snapshot"},
+{t='int', f=F[178], o=17, n=1, le=true, s=false, v="session_name_contains_creation_time"},
+{t='bytes', f=F[179], o=18, n=16},
+{t='int', f=F[180], o=34, n=8, le=false, s=false, v="session_id"},
+{t='int', f=F[181], o=42, n=8, le=false, s=false, v="creation_time"},
 {t='struct', label="current_chunk_id", o=50, n=9, items={
-{t='int', f=F[178], o=50, n=1, le=true, s=false, v="current_chunk_id.is_set"},
-{t='int', f=F[179], o=51, n=8, le=false, s=false, v="current_chunk_id.value"},
+{t='int', f=F[182], o=50, n=1, le=true, s=false, v="current_chunk_id.is_set"},
+{t='int', f=F[183], o=51, n=8, le=false, s=false, v="current_chunk_id.value"},
 }},
-{t='flex', f=F[180], o=59},
+{t='flex', f=F[184], o=59},
 }}
-S[23] = {name="lttcomm_relayd_create_session_reply_2_11", size=16, flex={o=12, n=4, le=false, a=0, b=1}, items={
+S[25] = {name="lttcomm_relayd_create_session_reply_2_11", size=16, flex={o=12, n=4, le=false, a=0, b=1}, items={
 {t='struct', label="generic", o=0, n=12, items={
-{t='int', f=F[181], o=0, n=8, le=false, s=false, v="generic.session_id"},
-{t='int', f=F[182], o=8, n=4, le=false, s=false, v="generic.ret_code"},
+{t='int', f=F[185], o=0, n=8, le=false, s=false, v="generic.session_id"},
+{t='int', f=F[170], o=8, n=4, le=false, s=false, v="generic.ret_code"},
 }},
-{t='int', f=F[183], o=12, n=4, le=false, s=false, v="output_path_length"},
-{t='flex', f=F[184], o=16},
+{t='int', f=F[186], o=12, n=4, le=false, s=false, v="output_path_length"},
+{t='flex', f=F[187], o=16},
 }}
-S[24] = {name="lttcomm_relayd_add_stream_2_11", size=32, flex={rest=true}, items={
-{t='int', f=F[185], o=0, n=4, le=false, s=false, v="channel_name_len"},
-{t='int', f=F[186], o=4, n=4, le=false, s=false, v="pathname_len"},
-{t='int', f=F[187], o=8, n=8, le=false, s=false, v="tracefile_size"},
-{t='int', f=F[188], o=16, n=8, le=false, s=false, v="tracefile_count"},
-{t='int', f=F[189], o=24, n=8, le=false, s=false, v="trace_chunk_id"},
-{t='flex', f=F[180], o=32},
+S[26] = {name="lttcomm_relayd_add_stream_2_11", size=32, flex={rest=true}, items={
+{t='int', f=F[188], o=0, n=4, le=false, s=false, v="channel_name_len"},
+{t='int', f=F[189], o=4, n=4, le=false, s=false, v="pathname_len"},
+{t='int', f=F[190], o=8, n=8, le=false, s=false, v="tracefile_size"},
+{t='int', f=F[191], o=16, n=8, le=false, s=false, v="tracefile_count"},
+{t='int', f=F[192], o=24, n=8, le=false, s=false, v="trace_chunk_id"},
+{t='flex', f=F[184], o=32},
 }}
-S[25] = {name="lttcomm_relayd_status_stream", size=12, items={
-{t='int', f=F[190], o=0, n=8, le=false, s=false, v="handle"},
-{t='int', f=F[191], o=8, n=4, le=false, s=false, v="ret_code"},
+S[27] = {name="lttcomm_relayd_status_stream", size=12, items={
+{t='int', f=F[193], o=0, n=8, le=false, s=false, v="handle"},
+{t='int', f=F[194], o=8, n=4, le=false, s=false, v="ret_code"},
 }}
-S[26] = {name="lttcomm_relayd_generic_reply", size=4, items={
-{t='int', f=F[191], o=0, n=4, le=false, s=false, v="ret_code"},
+S[28] = {name="lttcomm_relayd_generic_reply", size=4, items={
+{t='int', f=F[194], o=0, n=4, le=false, s=false, v="ret_code"},
 }}
-S[27] = {name="lttcomm_relayd_index", size=80, items={
-{t='int', f=F[192], o=0, n=8, le=false, s=false, v="relay_stream_id"},
+S[29] = {name="lttcomm_relayd_index", size=80, items={
+{t='int', f=F[195], o=0, n=8, le=false, s=false, v="relay_stream_id"},
 {t='int', f=F[161], o=8, n=8, le=false, s=false, v="net_seq_num"},
-{t='int', f=F[193], o=16, n=8, le=false, s=false, v="packet_size"},
-{t='int', f=F[194], o=24, n=8, le=false, s=false, v="content_size"},
-{t='int', f=F[195], o=32, n=8, le=false, s=false, v="timestamp_begin"},
-{t='int', f=F[196], o=40, n=8, le=false, s=false, v="timestamp_end"},
-{t='int', f=F[197], o=48, n=8, le=false, s=false, v="events_discarded"},
+{t='int', f=F[196], o=16, n=8, le=false, s=false, v="packet_size"},
+{t='int', f=F[197], o=24, n=8, le=false, s=false, v="content_size"},
+{t='int', f=F[198], o=32, n=8, le=false, s=false, v="timestamp_begin"},
+{t='int', f=F[199], o=40, n=8, le=false, s=false, v="timestamp_end"},
+{t='int', f=F[200], o=48, n=8, le=false, s=false, v="events_discarded"},
 {t='int', f=F[160], o=56, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[198], o=64, n=8, le=false, s=false, v="stream_instance_id"},
-{t='int', f=F[199], o=72, n=8, le=false, s=false, v="packet_seq_num"},
+{t='int', f=F[201], o=64, n=8, le=false, s=false, v="stream_instance_id"},
+{t='int', f=F[202], o=72, n=8, le=false, s=false, v="packet_seq_num"},
 }}
-S[28] = {name="lttcomm_relayd_metadata_payload", size=12, flex={rest=true}, items={
+S[30] = {name="lttcomm_relayd_metadata_payload", size=12, flex={rest=true}, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
 {t='int', f=F[163], o=8, n=4, le=false, s=false, v="padding_size"},
-{t='flex', f=F[200], o=12},
+{t='flex', f=F[172], o=12},
 }}
-S[29] = {name="lttcomm_relayd_close_stream", size=16, items={
+S[31] = {name="lttcomm_relayd_close_stream", size=16, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[201], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
+{t='int', f=F[203], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
 }}
-S[30] = {name="lttcomm_relayd_begin_data_pending", size=8, items={
-{t='int', f=F[176], o=0, n=8, le=false, s=false, v="session_id"},
+S[32] = {name="lttcomm_relayd_begin_data_pending", size=8, items={
+{t='int', f=F[180], o=0, n=8, le=false, s=false, v="session_id"},
 }}
-S[31] = {name="lttcomm_relayd_quiescent_control", size=8, items={
+S[33] = {name="lttcomm_relayd_data_pending", size=16, items={
+{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[203], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
+}}
+S[34] = {name="lttcomm_relayd_quiescent_control", size=8, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
 }}
-S[32] = {name="lttcomm_relayd_end_data_pending", size=8, items={
-{t='int', f=F[176], o=0, n=8, le=false, s=false, v="session_id"},
+S[35] = {name="lttcomm_relayd_end_data_pending", size=8, items={
+{t='int', f=F[180], o=0, n=8, le=false, s=false, v="session_id"},
 }}
-S[33] = {name="lttcomm_relayd_create_trace_chunk", size=20, flex={o=16, n=4, le=false, a=0, b=1}, items={
-{t='int', f=F[202], o=0, n=8, le=false, s=false, v="chunk_id"},
-{t='int', f=F[203], o=8, n=8, le=false, s=false, v="creation_timestamp"},
-{t='int', f=F[204], o=16, n=4, le=false, s=false, v="override_name_length"},
-{t='flex', f=F[205], o=20},
+S[36] = {name="lttcomm_relayd_create_trace_chunk", size=20, flex={o=16, n=4, le=false, a=0, b=1}, items={
+{t='int', f=F[204], o=0, n=8, le=false, s=false, v="chunk_id"},
+{t='int', f=F[205], o=8, n=8, le=false, s=false, v="creation_timestamp"},
+{t='int', f=F[206], o=16, n=4, le=false, s=false, v="override_name_length"},
+{t='flex', f=F[207], o=20},
 }}
-S[34] = {name="lttcomm_relayd_rotate_streams", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
+S[37] = {name="lttcomm_relayd_rotate_streams", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[208], o=0, n=4, le=false, s=false, v="stream_count"},
 {t='struct', label="new_chunk_id", o=4, n=16, items={
-{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
-{t='int', f=F[208], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
+{t='int', f=F[209], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
+{t='int', f=F[210], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
 }},
-{t='flex', f=F[209], o=20},
+{t='flex', f=F[211], o=20},
 }}
-S[35] = {name="lttcomm_relayd_close_trace_chunk", size=21, items={
-{t='int', f=F[202], o=0, n=8, le=false, s=false, v="chunk_id"},
-{t='int', f=F[210], o=8, n=8, le=false, s=false, v="close_timestamp"},
+S[38] = {name="lttcomm_relayd_close_trace_chunk", size=21, items={
+{t='int', f=F[204], o=0, n=8, le=false, s=false, v="chunk_id"},
+{t='int', f=F[212], o=8, n=8, le=false, s=false, v="close_timestamp"},
 {t='struct', label="close_command", o=16, n=5, items={
-{t='int', f=F[211], o=16, n=1, le=true, s=false, v="close_command.is_set"},
-{t='int', f=F[212], o=17, n=4, le=false, s=false, v="close_command.value", enum=E.lttng_trace_chunk_command_type},
+{t='int', f=F[213], o=16, n=1, le=true, s=false, v="close_command.is_set"},
+{t='int', f=F[214], o=17, n=4, le=false, s=false, v="close_command.value", enum=E.lttng_trace_chunk_command_type},
 }},
 }}
-S[36] = {name="lttcomm_relayd_close_trace_chunk_reply", size=8, flex={o=4, n=4, le=false, a=0, b=1}, items={
+S[39] = {name="lttcomm_relayd_close_trace_chunk_reply", size=8, flex={o=4, n=4, le=false, a=0, b=1}, items={
 {t='struct', label="generic", o=0, n=4, items={
-{t='int', f=F[182], o=0, n=4, le=false, s=false, v="generic.ret_code"},
+{t='int', f=F[170], o=0, n=4, le=false, s=false, v="generic.ret_code"},
 }},
-{t='int', f=F[213], o=4, n=4, le=false, s=false, v="path_length"},
-{t='flex', f=F[214], o=8},
+{t='int', f=F[215], o=4, n=4, le=false, s=false, v="path_length"},
+{t='flex', f=F[216], o=8},
 }}
-S[37] = {name="lttcomm_relayd_trace_chunk_exists", size=8, items={
-{t='int', f=F[202], o=0, n=8, le=false, s=false, v="chunk_id"},
+S[40] = {name="lttcomm_relayd_trace_chunk_exists", size=8, items={
+{t='int', f=F[204], o=0, n=8, le=false, s=false, v="chunk_id"},
 }}
-S[38] = {name="lttcomm_relayd_trace_chunk_exists_reply", size=5, items={
+S[41] = {name="lttcomm_relayd_trace_chunk_exists_reply", size=5, items={
 {t='struct', label="generic", o=0, n=4, items={
-{t='int', f=F[182], o=0, n=4, le=false, s=false, v="generic.ret_code"},
+{t='int', f=F[170], o=0, n=4, le=false, s=false, v="generic.ret_code"},
 }},
-{t='int', f=F[215], o=4, n=1, le=true, s=false, v="trace_chunk_exists"},
+{t='int', f=F[217], o=4, n=1, le=true, s=false, v="trace_chunk_exists"},
 }}
-S[39] = {name="lttng_viewer_connect", size=20, items={
-{t='int', f=F[216], o=0, n=8, le=false, s=false, v="viewer_session_id"},
-{t='int', f=F[217], o=8, n=4, le=false, s=false, v="major"},
-{t='int', f=F[218], o=12, n=4, le=false, s=false, v="minor"},
-{t='int', f=F[219], o=16, n=4, le=false, s=false, v="type"},
+S[42] = {name="lttng_viewer_connect", size=20, items={
+{t='int', f=F[218], o=0, n=8, le=false, s=false, v="viewer_session_id"},
+{t='int', f=F[219], o=8, n=4, le=false, s=false, v="major"},
+{t='int', f=F[220], o=12, n=4, le=false, s=false, v="minor"},
+{t='int', f=F[221], o=16, n=4, le=false, s=false, v="type"},
 }}
-S[40] = {name="lttng_viewer_create_session_response", size=4, items={
-{t='int', f=F[220], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_create_session_return_code},
+S[43] = {name="lttng_viewer_create_session_response", size=4, items={
+{t='int', f=F[222], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_create_session_return_code},
 }}
-S[41] = {name="lttng_viewer_list_sessions", size=4, flex={o=0, n=4, le=false, a=0, b=339}, items={
-{t='int', f=F[221], o=0, n=4, le=false, s=false, v="sessions_count"},
-{t='flex', f=F[222], o=4},
+S[44] = {name="lttng_viewer_list_sessions", size=4, flex={o=0, n=4, le=false, a=0, b=339}, items={
+{t='int', f=F[223], o=0, n=4, le=false, s=false, v="sessions_count"},
+{t='flex', f=F[224], o=4},
 }}
-S[42] = {name="lttng_viewer_attach_session_request", size=20, items={
-{t='int', f=F[223], o=0, n=8, le=false, s=false, v="session_id"},
-{t='int', f=F[224], o=8, n=8, le=false, s=false, v="offset"},
-{t='int', f=F[225], o=16, n=4, le=false, s=false, v="seek", enum=E.lttng_viewer_seek},
+S[45] = {name="lttng_viewer_attach_session_request", size=20, items={
+{t='int', f=F[225], o=0, n=8, le=false, s=false, v="session_id"},
+{t='int', f=F[226], o=8, n=8, le=false, s=false, v="offset"},
+{t='int', f=F[227], o=16, n=4, le=false, s=false, v="seek", enum=E.lttng_viewer_seek},
 }}
-S[43] = {name="lttng_viewer_attach_session_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
-{t='int', f=F[226], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_attach_return_code},
-{t='int', f=F[227], o=4, n=4, le=false, s=false, v="streams_count"},
-{t='flex', f=F[228], o=8},
+S[46] = {name="lttng_viewer_attach_session_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
+{t='int', f=F[228], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_attach_return_code},
+{t='int', f=F[229], o=4, n=4, le=false, s=false, v="streams_count"},
+{t='flex', f=F[230], o=8},
 }}
-S[44] = {name="lttng_viewer_get_metadata", size=8, items={
-{t='int', f=F[229], o=0, n=8, le=false, s=false, v="stream_id"},
+S[47] = {name="lttng_viewer_get_metadata", size=8, items={
+{t='int', f=F[231], o=0, n=8, le=false, s=false, v="stream_id"},
 }}
-S[45] = {name="lttng_viewer_metadata_packet", size=12, flex={o=0, n=8, le=false, a=0, b=1}, items={
-{t='int', f=F[230], o=0, n=8, le=false, s=false, v="len"},
-{t='int', f=F[231], o=8, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_metadata_return_code},
-{t='flex', f=F[232], o=12},
+S[48] = {name="lttng_viewer_metadata_packet", size=12, flex={o=0, n=8, le=false, a=0, b=1}, items={
+{t='int', f=F[232], o=0, n=8, le=false, s=false, v="len"},
+{t='int', f=F[233], o=8, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_metadata_return_code},
+{t='flex', f=F[234], o=12},
 }}
-S[46] = {name="lttng_viewer_get_next_index", size=8, items={
-{t='int', f=F[229], o=0, n=8, le=false, s=false, v="stream_id"},
+S[49] = {name="lttng_viewer_get_next_index", size=8, items={
+{t='int', f=F[231], o=0, n=8, le=false, s=false, v="stream_id"},
 }}
-S[47] = {name="lttng_viewer_index", size=64, items={
-{t='int', f=F[224], o=0, n=8, le=false, s=false, v="offset"},
-{t='int', f=F[233], o=8, n=8, le=false, s=false, v="packet_size"},
-{t='int', f=F[234], o=16, n=8, le=false, s=false, v="content_size"},
-{t='int', f=F[235], o=24, n=8, le=false, s=false, v="timestamp_begin"},
-{t='int', f=F[236], o=32, n=8, le=false, s=false, v="timestamp_end"},
-{t='int', f=F[237], o=40, n=8, le=false, s=false, v="events_discarded"},
-{t='int', f=F[229], o=48, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[238], o=56, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_next_index_return_code},
-{t='int', f=F[239], o=60, n=4, le=false, s=false, v="flags"},
+S[50] = {name="lttng_viewer_index", size=64, items={
+{t='int', f=F[226], o=0, n=8, le=false, s=false, v="offset"},
+{t='int', f=F[235], o=8, n=8, le=false, s=false, v="packet_size"},
+{t='int', f=F[236], o=16, n=8, le=false, s=false, v="content_size"},
+{t='int', f=F[237], o=24, n=8, le=false, s=false, v="timestamp_begin"},
+{t='int', f=F[238], o=32, n=8, le=false, s=false, v="timestamp_end"},
+{t='int', f=F[239], o=40, n=8, le=false, s=false, v="events_discarded"},
+{t='int', f=F[231], o=48, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[240], o=56, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_next_index_return_code},
+{t='int', f=F[241], o=60, n=4, le=false, s=false, v="flags"},
 }}
-S[48] = {name="lttng_viewer_get_packet", size=20, items={
-{t='int', f=F[229], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[224], o=8, n=8, le=false, s=false, v="offset"},
-{t='int', f=F[240], o=16, n=4, le=false, s=false, v="len"},
+S[51] = {name="lttng_viewer_get_packet", size=20, items={
+{t='int', f=F[231], o=0, n=8, le=false, s=false, v="stream_id"},
+{t='int', f=F[226], o=8, n=8, le=false, s=false, v="offset"},
+{t='int', f=F[242], o=16, n=4, le=false, s=false, v="len"},
 }}
-S[49] = {name="lttng_viewer_trace_packet", size=12, flex={o=4, n=4, le=false, a=0, b=1}, items={
-{t='int', f=F[241], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_packet_return_code},
-{t='int', f=F[242], o=4, n=4, le=false, s=false, v="len"},
-{t='int', f=F[239], o=8, n=4, le=false, s=false, v="flags"},
-{t='flex', f=F[232], o=12},
+S[52] = {name="lttng_viewer_trace_packet", size=12, flex={o=4, n=4, le=false, a=0, b=1}, items={
+{t='int', f=F[243], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_get_packet_return_code},
+{t='int', f=F[244], o=4, n=4, le=false, s=false, v="len"},
+{t='int', f=F[241], o=8, n=4, le=false, s=false, v="flags"},
+{t='flex', f=F[234], o=12},
 }}
-S[50] = {name="lttng_viewer_new_streams_request", size=8, items={
-{t='int', f=F[223], o=0, n=8, le=false, s=false, v="session_id"},
+S[53] = {name="lttng_viewer_new_streams_request", size=8, items={
+{t='int', f=F[225], o=0, n=8, le=false, s=false, v="session_id"},
 }}
-S[51] = {name="lttng_viewer_new_streams_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
-{t='int', f=F[243], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_new_streams_return_code},
-{t='int', f=F[227], o=4, n=4, le=false, s=false, v="streams_count"},
-{t='flex', f=F[228], o=8},
+S[54] = {name="lttng_viewer_new_streams_response", size=8, flex={o=4, n=4, le=false, a=0, b=4371}, items={
+{t='int', f=F[245], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_new_streams_return_code},
+{t='int', f=F[229], o=4, n=4, le=false, s=false, v="streams_count"},
+{t='flex', f=F[230], o=8},
 }}
-S[52] = {name="lttng_viewer_detach_session_request", size=8, items={
-{t='int', f=F[223], o=0, n=8, le=false, s=false, v="session_id"},
+S[55] = {name="lttng_viewer_detach_session_request", size=8, items={
+{t='int', f=F[225], o=0, n=8, le=false, s=false, v="session_id"},
 }}
-S[53] = {name="lttng_viewer_detach_session_response", size=4, items={
-{t='int', f=F[244], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_detach_session_return_code},
+S[56] = {name="lttng_viewer_detach_session_response", size=4, items={
+{t='int', f=F[246], o=0, n=4, le=false, s=false, v="status", enum=E.lttng_viewer_detach_session_return_code},
 }}
-S[54] = {name="lttcomm_relayd_status_session", size=12, items={
-{t='int', f=F[176], o=0, n=8, le=false, s=false, v="session_id"},
-{t='int', f=F[191], o=8, n=4, le=false, s=false, v="ret_code"},
+S[57] = {name="lttcomm_relayd_status_session", size=12, items={
+{t='int', f=F[180], o=0, n=8, le=false, s=false, v="session_id"},
+{t='int', f=F[194], o=8, n=4, le=false, s=false, v="ret_code"},
 }}
-S[55] = {name="lttcomm_relayd_add_stream", size=4360, items={
-{t='str', f=F[245], o=0, n=264},
-{t='str', f=F[246], o=264, n=4096},
+S[58] = {name="lttcomm_relayd_add_stream", size=4360, items={
+{t='str', f=F[247], o=0, n=264},
+{t='str', f=F[248], o=264, n=4096},
 }}
-S[56] = {name="lttcomm_relayd_add_stream_2_2", size=4376, items={
-{t='str', f=F[245], o=0, n=264},
-{t='str', f=F[246], o=264, n=4096},
-{t='int', f=F[187], o=4360, n=8, le=false, s=false, v="tracefile_size"},
-{t='int', f=F[188], o=4368, n=8, le=false, s=false, v="tracefile_count"},
+S[59] = {name="lttcomm_relayd_add_stream_2_2", size=4376, items={
+{t='str', f=F[247], o=0, n=264},
+{t='str', f=F[248], o=264, n=4096},
+{t='int', f=F[190], o=4360, n=8, le=false, s=false, v="tracefile_size"},
+{t='int', f=F[191], o=4368, n=8, le=false, s=false, v="tracefile_count"},
 }}
-S[57] = {name="lttcomm_relayd_create_session_2_4", size=327, items={
-{t='str', f=F[247], o=0, n=255},
-{t='str', f=F[248], o=255, n=64},
-{t='int', f=F[172], o=319, n=4, le=false, s=false, v="live_timer"},
-{t='int', f=F[249], o=323, n=4, le=false, s=false, v="snapshot"},
+S[60] = {name="lttcomm_relayd_create_session_2_4", size=327, items={
+{t='str', f=F[249], o=0, n=255},
+{t='str', f=F[250], o=255, n=64},
+{t='int', f=F[176], o=319, n=4, le=false, s=false, v="live_timer"},
+{t='int', f=F[251], o=323, n=4, le=false, s=false, v="snapshot"},
 }}
-S[58] = {name="lttcomm_relayd_data_pending", size=16, items={
+S[61] = {name="lttcomm_relayd_reset_metadata", size=16, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[201], o=8, n=8, le=false, s=false, v="last_net_seq_num"},
+{t='int', f=F[252], o=8, n=8, le=false, s=false, v="version"},
 }}
-S[59] = {name="lttcomm_relayd_reset_metadata", size=16, items={
+S[62] = {name="lttcomm_relayd_stream_rotation_position", size=16, items={
 {t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[250], o=8, n=8, le=false, s=false, v="version"},
+{t='int', f=F[253], o=8, n=8, le=false, s=false, v="rotate_at_seq_num"},
 }}
-S[60] = {name="lttcomm_relayd_stream_rotation_position", size=16, items={
-{t='int', f=F[160], o=0, n=8, le=false, s=false, v="stream_id"},
-{t='int', f=F[251], o=8, n=8, le=false, s=false, v="rotate_at_seq_num"},
-}}
-S[61] = {name="lttcomm_relayd_rotate_streams_packed", size=13, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
+S[63] = {name="lttcomm_relayd_rotate_streams_packed", size=13, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[208], o=0, n=4, le=false, s=false, v="stream_count"},
 {t='struct', label="new_chunk_id", o=4, n=9, items={
-{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
-{t='int', f=F[208], o=5, n=8, le=false, s=false, v="new_chunk_id.value"},
+{t='int', f=F[209], o=4, n=1, le=true, s=false, v="new_chunk_id.is_set"},
+{t='int', f=F[210], o=5, n=8, le=false, s=false, v="new_chunk_id.value"},
 }},
-{t='flex', f=F[209], o=13},
+{t='flex', f=F[211], o=13},
 }}
-S[62] = {name="lttcomm_relayd_rotate_streams_3_bytes_padding", size=16, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
+S[64] = {name="lttcomm_relayd_rotate_streams_3_bytes_padding", size=16, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[208], o=0, n=4, le=false, s=false, v="stream_count"},
 {t='struct', label="new_chunk_id", o=4, n=12, items={
-{t='union', label="_anon0", o=4, n=4, key=nil, cases={}, default=1, raw=F[253], arms={
+{t='union', label="_anon0", o=4, n=4, key=nil, cases={}, default=1, raw=F[255], arms={
 [1]={label="is_set", items={
-{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
+{t='int', f=F[209], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
 }},
 [2]={label="padding", items={
-{t='int', f=F[252], o=4, n=4, le=false, s=false, v="new_chunk_id..padding"},
+{t='int', f=F[254], o=4, n=4, le=false, s=false, v="new_chunk_id..padding"},
 }},
 }},
-{t='int', f=F[208], o=8, n=8, le=false, s=false, v="new_chunk_id.value"},
+{t='int', f=F[210], o=8, n=8, le=false, s=false, v="new_chunk_id.value"},
 }},
-{t='flex', f=F[209], o=16},
+{t='flex', f=F[211], o=16},
 }}
-S[63] = {name="lttcomm_relayd_rotate_streams_7_bytes_padding", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
-{t='int', f=F[206], o=0, n=4, le=false, s=false, v="stream_count"},
+S[65] = {name="lttcomm_relayd_rotate_streams_7_bytes_padding", size=20, flex={o=0, n=4, le=false, a=0, b=16}, items={
+{t='int', f=F[208], o=0, n=4, le=false, s=false, v="stream_count"},
 {t='struct', label="new_chunk_id", o=4, n=16, items={
-{t='union', label="_anon0", o=4, n=8, key=nil, cases={}, default=1, raw=F[253], arms={
+{t='union', label="_anon0", o=4, n=8, key=nil, cases={}, default=1, raw=F[255], arms={
 [1]={label="is_set", items={
-{t='int', f=F[207], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
+{t='int', f=F[209], o=4, n=1, le=true, s=false, v="new_chunk_id..is_set"},
 }},
 [2]={label="padding", items={
-{t='int', f=F[254], o=4, n=8, le=false, s=false, v="new_chunk_id..padding"},
+{t='int', f=F[256], o=4, n=8, le=false, s=false, v="new_chunk_id..padding"},
 }},
 }},
-{t='int', f=F[208], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
+{t='int', f=F[210], o=12, n=8, le=false, s=false, v="new_chunk_id.value"},
 }},
-{t='flex', f=F[209], o=20},
-}}
-S[64] = {name="lttcomm_relayd_get_configuration", size=8, items={
-{t='int', f=F[255], o=0, n=8, le=false, s=false, v="query_flags"},
-}}
-S[65] = {name="lttcomm_relayd_get_configuration_reply", size=12, flex={rest=true}, items={
-{t='struct', label="generic", o=0, n=4, items={
-{t='int', f=F[182], o=0, n=4, le=false, s=false, v="generic.ret_code"},
-}},
-{t='int', f=F[256], o=4, n=8, le=false, s=false, v="relayd_configuration_flags"},
-{t='flex', f=F[200], o=12},
+{t='flex', f=F[211], o=20},
 }}
 S[66] = {name="lttng_viewer_session", size=339, items={
 {t='int', f=F[257], o=0, n=8, le=false, s=false, v="id"},
@@ -1145,8 +1145,8 @@ RELAYD_DATA_HDR = 19
 RELAYD_PORTS = {5342, 5343}
 VIEWER_HDR = 20
 VIEWER_PORT = 5344
-RELAYD_CMDS = {[1]={payload=24, reply=25}, [2]={payload=22, reply=23}, [5]={payload=21, reply=21}, [6]={payload=28, reply=nil}, [7]={payload=29, reply=26}, [9]={payload=31, reply=26}, [10]={payload=30, reply=26}, [11]={payload=32, reply=26}, [13]={payload=27, reply=26}, [16]={payload=nil, reply=26}, [18]={payload=34, reply=26}, [19]={payload=33, reply=26}, [20]={payload=35, reply=36}, [21]={payload=37, reply=38}}
-VIEWER_CMDS = {[1]={payload=39, reply=39}, [2]={payload=nil, reply=41}, [3]={payload=42, reply=43}, [4]={payload=46, reply=47}, [5]={payload=48, reply=49}, [6]={payload=44, reply=45}, [7]={payload=50, reply=51}, [8]={payload=nil, reply=40}, [9]={payload=52, reply=53}}
+RELAYD_CMDS = {[1]={payload=26, reply=27}, [2]={payload=24, reply=25}, [5]={payload=21, reply=21}, [6]={payload=30, reply=nil}, [7]={payload=31, reply=28}, [8]={payload=33, reply=28}, [9]={payload=34, reply=28}, [10]={payload=32, reply=28}, [11]={payload=35, reply=28}, [13]={payload=29, reply=28}, [16]={payload=nil, reply=28}, [18]={payload=37, reply=28}, [19]={payload=36, reply=28}, [20]={payload=38, reply=39}, [21]={payload=40, reply=41}, [22]={payload=22, reply=23}}
+VIEWER_CMDS = {[1]={payload=42, reply=42}, [2]={payload=nil, reply=44}, [3]={payload=45, reply=46}, [4]={payload=49, reply=50}, [5]={payload=51, reply=52}, [6]={payload=47, reply=48}, [7]={payload=53, reply=54}, [8]={payload=nil, reply=43}, [9]={payload=55, reply=56}}
 
 -- ------------------------------------------------------------------ runtime
 -- The fixed interpreter of the tables above.
@@ -1582,16 +1582,26 @@ local function command_dissector(proto, hdr_index, cmds, ex, payload_field)
       if it.v == "cmd" and it.enum then name = it.enum[vals["cmd"]] end
     end
     pinfo.cols.info:append(" " .. (name or (cmds and "command" or "data")))
+    local size = tvb:len() - hs.size
     if entry and entry.payload then
       local ps = S[entry.payload]
-      if tvb:len() - hs.size < ps.size then
+      if size < ps.size then
         problems[#problems + 1] = ps.name .. ": truncated"
       else
+        local want = message_length(entry.payload, tvb(hs.size, ps.size):bytes())
+        if want ~= nil and want ~= size then
+          problems[#problems + 1] = ps.name .. ": " .. want .. " bytes by its struct, " ..
+            size .. " in the message"
+        end
         local psub = sub:add(tvb(hs.size), ps.name)
         dissect_items(ps.items, tvb(hs.size):tvb(), 0, psub, {}, problems)
       end
-    elseif tvb:len() > hs.size then
+    elseif size > 0 then
       sub:add(payload_field, tvb(hs.size))
+      if cmds then
+        problems[#problems + 1] = "a payload of " .. size .. " bytes: no struct known for " ..
+          (name or "this command")
+      end
     end
     if cmds and not pinfo.visited then
       local key = tostring(pinfo.src) .. ":" .. pinfo.src_port
@@ -1644,6 +1654,7 @@ local function reply_dissector(proto, ex, payload_field)
     if not index then
       local sub = tree:add(proto, tvb(), "reply to no known command")
       sub:add(payload_field, tvb())
+      sub:add_proto_expert_info(ex, tvb:len() .. " bytes from the server: no command awaits a reply")
       return tvb:len()
     end
     local s = S[index]

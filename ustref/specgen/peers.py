@@ -45,18 +45,34 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
                 "S",
                 "R",
                 _CMD.format(
+                    cmd="RELAYD_GET_CONFIGURATION", payload="lttcomm_relayd_get_configuration"
+                )
+                + " (minor ≥ 12: is clear allowed?)",
+            ),
+            (
+                "R",
+                "S",
+                "`lttcomm_relayd_get_configuration_reply` "
+                "(flags LTTCOMM_RELAYD_CONFIGURATION_FLAG_*)",
+            ),
+            (
+                "S",
+                "R",
+                _CMD.format(
                     cmd="RELAYD_CREATE_SESSION", payload="lttcomm_relayd_create_session_2_11"
                 )
                 + " + session name, hostname, base path",
             ),
             ("R", "S", "`lttcomm_relayd_create_session_reply_2_11` + output path"),
-            ("S", "R", "data socket: RELAYD_VERSION exchange as above"),
+            (
+                "S",
+                "R",
+                "data socket: connected; no handshake (RELAYD_VERSION is the control socket's)",
+            ),
             ("S", "C", "ADD_RELAYD_SOCKET (control), then ADD_RELAYD_SOCKET (data): the fds"),
         ),
         "Minor < 11 peers use `lttcomm_relayd_create_session_2_4` and get "
-        "`lttcomm_relayd_status_session`. RELAYD_GET_CONFIGURATION "
-        "(`lttcomm_relayd_get_configuration` → `lttcomm_relayd_get_configuration_reply`, "
-        "flags LTTCOMM_RELAYD_CONFIGURATION_FLAG_*) asks whether clear is allowed.",
+        "`lttcomm_relayd_status_session`.",
     ),
     Sequence(
         "Streams and data (consumer daemon)",
@@ -116,12 +132,19 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
             (
                 "C",
                 "R",
+                _CMD.format(cmd="RELAYD_DATA_PENDING", payload="lttcomm_relayd_data_pending")
+                + ", per stream",
+            ),
+            ("R", "C", "`lttcomm_relayd_generic_reply` (ret_code 1: data pending)"),
+            (
+                "C",
+                "R",
                 _CMD.format(
                     cmd="RELAYD_QUIESCENT_CONTROL", payload="lttcomm_relayd_quiescent_control"
                 )
-                + " or RELAYD_DATA_PENDING (`lttcomm_relayd_data_pending`), per stream",
+                + ", per stream",
             ),
-            ("R", "C", "`lttcomm_relayd_generic_reply` (1: pending)"),
+            ("R", "C", "`lttcomm_relayd_generic_reply`"),
             (
                 "C",
                 "R",

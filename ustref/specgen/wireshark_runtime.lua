@@ -432,16 +432,26 @@ local function command_dissector(proto, hdr_index, cmds, ex, payload_field)
       if it.v == "cmd" and it.enum then name = it.enum[vals["cmd"]] end
     end
     pinfo.cols.info:append(" " .. (name or (cmds and "command" or "data")))
+    local size = tvb:len() - hs.size
     if entry and entry.payload then
       local ps = S[entry.payload]
-      if tvb:len() - hs.size < ps.size then
+      if size < ps.size then
         problems[#problems + 1] = ps.name .. ": truncated"
       else
+        local want = message_length(entry.payload, tvb(hs.size, ps.size):bytes())
+        if want ~= nil and want ~= size then
+          problems[#problems + 1] = ps.name .. ": " .. want .. " bytes by its struct, " ..
+            size .. " in the message"
+        end
         local psub = sub:add(tvb(hs.size), ps.name)
         dissect_items(ps.items, tvb(hs.size):tvb(), 0, psub, {}, problems)
       end
-    elseif tvb:len() > hs.size then
+    elseif size > 0 then
       sub:add(payload_field, tvb(hs.size))
+      if cmds then
+        problems[#problems + 1] = "a payload of " .. size .. " bytes: no struct known for " ..
+          (name or "this command")
+      end
     end
     if cmds and not pinfo.visited then
       local key = tostring(pinfo.src) .. ":" .. pinfo.src_port
@@ -494,6 +504,7 @@ local function reply_dissector(proto, ex, payload_field)
     if not index then
       local sub = tree:add(proto, tvb(), "reply to no known command")
       sub:add(payload_field, tvb())
+      sub:add_proto_expert_info(ex, tvb:len() .. " bytes from the server: no command awaits a reply")
       return tvb:len()
     end
     local s = S[index]
