@@ -63,7 +63,9 @@ from ustref.consumerd.exchange import (
     Acquire,
     HandlerGen,
     Need,
+    Peer,
     Received,
+    RelaydSock,
     Release,
     Request,
     Send,
@@ -162,7 +164,7 @@ class _Exchange:
     command: LttngConsumerCommand | None
     """The command it answers; ``None`` for an exchange the consumer started (timer)."""
     label: str
-    holds: set[Sock] = field(default_factory=set)
+    holds: set[Peer] = field(default_factory=set)
     waiting: Wait | None = None
     replies: int = 0
     """``Send`` actions on the command socket so far."""
@@ -172,7 +174,7 @@ class _Exchange:
 class _Slot:
     """A socket's inbox, its in-flight exchange and the exchanges queued for it."""
 
-    sock: Sock
+    sock: Peer
     data: bytearray = field(default_factory=bytearray)
     fds: deque[int] = field(default_factory=deque)
     owner: _Exchange | None = None
@@ -194,25 +196,27 @@ class Core(ConsumerState):
         self.handlers: Mapping[LttngConsumerCommand, Handler] = (
             HANDLERS if handlers is None else handlers
         )
-        self._slots = {sock: _Slot(sock) for sock in (Sock.COMMAND, Sock.METADATA)}
+        self._slots: dict[Peer, _Slot] = {
+            sock: _Slot(sock) for sock in (Sock.COMMAND, Sock.METADATA)
+        }
         self._requests: dict[Request, _Exchange] = {}
         self._current: _Exchange | None = None
 
     # -- output ---------------------------------------------------------------------------
 
-    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Sock = Sock.COMMAND) -> None:
+    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Peer = Sock.COMMAND) -> None:
         if sock is Sock.COMMAND and self._current is not None:
             self._current.replies += 1
         super().send(data, fds, sock)
 
-    def in_flight(self, sock: Sock) -> str | None:
+    def in_flight(self, sock: Peer) -> str | None:
         """The label of the exchange holding ``sock``'s slot (``None``: free)."""
         owner = self._slots[sock].owner
         return None if owner is None else owner.label
 
     # -- entry points ---------------------------------------------------------------------
 
-    def receive(self, sock: Sock, data: bytes, fds: list[int], now: int) -> None:
+    def receive(self, sock: Peer, data: bytes, fds: list[int], now: int) -> None:
         """Bytes (and fds) arrived on ``sock``; an empty ``data`` without fds is EOF."""
         self.now = now
         slot = self._slots.get(sock)
@@ -223,14 +227,14 @@ class Core(ConsumerState):
         if not data and not fds:
             self._eof(slot)
             return
-        if sock is Sock.METADATA:
+        if sock is Sock.METADATA or isinstance(sock, RelaydSock):
             # The metadata socket only ever answers this consumer's requests
             # (lttng_ustconsumer_request_metadata); anything else is dropped.
             for fd in fds:
                 close_fd(fd)
             fds = []
             if slot.owner is None:
-                log.error("%d unrequested bytes on the metadata socket dropped", len(data))
+                log.error("%d unrequested bytes on the %s socket dropped", len(data), sock.value)
                 return
         slot.data += data
         slot.fds.extend(fds)
@@ -296,13 +300,13 @@ class Core(ConsumerState):
     # -- exchanges ------------------------------------------------------------------------
 
     def _eof(self, slot: _Slot) -> None:
-        """EOF: the command socket's ends the daemon; the metadata socket's fails the
-        request in flight (and any queued for it)."""
+        """EOF: the command socket's ends the daemon; the metadata socket's, or a relay
+        daemon control socket's, fails the exchange in flight there (and any queued)."""
         slot.eof = True
         if slot.sock is Sock.COMMAND:
             self.closed = True
             return
-        log.error("the session daemon closed the %s socket", slot.sock.value)
+        log.error("the %s socket closed", slot.sock.value)
         waiting = [slot.owner] if slot.owner is not None else []
         waiting += list(slot.queue)
         slot.queue.clear()
@@ -317,7 +321,7 @@ class Core(ConsumerState):
         progress = True
         while progress and not self.closed:
             progress = False
-            for slot in self._slots.values():
+            for slot in list(self._slots.values()):
                 exchange = slot.owner
                 if exchange is None:
                     continue
@@ -375,6 +379,33 @@ class Core(ConsumerState):
         exchange.gen = gen
         self._advance(exchange, None)
 
+    def open_relayd_slot(self, sock: RelaydSock) -> None:
+        """Give the relay daemon control socket ``sock`` its exchange slot (done when
+        ADD_RELAYD_SOCKET brings the control socket; a new socket for the same
+        index gets a fresh slot, the old one's exchanges fail as at EOF)."""
+        old = self._slots.get(sock)
+        if old is not None and not old.eof:
+            self._eof(old)
+        self._slots[sock] = _Slot(sock)
+
+    def close_relayd_slot(self, sock: RelaydSock) -> None:
+        """The relay daemon connection is gone: fail what waits on it, drop the slot."""
+        slot = self._slots.pop(sock, None)
+        if slot is not None and not slot.eof:
+            self._eof(slot)
+
+    def relayd_slots(self) -> list[RelaydSock]:
+        """The relay daemon control sockets with a live slot (the shell watches them)."""
+        return [s for s, slot in self._slots.items() if isinstance(s, RelaydSock) and not slot.eof]
+
+    def run_exchange(self, gen: HandlerGen, label: str) -> None:
+        """Start an exchange of the consumer's own that holds no slot yet: it takes the
+        slots it needs with :class:`Acquire` (queued behind a busy one), as the data
+        and metadata threads take a relay daemon's control socket lock."""
+        exchange = _Exchange(gen, None, label, set())
+        self._advance(exchange, None)
+        self._pump()
+
     def start_exchange(self, gen: HandlerGen, sock: Sock, label: str) -> bool:
         """Start an exchange of the consumer's own (a timer's) in ``sock``'s slot; not
         started (``False``) while that slot is busy or closed."""
@@ -412,7 +443,7 @@ class Core(ConsumerState):
                     return
                 exc, value = None, Received()
                 if isinstance(wait, Acquire):
-                    slot = self._slots[wait.sock]
+                    slot = self._slots.get(wait.sock) or _Slot(wait.sock, eof=True)
                     if slot.eof:
                         exc = UstrefError(f"the {wait.sock.value} socket is closed")
                     elif slot.owner is None or slot.owner is exchange:
@@ -428,9 +459,10 @@ class Core(ConsumerState):
                     if wait.sock not in exchange.holds:
                         exc = LocalProtocolError(f"{exchange.label} reads {wait.sock.value} unheld")
                         continue
-                    got = self._take(self._slots[wait.sock], wait.nbytes, wait.nfds)
+                    held = self._slots.get(wait.sock) or _Slot(wait.sock, eof=True)
+                    got = self._take(held, wait.nbytes, wait.nfds)
                     if got is None:
-                        if self._slots[wait.sock].eof:
+                        if held.eof:
                             exc = UstrefError(f"the {wait.sock.value} socket closed")
                             continue
                         exchange.waiting = wait
@@ -444,10 +476,10 @@ class Core(ConsumerState):
         finally:
             self._current = previous
 
-    def _release(self, exchange: _Exchange, sock: Sock) -> None:
-        slot = self._slots[sock]
+    def _release(self, exchange: _Exchange, sock: Peer) -> None:
+        slot = self._slots.get(sock)
         exchange.holds.discard(sock)
-        if slot.owner is not exchange:
+        if slot is None or slot.owner is not exchange:
             return
         slot.owner = None
         if slot.queue:
@@ -460,7 +492,7 @@ class Core(ConsumerState):
     def _end(self, exchange: _Exchange) -> None:
         for sock in list(exchange.holds):
             self._release(exchange, sock)
-        for slot in self._slots.values():
+        for slot in list(self._slots.values()):
             if exchange in slot.queue:
                 slot.queue.remove(exchange)
 

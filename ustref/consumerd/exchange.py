@@ -29,11 +29,31 @@ if TYPE_CHECKING:
 
 class Sock(enum.Enum):
     """The consumer's sockets to the session daemon, each with its own exchange slot
-    (relay daemon control sockets will get theirs, keyed the same way)."""
+    (each relay daemon's control socket has its own too: :class:`RelaydSock`)."""
 
     COMMAND = "command"
     METADATA = "metadata"
     ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RelaydSock:
+    """The control socket of the relay daemon connection ``net_index`` (the
+    ``control_sock`` of ``struct consumer_relayd_sock_pair``, consumer.h): a peer with
+    its own exchange slot, so a stalled relay delays only the exchanges that talk to
+    it. Its data socket is not a slot: nothing is ever read from it
+    (:class:`SendRelaydData`)."""
+
+    net_index: int
+
+    @property
+    def value(self) -> str:
+        """Named like :class:`Sock` members in messages."""
+        return f"relayd {self.net_index} control"
+
+
+Peer = Sock | RelaydSock
+"""Any socket with an exchange slot."""
 
 
 # -- actions: fire and forget -----------------------------------------------------------
@@ -43,9 +63,20 @@ class Sock(enum.Enum):
 class Send:
     """Write ``data`` (with ``fds`` as SCM_RIGHTS) on ``sock``."""
 
-    sock: Sock
+    sock: Peer
     data: bytes
     fds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendRelaydData:
+    """Write ``data`` (a ``lttcomm_relayd_data_hdr`` and a packet's content) on the
+    data socket of relay daemon connection ``net_index`` (the data half of
+    ``lttng_consumer_on_read_subbuffer_mmap``'s relay branch, consumer.c). The shell
+    sends it whole, blocking: nothing is read back on a data socket."""
+
+    net_index: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -104,7 +135,7 @@ class CreatePipe:
 
 
 Request = OpenStreamFds | CreatePipe
-Action = Send | Handover | WriteMonitor | SetNonBlocking | RemoveShmFiles | Request
+Action = Send | SendRelaydData | Handover | WriteMonitor | SetNonBlocking | RemoveShmFiles | Request
 
 
 # -- waits ---------------------------------------------------------------------------------
@@ -118,7 +149,7 @@ class Need:
 
     nbytes: int
     nfds: int = 0
-    sock: Sock = Sock.COMMAND
+    sock: Peer = Sock.COMMAND
 
 
 @dataclass(frozen=True)
@@ -126,14 +157,14 @@ class Acquire:
     """Yielded by a handler: take ``sock``'s exchange slot (wait in its queue while
     another exchange holds it). Held until :class:`Release` or the handler's end."""
 
-    sock: Sock
+    sock: Peer
 
 
 @dataclass(frozen=True)
 class Release:
     """Yielded by a handler: give ``sock``'s slot back to the next one queued."""
 
-    sock: Sock
+    sock: Peer
 
 
 @dataclass(frozen=True)

@@ -120,13 +120,18 @@ class Channel:
 class RelaydPair:
     """``struct consumer_relayd_sock_pair`` (consumer.h): the control and data
     sockets of one relay daemon connection, already handshaken by the session
-    daemon. ustref keeps them (and closes them on DESTROY_RELAYD or at exit)
-    but streams nothing over them yet."""
+    daemon, with the protocol version it agreed (``control_sock.major``/``minor``).
+    ``refcount`` counts the streams sending to it; ``destroy_flag`` is
+    ``consumer_flag_relayd_for_destroy``'s: the pair goes with its last stream."""
 
     sessiond_session_id: SessionId
     relayd_session_id: int = 0
     control_fd: int | None = None
     data_fd: int | None = None
+    major: int = 2
+    minor: int = 4
+    refcount: int = 0
+    destroy_flag: bool = False
 
     def close(self) -> None:
         close_fd(self.control_fd)
