@@ -94,6 +94,21 @@ def test_add_stream_2_11_then_streams_sent() -> None:
     assert core.in_flight(R0) is None
 
 
+def test_a_reply_after_the_wait_reaches_an_equal_key() -> None:
+    """Slots are keyed by value: the reply comes in on another RelaydSock(0) object."""
+    core = _core()
+    done: list[bool] = []
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(RelaydSock(0))
+        yield from client.streams_sent(core, client.Relayd(RelaydSock(0), 2, 13))
+        done.append(True)
+
+    core.run_exchange(gen(), "test")
+    core.receive(RelaydSock(0), GENERIC_REPLY.build(OK), [], 0)
+    assert done == [True]
+
+
 def test_an_error_code_fails_the_exchange() -> None:
     core = _core()
     relay = client.Relayd(R0, 2, 13)

@@ -311,6 +311,10 @@ class Core(ConsumerState):
         waiting += list(slot.queue)
         slot.queue.clear()
         for exchange in waiting:
+            if exchange is self._current:
+                # The exchange running now closed it (a relay pair destroyed by its
+                # last stream's close): it meets the EOF at its next wait.
+                continue
             exchange.waiting = None
             self._advance(exchange, None, UstrefError(f"the {slot.sock.value} socket closed"))
         self._pump()
@@ -326,7 +330,7 @@ class Core(ConsumerState):
                 if exchange is None:
                     continue
                 need = exchange.waiting
-                if isinstance(need, Need) and need.sock is slot.sock:
+                if isinstance(need, Need) and need.sock == slot.sock:
                     got = self._take(slot, need.nbytes, need.nfds)
                     if got is not None:
                         exchange.waiting = None

@@ -21,10 +21,31 @@ from __future__ import annotations
 import enum
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ustref.consumerd.registry import Channel
+    from collections.abc import Sequence
+
+    from ustref.consumerd.ring_backend import UstChannel, UstStream
+
+
+class HandedOverStream(Protocol):
+    """What the hand-over needs of a stream (a :class:`~ustref.consumerd.registry.Stream`)."""
+
+    @property
+    def ust(self) -> UstStream: ...
+
+
+class HandedOverChannel(Protocol):
+    """What the hand-over needs of a channel (a :class:`~ustref.consumerd.registry.Channel`;
+    named by this protocol so that this module imports nothing of the registry, whose
+    streams hold relay outputs that use this vocabulary)."""
+
+    @property
+    def ust(self) -> UstChannel: ...
+
+    @property
+    def streams(self) -> Sequence[HandedOverStream]: ...
 
 
 class Sock(enum.Enum):
@@ -84,7 +105,7 @@ class Handover:
     """The GET_CHANNEL ust-ctl hand-over of ``channel`` and its streams on the command
     socket (``send_channel_to_sessiond_and_relayd`` after its first status)."""
 
-    channel: Channel
+    channel: HandedOverChannel
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output import naming
@@ -44,7 +45,8 @@ class Stream:
     """What the consumer polls: the stream's wait pipe, or for metadata the
     consumer's own ``ust_metadata_poll_pipe`` read end."""
     reader: StreamReader | None = None
-    output: StreamOutput | None = None
+    output: StreamOutput | RelayOutput | None = None
+    """The local stream file, or the relay daemon stream (``net_seq_idx`` set)."""
     trace_chunk: TraceChunk | None = None
     quiescent: bool = False
     opened_packet_in_current_trace_chunk: bool = True
@@ -92,6 +94,9 @@ class Channel:
     stream files (``<shm_path><cpu>``); empty for anonymous shm."""
     root_shm_path: str = ""
     """``channel->root_shm_path``: the session's shm directory, emptied at the end."""
+    relayd_id: RelaydId | None = None
+    """``channel->relayd_id``: the relay daemon connection its streams go to (``None``:
+    a local trace)."""
     wait_fd: int = -1
     """``channel->wait_fd`` (``lttng_ust_ctl_channel_get_wait_fd``), polled once the
     channel is handed over: its hang-up means the app side is gone."""

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from ustref.consumerd.exchange import Need, Received, RelaydSock, Wait
-from ustref.consumerd.state import ConsumerState
+from ustref.consumerd.exchange import Need, Peer, Received, RelaydSock, Wait
 from ustref.errors import UstrefError
 from ustref.output.index import PacketIndex
 from ustref.protocol.consumer import LttngTraceChunkCommandType
@@ -82,6 +82,14 @@ LTTNG_OK = LttngErrorCode.LTTNG_OK.value
 INDEX_1_0_LEN = 64
 """``lttcomm_relayd_index_len(1, 0)``: the index of a peer before protocol 2.8 stops
 before ``stream_instance_id``."""
+
+
+class ConsumerState(Protocol):
+    """What the client needs of the consumer: queue bytes for a socket (the
+    :class:`~ustref.consumerd.state.ConsumerState` ``send``; a protocol here, so that
+    the stream glue the state imports can import this module)."""
+
+    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Peer = ...) -> None: ...
 
 
 class RelaydError(UstrefError):
