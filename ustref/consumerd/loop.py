@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import selectors
 import signal
 import socket
@@ -255,7 +256,10 @@ class Shell:
                 )
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view) :]
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    select.select([], [fd], [])  # a non-blocking socket: wait, as C's send would
         except OSError as exc:
             log.error("relayd %d: %s", net_index, exc)
             which = RelaydSock(net_index)
