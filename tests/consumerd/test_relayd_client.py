@@ -16,9 +16,11 @@ from ustref.consumerd.exchange import (
     Received,
     RelaydSock,
     Send,
+    SendRelaydData,
     Sock,
     Wait,
 )
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.output.index import PacketIndex
 from ustref.protocol.consumer import LttngTraceChunkCommandType
 from ustref.protocol.relayd import (
@@ -35,6 +37,7 @@ from ustref.protocol.relayd import (
     RelaydStatusStream,
     rotation_positions,
 )
+from ustref.ring.reader import Subbuffer
 
 R0 = RelaydSock(0)
 R1 = RelaydSock(1)
@@ -242,3 +245,67 @@ def test_metadata_and_data_framing() -> None:
     header = client.data_header(5, 9, 1000, 3096)
     assert len(header) == 32
     assert header[8:16] == (5).to_bytes(8, "big") and header[16:24] == (9).to_bytes(8, "big")
+
+
+def _subbuf(content: bytes, padded: int) -> Subbuffer:
+    return Subbuffer(
+        position=0,
+        subbuf_size=len(content),
+        padded_subbuf_size=padded,
+        view=memoryview(content + bytes(padded - len(content))),
+    )
+
+
+def test_relay_output_sends_content_then_index_then_closes() -> None:
+    """A data packet: header + content (no padding) on the data socket, its index on
+    the control socket; CLOSE_STREAM names the last sequence number sent, and the pair
+    loses its reference once the relay answered."""
+    core = _core()
+    closed: list[bool] = []
+    output = RelayOutput(
+        core,
+        client.Relayd(R0, 2, 13),
+        name="chan_0",
+        relay_stream_id=7,
+        metadata=False,
+        on_closed=lambda: closed.append(True),
+    )
+    index = PacketIndex(
+        offset=0,
+        packet_size=64 * 8,
+        content_size=5 * 8,
+        timestamp_begin=1,
+        timestamp_end=2,
+        events_discarded=0,
+        stream_id=0,
+        stream_instance_id=0,
+        packet_seq_num=0,
+    )
+    output.write_subbuffers([_subbuf(b"hello", 64)], [index])
+    actions = core.take_actions()
+    data = [a for a in actions if isinstance(a, SendRelaydData)]
+    assert len(data) == 1 and data[0].net_index == 0
+    assert data[0].data == client.data_header(7, 0, 5, 59) + b"hello"
+    (raw,) = [a.data for a in actions if isinstance(a, Send) and a.sock == R0]
+    assert _split(raw)[0] is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    output.close()
+    assert core.take_actions() == []  # queued behind the index exchange
+    core.receive(R0, GENERIC_REPLY.build(OK), [], 0)
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_CLOSE_STREAM
+    assert payload == (7).to_bytes(8, "big") + (0).to_bytes(8, "big")
+    assert closed == []
+    core.receive(R0, GENERIC_REPLY.build(OK), [], 0)
+    assert closed == [True]
+
+
+def test_relay_output_metadata_goes_on_the_control_socket() -> None:
+    core = _core()
+    output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="metadata", relay_stream_id=3, metadata=True
+    )
+    output.write_subbuffers([_subbuf(b"/* CTF */", 16)])
+    (raw,) = _sent(core, R0)
+    assert raw == client.metadata_command(3, b"/* CTF */", 7)
+    assert core.in_flight(R0) is None  # no reply to wait for
