@@ -75,6 +75,7 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
@@ -396,6 +397,9 @@ class Core(ConsumerState):
         """The relay daemon connection is gone: fail what waits on it, drop the slot."""
         slot = self._slots.pop(sock, None)
         if slot is not None and not slot.eof:
+            if slot.owner is None and not slot.queue:
+                slot.eof = True  # nothing waits on it: a quiet end
+                return
             self._eof(slot)
 
     def relayd_slots(self) -> list[RelaydSock]:
@@ -599,6 +603,11 @@ class Core(ConsumerState):
                 streams.drain(stream)
             except (UstrefError, OSError) as exc:
                 log.error("stream %s at exit: %s", stream.name, exc)
+            if isinstance(stream.output, RelayOutput):
+                # No loop turn is left to wait for a CLOSE_STREAM reply: the relay
+                # daemon sees the connection close instead.
+                stream.output.closed = True
+                stream.output = None
             streams.close_output(stream)
         for channel in list(self.registry.channels.values()):
             lifetime.destroy_channel(self, channel)
