@@ -108,7 +108,7 @@ def _key(msg: ConsumerMsg) -> ChannelKey:
     return channel_key(u)
 
 
-# -- relayd (sockets kept; streaming is a later issue) ----------------------------------
+# -- relay daemons: the sockets, the pair's lifetime, the streams announced to it -----------
 
 
 def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
