@@ -126,10 +126,13 @@ def observe(
 ) -> tuple[list[str], list[str]]:
     extra = [f"--consumerd64-path={consumer}"] if consumer else []
     out = tmp / "relay"
-    with relayd(out) as (ctrl, data):
-        url = f"net://127.0.0.1:{ctrl}:{data}"
-        with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd:
-            scenario(sd, url, app_builder)
+    # The relay daemon starts once the session daemon holds the machine's LTTng lock:
+    # LTTng's own regression scripts, run meanwhile by others, stop relay daemons by name.
+    with (
+        SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd,
+        relayd(out) as (ctrl, data),
+    ):
+        scenario(sd, f"net://127.0.0.1:{ctrl}:{data}", app_builder)
     stored = _stored(out)
     return sorted(_listing(stored)), [_mask(line) for line in _tree(stored)]
 
