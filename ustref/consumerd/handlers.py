@@ -20,7 +20,7 @@ the command's ``on_error`` (:mod:`ustref.consumerd.behaviour`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 from ustref.consumerd import lifetime, streams
 from ustref.consumerd import relayd as client
@@ -205,20 +205,26 @@ def _send_relayd_stream(state: ConsumerState, stream: Stream) -> HandlerGen:
     )
     pair = state.registry.relayds[net]
     pair.refcount += 1
-
-    def closed() -> None:
-        pair.refcount -= 1
-        if pair.refcount == 0 and pair.destroy_flag:
-            _destroy_relayd(state, net)
-
     stream.output = RelayOutput(
         state,
         relay,
         name=stream.name,
         relay_stream_id=handle,
         metadata=channel.type is ChannelType.METADATA,
-        on_closed=closed,
+        on_closed=_closer(state, pair, net),
     )
+
+
+def _closer(state: ConsumerState, pair: RelaydPair, net: RelaydId) -> Callable[[], None]:
+    """The end of ``consumer_stream_relayd_close``: the stream's reference to the pair
+    goes; a pair flagged for destruction goes with its last stream."""
+
+    def closed() -> None:
+        pair.refcount -= 1
+        if pair.refcount == 0 and pair.destroy_flag:
+            _destroy_relayd(state, net)
+
+    return closed
 
 
 def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
