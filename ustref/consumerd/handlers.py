@@ -184,13 +184,13 @@ def _relayd(state: ConsumerState, net: RelaydId) -> client.Relayd:
     return client.Relayd(RelaydSock(net), pair.major, pair.minor)
 
 
-def _send_relayd_stream(state: ConsumerState, stream: Stream) -> HandlerGen:
+def _send_relayd_stream(
+    state: ConsumerState, stream: Stream, net: RelaydId, path: str | None = None
+) -> HandlerGen:
     """``consumer_send_relayd_stream`` (the caller holds the relay's slot):
-    RELAYD_ADD_STREAM; the stream's output becomes the relay stream and holds a
-    reference to the pair until it is closed."""
+    RELAYD_ADD_STREAM under ``path`` (default: the channel's); the stream's output
+    becomes the relay stream and holds a reference to the pair until it is closed."""
     channel = stream.channel
-    assert channel.relayd_id is not None
-    net = channel.relayd_id
     relay = _relayd(state, net)
     chunk = stream.trace_chunk
     handle = yield from client.add_stream(
@@ -198,7 +198,7 @@ def _send_relayd_stream(state: ConsumerState, stream: Stream) -> HandlerGen:
         relay,
         channel_name=stream.name,
         domain_name="ust",
-        pathname=channel.pathname,
+        pathname=channel.pathname if path is None else path,
         tracefile_size=channel.tracefile_size,
         tracefile_count=channel.tracefile_count,
         chunk_id=(chunk.chunk_id or 0) if chunk is not None else 0,
@@ -673,7 +673,7 @@ def get_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             yield Acquire(RelaydSock(channel.relayd_id))
             for stream in channel.streams:
                 stream.trace_chunk = channel.trace_chunk
-                yield from _send_relayd_stream(state, stream)
+                yield from _send_relayd_stream(state, stream, channel.relayd_id)
         except (UstrefError, OSError) as exc:
             log.error("get channel %d: relayd: %s", channel.key, exc)
             state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
@@ -757,7 +757,7 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         stream.trace_chunk = channel.trace_chunk
         yield Acquire(sock)
         try:
-            yield from _send_relayd_stream(state, stream)
+            yield from _send_relayd_stream(state, stream, channel.relayd_id)
         except (UstrefError, OSError) as exc:
             log.error("setup metadata: relayd: %s", exc)
             state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
@@ -1004,21 +1004,33 @@ def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def _snapshot_data(channel: Channel, nb_packets: int) -> None:
-    """Mirrors ``snapshot_channel`` for a local snapshot."""
+def _snapshot_data(
+    state: ConsumerState, channel: Channel, nb_packets: int, net: RelaydId | None, path: str
+) -> HandlerGen:
+    """Mirrors ``snapshot_channel``: each stream into a local file of the channel's
+    chunk, or announced to the relay daemon ``net`` under ``path`` (RELAYD_ADD_STREAM),
+    its packets sent without index, then closed (RELAYD_CLOSE_STREAM)."""
     for stream in channel.streams:
         stream.trace_chunk = channel.trace_chunk
         try:
-            streams.open_output(stream, with_index=False)
+            if net is None:
+                streams.open_output(stream, with_index=False)
+            else:
+                yield Acquire(RelaydSock(net))
+                yield from _send_relayd_stream(state, stream, net, path)
+                yield Release(RelaydSock(net))
             streams.snapshot_stream(stream, nb_packets)
         finally:
             streams.close_output(stream)
             stream.trace_chunk = None
 
 
-def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
-    """Mirrors ``snapshot_metadata``: create the metadata stream,
-    write the whole cache through it, destroy it."""
+def _snapshot_metadata(
+    state: ConsumerState, channel: Channel, net: RelaydId | None, path: str
+) -> HandlerGen:
+    """Mirrors ``snapshot_metadata``: create the metadata stream, announce it to the
+    relay daemon ``net`` (under ``path``) if any, write the whole cache through it,
+    destroy it."""
     identity = packet.ChannelIdentity(kind=packet.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
     yield from _create_streams(state, channel, identity)
     stream = channel.metadata_stream
@@ -1026,7 +1038,12 @@ def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
         raise UstrefError("snapshot metadata: no metadata stream")
     stream.trace_chunk = channel.trace_chunk
     try:
-        streams.open_output(stream)
+        if net is None:
+            streams.open_output(stream)
+        else:
+            yield Acquire(RelaydSock(net))
+            yield from _send_relayd_stream(state, stream, net, path)
+            yield Release(RelaydSock(net))
         streams.drain(stream)
     finally:
         lifetime.close_stream(stream)
@@ -1034,8 +1051,7 @@ def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
 
 def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """SNAPSHOT_CHANNEL (its case of ``lttng_ustconsumer_recv_cmd``): snapshot a data channel's
-    streams or the metadata into the channel's current chunk; relayd snapshots are not supported yet
-    (SNAPSHOT_FAILED)."""
+    streams or the metadata into the channel's current chunk, locally or to a relay daemon."""
     u = _member(msg, SnapshotChannelMember)
     assert isinstance(u, SnapshotChannelMember)
     channel = state.registry.find(channel_key(u))
@@ -1044,14 +1060,15 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         return
     code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     try:
-        if relayd_id(u) is not None or channel.trace_chunk is None:
-            raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
+        if channel.trace_chunk is None:
+            raise UstrefError("snapshot: the channel has no trace chunk")
+        net = relayd_id(u)
         if u.metadata:
             if channel.metadata_cache is not None:
                 yield from request_metadata(state, channel)
-            yield from _snapshot_metadata(state, channel)
+            yield from _snapshot_metadata(state, channel, net, str(u.pathname))
         else:
-            _snapshot_data(channel, u.nb_packets_per_stream)
+            yield from _snapshot_data(state, channel, u.nb_packets_per_stream, net, str(u.pathname))
     except (UstrefError, OSError) as exc:
         log.error("snapshot channel %d: %s", u.key, exc)
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED

@@ -290,8 +290,10 @@ def snapshot_stream(stream: Stream, nb_packets: int) -> None:
         try:
             padded = reader.get_padded_subbuf_size()
             if isinstance(stream.output, RelayOutput):
-                raise UstrefError(f"{stream.name}: snapshots to a relay daemon are not supported")
-            if stream.output is not None:
+                size = reader.get_subbuf_size()
+                view = memoryview(reader.read_subbuf(padded))
+                stream.output.write_subbuffers([Subbuffer(pos, size, padded, view)])
+            elif stream.output is not None:
                 stream.output.write_packet([reader.read_subbuf(padded)], None)
         finally:
             reader.put_subbuf()
