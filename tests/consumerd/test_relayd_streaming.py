@@ -3,8 +3,9 @@ lttng-consumerd and through ustref-consumerd, under the real lttng-sessiond.
 
 The test starts its own ``lttng-relayd`` (a child process on free loopback ports,
 stopped by pid), creates the session with ``--set-url=net://127.0.0.1:CTRL:DATA``,
-traces a sample app per-UID or per-PID, destroys the session (a quiet rotation:
-ROTATE_STREAMS, CLOSE_TRACE_CHUNK, DATA_PENDING through the relay), and compares
+traces a sample app per-UID or per-PID (or records a snapshot of it), destroys the
+session (a quiet rotation: ROTATE_STREAMS, CLOSE_TRACE_CHUNK, DATA_PENDING through
+the relay), and compares
 the relay's stored tree (hostname, dates and pids masked) and the babeltrace2
 listings (pids, tids, cpu ids masked) of both consumers.
 """
@@ -115,6 +116,17 @@ def per_pid(sd: SessionDaemon, url: str, app_builder: Callable[[str], Path]) -> 
     sd.run_lttng("destroy", "s")
 
 
+def snapshot(sd: SessionDaemon, url: str, app_builder: Callable[[str], Path]) -> None:
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", "--snapshot", f"--set-url={url}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "100")
+    sd.run_lttng("snapshot", "record", "--session=s")
+    sd.run_lttng("stop", "s")
+    sd.run_lttng("destroy", "s")
+
+
 def _stored(out: Path) -> Path:
     """The relay writes ``<out>/<hostname>/<session>-<date>/…``: the one host dir."""
     (host,) = [p for p in out.iterdir() if p.is_dir()]
@@ -137,7 +149,9 @@ def observe(
     return sorted(_listing(stored)), [_mask(line) for line in _tree(stored)]
 
 
-@pytest.mark.parametrize("scenario", [per_uid, per_pid], ids=["per-uid", "per-pid"])
+@pytest.mark.parametrize(
+    "scenario", [per_uid, per_pid, snapshot], ids=["per-uid", "per-pid", "snapshot"]
+)
 def test_streaming_matches_the_c_consumer(
     scenario: Scenario, tmp_path: Path, app_builder: Callable[[str], Path]
 ) -> None:
