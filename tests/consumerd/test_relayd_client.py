@@ -309,3 +309,18 @@ def test_relay_output_metadata_goes_on_the_control_socket() -> None:
     (raw,) = _sent(core, R0)
     assert raw == client.metadata_command(3, b"/* CTF */", 7)
     assert core.in_flight(R0) is None  # no reply to wait for
+
+
+def test_a_beacon_is_an_index_with_only_a_stream_id_and_an_end_time() -> None:
+    """``send_empty_index``: what the live timer sends for a stream with nothing to read."""
+    core = _core()
+    output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="chan_0", relay_stream_id=4, metadata=False
+    )
+    output.send_beacon(123456, 2)
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    index = INDEX.parse(payload)
+    assert (index.relay_stream_id, index.net_seq_num) == (4, (1 << 64) - 1)
+    assert (index.timestamp_end, index.stream_id, index.packet_size) == (123456, 2, 0)

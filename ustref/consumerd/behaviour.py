@@ -192,8 +192,12 @@ MIRRORED: tuple[Source, ...] = (
     Source("consumer_stream_relayd_close", CONSUMER_STREAM, 813, 844),
     Source("unref_channel", CONSUMER_STREAM, 1034, 1049),
     Source("consumer_stream_destroy", CONSUMER_STREAM, 1059, 1114),
+    Source("consumer_stream_write_index", CONSUMER_STREAM, 1121, 1166),
     Source("consumer_stream_create_output_files", CONSUMER_STREAM, 1168, 1230),
     Source("metadata_switch_timer", CONSUMER_TIMER, 80, 121),
+    Source("send_empty_index", CONSUMER_TIMER, 123, 139),
+    Source("consumer_flush_ust_index", CONSUMER_TIMER, 225, 266),
+    Source("live_timer", CONSUMER_TIMER, 271, 309),
     Source("sample_channel_positions", CONSUMER_TIMER, 567, 639),
     Source("monitor_timer", CONSUMER_TIMER, 645, 711),
 )

@@ -102,6 +102,7 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 from ustref.protocol.registry import parse
+from ustref.ring.reader import Status
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -529,6 +530,8 @@ class Core(ConsumerState):
                 deadlines.append(channel.monitor_timer.deadline)
             if channel.metadata_timer is not None:
                 deadlines.append(channel.metadata_timer.deadline)
+            if channel.live_timer is not None:
+                deadlines.append(channel.live_timer.deadline)
             ring = channel.ust.next_deadline()
             if ring is not None:
                 deadlines.append(ring)
@@ -554,6 +557,9 @@ class Core(ConsumerState):
         for channel in list(self.registry.channels.values()):
             if channel.metadata_timer is not None and channel.metadata_timer.fire(now):
                 self._metadata_switch_timer(channel)
+        for channel in list(self.registry.channels.values()):
+            if channel.live_timer is not None and channel.live_timer.fire(now):
+                self._live_timer(channel)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """Mirrors ``metadata_switch_timer``: ask the session
@@ -565,6 +571,24 @@ class Core(ConsumerState):
             return
         label = f"metadata switch timer of channel {channel.key}"
         self.start_exchange(request_metadata(self, channel), Sock.METADATA, label)
+
+    def _live_timer(self, channel: Channel) -> None:
+        """Mirrors ``live_timer`` and ``consumer_flush_ust_index``: per stream, take the
+        current timestamp, flush (active); a snapshot with data means packets to send
+        (drained here, where C wakes the data thread), an empty one a beacon index."""
+        for stream in list(channel.streams):
+            reader = stream.reader
+            if reader is None:
+                continue
+            try:
+                timestamp = reader.get_current_timestamp()
+                streams.flush(stream, producer_active=True)
+                if reader.snapshot() is Status.OK:
+                    self.drain(stream)
+                elif isinstance(stream.output, RelayOutput):
+                    stream.output.send_beacon(timestamp, reader.get_stream_id())
+            except (UstrefError, OSError) as exc:
+                log.error("stream %s: live timer: %s", stream.name, exc)
 
     def _monitor_sample(self, channel: Channel) -> None:
         if self.monitor_pipe is None or not channel.streams:

@@ -632,10 +632,14 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             # consumer_timer_switch_start(): the consumer's own metadata timer.
             period = channel.switch_timer_interval_us * 1000
             channel.metadata_timer = PeriodicTimer.armed(state.now, period)
-    elif channel.monitor_timer_interval_us:
-        # consumer_timer_monitor_start()
-        period = channel.monitor_timer_interval_us * 1000
-        channel.monitor_timer = PeriodicTimer.armed(state.now, period)
+    else:
+        if u.live_timer_interval:
+            # consumer_timer_live_start()
+            channel.live_timer = PeriodicTimer.armed(state.now, u.live_timer_interval * 1000)
+        if channel.monitor_timer_interval_us:
+            # consumer_timer_monitor_start()
+            period = channel.monitor_timer_interval_us * 1000
+            channel.monitor_timer = PeriodicTimer.armed(state.now, period)
     state.registry.channels[channel.key] = channel
     reply = ConsumerStatusChannel(
         ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,

@@ -110,6 +110,9 @@ class Channel:
     metadata_cache: MetadataCache | None = None
     monitor_timer: PeriodicTimer | None = None
     """``consumer_timer_monitor_start()``: data channels with a monitor interval."""
+    live_timer: PeriodicTimer | None = None
+    """``consumer_timer_live_start()``: data channels of a live session
+    (``live_timer``, consumer-timer.c): flush each stream, or send a beacon index."""
     metadata_timer: PeriodicTimer | None = None
     """Metadata channels with a switch timer: ``metadata_switch_timer``
     (consumer-timer.c) asks the session daemon for new metadata at each firing."""

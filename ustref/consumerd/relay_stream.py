@@ -144,6 +144,30 @@ class RelayOutput:
             sock=self.relayd.sock,
         )
 
+    def send_beacon(self, timestamp: int, stream_id: int) -> None:
+        """``send_empty_index`` (consumer-timer.c) through ``consumer_stream_write_index``:
+        an index with only ``stream_id`` and ``timestamp_end`` set, for the last
+        sequence number sent — the live viewer's sign that the stream is idle."""
+        beacon = PacketIndex(
+            offset=0,
+            packet_size=0,
+            content_size=0,
+            timestamp_begin=0,
+            timestamp_end=timestamp,
+            events_discarded=0,
+            stream_id=stream_id,
+            stream_instance_id=0,
+            packet_seq_num=0,
+        )
+        on_control(
+            self.core,
+            self.relayd,
+            client.send_index(
+                self.core, self.relayd, self.relay_stream_id, self.last_net_seq_num, beacon
+            ),
+            f"{self.name}: beacon to the relay",
+        )
+
     def reset_metadata_file(self, version: int = 0) -> None:
         """``lttng regenerate metadata``: the relay truncates its metadata file first."""
         self.reset_metadata_version = version
