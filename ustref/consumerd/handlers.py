@@ -814,7 +814,9 @@ def _store_metadata(
         # drained when they came, so the ring holds nothing of the old version.
         stream.ust_metadata_pushed = 0
         stream.metadata_version = u.version
-        if stream.output is not None:
+        if isinstance(stream.output, RelayOutput):
+            stream.output.reset_metadata_file(u.version)  # RELAYD_RESET_METADATA's version
+        elif stream.output is not None:
             stream.output.reset_metadata_file()
     if stream is not None and stream.output is not None:
         state.drain(stream)
