@@ -74,7 +74,7 @@ class Driver:
                         self.core.complete(action, result, self.now)
                     continue
                 out.append(action)
-                if isinstance(action, Send):
+                if isinstance(action, Send) and isinstance(action.sock, Sock):
                     self._observe(action.sock, Direction.TO_SESSIOND, action.data, len(action.fds))
                 elif isinstance(action, Handover):
                     self._observe_handover(action)

@@ -126,7 +126,9 @@ def test_data_channel_handover_and_monitor_timer(
         first, handover, last = driver.command(
             _msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=1))
         )
-        assert isinstance(handover, Handover) and handover.channel.key == 1
+        assert isinstance(handover, Handover) and handover.channel is driver.core.registry.find(
+            ChannelKey(1)
+        )
         assert isinstance(first, Send) and isinstance(last, Send)
         names = sorted(p.name for p in (tmp_path / "uid/0/64-bit").iterdir())
         cpus = backend.nr_stream_per_channel()

@@ -305,7 +305,10 @@ def test_trace_chunk_exists(tmp_path: Path) -> None:
     assert exists(1, 5) == LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
     assert exists(1, 6) == LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     assert exists(2, 5) == LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    assert exists(1, 5, relayd=True) == LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    # lttng_consumer_trace_chunk_exists looks in the consumer's registry first, relay or not.
+    assert exists(1, 5, relayd=True) == LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
+    # An unknown relay daemon: INVALID_PARAMETERS.
+    assert exists(1, 6, relayd=True) == LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS
     driver.core.shutdown(driver.now)
 
 

@@ -76,7 +76,7 @@ def _sent(driver: Driver, sock: Sock | None = None, data: bytes = b"") -> list[t
 def _sent_by(driver: Driver) -> list[tuple[Sock, bytes]]:
     out = []
     for action in driver.actions():
-        assert isinstance(action, Send)
+        assert isinstance(action, Send) and isinstance(action.sock, Sock)
         out.append((action.sock, action.data))
     return out
 
@@ -180,7 +180,7 @@ def test_the_metadata_switch_timer_asks_the_session_daemon() -> None:
 def _sent_in(actions: Sequence[object]) -> list[tuple[Sock, bytes]]:
     out = []
     for action in actions:
-        assert isinstance(action, Send)
+        assert isinstance(action, Send) and isinstance(action.sock, Sock)
         out.append((action.sock, action.data))
     return out
 

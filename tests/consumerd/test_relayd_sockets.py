@@ -2,7 +2,7 @@
 
 The session daemon hands over relayd sockets at the first domain command of a
 network session (``cmd_setup_relayd``), so they must be accepted as the C
-consumer does (status, fd, status) even though nothing is streamed yet.
+consumer does (status, fd, status), long before anything is streamed over them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 from tests.consumerd.drive import Driver
+from ustref.consumerd import handlers
+from ustref.consumerd.exchange import RelaydSock
 from ustref.ids import RelaydId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -103,3 +105,35 @@ def test_shutdown_closes_kept_sockets() -> None:
         assert not _is_open(control)
     finally:
         os.close(peer)
+
+
+def test_destroy_waits_for_the_last_stream_of_the_pair() -> None:
+    """``consumer_flag_relayd_for_destroy``: a pair a stream still sends to is only
+    flagged; it goes once that stream's CLOSE_STREAM is answered
+    (``consumer_stream_relayd_close``)."""
+    driver = Driver()
+    core = driver.core
+    control, peer1 = os.pipe()
+    data, peer2 = os.pipe()
+    try:
+        _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control)
+        _add(driver, LttngStreamType.LTTNG_STREAM_DATA, data)
+        pair = core.registry.relayds[RelaydId(3)]
+        assert (pair.major, pair.minor) == (2, 13)
+        pair.refcount = 1  # a stream announced with RELAYD_ADD_STREAM holds it
+        destroy = _msg(
+            LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=3)
+        )
+        assert driver.statuses(driver.command(destroy)) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+        ]
+        assert pair.destroy_flag and core.registry.relayds and _is_open(control)
+        sock = RelaydSock(3)
+        closed = handlers._closer(core, pair, RelaydId(3))
+        closed()
+        assert not core.registry.relayds
+        assert not _is_open(control) and not _is_open(data)
+        assert sock not in core.relayd_slots()
+    finally:
+        for fd in (peer1, peer2):
+            os.close(fd)

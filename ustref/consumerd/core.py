@@ -63,7 +63,9 @@ from ustref.consumerd.exchange import (
     Acquire,
     HandlerGen,
     Need,
+    Peer,
     Received,
+    RelaydSock,
     Release,
     Request,
     Send,
@@ -73,6 +75,7 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
@@ -99,6 +102,7 @@ from ustref.protocol.consumer import (
 )
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 from ustref.protocol.registry import parse
+from ustref.ring.reader import Status
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -162,7 +166,7 @@ class _Exchange:
     command: LttngConsumerCommand | None
     """The command it answers; ``None`` for an exchange the consumer started (timer)."""
     label: str
-    holds: set[Sock] = field(default_factory=set)
+    holds: set[Peer] = field(default_factory=set)
     waiting: Wait | None = None
     replies: int = 0
     """``Send`` actions on the command socket so far."""
@@ -172,7 +176,7 @@ class _Exchange:
 class _Slot:
     """A socket's inbox, its in-flight exchange and the exchanges queued for it."""
 
-    sock: Sock
+    sock: Peer
     data: bytearray = field(default_factory=bytearray)
     fds: deque[int] = field(default_factory=deque)
     owner: _Exchange | None = None
@@ -194,25 +198,27 @@ class Core(ConsumerState):
         self.handlers: Mapping[LttngConsumerCommand, Handler] = (
             HANDLERS if handlers is None else handlers
         )
-        self._slots = {sock: _Slot(sock) for sock in (Sock.COMMAND, Sock.METADATA)}
+        self._slots: dict[Peer, _Slot] = {
+            sock: _Slot(sock) for sock in (Sock.COMMAND, Sock.METADATA)
+        }
         self._requests: dict[Request, _Exchange] = {}
         self._current: _Exchange | None = None
 
     # -- output ---------------------------------------------------------------------------
 
-    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Sock = Sock.COMMAND) -> None:
+    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Peer = Sock.COMMAND) -> None:
         if sock is Sock.COMMAND and self._current is not None:
             self._current.replies += 1
         super().send(data, fds, sock)
 
-    def in_flight(self, sock: Sock) -> str | None:
+    def in_flight(self, sock: Peer) -> str | None:
         """The label of the exchange holding ``sock``'s slot (``None``: free)."""
         owner = self._slots[sock].owner
         return None if owner is None else owner.label
 
     # -- entry points ---------------------------------------------------------------------
 
-    def receive(self, sock: Sock, data: bytes, fds: list[int], now: int) -> None:
+    def receive(self, sock: Peer, data: bytes, fds: list[int], now: int) -> None:
         """Bytes (and fds) arrived on ``sock``; an empty ``data`` without fds is EOF."""
         self.now = now
         slot = self._slots.get(sock)
@@ -223,14 +229,14 @@ class Core(ConsumerState):
         if not data and not fds:
             self._eof(slot)
             return
-        if sock is Sock.METADATA:
+        if sock is Sock.METADATA or isinstance(sock, RelaydSock):
             # The metadata socket only ever answers this consumer's requests
             # (lttng_ustconsumer_request_metadata); anything else is dropped.
             for fd in fds:
                 close_fd(fd)
             fds = []
             if slot.owner is None:
-                log.error("%d unrequested bytes on the metadata socket dropped", len(data))
+                log.error("%d unrequested bytes on the %s socket dropped", len(data), sock.value)
                 return
         slot.data += data
         slot.fds.extend(fds)
@@ -296,17 +302,21 @@ class Core(ConsumerState):
     # -- exchanges ------------------------------------------------------------------------
 
     def _eof(self, slot: _Slot) -> None:
-        """EOF: the command socket's ends the daemon; the metadata socket's fails the
-        request in flight (and any queued for it)."""
+        """EOF: the command socket's ends the daemon; the metadata socket's, or a relay
+        daemon control socket's, fails the exchange in flight there (and any queued)."""
         slot.eof = True
         if slot.sock is Sock.COMMAND:
             self.closed = True
             return
-        log.error("the session daemon closed the %s socket", slot.sock.value)
+        log.error("the %s socket closed", slot.sock.value)
         waiting = [slot.owner] if slot.owner is not None else []
         waiting += list(slot.queue)
         slot.queue.clear()
         for exchange in waiting:
+            if exchange is self._current:
+                # The exchange running now closed it (a relay pair destroyed by its
+                # last stream's close): it meets the EOF at its next wait.
+                continue
             exchange.waiting = None
             self._advance(exchange, None, UstrefError(f"the {slot.sock.value} socket closed"))
         self._pump()
@@ -317,12 +327,12 @@ class Core(ConsumerState):
         progress = True
         while progress and not self.closed:
             progress = False
-            for slot in self._slots.values():
+            for slot in list(self._slots.values()):
                 exchange = slot.owner
                 if exchange is None:
                     continue
                 need = exchange.waiting
-                if isinstance(need, Need) and need.sock is slot.sock:
+                if isinstance(need, Need) and need.sock == slot.sock:
                     got = self._take(slot, need.nbytes, need.nfds)
                     if got is not None:
                         exchange.waiting = None
@@ -375,6 +385,36 @@ class Core(ConsumerState):
         exchange.gen = gen
         self._advance(exchange, None)
 
+    def open_relayd_slot(self, sock: RelaydSock) -> None:
+        """Give the relay daemon control socket ``sock`` its exchange slot (done when
+        ADD_RELAYD_SOCKET brings the control socket; a new socket for the same
+        index gets a fresh slot, the old one's exchanges fail as at EOF)."""
+        old = self._slots.get(sock)
+        if old is not None and not old.eof:
+            self._eof(old)
+        self._slots[sock] = _Slot(sock)
+
+    def close_relayd_slot(self, sock: RelaydSock) -> None:
+        """The relay daemon connection is gone: fail what waits on it, drop the slot."""
+        slot = self._slots.pop(sock, None)
+        if slot is not None and not slot.eof:
+            if slot.owner is None and not slot.queue:
+                slot.eof = True  # nothing waits on it: a quiet end
+                return
+            self._eof(slot)
+
+    def relayd_slots(self) -> list[RelaydSock]:
+        """The relay daemon control sockets with a live slot (the shell watches them)."""
+        return [s for s, slot in self._slots.items() if isinstance(s, RelaydSock) and not slot.eof]
+
+    def run_exchange(self, gen: HandlerGen, label: str) -> None:
+        """Start an exchange of the consumer's own that holds no slot yet: it takes the
+        slots it needs with :class:`Acquire` (queued behind a busy one), as the data
+        and metadata threads take a relay daemon's control socket lock."""
+        exchange = _Exchange(gen, None, label, set())
+        self._advance(exchange, None)
+        self._pump()
+
     def start_exchange(self, gen: HandlerGen, sock: Sock, label: str) -> bool:
         """Start an exchange of the consumer's own (a timer's) in ``sock``'s slot; not
         started (``False``) while that slot is busy or closed."""
@@ -412,7 +452,7 @@ class Core(ConsumerState):
                     return
                 exc, value = None, Received()
                 if isinstance(wait, Acquire):
-                    slot = self._slots[wait.sock]
+                    slot = self._slots.get(wait.sock) or _Slot(wait.sock, eof=True)
                     if slot.eof:
                         exc = UstrefError(f"the {wait.sock.value} socket is closed")
                     elif slot.owner is None or slot.owner is exchange:
@@ -428,9 +468,10 @@ class Core(ConsumerState):
                     if wait.sock not in exchange.holds:
                         exc = LocalProtocolError(f"{exchange.label} reads {wait.sock.value} unheld")
                         continue
-                    got = self._take(self._slots[wait.sock], wait.nbytes, wait.nfds)
+                    held = self._slots.get(wait.sock) or _Slot(wait.sock, eof=True)
+                    got = self._take(held, wait.nbytes, wait.nfds)
                     if got is None:
-                        if self._slots[wait.sock].eof:
+                        if held.eof:
                             exc = UstrefError(f"the {wait.sock.value} socket closed")
                             continue
                         exchange.waiting = wait
@@ -444,10 +485,10 @@ class Core(ConsumerState):
         finally:
             self._current = previous
 
-    def _release(self, exchange: _Exchange, sock: Sock) -> None:
-        slot = self._slots[sock]
+    def _release(self, exchange: _Exchange, sock: Peer) -> None:
+        slot = self._slots.get(sock)
         exchange.holds.discard(sock)
-        if slot.owner is not exchange:
+        if slot is None or slot.owner is not exchange:
             return
         slot.owner = None
         if slot.queue:
@@ -460,7 +501,7 @@ class Core(ConsumerState):
     def _end(self, exchange: _Exchange) -> None:
         for sock in list(exchange.holds):
             self._release(exchange, sock)
-        for slot in self._slots.values():
+        for slot in list(self._slots.values()):
             if exchange in slot.queue:
                 slot.queue.remove(exchange)
 
@@ -489,6 +530,8 @@ class Core(ConsumerState):
                 deadlines.append(channel.monitor_timer.deadline)
             if channel.metadata_timer is not None:
                 deadlines.append(channel.metadata_timer.deadline)
+            if channel.live_timer is not None:
+                deadlines.append(channel.live_timer.deadline)
             ring = channel.ust.next_deadline()
             if ring is not None:
                 deadlines.append(ring)
@@ -514,6 +557,9 @@ class Core(ConsumerState):
         for channel in list(self.registry.channels.values()):
             if channel.metadata_timer is not None and channel.metadata_timer.fire(now):
                 self._metadata_switch_timer(channel)
+        for channel in list(self.registry.channels.values()):
+            if channel.live_timer is not None and channel.live_timer.fire(now):
+                self._live_timer(channel)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """Mirrors ``metadata_switch_timer``: ask the session
@@ -525,6 +571,24 @@ class Core(ConsumerState):
             return
         label = f"metadata switch timer of channel {channel.key}"
         self.start_exchange(request_metadata(self, channel), Sock.METADATA, label)
+
+    def _live_timer(self, channel: Channel) -> None:
+        """Mirrors ``live_timer`` and ``consumer_flush_ust_index``: per stream, take the
+        current timestamp, flush (active); a snapshot with data means packets to send
+        (drained here, where C wakes the data thread), an empty one a beacon index."""
+        for stream in list(channel.streams):
+            reader = stream.reader
+            if reader is None:
+                continue
+            try:
+                timestamp = reader.get_current_timestamp()
+                streams.flush(stream, producer_active=True)
+                if reader.snapshot() is Status.OK:
+                    self.drain(stream)
+                elif isinstance(stream.output, RelayOutput):
+                    stream.output.send_beacon(timestamp, reader.get_stream_id())
+            except (UstrefError, OSError) as exc:
+                log.error("stream %s: live timer: %s", stream.name, exc)
 
     def _monitor_sample(self, channel: Channel) -> None:
         if self.monitor_pipe is None or not channel.streams:
@@ -563,6 +627,11 @@ class Core(ConsumerState):
                 streams.drain(stream)
             except (UstrefError, OSError) as exc:
                 log.error("stream %s at exit: %s", stream.name, exc)
+            if isinstance(stream.output, RelayOutput):
+                # No loop turn is left to wait for a CLOSE_STREAM reply: the relay
+                # daemon sees the connection close instead.
+                stream.output.closed = True
+                stream.output = None
             streams.close_output(stream)
         for channel in list(self.registry.channels.values()):
             lifetime.destroy_channel(self, channel)

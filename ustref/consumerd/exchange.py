@@ -21,19 +21,60 @@ from __future__ import annotations
 import enum
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ustref.consumerd.registry import Channel
+    from collections.abc import Sequence
+
+    from ustref.consumerd.ring_backend import UstChannel, UstStream
+
+
+class HandedOverStream(Protocol):
+    """What the hand-over needs of a stream (a :class:`~ustref.consumerd.registry.Stream`)."""
+
+    @property
+    def ust(self) -> UstStream: ...
+
+
+class HandedOverChannel(Protocol):
+    """What the hand-over needs of a channel (a :class:`~ustref.consumerd.registry.Channel`;
+    named by this protocol so that this module imports nothing of the registry, whose
+    streams hold relay outputs that use this vocabulary)."""
+
+    @property
+    def ust(self) -> UstChannel: ...
+
+    @property
+    def streams(self) -> Sequence[HandedOverStream]: ...
 
 
 class Sock(enum.Enum):
     """The consumer's sockets to the session daemon, each with its own exchange slot
-    (relay daemon control sockets will get theirs, keyed the same way)."""
+    (each relay daemon's control socket has its own too: :class:`RelaydSock`)."""
 
     COMMAND = "command"
     METADATA = "metadata"
     ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RelaydSock:
+    """The control socket of the relay daemon connection ``net_index`` (the
+    ``control_sock`` of ``struct consumer_relayd_sock_pair``, consumer.h): a peer with
+    its own exchange slot, so a stalled relay delays only the exchanges that talk to
+    it. Its data socket is not a slot: nothing is ever read from it
+    (:class:`SendRelaydData`)."""
+
+    net_index: int
+
+    @property
+    def value(self) -> str:
+        """Named like :class:`Sock` members in messages."""
+        return f"relayd {self.net_index} control"
+
+
+Peer = Sock | RelaydSock
+"""Any socket with an exchange slot."""
 
 
 # -- actions: fire and forget -----------------------------------------------------------
@@ -43,9 +84,20 @@ class Sock(enum.Enum):
 class Send:
     """Write ``data`` (with ``fds`` as SCM_RIGHTS) on ``sock``."""
 
-    sock: Sock
+    sock: Peer
     data: bytes
     fds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendRelaydData:
+    """Write ``data`` (a ``lttcomm_relayd_data_hdr`` and a packet's content) on the
+    data socket of relay daemon connection ``net_index`` (the data half of
+    ``lttng_consumer_on_read_subbuffer_mmap``'s relay branch, consumer.c). The shell
+    sends it whole, blocking: nothing is read back on a data socket."""
+
+    net_index: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -53,7 +105,7 @@ class Handover:
     """The GET_CHANNEL ust-ctl hand-over of ``channel`` and its streams on the command
     socket (``send_channel_to_sessiond_and_relayd`` after its first status)."""
 
-    channel: Channel
+    channel: HandedOverChannel
 
 
 @dataclass(frozen=True)
@@ -104,7 +156,7 @@ class CreatePipe:
 
 
 Request = OpenStreamFds | CreatePipe
-Action = Send | Handover | WriteMonitor | SetNonBlocking | RemoveShmFiles | Request
+Action = Send | SendRelaydData | Handover | WriteMonitor | SetNonBlocking | RemoveShmFiles | Request
 
 
 # -- waits ---------------------------------------------------------------------------------
@@ -118,7 +170,7 @@ class Need:
 
     nbytes: int
     nfds: int = 0
-    sock: Sock = Sock.COMMAND
+    sock: Peer = Sock.COMMAND
 
 
 @dataclass(frozen=True)
@@ -126,14 +178,14 @@ class Acquire:
     """Yielded by a handler: take ``sock``'s exchange slot (wait in its queue while
     another exchange holds it). Held until :class:`Release` or the handler's end."""
 
-    sock: Sock
+    sock: Peer
 
 
 @dataclass(frozen=True)
 class Release:
     """Yielded by a handler: give ``sock``'s slot back to the next one queued."""
 
-    sock: Sock
+    sock: Peer
 
 
 @dataclass(frozen=True)

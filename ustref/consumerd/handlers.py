@@ -20,17 +20,22 @@ the command's ``on_error`` (:mod:`ustref.consumerd.behaviour`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Generator
 
 from ustref.consumerd import lifetime, streams
+from ustref.consumerd import relayd as client
 from ustref.consumerd.exchange import (
     Acquire,
     CreatePipe,
     HandlerGen,
     Need,
     OpenStreamFds,
+    Received,
+    RelaydSock,
     Release,
     SetNonBlocking,
     Sock,
+    Wait,
 )
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import (
@@ -40,9 +45,10 @@ from ustref.consumerd.registry import (
     Stream,
     close_fd,
 )
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import RemoteProtocolError, UstrefError
-from ustref.ids import ChannelKey
+from ustref.ids import U64_MAX, ChannelKey, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
@@ -102,7 +108,7 @@ def _key(msg: ConsumerMsg) -> ChannelKey:
     return channel_key(u)
 
 
-# -- relayd (sockets kept; streaming is a later issue) ----------------------------------
+# -- relay daemons: the sockets, the pair's lifetime, the streams announced to it -----------
 
 
 def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
@@ -112,9 +118,8 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     The session daemon sends these as soon as a session with a network output
     gets a domain command (``cmd_setup_relayd``, sessiond client.c), long before
     anything is traced, so ustref accepts and keeps them like the C consumer.
-    Streaming over them is a later issue: the commands that would need it
-    (ASK_CHANNEL_CREATION, CREATE_TRACE_CHUNK, ROTATE_CHANNEL, SNAPSHOT_CHANNEL
-    with a relayd id) answer an error status instead."""
+    The pair keeps the protocol version the session daemon agreed; the control
+    socket gets its own exchange slot (:class:`~ustref.consumerd.exchange.RelaydSock`)."""
     u = _member(msg, RelaydSockV2139)
     assert isinstance(u, RelaydSockV2139)
     net = relayd_index(u)
@@ -130,12 +135,14 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         close_fd(pair.control_fd)
         pair.control_fd = fd
         pair.relayd_session_id = u.relayd_session_id
+        pair.major, pair.minor = u.major, u.minor
+        state.open_relayd_slot(RelaydSock(net))
     else:
         close_fd(pair.data_fd)
         pair.data_fd = fd
     state.registry.relayds[net] = pair
     log.info(
-        "relayd %d %s socket kept (fd %d); streaming is not implemented",
+        "relayd %d %s socket (fd %d)",
         u.net_index,
         "control" if u.type == LttngStreamType.LTTNG_STREAM_CONTROL else "data",
         fd,
@@ -144,17 +151,80 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
 
 
 def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """DESTROY_RELAYD (mirrors ``consumer_flag_relayd_for_destroy``):
-    close a known pair (no stream of ustref ever holds one) and answer SUCCESS;
-    RELAYD_FAIL for an unknown index."""
+    """DESTROY_RELAYD (mirrors ``consumer_flag_relayd_for_destroy``): flag a known
+    pair for destruction; it goes now if no stream holds it, else with the close of
+    its last stream (``consumer_stream_relayd_close``). SUCCESS; RELAYD_FAIL for an
+    unknown index."""
     u = _member(msg, DestroyRelaydMember)
     assert isinstance(u, DestroyRelaydMember)
-    pair = state.registry.relayds.pop(relayd_index(u), None)
+    net = relayd_index(u)
+    pair = state.registry.relayds.get(net)
     if pair is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
         return
-    pair.close()
+    pair.destroy_flag = True
+    if pair.refcount == 0:
+        _destroy_relayd(state, net)
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def _destroy_relayd(state: ConsumerState, net: RelaydId) -> None:
+    """``consumer_destroy_relayd``: close the sockets, forget the pair and its slot."""
+    pair = state.registry.relayds.pop(net, None)
+    if pair is not None:
+        pair.close()
+    state.close_relayd_slot(RelaydSock(net))
+
+
+def _relayd(state: ConsumerState, net: RelaydId) -> client.Relayd:
+    """``consumer_find_relayd`` with a control socket: the client's view of the pair."""
+    pair = state.registry.relayds.get(net)
+    if pair is None or pair.control_fd is None:
+        raise client.RelaydError(f"relayd {net} unknown")
+    return client.Relayd(RelaydSock(net), pair.major, pair.minor)
+
+
+def _send_relayd_stream(
+    state: ConsumerState, stream: Stream, net: RelaydId, path: str | None = None
+) -> HandlerGen:
+    """``consumer_send_relayd_stream`` (the caller holds the relay's slot):
+    RELAYD_ADD_STREAM under ``path`` (default: the channel's); the stream's output
+    becomes the relay stream and holds a reference to the pair until it is closed."""
+    channel = stream.channel
+    relay = _relayd(state, net)
+    chunk = stream.trace_chunk
+    handle = yield from client.add_stream(
+        state,
+        relay,
+        channel_name=stream.name,
+        domain_name="ust",
+        pathname=channel.pathname if path is None else path,
+        tracefile_size=channel.tracefile_size,
+        tracefile_count=channel.tracefile_count,
+        chunk_id=(chunk.chunk_id or 0) if chunk is not None else 0,
+    )
+    pair = state.registry.relayds[net]
+    pair.refcount += 1
+    stream.output = RelayOutput(
+        state,
+        relay,
+        name=stream.name,
+        relay_stream_id=handle,
+        metadata=channel.type is ChannelType.METADATA,
+        on_closed=_closer(state, pair, net),
+    )
+
+
+def _closer(state: ConsumerState, pair: RelaydPair, net: RelaydId) -> Callable[[], None]:
+    """The end of ``consumer_stream_relayd_close``: the stream's reference to the pair
+    goes; a pair flagged for destruction goes with its last stream."""
+
+    def closed() -> None:
+        pair.refcount -= 1
+        if pair.refcount == 0 and pair.destroy_flag:
+            _destroy_relayd(state, net)
+
+    return closed
 
 
 def ignored(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -194,11 +264,14 @@ def set_channel_monitor_pipe(state: ConsumerState, msg: ConsumerMsg) -> HandlerG
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
+def data_pending(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """DATA_PENDING (mirrors ``consumer_data_pending``): drain the
     session's streams, then 1 if some stream still holds unconsumed data or metadata.
     Only streams of the data and metadata threads count (``stream_list_ht``): those
-    of channels without ``monitor`` are read by snapshots alone."""
+    of channels without ``monitor`` are read by snapshots alone. With nothing left
+    locally, a session streaming to a relay daemon asks it: BEGIN_DATA_PENDING, per
+    stream QUIESCENT_CONTROL (metadata) or DATA_PENDING (data; 1 ends the command),
+    END_DATA_PENDING (data in flight: 1); a relay failure reads as 0."""
     u = _member(msg, SessionIdArgs)
     assert isinstance(u, SessionIdArgs)
     pending = 0
@@ -215,7 +288,48 @@ def data_pending(state: ConsumerState, msg: ConsumerMsg) -> None:
             cache = channel.metadata_cache
             if cache is not None and stream.ust_metadata_pushed < cache.size:
                 pending = 1
+    if not pending:
+        pending = yield from _relayd_data_pending(state, session_id(u))
     state.send(DATA_PENDING_REPLY.build(DataPendingReply(is_data_pending=pending)))
+
+
+def _relayd_data_pending(
+    state: ConsumerState, session: SessionId
+) -> Generator[Wait, Received, int]:
+    """The relay half of ``consumer_data_pending`` (``find_relayd_by_session_id``)."""
+    found = [
+        (net, pair)
+        for net, pair in state.registry.relayds.items()
+        if pair.sessiond_session_id == session and pair.control_fd is not None
+    ]
+    if not found:
+        return 0
+    net, pair = found[0]
+    outputs = [
+        stream.output
+        for channel in state.registry.of_session(session)
+        for stream in channel.streams
+        if isinstance(stream.output, RelayOutput) and channel.relayd_id == net
+    ]
+    relay = _relayd(state, net)
+    try:
+        yield Acquire(relay.sock)
+        yield from client.begin_data_pending(state, relay, pair.relayd_session_id)
+        for output in outputs:
+            if output.metadata:
+                yield from client.quiescent_control(state, relay, output.relay_stream_id)
+            elif (
+                yield from client.data_pending(
+                    state, relay, output.relay_stream_id, output.last_net_seq_num
+                )
+            ):
+                return 1
+        inflight = yield from client.end_data_pending(state, relay, pair.relayd_session_id)
+    except (UstrefError, OSError) as exc:
+        # C: "Communication error thus the relayd so no data pending."
+        log.error("data pending: relayd %d: %s", net, exc)
+        return 0
+    return 1 if inflight else 0
 
 
 def _channel_counter(state: ConsumerState, msg: ConsumerMsg, attribute: str) -> int:
@@ -261,7 +375,7 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, CreateTraceChunkMember)
     dirfd: int | None = None
     if u.relayd_id.is_set:
-        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED)
+        yield from _create_remote_trace_chunk(state, u)
         return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
@@ -289,10 +403,52 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
+def _create_remote_trace_chunk(state: ConsumerState, u: CreateTraceChunkMember) -> HandlerGen:
+    """``lttng_consumer_create_trace_chunk`` with a relay daemon: no directory fd (one
+    status); the chunk is published and set on the session's channels, then
+    RELAYD_CREATE_TRACE_CHUNK; a relay failure drops the chunk again."""
+    net = RelaydId(u.relayd_id.value)
+    failed = LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED
+    try:
+        chunk = TraceChunk(
+            chunk_id=chunk_id(u),
+            creation_time=u.creation_timestamp,
+            override_name=str(u.override_name) or None,
+        )
+        published = state.chunks.publish(session_id(u), chunk)
+    except UstrefError as exc:
+        log.error("create trace chunk: %s", exc)
+        state.send_status(failed)
+        return
+    for channel in state.registry.of_session(session_id(u)):
+        channel.trace_chunk = published
+    try:
+        relay = _relayd(state, net)
+        yield Acquire(relay.sock)
+        yield from client.create_trace_chunk(
+            state,
+            relay,
+            chunk_id=u.chunk_id,
+            creation_timestamp=u.creation_timestamp,
+            override_name=published.name if published.name_overridden else None,
+        )
+    except (UstrefError, OSError) as exc:
+        log.error("create trace chunk: relayd %d: %s", net, exc)
+        for channel in state.registry.of_session(session_id(u)):
+            if channel.trace_chunk is published:
+                channel.trace_chunk = None
+        published.close()
+        state.send_status(failed)
+        return
+    state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """CLOSE_TRACE_CHUNK (mirrors ``lttng_consumer_close_trace_chunk``): set the close command,
     detach the chunk from the channels, drop it; the chunk is closed (and moved) when its last
-    stream lets it go. The reply's path is empty for a local chunk (only a relayd fills it)."""
+    stream lets it go. The reply's path is empty for a local chunk; with a relay daemon,
+    RELAYD_CLOSE_TRACE_CHUNK carries the close command and the relay's path is answered
+    (the consumer's own chunk object has no directory: its close command is not run)."""
     u = _member(msg, CloseTraceChunkMember)
     assert isinstance(u, CloseTraceChunkMember)
     code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
@@ -301,7 +457,25 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
     if chunk is None:
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
     elif u.relayd_id.is_set:
-        code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+        net = RelaydId(u.relayd_id.value)
+        try:
+            chunk.set_close_timestamp(u.close_timestamp)
+            for channel in state.registry.of_session(session_id(u)):
+                if channel.trace_chunk is chunk:
+                    channel.trace_chunk = None
+            relay = _relayd(state, net)
+            yield Acquire(relay.sock)
+            path = yield from client.close_trace_chunk(
+                state,
+                relay,
+                chunk_id=u.chunk_id,
+                close_timestamp=u.close_timestamp,
+                close_command=u.close_command.value if u.close_command.is_set else None,
+            )
+        except (UstrefError, OSError) as exc:
+            log.error("close trace chunk: relayd %d: %s", net, exc)
+            code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
+        chunk.close()
     else:
         try:
             chunk.set_close_timestamp(u.close_timestamp)
@@ -319,16 +493,36 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> None:
     state.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
 
 
-def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """TRACE_CHUNK_EXISTS (mirrors ``lttng_consumer_trace_chunk_exists``)."""
+def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
+    """TRACE_CHUNK_EXISTS (mirrors ``lttng_consumer_trace_chunk_exists``): the consumer's
+    own registry first (EXISTS_LOCAL), then, for a relay daemon, RELAYD_TRACE_CHUNK_EXISTS
+    (EXISTS_REMOTE or UNKNOWN; RELAYD_FAIL when the relay fails, INVALID_PARAMETERS when
+    it is unknown)."""
     u = _member(msg, TraceChunkExistsMember)
     assert isinstance(u, TraceChunkExistsMember)
-    if u.relayd_id.is_set:
-        code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
-    elif state.chunks.exists(session_id(u), chunk_id(u)):
+    if state.chunks.exists(session_id(u), chunk_id(u)):
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_LOCAL
-    else:
+    elif not u.relayd_id.is_set:
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+    else:
+        net = RelaydId(u.relayd_id.value)
+        try:
+            relay = _relayd(state, net)
+        except client.RelaydError:
+            state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS)
+            return
+        try:
+            yield Acquire(relay.sock)
+            exists = yield from client.trace_chunk_exists(state, relay, u.chunk_id)
+        except (UstrefError, OSError) as exc:
+            log.error("trace chunk exists: relayd %d: %s", net, exc)
+            code = LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL
+        else:
+            code = (
+                LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE
+                if exists
+                else LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK
+            )
     state.send_status(code)
 
 
@@ -378,10 +572,6 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     start the channel's timers at ``state.now``, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
-    if relayd_id(u) is not None:
-        log.error("ask channel %d: streaming to lttng-relayd is not implemented", u.key)
-        state.send(STATUS_CHANNEL.build(_channel_fail()))
-        return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
     attr = create.ChannelAttr(
         type=create.ChanType.METADATA if metadata else create.ChanType.PER_CPU,
@@ -428,6 +618,7 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         trace_chunk=chunk,
         shm_path=str(u.shm_path),
         root_shm_path=str(u.root_shm_path),
+        relayd_id=relayd_id(u),
     )
     kind = packet.ClientKind.METADATA if metadata else packet.ClientKind.DATA
     identity = packet.ChannelIdentity(
@@ -448,10 +639,14 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             # consumer_timer_switch_start(): the consumer's own metadata timer.
             period = channel.switch_timer_interval_us * 1000
             channel.metadata_timer = PeriodicTimer.armed(state.now, period)
-    elif channel.monitor_timer_interval_us:
-        # consumer_timer_monitor_start()
-        period = channel.monitor_timer_interval_us * 1000
-        channel.monitor_timer = PeriodicTimer.armed(state.now, period)
+    else:
+        if u.live_timer_interval:
+            # consumer_timer_live_start()
+            channel.live_timer = PeriodicTimer.armed(state.now, u.live_timer_interval * 1000)
+        if channel.monitor_timer_interval_us:
+            # consumer_timer_monitor_start()
+            period = channel.monitor_timer_interval_us * 1000
+            channel.monitor_timer = PeriodicTimer.armed(state.now, period)
     state.registry.channels[channel.key] = channel
     reply = ConsumerStatusChannel(
         ret_code=LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
@@ -472,17 +667,29 @@ def _start_consuming(stream: Stream) -> None:
     """Mirrors ``send_stream_to_thread`` with
     ``consumer_stream_create_output_files``: the stream enters its channel's chunk."""
     stream.trace_chunk = stream.channel.trace_chunk
-    streams.open_output(stream)
+    streams.open_output(stream)  # a relay stream already has its output
 
 
-def get_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """GET_CHANNEL (mirrors ``send_channel_to_sessiond_and_relayd``): status, the ust-ctl hand-over
-    of the channel and its streams, then the streams go to the data thread (monitor mode) and a
-    final status."""
+def get_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
+    """GET_CHANNEL (mirrors ``send_channel_to_sessiond_and_relayd``): a streamed channel's
+    streams are announced to the relay first (RELAYD_ADD_STREAM each; a failure answers
+    RELAYD_FAIL alone); then status, the ust-ctl hand-over of the channel and its streams,
+    the streams go to the data thread (monitor mode) and a final status."""
     channel = state.registry.find(_key(msg))
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
+    if channel.relayd_id is not None:
+        try:
+            yield Acquire(RelaydSock(channel.relayd_id))
+            for stream in channel.streams:
+                stream.trace_chunk = channel.trace_chunk
+                yield from _send_relayd_stream(state, stream, channel.relayd_id)
+        except (UstrefError, OSError) as exc:
+            log.error("get channel %d: relayd: %s", channel.key, exc)
+            state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+            return
+        yield Release(RelaydSock(channel.relayd_id))
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     state.handover(channel)
     channel.sent_to_sessiond = True
@@ -541,9 +748,10 @@ def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 # -- metadata -------------------------------------------------------------------------------
 
 
-def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
-    """SETUP_METADATA (mirrors ``setup_metadata``): the
-    metadata stream goes to the metadata thread."""
+def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
+    """SETUP_METADATA (mirrors ``setup_metadata``): the metadata stream is announced
+    to the relay (RELAYD_ADD_STREAM then RELAYD_STREAMS_SENT) when the channel is
+    streamed, and goes to the metadata thread."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
@@ -556,6 +764,23 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     if stream is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
         return
+    if channel.relayd_id is not None:
+        sock = RelaydSock(channel.relayd_id)
+        stream.trace_chunk = channel.trace_chunk
+        yield Acquire(sock)
+        try:
+            yield from _send_relayd_stream(state, stream, channel.relayd_id)
+        except (UstrefError, OSError) as exc:
+            log.error("setup metadata: relayd: %s", exc)
+            state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
+            return
+        try:
+            yield from client.streams_sent(state, _relayd(state, channel.relayd_id))
+        except (UstrefError, OSError) as exc:
+            log.error("setup metadata: relayd streams sent: %s", exc)
+            state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
+            return
+        yield Release(sock)
     _start_consuming(stream)
     state.drain(stream)
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
@@ -597,7 +822,9 @@ def _store_metadata(
         # drained when they came, so the ring holds nothing of the old version.
         stream.ust_metadata_pushed = 0
         stream.metadata_version = u.version
-        if stream.output is not None:
+        if isinstance(stream.output, RelayOutput):
+            stream.output.reset_metadata_file(u.version)  # RELAYD_RESET_METADATA's version
+        elif stream.output is not None:
             stream.output.reset_metadata_file()
     if stream is not None and stream.output is not None:
         state.drain(stream)
@@ -667,7 +894,7 @@ def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
 # -- rotation, clear, packets ----------------------------------------------------------------
 
 
-def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
+def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """ROTATE_CHANNEL (mirrors ``lttng_consumer_rotate_channel`` and
     ``lttng_consumer_rotate_ready_streams``): flush,
     consume up to the sampled position, then every stream continues in the channel's
@@ -678,10 +905,8 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHAN_NOT_FOUND)
         return
-    if relayd_id(u) is not None:
-        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL)
-        return
     to_open = []
+    rotating_to_new_chunk = True
     for stream in channel.streams:
         if stream.reader is None or stream.trace_chunk is None:
             continue
@@ -702,6 +927,17 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
         stream.opened_packet_in_current_trace_chunk = False
         if channel.type is ChannelType.DATA and stream.trace_chunk is not channel.trace_chunk:
             to_open.append(stream)
+    for stream in channel.streams:
+        if stream.trace_chunk is channel.trace_chunk:
+            rotating_to_new_chunk = False
+    net = relayd_id(u)
+    if net is not None:
+        try:
+            yield from _relayd_rotate_streams(state, channel, net, rotating_to_new_chunk)
+        except (UstrefError, OSError) as exc:
+            log.error("rotate channel %d: relayd %d: %s", channel.key, net, exc)
+            state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ROTATION_FAIL)
+            return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     for stream in channel.streams:
         lifetime.rotate_stream(state, stream)
@@ -710,6 +946,39 @@ def rotate_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
     for stream in to_open:
         if stream.reader is not None and stream.trace_chunk is not None:
             streams.open_packet(stream)
+
+
+def _relayd_rotate_streams(
+    state: ConsumerState, channel: Channel, net: RelaydId, to_new_chunk: bool
+) -> HandlerGen:
+    """The relay part of ``lttng_consumer_rotate_channel``: each stream's rotation
+    position, the sequence number of its first packet after the current chunk
+    (``last_sequence_number + 1`` plus the whole packets produced and not yet consumed;
+    the metadata stream has no sequence number: -1 + 1), then RELAYD_ROTATE_STREAMS
+    with the next chunk's id when the channel rotates into a new chunk."""
+    positions = []
+    for stream in channel.streams:
+        output = stream.output
+        if not isinstance(output, RelayOutput) or stream.reader is None:
+            continue
+        reader = stream.reader
+        reader.snapshot_sample_positions()
+        max_sb = reader.get_max_subbuf_size()
+        produced = reader.snapshot_get_produced()
+        produced -= produced % max_sb
+        behind = ((produced - reader.snapshot_get_consumed()) & U64_MAX) // max_sb
+        last = U64_MAX if stream.last_sequence_number is None else stream.last_sequence_number
+        positions.append((output.relay_stream_id, (last + 1 + behind) & U64_MAX))
+    chunk = channel.trace_chunk
+    relay = _relayd(state, net)
+    yield Acquire(relay.sock)
+    yield from client.rotate_streams(
+        state,
+        relay,
+        new_chunk_id=chunk.chunk_id if to_new_chunk and chunk is not None else None,
+        positions=positions,
+    )
+    yield Release(relay.sock)
 
 
 def clear_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -757,21 +1026,33 @@ def open_channel_packets(state: ConsumerState, msg: ConsumerMsg) -> None:
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
 
 
-def _snapshot_data(channel: Channel, nb_packets: int) -> None:
-    """Mirrors ``snapshot_channel`` for a local snapshot."""
+def _snapshot_data(
+    state: ConsumerState, channel: Channel, nb_packets: int, net: RelaydId | None, path: str
+) -> HandlerGen:
+    """Mirrors ``snapshot_channel``: each stream into a local file of the channel's
+    chunk, or announced to the relay daemon ``net`` under ``path`` (RELAYD_ADD_STREAM),
+    its packets sent without index, then closed (RELAYD_CLOSE_STREAM)."""
     for stream in channel.streams:
         stream.trace_chunk = channel.trace_chunk
         try:
-            streams.open_output(stream, with_index=False)
+            if net is None:
+                streams.open_output(stream, with_index=False)
+            else:
+                yield Acquire(RelaydSock(net))
+                yield from _send_relayd_stream(state, stream, net, path)
+                yield Release(RelaydSock(net))
             streams.snapshot_stream(stream, nb_packets)
         finally:
             streams.close_output(stream)
             stream.trace_chunk = None
 
 
-def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
-    """Mirrors ``snapshot_metadata``: create the metadata stream,
-    write the whole cache through it, destroy it."""
+def _snapshot_metadata(
+    state: ConsumerState, channel: Channel, net: RelaydId | None, path: str
+) -> HandlerGen:
+    """Mirrors ``snapshot_metadata``: create the metadata stream, announce it to the
+    relay daemon ``net`` (under ``path``) if any, write the whole cache through it,
+    destroy it."""
     identity = packet.ChannelIdentity(kind=packet.ClientKind.METADATA, uuid=bytes(16), stream_id=0)
     yield from _create_streams(state, channel, identity)
     stream = channel.metadata_stream
@@ -779,7 +1060,12 @@ def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
         raise UstrefError("snapshot metadata: no metadata stream")
     stream.trace_chunk = channel.trace_chunk
     try:
-        streams.open_output(stream)
+        if net is None:
+            streams.open_output(stream)
+        else:
+            yield Acquire(RelaydSock(net))
+            yield from _send_relayd_stream(state, stream, net, path)
+            yield Release(RelaydSock(net))
         streams.drain(stream)
     finally:
         lifetime.close_stream(stream)
@@ -787,8 +1073,7 @@ def _snapshot_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
 
 def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """SNAPSHOT_CHANNEL (its case of ``lttng_ustconsumer_recv_cmd``): snapshot a data channel's
-    streams or the metadata into the channel's current chunk; relayd snapshots are not supported yet
-    (SNAPSHOT_FAILED)."""
+    streams or the metadata into the channel's current chunk, locally or to a relay daemon."""
     u = _member(msg, SnapshotChannelMember)
     assert isinstance(u, SnapshotChannelMember)
     channel = state.registry.find(channel_key(u))
@@ -797,14 +1082,15 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         return
     code = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     try:
-        if relayd_id(u) is not None or channel.trace_chunk is None:
-            raise UstrefError("snapshot: no local trace chunk (relayd snapshots unsupported)")
+        if channel.trace_chunk is None:
+            raise UstrefError("snapshot: the channel has no trace chunk")
+        net = relayd_id(u)
         if u.metadata:
             if channel.metadata_cache is not None:
                 yield from request_metadata(state, channel)
-            yield from _snapshot_metadata(state, channel)
+            yield from _snapshot_metadata(state, channel, net, str(u.pathname))
         else:
-            _snapshot_data(channel, u.nb_packets_per_stream)
+            yield from _snapshot_data(state, channel, u.nb_packets_per_stream, net, str(u.pathname))
     except (UstrefError, OSError) as exc:
         log.error("snapshot channel %d: %s", u.key, exc)
         code = LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED

@@ -17,6 +17,7 @@ import logging
 from ustref.consumerd import streams
 from ustref.consumerd.exchange import RemoveShmFiles
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.state import ConsumerState
 from ustref.errors import UstrefError
 
@@ -113,6 +114,13 @@ def rotate_stream(state: ConsumerState, stream: Stream) -> None:
     new = stream.channel.trace_chunk
     if new is stream.trace_chunk:
         new = None
+    if isinstance(stream.output, RelayOutput):
+        # net_seq_idx set: the relay daemon rotates the stream (RELAYD_ROTATE_STREAMS).
+        stream.trace_chunk = new
+        if new is not None and stream.channel.type is ChannelType.METADATA:
+            stream.ust_metadata_pushed = 0
+            state.drain(stream)
+        return
     if stream.output is not None:
         stream.output.switch_chunk(new)
         if new is None:

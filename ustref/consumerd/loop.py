@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import selectors
 import signal
 import socket
@@ -31,9 +32,18 @@ from dataclasses import dataclass
 
 from ustref.consumerd import effects, testpoint
 from ustref.consumerd.core import Core
-from ustref.consumerd.exchange import CreatePipe, Handover, OpenStreamFds, Send, Sock
+from ustref.consumerd.exchange import (
+    CreatePipe,
+    Handover,
+    OpenStreamFds,
+    RelaydSock,
+    Send,
+    SendRelaydData,
+    Sock,
+)
 from ustref.consumerd.registry import Channel, Stream
 from ustref.errors import TransportError, UstrefError
+from ustref.ids import RelaydId
 from ustref.transport.argv import ConsumerdArgv
 from ustref.transport.framing import hand_over, recv_some, send_all
 from ustref.transport.startup import HealthSocket, consumerd_side
@@ -89,6 +99,7 @@ class Shell:
         self.stop = False
         self.socks: dict[Sock, socket.socket] = {}
         self._watched: dict[int, Stream | Channel] = {}
+        self._relayd_watched: dict[RelaydSock, int] = {}
         self.now = 0
         """This turn's ``time.monotonic_ns()``, passed to every core entry point."""
         self.pause_pipe: testpoint.PausePipe | None = None
@@ -133,6 +144,7 @@ class Shell:
         try:
             while not self.stop and not self.core.closed:
                 self._sync_watched()
+                self._sync_relayds()
                 deadline = self.core.next_deadline()
                 timeout = None
                 if deadline is not None:
@@ -169,6 +181,8 @@ class Shell:
                 self.core.pause_data_consumption(state, self.now)
         elif isinstance(tag, Sock):
             self._receive(tag)
+        elif isinstance(tag, RelaydSock):
+            self._receive_relayd(tag, key.fd)
         elif isinstance(tag, Stream) and not self.core.consumes(tag):
             pass  # paused: leave the wait fd as it is until the data thread resumes
         elif isinstance(tag, (Stream, Channel)):
@@ -189,6 +203,68 @@ class Shell:
             self.core.receive(which, b"", [], self.now)
             return
         self.core.receive(which, data, fds, self.now)
+
+    def _receive_relayd(self, which: RelaydSock, fd: int) -> None:
+        """A relay daemon's reply bytes (its control socket); EOF or an error fails
+        the exchanges waiting on that relay only."""
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            log.error("%s socket: %s", which.value, exc)
+            data = b""
+        if not data:
+            self._unwatch_relayd(which)
+        self.core.receive(which, data, [], self.now)
+
+    def _unwatch_relayd(self, which: RelaydSock) -> None:
+        fd = self._relayd_watched.pop(which, None)
+        if fd is not None:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.sel.unregister(fd)
+
+    def _sync_relayds(self) -> None:
+        """Watch the control socket of every relay daemon connection with a live slot."""
+        wanted: dict[RelaydSock, int] = {}
+        for which in self.core.relayd_slots():
+            pair = self.core.registry.relayds.get(RelaydId(which.net_index))
+            if pair is not None and pair.control_fd is not None:
+                wanted[which] = pair.control_fd
+        for which, fd in list(self._relayd_watched.items()):
+            if wanted.get(which) != fd:
+                self._unwatch_relayd(which)
+        for which, fd in wanted.items():
+            if which not in self._relayd_watched:
+                try:
+                    self.sel.register(fd, selectors.EVENT_READ, which)
+                except (KeyError, ValueError, OSError) as exc:
+                    log.error("cannot watch %s fd %d: %s", which.value, fd, exc)
+                    continue
+                self._relayd_watched[which] = fd
+
+    def _send_relayd(self, net_index: int, data: bytes, *, control: bool) -> None:
+        """Write ``data`` whole on a relay daemon socket (blocking: in this slice a
+        slow relay stalls the shell while it takes a packet); a failure is the
+        relay's: its exchanges fail, the consumer goes on."""
+        pair = self.core.registry.relayds.get(RelaydId(net_index))
+        fd = None if pair is None else (pair.control_fd if control else pair.data_fd)
+        try:
+            if fd is None:
+                raise OSError(
+                    f"relayd {net_index} has no {'control' if control else 'data'} socket"
+                )
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    select.select([], [fd], [])  # a non-blocking socket: wait, as C's send would
+        except OSError as exc:
+            log.error("relayd %d: %s", net_index, exc)
+            which = RelaydSock(net_index)
+            self._unwatch_relayd(which)
+            self.core.close_relayd_slot(which)
 
     def _wake(self, fd: int, target: Stream | Channel) -> None:
         try:
@@ -237,7 +313,11 @@ class Shell:
                         self.core.complete(action, result, self.now)
                     continue
                 try:
-                    if isinstance(action, Send):
+                    if isinstance(action, SendRelaydData):
+                        self._send_relayd(action.net_index, action.data, control=False)
+                    elif isinstance(action, Send) and isinstance(action.sock, RelaydSock):
+                        self._send_relayd(action.sock.net_index, action.data, control=True)
+                    elif isinstance(action, Send) and isinstance(action.sock, Sock):
                         send_all(self.socks[action.sock], action.data, action.fds)
                     elif isinstance(action, Handover):
                         self._handover(action)

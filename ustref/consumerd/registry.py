@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output import naming
@@ -44,7 +45,8 @@ class Stream:
     """What the consumer polls: the stream's wait pipe, or for metadata the
     consumer's own ``ust_metadata_poll_pipe`` read end."""
     reader: StreamReader | None = None
-    output: StreamOutput | None = None
+    output: StreamOutput | RelayOutput | None = None
+    """The local stream file, or the relay daemon stream (``net_seq_idx`` set)."""
     trace_chunk: TraceChunk | None = None
     quiescent: bool = False
     opened_packet_in_current_trace_chunk: bool = True
@@ -92,6 +94,9 @@ class Channel:
     stream files (``<shm_path><cpu>``); empty for anonymous shm."""
     root_shm_path: str = ""
     """``channel->root_shm_path``: the session's shm directory, emptied at the end."""
+    relayd_id: RelaydId | None = None
+    """``channel->relayd_id``: the relay daemon connection its streams go to (``None``:
+    a local trace)."""
     wait_fd: int = -1
     """``channel->wait_fd`` (``lttng_ust_ctl_channel_get_wait_fd``), polled once the
     channel is handed over: its hang-up means the app side is gone."""
@@ -105,6 +110,9 @@ class Channel:
     metadata_cache: MetadataCache | None = None
     monitor_timer: PeriodicTimer | None = None
     """``consumer_timer_monitor_start()``: data channels with a monitor interval."""
+    live_timer: PeriodicTimer | None = None
+    """``consumer_timer_live_start()``: data channels of a live session
+    (``live_timer``, consumer-timer.c): flush each stream, or send a beacon index."""
     metadata_timer: PeriodicTimer | None = None
     """Metadata channels with a switch timer: ``metadata_switch_timer``
     (consumer-timer.c) asks the session daemon for new metadata at each firing."""
@@ -120,13 +128,18 @@ class Channel:
 class RelaydPair:
     """``struct consumer_relayd_sock_pair`` (consumer.h): the control and data
     sockets of one relay daemon connection, already handshaken by the session
-    daemon. ustref keeps them (and closes them on DESTROY_RELAYD or at exit)
-    but streams nothing over them yet."""
+    daemon, with the protocol version it agreed (``control_sock.major``/``minor``).
+    ``refcount`` counts the streams sending to it; ``destroy_flag`` is
+    ``consumer_flag_relayd_for_destroy``'s: the pair goes with its last stream."""
 
     sessiond_session_id: SessionId
     relayd_session_id: int = 0
     control_fd: int | None = None
     data_fd: int | None = None
+    major: int = 2
+    minor: int = 4
+    refcount: int = 0
+    destroy_flag: bool = False
 
     def close(self) -> None:
         close_fd(self.control_fd)

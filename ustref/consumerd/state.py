@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 
 from ustref.consumerd import streams
-from ustref.consumerd.exchange import Action, HandlerGen, Handover, Send, Sock
+from ustref.consumerd.exchange import Action, HandlerGen, Handover, Peer, RelaydSock, Send, Sock
 from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream
 from ustref.consumerd.ring_backend import Backend, PureBackend
 from ustref.errors import UstrefError
@@ -53,7 +53,7 @@ class ConsumerState:
     def act(self, action: Action) -> None:
         self._actions.append(action)
 
-    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Sock = Sock.COMMAND) -> None:
+    def send(self, data: bytes, fds: tuple[int, ...] = (), sock: Peer = Sock.COMMAND) -> None:
         self.act(Send(sock, data, fds))
 
     def send_status(self, code: ReturnCode, sock: Sock = Sock.COMMAND) -> None:
@@ -62,6 +62,18 @@ class ConsumerState:
 
     def handover(self, channel: Channel) -> None:
         self.act(Handover(channel))
+
+    def open_relayd_slot(self, sock: RelaydSock) -> None:
+        """A relay daemon control socket arrived: give it an exchange slot (the core's;
+        plain state has no slots)."""
+
+    def close_relayd_slot(self, sock: RelaydSock) -> None:
+        """A relay daemon connection went away: fail what waits on it (the core's)."""
+
+    def run_exchange(self, gen: HandlerGen, label: str) -> None:
+        """Run an exchange of the consumer's own (relay traffic of the data and
+        metadata threads); plain state runs it to its first wait and drops it."""
+        next(gen, None)
 
     def take_actions(self) -> list[Action]:
         actions, self._actions = self._actions, []

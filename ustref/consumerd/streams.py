@@ -18,6 +18,7 @@ import logging
 from collections.abc import Sequence
 
 from ustref.consumerd.registry import ChannelType, Stream
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.errors import UstrefError
 from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
@@ -44,6 +45,8 @@ as it is written (as the C consumer gives them back)."""
 def open_output(stream: Stream, *, with_index: bool = True) -> None:
     """``consumer_stream_create_output_files()``: open the stream's file in its chunk."""
     channel = stream.channel
+    if isinstance(stream.output, RelayOutput):
+        return  # a relay daemon stream keeps its output across chunks
     if stream.trace_chunk is None:
         stream.output = None
         return
@@ -145,7 +148,9 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
                 )
             )
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
-        if stream.output is not None:
+        if isinstance(stream.output, RelayOutput):
+            stream.output.write_subbuffers(batch, indexes)
+        elif stream.output is not None:
             stream.output.write_packets([subbuf.view for subbuf in batch], indexes)
         stream.consumed_bytes += padded
         return padded
@@ -158,7 +163,9 @@ def _metadata_sink(stream: Stream) -> Sink:
 
     def sink(batch: Sequence[Subbuffer]) -> int:
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
-        if stream.output is not None:
+        if isinstance(stream.output, RelayOutput):
+            stream.output.write_subbuffers(batch, metadata_version=stream.metadata_version)
+        elif stream.output is not None:
             stream.output.write_packets([subbuf.view for subbuf in batch])
         stream.consumed_bytes += padded
         return padded
@@ -282,7 +289,11 @@ def snapshot_stream(stream: Stream, nb_packets: int) -> None:
             continue
         try:
             padded = reader.get_padded_subbuf_size()
-            if stream.output is not None:
+            if isinstance(stream.output, RelayOutput):
+                size = reader.get_subbuf_size()
+                view = memoryview(reader.read_subbuf(padded))
+                stream.output.write_subbuffers([Subbuffer(pos, size, padded, view)])
+            elif stream.output is not None:
                 stream.output.write_packet([reader.read_subbuf(padded)], None)
         finally:
             reader.put_subbuf()

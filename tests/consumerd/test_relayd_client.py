@@ -1,0 +1,326 @@
+"""The relay daemon protocol client (``ustref.consumerd.relayd``, relayd.c) and the
+per-relay exchange slots of the core: every command is checked against the typed
+grammars of ``ustref.protocol.relayd``, and a relay that does not answer delays only
+the exchanges queued on its own control socket."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from ustref.consumerd import relayd as client
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import (
+    Acquire,
+    Received,
+    RelaydSock,
+    Send,
+    SendRelaydData,
+    Sock,
+    Wait,
+)
+from ustref.consumerd.relay_stream import RelayOutput
+from ustref.output.index import PacketIndex
+from ustref.protocol.consumer import LttngTraceChunkCommandType
+from ustref.protocol.relayd import (
+    ADD_STREAM_2_11,
+    CLOSE_TRACE_CHUNK,
+    GENERIC_REPLY,
+    HDR,
+    INDEX,
+    METADATA_PAYLOAD,
+    ROTATE_STREAMS,
+    STATUS_STREAM,
+    LttcommRelaydCommand,
+    RelaydGenericReply,
+    RelaydStatusStream,
+    rotation_positions,
+)
+from ustref.ring.reader import Subbuffer
+
+R0 = RelaydSock(0)
+R1 = RelaydSock(1)
+OK = RelaydGenericReply(ret_code=client.LTTNG_OK)
+
+
+def _core() -> Core:
+    core = Core()
+    core.open_relayd_slot(R0)
+    core.open_relayd_slot(R1)
+    return core
+
+
+def _sent(core: Core, sock: RelaydSock) -> list[bytes]:
+    return [a.data for a in core.take_actions() if isinstance(a, Send) and a.sock == sock]
+
+
+def _split(raw: bytes) -> tuple[LttcommRelaydCommand, bytes]:
+    header = HDR.parse(raw[: HDR.size])
+    payload = raw[HDR.size :]
+    assert header.data_size == len(payload)
+    return header.cmd, payload
+
+
+def test_add_stream_2_11_then_streams_sent() -> None:
+    core = _core()
+    relay = client.Relayd(R0, 2, 13)
+    result: list[int] = []
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(R0)
+        handle = yield from client.add_stream(
+            core,
+            relay,
+            channel_name="chan_0",
+            domain_name="ust",
+            pathname="uid/0/64-bit",
+            tracefile_size=0,
+            tracefile_count=0,
+            chunk_id=3,
+        )
+        result.append(handle)
+        yield from client.streams_sent(core, relay)
+
+    core.run_exchange(gen(), "test")
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_ADD_STREAM
+    msg = ADD_STREAM_2_11.parse(payload)
+    assert msg.names == b"chan_0\0ust/uid/0/64-bit\0"
+    assert (msg.channel_name_len, msg.pathname_len, msg.trace_chunk_id) == (7, 17, 3)
+    core.receive(R0, STATUS_STREAM.build(RelaydStatusStream(handle=9, ret_code=10)), [], 0)
+    assert result == [9]
+    (raw,) = _sent(core, R0)
+    assert _split(raw) == (LttcommRelaydCommand.RELAYD_STREAMS_SENT, b"")
+    core.receive(R0, GENERIC_REPLY.build(OK), [], 0)
+    assert core.in_flight(R0) is None
+
+
+def test_a_reply_after_the_wait_reaches_an_equal_key() -> None:
+    """Slots are keyed by value: the reply comes in on another RelaydSock(0) object."""
+    core = _core()
+    done: list[bool] = []
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(RelaydSock(0))
+        yield from client.streams_sent(core, client.Relayd(RelaydSock(0), 2, 13))
+        done.append(True)
+
+    core.run_exchange(gen(), "test")
+    core.receive(RelaydSock(0), GENERIC_REPLY.build(OK), [], 0)
+    assert done == [True]
+
+
+def test_an_error_code_fails_the_exchange() -> None:
+    core = _core()
+    relay = client.Relayd(R0, 2, 13)
+    failures: list[Exception] = []
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(R0)
+        try:
+            yield from client.close_stream(core, relay, 4, 7)
+        except client.RelaydError as exc:
+            failures.append(exc)
+
+    core.run_exchange(gen(), "test")
+    core.receive(R0, GENERIC_REPLY.build(RelaydGenericReply(ret_code=15)), [], 0)
+    assert failures and "close stream" in str(failures[0])
+
+
+def test_a_silent_relay_delays_only_its_own_slot() -> None:
+    """One relay that never answers: the exchanges queued on it wait; the other
+    relay's go on, and so do commands."""
+    core = _core()
+    done: list[str] = []
+
+    def talk(sock: RelaydSock, label: str) -> Generator[Wait, Received, None]:
+        yield Acquire(sock)
+        yield from client.quiescent_control(core, client.Relayd(sock, 2, 13), 1)
+        done.append(label)
+
+    core.run_exchange(talk(R0, "r0-a"), "r0-a")
+    core.run_exchange(talk(R0, "r0-b"), "r0-b")
+    core.run_exchange(talk(R1, "r1"), "r1")
+    assert core.in_flight(R0) == "r0-a" and core.in_flight(R1) == "r1"
+    core.receive(R1, GENERIC_REPLY.build(OK), [], 0)
+    assert done == ["r1"]
+    assert core.in_flight(Sock.COMMAND) is None
+    core.receive(R0, GENERIC_REPLY.build(OK), [], 0)
+    assert done == ["r1", "r0-a"] and core.in_flight(R0) == "r0-b"
+
+
+def test_relay_eof_fails_what_waits_on_it() -> None:
+    core = _core()
+    failures: list[str] = []
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(R0)
+        try:
+            yield from client.begin_data_pending(core, client.Relayd(R0, 2, 13), 5)
+        except Exception as exc:
+            failures.append(str(exc))
+
+    core.run_exchange(gen(), "test")
+    core.receive(R0, b"", [], 0)
+    assert failures == ["the relayd 0 control socket closed"]
+    assert R0 not in core.relayd_slots()
+
+
+def test_close_trace_chunk_returns_the_relay_path() -> None:
+    core = _core()
+    paths: list[str] = []
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(R0)
+        path = yield from client.close_trace_chunk(
+            core,
+            client.Relayd(R0, 2, 13),
+            chunk_id=1,
+            close_timestamp=1700000000,
+            close_command=LttngTraceChunkCommandType.LTTNG_TRACE_CHUNK_COMMAND_TYPE_MOVE_TO_COMPLETED,
+        )
+        paths.append(path)
+
+    core.run_exchange(gen(), "test")
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_CLOSE_TRACE_CHUNK
+    msg = CLOSE_TRACE_CHUNK.parse(payload)
+    assert (msg.chunk_id, msg.close_command.is_set) == (1, 1)
+    path = b"/srv/host/s-1/archives/x\0"
+    core.receive(R0, (10).to_bytes(4, "big") + len(path).to_bytes(4, "big"), [], 0)
+    assert paths == []
+    core.receive(R0, path, [], 0)
+    assert paths == ["/srv/host/s-1/archives/x"]
+
+
+def test_rotate_streams_positions() -> None:
+    core = _core()
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(R0)
+        yield from client.rotate_streams(
+            core, client.Relayd(R0, 2, 13), new_chunk_id=None, positions=[(1, 5), (2, 0)]
+        )
+
+    core.run_exchange(gen(), "test")
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_ROTATE_STREAMS
+    msg = ROTATE_STREAMS.parse(payload)
+    assert msg.new_chunk_id.is_set == 0
+    assert [(p.stream_id, p.rotate_at_seq_num) for p in rotation_positions(msg)] == [
+        (1, 5),
+        (2, 0),
+    ]
+
+
+@pytest.mark.parametrize(("minor", "size"), [(13, 80), (7, client.INDEX_1_0_LEN)])
+def test_index_size_follows_the_minor_version(minor: int, size: int) -> None:
+    index = PacketIndex(
+        offset=0,
+        packet_size=4096 * 8,
+        content_size=1000 * 8,
+        timestamp_begin=1,
+        timestamp_end=2,
+        events_discarded=0,
+        stream_id=0,
+        stream_instance_id=3,
+        packet_seq_num=4,
+    )
+    payload = client.index_payload(client.Relayd(R0, 2, minor), 7, 2, index)
+    assert len(payload) == size
+    if minor >= 8:
+        parsed = INDEX.parse(payload)
+        assert (parsed.relay_stream_id, parsed.net_seq_num, parsed.packet_seq_num) == (7, 2, 4)
+
+
+def test_metadata_and_data_framing() -> None:
+    cmd, payload = _split(client.metadata_command(5, b"/* CTF 1.8 */", 3))
+    assert cmd is LttcommRelaydCommand.RELAYD_SEND_METADATA
+    msg = METADATA_PAYLOAD.parse(payload)
+    assert (msg.stream_id, msg.padding_size, msg.payload) == (5, 3, b"/* CTF 1.8 */")
+    header = client.data_header(5, 9, 1000, 3096)
+    assert len(header) == 32
+    assert header[8:16] == (5).to_bytes(8, "big") and header[16:24] == (9).to_bytes(8, "big")
+
+
+def _subbuf(content: bytes, padded: int) -> Subbuffer:
+    return Subbuffer(
+        position=0,
+        subbuf_size=len(content),
+        padded_subbuf_size=padded,
+        view=memoryview(content + bytes(padded - len(content))),
+    )
+
+
+def test_relay_output_sends_content_then_index_then_closes() -> None:
+    """A data packet: header + content (no padding) on the data socket, its index on
+    the control socket; CLOSE_STREAM names the last sequence number sent, and the pair
+    loses its reference once the relay answered."""
+    core = _core()
+    closed: list[bool] = []
+    output = RelayOutput(
+        core,
+        client.Relayd(R0, 2, 13),
+        name="chan_0",
+        relay_stream_id=7,
+        metadata=False,
+        on_closed=lambda: closed.append(True),
+    )
+    index = PacketIndex(
+        offset=0,
+        packet_size=64 * 8,
+        content_size=5 * 8,
+        timestamp_begin=1,
+        timestamp_end=2,
+        events_discarded=0,
+        stream_id=0,
+        stream_instance_id=0,
+        packet_seq_num=0,
+    )
+    output.write_subbuffers([_subbuf(b"hello", 64)], [index])
+    actions = core.take_actions()
+    data = [a for a in actions if isinstance(a, SendRelaydData)]
+    assert len(data) == 1 and data[0].net_index == 0
+    assert data[0].data == client.data_header(7, 0, 5, 59) + b"hello"
+    (raw,) = [a.data for a in actions if isinstance(a, Send) and a.sock == R0]
+    assert _split(raw)[0] is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    output.close()
+    assert core.take_actions() == []  # queued behind the index exchange
+    core.receive(R0, GENERIC_REPLY.build(OK), [], 0)
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_CLOSE_STREAM
+    assert payload == (7).to_bytes(8, "big") + (0).to_bytes(8, "big")
+    assert closed == []
+    core.receive(R0, GENERIC_REPLY.build(OK), [], 0)
+    assert closed == [True]
+
+
+def test_relay_output_metadata_goes_on_the_control_socket() -> None:
+    core = _core()
+    output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="metadata", relay_stream_id=3, metadata=True
+    )
+    output.write_subbuffers([_subbuf(b"/* CTF */", 16)])
+    (raw,) = _sent(core, R0)
+    assert raw == client.metadata_command(3, b"/* CTF */", 7)
+    assert core.in_flight(R0) is None  # no reply to wait for
+
+
+def test_a_beacon_is_an_index_with_only_a_stream_id_and_an_end_time() -> None:
+    """``send_empty_index``: what the live timer sends for a stream with nothing to read."""
+    core = _core()
+    output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="chan_0", relay_stream_id=4, metadata=False
+    )
+    output.send_beacon(123456, 2)
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    index = INDEX.parse(payload)
+    assert (index.relay_stream_id, index.net_seq_num) == (4, (1 << 64) - 1)
+    assert (index.timestamp_end, index.stream_id, index.packet_size) == (123456, 2, 0)
