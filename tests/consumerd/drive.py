@@ -78,7 +78,7 @@ class Driver:
                     self._observe(action.sock, Direction.TO_SESSIOND, action.data, len(action.fds))
                 elif isinstance(action, Handover):
                     self._observe_handover(action)
-                else:
+                elif not isinstance(action, Send):  # a relay daemon's: for the test to read
                     effects.perform(action)
         return out
 

@@ -21,6 +21,7 @@ from ustref.consumerd.exchange import (
     Wait,
 )
 from ustref.consumerd.relay_stream import RelayOutput
+from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
 from ustref.protocol.consumer import LttngTraceChunkCommandType
 from ustref.protocol.relayd import (
@@ -189,11 +190,11 @@ def test_close_trace_chunk_returns_the_relay_path() -> None:
     assert cmd is LttcommRelaydCommand.RELAYD_CLOSE_TRACE_CHUNK
     msg = CLOSE_TRACE_CHUNK.parse(payload)
     assert (msg.chunk_id, msg.close_command.is_set) == (1, 1)
-    path = b"/srv/host/s-1/archives/x\0"
+    path = b"host/s-1/archives/x\0"
     core.receive(R0, (10).to_bytes(4, "big") + len(path).to_bytes(4, "big"), [], 0)
     assert paths == []
     core.receive(R0, path, [], 0)
-    assert paths == ["/srv/host/s-1/archives/x"]
+    assert paths == ["host/s-1/archives/x"]
 
 
 def test_rotate_streams_positions() -> None:
@@ -322,5 +323,5 @@ def test_a_beacon_is_an_index_with_only_a_stream_id_and_an_end_time() -> None:
     cmd, payload = _split(raw)
     assert cmd is LttcommRelaydCommand.RELAYD_SEND_INDEX
     index = INDEX.parse(payload)
-    assert (index.relay_stream_id, index.net_seq_num) == (4, (1 << 64) - 1)
+    assert (index.relay_stream_id, index.net_seq_num) == (4, U64_MAX)  # -1ULL: no packet
     assert (index.timestamp_end, index.stream_id, index.packet_size) == (123456, 2, 0)

@@ -8,21 +8,41 @@ consumer does (status, fd, status), long before anything is streamed over them.
 from __future__ import annotations
 
 import os
+from typing import cast
+
+import pytest
 
 from tests.consumerd.drive import Driver
+from tests.consumerd.fakes import bare_channel
 from ustref.consumerd import handlers
-from ustref.consumerd.exchange import RelaydSock
-from ustref.ids import RelaydId
+from ustref.consumerd.exchange import Action, RelaydSock, Send, Sock
+from ustref.consumerd.registry import ChannelType, Stream
+from ustref.consumerd.relayd import LTTNG_OK
+from ustref.consumerd.ring_backend import UstStream
+from ustref.ids import RelaydId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
     ConsumerMsgV2139,
     DestroyRelaydMember,
+    KeyArgs,
     LttngConsumerCommand,
     LttngStreamType,
+    OptionalU64,
     RelaydSockV2139,
+    TraceChunkExistsMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.relayd import (
+    GENERIC_REPLY,
+    HDR,
+    STATUS_STREAM,
+    TRACE_CHUNK_EXISTS_REPLY,
+    LttcommRelaydCommand,
+    RelaydGenericReply,
+    RelaydStatusStream,
+    RelaydTraceChunkExistsReply,
+)
 from ustref.protocol.sockets import LttcommSockProto
 
 
@@ -134,6 +154,107 @@ def test_destroy_waits_for_the_last_stream_of_the_pair() -> None:
         assert not core.registry.relayds
         assert not _is_open(control) and not _is_open(data)
         assert sock not in core.relayd_slots()
+    finally:
+        for fd in (peer1, peer2):
+            os.close(fd)
+
+
+def _chunk_exists(driver: Driver, net: int) -> list[Action]:
+    query = TraceChunkExistsMember(
+        relayd_id=OptionalU64(is_set=1, value=net), session_id=7, chunk_id=5
+    )
+    return driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS, query))
+
+
+def _relay_answers(driver: Driver, sent: list[Action], reply: bytes) -> list[object]:
+    """The relay daemon's reply to the RELAYD_TRACE_CHUNK_EXISTS the consumer sent."""
+    (request,) = [a for a in sent if isinstance(a, Send) and a.sock == RelaydSock(3)]
+    header = HDR.parse(request.data[: HDR.size])
+    assert header.cmd is LttcommRelaydCommand.RELAYD_TRACE_CHUNK_EXISTS
+    driver.core.receive(RelaydSock(3), reply, [], driver.now)
+    return driver.statuses(driver.actions())
+
+
+@pytest.mark.parametrize(
+    ("exists", "ret_code", "expected"),
+    [
+        (1, LTTNG_OK, LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE),
+        (0, LTTNG_OK, LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK),
+        (0, LTTNG_OK + 5, LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL),
+    ],
+)
+def test_trace_chunk_exists_asks_the_relay_daemon(
+    exists: int, ret_code: int, expected: LttcommReturnCode
+) -> None:
+    """``lttng_consumer_trace_chunk_exists``: a chunk this consumer does not hold is
+    looked up on the relay daemon (RELAYD_TRACE_CHUNK_EXISTS): EXISTS_REMOTE, UNKNOWN,
+    or RELAYD_FAIL when the relay answers an error."""
+    driver = Driver(observe=False)
+    control, peer1 = os.pipe()
+    data, peer2 = os.pipe()
+    try:
+        _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control)
+        _add(driver, LttngStreamType.LTTNG_STREAM_DATA, data)
+        sent = _chunk_exists(driver, 3)
+        # nothing answered yet: the command waits on the relay daemon
+        assert not [a for a in sent if isinstance(a, Send) and a.sock is Sock.COMMAND]
+        reply = RelaydTraceChunkExistsReply(
+            generic=RelaydGenericReply(ret_code=ret_code), trace_chunk_exists=exists
+        )
+        assert _relay_answers(driver, sent, TRACE_CHUNK_EXISTS_REPLY.build(reply)) == [expected]
+    finally:
+        for fd in (peer1, peer2):
+            os.close(fd)
+
+
+def test_trace_chunk_exists_of_an_unknown_relay_daemon_is_invalid() -> None:
+    driver = Driver()
+    assert driver.statuses(_chunk_exists(driver, 9)) == [
+        LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS
+    ]
+
+
+def test_get_channel_answers_relayd_fail_when_the_relay_is_gone() -> None:
+    """``send_channel_to_sessiond_and_relayd``: a streamed channel whose relay daemon
+    cannot take its streams answers RELAYD_FAIL alone (no hand-over)."""
+    driver = Driver()
+    channel = bare_channel(4, ChannelType.DATA, relayd_id=RelaydId(3))
+    driver.core.registry.channels[channel.key] = channel
+    get = _msg(LttngConsumerCommand.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=4))
+    actions = driver.command(get)
+    assert driver.statuses(actions) == [LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL]
+    assert not channel.sent_to_sessiond
+
+
+def test_setup_metadata_answers_relayd_fail_when_streams_sent_fails() -> None:
+    """``setup_metadata``: the metadata stream is announced (RELAYD_ADD_STREAM), then
+    RELAYD_STREAMS_SENT; the relay refusing the latter answers RELAYD_FAIL."""
+    driver = Driver(observe=False)
+    control, peer1 = os.pipe()
+    data, peer2 = os.pipe()
+    try:
+        _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control)
+        _add(driver, LttngStreamType.LTTNG_STREAM_DATA, data)
+        channel = bare_channel(5, ChannelType.METADATA, relayd_id=RelaydId(3))
+        stream = Stream(
+            key=StreamKey(0), channel=channel, cpu=0, ust=cast(UstStream, object()), wait_fd=-1
+        )
+        channel.streams.append(stream)
+        driver.core.registry.channels[channel.key] = channel
+        setup = _msg(LttngConsumerCommand.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=5))
+        sent = driver.command(setup)
+        relay = [a for a in sent if isinstance(a, Send) and a.sock == RelaydSock(3)]
+        assert HDR.parse(relay[0].data[: HDR.size]).cmd is LttcommRelaydCommand.RELAYD_ADD_STREAM
+        added = RelaydStatusStream(handle=9, ret_code=LTTNG_OK)
+        driver.core.receive(RelaydSock(3), STATUS_STREAM.build(added), [], driver.now)
+        sent = driver.actions()
+        relay = [a for a in sent if isinstance(a, Send) and a.sock == RelaydSock(3)]
+        assert HDR.parse(relay[0].data[: HDR.size]).cmd is LttcommRelaydCommand.RELAYD_STREAMS_SENT
+        refused = RelaydGenericReply(ret_code=LTTNG_OK + 5)
+        driver.core.receive(RelaydSock(3), GENERIC_REPLY.build(refused), [], driver.now)
+        assert driver.statuses(driver.actions()) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL
+        ]
     finally:
         for fd in (peer1, peer2):
             os.close(fd)

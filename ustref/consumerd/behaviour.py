@@ -709,9 +709,10 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
-                "single status: a stream could not be announced to the relayd (ustref "
-                "streams nothing to a relayd)",
-                only="C",
+                "single status: a stream could not be announced to the relayd",
+                tests=(
+                    "tests/consumerd/test_relayd_sockets.py::test_get_channel_answers_relayd_fail_when_the_relay_is_gone",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
@@ -916,8 +917,11 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
-                "RELAYD_STREAMS_SENT failed (ustref streams nothing to a relayd)",
-                only="C",
+                "RELAYD_STREAMS_SENT failed",
+                tests=(
+                    "tests/consumerd/test_relayd_sockets.py::"
+                    "test_setup_metadata_answers_relayd_fail_when_streams_sent_fails",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
@@ -1396,8 +1400,10 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE,
-                "open on the relayd (ustref asks no relayd: UNKNOWN_TRACE_CHUNK)",
-                only="C",
+                "open on the relayd",
+                tests=(
+                    "tests/consumerd/test_relayd_sockets.py::test_trace_chunk_exists_asks_the_relay_daemon",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK,
@@ -1406,13 +1412,17 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_INVALID_PARAMETERS,
-                "unknown relayd id (ustref asks no relayd)",
-                only="C",
+                "unknown relayd id",
+                tests=(
+                    "tests/consumerd/test_relayd_sockets.py::test_trace_chunk_exists_of_an_unknown_relay_daemon_is_invalid",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
-                "the relayd query failed (ustref asks no relayd)",
-                only="C",
+                "the relayd query failed",
+                tests=(
+                    "tests/consumerd/test_relayd_sockets.py::test_trace_chunk_exists_asks_the_relay_daemon",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
