@@ -65,13 +65,7 @@ class Driver:
         while actions := self.core.take_actions():
             for action in actions:
                 if isinstance(action, (OpenStreamFds, CreatePipe)):
-                    try:
-                        result = effects.perform(action)
-                    except OSError as exc:
-                        self.core.complete(action, exc, self.now)
-                    else:
-                        assert result is not None
-                        self.core.complete(action, result, self.now)
+                    self.core.complete(action, effects.answer(action), self.now)
                     continue
                 out.append(action)
                 if isinstance(action, Send) and isinstance(action.sock, Sock):

@@ -30,12 +30,24 @@ from ustref.consumerd.exchange import (
     OpenStreamFds,
     Received,
     RemoveShmFiles,
+    Request,
     SetNonBlocking,
     WriteMonitor,
 )
 from ustref.errors import LocalProtocolError, UstrefError
 
 log = logging.getLogger("ustref.consumerd")
+
+
+def answer(request: Request) -> Received | OSError:
+    """Perform ``request``; what :meth:`~ustref.consumerd.core.Core.complete` takes
+    back: the fds it made, or the ``OSError`` it met."""
+    try:
+        result = perform(request)
+    except OSError as exc:
+        return exc
+    assert result is not None
+    return result
 
 
 def perform(action: Action) -> Received | None:

@@ -304,13 +304,7 @@ class Shell:
         while actions := self.core.take_actions():
             for action in actions:
                 if isinstance(action, (OpenStreamFds, CreatePipe)):
-                    try:
-                        result = effects.perform(action)
-                    except OSError as exc:
-                        self.core.complete(action, exc, self.now)
-                    else:
-                        assert result is not None
-                        self.core.complete(action, result, self.now)
+                    self.core.complete(action, effects.answer(action), self.now)
                     continue
                 try:
                     if isinstance(action, SendRelaydData):
