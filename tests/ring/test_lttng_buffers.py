@@ -106,7 +106,10 @@ def test_snapshot_session(
     )
     sessiond.run_lttng("enable-event", "--userspace", "-c", "ch", EVENTS)
     sessiond.run_lttng("start", "snap")
-    sessiond.run(app, "1000")
+    # One CPU, one stream: a thread migrating mid-run would start afresh in
+    # another CPU's empty buffer and keep both ends of the run there.
+    cpu = min(os.sched_getaffinity(0))
+    sessiond.run("taskset", "--cpu-list", str(cpu), app, "1000")
     sessiond.run_lttng("stop", "snap")
     record = tmp_path / "record"
     sessiond.run_lttng("snapshot", "record", "-s", "snap", f"{record}")
