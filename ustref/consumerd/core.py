@@ -75,10 +75,12 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.relay_cleanup import cleanup_relayd, reap_inactive_streams
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
+from ustref.ids import RelaydId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -227,6 +229,9 @@ class Core(ConsumerState):
                 close_fd(fd)
             return
         if not data and not fds:
+            if isinstance(sock, RelaydSock):
+                self.relayd_failed(sock.net_index, now)
+                return
             self._eof(slot)
             return
         if sock is Sock.METADATA or isinstance(sock, RelaydSock):
@@ -241,6 +246,7 @@ class Core(ConsumerState):
         slot.data += data
         slot.fds.extend(fds)
         self._pump()
+        reap_inactive_streams(self)
 
     def complete(self, request: Request, result: Received | OSError, now: int) -> None:
         """The shell performed ``request``: its fds, or the ``OSError`` it met."""
@@ -254,6 +260,7 @@ class Core(ConsumerState):
         else:
             self._advance(exchange, result)
         self._pump()
+        reap_inactive_streams(self)
 
     def stream_ready(self, stream: Stream, now: int, *, hangup: bool = False) -> None:
         """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell
@@ -264,6 +271,16 @@ class Core(ConsumerState):
             lifetime.stream_hangup(self, stream)
         else:
             self.drain(stream)
+        reap_inactive_streams(self)
+
+    def relayd_failed(self, net_index: int, now: int) -> None:
+        """The shell met an I/O error (or EOF) on a socket of the relay daemon
+        connection ``net_index``: ``lttng_consumer_cleanup_relayd``
+        (:mod:`ustref.consumerd.relay_cleanup`), then its streams are deleted."""
+        self.now = now
+        cleanup_relayd(self, RelaydId(net_index))
+        self.close_relayd_slot(RelaydSock(net_index))  # a slot without a pair too
+        reap_inactive_streams(self)
 
     def channel_hangup(self, channel: Channel, now: int) -> None:
         """:func:`ustref.consumerd.lifetime.channel_hangup`."""
@@ -560,6 +577,7 @@ class Core(ConsumerState):
         for channel in list(self.registry.channels.values()):
             if channel.live_timer is not None and channel.live_timer.fire(now):
                 self._live_timer(channel)
+        reap_inactive_streams(self)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """Mirrors ``metadata_switch_timer``: ask the session

@@ -262,9 +262,8 @@ class Shell:
                     select.select([], [fd], [])  # a non-blocking socket: wait, as C's send would
         except OSError as exc:
             log.error("relayd %d: %s", net_index, exc)
-            which = RelaydSock(net_index)
-            self._unwatch_relayd(which)
-            self.core.close_relayd_slot(which)
+            self._unwatch_relayd(RelaydSock(net_index))
+            self.core.relayd_failed(net_index, self.now)
 
     def _wake(self, fd: int, target: Stream | Channel) -> None:
         try:
