@@ -273,6 +273,26 @@ class Core(ConsumerState):
             self.drain(stream)
         reap_inactive_streams(self)
 
+    def relayd_stalled(self, net_index: int, stalled: bool, now: int) -> None:
+        """The relay daemon connection ``net_index`` has bytes its sockets did not
+        take (``stalled``), or took the last of them. While stalled, its streams are
+        not consumed (:meth:`consumes`): their sub-buffers wait in the ring buffers,
+        as a C data thread blocked in ``sendmsg`` leaves them; other streams go on.
+        Once it drains, each of its streams is drained (a wake-up may have come
+        meanwhile)."""
+        self.now = now
+        if stalled:
+            self.stalled_relayds.add(net_index)
+            return
+        if net_index not in self.stalled_relayds:
+            return
+        self.stalled_relayds.discard(net_index)
+        for stream in list(self.registry.streams()):
+            output = stream.output
+            if isinstance(output, RelayOutput) and output.relayd.sock.net_index == net_index:
+                self.drain(stream)
+        reap_inactive_streams(self)
+
     def relayd_failed(self, net_index: int, now: int) -> None:
         """The shell met an I/O error (or EOF) on a socket of the relay daemon
         connection ``net_index``: ``lttng_consumer_cleanup_relayd``

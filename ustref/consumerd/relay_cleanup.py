@@ -52,6 +52,7 @@ def cleanup_relayd(state: ConsumerState, net: RelaydId) -> None:
         return
     log.error("relayd %d: connection failed; cleaning up its streams", net)
     pair.close()
+    state.stalled_relayds.discard(net)
     for stream in state.registry.streams():
         output = stream.output
         if isinstance(output, RelayOutput) and output.relayd.sock.net_index == net:
