@@ -356,3 +356,42 @@ def test_a_failed_begin_data_pending_does_not_clean_up(streamed: Streamed) -> No
     actions = driver.actions()
     assert _answer_data_pending(driver, actions) == 0
     _gone(streamed, [a for a in actions if not isinstance(a, Send) or a.sock != RelaydSock(NET)])
+
+
+def _closes(actions: list[Action]) -> list[int]:
+    """The relay stream ids of the RELAYD_CLOSE_STREAM commands sent."""
+    out = []
+    for a in actions:
+        if isinstance(a, Send) and a.sock == RelaydSock(NET):
+            assert HDR.parse(a.data[: HDR.size]).cmd is LttcommRelaydCommand.RELAYD_CLOSE_STREAM
+            out.append(int.from_bytes(a.data[HDR.size : HDR.size + 8], "big"))
+    return out
+
+
+def test_streams_still_open_at_exit_are_closed_on_the_relay(streamed: Streamed) -> None:
+    """``destroy_data_stream_ht`` / ``destroy_metadata_stream_ht`` at the end of the
+    threads: each stream's RELAYD_CLOSE_STREAM, one at a time on the control socket;
+    the pair is closed once they are answered (``cleanup_relayd_ht``)."""
+    core = streamed.driver.core
+    core.shutdown(0)
+    assert _closes(core.take_actions()) == [10]
+    assert core.relay_exchanges_pending()
+    assert RelaydId(NET) in core.registry.relayds and _is_open(streamed.control)
+    ok = GENERIC_REPLY.build(RelaydGenericReply(ret_code=client.LTTNG_OK))
+    for expected in ([11], [12], []):
+        core.receive(RelaydSock(NET), ok, [], 0)
+        assert _closes(core.take_actions()) == expected
+    assert not core.relay_exchanges_pending()
+    core.finish_shutdown(0)
+    assert not core.registry.relayds
+    assert not _is_open(streamed.control) and not _is_open(streamed.data_fd)
+
+
+def test_a_relay_silent_at_exit_is_closed_all_the_same(streamed: Streamed) -> None:
+    core = streamed.driver.core
+    core.shutdown(0)
+    assert _closes(core.take_actions()) == [10]
+    core.finish_shutdown(0)  # the shell stopped waiting
+    assert not core.registry.relayds
+    assert not core.relay_exchanges_pending()
+    assert not _is_open(streamed.control)

@@ -652,8 +652,14 @@ class Core(ConsumerState):
     # -- shutdown ------------------------------------------------------------------------
 
     def shutdown(self, now: int) -> None:
-        """``lttng_consumer_cleanup`` on exit: flush every stream, write what is
-        readable, close the files."""
+        """The end of the data and metadata threads (``destroy_data_stream_ht``,
+        ``destroy_metadata_stream_ht``) and ``lttng_consumer_cleanup`` on exit: flush
+        every stream, write what is readable, close the files; a stream sent to a
+        relay daemon is closed there (RELAYD_CLOSE_STREAM, ``consumer_stream_close``).
+        A relay daemon connection with nothing in flight is closed now
+        (``cleanup_relayd_ht``); one still waiting for replies is closed by
+        :meth:`finish_shutdown`, once the shell has let them come
+        (:meth:`relay_exchanges_pending`) or given up waiting."""
         self.now = now
         for stream in list(self.registry.streams()):
             if stream.reader is None:
@@ -665,15 +671,30 @@ class Core(ConsumerState):
                 streams.drain(stream)
             except (UstrefError, OSError) as exc:
                 log.error("stream %s at exit: %s", stream.name, exc)
-            if isinstance(stream.output, RelayOutput):
-                # No loop turn is left to wait for a CLOSE_STREAM reply: the relay
-                # daemon sees the connection close instead.
-                stream.output.closed = True
-                stream.output = None
             streams.close_output(stream)
         for channel in list(self.registry.channels.values()):
             lifetime.destroy_channel(self, channel)
         self.chunks.put_each_chunk()
-        for pair in self.registry.relayds.values():
+        for net, pair in list(self.registry.relayds.items()):
+            if not self._relay_busy(RelaydSock(net)):
+                pair.close()
+                del self.registry.relayds[net]
+                self.close_relayd_slot(RelaydSock(net))
+
+    def _relay_busy(self, sock: RelaydSock) -> bool:
+        slot = self._slots.get(sock)
+        return slot is not None and not slot.eof and (slot.owner is not None or bool(slot.queue))
+
+    def relay_exchanges_pending(self) -> bool:
+        """Whether an exchange still waits on a relay daemon's control socket (at exit:
+        the RELAYD_CLOSE_STREAM replies)."""
+        return any(self._relay_busy(s) for s in self._slots if isinstance(s, RelaydSock))
+
+    def finish_shutdown(self, now: int) -> None:
+        """The rest of ``cleanup_relayd_ht``: close every relay daemon connection left,
+        failing what still waits on it (the shell stopped waiting)."""
+        self.now = now
+        for net, pair in list(self.registry.relayds.items()):
             pair.close()
-        self.registry.relayds.clear()
+            del self.registry.relayds[net]
+            self.close_relayd_slot(RelaydSock(net))

@@ -49,6 +49,10 @@ from ustref.transport.startup import HealthSocket, consumerd_side
 
 log = logging.getLogger("ustref.consumerd")
 
+EXIT_RELAY_WAIT_NS = 5_000_000_000
+"""How long the daemon waits at exit for relay daemons to take their last bytes and
+answer RELAYD_CLOSE_STREAM (C waits without bound)."""
+
 HEALTH_MSG_SIZE = 4
 """``sizeof(struct health_comm_msg)`` (``uint32_t cmd``, packed)."""
 HEALTH_REPLY = bytes(8)
@@ -176,6 +180,8 @@ class Shell:
         finally:
             self.core.shutdown(time.monotonic_ns())
             self._flush_actions()
+            self._relay_replies_at_exit()
+            self.core.finish_shutdown(time.monotonic_ns())
             self._relay_out_at_exit()
             for sock in self.socks.values():
                 sock.close()
@@ -358,6 +364,50 @@ class Shell:
             if not live:
                 self._unwatch_relay_out(fd)
                 self.relay_out.drop(fd)
+
+    def _relay_replies_at_exit(self) -> None:
+        """At exit, let the relay daemons take the last packets and answer the
+        RELAYD_CLOSE_STREAM of every stream (C waits for each reply in
+        ``consumer_stream_relayd_close``), for at most :data:`EXIT_RELAY_WAIT_NS`: a
+        relay that does not answer must not keep the daemon from exiting."""
+        deadline = time.monotonic_ns() + EXIT_RELAY_WAIT_NS
+        with selectors.DefaultSelector() as sel:
+            while self.core.relay_exchanges_pending() or self.relay_out.fds():
+                self._sync_relayds()
+                self._sync_relay_out()
+                left = deadline - time.monotonic_ns()
+                if left <= 0:
+                    log.error("relay daemons did not answer at exit; closing them")
+                    return
+                watched = self._relay_exit_watch(sel)
+                if not watched:
+                    return
+                for key, mask in sel.select(left / 1e9):
+                    self.now = time.monotonic_ns()
+                    out, which = key.data
+                    if mask & selectors.EVENT_WRITE and out is not None:
+                        self._relay_writable(key.fd)
+                    if mask & selectors.EVENT_READ and which is not None:
+                        self._receive_relayd(which, key.fd)
+                    self._flush_actions()
+
+    def _relay_exit_watch(self, sel: selectors.BaseSelector) -> int:
+        """(Re)fill ``sel`` with the relay control sockets (their replies) and the
+        relay sockets with a backlog; how many are watched."""
+        for key in list(sel.get_map().values()):
+            sel.unregister(key.fileobj)
+        wanted: dict[int, tuple[_RelayOut | None, RelaydSock | None]] = {}
+        for which, fd in self._relayd_watched.items():
+            wanted[fd] = (None, which)
+        for fd, out in self._relay_out_watched.items():
+            wanted[fd] = (out, wanted.get(fd, (None, None))[1])
+        for fd, (backlog, replies) in wanted.items():
+            events = (selectors.EVENT_WRITE if backlog is not None else 0) | (
+                selectors.EVENT_READ if replies is not None else 0
+            )
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                sel.register(fd, events, (backlog, replies))
+        return len(sel.get_map())
 
     def _relay_out_at_exit(self) -> None:
         """At exit, what the relay daemon sockets take at once is written; the rest is

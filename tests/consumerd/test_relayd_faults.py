@@ -1,0 +1,159 @@
+"""A relay daemon that dies, or stops, in the middle of a session: the same scenario
+with the C lttng-consumerd and with ustref-consumerd under the real lttng-sessiond
+2.13.9, a real ``lttng-relayd`` started by the test on free ports.
+
+One session streams to the relay, another, local, traces the same application at the
+same time. While the application runs and packets reach the relay, the relay is
+killed (SIGKILL, by pid). The consumer must stay up, answer the ``lttng`` commands
+that follow (``list``, ``stop`` and ``destroy`` of both sessions) as the C consumer
+does — same exit codes, same messages — and the local session must keep every event
+of the application.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.consumerd.test_relayd_streaming import Relayd, relayd_process
+from tests.consumerd.test_side_by_side import _listing, _mask, ustref_consumerd
+from ustref.lttng import SessionDaemon
+
+pytestmark = pytest.mark.lttng
+
+EVENTS = 3000
+"""Events the application emits, one every :data:`PERIOD_US` µs (a few seconds)."""
+PERIOD_US = "500"
+EVENT = "lttng_ust_tracef:*"
+CONSUMERS = ("lttng-consumerd", "ustref-consumer")
+"""``comm`` of the C and of the ustref consumer daemon (15 characters at most)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    commands: list[tuple[str, int, str]]
+    """Each ``lttng`` command after the relay's death: words, exit code, output."""
+    local_events: int
+    consumers_alive: bool
+
+
+def _masked(text: str, tmp: Path, relay: Relayd) -> str:
+    text = text.replace(str(tmp), "<tmp>")
+    text = text.replace(str(relay.ctrl), "<ctrl>").replace(str(relay.data), "<data>")
+    return "\n".join(_mask(line) for line in text.splitlines())
+
+
+def _create(sd: SessionDaemon, name: str, *output: str) -> None:
+    """A session with a channel of small sub-buffers, so that packets reach the relay
+    while the application runs."""
+    sd.run_lttng("create", name, *output)
+    sd.run_lttng("enable-channel", "--userspace", f"--session={name}", "--subbuf-size=4096", "chan")
+    sd.run_lttng("enable-event", "--userspace", f"--session={name}", "--channel=chan", EVENT)
+    sd.run_lttng("start", name)
+
+
+def _relay_has_packets(out: Path) -> bool:
+    return any(path.is_file() and path.stat().st_size > 0 for path in out.rglob("chan_*"))
+
+
+def _consumers(sd: SessionDaemon) -> list[int]:
+    return [info.pid for info in sd.children() if info.comm in CONSUMERS]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def kill_relay(
+    consumer: str | None, tmp: Path, app: Path, *, stop_instead: bool = False
+) -> Outcome:
+    """The scenario; ``stop_instead`` stops the relay (SIGSTOP) instead of killing it,
+    and lets it go on (SIGCONT) once the local session is destroyed."""
+    extra = [f"--consumerd64-path={consumer}"] if consumer else []
+    out = tmp / "relay"
+    local = tmp / "local"
+    with (
+        SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd,
+        relayd_process(out) as relay,
+    ):
+        _create(sd, "net", f"--set-url={relay.url}")
+        _create(sd, "local", f"--output={local}")
+        consumers = _consumers(sd)
+        assert consumers, "no consumer daemon"
+        env = sd.env
+        traced = subprocess.Popen([str(app), str(EVENTS), PERIOD_US], env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while not _relay_has_packets(out):
+                assert traced.poll() is None, "the app ended before a packet reached the relay"
+                assert time.monotonic() < deadline, "no packet reached the relay"
+                time.sleep(0.01)
+            if stop_instead:
+                relay.proc.send_signal(signal.SIGSTOP)
+            else:
+                relay.proc.kill()
+                relay.proc.wait()
+            assert traced.wait(120) == 0
+        finally:
+            if traced.poll() is None:
+                traced.kill()
+                traced.wait()
+        commands = [
+            ("list",),
+            ("stop", "local"),
+            ("destroy", "local"),
+        ]
+        if stop_instead:
+            commands.append(("list",))
+        results = []
+        for words in commands:
+            done = sd.run_lttng(*words, check=False, timeout=120)
+            results.append((" ".join(words), done.returncode, done.stdout + done.stderr))
+        if stop_instead:
+            relay.proc.send_signal(signal.SIGCONT)
+        for words in (("stop", "net"), ("list", "net"), ("destroy", "net"), ("list",)):
+            done = sd.run_lttng(*words, check=False, timeout=120)
+            results.append((" ".join(words), done.returncode, done.stdout + done.stderr))
+        alive = all(_alive(pid) for pid in consumers)
+        masked = [(w, rc, _masked(text, tmp, relay)) for w, rc, text in results]
+    return Outcome(masked, len(_listing(local)), alive)
+
+
+@pytest.fixture(scope="module")
+def tracef_app(app_builder: Callable[[str], Path]) -> Path:
+    return app_builder("tracef_app")
+
+
+def test_a_relay_killed_mid_session(tmp_path: Path, tracef_app: Path) -> None:
+    c = kill_relay(None, tmp_path / "c", tracef_app)
+    u = kill_relay(ustref_consumerd(), tmp_path / "ustref", tracef_app)
+    assert c.consumers_alive, "the C consumer died with the relay"
+    assert u.consumers_alive, "ustref-consumerd died with the relay"
+    assert c.local_events == EVENTS, "the C consumer lost local events"
+    assert u.local_events == EVENTS
+    assert u.commands == c.commands
+
+
+def test_a_stopped_relay_delays_only_its_own_session(tmp_path: Path, tracef_app: Path) -> None:
+    """SIGSTOP instead of SIGKILL: ustref-consumerd keeps consuming the local session
+    (every event recorded, ``stop`` and ``destroy`` answered while the relay is
+    stopped); the streaming session ends once the relay goes on. Not compared with
+    the C consumer, whose data thread blocks in ``sendmsg`` on the stopped relay's
+    full socket and so stops consuming the local session too (spec/consumerd.md)."""
+    u = kill_relay(ustref_consumerd(), tmp_path / "ustref", tracef_app, stop_instead=True)
+    assert u.consumers_alive
+    assert u.local_events == EVENTS
+    codes = {words: rc for words, rc, _ in u.commands}
+    assert codes["stop local"] == codes["destroy local"] == 0
+    assert codes["stop net"] == codes["destroy net"] == 0, u.commands
