@@ -75,11 +75,14 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def kill_relay(
-    consumer: str | None, tmp: Path, app: Path, *, stop_instead: bool = False
-) -> Outcome:
-    """The scenario; ``stop_instead`` stops the relay (SIGSTOP) instead of killing it,
-    and lets it go on (SIGCONT) once the local session is destroyed."""
+def _run(sd: SessionDaemon, *words: str) -> tuple[str, int, str]:
+    done = sd.run_lttng(*words, check=False, timeout=120)
+    return " ".join(words), done.returncode, done.stdout + done.stderr
+
+
+def kill_relay(consumer: str | None, tmp: Path, app: Path) -> Outcome:
+    """Both sessions traced; once packets reach the relay, it is killed (SIGKILL)
+    while the application goes on; then ``list``, ``stop`` and ``destroy`` of both."""
     extra = [f"--consumerd64-path={consumer}"] if consumer else []
     out = tmp / "relay"
     local = tmp / "local"
@@ -91,43 +94,78 @@ def kill_relay(
         _create(sd, "local", f"--output={local}")
         consumers = _consumers(sd)
         assert consumers, "no consumer daemon"
-        env = sd.env
-        traced = subprocess.Popen([str(app), str(EVENTS), PERIOD_US], env=env)
+        traced = subprocess.Popen([str(app), str(EVENTS), PERIOD_US], env=sd.env)
         try:
             deadline = time.monotonic() + 30
             while not _relay_has_packets(out):
                 assert traced.poll() is None, "the app ended before a packet reached the relay"
                 assert time.monotonic() < deadline, "no packet reached the relay"
                 time.sleep(0.01)
-            if stop_instead:
-                relay.proc.send_signal(signal.SIGSTOP)
-            else:
-                relay.proc.kill()
-                relay.proc.wait()
+            relay.proc.kill()
+            relay.proc.wait()
             assert traced.wait(120) == 0
         finally:
             if traced.poll() is None:
                 traced.kill()
                 traced.wait()
-        commands = [
-            ("list",),
-            ("stop", "local"),
-            ("destroy", "local"),
+        results = [
+            _run(sd, *words)
+            for words in (
+                ("list",),
+                ("stop", "local"),
+                ("stop", "net"),
+                ("list", "net"),
+                ("destroy", "net"),
+                ("destroy", "local"),
+                ("list",),
+            )
         ]
-        if stop_instead:
-            commands.append(("list",))
-        results = []
-        for words in commands:
-            done = sd.run_lttng(*words, check=False, timeout=120)
-            results.append((" ".join(words), done.returncode, done.stdout + done.stderr))
-        if stop_instead:
-            relay.proc.send_signal(signal.SIGCONT)
-        for words in (("stop", "net"), ("list", "net"), ("destroy", "net"), ("list",)):
-            done = sd.run_lttng(*words, check=False, timeout=120)
-            results.append((" ".join(words), done.returncode, done.stdout + done.stderr))
         alive = all(_alive(pid) for pid in consumers)
         masked = [(w, rc, _masked(text, tmp, relay)) for w, rc, text in results]
     return Outcome(masked, len(_listing(local)), alive)
+
+
+STALL_EVENTS = 300_000
+"""Enough packets (some 13 MB) to fill the stopped relay's socket buffers."""
+
+
+def stop_relay(consumer: str, tmp: Path, app: Path) -> Outcome:
+    """The relay is stopped (SIGSTOP) once both sessions are started and their streams
+    announced; an application then emits :data:`STALL_EVENTS` events as fast as it
+    can. The local channel blocks the application rather than discard
+    (``--blocking-timeout=inf``): the application ends only if the consumer keeps
+    consuming the local session while the relay's sockets are full. Then the local
+    session is stopped and destroyed, the relay goes on (SIGCONT), and the streaming
+    session is stopped and destroyed."""
+    out = tmp / "relay"
+    local = tmp / "local"
+    with (
+        SessionDaemon(
+            extra_args=[f"--consumerd64-path={consumer}"],
+            workdir=tmp / "sessiond",
+            lock_timeout=1800,
+        ) as sd,
+        relayd_process(out) as relay,
+    ):
+        _create(sd, "net", f"--set-url={relay.url}")
+        sd.run_lttng("create", "local", f"--output={local}")
+        sd.run_lttng(
+            "enable-channel", "--userspace", "--session=local", "--blocking-timeout=inf", "chan"
+        )
+        sd.run_lttng("enable-event", "--userspace", "--session=local", "--channel=chan", EVENT)
+        sd.run_lttng("start", "local")
+        consumers = _consumers(sd)
+        # A first application: the per-UID channels are created and their streams
+        # announced to the relay (a GET_CHANNEL waiting on a stopped relay would hold
+        # the command socket, as in C).
+        sd.run(app, "1")
+        relay.proc.send_signal(signal.SIGSTOP)
+        sd.run(app, str(STALL_EVENTS), env={"LTTNG_UST_ALLOW_BLOCKING": "1"}, timeout=300)
+        results = [_run(sd, *words) for words in (("stop", "local"), ("destroy", "local"))]
+        relay.proc.send_signal(signal.SIGCONT)
+        results += [_run(sd, *words) for words in (("stop", "net"), ("destroy", "net"))]
+        alive = all(_alive(pid) for pid in consumers)
+    return Outcome(results, len(_listing(local)), alive)
 
 
 @pytest.fixture(scope="module")
@@ -146,14 +184,10 @@ def test_a_relay_killed_mid_session(tmp_path: Path, tracef_app: Path) -> None:
 
 
 def test_a_stopped_relay_delays_only_its_own_session(tmp_path: Path, tracef_app: Path) -> None:
-    """SIGSTOP instead of SIGKILL: ustref-consumerd keeps consuming the local session
-    (every event recorded, ``stop`` and ``destroy`` answered while the relay is
-    stopped); the streaming session ends once the relay goes on. Not compared with
-    the C consumer, whose data thread blocks in ``sendmsg`` on the stopped relay's
-    full socket and so stops consuming the local session too (spec/consumerd.md)."""
-    u = kill_relay(ustref_consumerd(), tmp_path / "ustref", tracef_app, stop_instead=True)
+    """Not run with the C consumer: its data thread blocks in ``sendmsg`` on the
+    stopped relay's full socket, so it stops consuming the local session too and the
+    blocking application never ends (spec/consumerd.md)."""
+    u = stop_relay(ustref_consumerd(), tmp_path / "ustref", tracef_app)
     assert u.consumers_alive
-    assert u.local_events == EVENTS
-    codes = {words: rc for words, rc, _ in u.commands}
-    assert codes["stop local"] == codes["destroy local"] == 0
-    assert codes["stop net"] == codes["destroy net"] == 0, u.commands
+    assert u.local_events == STALL_EVENTS + 1
+    assert [rc for _, rc, _ in u.commands] == [0, 0, 0, 0], u.commands
