@@ -15,6 +15,8 @@ import pytest
 
 from tests.consumerd.drive import Driver
 from tests.consumerd.fakes import bare_channel
+from tests.consumerd.test_relayd_client import PACKET_INDEX, _subbuf
+from tests.consumerd.test_relayd_sockets import _add, _is_open
 from ustref.consumerd import handlers
 from ustref.consumerd import relayd as client
 from ustref.consumerd.exchange import Action, RelaydSock, Send, SendRelaydData, Sock
@@ -23,7 +25,6 @@ from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstStream
 from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
-from ustref.output.index import PacketIndex
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
@@ -40,7 +41,6 @@ from ustref.protocol.consumer import (
     OptionalCredentials,
     OptionalTraceChunkCommand,
     OptionalU64,
-    RelaydSockV2139,
     RotateChannelMember,
     SessionIdArgs,
     TraceChunkExistsMember,
@@ -52,29 +52,13 @@ from ustref.protocol.relayd import (
     LttcommRelaydCommand,
     RelaydGenericReply,
 )
-from ustref.protocol.sockets import LttcommSockProto
-from ustref.ring.reader import Subbuffer
 
-NET = 3
+NET = 3  # the relay index and session of test_relayd_sockets._add
 SESSION = 7
 
 
 def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
     return CONSUMER_MSG[Abi.V2_13_9].build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
-
-
-def _add(driver: Driver, kind: LttngStreamType, fd: int) -> None:
-    sock = RelaydSockV2139(
-        net_index=NET,
-        type=kind,
-        major=2,
-        minor=13,
-        relayd_socket_protocol=LttcommSockProto.LTTCOMM_SOCK_TCP,
-        session_id=SESSION,
-        relayd_session_id=42,
-    )
-    driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
-    driver.command(b"\0", [fd])
 
 
 class NoStream:
@@ -84,14 +68,6 @@ class NoStream:
 
     def destroy(self) -> None:
         self.destroyed = True
-
-
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
 
 
 @dataclass
@@ -204,40 +180,18 @@ def test_a_data_socket_error_cleans_the_relay_up(streamed: Streamed) -> None:
     _gone(streamed, streamed.driver.actions())
 
 
-def _subbuf(content: bytes) -> Subbuffer:
-    return Subbuffer(
-        position=0,
-        subbuf_size=len(content),
-        padded_subbuf_size=64,
-        view=memoryview(content + bytes(64 - len(content))),
-    )
-
-
-INDEX = PacketIndex(
-    offset=0,
-    packet_size=64 * 8,
-    content_size=5 * 8,
-    timestamp_begin=1,
-    timestamp_end=2,
-    events_discarded=0,
-    stream_id=0,
-    stream_instance_id=0,
-    packet_seq_num=0,
-)
-
-
 def test_a_refused_index_cleans_the_relay_up(streamed: Streamed) -> None:
     """``consumer_stream_write_index``: RELAYD_SEND_INDEX answered with an error."""
     driver = streamed.driver
     output = streamed.outputs[0]
-    output.write_subbuffers([_subbuf(b"event")], [INDEX])
+    output.write_subbuffers([_subbuf(b"event", 64)], [PACKET_INDEX])
     sent = driver.core.take_actions()  # the data packet is the shell's to send
     assert [type(a) for a in _relay_sends(sent)] == [SendRelaydData, Send]
     refused = GENERIC_REPLY.build(RelaydGenericReply(ret_code=client.LTTNG_OK + 1))
     driver.core.receive(RelaydSock(NET), refused, [], 0)
     _gone(streamed, driver.actions())
     # A drain that still held a sub-buffer of the stream sends nothing more.
-    output.write_subbuffers([_subbuf(b"later")], [INDEX])
+    output.write_subbuffers([_subbuf(b"later", 64)], [PACKET_INDEX])
     assert not _relay_sends(driver.core.take_actions())
 
 
