@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import selectors
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
@@ -13,14 +14,23 @@ from typing import cast
 import pytest
 
 from tests.consumerd.fakes import bare_channel
+from tests.consumerd.test_relayd_cleanup import NoStream
+from ustref.consumerd import loop
 from ustref.consumerd import relayd as client
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import RelaydSock, SendRelaydData
-from ustref.consumerd.loop import Paths, Shell
+from ustref.consumerd.loop import EXIT_RELAY_WAIT_NS, Paths, Shell
 from ustref.consumerd.registry import ChannelType, RelaydPair, Stream
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstStream
 from ustref.ids import RelaydId, SessionId, StreamKey
+from ustref.protocol.relayd import (
+    CLOSE_STREAM,
+    GENERIC_REPLY,
+    HDR,
+    LttcommRelaydCommand,
+    RelaydGenericReply,
+)
 
 NET = 3
 BIG = 8 * 1024 * 1024
@@ -44,7 +54,11 @@ class Relay:
 def _stream(channel_key: int, output: RelayOutput | None) -> Stream:
     channel = bare_channel(channel_key, ChannelType.DATA, session_id=SessionId(1))
     stream = Stream(
-        key=StreamKey(channel_key), channel=channel, cpu=0, ust=cast(UstStream, None), wait_fd=-1
+        key=StreamKey(channel_key),
+        channel=channel,
+        cpu=0,
+        ust=cast(UstStream, NoStream()),
+        wait_fd=-1,
     )
     stream.output = output
     channel.streams.append(stream)
@@ -135,3 +149,38 @@ def test_a_relay_gone_while_stalled_is_cleaned_up(relay: Relay) -> None:
     assert relay.shell.relay_out.fds() == []
     assert isinstance(relay.streamed.output, RelayOutput)
     assert relay.streamed.output.inactive
+
+
+def _close_stream_request(peer: socket.socket) -> int:
+    """The relay stream id of the RELAYD_CLOSE_STREAM the peer received."""
+    raw = peer.recv(HDR.size + CLOSE_STREAM.size)
+    assert HDR.parse(raw[: HDR.size]).cmd is LttcommRelaydCommand.RELAYD_CLOSE_STREAM
+    return int(CLOSE_STREAM.parse(raw[HDR.size :]).stream_id)
+
+
+def test_at_exit_the_shell_waits_for_the_close_stream_replies(relay: Relay) -> None:
+    """The relay answers the RELAYD_CLOSE_STREAM of the stream still open at exit:
+    the pair is closed once the reply came, well before the wait's bound."""
+    ok = GENERIC_REPLY.build(RelaydGenericReply(ret_code=client.LTTNG_OK))
+    relay.control_peer.sendall(ok)  # the reply is there before the question
+    started = time.monotonic_ns()
+    relay.core.shutdown(started)
+    relay.shell._flush_actions()
+    relay.shell._relay_replies_at_exit()
+    assert not relay.core.relay_exchanges_pending()
+    assert time.monotonic_ns() - started < EXIT_RELAY_WAIT_NS
+    assert _close_stream_request(relay.control_peer) == 1
+    relay.core.finish_shutdown(0)
+    assert not relay.core.registry.relayds
+
+
+def test_at_exit_a_silent_relay_is_given_up(relay: Relay, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loop, "EXIT_RELAY_WAIT_NS", 200_000_000)
+    relay.core.shutdown(0)
+    relay.shell._flush_actions()
+    relay.shell._relay_replies_at_exit()  # returns: the relay never answers
+    assert relay.core.relay_exchanges_pending()
+    relay.core.finish_shutdown(0)
+    assert not relay.core.relay_exchanges_pending()
+    assert not relay.core.registry.relayds
+    assert relay.control_peer.recv(1024, socket.MSG_PEEK)  # it was asked, though
