@@ -178,24 +178,24 @@ def _undo(fds: list[int], shm_path: str) -> None:
 
 def send_nowait(fd: int, data: bytes | memoryview) -> int:
     """Write what the socket ``fd`` takes now (``MSG_DONTWAIT``: the descriptor's own
-    flags, shared with the session daemon that passed it, are left alone); 0 when its
-    send buffer is full. A descriptor that is not a socket (a pipe in a test) is
-    written with ``os.write``."""
-    try:
-        sock = socket.socket(fileno=fd)
-    except OSError as exc:
-        if exc.errno != errno.ENOTSOCK:
-            raise
-        try:
-            return os.write(fd, data)
-        except BlockingIOError:
-            return 0
+    flags are left alone); 0 when its send buffer is full. The family and type are
+    given, not asked of the kernel (``send`` does not use them), so this is one
+    system call. A descriptor that is not a socket (a pipe in a test) is written
+    with ``os.write``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fileno=fd)
     try:
         return sock.send(data, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
     except BlockingIOError:
         return 0
+    except OSError as exc:
+        if exc.errno != errno.ENOTSOCK:
+            raise
     finally:
         sock.detach()
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
 
 
 class RelayOutbox:

@@ -57,6 +57,7 @@ def cleanup_relayd(state: ConsumerState, net: RelaydId) -> None:
         output = stream.output
         if isinstance(output, RelayOutput) and output.relayd.sock.net_index == net:
             output.inactive = True
+            state.inactive_streams = True
     state.close_relayd_slot(RelaydSock(net))
 
 
@@ -64,7 +65,11 @@ def reap_inactive_streams(state: ConsumerState) -> None:
     """Mirrors ``validate_endpoint_status_data_stream`` and
     ``validate_endpoint_status_metadata_stream``: delete each stream of the data and
     metadata threads whose relay daemon is gone (``consumer_del_stream``,
-    ``consumer_del_metadata_stream``)."""
+    ``consumer_del_metadata_stream``). Nothing to do (and nothing walked) unless a
+    relay was cleaned up since the last call."""
+    if not state.inactive_streams:
+        return
+    state.inactive_streams = False
     for stream in list(state.registry.streams()):
         output = stream.output
         if not (isinstance(output, RelayOutput) and output.inactive and output.in_thread):

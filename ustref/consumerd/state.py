@@ -44,6 +44,9 @@ class ConsumerState:
         self.data_consumption_paused = False
         """consumer.c ``data_consumption_paused``: set only through the test-only pause
         pipe (:mod:`ustref.consumerd.testpoint`); data streams are left alone while set."""
+        self.inactive_streams = False
+        """A relay daemon was cleaned up: streams of its are inactive, to delete
+        (:func:`ustref.consumerd.relay_cleanup.reap_inactive_streams`)."""
         self.stalled_relayds: set[int] = set()
         """Relay daemon connections whose sockets hold a backlog (the shell says so):
         their streams are not consumed until it drains."""
