@@ -15,9 +15,10 @@ import pytest
 
 from tests.consumerd.fakes import bare_channel
 from tests.consumerd.test_relayd_cleanup import NoStream
+from tests.consumerd.test_relayd_client import PACKET_INDEX, _subbuf
 from ustref.consumerd import loop
 from ustref.consumerd import relayd as client
-from ustref.consumerd.core import Core
+from ustref.consumerd.core import RELAY_QUEUE_LIMIT, Core
 from ustref.consumerd.exchange import RelaydSock, SendRelaydData
 from ustref.consumerd.loop import EXIT_RELAY_WAIT_NS, Paths, Shell
 from ustref.consumerd.registry import ChannelType, RelaydPair, Stream
@@ -184,3 +185,21 @@ def test_at_exit_a_silent_relay_is_given_up(relay: Relay, monkeypatch: pytest.Mo
     assert not relay.core.relay_exchanges_pending()
     assert not relay.core.registry.relayds
     assert relay.control_peer.recv(1024, socket.MSG_PEEK)  # it was asked, though
+
+
+def test_a_relay_that_never_answers_stops_only_its_streams(relay: Relay) -> None:
+    """Index sends queue on the relay's control socket while it does not answer; past
+    ``RELAY_QUEUE_LIMIT`` of them its streams are no longer consumed (C's data thread
+    waits for the first reply), other streams are; its replies resume them."""
+    core = relay.core
+    output = relay.streamed.output
+    assert isinstance(output, RelayOutput)
+    for _ in range(RELAY_QUEUE_LIMIT + 1):  # the first is in flight, the rest queued
+        output.write_subbuffers([_subbuf(b"event", 64)], [PACKET_INDEX])
+    core.take_actions()
+    assert not core.consumes(relay.streamed)
+    assert core.consumes(relay.local)
+    ok = GENERIC_REPLY.build(RelaydGenericReply(ret_code=client.LTTNG_OK))
+    core.receive(RelaydSock(NET), ok, [], 0)  # one answered: one fewer queued
+    assert core.consumes(relay.streamed)
+    assert not core._queue_stalled

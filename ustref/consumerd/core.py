@@ -78,7 +78,7 @@ from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
 from ustref.consumerd.relay_cleanup import cleanup_relayd, reap_inactive_streams
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
-from ustref.consumerd.state import ConsumerState, Handler
+from ustref.consumerd.state import ConsumerState, Handler, stream_relayd
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
 from ustref.ids import RelaydId
 from ustref.protocol.abi import Abi
@@ -107,6 +107,10 @@ from ustref.protocol.registry import parse
 from ustref.ring.reader import Status
 
 log = logging.getLogger("ustref.consumerd")
+
+RELAY_QUEUE_LIMIT = 64
+"""Exchanges queued on one relay daemon's control socket (index sends, metadata, close)
+beyond which that relay's streams are not consumed until it answers."""
 
 BOUNDARY_ERRORS = (UstrefError, OSError, construct.ConstructError)
 """What the error boundary turns into a failure reply (anything else is a bug)."""
@@ -204,6 +208,8 @@ class Core(ConsumerState):
             sock: _Slot(sock) for sock in (Sock.COMMAND, Sock.METADATA)
         }
         self._requests: dict[Request, _Exchange] = {}
+        self._queue_stalled: set[int] = set()
+        """Relay daemons whose streams :meth:`consumes` refused for a full control queue."""
         self._current: _Exchange | None = None
 
     # -- output ---------------------------------------------------------------------------
@@ -246,7 +252,7 @@ class Core(ConsumerState):
         slot.data += data
         slot.fds.extend(fds)
         self._pump()
-        reap_inactive_streams(self)
+        self._settle()
 
     def complete(self, request: Request, result: Received | OSError, now: int) -> None:
         """The shell performed ``request``: its fds, or the ``OSError`` it met."""
@@ -260,7 +266,7 @@ class Core(ConsumerState):
         else:
             self._advance(exchange, result)
         self._pump()
-        reap_inactive_streams(self)
+        self._settle()
 
     def stream_ready(self, stream: Stream, now: int, *, hangup: bool = False) -> None:
         """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell
@@ -271,6 +277,38 @@ class Core(ConsumerState):
             lifetime.stream_hangup(self, stream)
         else:
             self.drain(stream)
+        self._settle()
+
+    def consumes(self, stream: Stream) -> bool:
+        """:meth:`ConsumerState.consumes`, and not a stream whose relay daemon has
+        :data:`RELAY_QUEUE_LIMIT` exchanges queued on its control socket: a relay that
+        reads packets but does not answer stops its streams' consumption, as C's data
+        thread stops waiting for the reply of the first (``relayd_send_index``) — the
+        consumer's memory does not grow without bound."""
+        if not super().consumes(stream):
+            return False
+        net = stream_relayd(stream)
+        if net is not None and self._queue_full(net):
+            self._queue_stalled.add(net)
+            return False
+        return True
+
+    def _queue_full(self, net_index: int) -> bool:
+        slot = self._slots.get(RelaydSock(net_index))
+        return slot is not None and len(slot.queue) >= RELAY_QUEUE_LIMIT
+
+    def _settle(self) -> None:
+        """The end of an entry point: delete the streams of a relay cleaned up
+        meanwhile; drain the streams of a relay whose control socket queue went down
+        (their wake-ups were left unread while it was full)."""
+        reap_inactive_streams(self)
+        for net in list(self._queue_stalled):
+            if self._queue_full(net):
+                continue
+            self._queue_stalled.discard(net)
+            for stream in list(self.registry.streams()):
+                if stream_relayd(stream) == net:
+                    self.drain(stream)
         reap_inactive_streams(self)
 
     def relayd_stalled(self, net_index: int, stalled: bool, now: int) -> None:
@@ -291,7 +329,7 @@ class Core(ConsumerState):
             output = stream.output
             if isinstance(output, RelayOutput) and output.relayd.sock.net_index == net_index:
                 self.drain(stream)
-        reap_inactive_streams(self)
+        self._settle()
 
     def relayd_failed(self, net_index: int, now: int) -> None:
         """The shell met an I/O error (or EOF) on a socket of the relay daemon
@@ -300,7 +338,7 @@ class Core(ConsumerState):
         self.now = now
         cleanup_relayd(self, RelaydId(net_index))
         self.close_relayd_slot(RelaydSock(net_index))  # a slot without a pair too
-        reap_inactive_streams(self)
+        self._settle()
 
     def channel_hangup(self, channel: Channel, now: int) -> None:
         """:func:`ustref.consumerd.lifetime.channel_hangup`."""
@@ -597,7 +635,7 @@ class Core(ConsumerState):
         for channel in list(self.registry.channels.values()):
             if channel.live_timer is not None and channel.live_timer.fire(now):
                 self._live_timer(channel)
-        reap_inactive_streams(self)
+        self._settle()
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """Mirrors ``metadata_switch_timer``: ask the session
