@@ -5,6 +5,7 @@ the exchanges queued on its own control socket."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 
 import pytest
@@ -43,6 +44,18 @@ from ustref.ring.reader import Subbuffer
 R0 = RelaydSock(0)
 R1 = RelaydSock(1)
 OK = RelaydGenericReply(ret_code=client.LTTNG_OK)
+PACKET_INDEX = PacketIndex(
+    offset=0,
+    packet_size=64 * 8,
+    content_size=5 * 8,
+    timestamp_begin=1,
+    timestamp_end=2,
+    events_discarded=0,
+    stream_id=0,
+    stream_instance_id=0,
+    packet_seq_num=0,
+)
+"""The index of a 64-byte packet holding 5 bytes."""
 
 
 def _core() -> Core:
@@ -220,14 +233,10 @@ def test_rotate_streams_positions() -> None:
 
 @pytest.mark.parametrize(("minor", "size"), [(13, 80), (7, client.INDEX_1_0_LEN)])
 def test_index_size_follows_the_minor_version(minor: int, size: int) -> None:
-    index = PacketIndex(
-        offset=0,
+    index = dataclasses.replace(
+        PACKET_INDEX,
         packet_size=4096 * 8,
         content_size=1000 * 8,
-        timestamp_begin=1,
-        timestamp_end=2,
-        events_discarded=0,
-        stream_id=0,
         stream_instance_id=3,
         packet_seq_num=4,
     )
@@ -271,18 +280,7 @@ def test_relay_output_sends_content_then_index_then_closes() -> None:
         metadata=False,
         on_closed=lambda: closed.append(True),
     )
-    index = PacketIndex(
-        offset=0,
-        packet_size=64 * 8,
-        content_size=5 * 8,
-        timestamp_begin=1,
-        timestamp_end=2,
-        events_discarded=0,
-        stream_id=0,
-        stream_instance_id=0,
-        packet_seq_num=0,
-    )
-    output.write_subbuffers([_subbuf(b"hello", 64)], [index])
+    output.write_subbuffers([_subbuf(b"hello", 64)], [PACKET_INDEX])
     actions = core.take_actions()
     data = [a for a in actions if isinstance(a, SendRelaydData)]
     assert len(data) == 1 and data[0].net_index == 0

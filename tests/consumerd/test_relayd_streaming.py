@@ -19,6 +19,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,23 @@ def _accepts(port: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Relayd:
+    """A child ``lttng-relayd``: its process and its control and data ports."""
+
+    proc: subprocess.Popen[bytes]
+    ctrl: int
+    data: int
+
+    @property
+    def url(self) -> str:
+        return f"net://127.0.0.1:{self.ctrl}:{self.data}"
+
+
 @contextmanager
-def relayd(out: Path) -> Iterator[tuple[int, int]]:
-    """A child ``lttng-relayd`` writing under ``out``: yields (control, data) ports."""
+def relayd_process(out: Path) -> Iterator[Relayd]:
+    """A child ``lttng-relayd`` writing under ``out``, stopped (by pid) at the end
+    unless the test already ended it."""
     binary = which("lttng-relayd")
     if binary is None:
         skip_or_fail("lttng-relayd is not installed")
@@ -84,15 +99,24 @@ def relayd(out: Path) -> Iterator[tuple[int, int]]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"lttng-relayd did not start: {proc.returncode}")
             time.sleep(0.05)
-        yield ctrl, data
+        yield Relayd(proc, ctrl, data)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # a test may have stopped it
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         log.close()
+
+
+@contextmanager
+def relayd(out: Path) -> Iterator[tuple[int, int]]:
+    """A child ``lttng-relayd`` writing under ``out``: yields (control, data) ports."""
+    with relayd_process(out) as relay:
+        yield relay.ctrl, relay.data
 
 
 def per_uid(sd: SessionDaemon, url: str, app_builder: Callable[[str], Path]) -> None:

@@ -75,10 +75,12 @@ from ustref.consumerd.exchange import (
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
 from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.relay_cleanup import cleanup_relayd, reap_inactive_streams
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
-from ustref.consumerd.state import ConsumerState, Handler
+from ustref.consumerd.state import ConsumerState, Handler, stream_relayd
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
+from ustref.ids import RelaydId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -105,6 +107,10 @@ from ustref.protocol.registry import parse
 from ustref.ring.reader import Status
 
 log = logging.getLogger("ustref.consumerd")
+
+RELAY_QUEUE_LIMIT = 64
+"""Exchanges queued on one relay daemon's control socket (index sends, metadata, close)
+beyond which that relay's streams are not consumed until it answers."""
 
 BOUNDARY_ERRORS = (UstrefError, OSError, construct.ConstructError)
 """What the error boundary turns into a failure reply (anything else is a bug)."""
@@ -202,6 +208,8 @@ class Core(ConsumerState):
             sock: _Slot(sock) for sock in (Sock.COMMAND, Sock.METADATA)
         }
         self._requests: dict[Request, _Exchange] = {}
+        self._queue_stalled: set[int] = set()
+        """Relay daemons whose streams :meth:`consumes` refused for a full control queue."""
         self._current: _Exchange | None = None
 
     # -- output ---------------------------------------------------------------------------
@@ -227,6 +235,9 @@ class Core(ConsumerState):
                 close_fd(fd)
             return
         if not data and not fds:
+            if isinstance(sock, RelaydSock):
+                self.relayd_failed(sock.net_index, now)
+                return
             self._eof(slot)
             return
         if sock is Sock.METADATA or isinstance(sock, RelaydSock):
@@ -241,6 +252,7 @@ class Core(ConsumerState):
         slot.data += data
         slot.fds.extend(fds)
         self._pump()
+        self._settle()
 
     def complete(self, request: Request, result: Received | OSError, now: int) -> None:
         """The shell performed ``request``: its fds, or the ``OSError`` it met."""
@@ -254,6 +266,7 @@ class Core(ConsumerState):
         else:
             self._advance(exchange, result)
         self._pump()
+        self._settle()
 
     def stream_ready(self, stream: Stream, now: int, *, hangup: bool = False) -> None:
         """``consumer_thread_data_poll`` / ``consumer_thread_metadata_poll``: the shell
@@ -264,6 +277,68 @@ class Core(ConsumerState):
             lifetime.stream_hangup(self, stream)
         else:
             self.drain(stream)
+        self._settle()
+
+    def consumes(self, stream: Stream) -> bool:
+        """:meth:`ConsumerState.consumes`, and not a stream whose relay daemon has
+        :data:`RELAY_QUEUE_LIMIT` exchanges queued on its control socket: a relay that
+        reads packets but does not answer stops its streams' consumption, as C's data
+        thread stops waiting for the reply of the first (``relayd_send_index``) — the
+        consumer's memory does not grow without bound."""
+        if not super().consumes(stream):
+            return False
+        net = stream_relayd(stream)
+        if net is not None and self._queue_full(net):
+            self._queue_stalled.add(net)
+            return False
+        return True
+
+    def _queue_full(self, net_index: int) -> bool:
+        slot = self._slots.get(RelaydSock(net_index))
+        return slot is not None and len(slot.queue) >= RELAY_QUEUE_LIMIT
+
+    def _settle(self) -> None:
+        """The end of an entry point: delete the streams of a relay cleaned up
+        meanwhile; drain the streams of a relay whose control socket queue went down
+        (their wake-ups were left unread while it was full)."""
+        reap_inactive_streams(self)
+        for net in list(self._queue_stalled):
+            if self._queue_full(net):
+                continue
+            self._queue_stalled.discard(net)
+            for stream in list(self.registry.streams()):
+                if stream_relayd(stream) == net:
+                    self.drain(stream)
+        reap_inactive_streams(self)
+
+    def relayd_stalled(self, net_index: int, stalled: bool, now: int) -> None:
+        """The relay daemon connection ``net_index`` has bytes its sockets did not
+        take (``stalled``), or took the last of them. While stalled, its streams are
+        not consumed (:meth:`consumes`): their sub-buffers wait in the ring buffers,
+        as a C data thread blocked in ``sendmsg`` leaves them; other streams go on.
+        Once it drains, each of its streams is drained (a wake-up may have come
+        meanwhile)."""
+        self.now = now
+        if stalled:
+            self.stalled_relayds.add(net_index)
+            return
+        if net_index not in self.stalled_relayds:
+            return
+        self.stalled_relayds.discard(net_index)
+        for stream in list(self.registry.streams()):
+            output = stream.output
+            if isinstance(output, RelayOutput) and output.relayd.sock.net_index == net_index:
+                self.drain(stream)
+        self._settle()
+
+    def relayd_failed(self, net_index: int, now: int) -> None:
+        """The shell met an I/O error (or EOF) on a socket of the relay daemon
+        connection ``net_index``: ``lttng_consumer_cleanup_relayd``
+        (:mod:`ustref.consumerd.relay_cleanup`), then its streams are deleted."""
+        self.now = now
+        cleanup_relayd(self, RelaydId(net_index))
+        self.close_relayd_slot(RelaydSock(net_index))  # a slot without a pair too
+        self._settle()
 
     def channel_hangup(self, channel: Channel, now: int) -> None:
         """:func:`ustref.consumerd.lifetime.channel_hangup`."""
@@ -560,6 +635,7 @@ class Core(ConsumerState):
         for channel in list(self.registry.channels.values()):
             if channel.live_timer is not None and channel.live_timer.fire(now):
                 self._live_timer(channel)
+        self._settle()
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """Mirrors ``metadata_switch_timer``: ask the session
@@ -614,8 +690,14 @@ class Core(ConsumerState):
     # -- shutdown ------------------------------------------------------------------------
 
     def shutdown(self, now: int) -> None:
-        """``lttng_consumer_cleanup`` on exit: flush every stream, write what is
-        readable, close the files."""
+        """The end of the data and metadata threads (``destroy_data_stream_ht``,
+        ``destroy_metadata_stream_ht``) and ``lttng_consumer_cleanup`` on exit: flush
+        every stream, write what is readable, close the files; a stream sent to a
+        relay daemon is closed there (RELAYD_CLOSE_STREAM, ``consumer_stream_close``).
+        A relay daemon connection with nothing in flight is closed now
+        (``cleanup_relayd_ht``); one still waiting for replies is closed by
+        :meth:`finish_shutdown`, once the shell has let them come
+        (:meth:`relay_exchanges_pending`) or given up waiting."""
         self.now = now
         for stream in list(self.registry.streams()):
             if stream.reader is None:
@@ -627,15 +709,30 @@ class Core(ConsumerState):
                 streams.drain(stream)
             except (UstrefError, OSError) as exc:
                 log.error("stream %s at exit: %s", stream.name, exc)
-            if isinstance(stream.output, RelayOutput):
-                # No loop turn is left to wait for a CLOSE_STREAM reply: the relay
-                # daemon sees the connection close instead.
-                stream.output.closed = True
-                stream.output = None
             streams.close_output(stream)
         for channel in list(self.registry.channels.values()):
             lifetime.destroy_channel(self, channel)
         self.chunks.put_each_chunk()
-        for pair in self.registry.relayds.values():
+        for net, pair in list(self.registry.relayds.items()):
+            if not self._relay_busy(RelaydSock(net)):
+                pair.close()
+                del self.registry.relayds[net]
+                self.close_relayd_slot(RelaydSock(net))
+
+    def _relay_busy(self, sock: RelaydSock) -> bool:
+        slot = self._slots.get(sock)
+        return slot is not None and not slot.eof and (slot.owner is not None or bool(slot.queue))
+
+    def relay_exchanges_pending(self) -> bool:
+        """Whether an exchange still waits on a relay daemon's control socket (at exit:
+        the RELAYD_CLOSE_STREAM replies)."""
+        return any(self._relay_busy(s) for s in self._slots if isinstance(s, RelaydSock))
+
+    def finish_shutdown(self, now: int) -> None:
+        """The rest of ``cleanup_relayd_ht``: close every relay daemon connection left,
+        failing what still waits on it (the shell stopped waiting)."""
+        self.now = now
+        for net, pair in list(self.registry.relayds.items()):
             pair.close()
-        self.registry.relayds.clear()
+            del self.registry.relayds[net]
+            self.close_relayd_slot(RelaydSock(net))

@@ -20,9 +20,11 @@ Deliberate difference, opt-in only: ``anonymous="memfd"`` creates sealable memfd
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
+import socket
 
 from ustref.consumerd.exchange import (
     Action,
@@ -169,3 +171,74 @@ def _undo(fds: list[int], shm_path: str) -> None:
         if shm_path:
             with contextlib.suppress(OSError):
                 os.unlink(stream_shm_path(shm_path, cpu))
+
+
+# -- relay daemon sockets: writes that never block -------------------------------------
+
+
+def send_nowait(fd: int, data: bytes | memoryview) -> int:
+    """Write what the socket ``fd`` takes now (``MSG_DONTWAIT``: the descriptor's own
+    flags are left alone); 0 when its send buffer is full. The family and type are
+    given, not asked of the kernel (``send`` does not use them), so this is one
+    system call. A descriptor that is not a socket (a pipe in a test) is written
+    with ``os.write``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fileno=fd)
+    try:
+        return sock.send(data, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        if exc.errno != errno.ENOTSOCK:
+            raise
+    finally:
+        sock.detach()
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+
+
+class RelayOutbox:
+    """The bytes queued for each relay daemon socket (control and data), written
+    without blocking: what a socket does not take now waits here, in order, until
+    it is writable again (:meth:`flush`). C writes these sockets with blocking
+    ``sendmsg`` calls from its data and metadata threads (a relay that stops
+    reading blocks them); ustref has one thread, which must never block, so a
+    relay's backlog is kept here and the core stops consuming that relay's streams
+    while there is one (see ``spec/consumerd.md``)."""
+
+    def __init__(self) -> None:
+        self._queues: dict[int, bytearray] = {}
+
+    def send(self, fd: int, data: bytes) -> None:
+        """Queue ``data`` behind what ``fd`` still has queued, and write what the
+        socket takes now. An ``OSError`` is the relay's (the caller cleans it up)."""
+        queue = self._queues.get(fd)
+        if queue is not None:
+            queue += data
+            return
+        written = send_nowait(fd, data)
+        if written < len(data):
+            self._queues[fd] = bytearray(data[written:])
+
+    def flush(self, fd: int) -> None:
+        """``fd`` is writable: write what it takes of its queue."""
+        queue = self._queues.get(fd)
+        while queue:
+            written = send_nowait(fd, memoryview(queue))
+            if not written:
+                return
+            del queue[:written]
+        self._queues.pop(fd, None)
+
+    def pending(self, fd: int) -> int:
+        """Bytes still queued for ``fd``."""
+        return len(self._queues.get(fd, b""))
+
+    def fds(self) -> list[int]:
+        """The descriptors with bytes queued."""
+        return list(self._queues)
+
+    def drop(self, fd: int) -> None:
+        """Forget what was queued for ``fd`` (its relay is gone)."""
+        self._queues.pop(fd, None)

@@ -45,6 +45,7 @@ from ustref.consumerd.registry import (
     Stream,
     close_fd,
 )
+from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import RemoteProtocolError, UstrefError
@@ -189,20 +190,25 @@ def _send_relayd_stream(
 ) -> HandlerGen:
     """``consumer_send_relayd_stream`` (the caller holds the relay's slot):
     RELAYD_ADD_STREAM under ``path`` (default: the channel's); the stream's output
-    becomes the relay stream and holds a reference to the pair until it is closed."""
+    becomes the relay stream and holds a reference to the pair until it is closed.
+    A failure cleans the relay up (``lttng_consumer_cleanup_relayd``)."""
     channel = stream.channel
     relay = _relayd(state, net)
     chunk = stream.trace_chunk
-    handle = yield from client.add_stream(
-        state,
-        relay,
-        channel_name=stream.name,
-        domain_name="ust",
-        pathname=channel.pathname if path is None else path,
-        tracefile_size=channel.tracefile_size,
-        tracefile_count=channel.tracefile_count,
-        chunk_id=(chunk.chunk_id or 0) if chunk is not None else 0,
-    )
+    try:
+        handle = yield from client.add_stream(
+            state,
+            relay,
+            channel_name=stream.name,
+            domain_name="ust",
+            pathname=channel.pathname if path is None else path,
+            tracefile_size=channel.tracefile_size,
+            tracefile_count=channel.tracefile_count,
+            chunk_id=(chunk.chunk_id or 0) if chunk is not None else 0,
+        )
+    except (UstrefError, OSError):
+        cleanup_relayd(state, net)
+        raise
     pair = state.registry.relayds[net]
     pair.refcount += 1
     stream.output = RelayOutput(
@@ -212,6 +218,7 @@ def _send_relayd_stream(
         relay_stream_id=handle,
         metadata=channel.type is ChannelType.METADATA,
         on_closed=_closer(state, pair, net),
+        on_error=lambda: cleanup_relayd(state, net),
     )
 
 
@@ -296,7 +303,9 @@ def data_pending(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
 def _relayd_data_pending(
     state: ConsumerState, session: SessionId
 ) -> Generator[Wait, Received, int]:
-    """The relay half of ``consumer_data_pending`` (``find_relayd_by_session_id``)."""
+    """The relay half of ``consumer_data_pending`` (``find_relayd_by_session_id``): a
+    failed RELAYD_BEGIN_DATA_PENDING reads as "not pending"; a failed per-stream query
+    or RELAYD_END_DATA_PENDING also cleans the relay up."""
     found = [
         (net, pair)
         for net, pair in state.registry.relayds.items()
@@ -315,6 +324,11 @@ def _relayd_data_pending(
     try:
         yield Acquire(relay.sock)
         yield from client.begin_data_pending(state, relay, pair.relayd_session_id)
+    except (UstrefError, OSError) as exc:
+        # C: "Communication error thus the relayd so no data pending."
+        log.error("data pending: relayd %d: %s", net, exc)
+        return 0
+    try:
         for output in outputs:
             if output.metadata:
                 yield from client.quiescent_control(state, relay, output.relay_stream_id)
@@ -326,8 +340,9 @@ def _relayd_data_pending(
                 return 1
         inflight = yield from client.end_data_pending(state, relay, pair.relayd_session_id)
     except (UstrefError, OSError) as exc:
-        # C: "Communication error thus the relayd so no data pending."
+        # C: "Relayd data pending failed. Cleaning up relayd", then "not pending".
         log.error("data pending: relayd %d: %s", net, exc)
+        cleanup_relayd(state, net)
         return 0
     return 1 if inflight else 0
 
@@ -668,6 +683,8 @@ def _start_consuming(stream: Stream) -> None:
     ``consumer_stream_create_output_files``: the stream enters its channel's chunk."""
     stream.trace_chunk = stream.channel.trace_chunk
     streams.open_output(stream)  # a relay stream already has its output
+    if isinstance(stream.output, RelayOutput):
+        stream.output.in_thread = True
 
 
 def get_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
@@ -778,6 +795,7 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             yield from client.streams_sent(state, _relayd(state, channel.relayd_id))
         except (UstrefError, OSError) as exc:
             log.error("setup metadata: relayd streams sent: %s", exc)
+            cleanup_relayd(state, channel.relayd_id)
             state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
             return
         yield Release(sock)
@@ -955,7 +973,8 @@ def _relayd_rotate_streams(
     position, the sequence number of its first packet after the current chunk
     (``last_sequence_number + 1`` plus the whole packets produced and not yet consumed;
     the metadata stream has no sequence number: -1 + 1), then RELAYD_ROTATE_STREAMS
-    with the next chunk's id when the channel rotates into a new chunk."""
+    with the next chunk's id when the channel rotates into a new chunk. A relay daemon
+    that is gone fails the rotation; one that fails it is cleaned up."""
     positions = []
     for stream in channel.streams:
         output = stream.output
@@ -972,12 +991,16 @@ def _relayd_rotate_streams(
     chunk = channel.trace_chunk
     relay = _relayd(state, net)
     yield Acquire(relay.sock)
-    yield from client.rotate_streams(
-        state,
-        relay,
-        new_chunk_id=chunk.chunk_id if to_new_chunk and chunk is not None else None,
-        positions=positions,
-    )
+    try:
+        yield from client.rotate_streams(
+            state,
+            relay,
+            new_chunk_id=chunk.chunk_id if to_new_chunk and chunk is not None else None,
+            positions=positions,
+        )
+    except (UstrefError, OSError):
+        cleanup_relayd(state, net)
+        raise
     yield Release(relay.sock)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import selectors
 import signal
 import socket
@@ -50,10 +49,23 @@ from ustref.transport.startup import HealthSocket, consumerd_side
 
 log = logging.getLogger("ustref.consumerd")
 
+EXIT_RELAY_WAIT_NS = 5_000_000_000
+"""How long the daemon waits at exit for relay daemons to take their last bytes and
+answer RELAYD_CLOSE_STREAM (C waits without bound)."""
+
 HEALTH_MSG_SIZE = 4
 """``sizeof(struct health_comm_msg)`` (``uint32_t cmd``, packed)."""
 HEALTH_REPLY = bytes(8)
 """``struct health_comm_reply`` with ``ret_code`` 0: every thread is healthy."""
+
+
+@dataclass(frozen=True)
+class _RelayOut:
+    """A relay daemon socket with bytes queued: what the shell watches for writability."""
+
+    net_index: int
+    fd: int
+    control: bool
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,10 @@ class Shell:
         self.socks: dict[Sock, socket.socket] = {}
         self._watched: dict[int, Stream | Channel] = {}
         self._relayd_watched: dict[RelaydSock, int] = {}
+        self.relay_out = effects.RelayOutbox()
+        """Bytes the relay daemon sockets did not take yet (never a blocking write)."""
+        self._relay_out_watched: dict[int, _RelayOut] = {}
+        """Relay daemon sockets watched for writability: those with bytes queued."""
         self.now = 0
         """This turn's ``time.monotonic_ns()``, passed to every core entry point."""
         self.pause_pipe: testpoint.PausePipe | None = None
@@ -145,6 +161,7 @@ class Shell:
             while not self.stop and not self.core.closed:
                 self._sync_watched()
                 self._sync_relayds()
+                self._sync_relay_out()
                 deadline = self.core.next_deadline()
                 timeout = None
                 if deadline is not None:
@@ -152,14 +169,20 @@ class Shell:
                 ready = self.sel.select(timeout)
                 # The one clock read of this turn: every entry point gets this `now`.
                 self.now = time.monotonic_ns()
-                for key, _ in ready:
-                    self._ready(key)
+                for key, mask in ready:
+                    if mask & selectors.EVENT_WRITE:
+                        self._relay_writable(key.fd)
+                    if mask & selectors.EVENT_READ:
+                        self._ready(key)
                     self._flush_actions()
                 self.core.handle_timer(self.now)
                 self._flush_actions()
         finally:
             self.core.shutdown(time.monotonic_ns())
             self._flush_actions()
+            self._relay_replies_at_exit()
+            self.core.finish_shutdown(time.monotonic_ns())
+            self._relay_out_at_exit()
             for sock in self.socks.values():
                 sock.close()
             if self.pause_pipe is not None:
@@ -244,9 +267,11 @@ class Shell:
                 self._relayd_watched[which] = fd
 
     def _send_relayd(self, net_index: int, data: bytes, *, control: bool) -> None:
-        """Write ``data`` whole on a relay daemon socket (blocking: in this slice a
-        slow relay stalls the shell while it takes a packet); a failure is the
-        relay's: its exchanges fail, the consumer goes on."""
+        """Queue ``data`` on a relay daemon socket and write what it takes now, never
+        blocking (:class:`~ustref.consumerd.effects.RelayOutbox`); a socket left with a
+        backlog is watched for writability and its relay's streams are not consumed
+        until it drains (:meth:`~ustref.consumerd.core.Core.relayd_stalled`). A
+        failure is the relay's: it is cleaned up, the consumer goes on."""
         pair = self.core.registry.relayds.get(RelaydId(net_index))
         fd = None if pair is None else (pair.control_fd if control else pair.data_fd)
         try:
@@ -254,17 +279,144 @@ class Shell:
                 raise OSError(
                     f"relayd {net_index} has no {'control' if control else 'data'} socket"
                 )
-            view = memoryview(data)
-            while view:
-                try:
-                    view = view[os.write(fd, view) :]
-                except BlockingIOError:
-                    select.select([], [fd], [])  # a non-blocking socket: wait, as C's send would
+            self.relay_out.send(fd, data)
         except OSError as exc:
             log.error("relayd %d: %s", net_index, exc)
-            which = RelaydSock(net_index)
-            self._unwatch_relayd(which)
-            self.core.close_relayd_slot(which)
+            self._relay_gone(net_index)
+            return
+        if self.relay_out.pending(fd) and fd not in self._relay_out_watched:
+            self._watch_relay_out(_RelayOut(net_index, fd, control))
+
+    def _watch_relay_out(self, out: _RelayOut) -> None:
+        """Watch ``out``'s socket for writability (the control socket is already
+        watched for its replies: both then); the relay is stalled from now on."""
+        stalled = self._relay_stalled(out.net_index)
+        which = RelaydSock(out.net_index)
+        both = selectors.EVENT_READ | selectors.EVENT_WRITE
+        try:
+            if not out.control:
+                self.sel.register(out.fd, selectors.EVENT_WRITE, out)
+            elif self._relayd_watched.get(which) == out.fd:
+                self.sel.modify(out.fd, both, which)
+            else:  # not watched for its replies yet: both at once
+                self.sel.register(out.fd, both, which)
+                self._relayd_watched[which] = out.fd
+        except (KeyError, ValueError, OSError) as exc:
+            log.error("cannot watch relayd %d fd %d: %s", out.net_index, out.fd, exc)
+            return
+        self._relay_out_watched[out.fd] = out
+        if not stalled:
+            self.core.relayd_stalled(out.net_index, True, self.now)
+
+    def _unwatch_relay_out(self, fd: int) -> None:
+        out = self._relay_out_watched.pop(fd, None)
+        if out is None:
+            return
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            if out.control and self._relayd_watched.get(RelaydSock(out.net_index)) == fd:
+                self.sel.modify(fd, selectors.EVENT_READ, RelaydSock(out.net_index))
+            else:
+                self.sel.unregister(fd)
+
+    def _relay_stalled(self, net_index: int) -> bool:
+        return any(out.net_index == net_index for out in self._relay_out_watched.values())
+
+    def _relay_writable(self, fd: int) -> None:
+        """A relay daemon socket with a backlog can take more: write it; once the
+        relay has no backlog left, its streams are consumed again."""
+        out = self._relay_out_watched.get(fd)
+        if out is None:
+            return
+        try:
+            self.relay_out.flush(fd)
+        except OSError as exc:
+            log.error("relayd %d: %s", out.net_index, exc)
+            self._relay_gone(out.net_index)
+            return
+        if self.relay_out.pending(fd):
+            return
+        self._unwatch_relay_out(fd)
+        if not self._relay_stalled(out.net_index):
+            self.core.relayd_stalled(out.net_index, False, self.now)
+
+    def _relay_gone(self, net_index: int) -> None:
+        """An I/O error on a relay daemon socket: forget its backlog, stop watching
+        it, and let the core clean the relay up (``lttng_consumer_cleanup_relayd``)."""
+        for fd, out in list(self._relay_out_watched.items()):
+            if out.net_index == net_index:
+                self._unwatch_relay_out(fd)
+                self.relay_out.drop(fd)
+        pair = self.core.registry.relayds.get(RelaydId(net_index))
+        if pair is not None:
+            for own in (pair.control_fd, pair.data_fd):
+                if own is not None:
+                    self.relay_out.drop(own)
+        self._unwatch_relayd(RelaydSock(net_index))
+        self.core.relayd_failed(net_index, self.now)
+
+    def _sync_relay_out(self) -> None:
+        """Forget the backlog of relay daemon sockets closed meanwhile (DESTROY_RELAYD,
+        a relay cleaned up)."""
+        for fd in self.relay_out.fds():
+            out = self._relay_out_watched.get(fd)
+            pair = None if out is None else self.core.registry.relayds.get(RelaydId(out.net_index))
+            live = pair is not None and fd in (pair.control_fd, pair.data_fd)
+            if not live:
+                self._unwatch_relay_out(fd)
+                self.relay_out.drop(fd)
+
+    def _relay_replies_at_exit(self) -> None:
+        """At exit, let the relay daemons take the last packets and answer the
+        RELAYD_CLOSE_STREAM of every stream (C waits for each reply in
+        ``consumer_stream_relayd_close``), for at most :data:`EXIT_RELAY_WAIT_NS`: a
+        relay that does not answer must not keep the daemon from exiting."""
+        deadline = time.monotonic_ns() + EXIT_RELAY_WAIT_NS
+        with selectors.DefaultSelector() as sel:
+            while self.core.relay_exchanges_pending() or self.relay_out.fds():
+                self._sync_relayds()
+                self._sync_relay_out()
+                left = deadline - time.monotonic_ns()
+                if left <= 0:
+                    log.error("relay daemons did not answer at exit; closing them")
+                    return
+                watched = self._relay_exit_watch(sel)
+                if not watched:
+                    return
+                for key, mask in sel.select(left / 1e9):
+                    self.now = time.monotonic_ns()
+                    out, which = key.data
+                    if mask & selectors.EVENT_WRITE and out is not None:
+                        self._relay_writable(key.fd)
+                    if mask & selectors.EVENT_READ and which is not None:
+                        self._receive_relayd(which, key.fd)
+                    self._flush_actions()
+
+    def _relay_exit_watch(self, sel: selectors.BaseSelector) -> int:
+        """(Re)fill ``sel`` with the relay control sockets (their replies) and the
+        relay sockets with a backlog; how many are watched."""
+        for key in list(sel.get_map().values()):
+            sel.unregister(key.fileobj)
+        wanted: dict[int, tuple[_RelayOut | None, RelaydSock | None]] = {}
+        for which, fd in self._relayd_watched.items():
+            wanted[fd] = (None, which)
+        for fd, out in self._relay_out_watched.items():
+            wanted[fd] = (out, wanted.get(fd, (None, None))[1])
+        for fd, (backlog, replies) in wanted.items():
+            events = (selectors.EVENT_WRITE if backlog is not None else 0) | (
+                selectors.EVENT_READ if replies is not None else 0
+            )
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                sel.register(fd, events, (backlog, replies))
+        return len(sel.get_map())
+
+    def _relay_out_at_exit(self) -> None:
+        """At exit, what the relay daemon sockets take at once is written; the rest is
+        dropped (a stalled relay must not keep the daemon from exiting)."""
+        for fd in self.relay_out.fds():
+            with contextlib.suppress(OSError):
+                self.relay_out.flush(fd)
+            self._unwatch_relay_out(fd)
+            self.relay_out.drop(fd)
 
     def _wake(self, fd: int, target: Stream | Channel) -> None:
         try:

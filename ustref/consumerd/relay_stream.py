@@ -12,9 +12,10 @@ has its :class:`~ustref.output.stream.StreamOutput`.
 Control-socket traffic runs as exchanges of the consumer's own that queue for the
 relay's slot (``run_exchange``: C takes ``relayd->ctrl_sock_mutex``), in order; a data
 packet is a :class:`~ustref.consumerd.exchange.SendRelaydData` action the shell
-writes at once, blocking. A relay error fails that exchange only (logged); C also
-cleans the relay up (``lttng_consumer_cleanup_relayd``), which ustref leaves to the
-session daemon's DESTROY_RELAYD in this slice.
+queues on the relay's data socket. A relay error (an I/O error or a failing reply)
+fails that exchange and calls ``on_error``: the relay is cleaned up
+(``lttng_consumer_cleanup_relayd``, :mod:`ustref.consumerd.relay_cleanup`) and the
+output becomes :attr:`RelayOutput.inactive`.
 """
 
 from __future__ import annotations
@@ -56,12 +57,19 @@ def on_control(
     relayd: client.Relayd,
     body: Generator[Wait, Received, object],
     label: str,
+    on_error: Callable[[], None] | None = None,
 ) -> None:
-    """Run ``body`` as an exchange holding ``relayd``'s control socket slot."""
+    """Run ``body`` as an exchange holding ``relayd``'s control socket slot;
+    ``on_error`` runs when the relay fails it (not when the slot is already gone)."""
 
     def gen() -> HandlerGen:
         yield Acquire(relayd.sock)
-        yield from body
+        try:
+            yield from body
+        except (UstrefError, OSError):
+            if on_error is not None:
+                on_error()
+            raise
 
     core.run_exchange(gen(), label)
 
@@ -79,6 +87,7 @@ class RelayOutput:
         relay_stream_id: int,
         metadata: bool,
         on_closed: Callable[[], None] = lambda: None,
+        on_error: Callable[[], None] = lambda: None,
     ) -> None:
         self.core = core
         self.relayd = relayd
@@ -89,7 +98,15 @@ class RelayOutput:
         self.reset_metadata_version: int | None = None
         """``stream->reset_metadata_flag``: RELAYD_RESET_METADATA before the next packet."""
         self._on_closed = on_closed
+        self.on_error = on_error
+        """The relay failed (``lttng_consumer_cleanup_relayd`` of its pair)."""
         self.closed = False
+        self.inactive = False
+        """``stream->endpoint_status`` is ``CONSUMER_ENDPOINT_INACTIVE``: the relay
+        daemon is gone; nothing more is sent (``consumer_find_relayd`` finds nothing)."""
+        self.in_thread = False
+        """The stream went to the data or metadata thread (``send_stream_to_thread``):
+        an inactive one is then deleted (``validate_endpoint_status_data_stream``)."""
 
     @property
     def last_net_seq_num(self) -> int:
@@ -106,6 +123,8 @@ class RelayOutput:
         """Send each sub-buffer's content (its padding is only counted): a data packet
         on the data socket then its index on the control socket, or a metadata packet
         on the control socket."""
+        if self.inactive:
+            return  # the relay is gone: the stream is deleted when this entry point ends
         if self.closed:
             raise UstrefError(f"{self.name}: relay stream closed")
         for i, subbuf in enumerate(batch):
@@ -117,6 +136,7 @@ class RelayOutput:
                     self.relayd,
                     self._metadata(content, padding, metadata_version),
                     f"{self.name}: metadata packet to the relay",
+                    self.on_error,
                 )
                 continue
             seq = self.next_net_seq_num
@@ -131,6 +151,7 @@ class RelayOutput:
                         self.core, self.relayd, self.relay_stream_id, seq, indexes[i]
                     ),
                     f"{self.name}: index to the relay",
+                    self.on_error,
                 )
 
     def _metadata(
@@ -159,6 +180,8 @@ class RelayOutput:
             stream_instance_id=0,
             packet_seq_num=0,
         )
+        if self.inactive:
+            return
         on_control(
             self.core,
             self.relayd,
@@ -166,6 +189,7 @@ class RelayOutput:
                 self.core, self.relayd, self.relay_stream_id, self.last_net_seq_num, beacon
             ),
             f"{self.name}: beacon to the relay",
+            self.on_error,
         )
 
     def reset_metadata_file(self, version: int = 0) -> None:
@@ -178,17 +202,24 @@ class RelayOutput:
     def close(self) -> None:
         """``consumer_stream_relayd_close``: RELAYD_CLOSE_STREAM with the last sequence
         number sent; then ``on_closed`` (the pair loses this stream's reference, and
-        goes if it was flagged for destruction), whatever the relay answered."""
+        goes if it was flagged for destruction), whatever the relay answered; a failure
+        cleans the relay up. An inactive stream's relay is gone: nothing is sent."""
         if self.closed:
             return
         self.closed = True
+        if self.inactive:
+            return
 
         def gen() -> HandlerGen:
             try:
                 yield Acquire(self.relayd.sock)
-                yield from client.close_stream(
-                    self.core, self.relayd, self.relay_stream_id, self.last_net_seq_num
-                )
+                try:
+                    yield from client.close_stream(
+                        self.core, self.relayd, self.relay_stream_id, self.last_net_seq_num
+                    )
+                except (UstrefError, OSError):
+                    self.on_error()
+                    raise
             finally:
                 self._on_closed()
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from ustref.consumerd import streams
 from ustref.consumerd.exchange import Action, HandlerGen, Handover, Peer, RelaydSock, Send, Sock
 from ustref.consumerd.registry import Channel, ChannelType, Registry, Stream
+from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend, PureBackend
 from ustref.errors import UstrefError
 from ustref.output.chunk import ChunkRegistry
@@ -43,6 +44,12 @@ class ConsumerState:
         self.data_consumption_paused = False
         """consumer.c ``data_consumption_paused``: set only through the test-only pause
         pipe (:mod:`ustref.consumerd.testpoint`); data streams are left alone while set."""
+        self.inactive_streams = False
+        """A relay daemon was cleaned up: streams of its are inactive, to delete
+        (:func:`ustref.consumerd.relay_cleanup.reap_inactive_streams`)."""
+        self.stalled_relayds: set[int] = set()
+        """Relay daemon connections whose sockets hold a backlog (the shell says so):
+        their streams are not consumed until it drains."""
         self.closed = False
         self.now = 0
         """Monotonic ns given by the shell to the entry point being served."""
@@ -86,8 +93,11 @@ class ConsumerState:
         a channel without ``monitor`` (a session with no output, read only by
         SNAPSHOT_CHANNEL) never enter those threads (``send_stream_to_thread`` is
         skipped in GET_CHANNEL's case of ``lttng_ustconsumer_recv_cmd``); a data stream is left
-        alone while data consumption is paused (the metadata thread is never paused)."""
+        alone while data consumption is paused (the metadata thread is never paused), and a
+        stream sent to a relay daemon whose sockets hold a backlog while they do."""
         if not stream.channel.monitor:
+            return False
+        if self.stalled_relayds and stream_relayd(stream) in self.stalled_relayds:
             return False
         return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
 
@@ -101,6 +111,12 @@ class ConsumerState:
             streams.drain(stream)
         except (UstrefError, OSError) as exc:
             log.error("stream %s: %s", stream.name, exc)
+
+
+def stream_relayd(stream: Stream) -> int | None:
+    """The relay daemon connection ``stream`` is sent to, if any."""
+    output = stream.output
+    return output.relayd.sock.net_index if isinstance(output, RelayOutput) else None
 
 
 Handler = Callable[[ConsumerState, ConsumerMsg], "HandlerGen | None"]
