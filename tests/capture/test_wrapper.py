@@ -357,6 +357,25 @@ def _handover(net_index: int, kind: LttngStreamType) -> bytes:
     )
 
 
+def _hand_over(session: Session, relay: socket.socket, net_index: int) -> list[socket.socket]:
+    """What the session daemon does with a relay daemon's control then data socket:
+    connect, hand over (ADD_RELAYD_SOCKET, status, fd, status), close its copy.
+    Returns the relay daemon's ends."""
+    ends = []
+    for kind in (LttngStreamType.LTTNG_STREAM_CONTROL, LttngStreamType.LTTNG_STREAM_DATA):
+        ours = socket.create_connection(relay.getsockname()[:2], TIMEOUT)
+        ours.setblocking(True)  # as the session daemon's
+        end, _ = relay.accept()
+        end.settimeout(TIMEOUT)
+        ends.append(end)
+        session.cmd.sendall(_handover(net_index, kind))
+        assert recv_exact(session.cmd, 4) == _u32(0)
+        socket.send_fds(session.cmd, [b"\0"], [ours.fileno()])
+        ours.close()
+        assert recv_exact(session.cmd, 4) == _u32(0)
+    return ends
+
+
 def _loopback(family: socket.AddressFamily) -> str:
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     try:
@@ -381,18 +400,7 @@ def test_relayd_sockets_are_interposed_and_recorded(
     session = _start(tmp_path, mode="relayd", env={"FAKE_EXIT": "0"})
     relayd_ends: list[socket.socket] = []
     try:
-        for kind in (LttngStreamType.LTTNG_STREAM_CONTROL, LttngStreamType.LTTNG_STREAM_DATA):
-            # What the session daemon does: connect, hand over, close its copy.
-            ours = socket.create_connection(relay.getsockname()[:2], TIMEOUT)
-            ours.setblocking(True)  # as the session daemon's
-            relayd_end, _ = relay.accept()
-            relayd_end.settimeout(TIMEOUT)
-            relayd_ends.append(relayd_end)
-            session.cmd.sendall(_handover(9, kind))
-            assert recv_exact(session.cmd, 4) == _u32(0)
-            socket.send_fds(session.cmd, [b"\0"], [ours.fileno()])
-            ours.close()
-            assert recv_exact(session.cmd, 4) == _u32(0)
+        relayd_ends = _hand_over(session, relay, 9)
         control, data = relayd_ends
         header = recv_exact(control, relayd.HDR.size)
         assert relayd.HDR.parse(header).cmd is relayd.LttcommRelaydCommand.RELAYD_STREAMS_SENT
@@ -464,17 +472,7 @@ def test_relayd_passthrough_hands_the_socket_over(tmp_path: Path) -> None:
     port = relay.getsockname()[1]
     ends: list[socket.socket] = []
     try:
-        for kind in (LttngStreamType.LTTNG_STREAM_CONTROL, LttngStreamType.LTTNG_STREAM_DATA):
-            ours = socket.create_connection(relay.getsockname()[:2], TIMEOUT)
-            ours.setblocking(True)  # as the session daemon's
-            end, _ = relay.accept()
-            end.settimeout(TIMEOUT)
-            ends.append(end)
-            session.cmd.sendall(_handover(2, kind))
-            assert recv_exact(session.cmd, 4) == _u32(0)
-            socket.send_fds(session.cmd, [b"\0"], [ours.fileno()])
-            ours.close()
-            assert recv_exact(session.cmd, 4) == _u32(0)
+        ends = _hand_over(session, relay, 2)
         recv_exact(ends[0], relayd.HDR.size)
         ends[0].sendall(relayd.GENERIC_REPLY.build(relayd.RelaydGenericReply(ret_code=10)))
         for sock in (session.cmd, session.meta, session.err):

@@ -29,7 +29,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 
 from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.protocol.conversation.steps import Direction, Socket
@@ -260,31 +260,20 @@ class Capture:
 
 def record_to_json(record: AnyRecord) -> dict[str, Any]:
     """The JSON object of one record line."""
-    if isinstance(record, RelaydRecord):
-        return {
-            "kind": "record",
-            "seq": record.seq,
-            "time_ns": record.time_ns,
-            "direction": record.direction.value,
-            "socket": record.socket.value,
-            "connection": record.connection,
-            "net_index": record.net_index,
-            "peer": record.peer,
-            "size": len(record.data),
-            "data": base64.b64encode(record.data).decode("ascii"),
-        }
-    return {
+    doc: dict[str, Any] = {
         "kind": "record",
         "seq": record.seq,
         "time_ns": record.time_ns,
         "direction": record.direction.value,
         "socket": record.socket.value,
         "connection": record.connection,
-        "size": len(record.data),
-        "fd_count": record.fd_count,
-        "fd_kinds": list(record.fd_kinds),
-        "data": base64.b64encode(record.data).decode("ascii"),
     }
+    if isinstance(record, RelaydRecord):
+        doc.update(net_index=record.net_index, peer=record.peer, size=len(record.data))
+    else:
+        doc.update(size=len(record.data), fd_count=record.fd_count, fd_kinds=list(record.fd_kinds))
+    doc["data"] = base64.b64encode(record.data).decode("ascii")
+    return doc
 
 
 def _line(doc: Mapping[str, Any]) -> str:
@@ -408,6 +397,7 @@ def write_capture_dir(path: Path | str, records: Iterable[CaptureRecord]) -> Non
 
 
 _REQUIRED: Any = object()
+_E = TypeVar("_E", bound=enum.Enum)
 
 
 class _Fields:
@@ -465,29 +455,20 @@ class _Fields:
             self.fail(f"expected an object of strings, got {value!r}", key)
         return dict(value)
 
-    def direction(self) -> Direction:
-        value = self.str_("direction")
+    def _choice(self, key: str, choices: type[_E], what: str) -> _E:
+        """The value of ``key``, one of the string enum ``choices``."""
+        value = self.str_(key)
         try:
-            return Direction(value)
+            return choices(value)
         except ValueError:
-            self.fail(
-                f"unknown direction {value!r} (expected "
-                + " or ".join(repr(d.value) for d in Direction)
-                + ")",
-                "direction",
-            )
+            expected = " or ".join(repr(c.value) for c in choices)
+            self.fail(f"unknown {what} {value!r} (expected {expected})", key)
+
+    def direction(self) -> Direction:
+        return self._choice("direction", Direction, "direction")
 
     def relayd_direction(self) -> RelaydDirection:
-        value = self.str_("direction")
-        try:
-            return RelaydDirection(value)
-        except ValueError:
-            self.fail(
-                f"unknown relay daemon direction {value!r} (expected "
-                + " or ".join(repr(d.value) for d in RelaydDirection)
-                + ")",
-                "direction",
-            )
+        return self._choice("direction", RelaydDirection, "relay daemon direction")
 
     def socket(self) -> Socket:
         value = self.str_("socket")
