@@ -276,3 +276,30 @@ def test_decode_command_prints_and_rebuilds_relay_messages(
     assert "all rebuilt identically" in capsys.readouterr().err
     docs: list[dict[str, Any]] = [as_json(item) for item in decode_capture(_mixed(), Abi.V2_13_9)]
     assert {(d["net_index"], d["connection"]) for d in docs[1:]} == {(1, 0)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(RelaydSocket)),
+            st.sampled_from(list(RelaydDirection)),
+            st.binary(max_size=64),
+        ),
+        max_size=8,
+    ),
+    st.integers(min_value=0, max_value=len(_conversation())),
+)
+def test_garbage_decodes_or_raises_remote_protocol_error(
+    garbage: list[tuple[RelaydSocket, RelaydDirection, bytes]], keep: int
+) -> None:
+    """Fuzz invariant: whatever the bytes, messages or a RemoteProtocolError, nothing else."""
+    messages = [*_conversation()[:keep], *garbage]
+    decoder = RelaydDecoder()
+    try:
+        for seq, (role, direction, data) in enumerate(messages):
+            for piece in decoder.observe(RelaydRecord(seq, 0, direction, role, data)):
+                assert roundtrip_problem(piece) is None
+        decoder.finish()
+    except RemoteProtocolError:
+        pass
