@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Capture the golden corpus: real lttng-sessiond ↔ lttng-consumerd conversations.
+"""Capture the golden corpus: real lttng-sessiond ↔ lttng-consumerd ↔ lttng-relayd conversations.
 
 Each scenario runs a private root ``lttng-sessiond --no-kernel
 --consumerd64-path=<ustref capture wrapper>`` (:class:`ustref.lttng.SessionDaemon`),
 drives it with ``lttng`` and the sample apps of ``ustref/data/apps``, stops it (the
-session daemon waits for its consumer, so the capture is complete), and writes::
+session daemon waits for its consumer, so the capture is complete), and writes
+(the scenarios that stream also record the consumer's talk with the real
+``lttng-relayd``, on both its sockets)::
 
     spec/golden/v2.13.9/<scenario>/capture.jsonl   the capture (spec/capture-format.md)
     spec/golden/v2.13.9/<scenario>/COMMANDS.md     the exact commands, in order, and results
@@ -140,6 +142,7 @@ class Scenario:
     steps: list[Step] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
     children: list[subprocess.Popen[bytes] | subprocess.Popen[str]] = field(default_factory=list)
+    late: list[Callable[[], None]] = field(default_factory=list)
 
     # --------------------------------------------------------------- running
 
@@ -216,7 +219,9 @@ class Scenario:
 
     @contextlib.contextmanager
     def relayd(self) -> Iterator[Relayd]:
-        """An ``lttng-relayd`` on free loopback ports, stopped by pid at the end."""
+        """An ``lttng-relayd`` on free loopback ports, stopped by pid after the session
+        daemon (so that the capture shows the consumer closing its relay sockets
+        first), or at once if the scenario fails."""
         control, data, live = free_tcp_ports(3)
         output = self.work / "relayd-output"
         argv = [
@@ -237,6 +242,23 @@ class Scenario:
             cwd=self.work,
         )
         relayd = Relayd(proc, control, data, live, output)
+
+        def stop() -> None:
+            if proc.poll() is None:
+                self.steps.append(
+                    Step(
+                        ["kill", "-TERM", str(proc.pid)],
+                        "lttng-relayd, by pid, once the session daemon has stopped",
+                    )
+                )
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            log.close()
+
         try:
             self.steps.append(Step([], "waited until the three ports accept TCP connections"))
 
@@ -247,16 +269,15 @@ class Scenario:
 
             wait_until("lttng-relayd to listen", ready)
             yield relayd
-        finally:
-            if proc.poll() is None:
-                self.steps.append(Step(["kill", "-TERM", str(proc.pid)], "lttng-relayd, by pid"))
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            log.close()
+        except BaseException:
+            stop()
+            raise
+        self.late.append(stop)
+
+    def stop_late(self) -> None:
+        """Stop what waits for the session daemon's end (the relay daemons)."""
+        while self.late:
+            self.late.pop()()
 
     def cleanup(self) -> None:
         for proc in self.children:
@@ -423,6 +444,53 @@ def streaming(s: Scenario) -> None:
         expect("tracef events", s.events(found[0].parent.parent), 100)
 
 
+def _chunk_dirs(root: Path, name: str) -> list[Path]:
+    """The directories named ``name*`` under the relay daemon's session directories."""
+    return sorted(p for p in root.glob(f"*/*/{name}*") if p.is_dir()) if root.is_dir() else []
+
+
+@scenario(
+    "snapshot-remote",
+    "Snapshot session whose output is a local lttng-relayd, two snapshots",
+)
+def snapshot_remote(s: Scenario) -> None:
+    with s.relayd() as relayd:
+        s.lttng("create", "snapnet", "--snapshot", *relayd.url_args)
+        s.lttng("enable-event", "-u", "-a")
+        s.lttng("start")
+        for round_number in range(2):
+            s.app("tracef_app", "50")
+            s.lttng("snapshot", "record", "--name", f"snap{round_number}")
+        s.lttng("stop")
+        s.lttng("destroy")
+        taken = _chunk_dirs(relayd.output, "snap")
+        expect("snapshot directories on the relay daemon", len(taken), 2)
+        for directory in taken:
+            s.events(directory)
+
+
+@scenario(
+    "rotation-remote",
+    "Streaming to a local lttng-relayd with two lttng rotate, then destroy",
+)
+def rotation_remote(s: Scenario) -> None:
+    with s.relayd() as relayd:
+        s.lttng("create", "rotnet", *relayd.url_args)
+        s.lttng("enable-event", "-u", "-a")
+        s.lttng("start")
+        s.app("tracef_app", "100")
+        s.lttng("rotate", note="waits until the rotation is complete")
+        s.app("tracef_app", "50")
+        s.lttng("rotate")
+        s.app("tracef_app", "20")
+        s.lttng("stop")
+        s.lttng("destroy", note="a last, quiet rotation")
+        archives = [p for p in relayd.output.glob("*/*/archives/*") if p.is_dir()]
+        s.result(f"{len(archives)} trace chunk archives on the relay daemon")
+        total = sum(s.events(chunk) for chunk in sorted(archives))
+        expect("tracef events over all chunks", total, 100 + 50 + 20)
+
+
 @scenario("live", "Live session through a local lttng-relayd, read by babeltrace2's live client")
 def live(s: Scenario) -> None:
     count = 100
@@ -541,8 +609,9 @@ def write_commands_md(
     env: dict[str, str],
 ) -> None:
     capture = load_capture(path.parent / CAPTURE_NAME)
-    counts = Counter((r.socket.value, r.direction.value) for r in capture.records if not r.is_eof)
-    eofs = sum(1 for r in capture.records if r.is_eof)
+    everything = capture.in_order()
+    counts = Counter((r.socket.value, r.direction.value) for r in everything if not r.is_eof)
+    eofs = sum(1 for r in everything if r.is_eof)
     fd_total = sum(r.fd_count for r in capture.records)
     lines = [
         f"# Golden capture `{s.name}`: {title}",
@@ -582,7 +651,7 @@ def write_commands_md(
     lines += ["", "## Results", ""]
     lines += [f"- {s.rel(text)}" for text in s.results]
     lines += [
-        f"- capture: {len(capture.records)} records ({eofs} end-of-stream), "
+        f"- capture: {len(everything)} records ({eofs} end-of-stream), "
         f"{fd_total} fds passed, consumer exit status "
         f"{capture.end.exit_status if capture.end else 'unknown'}, "
         f"{capture.end.fd_splits if capture.end else '?'} fd splits "
@@ -600,7 +669,10 @@ def write_commands_md(
 def write_index() -> Path:
     """(Re)write ``spec/golden/v2.13.9/README.md``: one row per captured scenario."""
     roles = ("command", "metadata", "error", "channel-monitor")
-    head = " | ".join(f"{role} s→c / c→s" for role in roles)
+    relay_roles = ("relayd-control", "relayd-data")
+    head = " | ".join(
+        [f"{role} s→c / c→s" for role in roles] + [f"{role} c→r / r→c" for role in relay_roles]
+    )
     lines = [
         "# Golden captures, lttng-tools 2.13.9 / lttng-ust 2.13.5",
         "",
@@ -608,24 +680,27 @@ def write_index() -> Path:
         "each with `capture.jsonl` (format: `spec/capture-format.md`) and `COMMANDS.md`",
         "(the exact commands run, in order, and what babeltrace2 saw).",
         "",
-        "Records per socket and direction exclude the end-of-stream records.",
+        "Records per socket and direction exclude the end-of-stream records. The",
+        "`relayd-*` columns count the consumer's records with lttng-relayd (both sockets).",
         "",
         f"| scenario | what | records | {head} | fds | fd splits |",
-        "|---|---|---|" + "---|" * len(roles) + "---|---|",
+        "|---|---|---|" + "---|" * (len(roles) + len(relay_roles)) + "---|---|",
     ]
     for name, (_function, title) in SCENARIOS.items():
         path = GOLDEN / name / CAPTURE_NAME
         if not path.is_file():
             continue
         capture = load_capture(path)
-        counts = Counter(
-            (r.socket.value, r.direction.short) for r in capture.records if not r.is_eof
+        everything = capture.in_order()
+        counts = Counter((r.socket.value, r.direction.short) for r in everything if not r.is_eof)
+        cells = " | ".join(
+            [f"{counts[(role, 's2c')]} / {counts[(role, 'c2s')]}" for role in roles]
+            + [f"{counts[(role, 'c2r')]} / {counts[(role, 'r2c')]}" for role in relay_roles]
         )
-        cells = " | ".join(f"{counts[(role, 's2c')]} / {counts[(role, 'c2s')]}" for role in roles)
         splits = capture.end.fd_splits if capture.end else "?"
         fds = sum(r.fd_count for r in capture.records)
         lines.append(
-            f"| [{name}]({name}/COMMANDS.md) | {title} | {len(capture.records)} | {cells} "
+            f"| [{name}]({name}/COMMANDS.md) | {title} | {len(everything)} | {cells} "
             f"| {fds} | {splits} |"
         )
     index = GOLDEN / "README.md"
@@ -644,11 +719,14 @@ def run_scenario(name: str, *, apps: Path, keep: bool) -> Path:
     s = Scenario(name=name, sessiond=sessiond, work=work, apps=apps)
     print(f"[{name}] starting the session daemon", flush=True)
     try:
-        with sessiond:
-            try:
-                function(s)
-            finally:
-                s.cleanup()
+        try:
+            with sessiond:
+                try:
+                    function(s)
+                finally:
+                    s.cleanup()
+        finally:
+            s.stop_late()
         capture = load_capture(capture_tmp)
         if capture.end is None:
             raise ScenarioError(f"the capture {capture_tmp} has no end line: the wrapper died?")

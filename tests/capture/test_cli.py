@@ -61,3 +61,15 @@ def test_show_reports_malformed_captures(
     bad.write_text("nope\n")
     assert capture_main(["show", str(bad)]) == 1
     assert "not a JSON line" in capsys.readouterr().err
+
+
+def test_show_lists_relay_daemon_records(capsys: pytest.CaptureFixture[str]) -> None:
+    """The streaming golden capture: ``show`` lists and counts the relay records too."""
+    golden = package_root() / "spec" / "golden" / "v2.13.9" / "streaming" / "capture.jsonl"
+    assert capture_main(["show", str(golden), "--summary"]) == 0
+    rows = {tuple(line.split()[:2]) for line in capsys.readouterr().out.splitlines()}
+    assert ("relayd-control", "consumerd->relayd") in rows
+    assert ("relayd-data", "consumerd->relayd") in rows
+    assert capture_main(["show", str(golden)]) == 0
+    listing = capsys.readouterr().out
+    assert "relayd-data#0 consumerd -> relayd 127.0.0.1:" in listing

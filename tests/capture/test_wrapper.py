@@ -21,19 +21,32 @@ from pathlib import Path
 import pytest
 
 from ustref.capture import Direction, Socket, load_capture
-from ustref.capture.format import CaptureHeader, CaptureWriter
+from ustref.capture.decode import roundtrip_problem
+from ustref.capture.format import CaptureHeader, CaptureWriter, RelaydDirection, RelaydSocket
 from ustref.capture.launch import package_root
+from ustref.capture.relayd import RelaydDecoder
 from ustref.capture.wrapper import (
     ENV_CONSUMERD,
     ENV_MONITOR,
     ENV_OUT,
+    ENV_RELAYD,
     SET_CHANNEL_MONITOR_PIPE,
     Recorder,
     _Link,
     _Relay,
     fd_kind,
 )
+from ustref.protocol import relayd
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import (
+    CONSUMER_MSG,
+    ConsumerMsgV2139,
+    LttngConsumerCommand,
+    LttngStreamType,
+    RelaydSockV2139,
+)
 from ustref.protocol.conversation.rules import STARTUP_CODE
+from ustref.protocol.sockets import LttcommSockProto
 from ustref.transport import ConsumerdArgv, listen, recv_exact, sessiond_side
 
 FAKE = Path(__file__).with_name("fake_consumerd.py")
@@ -324,3 +337,155 @@ def test_fd_kind(tmp_path: Path) -> None:
         left.close()
         right.close()
     assert fd_kind(read_end) == "other"  # closed
+
+
+def _handover(net_index: int, kind: LttngStreamType) -> bytes:
+    """``LTTNG_CONSUMER_ADD_RELAYD_SOCKET`` as ``consumer_send_relayd_socket`` sends it."""
+    return CONSUMER_MSG[Abi.V2_13_9].build(
+        ConsumerMsgV2139(
+            cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET,
+            u=RelaydSockV2139(
+                net_index=net_index,
+                type=kind,
+                major=2,
+                minor=13,
+                relayd_socket_protocol=LttcommSockProto.LTTCOMM_SOCK_TCP,
+                session_id=1,
+                relayd_session_id=3 if kind is LttngStreamType.LTTNG_STREAM_CONTROL else 0,
+            ),
+        )
+    )
+
+
+def _hand_over(session: Session, relay: socket.socket, net_index: int) -> list[socket.socket]:
+    """What the session daemon does with a relay daemon's control then data socket:
+    connect, hand over (ADD_RELAYD_SOCKET, status, fd, status), close its copy.
+    Returns the relay daemon's ends."""
+    ends = []
+    for kind in (LttngStreamType.LTTNG_STREAM_CONTROL, LttngStreamType.LTTNG_STREAM_DATA):
+        ours = socket.create_connection(relay.getsockname()[:2], TIMEOUT)
+        ours.setblocking(True)  # as the session daemon's
+        end, _ = relay.accept()
+        end.settimeout(TIMEOUT)
+        ends.append(end)
+        session.cmd.sendall(_handover(net_index, kind))
+        assert recv_exact(session.cmd, 4) == _u32(0)
+        socket.send_fds(session.cmd, [b"\0"], [ours.fileno()])
+        ours.close()
+        assert recv_exact(session.cmd, 4) == _u32(0)
+    return ends
+
+
+def _loopback(family: socket.AddressFamily) -> str:
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+    except OSError as exc:
+        pytest.fail(f"no {host} loopback on this machine: {exc}")
+    return host
+
+
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["ipv4", "ipv6"])
+def test_relayd_sockets_are_interposed_and_recorded(
+    tmp_path: Path, family: socket.AddressFamily
+) -> None:
+    """The consumer gets a loopback TCP socket of the relay socket's family in place
+    of the session daemon's; what it says to the (fake) relay daemon and back is
+    relayed and recorded, and decodes and rebuilds byte for byte."""
+    host = _loopback(family)
+    relay = socket.create_server((host, 0), family=family)
+    relay.settimeout(TIMEOUT)
+    port = relay.getsockname()[1]
+    session = _start(tmp_path, mode="relayd", env={"FAKE_EXIT": "0"})
+    relayd_ends: list[socket.socket] = []
+    try:
+        relayd_ends = _hand_over(session, relay, 9)
+        control, data = relayd_ends
+        header = recv_exact(control, relayd.HDR.size)
+        assert relayd.HDR.parse(header).cmd is relayd.LttcommRelaydCommand.RELAYD_STREAMS_SENT
+        control.sendall(relayd.GENERIC_REPLY.build(relayd.RelaydGenericReply(ret_code=10)))
+        data_header = relayd.DATA_HDR.parse(recv_exact(data, relayd.DATA_HDR.size))
+        assert recv_exact(data, data_header.data_size) == b"packet-bytes"
+        metadata = relayd.HDR.parse(recv_exact(control, relayd.HDR.size))
+        assert metadata.cmd is relayd.LttcommRelaydCommand.RELAYD_SEND_METADATA
+        recv_exact(control, metadata.data_size)
+        # The consumer closed its relay sockets: the relay daemon sees them end,
+        # and closes its ends (relay_connection_put).
+        assert control.recv(1) == b""
+        assert data.recv(1) == b""
+        control.close()
+        data.close()
+        for sock in (session.cmd, session.meta, session.err):
+            sock.close()
+        assert session.wrapper.wait(TIMEOUT) == 0
+    finally:
+        for sock in (relay, *relayd_ends):
+            sock.close()
+        if session.wrapper.poll() is None:
+            session.wrapper.kill()
+            session.wrapper.wait()
+    info = json.loads(session.info.read_text())
+    # The consumer's peer: the wrapper's loopback listener, not the relay daemon.
+    assert [peer[0] for peer in info["peers"]] == [host, host]
+    assert port not in [peer[1] for peer in info["peers"]]
+    capture = load_capture(session.out)
+    assert capture.header is not None and capture.header.extra["relayd"] == "interposed"
+    relayd_records = capture.relayd
+    peer = f"[{host}]" if family == socket.AF_INET6 else host
+    assert {r.peer for r in relayd_records} == {f"{peer}:{port}"}
+    assert {r.net_index for r in relayd_records} == {9}
+    assert {(r.socket, r.connection) for r in relayd_records} == {
+        (RelaydSocket.CONTROL, 0),
+        (RelaydSocket.DATA, 0),
+    }
+    # The fd records are the loopback sockets the consumer got.
+    assert [r.fd_kinds for r in capture.records if r.fd_count] == [("socket",), ("socket",)]
+    decoder = RelaydDecoder()
+    pieces = [piece for r in relayd_records for piece in decoder.observe(r)]
+    decoder.finish()
+    # In order on each socket (the two sockets' threads race each other).
+    assert [
+        (p.direction.short, p.step, p.exchange)
+        for p in pieces
+        if p.socket.value == ("relayd-control")
+    ] == [
+        ("c2r", "header", "RELAYD_STREAMS_SENT"),
+        ("r2c", "reply", "RELAYD_STREAMS_SENT"),
+        ("c2r", "header", "RELAYD_SEND_METADATA"),
+        ("c2r", "payload", "RELAYD_SEND_METADATA"),
+    ]
+    assert [(p.step, p.raw[-12:]) for p in pieces if p.socket is RelaydSocket.DATA] == [
+        ("data.header", relayd.DATA_HDR.build(data_header)[-12:]),
+        ("data.packet", b"packet-bytes"),
+    ]
+    assert all(roundtrip_problem(p) is None for p in pieces)
+    # Each direction of each connection ends with an end-of-stream record.
+    ends = {(r.socket, r.direction) for r in relayd_records if r.is_eof}
+    assert ends == {(s, d) for s in RelaydSocket for d in RelaydDirection}
+
+
+def test_relayd_passthrough_hands_the_socket_over(tmp_path: Path) -> None:
+    relay = socket.create_server(("127.0.0.1", 0))
+    relay.settimeout(TIMEOUT)
+    session = _start(tmp_path, mode="relayd", env={"FAKE_EXIT": "0", ENV_RELAYD: "passthrough"})
+    port = relay.getsockname()[1]
+    ends: list[socket.socket] = []
+    try:
+        ends = _hand_over(session, relay, 2)
+        recv_exact(ends[0], relayd.HDR.size)
+        ends[0].sendall(relayd.GENERIC_REPLY.build(relayd.RelaydGenericReply(ret_code=10)))
+        for sock in (session.cmd, session.meta, session.err):
+            sock.close()
+        assert session.wrapper.wait(TIMEOUT) == 0
+    finally:
+        for sock in (relay, *ends):
+            sock.close()
+        if session.wrapper.poll() is None:
+            session.wrapper.kill()
+            session.wrapper.wait()
+    info = json.loads(session.info.read_text())
+    assert [peer[1] for peer in info["peers"]] == [port, port]  # the relay daemon itself
+    capture = load_capture(session.out)
+    assert capture.relayd == ()
+    assert capture.header is not None and capture.header.extra["relayd"] == "passthrough"

@@ -3,6 +3,10 @@
 Each golden capture is exported to pcapng (``ustref capture export``), read by
 ``tshark -X lua_script:spec/wireshark/ustref.lua -T pdml``, and compared
 message for message and field for field with :func:`ustref.capture.decode.decode_records`.
+The consumer ↔ relay daemon records of the streaming captures, exported as TCP
+segments on the relay daemon's default ports, are read by the dissector's
+``lttcomm.relayd`` protocols and compared command for command with
+:func:`ustref.capture.decode.decode_capture`.
 Needs ``tshark`` (installed by ``scripts/setup-lttng.sh``; a skip is a failure in CI).
 """
 
@@ -19,15 +23,16 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.guard import require_tool
-from ustref.capture.decode import decode_records
-from ustref.capture.format import CaptureRecord, read_capture
+from ustref.capture.decode import DecodedRelaydRecord, decode_capture, decode_records
+from ustref.capture.format import CaptureRecord, load_capture, read_capture, read_capture_all
 from ustref.capture.golden import capture_file
 from ustref.capture.pcapng import pcapng_bytes
 from ustref.fuzz.conversation import conversations
+from ustref.lttng.loopback import RelaydPorts, dissect_relayd
 from ustref.protocol.abi import Abi
 from ustref.protocol.conversation import Conversation
 from ustref.protocol.conversation.steps import Direction, Socket
-from ustref.specgen.wireshark import CONSUMER_PREFIX, leaves
+from ustref.specgen.wireshark import CONSUMER_PREFIX, RELAYD_PORTS, VIEWER_PORT, leaves
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "spec" / "wireshark" / "ustref.lua"
@@ -137,13 +142,44 @@ def test_tshark_decodes_like_ustref(abi: str, scenario: Path, tmp_path: Path) ->
     profile = Abi.from_name(abi)
     records = list(read_capture(capture_file(scenario)))
     pcapng = tmp_path / "capture.pcapng"
-    pcapng.write_bytes(pcapng_bytes(records, profile))
+    # The whole capture, relay daemon records included (they do not disturb the rest).
+    pcapng.write_bytes(pcapng_bytes(read_capture_all(capture_file(scenario)), profile))
     expected, hexed = ustref_messages(records, profile)
     shown, errors = tshark_messages(tshark_pdml(pcapng), hexed)
     assert errors == []
     assert len(shown) == len(expected)
     for index, (got, want) in enumerate(zip(shown, expected, strict=True)):
         assert got == want, f"message {index}"
+
+
+RELAYD_SCENARIOS = [
+    (abi, scenario) for abi, scenario in SCENARIOS if load_capture(capture_file(scenario)).relayd
+]
+
+
+@pytest.mark.parametrize(("abi", "scenario"), RELAYD_SCENARIOS, ids=lambda v: getattr(v, "name", v))
+def test_tshark_decodes_relayd_records_like_ustref(
+    abi: str, scenario: Path, tmp_path: Path
+) -> None:
+    """The relay daemon connections of a golden capture, exported as TCP: every byte is
+    covered by relay messages, no expert info, the same commands, replies and data
+    frames as ``ustref decode``."""
+    tshark = require_tool("tshark")
+    capture = load_capture(capture_file(scenario))
+    pcapng = tmp_path / "capture.pcapng"
+    pcapng.write_bytes(pcapng_bytes(capture.in_order(), Abi.from_name(abi)))
+    seen = dissect_relayd(pcapng, RelaydPorts(*RELAYD_PORTS, VIEWER_PORT), PLUGIN, tshark)
+    pieces = [
+        item.message
+        for item in decode_capture(capture.in_order(), Abi.from_name(abi))
+        if isinstance(item, DecodedRelaydRecord)
+    ]
+    assert seen.experts == []
+    assert seen.tcp_bytes == sum(len(r.data) for r in capture.relayd) > 0
+    assert seen.decoded_bytes == seen.tcp_bytes
+    assert seen.commands == [p.exchange for p in pieces if p.step == "header"]
+    assert seen.replies == [p.name for p in pieces if p.step == "reply"]
+    assert seen.data_frames == sum(p.step == "data.header" for p in pieces) > 0
 
 
 @pytest.mark.parametrize("abi", list(Abi), ids=lambda a: a.value)

@@ -2,7 +2,8 @@
 
 * ``ustref capture wrapper-path`` — print the executable to give
   ``lttng-sessiond --consumerd64-path=``;
-* ``ustref capture env -o FILE [--consumerd PATH] [--passthrough-monitor]`` —
+* ``ustref capture env -o FILE [--consumerd PATH] [--passthrough-monitor]
+  [--passthrough-relayd]`` —
   print the session daemon environment (``KEY=VALUE``, shell-quoted) that makes
   the wrapper record into ``FILE`` with this interpreter;
 * ``ustref capture run -o FILE [--consumerd PATH] [--passthrough-monitor] -- ARG…``
@@ -23,7 +24,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 
-from ustref.capture.format import CaptureRecord, load_capture
+from ustref.capture.format import AnyRecord, RelaydRecord, load_capture
 from ustref.errors import UstrefError
 from ustref.protocol.abi import ALL_ABIS, DEFAULT_ABI, Abi
 
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="hand the channel-monitor pipe over untouched (samples not recorded)",
         )
+        action.add_argument(
+            "--passthrough-relayd",
+            action="store_true",
+            help="hand the relay daemon sockets over untouched (relay traffic not recorded)",
+        )
         if name == "run":
             action.add_argument("consumerd_args", nargs=argparse.REMAINDER)
     show = sub.add_parser("show", help="list the records of a capture")
@@ -60,29 +66,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def describe_record(record: CaptureRecord, *, preview: int = 16) -> str:
+def describe_record(record: AnyRecord, *, preview: int = 16) -> str:
     """One line per record: seq, time, socket#connection, direction, size, fds, first bytes."""
-    arrow = "->" if record.direction.short == "s2c" else "<-"
-    fds = f" +{record.fd_count} fd" if record.fd_count else ""
-    kinds = f" ({', '.join(record.fd_kinds)})" if record.fd_kinds else ""
     head = record.data[:preview].hex(" ")
     more = " …" if len(record.data) > preview else ""
-    body = "EOF" if record.is_eof else f"{len(record.data):6d} B{fds}{kinds}  {head}{more}"
+    if isinstance(record, RelaydRecord):
+        arrow = "->" if record.direction.short == "c2r" else "<-"
+        body = "EOF" if record.is_eof else f"{len(record.data):6d} B  {head}{more}"
+        peers = f"consumerd {arrow} relayd {record.peer} (net index {record.net_index})"
+    else:
+        arrow = "->" if record.direction.short == "s2c" else "<-"
+        fds = f" +{record.fd_count} fd" if record.fd_count else ""
+        kinds = f" ({', '.join(record.fd_kinds)})" if record.fd_kinds else ""
+        body = "EOF" if record.is_eof else f"{len(record.data):6d} B{fds}{kinds}  {head}{more}"
+        peers = f"sessiond {arrow} consumerd"
     return (
         f"{record.seq:5d} {record.time_ns / 1e9:16.6f} "
-        f"{record.socket.value}#{record.connection} sessiond {arrow} consumerd {body}"
+        f"{record.socket.value}#{record.connection} {peers} {body}"
     )
 
 
 def _show(path: str, summary: bool) -> int:
     capture = load_capture(path)
+    records = capture.in_order()
     if summary:
-        counts = Counter((r.socket.value, r.direction.value) for r in capture.records)
+        counts = Counter((r.socket.value, r.direction.value) for r in records)
         for (role, direction), count in sorted(counts.items()):
             print(f"{role:16} {direction:20} {count}")
-        print(f"{'total':37} {len(capture.records)}")
+        print(f"{'total':37} {len(records)}")
     else:
-        for record in capture.records:
+        for record in records:
             print(describe_record(record))
     if capture.end is not None:
         print(f"consumer exit status {capture.end.exit_status}")
@@ -105,6 +118,7 @@ def capture_main(argv: list[str]) -> int:
                 args.output,
                 consumerd=args.consumerd,
                 interpose_monitor=not args.passthrough_monitor,
+                interpose_relayd=not args.passthrough_relayd,
             )
             for key, value in env.items():
                 print(f"{key}={shlex.quote(value)}")
@@ -120,6 +134,7 @@ def capture_main(argv: list[str]) -> int:
                 out=args.output,
                 consumerd=args.consumerd,
                 interpose_monitor=not args.passthrough_monitor,
+                interpose_relayd=not args.passthrough_relayd,
             )
             return exit_like(status)
         if args.action == "export":

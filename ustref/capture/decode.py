@@ -2,8 +2,10 @@
 
 Feeds a capture file, or a raw capture directory converted from
 ``strace -f -xx -yy``, record by record into the sans-IO
-:class:`~ustref.protocol.conversation.Conversation` and prints one line (or
-one JSON object) per decoded message. ``--check-roundtrip`` rebuilds every
+:class:`~ustref.protocol.conversation.Conversation` (session daemon ↔
+consumer records) and :class:`~ustref.capture.relayd.RelaydDecoder`
+(consumer ↔ relay daemon records), and prints one line (or one JSON object)
+per decoded message, in capture order. ``--check-roundtrip`` rebuilds every
 typed message from its decoded value and compares it byte for byte.
 """
 
@@ -17,38 +19,87 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ustref.capture.format import CaptureRecord, read_capture
+from ustref.capture.format import AnyRecord, CaptureRecord, RelaydRecord, read_capture_all
+from ustref.capture.relayd import RelaydDecoded, RelaydDecoder
 from ustref.errors import RemoteProtocolError, UstrefError
 from ustref.helptext import plain
 from ustref.protocol.abi import ALL_ABIS, DEFAULT_ABI, Abi
+from ustref.protocol.consumer import LttngConsumerCommand, RelaydSockR97535efaa, RelaydSockV2139
 from ustref.protocol.conversation import Conversation, Decoded, Direction, Socket
 from ustref.protocol.jsonify import summary, to_jsonable
 
 
 @dataclass(frozen=True)
 class DecodedRecord:
-    """A decoded message with its index in the conversation."""
+    """A decoded session daemon ↔ consumer message with its index in the conversation."""
 
     index: int
     message: Decoded
 
 
-def decode_records(records: Iterable[CaptureRecord], abi: Abi) -> Iterator[DecodedRecord]:
-    """Decode capture records in order; raises :class:`RemoteProtocolError` at the first fault."""
+@dataclass(frozen=True)
+class DecodedRelaydRecord:
+    """A decoded consumer ↔ relay daemon message with its index in the capture."""
+
+    index: int
+    message: RelaydDecoded
+
+
+AnyDecoded = DecodedRecord | DecodedRelaydRecord
+
+
+def decode_records(records: Iterable[AnyRecord], abi: Abi) -> Iterator[DecodedRecord]:
+    """Decode the session daemon ↔ consumer records in order (relay daemon records are
+    left out); raises :class:`RemoteProtocolError` at the first fault."""
+    for item in decode_capture((r for r in records if isinstance(r, CaptureRecord)), abi):
+        if isinstance(item, DecodedRecord):
+            yield item
+
+
+def relayd_handover(message: Decoded) -> tuple[int, int] | None:
+    """``(net_index, minor)`` of an ``LTTNG_CONSUMER_ADD_RELAYD_SOCKET`` command (the
+    protocol minor the session daemon agreed with that relay daemon), else ``None``."""
+    if message.step != "command":
+        return None
+    if getattr(message.value, "cmd_type", None) is not (
+        LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET
+    ):
+        return None
+    member = message.value.u
+    if isinstance(member, RelaydSockV2139):
+        return member.net_index, member.minor
+    if isinstance(member, RelaydSockR97535efaa):
+        return member.net_index, member.sock.minor
+    return None
+
+
+def decode_capture(records: Iterable[AnyRecord], abi: Abi) -> Iterator[AnyDecoded]:
+    """Decode every record of a capture, relay daemon records included, in order;
+    raises :class:`RemoteProtocolError` at the first fault."""
     conversation = Conversation(abi, from_start=True)
+    relay = RelaydDecoder()
     index = 0
     for record in records:
+        if isinstance(record, RelaydRecord):
+            for piece in relay.observe(record):
+                yield DecodedRelaydRecord(index, piece)
+                index += 1
+            continue
         socket = Socket(getattr(record.socket, "value", record.socket))
         direction = Direction(getattr(record.direction, "value", record.direction))
         for message in conversation.observe(socket, direction, record.data, record.fd_count):
+            handover = relayd_handover(message)
+            if handover is not None:
+                relay.set_minor(*handover)
             yield DecodedRecord(index, message)
             index += 1
     for message in conversation.finish():
         yield DecodedRecord(index, message)
         index += 1
+    relay.finish()
 
 
-def roundtrip_problem(message: Decoded) -> str | None:
+def roundtrip_problem(message: Decoded | RelaydDecoded) -> str | None:
     """Why ``message`` does not rebuild to its bytes (``None`` when it does)."""
     if message.spec is None:
         return None
@@ -62,19 +113,26 @@ def roundtrip_problem(message: Decoded) -> str | None:
     return None
 
 
-def line(item: DecodedRecord) -> str:
+def line(item: AnyDecoded) -> str:
     m = item.message
     fds = f" +{m.fds}fd" if m.fds else ""
     detail = summary(m.value)
+    socket = m.socket.value
+    if isinstance(m, RelaydDecoded):
+        socket = f"{socket}#{m.connection}"
     return (
-        f"{item.index:>5} {m.socket.value:<15} {m.direction.arrow} {m.exchange:<40} "
+        f"{item.index:>5} {socket:<15} {m.direction.arrow} {m.exchange:<40} "
         f"{m.step}: {m.name}{fds}  {detail}"
     ).rstrip()
 
 
-def as_json(item: DecodedRecord) -> dict[str, Any]:
+def as_json(item: AnyDecoded) -> dict[str, Any]:
     m = item.message
+    relay: dict[str, Any] = {}
+    if isinstance(m, RelaydDecoded):
+        relay = {"connection": m.connection, "net_index": m.net_index}
     return {
+        **relay,
         "index": item.index,
         "socket": m.socket.value,
         "direction": m.direction.value,
@@ -103,7 +161,7 @@ def decode_main(argv: list[str], out: TextIO | None = None) -> int:
     failures = 0
     count = 0
     try:
-        for item in decode_records(read_capture(args.capture), Abi.from_name(args.abi)):
+        for item in decode_capture(read_capture_all(args.capture), Abi.from_name(args.abi)):
             count += 1
             out.write((json.dumps(as_json(item)) if args.json else line(item)) + "\n")
             if args.check_roundtrip:

@@ -8,7 +8,11 @@ Two forms hold the same records (see ``spec/capture-format.md``):
 * a **raw capture directory**: ``DIR/index.json`` listing the records and one
   file per record holding the bytes moved by one syscall.
 
-:func:`read_capture` reads either form and yields :class:`CaptureRecord`. Every
+:func:`read_capture` reads either form and yields :class:`CaptureRecord`: the
+session daemon ↔ consumer daemon records. A capture file also holds the
+consumer ↔ relay daemon records (:class:`RelaydRecord`, roles
+``relayd-control`` and ``relayd-data``), which :func:`read_capture_all` yields
+with the others in ``seq`` order and :func:`load_capture` keeps apart. Every
 malformed input raises :class:`CaptureFormatError` (a
 :class:`~ustref.errors.RemoteProtocolError`) naming the file, the line or index
 entry, and the key at fault; no ``json``, ``binascii`` or ``OSError`` exception
@@ -19,12 +23,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 
 from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.protocol.conversation.steps import Direction, Socket
@@ -40,9 +45,13 @@ __all__ = [
     "CaptureRecord",
     "CaptureWriter",
     "Direction",
+    "RelaydDirection",
+    "RelaydRecord",
+    "RelaydSocket",
     "Socket",
     "load_capture",
     "read_capture",
+    "read_capture_all",
     "read_capture_dir",
     "read_capture_file",
     "write_capture_dir",
@@ -91,6 +100,68 @@ class CaptureRecord:
     @property
     def is_eof(self) -> bool:
         return not self.data and self.fd_count == 0
+
+
+class RelaydSocket(str, enum.Enum):
+    """The two TCP connections of one relay daemon the consumer daemon talks on.
+
+    ``lttng-sessiond`` connects both and hands them over with
+    ``LTTNG_CONSUMER_ADD_RELAYD_SOCKET`` (``consumer_send_relayd_socket``,
+    sessiond consumer.c @ v2.13.9), ``u.relayd_sock.type`` saying which
+    (``enum lttng_stream_type``): ``LTTNG_STREAM_CONTROL`` or ``LTTNG_STREAM_DATA``.
+    """
+
+    CONTROL = "relayd-control"
+    """The control socket: ``lttcomm_relayd_hdr`` commands and their replies."""
+    DATA = "relayd-data"
+    """The data socket: ``lttcomm_relayd_data_hdr`` then the packet, never a reply."""
+
+
+class RelaydDirection(str, enum.Enum):
+    """Which way bytes went on a relay daemon connection."""
+
+    TO_RELAYD = "consumerd->relayd"
+    TO_CONSUMERD = "relayd->consumerd"
+
+    @property
+    def arrow(self) -> str:
+        return "C→R" if self is RelaydDirection.TO_RELAYD else "R→C"
+
+    @property
+    def short(self) -> str:
+        """``c2r`` or ``r2c``."""
+        return "c2r" if self is RelaydDirection.TO_RELAYD else "r2c"
+
+
+@dataclass(frozen=True, slots=True)
+class RelaydRecord:
+    """The bytes moved by one ``recv`` on a relay daemon connection, one way.
+
+    The wrapper sits between the consumer daemon and the relay daemon on each
+    socket the session daemon hands over (see ``spec/capture-format.md``).
+    ``connection`` counts the relay connections of the same ``socket`` role
+    from 0, in hand-over order; ``net_index`` is the hand-over's
+    ``u.relayd_sock.net_index`` (the consumer's ``relayd_id``); ``peer`` is the
+    relay daemon's address as ``getpeername`` gave it (``HOST:PORT``,
+    ``[HOST]:PORT`` for IPv6). An empty ``data`` marks the end of that direction.
+    """
+
+    seq: int
+    time_ns: int
+    direction: RelaydDirection
+    socket: RelaydSocket
+    data: bytes
+    connection: int = 0
+    net_index: int = 0
+    peer: str = ""
+
+    @property
+    def is_eof(self) -> bool:
+        return not self.data
+
+
+AnyRecord = CaptureRecord | RelaydRecord
+"""A line of a capture file: a session daemon ↔ consumer or a consumer ↔ relay record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +224,7 @@ class CaptureEnd:
 
     exit_status: int
     records: int
+    """Record lines of both kinds (:class:`CaptureRecord` and :class:`RelaydRecord`)."""
     fd_splits: int = 0
     fd_truncations: int = 0
 
@@ -168,31 +240,40 @@ class CaptureEnd:
 
 @dataclass(frozen=True)
 class Capture:
-    """A whole capture: header (``None`` for a raw directory), records, end (``None``
-    when the writer did not finish)."""
+    """A whole capture: header (``None`` for a raw directory), the session daemon ↔
+    consumer records, end (``None`` when the writer did not finish), and the
+    consumer ↔ relay daemon records (``relayd``)."""
 
     header: CaptureHeader | None
     records: tuple[CaptureRecord, ...]
     end: CaptureEnd | None
+    relayd: tuple[RelaydRecord, ...] = ()
+
+    def in_order(self) -> list[AnyRecord]:
+        """Every record of both kinds, in ``seq`` order (as the file holds them)."""
+        merged: list[AnyRecord] = [*self.records, *self.relayd]
+        return sorted(merged, key=lambda record: record.seq)
 
 
 # ----------------------------------------------------------------- writing
 
 
-def record_to_json(record: CaptureRecord) -> dict[str, Any]:
+def record_to_json(record: AnyRecord) -> dict[str, Any]:
     """The JSON object of one record line."""
-    return {
+    doc: dict[str, Any] = {
         "kind": "record",
         "seq": record.seq,
         "time_ns": record.time_ns,
         "direction": record.direction.value,
         "socket": record.socket.value,
         "connection": record.connection,
-        "size": len(record.data),
-        "fd_count": record.fd_count,
-        "fd_kinds": list(record.fd_kinds),
-        "data": base64.b64encode(record.data).decode("ascii"),
     }
+    if isinstance(record, RelaydRecord):
+        doc.update(net_index=record.net_index, peer=record.peer, size=len(record.data))
+    else:
+        doc.update(size=len(record.data), fd_count=record.fd_count, fd_kinds=list(record.fd_kinds))
+    doc["data"] = base64.b64encode(record.data).decode("ascii")
+    return doc
 
 
 def _line(doc: Mapping[str, Any]) -> str:
@@ -233,14 +314,18 @@ class CaptureWriter:
         self._stream.write(_line(doc))
         self._stream.flush()
 
-    def append(self, record: CaptureRecord) -> None:
+    def append(self, record: AnyRecord) -> None:
         if self._closed:
             raise LocalProtocolError("capture writer already closed")
         if self._last_seq is not None and record.seq <= self._last_seq:
             raise LocalProtocolError(
                 f"capture record seq {record.seq} after seq {self._last_seq}: not increasing"
             )
-        if record.fd_kinds and len(record.fd_kinds) != record.fd_count:
+        if (
+            isinstance(record, CaptureRecord)
+            and record.fd_kinds
+            and len(record.fd_kinds) != record.fd_count
+        ):
             raise LocalProtocolError(
                 f"capture record seq {record.seq}: {len(record.fd_kinds)} fd kinds "
                 f"for {record.fd_count} fds"
@@ -271,7 +356,7 @@ class CaptureWriter:
 
 def write_capture_file(
     path: Path | str,
-    records: Iterable[CaptureRecord],
+    records: Iterable[AnyRecord],
     *,
     header: CaptureHeader | None = None,
     exit_status: int | None = 0,
@@ -312,6 +397,7 @@ def write_capture_dir(path: Path | str, records: Iterable[CaptureRecord]) -> Non
 
 
 _REQUIRED: Any = object()
+_E = TypeVar("_E", bound=enum.Enum)
 
 
 class _Fields:
@@ -369,17 +455,20 @@ class _Fields:
             self.fail(f"expected an object of strings, got {value!r}", key)
         return dict(value)
 
-    def direction(self) -> Direction:
-        value = self.str_("direction")
+    def _choice(self, key: str, choices: type[_E], what: str) -> _E:
+        """The value of ``key``, one of the string enum ``choices``."""
+        value = self.str_(key)
         try:
-            return Direction(value)
+            return choices(value)
         except ValueError:
-            self.fail(
-                f"unknown direction {value!r} (expected "
-                + " or ".join(repr(d.value) for d in Direction)
-                + ")",
-                "direction",
-            )
+            expected = " or ".join(repr(c.value) for c in choices)
+            self.fail(f"unknown {what} {value!r} (expected {expected})", key)
+
+    def direction(self) -> Direction:
+        return self._choice("direction", Direction, "direction")
+
+    def relayd_direction(self) -> RelaydDirection:
+        return self._choice("direction", RelaydDirection, "relay daemon direction")
 
     def socket(self) -> Socket:
         value = self.str_("socket")
@@ -436,8 +525,10 @@ def _parse_header(fields: _Fields) -> CaptureHeader:
     )
 
 
-def _parse_record(fields: _Fields) -> CaptureRecord:
-    seq = fields.int_("seq")
+_RELAYD_SOCKETS = {role.value: role for role in RelaydSocket}
+
+
+def _record_data(fields: _Fields) -> bytes:
     encoded = fields.str_("data")
     try:
         data = base64.b64decode(encoded.encode("ascii"), validate=True)
@@ -446,6 +537,29 @@ def _parse_record(fields: _Fields) -> CaptureRecord:
     size = fields.int_("size", default=len(data))
     if size != len(data):
         fields.fail(f"size {size} but data holds {len(data)} bytes", "size")
+    return data
+
+
+def _parse_relayd_record(fields: _Fields, role: RelaydSocket) -> RelaydRecord:
+    return RelaydRecord(
+        seq=fields.int_("seq"),
+        time_ns=fields.int_("time_ns", default=0),
+        direction=fields.relayd_direction(),
+        socket=role,
+        data=_record_data(fields),
+        connection=fields.int_("connection", default=0),
+        net_index=fields.int_("net_index", default=0),
+        peer=fields.str_("peer", default=""),
+    )
+
+
+def _parse_record(fields: _Fields) -> AnyRecord:
+    value = fields.doc.get("socket")
+    role = _RELAYD_SOCKETS.get(value) if isinstance(value, str) else None
+    if role is not None:
+        return _parse_relayd_record(fields, role)
+    seq = fields.int_("seq")
+    data = _record_data(fields)
     fd_count = fields.int_("fd_count")
     fd_kinds = fields.str_list("fd_kinds")
     if fd_kinds and len(fd_kinds) != fd_count:
@@ -462,7 +576,7 @@ def _parse_record(fields: _Fields) -> CaptureRecord:
     )
 
 
-def _iter_file(path: Path, sink: list[CaptureHeader | CaptureEnd]) -> Iterator[CaptureRecord]:
+def _iter_file(path: Path, sink: list[CaptureHeader | CaptureEnd]) -> Iterator[AnyRecord]:
     source = os.fspath(path)
     try:
         stream = path.open("rb")
@@ -515,8 +629,11 @@ def _iter_file(path: Path, sink: list[CaptureHeader | CaptureEnd]) -> Iterator[C
 
 
 def read_capture_file(path: Path | str) -> Iterator[CaptureRecord]:
-    """Yield the records of a capture file (header and end line are checked, not yielded)."""
-    yield from _iter_file(Path(path), [])
+    """Yield the session daemon ↔ consumer records of a capture file (header, end
+    line and relay daemon records are checked, not yielded)."""
+    for record in _iter_file(Path(path), []):
+        if isinstance(record, CaptureRecord):
+            yield record
 
 
 def _safe_member(directory: Path, name: str, fields: _Fields) -> Path:
@@ -583,13 +700,26 @@ def read_capture(path: Path | str) -> Iterator[CaptureRecord]:
     return read_capture_file(path)
 
 
+def read_capture_all(path: Path | str) -> Iterator[AnyRecord]:
+    """Yield every record of a capture file, relay daemon records included, in ``seq``
+    order; a raw capture directory holds session daemon ↔ consumer records only."""
+    if Path(path).is_dir():
+        return read_capture_dir(path)
+    return _iter_file(Path(path), [])
+
+
 def load_capture(path: Path | str) -> Capture:
     """Read a whole capture, with its header and end line (file form) into memory."""
     target = Path(path)
     if target.is_dir():
         return Capture(header=None, records=tuple(read_capture_dir(target)), end=None)
     sink: list[CaptureHeader | CaptureEnd] = []
-    records = tuple(_iter_file(target, sink))
+    everything = list(_iter_file(target, sink))
     header = next((item for item in sink if isinstance(item, CaptureHeader)), None)
     end = next((item for item in sink if isinstance(item, CaptureEnd)), None)
-    return Capture(header=header, records=records, end=end)
+    return Capture(
+        header=header,
+        records=tuple(r for r in everything if isinstance(r, CaptureRecord)),
+        end=end,
+        relayd=tuple(r for r in everything if isinstance(r, RelaydRecord)),
+    )

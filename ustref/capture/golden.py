@@ -3,8 +3,11 @@
 Beside each raw capture from the real daemons lies ``expected.jsonl``: the
 conversation decoded by ustref, one JSON object per message, with volatile
 values (timestamps, uuids, paths, raw blobs that embed them) replaced by
-placeholders — in the expectation only, never in the raw bytes. Regenerate
-with ``python scripts/golden_expectations.py`` after re-capturing.
+placeholders — in the expectation only, never in the raw bytes. Scenarios that
+stream also have ``expected-relayd.jsonl``: the consumer ↔ relay daemon
+messages, decoded the same way (their ``index`` counts every message of the
+capture, in capture order). Regenerate with ``python
+scripts/golden_expectations.py`` after re-capturing.
 """
 
 from __future__ import annotations
@@ -13,8 +16,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ustref.capture.decode import DecodedRecord, as_json, decode_records
-from ustref.capture.format import read_capture
+from ustref.capture.decode import (
+    AnyDecoded,
+    DecodedRelaydRecord,
+    as_json,
+    decode_capture,
+    decode_records,
+)
+from ustref.capture.format import read_capture, read_capture_all
 from ustref.protocol.abi import Abi
 
 #: Fields whose values change from one capture to the next.
@@ -29,12 +38,17 @@ VOLATILE_FIELDS = frozenset(
         "shm_path",
         "path",
         "override_name",
+        "output_path",
+        "timestamp_begin",
+        "timestamp_end",
+        "payload",
     }
 )
 #: Raw steps whose bytes embed volatile values (uuids, hostnames, times, paths).
-VOLATILE_STEPS = frozenset({"metadata", "channel.data"})
+VOLATILE_STEPS = frozenset({"metadata", "channel.data", "data.packet"})
 
 EXPECTED = "expected.jsonl"
+RELAYD_EXPECTED = "expected-relayd.jsonl"
 
 
 def _normalise(value: Any) -> Any:
@@ -48,7 +62,7 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def expectation(item: DecodedRecord) -> dict[str, Any]:
+def expectation(item: AnyDecoded) -> dict[str, Any]:
     """The normalised JSON of one decoded message."""
     doc = as_json(item)
     if item.message.step in VOLATILE_STEPS:
@@ -71,13 +85,33 @@ def expectations(scenario: Path, abi: Abi) -> list[dict[str, Any]]:
     return [expectation(item) for item in decode_records(read_capture(capture_file(scenario)), abi)]
 
 
+def relayd_expectations(scenario: Path, abi: Abi) -> list[dict[str, Any]]:
+    """The normalised consumer ↔ relay daemon messages of a scenario's capture."""
+    return [
+        expectation(item)
+        for item in decode_capture(read_capture_all(capture_file(scenario)), abi)
+        if isinstance(item, DecodedRelaydRecord)
+    ]
+
+
+def _write(path: Path, docs: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(d, sort_keys=True) + "\n" for d in docs))
+
+
 def write_expectations(scenario: Path, abi: Abi) -> int:
-    """Write ``expected.jsonl`` beside the capture; returns the message count."""
+    """Write ``expected.jsonl`` (and ``expected-relayd.jsonl`` when the capture holds
+    relay daemon records) beside the capture; returns the message count."""
     docs = expectations(scenario, abi)
-    (scenario / EXPECTED).write_text("".join(json.dumps(d, sort_keys=True) + "\n" for d in docs))
-    return len(docs)
+    _write(scenario / EXPECTED, docs)
+    relay = relayd_expectations(scenario, abi)
+    if relay:
+        _write(scenario / RELAYD_EXPECTED, relay)
+    else:
+        (scenario / RELAYD_EXPECTED).unlink(missing_ok=True)
+    return len(docs) + len(relay)
 
 
-def read_expectations(scenario: Path) -> list[dict[str, Any]]:
-    text = (scenario / EXPECTED).read_text()
+def read_expectations(scenario: Path, name: str = EXPECTED) -> list[dict[str, Any]]:
+    """The expectations kept in ``name`` (``expected.jsonl`` by default)."""
+    text = (scenario / name).read_text()
     return [json.loads(line) for line in text.splitlines() if line]

@@ -20,7 +20,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ustref.capture.wrapper import ENV_CONSUMERD, ENV_MONITOR, ENV_OUT, ENV_PYTHON, ENV_PYTHONPATH
+from ustref.capture.wrapper import (
+    ENV_CONSUMERD,
+    ENV_MONITOR,
+    ENV_OUT,
+    ENV_PYTHON,
+    ENV_PYTHONPATH,
+    ENV_RELAYD,
+)
 
 __all__ = ["WRAPPER_NAME", "capture_env", "package_root", "sessiond_args", "wrapper_path"]
 
@@ -78,6 +85,7 @@ def capture_env(
     *,
     consumerd: str | None = None,
     interpose_monitor: bool = True,
+    interpose_relayd: bool = True,
 ) -> dict[str, str]:
     """The session daemon environment that makes the wrapper record into ``out``
     with this interpreter and this ``ustref``."""
@@ -86,6 +94,7 @@ def capture_env(
         ENV_PYTHON: sys.executable,
         ENV_PYTHONPATH: str(package_root()),
         ENV_MONITOR: "interpose" if interpose_monitor else "passthrough",
+        ENV_RELAYD: "interpose" if interpose_relayd else "passthrough",
     }
     if consumerd is not None:
         env[ENV_CONSUMERD] = consumerd

@@ -45,7 +45,22 @@ runs (``python3 -m ustref.capture.wrapper ARGV…``, started by
    (``ust-consumer.c``); a sample that does not fit is dropped, as the
    consumer drops it. ``USTREF_CAPTURE_MONITOR=passthrough`` hands the session
    daemon's pipe over untouched instead (samples are then not recorded).
-5. SIGTERM, SIGINT, SIGHUP and SIGQUIT are forwarded to the consumer; when it
+5. The relay daemon sockets: the session daemon hands each connected relay
+   daemon socket over after ``LTTNG_CONSUMER_ADD_RELAYD_SOCKET`` (1 byte + the
+   fd, ``consumer_send_relayd_socket``, sessiond consumer.c), once for the
+   control socket and once for the data socket of each relay daemon. The C
+   consumer aborts on a socket that is not ``AF_INET``/``AF_INET6``
+   (``lttcomm_populate_sock_from_open_socket``, sessiond-comm.c), so the
+   wrapper cannot hand it a socketpair: it makes a loopback TCP connection of
+   its own in the family of the session daemon's socket (``127.0.0.1`` or
+   ``::1``, an ephemeral port), hands the consumer the connecting end instead,
+   and moves bytes both ways between the accepted end and the session
+   daemon's socket, recording each ``recv`` (roles ``relayd-control`` and
+   ``relayd-data``, :class:`~ustref.capture.format.RelaydRecord`). An end of
+   stream is relayed as ``shutdown(SHUT_WR)``; both sockets are closed once
+   both directions ended. ``USTREF_CAPTURE_RELAYD=passthrough`` hands the
+   session daemon's socket over untouched (nothing recorded).
+6. SIGTERM, SIGINT, SIGHUP and SIGQUIT are forwarded to the consumer; when it
    exits, the wrapper writes the capture's end line and exits with the same
    status (re-raising the signal that killed it).
 
@@ -53,7 +68,7 @@ Configuration is by environment (the session daemon passes its own to the
 consumer): ``USTREF_CAPTURE_OUT`` (the capture file; without it the wrapper
 just execs the real consumer), ``USTREF_CAPTURE_CONSUMERD`` (the real binary;
 default: Debian's ``/usr/lib/<multiarch>/lttng/libexec/lttng-consumerd``),
-``USTREF_CAPTURE_MONITOR``.
+``USTREF_CAPTURE_MONITOR``, ``USTREF_CAPTURE_RELAYD``.
 """
 
 from __future__ import annotations
@@ -82,11 +97,22 @@ from ustref.capture.format import (
     CaptureRecord,
     CaptureWriter,
     Direction,
+    RelaydDirection,
+    RelaydRecord,
+    RelaydSocket,
     Socket,
 )
-from ustref.errors import LaunchError, TransportError
+from ustref.errors import LaunchError, RemoteProtocolError, TransportError
+from ustref.protocol.abi import ALL_ABIS
 from ustref.protocol.constants import LTTCOMM_MAX_SEND_FDS
-from ustref.protocol.consumer import LttngConsumerCommand
+from ustref.protocol.consumer import (
+    CONSUMER_MSG,
+    CONSUMER_MSG_SIZE,
+    LttngConsumerCommand,
+    LttngStreamType,
+    RelaydSockR97535efaa,
+    RelaydSockV2139,
+)
 from ustref.transport.argv import CONSUMERD_ARGV0, redirect_argv
 from ustref.transport.framing import (
     close_fds,
@@ -104,6 +130,7 @@ __all__ = [
     "ENV_OUT",
     "ENV_PYTHON",
     "ENV_PYTHONPATH",
+    "ENV_RELAYD",
     "SET_CHANNEL_MONITOR_PIPE",
     "CaptureSetupError",
     "Recorder",
@@ -119,6 +146,8 @@ ENV_CONSUMERD = "USTREF_CAPTURE_CONSUMERD"
 """The real ``lttng-consumerd`` to start (default: :func:`find_consumerd`)."""
 ENV_MONITOR = "USTREF_CAPTURE_MONITOR"
 """``interpose`` (default) or ``passthrough``: what to do with the channel-monitor pipe."""
+ENV_RELAYD = "USTREF_CAPTURE_RELAYD"
+"""``interpose`` (default) or ``passthrough``: what to do with the relay daemon sockets."""
 ENV_PYTHON = "USTREF_CAPTURE_PYTHON"
 """The interpreter ``ustref/data/bin/ustref-capture-consumerd`` runs (default ``python3``)."""
 ENV_PYTHONPATH = "USTREF_CAPTURE_PYTHONPATH"
@@ -129,6 +158,8 @@ ENV_LD_LIBRARY_PATH = "USTREF_CAPTURE_LD_LIBRARY_PATH"
 SET_CHANNEL_MONITOR_PIPE = LttngConsumerCommand.LTTNG_CONSUMER_SET_CHANNEL_MONITOR_PIPE
 """The ``cmd_type`` (first ``uint32_t`` of ``struct lttcomm_consumer_msg``) after
 which the session daemon sends the channel-monitor pipe's write end."""
+ADD_RELAYD_SOCKET = LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET
+"""The ``cmd_type`` after which the session daemon sends a relay daemon socket."""
 
 _RECV_SIZE = 1 << 17
 _PIPE_READ_SIZE = 4096  # PIPE_BUF: each relayed write is atomic
@@ -262,16 +293,37 @@ class Recorder:
                 connection=connection,
                 fd_kinds=kinds,
             )
-            try:
-                self._writer.append(record)
-            except OSError as exc:
-                _log(f"cannot write the capture ({exc}); recording stops, relaying goes on")
-                with contextlib.suppress(OSError):
-                    self._writer.close()
-                self._writer = None
+            self._append(record)
+
+    def record_relayd(self, link: _RelaydLink, direction: RelaydDirection, data: bytes) -> None:
+        with self._lock:
+            if self._writer is None:
                 return
-            self._seq += 1
-            self.records += 1
+            record = RelaydRecord(
+                seq=self._seq,
+                time_ns=time.monotonic_ns(),
+                direction=direction,
+                socket=link.role,
+                data=bytes(data),
+                connection=link.connection,
+                net_index=link.net_index,
+                peer=link.peer,
+            )
+            self._append(record)
+
+    def _append(self, record: CaptureRecord | RelaydRecord) -> None:
+        """Write ``record`` (the lock held)."""
+        assert self._writer is not None
+        try:
+            self._writer.append(record)
+        except OSError as exc:
+            _log(f"cannot write the capture ({exc}); recording stops, relaying goes on")
+            with contextlib.suppress(OSError):
+                self._writer.close()
+            self._writer = None
+            return
+        self._seq += 1
+        self.records += 1
 
     def close(self, exit_status: int | None) -> None:
         with self._lock:
@@ -302,6 +354,57 @@ def _send_all(sock: socket.socket, data: bytes, fds: Sequence[int]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What ``LTTNG_CONSUMER_ADD_RELAYD_SOCKET`` says of the socket that follows it
+    (``u.relayd_sock``: ``net_index`` and ``type``, the first two members at
+    v2.13.9 and 97535efaa)."""
+
+    net_index: int
+    role: RelaydSocket
+
+
+def parse_handover(part: bytes) -> Handover | None:
+    """The :class:`Handover` of a whole ``ADD_RELAYD_SOCKET`` command, else ``None``."""
+    if len(part) != CONSUMER_MSG_SIZE or int.from_bytes(part[:4], sys.byteorder) != (
+        ADD_RELAYD_SOCKET
+    ):
+        return None
+    for abi in ALL_ABIS:
+        try:
+            member = CONSUMER_MSG[abi].parse(part).u
+        except RemoteProtocolError:
+            continue
+        if isinstance(member, RelaydSockV2139 | RelaydSockR97535efaa):
+            control = member.type is LttngStreamType.LTTNG_STREAM_CONTROL
+            return Handover(
+                member.net_index, RelaydSocket.CONTROL if control else RelaydSocket.DATA
+            )
+    return None
+
+
+def format_peer(address: Any) -> str:
+    """``HOST:PORT`` (``[HOST]:PORT`` for IPv6) of a ``getpeername`` result."""
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _loopback_pair(family: int) -> tuple[socket.socket, socket.socket]:
+    """A connected loopback TCP pair of ``family``: (connecting end, accepted end)."""
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.bind((host, 0))
+        listener.listen(1)
+        client = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            client.connect(listener.getsockname())
+            accepted, _ = listener.accept()
+        except BaseException:
+            client.close()
+            raise
+    return client, accepted
+
+
 @dataclass
 class _Link:
     """One relayed connection: the session daemon's end and the consumer's end."""
@@ -311,14 +414,44 @@ class _Link:
     sessiond: socket.socket
     consumerd: socket.socket
     monitor_pending: bool = False
+    relayd_pending: Handover | None = None
     threads: dict[Direction, threading.Thread] = field(default_factory=dict)
 
 
+@dataclass
+class _RelaydLink:
+    """One relay daemon socket: the real one (to the relay) and the wrapper's accepted
+    end of the loopback connection the consumer got instead."""
+
+    role: RelaydSocket
+    connection: int
+    net_index: int
+    peer: str
+    relayd: socket.socket
+    consumerd: socket.socket
+    threads: list[threading.Thread] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    running: int = 2
+
+    def direction_done(self) -> None:
+        """Close both sockets when both directions have ended."""
+        with self.lock:
+            self.running -= 1
+            last = self.running == 0
+        if last:
+            self.relayd.close()
+            self.consumerd.close()
+
+
 class _Relay:
-    def __init__(self, recorder: Recorder, *, interpose_monitor: bool) -> None:
+    def __init__(
+        self, recorder: Recorder, *, interpose_monitor: bool, interpose_relayd: bool = True
+    ) -> None:
         self.recorder = recorder
         self.interpose_monitor = interpose_monitor
+        self.interpose_relayd = interpose_relayd
         self.links: list[_Link] = []
+        self.relayd_links: list[_RelaydLink] = []
         self.monitor_threads: list[threading.Thread] = []
         self.closing = threading.Event()
 
@@ -377,9 +510,13 @@ class _Relay:
         fds: list[int],
         to_close: list[int],
     ) -> list[int]:
-        """Swap the channel-monitor pipe for the wrapper's own; return the fds to send."""
+        """Swap the channel-monitor pipe or a relay daemon socket for the wrapper's own;
+        return the fds to send."""
         if link.role is not Socket.COMMAND or direction is not Direction.TO_CONSUMERD:
             return fds
+        handover, link.relayd_pending = link.relayd_pending, None if fds else parse_handover(part)
+        if handover is not None and self.interpose_relayd and len(part) == 1 and len(fds) == 1:
+            return self._interpose_relayd(handover, fds, to_close)
         pending, link.monitor_pending = (
             link.monitor_pending,
             (
@@ -412,6 +549,86 @@ class _Relay:
         self.monitor_threads.append(thread)
         thread.start()
         return [write_end]
+
+    def _interpose_relayd(
+        self, handover: Handover, fds: list[int], to_close: list[int]
+    ) -> list[int]:
+        """Keep the session daemon's relay daemon socket; give the consumer the
+        connecting end of a loopback TCP connection of the same family instead."""
+        try:
+            real = socket.socket(fileno=os.dup(fds[0]))
+        except OSError as exc:
+            _log(f"relay daemon socket: cannot take it over ({exc}); passed through")
+            return fds
+        if real.family not in (socket.AF_INET, socket.AF_INET6) or real.type != (
+            socket.SOCK_STREAM
+        ):
+            real.close()
+            return fds
+        try:
+            # The wrapper's threads block on it (the open file description is
+            # shared: the session daemon closes its copy after the hand-over).
+            real.setblocking(True)
+            peer = format_peer(real.getpeername())
+            client, accepted = _loopback_pair(real.family)
+        except OSError as exc:
+            _log(f"relay daemon socket: no loopback connection ({exc}); passed through")
+            real.close()
+            return fds
+        connection = sum(1 for other in self.relayd_links if other.role is handover.role)
+        link = _RelaydLink(handover.role, connection, handover.net_index, peer, real, accepted)
+        self.relayd_links.append(link)
+        for direction, src, dst in (
+            (RelaydDirection.TO_RELAYD, accepted, real),
+            (RelaydDirection.TO_CONSUMERD, real, accepted),
+        ):
+            thread = threading.Thread(
+                target=self._pump_relayd,
+                args=(link, direction, src, dst),
+                name=f"{handover.role.value}{connection}-{direction.short}",
+                daemon=True,
+            )
+            link.threads.append(thread)
+            thread.start()
+        replacement = client.detach()
+        to_close.append(replacement)
+        return [replacement]
+
+    def _pump_relayd(
+        self,
+        link: _RelaydLink,
+        direction: RelaydDirection,
+        src: socket.socket,
+        dst: socket.socket,
+    ) -> None:
+        try:
+            while True:
+                try:
+                    data = src.recv(_RECV_SIZE)
+                except OSError:  # a reset reads as end of stream, as in recv_some
+                    data = b""
+                if not data and self.closing.is_set():
+                    _shutdown(dst, socket.SHUT_WR)
+                    return
+                self.recorder.record_relayd(link, direction, data)
+                if not data:
+                    _shutdown(dst, socket.SHUT_WR)
+                    return
+                try:
+                    dst.sendall(data)
+                except OSError:
+                    # The receiver is gone: make the sender see it, as it would.
+                    _shutdown(src, socket.SHUT_RD)
+                    return
+        finally:
+            link.direction_done()
+
+    def join_relayd(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` in all) for every relay daemon link to end."""
+        deadline = time.monotonic() + timeout
+        for link in self.relayd_links:
+            for thread in link.threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _pump_monitor(self, read_end: int, sessiond_pipe: int) -> None:
         direction = Direction.TO_SESSIOND
@@ -457,7 +674,7 @@ def _child_env() -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in (ENV_OUT, ENV_CONSUMERD, ENV_MONITOR, ENV_LD_LIBRARY_PATH)
+        if key not in (ENV_OUT, ENV_CONSUMERD, ENV_MONITOR, ENV_RELAYD, ENV_LD_LIBRARY_PATH)
     }
     saved = os.environ.get(ENV_LD_LIBRARY_PATH)
     if saved is not None:
@@ -473,11 +690,13 @@ class _Wrapper:
         out: Path,
         consumerd: str,
         interpose_monitor: bool,
+        interpose_relayd: bool = True,
     ) -> None:
         self.argv = tuple(argv)
         self.out = out
         self.consumerd = consumerd
         self.interpose_monitor = interpose_monitor
+        self.interpose_relayd = interpose_relayd
         self.private_dir = Path(tempfile.mkdtemp(prefix="ustref-capture-"))
         self.private_cmd = str(self.private_dir / "command")
         self.private_err = str(self.private_dir / "error")
@@ -485,7 +704,11 @@ class _Wrapper:
         self.child: Child | None = None
         self._saved_handlers: dict[int, Any] = {}
         self.recorder = Recorder(None)
-        self.relay = _Relay(self.recorder, interpose_monitor=interpose_monitor)
+        self.relay = _Relay(
+            self.recorder,
+            interpose_monitor=interpose_monitor,
+            interpose_relayd=interpose_relayd,
+        )
         self._cmd_connections = 0
 
     def run(self) -> int:
@@ -546,6 +769,7 @@ class _Wrapper:
             },
             private_sockets={"command": self.private_cmd, "error": self.private_err},
             channel_monitor="interposed" if self.interpose_monitor else "passthrough",
+            extra={"relayd": "interposed" if self.interpose_relayd else "passthrough"},
         )
         return CaptureWriter.create(self.out, header)
 
@@ -612,6 +836,7 @@ class _Wrapper:
         """After the consumer exited: let what it sent reach the session daemon."""
         self.relay.join(Direction.TO_SESSIOND, _DRAIN_TIMEOUT)
         self.relay.join_monitor(_DRAIN_TIMEOUT)
+        self.relay.join_relayd(_DRAIN_TIMEOUT)
         self.relay.closing.set()
 
 
@@ -621,6 +846,7 @@ def run_wrapper(
     out: Path | str,
     consumerd: str | None = None,
     interpose_monitor: bool = True,
+    interpose_relayd: bool = True,
 ) -> int:
     """Run the real consumer daemon with ``argv`` (its ``argv[1:]``), relaying and
     recording into ``out``; return its exit status (negative: killed by that signal)."""
@@ -629,6 +855,7 @@ def run_wrapper(
         out=Path(out),
         consumerd=consumerd if consumerd is not None else find_consumerd(),
         interpose_monitor=interpose_monitor,
+        interpose_relayd=interpose_relayd,
     )
     return wrapper.run()
 
@@ -656,13 +883,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not out:
             _log(f"{ENV_OUT} is not set: running {consumerd} without recording")
             os.execve(consumerd, [CONSUMERD_ARGV0, *args], _child_env())
-        monitor = os.environ.get(ENV_MONITOR, "interpose")
-        if monitor not in ("interpose", "passthrough"):
-            raise CaptureSetupError(
-                f"{ENV_MONITOR} must be interpose or passthrough, not {monitor!r}"
-            )
+        choices = {}
+        for name in (ENV_MONITOR, ENV_RELAYD):
+            choices[name] = os.environ.get(name, "interpose")
+            if choices[name] not in ("interpose", "passthrough"):
+                raise CaptureSetupError(
+                    f"{name} must be interpose or passthrough, not {choices[name]!r}"
+                )
         status = run_wrapper(
-            args, out=out, consumerd=consumerd, interpose_monitor=monitor == "interpose"
+            args,
+            out=out,
+            consumerd=consumerd,
+            interpose_monitor=choices[ENV_MONITOR] == "interpose",
+            interpose_relayd=choices[ENV_RELAYD] == "interpose",
         )
     except (CaptureSetupError, OSError) as exc:
         _log(f"error: {exc}")

@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,7 @@ __all__ = [
     "dissect_relayd",
     "free_tcp_ports",
     "ports_from_options",
+    "running_relayd",
     "tshark_port_options",
 ]
 
@@ -218,6 +219,40 @@ class _Children:
     def stop_all(self) -> None:
         for proc, signum in reversed(self.procs):
             self.stop(proc, signum)
+
+
+@contextlib.contextmanager
+def running_relayd(workdir: Path, env: dict[str, str]) -> Iterator[tuple[RelaydPorts, Path]]:
+    """An ``lttng-relayd`` on free loopback ports, our child, until the block ends
+    (stopped by pid with SIGTERM); yields its ports and its ``--output`` directory,
+    once the three ports accept connections."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ports = RelaydPorts(*free_tcp_ports(3))
+    output = workdir / "relayd-output"
+    children = _Children()
+    try:
+        relayd = children.start(
+            [
+                "lttng-relayd",
+                f"--control-port=tcp://127.0.0.1:{ports.control}",
+                f"--data-port=tcp://127.0.0.1:{ports.data}",
+                f"--live-port=tcp://127.0.0.1:{ports.live}",
+                f"--output={output}",
+            ],
+            workdir / "relayd.log",
+            env,
+            signal.SIGTERM,
+        )
+
+        def listening() -> bool:
+            if relayd.poll() is not None:
+                raise LttngError(f"lttng-relayd exited with status {relayd.returncode}")
+            return all(_accepts(p) for p in (ports.control, ports.data, ports.live))
+
+        _wait("lttng-relayd to listen", listening)
+        yield ports, output
+    finally:
+        children.stop_all()
 
 
 def capture_relayd_loopback(

@@ -67,12 +67,21 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
             (
                 "S",
                 "R",
-                "data socket: connected; no handshake (RELAYD_VERSION is the control socket's)",
+                "data socket: connected, nothing sent (no RELAYD_VERSION: "
+                "`create_connect_relayd` handshakes the control socket only)",
             ),
             ("S", "C", "ADD_RELAYD_SOCKET (control), then ADD_RELAYD_SOCKET (data): the fds"),
         ),
-        "Minor < 11 peers use `lttcomm_relayd_create_session_2_4` and get "
-        "`lttcomm_relayd_status_session`.",
+        "All of this is the session daemon's, before the hand-over (lttng-sessiond's "
+        "cmd.c and consumer.c; .cpp at 97535efaa): `create_connect_relayd` sends "
+        "RELAYD_VERSION then RELAYD_GET_CONFIGURATION (skipped below minor 12, "
+        "`relayd_supports_get_configuration`), and `consumer_send_relayd_socket` sends "
+        "RELAYD_CREATE_SESSION, then the ADD_RELAYD_SOCKET message and the fd: "
+        "GET_CONFIGURATION comes before CREATE_SESSION. The consumer's first byte on the "
+        "control socket is therefore its own first command, and on the data socket its "
+        "first `lttcomm_relayd_data_hdr` (the golden captures `streaming`, `live`, "
+        "`snapshot-remote` and `rotation-remote` show both). Minor < 11 peers use "
+        "`lttcomm_relayd_create_session_2_4` and get `lttcomm_relayd_status_session`.",
     ),
     Sequence(
         "Streams and data (consumer daemon)",
@@ -113,9 +122,12 @@ RELAYD_SEQUENCES: tuple[Sequence, ...] = (
             ),
             ("R", "C", "`lttcomm_relayd_generic_reply`"),
         ),
-        "Every control command is a 16-byte big-endian header and its payload; the relay "
-        "daemon answers each one except SEND_METADATA. The data socket carries only "
-        "data headers and packets.",
+        "Every control command is a 24-byte big-endian `lttcomm_relayd_hdr` (`circuit_id`, "
+        "`data_size`, `cmd`, `cmd_version`) followed by `data_size` bytes of payload, sent in "
+        "one `sendmsg` (`send_command`, relayd.c); the relay daemon answers each one except "
+        "SEND_METADATA. The data socket carries only 32-byte `lttcomm_relayd_data_hdr` "
+        "headers, each followed by `data_size` bytes of packet content (the padding is not "
+        "sent: `write_relayd_stream_header`, consumer.c), and nothing ever comes back on it.",
     ),
     Sequence(
         "Data pending (DATA_PENDING from the session daemon)",

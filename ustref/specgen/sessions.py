@@ -47,6 +47,10 @@ SCENARIOS: dict[str, str] = {
     "overwrite": "Overwrite channel with switch, read and monitor timers; trace file rotation",
     "streaming": "Streaming to a relay daemon: ADD_RELAYD_SOCKET control then data first",
     "live": "Live session: as streaming, plus the live timer and metadata requests",
+    "snapshot-remote": "Snapshot records to a relay daemon: each record hands over a new pair "
+    "of relay sockets (a new net index)",
+    "rotation-remote": "Rotations of a streaming session: the trace chunks are the relay "
+    "daemon's (CREATE/CLOSE_TRACE_CHUNK carry no directory fd)",
 }
 
 _START = {"command", "request", "code", "sample"}
@@ -221,8 +225,9 @@ def sessions_page(spec_root: Path, kept: dict[str, str], header: str) -> str:
         "exchange between the session daemon and the consumer, across sockets, in the "
         "order captured (S = session daemon, C = consumer). Replies are summarised "
         "(status codes without the `LTTCOMM_CONSUMERD_` prefix); each command links to "
-        "its behaviour section. Relay-daemon traffic is not captured (the consumer talks to "
-        f"the relay daemon directly): see each command's diagram on the [consumer page]"
+        "its behaviour section. The consumer's own talk with the relay daemon, recorded in "
+        "the streaming scenarios' captures too, is not listed here (`ustref decode` shows "
+        f"it): see each command's diagram on the [consumer page]"
         f"({CONSUMER_PAGE}) and the [relay sequences]"
         f"({ABI.value}/consumerd-relayd.md#sequences).\n\n",
         slot("sessions:intro", kept),
