@@ -1,0 +1,135 @@
+"""Differential mode of the consumer fuzzer (``ustref fuzz consumerd --target both``).
+
+Unit tests of the comparison (planted transcripts), regression tests of the real
+divergences it found (each fixed in ``ustref/consumerd/handlers.py``, driven
+through the sans-IO core), and, with the real C consumer (``-m lttng``), a planted
+divergence end to end (a deliberately wrong consumer) and a short campaign on a
+fixed seed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ustref.capture.wrapper import find_consumerd
+from ustref.fuzz.differential import (
+    Transcript,
+    compare,
+    describe,
+    normalise,
+    run_both,
+)
+from ustref.fuzz.launch import ustref_consumerd
+from ustref.fuzz.replay import replay_main
+from ustref.fuzz.reproducers import ABI, add_relayd_socket_unix, message
+from ustref.fuzz.session import Action, Heard, Outcome
+from ustref.protocol.consumer import (
+    METADATA_REQUEST_MSG,
+    InitMember,
+    LttngConsumerCommand,
+)
+from ustref.protocol.lttng_error import LttcommReturnCode
+
+Cmd = LttngConsumerCommand
+OK = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+INIT = message(Cmd.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16))))
+
+
+def _status(code: LttcommReturnCode) -> bytes:
+    return int(code).to_bytes(4, "little", signed=True)
+
+
+def _t(*heard: Heard, outcome: Outcome | None = None) -> Transcript:
+    return Transcript(outcome or Outcome("ok"), heard)
+
+
+# -- the comparison ------------------------------------------------------------------------
+
+
+def test_the_same_answers_split_differently_are_no_divergence() -> None:
+    """Reads split differently, and a metadata request repeated by a timer, are normalised."""
+    request = bytes(range(METADATA_REQUEST_MSG.size))
+    c = _t(Heard(0, "command", _status(OK) + _status(OK)), Heard(0, "metadata", request * 3))
+    u = _t(
+        Heard(0, "command", _status(OK)),
+        Heard(1, "command", _status(OK)),
+        Heard(1, "metadata", request),
+    )
+    assert normalise(c) == normalise(u)
+    assert compare(c, u).kind == "same"
+
+
+def test_a_planted_wrong_status_is_a_real_divergence() -> None:
+    c = _t(Heard(0, "command", _status(OK)))
+    u = _t(Heard(0, "command", _status(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET)))
+    verdict = compare(c, u)
+    assert (verdict.kind, verdict.aspects) == ("divergence", ("command",))
+    assert verdict.label == "real divergence" and "offset 0" in verdict.detail
+
+
+def test_fds_error_socket_and_ending_are_compared() -> None:
+    c = _t(Heard(0, "command", b"\0" * 16, fds=2))
+    u = _t(Heard(0, "command", b"\0" * 16, fds=1), Heard(0, "error", _status(OK)),
+           outcome=Outcome("exit", "exited", 1))  # fmt: skip
+    verdict = compare(c, u)
+    assert verdict.kind == "divergence"
+    assert set(verdict.aspects) == {"command-fds", "error", "ending"}
+
+
+def test_c_crashing_where_ustref_answers_is_classified() -> None:
+    c = _t(outcome=Outcome("crash", "signal 6", -6))
+    u = _t(Heard(0, "command", _status(OK)))
+    verdict = compare(c, u)
+    assert (verdict.kind, verdict.label) == ("c-dies", "C crashes, ustref answers")
+    assert verdict.signature() == "diff:c-dies:command,ending"
+
+
+def test_ustref_crashing_is_always_a_real_divergence() -> None:
+    c = _t(outcome=Outcome("crash", "signal 6", -6))
+    u = _t(outcome=Outcome("crash", "signal 11", -11))
+    assert compare(c, u).kind == "divergence"
+    hang = _t(outcome=Outcome("hang", "no reply"))
+    assert compare(_t(), hang).kind == "divergence"
+
+
+def test_a_transcript_round_trips_and_describes() -> None:
+    t = _t(Heard(0, "command", _status(OK), 1), Heard(0, "command", b""),
+           outcome=Outcome("exit", "closed", 0))  # fmt: skip
+    assert Transcript.from_json(json.loads(json.dumps(t.to_json()))) == t
+    lines = describe(t, [Action("send", data=INIT, note="INIT")])
+    assert lines[1].endswith("+1 fd: 00000000") and lines[2].endswith("closed")
+
+
+# -- against the real C consumer -----------------------------------------------------------
+
+WRONG = [sys.executable, str(Path(__file__).with_name("wrong_consumerd.py"))]
+
+
+@pytest.mark.lttng
+def test_a_planted_divergence_is_detected_and_replays(tmp_path: Path) -> None:
+    """A consumer whose INIT answers ALREADY_SET: a real divergence on the command bytes;
+    saved as a reproducer, ``replay --target both`` shows it again."""
+    from ustref.fuzz.differential import reproducer, save
+
+    actions = [Action("send", data=INIT, note="INIT")]
+    c, u, verdict = run_both(find_consumerd(), WRONG, ABI, actions, tmp_path / "w", timeout=3.0)
+    assert normalise(c)["command"] == _status(OK)
+    assert normalise(u)["command"] == _status(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET)
+    assert (verdict.kind, verdict.aspects) == ("divergence", ("command",))
+    path = save(tmp_path, reproducer(ABI, actions, c, u, verdict))
+    assert replay_main(path, find_consumerd(), 3.0, target="both", ustref=WRONG) == 0
+    # The real ustref-consumerd answers INIT as C does: the same file no longer reproduces.
+    assert replay_main(path, find_consumerd(), 3.0, target="both", ustref=ustref_consumerd()) == 1
+
+
+@pytest.mark.lttng
+def test_a_c_abort_is_classified_c_crashes_ustref_answers(tmp_path: Path) -> None:
+    c, u, verdict = run_both(
+        find_consumerd(), ustref_consumerd(), ABI, add_relayd_socket_unix(), tmp_path, timeout=3.0
+    )
+    assert c.outcome.kind == "crash" and c.outcome.status == -6
+    assert verdict.kind == "c-dies" and u.outcome.kind == "ok"
