@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.consumerd.drive import Driver
 from ustref.capture.wrapper import find_consumerd
 from ustref.fuzz.differential import (
     Transcript,
     compare,
     describe,
+    differential_main,
     normalise,
     run_both,
 )
@@ -27,12 +29,16 @@ from ustref.fuzz.launch import ustref_consumerd
 from ustref.fuzz.replay import replay_main
 from ustref.fuzz.reproducers import ABI, add_relayd_socket_unix, message
 from ustref.fuzz.session import Action, Heard, Outcome
+from ustref.ids import U64_MAX
 from ustref.protocol.consumer import (
     METADATA_REQUEST_MSG,
     InitMember,
     LttngConsumerCommand,
+    LttngStreamType,
+    RelaydSockV2139,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.sockets import LttcommSockProto
 
 Cmd = LttngConsumerCommand
 OK = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
@@ -104,6 +110,28 @@ def test_a_transcript_round_trips_and_describes() -> None:
     assert lines[1].endswith("+1 fd: 00000000") and lines[2].endswith("closed")
 
 
+# -- divergences found and fixed -----------------------------------------------------------
+
+
+def test_add_relayd_socket_with_the_all_ones_index_answers_enomem() -> None:
+    """``consumer_allocate_relayd_sock_pair`` refuses ``net_index`` -1: a single ENOMEM, no
+    fd read (found by the differential fuzzer, seed 1; ustref answered SUCCESS and waited
+    for an fd)."""
+    driver = Driver()
+    sock = RelaydSockV2139(
+        net_index=U64_MAX,
+        type=LttngStreamType.LTTNG_STREAM_CONTROL,
+        major=2,
+        minor=13,
+        relayd_socket_protocol=LttcommSockProto.LTTCOMM_SOCK_TCP,
+        session_id=1,
+        relayd_session_id=1,
+    )
+    replies = driver.command(message(Cmd.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
+    assert driver.statuses(replies) == [LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM]
+    assert driver.statuses(driver.command(INIT)) == [OK]
+
+
 # -- against the real C consumer -----------------------------------------------------------
 
 WRONG = [sys.executable, str(Path(__file__).with_name("wrong_consumerd.py"))]
@@ -133,3 +161,23 @@ def test_a_c_abort_is_classified_c_crashes_ustref_answers(tmp_path: Path) -> Non
     )
     assert c.outcome.kind == "crash" and c.outcome.status == -6
     assert verdict.kind == "c-dies" and u.outcome.kind == "ok"
+
+
+@pytest.mark.lttng
+def test_a_short_differential_run_finds_no_real_divergence(tmp_path: Path) -> None:
+    """Seed 1 found ADD_RELAYD_SOCKET's all-ones index (fixed above); 30 s of it now
+    finds no real divergence."""
+    status = differential_main(
+        find_consumerd(),
+        ustref_consumerd(),
+        30.0,
+        seed=1,
+        out=tmp_path,
+        timeout=3.0,
+        abi=ABI,
+        minimise_budget=2,
+    )
+    doc = json.loads((tmp_path / "summary.json").read_text())
+    assert doc["sequences"] >= 2 and doc["commands"] > 0
+    assert doc["verdicts"]["divergence"] == 0, doc["divergences"]
+    assert status == 0

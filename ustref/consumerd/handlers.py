@@ -124,6 +124,11 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, RelaydSockV2139)
     net = relayd_index(u)
     pair = state.registry.relayds.get(net)
+    if pair is None and net == U64_MAX:
+        # consumer_allocate_relayd_sock_pair refuses the all-ones index: a single
+        # status ENOMEM, no fd read (consumer.c:3590–3593, 3707–3708).
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM)
+        return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
