@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.consumerd.drive import Driver
+from tests.consumerd.fakes import bare_channel
 from ustref.capture.wrapper import find_consumerd
+from ustref.consumerd.registry import ChannelType
 from ustref.fuzz.differential import (
     Transcript,
     compare,
@@ -29,13 +31,16 @@ from ustref.fuzz.launch import ustref_consumerd
 from ustref.fuzz.replay import replay_main
 from ustref.fuzz.reproducers import ABI, add_relayd_socket_unix, message
 from ustref.fuzz.session import Action, Heard, Outcome
-from ustref.ids import U64_MAX
+from ustref.ids import U64_MAX, ChunkId
+from ustref.output.chunk import TraceChunk
 from ustref.protocol.consumer import (
     METADATA_REQUEST_MSG,
     InitMember,
     LttngConsumerCommand,
     LttngStreamType,
+    PushMetadataMember,
     RelaydSockV2139,
+    SnapshotChannelMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.sockets import LttcommSockProto
@@ -130,6 +135,45 @@ def test_add_relayd_socket_with_the_all_ones_index_answers_enomem() -> None:
     replies = driver.command(message(Cmd.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
     assert driver.statuses(replies) == [LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM]
     assert driver.statuses(driver.command(INIT)) == [OK]
+
+
+def test_push_metadata_to_a_data_channel_reads_the_bytes_then_fails() -> None:
+    """C answers the ready status, reads the bytes and dies on the NULL cache; ustref
+    answers the ready status, reads the bytes and answers ERROR_METADATA (it answered
+    CHANNEL_FAIL first, and its peer's bytes became the next command). ``len`` 0 is a
+    lookup only: SUCCESS, as in C."""
+    driver = Driver()
+    driver.core.registry.channels[bare_channel(3, ChannelType.DATA).key] = bare_channel(
+        3, ChannelType.DATA
+    )
+    lookup = PushMetadataMember(key=3, target_offset=0, len=0, version=0)
+    assert driver.statuses(driver.command(message(Cmd.LTTNG_CONSUMER_PUSH_METADATA, lookup))) == [
+        OK
+    ]
+    push = PushMetadataMember(key=3, target_offset=0, len=4, version=0)
+    first = driver.command(message(Cmd.LTTNG_CONSUMER_PUSH_METADATA, push))
+    second = driver.command(b"/* C")
+    assert driver.statuses(first + second) == [
+        OK,
+        LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
+    ]
+    assert driver.statuses(driver.command(INIT)) == [OK]
+
+
+def test_snapshot_metadata_of_a_data_channel_fails(caplog: pytest.LogCaptureFixture) -> None:
+    """C asserts the metadata cache (ust-consumer.c:3324); ustref refuses a data channel
+    before touching its streams: SNAPSHOT_FAILED, for that reason."""
+    driver = Driver()
+    channel = bare_channel(4, ChannelType.DATA, monitor=False)
+    channel.trace_chunk = TraceChunk(chunk_id=ChunkId(1), creation_time=1_700_000_000)
+    driver.core.registry.channels[channel.key] = channel
+    snap = SnapshotChannelMember(
+        pathname="s", use_relayd=0, metadata=1, relayd_id=U64_MAX, key=4, nb_packets_per_stream=0
+    )
+    replies = driver.command(message(Cmd.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snap))
+    assert driver.statuses(replies) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED]
+    assert "not a metadata channel" in caplog.text
+    assert channel.metadata_stream is None
 
 
 # -- against the real C consumer -----------------------------------------------------------

@@ -797,7 +797,7 @@ def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     u = _member(msg, PushMetadataMember)
     assert isinstance(u, PushMetadataMember)
     channel = state.registry.find(channel_key(u))
-    if channel is None or channel.metadata_cache is None:
+    if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
         return
     if not u.len:
@@ -805,6 +805,12 @@ def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(u.len)
+    if channel.metadata_cache is None:
+        # A data channel's key: C locks its NULL metadata cache (SIGSEGV,
+        # ust-consumer.c:1305); ustref answers as a failed cache write.
+        log.error("push metadata: channel %d is not a metadata channel", u.key)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
+        return
     state.send_status(_store_metadata(state, channel, u, got.data))
 
 
@@ -1091,8 +1097,10 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             raise UstrefError("snapshot: the channel has no trace chunk")
         net = relayd_id(u)
         if u.metadata:
-            if channel.metadata_cache is not None:
-                yield from request_metadata(state, channel)
+            if channel.metadata_cache is None:
+                # C asserts `channel->metadata_cache` (ust-consumer.c:3324).
+                raise UstrefError("snapshot metadata: not a metadata channel")
+            yield from request_metadata(state, channel)
             yield from _snapshot_metadata(state, channel, net, str(u.pathname))
         else:
             yield from _snapshot_data(state, channel, u.nb_packets_per_stream, net, str(u.pathname))
