@@ -36,13 +36,14 @@ from ustref.output.chunk import TraceChunk
 from ustref.protocol.consumer import (
     METADATA_REQUEST_MSG,
     InitMember,
+    KeyArgs,
     LttngConsumerCommand,
     LttngStreamType,
     PushMetadataMember,
     RelaydSockV2139,
     SnapshotChannelMember,
 )
-from ustref.protocol.lttng_error import LttcommReturnCode
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.sockets import LttcommSockProto
 
 Cmd = LttngConsumerCommand
@@ -174,6 +175,17 @@ def test_snapshot_metadata_of_a_data_channel_fails(caplog: pytest.LogCaptureFixt
     assert driver.statuses(replies) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED]
     assert "not a metadata channel" in caplog.text
     assert channel.metadata_stream is None
+
+
+def test_close_metadata_of_a_data_channel_answers_not_found_and_keeps_it() -> None:
+    """C asserts the metadata type (ust-consumer.c:3233, crash-026b44a01cd5); ustref
+    answered SUCCESS and destroyed the data channel."""
+    driver = Driver()
+    channel = bare_channel(5, ChannelType.DATA)
+    driver.core.registry.channels[channel.key] = channel
+    replies = driver.command(message(Cmd.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=5)))
+    assert driver.statuses(replies) == [LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND]
+    assert driver.core.registry.find(channel.key) is channel
 
 
 # -- against the real C consumer -----------------------------------------------------------

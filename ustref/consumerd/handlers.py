@@ -892,6 +892,11 @@ def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
+    if channel.type is not ChannelType.METADATA:
+        # C asserts the channel is a metadata channel (ust-consumer.c:3233); ustref
+        # answers as for a key that names no metadata channel, and keeps the channel.
+        state.send_status(LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND)
+        return
     stream = channel.metadata_stream
     if stream is not None:
         state.drain(stream)
