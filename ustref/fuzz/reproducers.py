@@ -25,21 +25,30 @@ with the outcome the real C consumer gave (``ustref fuzz replay FILE``):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+import re
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ustref.fuzz.session import Action, Outcome
+from ustref.fuzz.differential import SETTLE
+from ustref.fuzz.launch import Consumerd
+from ustref.fuzz.session import Action, Heard, Outcome, Session
 from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
+    CONSUMER_MSG_SIZE,
+    DATA_PENDING_REPLY,
+    STATUS_MSG,
     AskChannelMember,
     ConsumerMsgV2139,
     CreateTraceChunkMember,
     Credentials,
+    DataPendingReply,
     KeyArgs,
     LttngConsumerCommand,
     LttngEventOutput,
@@ -48,8 +57,10 @@ from ustref.protocol.consumer import (
     OptionalU64,
     PushMetadataMember,
     RelaydSockV2139,
+    SessionIdArgs,
     SnapshotChannelMember,
 )
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.sockets import LttcommSockProto
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 
@@ -228,3 +239,93 @@ def write(name: str, outcome: Outcome, findings: Path) -> Path:
     path = findings / file_name(doc)
     path.write_text(json.dumps(doc, indent=1) + "\n")
     return path
+
+
+_APPEND = re.compile(r"\bappend:(\d+)")
+
+#: The session of the well-formed DATA_PENDING sent after a reproducer (no such session: 0).
+NEXT_SESSION = 999
+DATA_PENDING_NONE = DATA_PENDING_REPLY.build(DataPendingReply(is_data_pending=0))
+"""Its answer."""
+
+
+def data_pending(session_id: int) -> bytes:
+    """A well-formed DATA_PENDING."""
+    return message(Cmd.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=session_id))
+
+
+@dataclasses.dataclass(frozen=True)
+class Survival:
+    """What ustref-consumerd did with a reproducer, then with a well-formed command."""
+
+    outcome: Outcome
+    """How the reproducer's session ended (``ok``: still talking)."""
+    heard: tuple[Heard, ...]
+    """Everything it sent during the reproducer."""
+    alive: bool
+    """The process was still running after the reproducer."""
+    next_reply: bytes
+    """Its command-socket bytes after the DATA_PENDING that followed."""
+
+    def answer(self, actions: int) -> str:
+        """What it answered to the reproducer's last action: a status name, a size, or
+        nothing."""
+        last = b"".join(
+            h.data for h in self.heard if h.socket == "command" and h.after == actions - 1
+        )
+        if not last:
+            return "nothing"
+        if len(last) == STATUS_MSG.size:
+            value = int.from_bytes(last, "little", signed=True)
+            for codes in (LttcommReturnCode, LttngErrorCode):
+                if value in codes._value2member_map_:
+                    return codes(value).name
+        return f"{len(last)} bytes"
+
+    def record(self, actions: int) -> dict[str, Any]:
+        """The ``ustref`` record of a reproducer file."""
+        return {"answer": self.answer(actions), "ending": self.outcome.kind, "alive": self.alive,
+                "next_command_served": self.next_reply == DATA_PENDING_NONE}  # fmt: skip
+
+
+def trailing_bytes(actions: list[Action]) -> int:
+    """Bytes a mutation appended to a command (``append:N`` in its note): the start of
+    a next message on the stream, which the peer must complete before it is in step."""
+    return sum(int(m.group(1)) for a in actions for m in _APPEND.finditer(a.note))
+
+
+def against(
+    binary: str | Sequence[str], actions: list[Action], work: Path, timeout: float = 3.0
+) -> Survival:
+    """Run ``actions`` on a fresh consumer, then a well-formed DATA_PENDING if it still
+    talks; what it did (:class:`Survival`)."""
+    shutil.rmtree(work, ignore_errors=True)
+    daemon = Consumerd(binary, work).start()
+    session = Session(daemon, ABI, timeout, work / "dirfd")
+    next_reply = b""
+    try:
+        outcome = Outcome("ok")
+        for action in actions:
+            outcome = session.act(action)
+            if outcome.kind != "ok":
+                break
+        if outcome.kind == "ok":
+            outcome = session.settle(SETTLE)
+        heard = tuple(session.heard)
+        alive = daemon.alive()
+        if outcome.kind == "ok":
+            pad = trailing_bytes(actions)
+            if pad:
+                filler = bytes(CONSUMER_MSG_SIZE - pad % CONSUMER_MSG_SIZE)
+                session.act(Action("send", data=filler, note="back in step"))
+            mark = len(session.heard)
+            after = session.act(
+                Action("send", data=data_pending(NEXT_SESSION), note="DATA_PENDING")
+            )
+            if after.kind == "ok":
+                session.settle(SETTLE)
+            next_reply = b"".join(h.data for h in session.heard[mark:] if h.socket == "command")
+    finally:
+        session.release()
+        daemon.stop()
+    return Survival(outcome, heard, alive, next_reply)
