@@ -9,6 +9,7 @@ fixed seed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from tests.consumerd.drive import Driver
 from tests.consumerd.fakes import bare_channel
 from ustref.capture.wrapper import find_consumerd
+from ustref.consumerd.exchange import Send
 from ustref.consumerd.registry import ChannelType
 from ustref.fuzz.differential import (
     Transcript,
@@ -29,16 +31,20 @@ from ustref.fuzz.differential import (
 )
 from ustref.fuzz.launch import ustref_consumerd
 from ustref.fuzz.replay import replay_main
-from ustref.fuzz.reproducers import ABI, add_relayd_socket_unix, message
+from ustref.fuzz.reproducers import ABI, KEY, add_relayd_socket_unix, ask_data_channel, message
 from ustref.fuzz.session import Action, Heard, Outcome
-from ustref.ids import U64_MAX, ChunkId
+from ustref.ids import U64_MAX, ChannelKey, ChunkId
 from ustref.output.chunk import TraceChunk
 from ustref.protocol.consumer import (
+    CONSUMER_MSG,
     METADATA_REQUEST_MSG,
+    STATUS_CHANNEL,
+    AskChannelMember,
     InitMember,
     KeyArgs,
     LttngConsumerCommand,
     LttngStreamType,
+    OptionalU64,
     PushMetadataMember,
     RelaydSockV2139,
     SnapshotChannelMember,
@@ -53,6 +59,12 @@ INIT = message(Cmd.LTTNG_CONSUMER_INIT, InitMember(sessiond_uuid=bytes(range(16)
 
 def _status(code: LttcommReturnCode) -> bytes:
     return int(code).to_bytes(4, "little", signed=True)
+
+
+def _ask_member() -> AskChannelMember:
+    msg = CONSUMER_MSG[ABI].parse(ask_data_channel(monitor=True).data)
+    assert isinstance(msg.u, AskChannelMember)
+    return msg.u
 
 
 def _t(*heard: Heard, outcome: Outcome | None = None) -> Transcript:
@@ -186,6 +198,20 @@ def test_close_metadata_of_a_data_channel_answers_not_found_and_keeps_it() -> No
     replies = driver.command(message(Cmd.LTTNG_CONSUMER_CLOSE_METADATA, KeyArgs(key=5)))
     assert driver.statuses(replies) == [LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND]
     assert driver.core.registry.find(channel.key) is channel
+
+
+def test_ask_channel_creation_naming_an_unknown_chunk_fails_the_channel() -> None:
+    """``consumer_allocate_channel`` finds no such chunk: the error status channel (found
+    by the differential fuzzer, seed 3; ustref created the channel without a chunk)."""
+    driver = Driver()
+    member = dataclasses.replace(_ask_member(), chunk_id=OptionalU64(is_set=1, value=7))
+    (reply,) = driver.command(message(Cmd.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member))
+    assert isinstance(reply, Send)
+    status = STATUS_CHANNEL.parse(reply.data)
+    assert status.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL
+    assert (status.key, status.stream_count) == (0, 0)
+    assert driver.core.registry.find(ChannelKey(KEY)) is None
+    assert driver.statuses(driver.command(INIT)) == [OK]
 
 
 # -- against the real C consumer -----------------------------------------------------------

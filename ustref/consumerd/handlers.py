@@ -577,6 +577,13 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     start the channel's timers at ``state.now``, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
+    if u.chunk_id.is_set and state.chunks.find(session_id(u), chunk_id(u)) is None:
+        # consumer_allocate_channel finds no such chunk (consumer.c:1024–1028): no
+        # channel, the error status channel, before any buffer is created.
+        log.error("ask channel %d: no trace chunk %d in session %d", u.key, u.chunk_id.value,
+                  u.session_id)  # fmt: skip
+        state.send(STATUS_CHANNEL.build(_channel_fail()))
+        return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
     attr = create.ChannelAttr(
         type=create.ChanType.METADATA if metadata else create.ChanType.PER_CPU,
