@@ -112,6 +112,15 @@ def test_c_crashing_where_ustref_answers_is_classified() -> None:
     assert verdict.signature() == "diff:c-dies:command,ending"
 
 
+def test_how_fast_each_exits_after_our_hang_up_is_timing() -> None:
+    hang_up = [Action("send", data=INIT[:100]), Action("close")]
+    c = _t(outcome=Outcome("closed", "still up 2 s later"))
+    u = _t(outcome=Outcome("exit", "exited", 0))
+    assert compare(c, u, hang_up).kind == "same"
+    assert compare(u, c, hang_up).kind == "same"
+    assert compare(c, u).kind == "divergence"  # without our hang-up, it is compared
+
+
 def test_ustref_crashing_is_always_a_real_divergence() -> None:
     c = _t(outcome=Outcome("crash", "signal 6", -6))
     u = _t(outcome=Outcome("crash", "signal 11", -11))

@@ -156,15 +156,21 @@ def _after(t: Transcript, socket: str, offset: int) -> int:
     return t.heard[-1].after if t.heard else -1
 
 
-def compare(c: Transcript, u: Transcript) -> Verdict:
-    """Classify ``u`` (ustref-consumerd) against ``c`` (the C consumer)."""
+def compare(c: Transcript, u: Transcript, actions: Sequence[Action] = ()) -> Verdict:
+    """Classify ``u`` (ustref-consumerd) against ``c`` (the C consumer); ``actions``
+    (what was sent) tells whether we hung up the command socket ourselves."""
     nc, nu = normalise(c), normalise(u)
+    hung_up = any(a.op == "close" and a.socket == "command" for a in actions)
+    if hung_up and {nc["ending"], nu["ending"]} <= {"closed", "exit"}:
+        # After the session daemon's hang-up both shut down; how long that takes
+        # (within the 2 s that tell "exit" from "closed") is timing.
+        nc["ending"] = nu["ending"] = "shut down after our hang-up"
     aspects = tuple(k for k in nc if nc[k] != nu[k])
     if u.outcome.finding:
         return Verdict("divergence", aspects or ("ending",),
                        f"ustref-consumerd: {u.outcome.kind}: {u.outcome.detail[:300]}")  # fmt: skip
     c_died = c.outcome.kind in ("crash", "hang") or (
-        c.outcome.kind == "exit" and u.outcome.kind in _UP
+        c.outcome.kind == "exit" and u.outcome.kind in _UP and nc["ending"] != nu["ending"]
     )
     if c_died and u.outcome.kind in _UP:
         return Verdict("c-dies", aspects, f"C: {c.outcome.signature()}; ustref stays up")
@@ -246,7 +252,7 @@ def run_both(
     """Replay ``actions`` on both consumers and compare."""
     c = record(c_binary, abi, actions, work / "c", timeout)
     u = record(u_binary, abi, actions, work / "ustref", timeout)
-    return c, u, compare(c, u)
+    return c, u, compare(c, u, actions)
 
 
 def _key(c: Transcript, verdict: Verdict) -> str:
