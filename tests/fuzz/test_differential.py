@@ -31,7 +31,14 @@ from ustref.fuzz.differential import (
 )
 from ustref.fuzz.launch import ustref_consumerd
 from ustref.fuzz.replay import replay_main
-from ustref.fuzz.reproducers import ABI, KEY, add_relayd_socket_unix, ask_data_channel, message
+from ustref.fuzz.reproducers import (
+    ABI,
+    KEY,
+    add_relayd_socket_unix,
+    ask_data_channel,
+    message,
+    relayd_control,
+)
 from ustref.fuzz.session import Action, Heard, Outcome
 from ustref.ids import U64_MAX, ChannelKey, ChunkId
 from ustref.output.chunk import TraceChunk
@@ -43,14 +50,11 @@ from ustref.protocol.consumer import (
     InitMember,
     KeyArgs,
     LttngConsumerCommand,
-    LttngStreamType,
     OptionalU64,
     PushMetadataMember,
-    RelaydSockV2139,
     SnapshotChannelMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
-from ustref.protocol.sockets import LttcommSockProto
 
 Cmd = LttngConsumerCommand
 OK = LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
@@ -145,16 +149,7 @@ def test_add_relayd_socket_with_the_all_ones_index_answers_enomem() -> None:
     fd read (found by the differential fuzzer, seed 1; ustref answered SUCCESS and waited
     for an fd)."""
     driver = Driver()
-    sock = RelaydSockV2139(
-        net_index=U64_MAX,
-        type=LttngStreamType.LTTNG_STREAM_CONTROL,
-        major=2,
-        minor=13,
-        relayd_socket_protocol=LttcommSockProto.LTTCOMM_SOCK_TCP,
-        session_id=1,
-        relayd_session_id=1,
-    )
-    replies = driver.command(message(Cmd.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
+    replies = driver.command(relayd_control(U64_MAX))
     assert driver.statuses(replies) == [LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM]
     assert driver.statuses(driver.command(INIT)) == [OK]
 

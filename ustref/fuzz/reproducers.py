@@ -180,9 +180,10 @@ def create_trace_chunk_no_credentials() -> list[Action]:
     return create_chunk(credentials=False)
 
 
-def add_relayd_socket_unix() -> list[Action]:
+def relayd_control(net_index: int) -> bytes:
+    """ADD_RELAYD_SOCKET of a control socket (TCP, protocol 2.13) for ``net_index``."""
     sock = RelaydSockV2139(
-        net_index=0,
+        net_index=net_index,
         type=LttngStreamType.LTTNG_STREAM_CONTROL,
         major=2,
         minor=13,
@@ -190,10 +191,14 @@ def add_relayd_socket_unix() -> list[Action]:
         session_id=SESSION,
         relayd_session_id=1,
     )
+    return message(Cmd.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock)
+
+
+def add_relayd_socket_unix() -> list[Action]:
     return [
         Action(
             "send",
-            data=message(Cmd.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock),
+            data=relayd_control(0),
             note="ADD_RELAYD_SOCKET control, net_index 0",
         ),
         Action(
