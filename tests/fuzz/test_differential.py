@@ -47,9 +47,12 @@ from ustref.protocol.consumer import (
     METADATA_REQUEST_MSG,
     STATUS_CHANNEL,
     AskChannelMember,
+    CreateTraceChunkMember,
+    Credentials,
     InitMember,
     KeyArgs,
     LttngConsumerCommand,
+    OptionalCredentials,
     OptionalU64,
     PushMetadataMember,
     SnapshotChannelMember,
@@ -215,6 +218,27 @@ def test_ask_channel_creation_naming_an_unknown_chunk_fails_the_channel() -> Non
     assert status.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL
     assert (status.key, status.stream_count) == (0, 0)
     assert driver.core.registry.find(ChannelKey(KEY)) is None
+    assert driver.statuses(driver.command(INIT)) == [OK]
+
+
+def test_create_trace_chunk_with_a_non_utf8_override_name_answers() -> None:
+    """Found by the differential fuzzer (seed 4): an override name whose bytes are not
+    UTF-8 made the chunk-name check raise ``UnicodeEncodeError`` and ustref-consumerd
+    exit; C counts the bytes. A remote chunk with no such relay daemon: C's answer, a
+    status, and the next command is served."""
+    driver = Driver()
+    member = CreateTraceChunkMember(
+        relayd_id=OptionalU64(is_set=1, value=5),
+        override_name=b"U\xe7\r\x9c".decode(errors="surrogateescape"),
+        session_id=1,
+        chunk_id=1,
+        creation_timestamp=1_700_000_000,
+        credentials=OptionalCredentials(is_set=1, value=Credentials(uid=0, gid=0)),
+    )
+    replies = driver.command(message(Cmd.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, member))
+    assert driver.statuses(replies) == [
+        LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED
+    ]
     assert driver.statuses(driver.command(INIT)) == [OK]
 
 
