@@ -259,7 +259,7 @@ def test_a_planted_divergence_is_detected_and_replays(tmp_path: Path) -> None:
     assert normalise(u)["command"] == _status(LttcommReturnCode.LTTCOMM_CONSUMERD_ALREADY_SET)
     assert (verdict.kind, verdict.aspects) == ("divergence", ("command",))
     path = save(tmp_path, reproducer(ABI, actions, c, u, verdict))
-    assert replay_main(path, find_consumerd(), 3.0, target="both", ustref=WRONG) == 0
+    assert replay_main(path, find_consumerd(), 3.0, ustref=WRONG) == 0  # the file says "both"
     # The real ustref-consumerd answers INIT as C does: the same file no longer reproduces.
     assert replay_main(path, find_consumerd(), 3.0, target="both", ustref=ustref_consumerd()) == 1
 

@@ -16,9 +16,10 @@ def _targets(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
         choices=TARGETS,
-        default="c",
+        default=None,
         help="c: the C consumer; ustref: ustref-consumerd; both: each sequence to a fresh "
-        "one of each, and the two transcripts compared (differential mode)",
+        "one of each, and the two transcripts compared (differential mode). Default: c "
+        "(replay: the reproducer's own target)",
     )
     parser.add_argument(
         "--consumerd", help="the C consumer daemon (default: Debian's lttng-consumerd)"
@@ -65,6 +66,8 @@ def fuzz_main(argv: list[str]) -> int:
     from ustref.fuzz.launch import ustref_consumerd
     from ustref.protocol.abi import Abi
 
+    if args.command == "consumerd" and args.target is None:
+        args.target = "c"
     c_binary: str = args.consumerd or (find_consumerd() if args.target != "ustref" else "")
     u_binary: str | list[str] = args.ustref_consumerd or ustref_consumerd()
     if args.command == "replay":

@@ -43,11 +43,13 @@ def replay_main(
     binary: str,
     timeout: float,
     *,
-    target: str = "c",
+    target: str | None = None,
     ustref: str | Sequence[str] = (),
 ) -> int:
-    """Replay ``path`` against ``target``; 0 if it holds (see the module docstring)."""
+    """Replay ``path`` against ``target`` (default: the file's own, else ``c``); 0 if it
+    holds (see the module docstring)."""
     doc, abi, actions = load(path)
+    target = target or doc.get("target", "c")
     want = doc.get("signature", "")
     result: dict[str, Any] = {"file": str(path), "target": target, "actions": len(actions),
                               "expected": want}  # fmt: skip
