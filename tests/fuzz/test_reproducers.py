@@ -42,6 +42,10 @@ def test_a_survival_record_reads_the_last_answer() -> None:
     s = Survival(Outcome("ok"), heard, True, b"")
     assert s.answer(2) == "LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED"
     assert s.answer(3) == "nothing"
+    longer = Survival(
+        Outcome("ok"), (Heard(0, "command", (128).to_bytes(4, "little") + bytes(5)),), True, b""
+    )
+    assert longer.answer(1) == "LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK (9 bytes)"
     assert s.record(2)["next_command_served"] is False
 
 

@@ -21,6 +21,14 @@ with the outcome the real C consumer gave (``ustref fuzz replay FILE``):
 * ``add-relayd-socket-unix`` — ADD_RELAYD_SOCKET (control) with a connected AF_UNIX
   socket: ``lttcomm_populate_sock_from_open_socket`` meets neither AF_INET nor
   AF_INET6 and calls ``abort()`` (sessiond-comm.c:528).
+
+One more was found by the differential fuzzer (seed 6) and is built here the same way:
+
+* ``close-trace-chunk-bad-command`` — CLOSE_TRACE_CHUNK whose ``close_command`` is set to a
+  value out of ``enum lttng_trace_chunk_command_type``:
+  ``lttng_trace_chunk_command_type_get_name`` (called at consumer.c:4933, only for
+  logging, before the chunk is looked up) calls ``abort()`` in its ``default:``
+  (trace-chunk.c:1826).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from ustref.protocol.consumer import (
     DATA_PENDING_REPLY,
     STATUS_MSG,
     AskChannelMember,
+    CloseTraceChunkMember,
     ConsumerMsgV2139,
     CreateTraceChunkMember,
     Credentials,
@@ -53,7 +62,9 @@ from ustref.protocol.consumer import (
     LttngConsumerCommand,
     LttngEventOutput,
     LttngStreamType,
+    LttngTraceChunkCommandType,
     OptionalCredentials,
+    OptionalTraceChunkCommand,
     OptionalU64,
     PushMetadataMember,
     RelaydSockV2139,
@@ -210,6 +221,25 @@ def add_relayd_socket_unix() -> list[Action]:
     ]
 
 
+def close_trace_chunk_bad_command() -> list[Action]:
+    close = CloseTraceChunkMember(
+        relayd_id=OptionalU64(is_set=0, value=0),
+        session_id=SESSION,
+        chunk_id=CHUNK,
+        close_timestamp=1_700_000_100,
+        close_command=OptionalTraceChunkCommand(
+            is_set=1, value=LttngTraceChunkCommandType.LTTNG_TRACE_CHUNK_COMMAND_TYPE_MAX
+        ),
+    )
+    return [
+        Action(
+            "send",
+            data=message(Cmd.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, close),
+            note="CLOSE_TRACE_CHUNK close_command = LTTNG_TRACE_CHUNK_COMMAND_TYPE_MAX",
+        ),
+    ]
+
+
 #: Name → the actions that reach the abort (module docstring).
 REPRODUCERS: dict[str, Callable[[], list[Action]]] = {
     "push-metadata-data-channel": push_metadata_data_channel,
@@ -217,6 +247,7 @@ REPRODUCERS: dict[str, Callable[[], list[Action]]] = {
     "snapshot-metadata-data-channel": snapshot_metadata_data_channel,
     "create-trace-chunk-no-credentials": create_trace_chunk_no_credentials,
     "add-relayd-socket-unix": add_relayd_socket_unix,
+    "close-trace-chunk-bad-command": close_trace_chunk_bad_command,
 }
 
 
@@ -273,18 +304,19 @@ class Survival:
     """Its command-socket bytes after the DATA_PENDING that followed."""
 
     def answer(self, actions: int) -> str:
-        """What it answered to the reproducer's last action: a status name, a size, or
-        nothing."""
+        """What it answered to the reproducer's last action: the status its reply starts
+        with (a status message, status channel and close-trace-chunk reply all begin with
+        their ``ret_code``) and the reply's size when larger, or nothing."""
         last = b"".join(
             h.data for h in self.heard if h.socket == "command" and h.after == actions - 1
         )
         if not last:
             return "nothing"
-        if len(last) == STATUS_MSG.size:
-            value = int.from_bytes(last, "little", signed=True)
-            for codes in (LttcommReturnCode, LttngErrorCode):
-                if value in codes._value2member_map_:
-                    return codes(value).name
+        size = "" if len(last) == STATUS_MSG.size else f" ({len(last)} bytes)"
+        value = int.from_bytes(last[: STATUS_MSG.size], "little", signed=True)
+        for codes in (LttcommReturnCode, LttngErrorCode):
+            if value in codes._value2member_map_:
+                return codes(value).name + size
         return f"{len(last)} bytes"
 
     def record(self, actions: int) -> dict[str, Any]:

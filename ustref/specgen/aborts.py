@@ -78,6 +78,15 @@ OTHER_PATHS: tuple[tuple[str, str, str], ...] = (
         "`assert` (ust-consumer.c:3324): SIGABRT (reproducer crash-19cf58c9f06c)",
     ),
     (
+        "command socket: CLOSE_TRACE_CHUNK whose `close_command` is set to a value out of "
+        "`enum lttng_trace_chunk_command_type`",
+        "`lttng_consumer_close_trace_chunk` names the command for its log "
+        "(consumer.c:4933), before it looks the chunk up: "
+        "`lttng_trace_chunk_command_type_get_name` has no case for it",
+        "`abort()` (trace-chunk.c:1826): SIGABRT (reproducer crash-39840437ce75, found by "
+        "the differential fuzzer)",
+    ),
+    (
         "command socket: ASK_CHANNEL_CREATION with buffer credentials",
         "a `uid` unknown to the system: the run-as worker exits",
         "`assert(sock)` in `lttcomm_recv_unix_sock` (unix.c:184): SIGABRT "
