@@ -32,7 +32,7 @@ from typing import Any
 
 from ustref.fuzz.launch import Consumerd, LaunchError, command_words
 from ustref.fuzz.mutations import RandomChooser, mutate, slots
-from ustref.fuzz.session import Action, Heard, Outcome, Session
+from ustref.fuzz.session import REPRODUCER_FORMAT, Action, Heard, Outcome, Session
 from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
@@ -353,7 +353,7 @@ class Fuzzer:
 
     def save(self, actions: list[Action], outcome: Outcome) -> Path:
         doc = {
-            "format": "ustref-consumerd-reproducer/1",
+            "format": REPRODUCER_FORMAT,
             "abi": self.abi.value,
             "outcome": outcome.to_json(),
             "signature": outcome.signature(),

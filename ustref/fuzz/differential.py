@@ -20,8 +20,9 @@ mode"): *when* bytes arrive and how the kernel splits them into reads (the
 streams are concatenated per socket; which action a reply followed is shown but
 not compared); fd *numbers* (only counts are kept; received descriptors are
 closed at once); pids, log lines and exit-status values of a clean exit; how
-often a metadata request repeats (the C consumer's timers ask again). A
-divergence is classified by :func:`compare`:
+often a metadata request repeats (the C consumer's timers ask again); after our
+own hang-up of the command socket, whether a consumer had exited within 2 s or
+not (both shut down). A divergence is classified by :func:`compare`:
 
 * ``same`` — no aspect differs;
 * ``c-dies`` — *C crashes, ustref answers*: the C consumer died (signal, hang,
@@ -43,11 +44,9 @@ from typing import Any
 
 from ustref.fuzz.consumerd import run_session
 from ustref.fuzz.launch import command_words
-from ustref.fuzz.session import Action, Heard, Outcome
+from ustref.fuzz.session import REPRODUCER_FORMAT, Action, Heard, Outcome
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import METADATA_REQUEST_MSG
-
-FORMAT = "ustref-consumerd-reproducer/1"
 
 #: The two classes of a divergence (issue 22) and ``same``.
 CLASSES = {
@@ -219,7 +218,7 @@ def reproducer(
 ) -> dict[str, Any]:
     """The JSON document of a differential reproducer."""
     return {
-        "format": FORMAT,
+        "format": REPRODUCER_FORMAT,
         "target": "both",
         "abi": abi.value,
         "signature": verdict.signature(),

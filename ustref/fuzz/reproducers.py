@@ -44,7 +44,7 @@ from typing import Any
 
 from ustref.fuzz.differential import SETTLE
 from ustref.fuzz.launch import Consumerd
-from ustref.fuzz.session import Action, Heard, Outcome, Session
+from ustref.fuzz.session import REPRODUCER_FORMAT, Action, Heard, Outcome, Session
 from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -254,7 +254,7 @@ REPRODUCERS: dict[str, Callable[[], list[Action]]] = {
 def document(name: str, outcome: Outcome) -> dict[str, Any]:
     """The reproducer file of ``name`` with the C consumer's ``outcome``."""
     return {
-        "format": "ustref-consumerd-reproducer/1",
+        "format": REPRODUCER_FORMAT,
         "abi": ABI.value,
         "source": f"ustref.fuzz.reproducers:{name}",
         "outcome": outcome.to_json(),

@@ -38,6 +38,9 @@ from ustref.protocol.conversation import Conversation, Direction, Role, Socket
 from ustref.protocol.conversation.steps import Step
 from ustref.transport.framing import close_fds, recv_some, send_all
 
+#: The ``format`` of a reproducer file (``ustref fuzz replay``).
+REPRODUCER_FORMAT = "ustref-consumerd-reproducer/1"
+
 #: ``lttng-consumerd: consumer.c:1059: consumer_allocate_channel: Assertion `0' failed.``
 _ASSERTION = re.compile(r"lttng-consumerd: (\S+:\d+: \w+): Assertion")
 
