@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.consumerd.drive import Driver
-from tests.consumerd.test_channels import _ask, _create_chunk, _msg
+from tests.consumerd.test_channels import _ask as _ask_in_chunk
+from tests.consumerd.test_channels import _create_chunk, _msg
 from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.effects import open_stream_fds
@@ -37,6 +38,7 @@ from ustref.protocol.consumer import (
     AskChannelMember,
     KeyArgs,
     LttngConsumerCommand,
+    OptionalU64,
     PushMetadataMember,
     SnapshotChannelMember,
 )
@@ -179,6 +181,15 @@ def test_both_backends_hand_over_the_same_channel(name: str) -> None:
 # -- ring-buffer timers in the core ------------------------------------------------------------
 
 
+def _ask(key: int, *, metadata: bool) -> bytes:
+    """test_channels' ASK_CHANNEL_CREATION without a trace chunk: these tests create none,
+    and a chunk id naming no chunk fails the channel, as in C (consumer_allocate_channel)."""
+    msg = CONSUMER_MSG[Abi.V2_13_9].parse(_ask_in_chunk(key, metadata=metadata))
+    assert isinstance(msg.u, AskChannelMember)
+    member = dataclasses.replace(msg.u, chunk_id=OptionalU64(is_set=0, value=0))
+    return _msg(LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
+
+
 def _ask_timers(key: int, *, switch_us: int = 0, read_us: int = 0) -> bytes:
     raw = _ask(key, metadata=False)
     msg = CONSUMER_MSG[Abi.V2_13_9].parse(raw)
@@ -300,7 +311,7 @@ def test_metadata_snapshots_create_the_stream_again_each_time(
     driver = Driver(Core(backend=backend))
     try:
         _create_chunk(driver, tmp_path)
-        ask = CONSUMER_MSG[Abi.V2_13_9].parse(_ask(7, metadata=True))
+        ask = CONSUMER_MSG[Abi.V2_13_9].parse(_ask_in_chunk(7, metadata=True))
         assert isinstance(ask.u, AskChannelMember)
         raw = _msg(
             LttngConsumerCommand.LTTNG_CONSUMER_ASK_CHANNEL_CREATION,

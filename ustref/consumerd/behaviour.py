@@ -443,9 +443,14 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM,
-                "single status: the pair could not be allocated (ustref allocates nothing "
-                "that can fail)",
-                only="C",
+                "single status: the pair could not be allocated — `net_index` is all ones "
+                "(`consumer_allocate_relayd_sock_pair`, consumer.c:662–665; found by "
+                "`ustref fuzz consumerd --target both`) or no memory (ustref allocates "
+                "nothing that can fail)",
+                tests=(
+                    "tests/fuzz/test_differential.py::"
+                    "test_add_relayd_socket_with_the_all_ones_index_answers_enomem",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_FD,

@@ -125,6 +125,11 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     assert isinstance(u, RelaydSockV2139)
     net = relayd_index(u)
     pair = state.registry.relayds.get(net)
+    if pair is None and net == U64_MAX:
+        # consumer_allocate_relayd_sock_pair refuses the all-ones index: a single
+        # status ENOMEM, no fd read (consumer.c:3590–3593, 3707–3708).
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ENOMEM)
+        return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
@@ -587,6 +592,13 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     start the channel's timers at ``state.now``, answer a status channel."""
     u = _member(msg, AskChannelMember)
     assert isinstance(u, AskChannelMember)
+    if u.chunk_id.is_set and state.chunks.find(session_id(u), chunk_id(u)) is None:
+        # consumer_allocate_channel finds no such chunk (consumer.c:1024–1028): no
+        # channel, the error status channel, before any buffer is created.
+        log.error("ask channel %d: no trace chunk %d in session %d", u.key, u.chunk_id.value,
+                  u.session_id)  # fmt: skip
+        state.send(STATUS_CHANNEL.build(_channel_fail()))
+        return
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
     attr = create.ChannelAttr(
         type=create.ChanType.METADATA if metadata else create.ChanType.PER_CPU,
@@ -810,7 +822,7 @@ def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     u = _member(msg, PushMetadataMember)
     assert isinstance(u, PushMetadataMember)
     channel = state.registry.find(channel_key(u))
-    if channel is None or channel.metadata_cache is None:
+    if channel is None:
         state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL)
         return
     if not u.len:
@@ -818,6 +830,12 @@ def push_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(u.len)
+    if channel.metadata_cache is None:
+        # A data channel's key: C locks its NULL metadata cache (SIGSEGV,
+        # ust-consumer.c:1305); ustref answers as a failed cache write.
+        log.error("push metadata: channel %d is not a metadata channel", u.key)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
+        return
     state.send_status(_store_metadata(state, channel, u, got.data))
 
 
@@ -898,6 +916,11 @@ def close_metadata(state: ConsumerState, msg: ConsumerMsg) -> None:
     deletes the channel itself)."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
+        return
+    if channel.type is not ChannelType.METADATA:
+        # C asserts the channel is a metadata channel (ust-consumer.c:3233); ustref
+        # answers as for a key that names no metadata channel, and keeps the channel.
+        state.send_status(LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND)
         return
     stream = channel.metadata_stream
     if stream is not None:
@@ -1109,8 +1132,10 @@ def snapshot_channel(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
             raise UstrefError("snapshot: the channel has no trace chunk")
         net = relayd_id(u)
         if u.metadata:
-            if channel.metadata_cache is not None:
-                yield from request_metadata(state, channel)
+            if channel.metadata_cache is None:
+                # C asserts `channel->metadata_cache` (ust-consumer.c:3324).
+                raise UstrefError("snapshot metadata: not a metadata channel")
+            yield from request_metadata(state, channel)
             yield from _snapshot_metadata(state, channel, net, str(u.pathname))
         else:
             yield from _snapshot_data(state, channel, u.nb_packets_per_stream, net, str(u.pathname))

@@ -26,13 +26,13 @@ import shutil
 import struct as pystruct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ustref.fuzz.launch import Consumerd, LaunchError
+from ustref.fuzz.launch import Consumerd, LaunchError, command_words
 from ustref.fuzz.mutations import RandomChooser, mutate, slots
-from ustref.fuzz.session import Action, Outcome, Session
+from ustref.fuzz.session import REPRODUCER_FORMAT, Action, Heard, Outcome, Session
 from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import CONSUMER_MSG, LttngConsumerCommand
@@ -159,7 +159,14 @@ class Fuzzer:
     """Generates one consumer session at a time."""
 
     def __init__(
-        self, binary: str, abi: Abi, out: Path, *, timeout: float, seed: int, campaign: Campaign
+        self,
+        binary: str | Sequence[str],
+        abi: Abi,
+        out: Path,
+        *,
+        timeout: float,
+        seed: int,
+        campaign: Campaign,
     ) -> None:
         self.binary = binary
         self.abi = abi
@@ -294,6 +301,7 @@ class Fuzzer:
                 if outcome.kind != "ok":
                     break
         finally:
+            session.release()
             status = daemon.stop()
         if outcome.kind == "ok" and status is not None and status < 0 and status != -9:
             outcome = Outcome(
@@ -312,9 +320,17 @@ class Fuzzer:
     def replay(self, actions: list[Action]) -> Outcome:
         return run_actions(self.binary, self.abi, actions, self.work / "replay", self.timeout)
 
-    def minimise(self, actions: list[Action], outcome: Outcome, budget: int = 8) -> list[Action]:
-        """Shorter action lists that still end the same way (bounded number of replays)."""
-        want = outcome.signature()
+    def minimise(
+        self,
+        actions: list[Action],
+        want: str,
+        budget: int = 8,
+        check: Callable[[list[Action]], str] | None = None,
+    ) -> list[Action]:
+        """Shorter action lists whose ``check`` (default: the replay's outcome signature)
+        still gives ``want`` (a bounded number of replays)."""
+        if check is None:
+            check = lambda candidate: self.replay(candidate).signature()  # noqa: E731
         starts = [i for i, a in enumerate(actions) if a.op == "send" and len(a.data) >= 4096]
         best = actions
         for start in reversed(starts[-2:]):
@@ -322,14 +338,14 @@ class Fuzzer:
                 break
             budget -= 1
             candidate = actions[start:]
-            if self.replay(candidate).signature() == want:
+            if check(candidate) == want:
                 best = candidate
                 break
         i = 0
         while budget > 0 and i < len(best) - 1:
             candidate = best[:i] + best[i + 1 :]
             budget -= 1
-            if self.replay(candidate).signature() == want:
+            if check(candidate) == want:
                 best = candidate
             else:
                 i += 1
@@ -337,7 +353,7 @@ class Fuzzer:
 
     def save(self, actions: list[Action], outcome: Outcome) -> Path:
         doc = {
-            "format": "ustref-consumerd-reproducer/1",
+            "format": REPRODUCER_FORMAT,
             "abi": self.abi.value,
             "outcome": outcome.to_json(),
             "signature": outcome.signature(),
@@ -352,16 +368,33 @@ class Fuzzer:
 
 
 def run_actions(
-    binary: str, abi: Abi, actions: list[Action], work: Path, timeout: float
+    binary: str | Sequence[str], abi: Abi, actions: list[Action], work: Path, timeout: float
 ) -> Outcome:
     """Replay ``actions`` on a fresh consumer; the outcome (deterministic for one input)."""
+    return run_session(binary, abi, actions, work, timeout)[0]
+
+
+def run_session(
+    binary: str | Sequence[str],
+    abi: Abi,
+    actions: list[Action],
+    work: Path,
+    timeout: float,
+    *,
+    settle: float = 0.0,
+) -> tuple[Outcome, list[Heard]]:
+    """Replay ``actions`` on a fresh consumer: the outcome and everything it sent.
+
+    With ``settle`` > 0, a consumer still talking after the last action is read
+    until it stays quiet that long (slow or unforeseen replies are heard, and a
+    consumer that is about to exit is seen exiting)."""
     shutil.rmtree(work, ignore_errors=True)
     daemon = Consumerd(binary, work)
     try:
         daemon.start()
     except (LaunchError, OSError) as exc:
         daemon.stop()
-        return Outcome("launch-failed", str(exc))
+        return Outcome("launch-failed", str(exc)), []
     session = Session(daemon, abi, timeout, work / "dirfd")
     outcome = Outcome("ok")
     try:
@@ -369,15 +402,18 @@ def run_actions(
             outcome = session.act(action)
             if outcome.kind != "ok":
                 break
+        if outcome.kind == "ok" and settle > 0:
+            outcome = session.settle(settle)
     finally:
+        session.release()
         status = daemon.stop()
     if outcome.kind == "ok" and status is not None and status < 0 and status != -9:
         outcome = Outcome("crash", f"signal {-status} after hang-up", status)
-    return outcome
+    return outcome, session.heard
 
 
 def consumerd_main(
-    binary: str, seconds: float, *, seed: int, out: Path, timeout: float, abi: Abi
+    binary: str | Sequence[str], seconds: float, *, seed: int, out: Path, timeout: float, abi: Abi
 ) -> int:
     """``ustref fuzz consumerd``; exit status 1 if anything was found."""
     campaign = Campaign()
@@ -391,12 +427,12 @@ def consumerd_main(
         actions, outcome, _checked = fuzzer.round(deadline)
         campaign.outcomes[outcome.kind] = campaign.outcomes.get(outcome.kind, 0) + 1
         if outcome.kind == "launch-failed":
-            print(f"\ncannot start {binary}: {outcome.detail}", file=sys.stderr)
+            print(f"\ncannot start the consumer: {outcome.detail}", file=sys.stderr)
             break
         if outcome.finding and outcome.signature() not in campaign.signatures:
             campaign.signatures.add(outcome.signature())
             print(f"\nFINDING {outcome.kind}: {outcome.detail[:300]}", file=sys.stderr)
-            small = fuzzer.minimise(actions, outcome)
+            small = fuzzer.minimise(actions, outcome.signature())
             path = fuzzer.save(small, outcome)
             campaign.findings.append(
                 {**outcome.to_json(), "signature": outcome.signature(), "reproducer": str(path),
@@ -414,7 +450,7 @@ def consumerd_main(
                 f"findings {len(campaign.findings)}   "
             )
             sys.stderr.flush()
-    doc = campaign.summary(binary, seed)
+    doc = campaign.summary(" ".join(command_words(binary)), seed)
     sys.stderr.write("\n")
     print(json.dumps(doc, indent=1))
     (out / "summary.json").write_text(json.dumps(doc, indent=1) + "\n")

@@ -24,6 +24,8 @@ import contextlib
 import resource
 import shutil
 import socket
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -33,7 +35,7 @@ from ustref.transport.framing import listen
 from ustref.transport.launcher import Child
 from ustref.transport.startup import sessiond_side
 
-__all__ = ["ADDRESS_SPACE_LIMIT", "Consumerd", "LaunchError"]
+__all__ = ["ADDRESS_SPACE_LIMIT", "Consumerd", "LaunchError", "command_words", "ustref_consumerd"]
 
 #: Address-space limit of the consumer (bytes): a fuzzed channel size fails
 #: cleanly instead of exhausting the shared machine.
@@ -52,6 +54,18 @@ exec "$@"
 """
 
 
+def command_words(binary: str | Sequence[str]) -> list[str]:
+    """The words that start a consumer given as a path or as words."""
+    return [binary] if isinstance(binary, str) else list(binary)
+
+
+def ustref_consumerd() -> list[str]:
+    """The words that start ustref-consumerd: the console script installed beside this
+    Python, else this Python running the package."""
+    script = Path(sys.executable).parent / "ustref-consumerd"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ustref.consumerd"]
+
+
 def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -60,8 +74,11 @@ def _limits() -> None:
 class Consumerd:
     """One private ``lttng-consumerd -u`` and the session daemon's three sockets."""
 
-    def __init__(self, binary: str, work: Path, *, ready_timeout: float = 10.0) -> None:
+    def __init__(
+        self, binary: str | Sequence[str], work: Path, *, ready_timeout: float = 10.0
+    ) -> None:
         self.binary = binary
+        """The consumer's path, or the words that start it (an interpreter and a script)."""
         self.work = work
         self.ready_timeout = ready_timeout
         self.child: Child | None = None
@@ -88,7 +105,7 @@ class Consumerd:
         listener = listen(args.err_sock, 1)
         try:
             self.child = Child.spawn(
-                [*sandbox, self.binary, *args.words()[1:]],
+                [*sandbox, *command_words(self.binary), *args.words()[1:]],
                 env=env,
                 log=self.log_path,
                 setup=_limits,

@@ -38,6 +38,9 @@ from ustref.protocol.conversation import Conversation, Direction, Role, Socket
 from ustref.protocol.conversation.steps import Step
 from ustref.transport.framing import close_fds, recv_some, send_all
 
+#: The ``format`` of a reproducer file (``ustref fuzz replay``).
+REPRODUCER_FORMAT = "ustref-consumerd-reproducer/1"
+
 #: ``lttng-consumerd: consumer.c:1059: consumer_allocate_channel: Assertion `0' failed.``
 _ASSERTION = re.compile(r"lttng-consumerd: (\S+:\d+: \w+): Assertion")
 
@@ -70,6 +73,25 @@ class Action:
             tuple(doc.get("fds", ())),
             doc.get("note", ""),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class Heard:
+    """What the consumer sent on one socket after action number ``after`` (``b""``: it
+    closed the socket), with the number of descriptors that rode along."""
+
+    after: int
+    socket: str
+    data: bytes
+    fds: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"after": self.after, "socket": self.socket, "data_hex": self.data.hex(),
+                "fds": self.fds}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Heard:
+        return cls(doc["after"], doc["socket"], bytes.fromhex(doc["data_hex"]), doc["fds"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +131,8 @@ class Session:
         self.fd_dir = fd_dir
         self.actions: list[Action] = []
         self.replies = 0
+        self.heard: list[Heard] = []
+        """Everything the consumer sent, in order (the transcript of its side)."""
         self._sockets: dict[Socket, socket.socket] = {}
         assert daemon.command is not None and daemon.metadata is not None
         assert daemon.error is not None
@@ -118,6 +142,7 @@ class Session:
             Socket.ERROR: daemon.error,
         }
         self._closed: set[Socket] = set()
+        self._held: list[socket.socket] = []
 
     # ------------------------------------------------------------ sending
 
@@ -135,16 +160,27 @@ class Session:
                 fd = os.open(self.fd_dir, os.O_RDONLY | os.O_DIRECTORY)
                 send.append(fd)
                 close.append(fd)
-            elif kind == "socket":
+            elif kind in ("socket", "connected-socket"):
+                # An AF_UNIX stream socket; "socket": its peer is closed at once,
+                # "connected-socket": its peer stays open until the session ends.
                 a, b = socket.socketpair()
                 send.append(a.detach())
                 close.append(send[-1])
-                b.close()
+                if kind == "socket":
+                    b.close()
+                else:
+                    self._held.append(b)
             else:
                 fd = os.open(os.devnull, os.O_RDWR)
                 send.append(fd)
                 close.append(fd)
         return send, close
+
+    def release(self) -> None:
+        """Close the peers of the sockets we sent (``connected-socket``)."""
+        for held in self._held:
+            held.close()
+        self._held.clear()
 
     def expected(self) -> Step | None:
         """The step the table waits for from *us* on the command socket, if any."""
@@ -238,6 +274,22 @@ class Session:
                 if outcome is not None:
                     return outcome
 
+    def settle(self, quiet: float) -> Outcome:
+        """Read what the consumer still sends until it is quiet for ``quiet`` seconds
+        (replies to commands the table could not follow, late or slow ones); the outcome."""
+        while True:
+            live = [s for k, s in self._sockets.items() if k not in self._closed]
+            if not live:
+                return self._ended("all sockets closed")
+            ready, _, _ = select.select(live, [], [], quiet)
+            if not ready:
+                return Outcome("ok") if self.daemon.alive() else self._ended("exited")
+            for sock in ready:
+                kind = next(k for k, s in self._sockets.items() if s is sock)
+                outcome = self._read(kind, sock)
+                if outcome is not None:
+                    return outcome
+
     def _read(self, kind: Socket, sock: socket.socket) -> Outcome | None:
         try:
             got = recv_some(sock, 65536, 16)  # a reset connection reads as end of stream
@@ -245,6 +297,7 @@ class Session:
             return self._ended(f"recv failed: {exc}")
         data, fds = got.data, got.fds
         close_fds(fds)
+        self.heard.append(Heard(len(self.actions) - 1, kind.value, data, len(fds)))
         if not data:
             self._closed.add(kind)
             try:

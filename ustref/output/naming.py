@@ -130,7 +130,8 @@ def is_valid_chunk_name(name: str | None) -> bool:
     ``LTTNG_NAME_MAX``, without ``/`` or ``.``."""
     if not name:
         return False
-    if len(name.encode()) >= LTTNG_NAME_MAX:
+    # A name from the wire keeps its non-UTF-8 bytes as surrogates: count bytes, as C.
+    if len(name.encode(errors="surrogateescape")) >= LTTNG_NAME_MAX:
         return False
     return "/" not in name and "." not in name
 

@@ -46,15 +46,45 @@ OTHER_PATHS: tuple[tuple[str, str, str], ...] = (
         "command socket: ADD_RELAYD_SOCKET whose fd is not an AF_INET/AF_INET6 socket",
         "`lttcomm_populate_sock_from_open_socket` (sessiond-comm.c:486–528, called at "
         "consumer.c:3650) meets another address family, e.g. an AF_UNIX socket",
-        "`abort()` (sessiond-comm.c:528): SIGABRT (reproducer crash-4ab31acc7a91, which "
-        "sends an AF_UNIX socket)",
+        "`abort()` (sessiond-comm.c:528): SIGABRT (reproducers crash-4ab31acc7a91, an "
+        "AF_UNIX socket whose peer is closed, and crash-98ded0f6edc3, a connected one). "
+        "ustref-consumerd does not look at the address family: it keeps the socket",
     ),
     (
         "command socket: CREATE_TRACE_CHUNK of a local chunk without credentials",
         "`credentials.is_set` = 0 with a directory fd: `lttng_consumer_create_trace_chunk` "
         "passes NULL credentials to `lttng_trace_chunk_set_credentials` (consumer.c:4794)",
-        "NULL dereference (trace-chunk.c:988): SIGSEGV (reproducer crash-ebf50ad5f1a4, "
-        "which sends a directory fd)",
+        "NULL dereference (trace-chunk.c:988): SIGSEGV (reproducers crash-ebf50ad5f1a4, "
+        "found by the fuzzer, and crash-9377cf1e7f4c, a well-formed chunk)",
+    ),
+    (
+        "command socket: PUSH_METADATA with a data channel's key and `len` > 0",
+        "after the ready status and the bytes, `lttng_ustconsumer_recv_metadata` locks the "
+        "data channel's metadata cache, which is NULL (ust-consumer.c:1305)",
+        "NULL dereference: SIGSEGV (reproducer crash-08f575349096)",
+    ),
+    (
+        "command socket: SETUP_METADATA with a monitored data channel's key before GET_CHANNEL",
+        "the channel's streams are still in its list, so `setup_metadata` passes the "
+        "empty-list check and reads the NULL `metadata_stream` (ust-consumer.c:910)",
+        "NULL dereference: SIGSEGV (reproducer crash-ec20ff82a0fd)",
+    ),
+    (
+        "command socket: SNAPSHOT_CHANNEL with `metadata` = 1 and an unmonitored data "
+        "channel's key",
+        "`snapshot_metadata` (its `assert(!channel->monitor)`, ust-consumer.c:980, holds) "
+        "asks for metadata: `lttng_ustconsumer_request_metadata` asserts "
+        "`channel->metadata_cache`",
+        "`assert` (ust-consumer.c:3324): SIGABRT (reproducer crash-19cf58c9f06c)",
+    ),
+    (
+        "command socket: CLOSE_TRACE_CHUNK whose `close_command` is set to a value out of "
+        "`enum lttng_trace_chunk_command_type`",
+        "`lttng_consumer_close_trace_chunk` names the command for its log "
+        "(consumer.c:4933), before it looks the chunk up: "
+        "`lttng_trace_chunk_command_type_get_name` has no case for it",
+        "`abort()` (trace-chunk.c:1826): SIGABRT (reproducer crash-39840437ce75, found by "
+        "the differential fuzzer)",
     ),
     (
         "command socket: ASK_CHANNEL_CREATION with buffer credentials",
@@ -121,9 +151,14 @@ def aborts_page(spec_root: Path, kept: dict[str, str], header: str) -> str:
     out += [f"| {w} | {t} | {_link_findings(o)} |\n" for w, t, o in OTHER_PATHS]
     out.append(
         "\n## Reproducers\n\nEach file replays with `ustref fuzz replay FILE` against the "
-        "real `lttng-consumerd`.\n\n"
-        "| reproducer | signature | what it sends | explained by |\n"
-        "| --- | --- | --- | --- |\n"
+        "real `lttng-consumerd` (`--target ustref`: against ustref-consumerd; `--target "
+        "both`: the two side by side). `tests/fuzz/test_consumerd.py` checks that each "
+        "still kills the C consumer with its signature; `tests/fuzz/test_reproducers.py` "
+        "that ustref-consumerd answers what the last column says (to the last action; "
+        "*nothing* where it ignores a malformed command, as C's `default:` branch does), "
+        "stays up, and answers a well-formed DATA_PENDING sent next.\n\n"
+        "| reproducer | C signature | what it sends | explained by | ustref-consumerd |\n"
+        "| --- | --- | --- | --- | --- |\n"
     )
     explained = _explained_by()
     for path in sorted((spec_root / "findings").glob("crash-*.json")):
@@ -136,9 +171,20 @@ def aborts_page(spec_root: Path, kept: dict[str, str], header: str) -> str:
         )
         out.append(
             f'| <a id="{rid}"></a>[`{rid}`](findings/{path.name}) | `{doc["signature"]}` '
-            f"| {sends} | {cause} |\n"
+            f"| {sends} | {cause} | {_ustref(doc.get('ustref'))} |\n"
         )
     return "".join(out)
+
+
+def _ustref(record: dict[str, Any] | None) -> str:
+    """What ustref-consumerd did with a reproducer (its file's ``ustref`` record)."""
+    if record is None:
+        return "not run"
+    answer = record["answer"]
+    said = "answers nothing" if answer == "nothing" else f"answers `{answer}`"
+    up = "stays up" if record["alive"] and record["ending"] == "ok" else record["ending"]
+    served = ", serves the next command" if record["next_command_served"] else ""
+    return f"{said}, {up}{served}"
 
 
 def _link_findings(text: str) -> str:

@@ -1,0 +1,61 @@
+"""Every C crash reproducer (``spec/findings/crash-*.json``) against ustref-consumerd.
+
+The C consumer dies of each one: ``tests/fuzz/test_consumerd.py::
+test_committed_finding_replays`` replays them against it and checks the signal and,
+where there is one, the assertion line. ustref-consumerd, started the same way, must
+answer with an error status (or nothing, where C's protocol has no reply), stay up,
+and serve a well-formed DATA_PENDING sent next; what it answered is the file's
+``ustref`` record, which spec/aborts.md shows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ustref.fuzz.launch import ustref_consumerd
+from ustref.fuzz.replay import load
+from ustref.fuzz.reproducers import REPRODUCERS, Survival, against, document, file_name
+from ustref.fuzz.session import Outcome
+
+FINDINGS = Path(__file__).resolve().parents[2] / "spec" / "findings"
+CRASHES = sorted(FINDINGS.glob("crash-*.json"))
+
+
+def test_every_abort_read_from_the_sources_has_its_file() -> None:
+    """The hand-written reproducers are the committed files (names follow the actions)."""
+    for name in REPRODUCERS:
+        doc = document(name, Outcome("crash", "", -6))
+        path = FINDINGS / file_name(doc)
+        assert path.exists(), name
+        saved = json.loads(path.read_text())
+        assert saved["actions"] == doc["actions"] and saved["source"] == doc["source"]
+        assert saved["outcome"]["kind"] == "crash"
+
+
+def test_a_survival_record_reads_the_last_answer() -> None:
+    from ustref.fuzz.session import Heard
+
+    heard = (Heard(0, "command", bytes(4)), Heard(1, "command", (123).to_bytes(4, "little")))
+    s = Survival(Outcome("ok"), heard, True, b"")
+    assert s.answer(2) == "LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED"
+    assert s.answer(3) == "nothing"
+    longer = Survival(
+        Outcome("ok"), (Heard(0, "command", (128).to_bytes(4, "little") + bytes(5)),), True, b""
+    )
+    assert longer.answer(1) == "LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK (9 bytes)"
+    assert s.record(2)["next_command_served"] is False
+
+
+@pytest.mark.lttng
+@pytest.mark.parametrize("finding", CRASHES, ids=lambda p: p.stem)
+def test_ustref_answers_stays_up_and_serves_the_next_command(finding: Path, tmp_path: Path) -> None:
+    doc, _abi, actions = load(finding)
+    assert doc["outcome"]["kind"] == "crash"  # what the C consumer did
+    survival = against(ustref_consumerd(), actions, tmp_path / "u")
+    assert survival.outcome.kind == "ok", survival.outcome
+    assert survival.alive
+    assert survival.record(len(actions)) == doc["ustref"]
+    assert doc["ustref"]["next_command_served"]
