@@ -24,12 +24,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ustref.consumerd import ring_backend
-from ustref.consumerd.core import Core
-from ustref.consumerd.loop import Paths, Shell, health_path
+from ustref.consumerd import backend_choice as ring_backend
 from ustref.errors import LaunchError, TransportError
 from ustref.transport.argv import ConsumerdOptions, UsageError
-from ustref.transport.launcher import set_process_name
 
 __all__ = [
     "PROCESS_NAME",
@@ -135,13 +132,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.pop(_REEXEC, None)
     if (opts.daemonize or opts.background) and os.fork() != 0:
         return 0
+    return _serve(opts, consumerd_argv.cmd_sock, consumerd_argv.err_sock, ust_ctl)
+
+
+def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -> int:
+    """The daemon itself, in the re-executed process: only here are the core, the
+    shell, the grammars and the ring-buffer backend imported (the first process,
+    which only parses its argv and re-executes, never loads them)."""
+    from ustref.consumerd import ring_backend as backends
+    from ustref.consumerd.core import Core
+    from ustref.consumerd.loop import Paths, Shell, health_path
+    from ustref.transport.launcher import set_process_name
+
     set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
-    paths = Paths(
-        command=consumerd_argv.cmd_sock, error=consumerd_argv.err_sock, health=health_path()
-    )
-    shell = Shell(paths, Core(backend=ring_backend.backend(ust_ctl)))
+    paths = Paths(command=cmd_sock, error=err_sock, health=health_path())
+    shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
     log.debug("ust-ctl backend: %s", ust_ctl)
     try:
         shell.start()

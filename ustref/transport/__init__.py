@@ -38,22 +38,56 @@ Errors are :class:`~ustref.errors.TransportError` and
 
 from __future__ import annotations
 
-from ustref.transport.argv import ConsumerdArgv, ConsumerdOptions, UsageError, redirect_argv
-from ustref.transport.framing import (
-    FD_CARRIER,
-    Received,
-    close_fds,
-    connect,
-    hand_over,
-    listen,
-    recv_exact,
-    recv_fds,
-    recv_some,
-    send_all,
-    send_fds,
-)
-from ustref.transport.launcher import Child
-from ustref.transport.startup import HealthSocket, Sockets, consumerd_side, sessiond_side
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ustref.transport.argv import ConsumerdArgv, ConsumerdOptions, UsageError, redirect_argv
+    from ustref.transport.framing import (
+        FD_CARRIER,
+        Received,
+        close_fds,
+        connect,
+        hand_over,
+        listen,
+        recv_exact,
+        recv_fds,
+        recv_some,
+        send_all,
+        send_fds,
+    )
+    from ustref.transport.launcher import Child
+    from ustref.transport.startup import HealthSocket, Sockets, consumerd_side, sessiond_side
+
+_HOMES = {
+    "argv": ("ConsumerdArgv", "ConsumerdOptions", "UsageError", "redirect_argv"),
+    "framing": (
+        "FD_CARRIER",
+        "Received",
+        "close_fds",
+        "connect",
+        "hand_over",
+        "listen",
+        "recv_exact",
+        "recv_fds",
+        "recv_some",
+        "send_all",
+        "send_fds",
+    ),
+    "launcher": ("Child",),
+    "startup": ("HealthSocket", "Sockets", "consumerd_side", "sessiond_side"),
+}
+"""Which submodule defines each name: they are imported on first use (PEP 562), so
+that importing one submodule (the consumer's argv parser, say) loads no other."""
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    for module, names in _HOMES.items():
+        if name in names:
+            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FD_CARRIER",
