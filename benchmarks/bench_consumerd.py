@@ -46,6 +46,17 @@ exits with status 1 when pure's median records fewer events than lib's by more
 than the run-to-run spread (the larger of the two backends' max - min over
 rounds): the same-run comparison of the two backends.
 
+**Scale mode** (issue 24): ``--apps 1,8,32,128`` runs, per N, one session with
+per-PID buffers in which N ``bench_app`` processes emit at full rate for
+``--seconds`` (one stream per CPU per app, plus its metadata); ``--uid-threads``
+one session with per-UID buffers and one ``bench_app`` with one thread pinned on
+each CPU for the same time. Per session: events emitted (the apps' own counts)
+and recorded, the consumer's CPU per MiB, its wake-ups (voluntary context
+switches of all its threads, ``/proc/PID/task/*/status``) and CPU per wake-up,
+against the number of streams (data and metadata files in the trace). Sub-buffer
+size: ``--sizes`` (64K unless given). Results go to
+``benchmarks/results/consumerd-scale-<UTC time>.json``.
+
 Prints per size the median over rounds of each consumer and the ratio
 ustref/C, and writes every run and the machine's description to
 ``benchmarks/results/consumerd-<UTC time>.json``. Takes the session daemon
@@ -54,6 +65,7 @@ lock (``/tmp/ustref-sessiond.lock``) for each daemon, and waits while
 
     python3 benchmarks/bench_consumerd.py [--events 5000000] [--rounds 3] [--quick]
         [--backend pure|lib | --backends pure,lib] [--sizes 4K,64K,1M]
+        [--apps 1,8,32,128] [--uid-threads] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -502,6 +514,253 @@ def report_backends(comparison: Sequence[dict[str, float | str | bool]]) -> bool
     return all(bool(row["ok"]) for row in comparison)
 
 
+# -- scale mode ---------------------------------------------------------------------------
+
+PER_PID, PER_UID_THREADS = "per-pid", "per-uid-threads"
+SCALE_SUBBUF = 64 << 10
+
+
+@dataclass(frozen=True)
+class ScaleRun:
+    """One scale session: N per-PID apps, or one app with a thread per CPU."""
+
+    consumer: str
+    backend: str
+    round: int
+    mode: str
+    apps: int
+    threads: int
+    streams: int
+    """Data and metadata stream files in the trace."""
+    subbuf_size: int
+    seconds: float
+    emitted: int
+    recorded: int
+    discarded: int
+    cpu_seconds: float
+    data_bytes: int
+    wakeups: int
+    """Voluntary context switches of the consumer's threads during the session."""
+    load_1min: float
+
+    @property
+    def label(self) -> str:
+        return label(self.consumer, self.backend)
+
+    @property
+    def cpu_ms_per_mib(self) -> float:
+        return self.cpu_seconds * 1e3 / (self.data_bytes / MIB) if self.data_bytes else 0.0
+
+    @property
+    def cpu_us_per_wakeup(self) -> float:
+        return self.cpu_seconds * 1e6 / self.wakeups if self.wakeups else 0.0
+
+
+def wakeups(pid: int) -> int:
+    """Voluntary context switches of every thread of ``pid`` (each one a sleep in
+    ``poll``/``select`` or on a lock, then a wake-up)."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            text = status.read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in text.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
+def stream_files(trace_dir: Path) -> int:
+    """Stream files in the trace: one per data stream, one metadata per trace."""
+    return sum(1 for path in trace_dir.rglob("*") if path.is_file() and "index" not in path.parts)
+
+
+def run_scale_session(
+    sessiond: SessionDaemon,
+    app: Path,
+    *,
+    work: Path,
+    consumer: Consumer,
+    round_: int,
+    mode: str,
+    apps: int,
+    subbuf_size: int,
+    seconds: float,
+) -> ScaleRun:
+    """One scale session (see the module docstring)."""
+    name = f"scale-{consumer.label.replace('/', '-')}-{round_}-{mode}-{apps}-{subbuf_size}"
+    trace_dir = work / name
+    buffers = "--buffers-pid" if mode == PER_PID else "--buffers-uid"
+    sessiond.run_lttng("create", name, f"--output={trace_dir}")
+    sessiond.run_lttng(
+        "enable-channel",
+        "--userspace",
+        buffers,
+        "--discard",
+        f"--subbuf-size={subbuf_size}",
+        f"--num-subbuf={NUM_SUBBUF}",
+        f"--session={name}",
+        CHANNEL,
+    )
+    sessiond.run_lttng(
+        "enable-event", "--userspace", f"--session={name}", f"--channel={CHANNEL}", EVENT
+    )
+    pid = consumer_pid(sessiond)
+    load_1min = os.getloadavg()[0]
+    threads = 0 if mode == PER_PID else os.cpu_count() or 1
+    cpu_before, woken_before = cpu_seconds(pid), wakeups(pid)
+    sessiond.run_lttng("start", name)
+    # bench_app 0 THREADS SECONDS: no event limit, full rate for SECONDS
+    argv = [str(app), "0", str(threads), str(seconds)]
+    procs = [
+        subprocess.Popen(
+            argv, env=sessiond.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(apps)
+    ]
+    emitted = 0
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"bench_app exited with {proc.returncode}")
+        emitted += int(out.split()[0])
+    sessiond.run_lttng("stop", name)
+    listing = sessiond.run_lttng("list", name).stdout
+    sessiond.run_lttng("destroy", name)
+    cpu_after, woken_after = cpu_seconds(pid), wakeups(pid)
+    if process_info(pid) is None:
+        raise RuntimeError(f"the consumer daemon (pid {pid}) exited during the session")
+    run = ScaleRun(
+        consumer=consumer.consumer,
+        backend=consumer.backend,
+        round=round_,
+        mode=mode,
+        apps=apps,
+        threads=threads,
+        streams=stream_files(trace_dir),
+        subbuf_size=subbuf_size,
+        seconds=seconds,
+        emitted=emitted,
+        recorded=count_messages(trace_dir).get("Event", 0),
+        discarded=parse_discarded_events(listing).get(CHANNEL, 0),
+        cpu_seconds=cpu_after - cpu_before,
+        data_bytes=data_bytes(trace_dir),
+        wakeups=woken_after - woken_before,
+        load_1min=load_1min,
+    )
+    shutil.rmtree(trace_dir, ignore_errors=True)
+    return run
+
+
+def print_scale_run(run: ScaleRun) -> None:
+    print(
+        f"  {run.label:12s} round {run.round} {run.mode:15s} apps {run.apps:3d} "
+        f"streams {run.streams:4d} {run.subbuf_size >> 10:5d} KiB: emitted {run.emitted:>11,} "
+        f"recorded {run.recorded:>11,} CPU {run.cpu_seconds:6.2f} s "
+        f"{run.cpu_ms_per_mib:6.2f} ms/MiB wake-ups {run.wakeups:>8,} "
+        f"{run.cpu_us_per_wakeup:7.1f} us/wake-up load {run.load_1min:4.2f}",
+        flush=True,
+    )
+
+
+def bench_scale(
+    consumers: Sequence[Consumer],
+    rounds: int,
+    work: Path,
+    *,
+    apps: Sequence[int],
+    uid_threads: bool,
+    sizes: Sequence[int],
+    seconds: float,
+) -> list[ScaleRun]:
+    app = build_app("bench_app", work / "apps")
+    sessions = [(PER_PID, n) for n in apps] + ([(PER_UID_THREADS, 1)] if uid_threads else [])
+    runs: list[ScaleRun] = []
+    for round_ in range(rounds):
+        for consumer in consumers if round_ % 2 == 0 else consumers[::-1]:
+            wait_for_machine()
+            with SessionDaemon(
+                extra_args=consumer.args, env=consumer.env, lock_timeout=3600
+            ) as sessiond:
+                for (mode, n), size in ((session, size) for session in sessions for size in sizes):
+                    run = run_scale_session(
+                        sessiond,
+                        app,
+                        work=work,
+                        consumer=consumer,
+                        round_=round_,
+                        mode=mode,
+                        apps=n,
+                        subbuf_size=size,
+                        seconds=seconds,
+                    )
+                    print_scale_run(run)
+                    runs.append(run)
+    return runs
+
+
+def summarise_scale(runs: Sequence[ScaleRun]) -> list[dict[str, float | str | int]]:
+    """Medians per session kind, sub-buffer size and consumer, with ustref/C ratios
+    of recorded events, of the share of emitted events recorded (``kept``: the apps
+    run for a fixed time, so what they emit depends on the machine's load), CPU
+    per MiB and CPU per wake-up."""
+    rows: list[dict[str, float | str | int]] = []
+    keys = list(dict.fromkeys((r.mode, r.apps, r.subbuf_size) for r in runs))
+    for mode, apps, size in keys:
+        same = [r for r in runs if (r.mode, r.apps, r.subbuf_size) == (mode, apps, size)]
+        medians: dict[str, dict[str, float]] = {}
+        for name in dict.fromkeys(r.label for r in same):
+            mine = [r for r in same if r.label == name]
+            medians[name] = {
+                "streams": statistics.median(r.streams for r in mine),
+                "emitted": statistics.median(r.emitted for r in mine),
+                "recorded": statistics.median(r.recorded for r in mine),
+                "kept": statistics.median(r.recorded / r.emitted if r.emitted else 0 for r in mine),
+                "cpu_ms_per_mib": statistics.median(r.cpu_ms_per_mib for r in mine),
+                "cpu_us_per_wakeup": statistics.median(r.cpu_us_per_wakeup for r in mine),
+                "wakeups": statistics.median(r.wakeups for r in mine),
+            }
+        for name, row in medians.items():
+            out: dict[str, float | str | int] = {
+                "mode": mode,
+                "apps": apps,
+                "subbuf_size": size,
+                "consumer": name,
+                "rounds": sum(1 for r in same if r.label == name),
+                **row,
+            }
+            c = medians.get("C")
+            if c is not None and name != "C":
+                for field in ("recorded", "kept", "cpu_ms_per_mib", "cpu_us_per_wakeup"):
+                    out[f"{field}/C"] = row[field] / c[field] if c[field] else float("inf")
+            rows.append(out)
+    return rows
+
+
+def report_scale(rows: Sequence[dict[str, float | str | int]]) -> None:
+    print("\nscale: medians over rounds")
+    header = (
+        f"{'mode':15} {'apps':>4} {'sub-buf':>7} {'consumer':12} {'streams':>7} "
+        f"{'emitted':>12} {'recorded':>12} {'kept':>5} {'ms/MiB':>7} {'us/wake':>8} "
+        f"{'rec/C':>6} {'kept/C':>6} {'MiB/C':>6} {'wake/C':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        ratios = " ".join(
+            f"{float(row[key]):>6.2f}" if key in row else f"{'':>6}"
+            for key in ("recorded/C", "kept/C", "cpu_ms_per_mib/C", "cpu_us_per_wakeup/C")
+        )
+        print(
+            f"{row['mode']!s:15} {int(row['apps']):>4} {int(row['subbuf_size']) >> 10:>4} KiB "
+            f"{row['consumer']!s:12} {float(row['streams']):>7.0f} {float(row['emitted']):>12,.0f} "
+            f"{float(row['recorded']):>12,.0f} {float(row['kept']):>5.2f} "
+            f"{float(row['cpu_ms_per_mib']):>7.2f} "
+            f"{float(row['cpu_us_per_wakeup']):>8.1f} {ratios}"
+        )
+
+
 def _parse_size(text: str) -> int:
     units = {"K": 10, "M": 20}
     text = text.strip().upper().removesuffix("IB").removesuffix("B")
@@ -566,14 +825,31 @@ def main() -> None:
     )
     parser.add_argument(
         "--sizes",
-        default=",".join(f"{size >> 10}K" for size in SUBBUF_SIZES),
-        help="comma-separated sub-buffer sizes (default 4K,64K,1M)",
+        default=None,
+        help="comma-separated sub-buffer sizes (default 4K,64K,1M; 64K in scale mode)",
     )
     parser.add_argument("--no-c", action="store_true", help="leave the C consumer out")
+    parser.add_argument(
+        "--apps",
+        default="",
+        help="scale mode: comma-separated numbers of concurrent per-PID apps, e.g. 1,8,32,128",
+    )
+    parser.add_argument(
+        "--uid-threads",
+        action="store_true",
+        help="scale mode: per-UID buffers, one app with one thread pinned on each CPU",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="scale mode: how long the apps emit"
+    )
     args = parser.parse_args()
     events = args.events or (200_000 if args.quick else 5_000_000)
     rounds = args.rounds or (1 if args.quick else 3)
-    sizes = [_parse_size(word) for word in args.sizes.split(",") if word.strip()]
+    apps = [int(word) for word in args.apps.split(",") if word.strip()]
+    scale = bool(apps) or args.uid_threads
+    default_sizes = (SCALE_SUBBUF,) if scale else SUBBUF_SIZES
+    size_words = args.sizes.split(",") if args.sizes else [f"{s >> 10}K" for s in default_sizes]
+    sizes = [_parse_size(word) for word in size_words if word.strip()]
     backends = [word.strip() for word in args.backends.split(",") if word.strip()] or [args.backend]
     for backend in backends:
         if backend not in ring_backend.CHOICES:
@@ -589,6 +865,30 @@ def main() -> None:
     ]
     started = time.time()
     load_before = os.getloadavg()
+    if scale:
+        with tempfile.TemporaryDirectory(prefix="ustref-bench-scale-") as tmp:
+            scale_runs = bench_scale(
+                consumers,
+                rounds,
+                Path(tmp),
+                apps=apps,
+                uid_threads=args.uid_threads,
+                sizes=sizes,
+                seconds=args.seconds,
+            )
+        scale_rows = summarise_scale(scale_runs)
+        report_scale(scale_rows)
+        if not args.no_save:
+            save_scale(
+                started=started,
+                load_before=load_before,
+                runs=scale_runs,
+                rows=scale_rows,
+                rounds=rounds,
+                seconds=args.seconds,
+                ours=ours,
+            )
+        return
     with tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-") as tmp:
         runs = bench(consumers, events, rounds, Path(tmp), sizes)
     rows = summarise(runs)
@@ -652,6 +952,47 @@ def save(
         "summary": [asdict(row) for row in rows],
         "ratios": ratios(rows, runs),
         "backends_compared": list(comparison),
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwrote {path}")
+
+
+def save_scale(
+    *,
+    started: float,
+    load_before: tuple[float, float, float],
+    runs: Sequence[ScaleRun],
+    rows: Sequence[dict[str, float | str | int]],
+    rounds: int,
+    seconds: float,
+    ours: Path,
+) -> None:
+    """Write every scale run and the summary to ``benchmarks/results/``."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"consumerd-scale-{stamp}.json"
+    document = {
+        "benchmark": "bench_consumerd --apps/--uid-threads",
+        "started_utc": stamp,
+        "seconds": round(time.time() - started, 1),
+        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        "parameters": {
+            "rounds": rounds,
+            "app_seconds": seconds,
+            "event_bytes": 64,
+            "num_subbuf": NUM_SUBBUF,
+            "mode": "discard",
+            "backends": sorted({r.backend for r in runs if r.backend}),
+            "consumers": {"C": C_CONSUMERD, "ustref": str(ours)},
+            "wakeups_method": "voluntary_ctxt_switches of /proc/<consumer>/task/*/status, "
+            "before lttng start and after lttng destroy",
+        },
+        "runs": [
+            asdict(run)
+            | {"cpu_ms_per_mib": run.cpu_ms_per_mib, "cpu_us_per_wakeup": run.cpu_us_per_wakeup}
+            for run in runs
+        ],
+        "summary": list(rows),
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {path}")

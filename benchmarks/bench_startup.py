@@ -151,7 +151,7 @@ def init_command() -> bytes:
         cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_INIT,
         u=InitMember(sessiond_uuid=bytes(range(16))),
     )
-    return CONSUMER_MSG[Abi.V2_13_9].build(msg)
+    return bytes(CONSUMER_MSG[Abi.V2_13_9].build(msg))
 
 
 def start_once(consumer: str, program: str, backend: str, round_: int, tmp: Path) -> Run:
