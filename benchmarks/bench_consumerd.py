@@ -46,6 +46,11 @@ exits with status 1 when pure's median records fewer events than lib's by more
 than the run-to-run spread (the larger of the two backends' max - min over
 rounds): the same-run comparison of the two backends.
 
+``--relayd`` streams every session to Debian's ``lttng-relayd``, started by the
+benchmark on free loopback ports (``--set-url=net://127.0.0.1:CTRL:DATA``); the
+events are counted in what the relay stored, and the results go to
+``benchmarks/results/consumerd-relayd-<UTC time>.json`` (issue 21, item 6).
+
 **Scale mode** (issue 24): ``--apps 1,8,32,128`` runs, per N, one session with
 per-PID buffers in which N ``bench_app`` processes emit at full rate for
 ``--seconds`` (one stream per CPU per app, plus its metadata); ``--uid-threads``
@@ -71,23 +76,27 @@ lock (``/tmp/ustref-sessiond.lock``) for each daemon, and waits while
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import importlib.metadata
 import json
 import os
 import platform
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ustref.consumerd import ring_backend
 from ustref.lttng.apps import build_app
 from ustref.lttng.babeltrace import count_messages
+from ustref.lttng.loopback import free_tcp_ports
 from ustref.lttng.sessiond import (
     DEFAULT_LOCK_PATH,
     SessionDaemon,
@@ -128,6 +137,8 @@ class Run:
     load_1min: float = 0.0
     #: ustref's ust-ctl backend (``pure`` or ``lib``); empty for the C consumer
     backend: str = ""
+    #: where the trace went: ``local`` files, or ``relayd`` (streamed on loopback)
+    output: str = "local"
 
     @property
     def label(self) -> str:
@@ -229,23 +240,75 @@ def timed_lttng(sessiond: SessionDaemon, *args: str) -> tuple[float, str]:
     return time.perf_counter() - start, done.stdout
 
 
-def run_session(
-    sessiond: SessionDaemon,
-    app: Path,
-    *,
-    work: Path,
-    consumer: Consumer,
-    round_: int,
-    subbuf_size: int,
-    events: int,
-) -> Run:
-    """One session of ``events`` events at ``subbuf_size`` through the daemon's consumer."""
-    name = f"bench-{consumer.label.replace('/', '-')}-{round_}-{subbuf_size}"
-    trace_dir = work / name
-    sessiond.run_lttng("create", name, f"--output={trace_dir}")
+@dataclass(frozen=True)
+class Relay:
+    """A child ``lttng-relayd`` on loopback (:func:`relay_daemon`)."""
+
+    url: str
+    out: Path
+
+    def trace_dir(self, session: str) -> Path:
+        """Where the relay stored ``session``: ``<out>/<hostname>/<session>-<date>``."""
+        found = sorted(self.out.glob(f"*/{session}-*"))
+        if len(found) != 1:
+            raise RuntimeError(f"{len(found)} relay directories for session {session}")
+        return found[0]
+
+
+@contextlib.contextmanager
+def relay_daemon(out: Path) -> Iterator[Relay]:
+    """Run Debian's ``lttng-relayd`` on free loopback ports, writing under ``out``,
+    until the block ends (stopped by its pid); ready once both ports accept."""
+    binary = which("lttng-relayd")
+    if binary is None:
+        raise SystemExit("lttng-relayd is not installed")
+    control, data, live = free_tcp_ports(3)
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [str(binary), "-C", f"tcp://127.0.0.1:{control}", "-D", f"tcp://127.0.0.1:{data}"]
+    argv += ["-L", f"tcp://127.0.0.1:{live}", "-o", str(out)]
+    with (out.parent / "relayd.log").open("wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, LTTNG_HOME=str(out.parent)),
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not all(_accepts(port) for port in (control, data)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"lttng-relayd did not start (exit {proc.returncode})")
+            time.sleep(0.05)  # polling a port that accepts once the relay listens
+        yield Relay(f"net://127.0.0.1:{control}:{data}", out)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def create_session(
+    sessiond: SessionDaemon, name: str, output: str, subbuf_size: int, *channel_args: str
+) -> None:
+    """``lttng create`` with ``output`` (``--output=DIR`` or ``--set-url=URL``), the
+    discard-mode channel and the benchmark's event."""
+    sessiond.run_lttng("create", name, output)
     sessiond.run_lttng(
         "enable-channel",
         "--userspace",
+        *channel_args,
         "--discard",
         f"--subbuf-size={subbuf_size}",
         f"--num-subbuf={NUM_SUBBUF}",
@@ -255,6 +318,25 @@ def run_session(
     sessiond.run_lttng(
         "enable-event", "--userspace", f"--session={name}", f"--channel={CHANNEL}", EVENT
     )
+
+
+def run_session(
+    sessiond: SessionDaemon,
+    app: Path,
+    *,
+    work: Path,
+    consumer: Consumer,
+    round_: int,
+    subbuf_size: int,
+    events: int,
+    relay: Relay | None = None,
+) -> Run:
+    """One session of ``events`` events at ``subbuf_size`` through the daemon's consumer,
+    to local files or, with ``relay``, streamed to it (counted where it stored them)."""
+    name = f"bench-{consumer.label.replace('/', '-')}-{round_}-{subbuf_size}"
+    trace_dir = work / name
+    output = f"--output={trace_dir}" if relay is None else f"--set-url={relay.url}"
+    create_session(sessiond, name, output, subbuf_size)
     pid = consumer_pid(sessiond)
     load_1min = os.getloadavg()[0]
     cpu_before = cpu_seconds(pid)
@@ -266,6 +348,8 @@ def run_session(
     cpu_after = cpu_seconds(pid)
     if process_info(pid) is None:
         raise RuntimeError(f"the consumer daemon (pid {pid}) exited during the session")
+    if relay is not None:
+        trace_dir = relay.trace_dir(name)
     run = Run(
         consumer=consumer.consumer,
         round=round_,
@@ -280,6 +364,7 @@ def run_session(
         destroy_seconds=destroy_seconds,
         load_1min=load_1min,
         backend=consumer.backend,
+        output="local" if relay is None else "relayd",
     )
     shutil.rmtree(trace_dir, ignore_errors=True)
     return run
@@ -303,6 +388,8 @@ def bench(
     rounds: int,
     work: Path,
     sizes: Sequence[int] = SUBBUF_SIZES,
+    *,
+    relay: Relay | None = None,
 ) -> list[Run]:
     app = build_app("bench_app", work / "apps")
     runs: list[Run] = []
@@ -322,6 +409,7 @@ def bench(
                         round_=round_,
                         subbuf_size=subbuf_size,
                         events=events,
+                        relay=relay,
                     )
                     print_run(run)
                     runs.append(run)
@@ -592,20 +680,7 @@ def run_scale_session(
     name = f"scale-{consumer.label.replace('/', '-')}-{round_}-{mode}-{apps}-{subbuf_size}"
     trace_dir = work / name
     buffers = "--buffers-pid" if mode == PER_PID else "--buffers-uid"
-    sessiond.run_lttng("create", name, f"--output={trace_dir}")
-    sessiond.run_lttng(
-        "enable-channel",
-        "--userspace",
-        buffers,
-        "--discard",
-        f"--subbuf-size={subbuf_size}",
-        f"--num-subbuf={NUM_SUBBUF}",
-        f"--session={name}",
-        CHANNEL,
-    )
-    sessiond.run_lttng(
-        "enable-event", "--userspace", f"--session={name}", f"--channel={CHANNEL}", EVENT
-    )
+    create_session(sessiond, name, f"--output={trace_dir}", subbuf_size, buffers)
     pid = consumer_pid(sessiond)
     load_1min = os.getloadavg()[0]
     threads = 0 if mode == PER_PID else os.cpu_count() or 1
@@ -842,6 +917,12 @@ def main() -> None:
     parser.add_argument(
         "--seconds", type=float, default=10.0, help="scale mode: how long the apps emit"
     )
+    parser.add_argument(
+        "--relayd",
+        action="store_true",
+        help="stream every session to a real lttng-relayd on loopback (events counted "
+        "where the relay stored them)",
+    )
     args = parser.parse_args()
     events = args.events or (200_000 if args.quick else 5_000_000)
     rounds = args.rounds or (1 if args.quick else 3)
@@ -889,8 +970,12 @@ def main() -> None:
                 ours=ours,
             )
         return
-    with tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-") as tmp:
-        runs = bench(consumers, events, rounds, Path(tmp), sizes)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-"))
+        )
+        relay = stack.enter_context(relay_daemon(tmp / "relayd")) if args.relayd else None
+        runs = bench(consumers, events, rounds, tmp, sizes, relay=relay)
     rows = summarise(runs)
     report(rows, runs, events)
     comparison = compare_backends(runs)
@@ -928,7 +1013,8 @@ def save(
     """Write every run, the summary and the machine to ``benchmarks/results/``."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
     RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"consumerd-{stamp}{'-quick' if args.quick else ''}.json"
+    kind = "consumerd-relayd" if args.relayd else "consumerd"
+    path = RESULTS_DIR / f"{kind}-{stamp}{'-quick' if args.quick else ''}.json"
     document = {
         "benchmark": "bench_consumerd",
         "started_utc": stamp,
@@ -944,6 +1030,7 @@ def save(
             "mode": "discard",
             "trace_dir_fs": _first_line("stat", "-f", "-c", "%T", tempfile.gettempdir()),
             "buffers": "per-uid",
+            "output": "relayd (loopback)" if args.relayd else "local",
             "consumers": {"C": C_CONSUMERD, "ustref": str(ours)},
             "cpu_method": "/proc/<consumer pid>/stat utime+stime+cutime+cstime, "
             "before lttng start and after lttng destroy",
