@@ -99,7 +99,7 @@ def ust_ctl_choice(opts: ConsumerdOptions) -> str:
 def _rename_in_place(args: Sequence[str]) -> bool:
     """Become ``lttng-consumerd`` in ``/proc/self/cmdline`` without a second process:
     write ``lttng-consumerd`` and ``args``, NUL-separated and NUL-padded, over this
-    process's own argument strings (``arg_start``..``arg_end``, fields 48-49 of
+    process's own argument strings (``arg_start``..``arg_end`` of
     ``/proc/self/stat``) through ``/proc/self/mem``. Python works on its own copy of
     argv, so nothing reads the old bytes; the last byte stays NUL, so the kernel
     shows the whole area (the padding as empty arguments). ``False`` when the area
