@@ -47,8 +47,9 @@ than the run-to-run spread (the larger of the two backends' max - min over
 rounds): the same-run comparison of the two backends.
 
 ``--relayd`` streams every session to Debian's ``lttng-relayd``, started by the
-benchmark on free loopback ports (``--set-url=net://127.0.0.1:CTRL:DATA``); the
-events are counted in what the relay stored, and the results go to
+benchmark for each session daemon (inside its lock) on free loopback ports
+(``--set-url=net://127.0.0.1:CTRL:DATA``); the events are counted in what the
+relay stored, and the results go to
 ``benchmarks/results/consumerd-relayd-<UTC time>.json`` (issue 21, item 6).
 
 **Scale mode** (issue 24): ``--apps 1,8,32,128`` runs, per N, one session with
@@ -258,7 +259,8 @@ class Relay:
 @contextlib.contextmanager
 def relay_daemon(out: Path) -> Iterator[Relay]:
     """Run Debian's ``lttng-relayd`` on free loopback ports, writing under ``out``,
-    until the block ends (stopped by its pid); ready once both ports accept."""
+    until the block ends (stopped by its pid); ready once both ports accept. Its
+    log is ``relayd.log`` beside ``out``."""
     binary = which("lttng-relayd")
     if binary is None:
         raise SystemExit("lttng-relayd is not installed")
@@ -282,13 +284,18 @@ def relay_daemon(out: Path) -> Iterator[Relay]:
             time.sleep(0.05)  # polling a port that accepts once the relay listens
         yield Relay(f"net://127.0.0.1:{control}:{data}", out)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_child(proc)
+
+
+def stop_child(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM our child ``proc`` (by its pid), SIGKILL it after ``timeout``, reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _accepts(port: int) -> bool:
@@ -389,10 +396,39 @@ def bench(
     work: Path,
     sizes: Sequence[int] = SUBBUF_SIZES,
     *,
-    relay: Relay | None = None,
+    relayd: bool = False,
 ) -> list[Run]:
+    """Every round, every consumer, every size; with ``relayd``, each session daemon
+    streams to a relay daemon started for it (inside the session daemon lock)."""
     app = build_app("bench_app", work / "apps")
     runs: list[Run] = []
+    for round_, consumer, sessiond in daemons(consumers, rounds):
+        with contextlib.ExitStack() as stack:
+            relay = None
+            if relayd:
+                out = work / f"relayd-{round_}-{consumer.label.replace('/', '-')}"
+                relay = stack.enter_context(relay_daemon(out))
+            for subbuf_size in sizes:
+                run = run_session(
+                    sessiond,
+                    app,
+                    work=work,
+                    consumer=consumer,
+                    round_=round_,
+                    subbuf_size=subbuf_size,
+                    events=events,
+                    relay=relay,
+                )
+                print_run(run)
+                runs.append(run)
+    return runs
+
+
+def daemons(
+    consumers: Sequence[Consumer], rounds: int
+) -> Iterator[tuple[int, Consumer, SessionDaemon]]:
+    """Each round, each consumer in a session daemon of its own (taken through the
+    session daemon lock), the order alternating from one round to the next."""
     order = list(consumers)
     for round_ in range(rounds):
         for consumer in order if round_ % 2 == 0 else order[::-1]:
@@ -400,20 +436,7 @@ def bench(
             with SessionDaemon(
                 extra_args=consumer.args, env=consumer.env, lock_timeout=3600
             ) as sessiond:
-                for subbuf_size in sizes:
-                    run = run_session(
-                        sessiond,
-                        app,
-                        work=work,
-                        consumer=consumer,
-                        round_=round_,
-                        subbuf_size=subbuf_size,
-                        events=events,
-                        relay=relay,
-                    )
-                    print_run(run)
-                    runs.append(run)
-    return runs
+                yield round_, consumer, sessiond
 
 
 @dataclass(frozen=True)
@@ -752,26 +775,21 @@ def bench_scale(
     app = build_app("bench_app", work / "apps")
     sessions = [(PER_PID, n) for n in apps] + ([(PER_UID_THREADS, 1)] if uid_threads else [])
     runs: list[ScaleRun] = []
-    for round_ in range(rounds):
-        for consumer in consumers if round_ % 2 == 0 else consumers[::-1]:
-            wait_for_machine()
-            with SessionDaemon(
-                extra_args=consumer.args, env=consumer.env, lock_timeout=3600
-            ) as sessiond:
-                for (mode, n), size in ((session, size) for session in sessions for size in sizes):
-                    run = run_scale_session(
-                        sessiond,
-                        app,
-                        work=work,
-                        consumer=consumer,
-                        round_=round_,
-                        mode=mode,
-                        apps=n,
-                        subbuf_size=size,
-                        seconds=seconds,
-                    )
-                    print_scale_run(run)
-                    runs.append(run)
+    for round_, consumer, sessiond in daemons(consumers, rounds):
+        for (mode, n), size in ((session, size) for session in sessions for size in sizes):
+            run = run_scale_session(
+                sessiond,
+                app,
+                work=work,
+                consumer=consumer,
+                round_=round_,
+                mode=mode,
+                apps=n,
+                subbuf_size=size,
+                seconds=seconds,
+            )
+            print_scale_run(run)
+            runs.append(run)
     return runs
 
 
@@ -970,12 +988,8 @@ def main() -> None:
                 ours=ours,
             )
         return
-    with contextlib.ExitStack() as stack:
-        tmp = Path(
-            stack.enter_context(tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-"))
-        )
-        relay = stack.enter_context(relay_daemon(tmp / "relayd")) if args.relayd else None
-        runs = bench(consumers, events, rounds, tmp, sizes, relay=relay)
+    with tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-") as tmp:
+        runs = bench(consumers, events, rounds, Path(tmp), sizes, relayd=args.relayd)
     rows = summarise(runs)
     report(rows, runs, events)
     comparison = compare_backends(runs)
@@ -1011,16 +1025,13 @@ def save(
     ours: Path,
 ) -> None:
     """Write every run, the summary and the machine to ``benchmarks/results/``."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
-    RESULTS_DIR.mkdir(exist_ok=True)
-    kind = "consumerd-relayd" if args.relayd else "consumerd"
-    path = RESULTS_DIR / f"{kind}-{stamp}{'-quick' if args.quick else ''}.json"
-    document = {
-        "benchmark": "bench_consumerd",
-        "started_utc": stamp,
-        "seconds": round(time.time() - started, 1),
-        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
-        "parameters": {
+    write_result(
+        "consumerd-relayd" if args.relayd else "consumerd",
+        "bench_consumerd",
+        started,
+        load_before,
+        suffix="-quick" if args.quick else "",
+        parameters={
             "events": events,
             "event_bytes": 64,
             "rounds": rounds,
@@ -1035,13 +1046,38 @@ def save(
             "cpu_method": "/proc/<consumer pid>/stat utime+stime+cutime+cstime, "
             "before lttng start and after lttng destroy",
         },
-        "runs": [asdict(run) | {"complete": run.complete} for run in runs],
-        "summary": [asdict(row) for row in rows],
-        "ratios": ratios(rows, runs),
-        "backends_compared": list(comparison),
+        runs=[asdict(run) | {"complete": run.complete} for run in runs],
+        summary=[asdict(row) for row in rows],
+        ratios=ratios(rows, runs),
+        backends_compared=list(comparison),
+    )
+
+
+def write_result(
+    kind: str,
+    benchmark: str,
+    started: float,
+    load_before: tuple[float, float, float],
+    *,
+    suffix: str = "",
+    **sections: object,
+) -> Path:
+    """Write ``benchmarks/results/<kind>-<UTC start><suffix>.json``: the benchmark's
+    name, when it started and how long it took, the machine (with its load before
+    and after), then ``sections`` (parameters, runs, summary…) in order."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{kind}-{stamp}{suffix}.json"
+    document = {
+        "benchmark": benchmark,
+        "started_utc": stamp,
+        "seconds": round(time.time() - started, 1),
+        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        **sections,
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {path}")
+    return path
 
 
 def save_scale(
@@ -1055,15 +1091,12 @@ def save_scale(
     ours: Path,
 ) -> None:
     """Write every scale run and the summary to ``benchmarks/results/``."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"consumerd-scale-{stamp}.json"
-    document = {
-        "benchmark": "bench_consumerd --apps/--uid-threads",
-        "started_utc": stamp,
-        "seconds": round(time.time() - started, 1),
-        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
-        "parameters": {
+    write_result(
+        "consumerd-scale",
+        "bench_consumerd --apps/--uid-threads",
+        started,
+        load_before,
+        parameters={
             "rounds": rounds,
             "app_seconds": seconds,
             "event_bytes": 64,
@@ -1074,15 +1107,13 @@ def save_scale(
             "wakeups_method": "voluntary_ctxt_switches of /proc/<consumer>/task/*/status, "
             "before lttng start and after lttng destroy",
         },
-        "runs": [
+        runs=[
             asdict(run)
             | {"cpu_ms_per_mib": run.cpu_ms_per_mib, "cpu_us_per_wakeup": run.cpu_us_per_wakeup}
             for run in runs
         ],
-        "summary": list(rows),
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwrote {path}")
+        summary=list(rows),
+    )
 
 
 if __name__ == "__main__":

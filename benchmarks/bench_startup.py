@@ -37,9 +37,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
-import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -50,7 +48,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench_consumerd import C_CONSUMERD, RESULTS_DIR, machine
+from bench_consumerd import C_CONSUMERD, stop_child, write_result
 
 from ustref.consumerd import ring_backend
 from ustref.consumerd.loop import HEALTH_PATH_ENV
@@ -182,13 +180,7 @@ def start_once(consumer: str, program: str, backend: str, round_: int, tmp: Path
         rss = sum(status_kb(pid, "VmRSS") for pid in pids)
         own, hwm = status_kb(proc.pid, "VmRSS"), status_kb(proc.pid, "VmHWM")
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_child(proc, TIMEOUT)
         listener.close()
     for sock in (sockets.command, sockets.metadata, sockets.error):
         sock.close()
@@ -290,15 +282,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ratios = report(summary)
     if args.no_save:
         return
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"startup-{stamp}.json"
-    document = {
-        "benchmark": "bench_startup",
-        "started_utc": stamp,
-        "seconds": round(time.time() - started, 1),
-        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
-        "parameters": {
+    write_result(
+        "startup",
+        "bench_startup",
+        started,
+        load_before,
+        parameters={
             "rounds": args.rounds,
             "idle_seconds": IDLE_SECONDS,
             "backend": args.backend,
@@ -306,12 +295,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             "health_isolation": isolation,
             "python": sys.executable,
         },
-        "runs": [asdict(run) for run in runs],
-        "summary": summary,
-        "ratios": ratios,
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwrote {path}")
+        runs=[asdict(run) for run in runs],
+        summary=summary,
+        ratios=ratios,
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ Errors are :class:`~ustref.errors.TransportError` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ustref._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ustref.transport.argv import ConsumerdArgv, ConsumerdOptions, UsageError, redirect_argv
@@ -57,37 +59,6 @@ if TYPE_CHECKING:
     )
     from ustref.transport.launcher import Child
     from ustref.transport.startup import HealthSocket, Sockets, consumerd_side, sessiond_side
-
-_HOMES = {
-    "argv": ("ConsumerdArgv", "ConsumerdOptions", "UsageError", "redirect_argv"),
-    "framing": (
-        "FD_CARRIER",
-        "Received",
-        "close_fds",
-        "connect",
-        "hand_over",
-        "listen",
-        "recv_exact",
-        "recv_fds",
-        "recv_some",
-        "send_all",
-        "send_fds",
-    ),
-    "launcher": ("Child",),
-    "startup": ("HealthSocket", "Sockets", "consumerd_side", "sessiond_side"),
-}
-"""Which submodule defines each name: they are imported on first use (PEP 562), so
-that importing one submodule (the consumer's argv parser, say) loads no other."""
-
-
-def __getattr__(name: str) -> Any:
-    import importlib
-
-    for module, names in _HOMES.items():
-        if name in names:
-            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "FD_CARRIER",
@@ -111,3 +82,5 @@ __all__ = [
     "send_fds",
     "sessiond_side",
 ]
+
+__getattr__ = lazy_getattr(__name__, ("argv", "framing", "launcher", "startup"), __all__)

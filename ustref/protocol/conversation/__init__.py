@@ -9,27 +9,14 @@ vocabulary; :mod:`.stream` one direction of one socket.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ustref._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ustref.protocol.conversation.machine import Conversation, Decoded
     from ustref.protocol.conversation.steps import FD_CARRIER, Direction, Role, Socket
 
-_HOMES = {
-    "machine": ("Conversation", "Decoded"),
-    "steps": ("FD_CARRIER", "Direction", "Role", "Socket"),
-}
-"""Which submodule defines each name, imported on first use (PEP 562): a user of
-:mod:`.steps` alone (the transport's fd carrier) does not build the machine."""
-
-
-def __getattr__(name: str) -> Any:
-    import importlib
-
-    for module, names in _HOMES.items():
-        if name in names:
-            return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = ["FD_CARRIER", "Conversation", "Decoded", "Direction", "Role", "Socket"]
+
+__getattr__ = lazy_getattr(__name__, ("steps", "machine"), __all__)
