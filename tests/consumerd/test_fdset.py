@@ -233,3 +233,17 @@ def test_a_new_channel_s_timers_count_and_a_gone_one_s_do_not() -> None:
     assert core.next_deadline() == 3 * SECOND
     core.handle_timer(100 * SECOND)
     assert channels[0][1].runs == 0 and channels[1][1].runs == 1
+
+
+def test_a_relay_that_stalls_or_fails_changes_the_tables_version() -> None:
+    """A stalled relay's streams leave :meth:`Core.watched` (``consumes``): the shell
+    must see a new version, or their readable wait fds would stay in its selector."""
+    core = Core()
+    seen = {core.tables_version}
+    core.relayd_stalled(3, True, 0)
+    seen.add(core.tables_version)
+    core.relayd_stalled(3, False, 1)
+    seen.add(core.tables_version)
+    core.relayd_failed(3, 2)
+    seen.add(core.tables_version)
+    assert len(seen) == 4
