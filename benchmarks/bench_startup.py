@@ -30,6 +30,7 @@ idle RSS ≤ 20 MB), and writes every run to
 ``benchmarks/results/startup-<UTC time>.json``::
 
     python3 benchmarks/bench_startup.py [--rounds 5] [--no-save] [--backend pure|lib]
+        [--ustref PATH]
 """
 
 from __future__ import annotations
@@ -256,8 +257,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         help=f"ustref-consumerd's ust-ctl backend (default {ring_backend.DEFAULT})",
     )
     parser.add_argument("--no-c", action="store_true", help="leave the C consumer out")
+    parser.add_argument(
+        "--ustref",
+        type=Path,
+        default=None,
+        help="the ustref-consumerd to start (default: the one beside this Python or on PATH; "
+        "another build's, to compare)",
+    )
     args = parser.parse_args(argv)
-    ours = which("ustref-consumerd")
+    ours = args.ustref or which("ustref-consumerd")
     if ours is None:
         raise SystemExit("ustref-consumerd is not installed beside this Python or on PATH")
     consumers = [] if args.no_c else [("C", C_CONSUMERD, "")]
