@@ -46,6 +46,23 @@ exits with status 1 when pure's median records fewer events than lib's by more
 than the run-to-run spread (the larger of the two backends' max - min over
 rounds): the same-run comparison of the two backends.
 
+``--relayd`` streams every session to Debian's ``lttng-relayd``, started by the
+benchmark for each session daemon (inside its lock) on free loopback ports
+(``--set-url=net://127.0.0.1:CTRL:DATA``); the events are counted in what the
+relay stored, and the results go to
+``benchmarks/results/consumerd-relayd-<UTC time>.json`` (issue 21, item 6).
+
+**Scale mode** (issue 24): ``--apps 1,8,32,128`` runs, per N, one session with
+per-PID buffers in which N ``bench_app`` processes emit at full rate for
+``--seconds`` (one stream per CPU per app, plus its metadata); ``--uid-threads``
+one session with per-UID buffers and one ``bench_app`` with one thread pinned on
+each CPU for the same time. Per session: events emitted (the apps' own counts)
+and recorded, the consumer's CPU per MiB, its wake-ups (voluntary context
+switches of all its threads, ``/proc/PID/task/*/status``) and CPU per wake-up,
+against the number of streams (data and metadata files in the trace). Sub-buffer
+size: ``--sizes`` (64K unless given). Results go to
+``benchmarks/results/consumerd-scale-<UTC time>.json``.
+
 Prints per size the median over rounds of each consumer and the ratio
 ustref/C, and writes every run and the machine's description to
 ``benchmarks/results/consumerd-<UTC time>.json``. Takes the session daemon
@@ -54,28 +71,33 @@ lock (``/tmp/ustref-sessiond.lock``) for each daemon, and waits while
 
     python3 benchmarks/bench_consumerd.py [--events 5000000] [--rounds 3] [--quick]
         [--backend pure|lib | --backends pure,lib] [--sizes 4K,64K,1M]
+        [--apps 1,8,32,128] [--uid-threads] [--seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import importlib.metadata
 import json
 import os
 import platform
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ustref.consumerd import ring_backend
 from ustref.lttng.apps import build_app
 from ustref.lttng.babeltrace import count_messages
+from ustref.lttng.loopback import free_tcp_ports
 from ustref.lttng.sessiond import (
     DEFAULT_LOCK_PATH,
     SessionDaemon,
@@ -116,6 +138,8 @@ class Run:
     load_1min: float = 0.0
     #: ustref's ust-ctl backend (``pure`` or ``lib``); empty for the C consumer
     backend: str = ""
+    #: where the trace went: ``local`` files, or ``relayd`` (streamed on loopback)
+    output: str = "local"
 
     @property
     def label(self) -> str:
@@ -217,23 +241,81 @@ def timed_lttng(sessiond: SessionDaemon, *args: str) -> tuple[float, str]:
     return time.perf_counter() - start, done.stdout
 
 
-def run_session(
-    sessiond: SessionDaemon,
-    app: Path,
-    *,
-    work: Path,
-    consumer: Consumer,
-    round_: int,
-    subbuf_size: int,
-    events: int,
-) -> Run:
-    """One session of ``events`` events at ``subbuf_size`` through the daemon's consumer."""
-    name = f"bench-{consumer.label.replace('/', '-')}-{round_}-{subbuf_size}"
-    trace_dir = work / name
-    sessiond.run_lttng("create", name, f"--output={trace_dir}")
+@dataclass(frozen=True)
+class Relay:
+    """A child ``lttng-relayd`` on loopback (:func:`relay_daemon`)."""
+
+    url: str
+    out: Path
+
+    def trace_dir(self, session: str) -> Path:
+        """Where the relay stored ``session``: ``<out>/<hostname>/<session>-<date>``."""
+        found = sorted(self.out.glob(f"*/{session}-*"))
+        if len(found) != 1:
+            raise RuntimeError(f"{len(found)} relay directories for session {session}")
+        return found[0]
+
+
+@contextlib.contextmanager
+def relay_daemon(out: Path) -> Iterator[Relay]:
+    """Run Debian's ``lttng-relayd`` on free loopback ports, writing under ``out``,
+    until the block ends (stopped by its pid); ready once both ports accept. Its
+    log is ``relayd.log`` beside ``out``."""
+    binary = which("lttng-relayd")
+    if binary is None:
+        raise SystemExit("lttng-relayd is not installed")
+    control, data, live = free_tcp_ports(3)
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [str(binary), "-C", f"tcp://127.0.0.1:{control}", "-D", f"tcp://127.0.0.1:{data}"]
+    argv += ["-L", f"tcp://127.0.0.1:{live}", "-o", str(out)]
+    with (out.parent / "relayd.log").open("wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, LTTNG_HOME=str(out.parent)),
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not all(_accepts(port) for port in (control, data)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"lttng-relayd did not start (exit {proc.returncode})")
+            time.sleep(0.05)  # polling a port that accepts once the relay listens
+        yield Relay(f"net://127.0.0.1:{control}:{data}", out)
+    finally:
+        stop_child(proc)
+
+
+def stop_child(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM our child ``proc`` (by its pid), SIGKILL it after ``timeout``, reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def create_session(
+    sessiond: SessionDaemon, name: str, output: str, subbuf_size: int, *channel_args: str
+) -> None:
+    """``lttng create`` with ``output`` (``--output=DIR`` or ``--set-url=URL``), the
+    discard-mode channel and the benchmark's event."""
+    sessiond.run_lttng("create", name, output)
     sessiond.run_lttng(
         "enable-channel",
         "--userspace",
+        *channel_args,
         "--discard",
         f"--subbuf-size={subbuf_size}",
         f"--num-subbuf={NUM_SUBBUF}",
@@ -243,6 +325,25 @@ def run_session(
     sessiond.run_lttng(
         "enable-event", "--userspace", f"--session={name}", f"--channel={CHANNEL}", EVENT
     )
+
+
+def run_session(
+    sessiond: SessionDaemon,
+    app: Path,
+    *,
+    work: Path,
+    consumer: Consumer,
+    round_: int,
+    subbuf_size: int,
+    events: int,
+    relay: Relay | None = None,
+) -> Run:
+    """One session of ``events`` events at ``subbuf_size`` through the daemon's consumer,
+    to local files or, with ``relay``, streamed to it (counted where it stored them)."""
+    name = f"bench-{consumer.label.replace('/', '-')}-{round_}-{subbuf_size}"
+    trace_dir = work / name
+    output = f"--output={trace_dir}" if relay is None else f"--set-url={relay.url}"
+    create_session(sessiond, name, output, subbuf_size)
     pid = consumer_pid(sessiond)
     load_1min = os.getloadavg()[0]
     cpu_before = cpu_seconds(pid)
@@ -254,6 +355,8 @@ def run_session(
     cpu_after = cpu_seconds(pid)
     if process_info(pid) is None:
         raise RuntimeError(f"the consumer daemon (pid {pid}) exited during the session")
+    if relay is not None:
+        trace_dir = relay.trace_dir(name)
     run = Run(
         consumer=consumer.consumer,
         round=round_,
@@ -268,6 +371,7 @@ def run_session(
         destroy_seconds=destroy_seconds,
         load_1min=load_1min,
         backend=consumer.backend,
+        output="local" if relay is None else "relayd",
     )
     shutil.rmtree(trace_dir, ignore_errors=True)
     return run
@@ -291,9 +395,40 @@ def bench(
     rounds: int,
     work: Path,
     sizes: Sequence[int] = SUBBUF_SIZES,
+    *,
+    relayd: bool = False,
 ) -> list[Run]:
+    """Every round, every consumer, every size; with ``relayd``, each session daemon
+    streams to a relay daemon started for it (inside the session daemon lock)."""
     app = build_app("bench_app", work / "apps")
     runs: list[Run] = []
+    for round_, consumer, sessiond in daemons(consumers, rounds):
+        with contextlib.ExitStack() as stack:
+            relay = None
+            if relayd:
+                out = work / f"relayd-{round_}-{consumer.label.replace('/', '-')}"
+                relay = stack.enter_context(relay_daemon(out))
+            for subbuf_size in sizes:
+                run = run_session(
+                    sessiond,
+                    app,
+                    work=work,
+                    consumer=consumer,
+                    round_=round_,
+                    subbuf_size=subbuf_size,
+                    events=events,
+                    relay=relay,
+                )
+                print_run(run)
+                runs.append(run)
+    return runs
+
+
+def daemons(
+    consumers: Sequence[Consumer], rounds: int
+) -> Iterator[tuple[int, Consumer, SessionDaemon]]:
+    """Each round, each consumer in a session daemon of its own (taken through the
+    session daemon lock), the order alternating from one round to the next."""
     order = list(consumers)
     for round_ in range(rounds):
         for consumer in order if round_ % 2 == 0 else order[::-1]:
@@ -301,19 +436,7 @@ def bench(
             with SessionDaemon(
                 extra_args=consumer.args, env=consumer.env, lock_timeout=3600
             ) as sessiond:
-                for subbuf_size in sizes:
-                    run = run_session(
-                        sessiond,
-                        app,
-                        work=work,
-                        consumer=consumer,
-                        round_=round_,
-                        subbuf_size=subbuf_size,
-                        events=events,
-                    )
-                    print_run(run)
-                    runs.append(run)
-    return runs
+                yield round_, consumer, sessiond
 
 
 @dataclass(frozen=True)
@@ -502,6 +625,235 @@ def report_backends(comparison: Sequence[dict[str, float | str | bool]]) -> bool
     return all(bool(row["ok"]) for row in comparison)
 
 
+# -- scale mode ---------------------------------------------------------------------------
+
+PER_PID, PER_UID_THREADS = "per-pid", "per-uid-threads"
+SCALE_SUBBUF = 64 << 10
+
+
+@dataclass(frozen=True)
+class ScaleRun:
+    """One scale session: N per-PID apps, or one app with a thread per CPU."""
+
+    consumer: str
+    backend: str
+    round: int
+    mode: str
+    apps: int
+    threads: int
+    streams: int
+    """Data and metadata stream files in the trace."""
+    subbuf_size: int
+    seconds: float
+    emitted: int
+    recorded: int
+    discarded: int
+    cpu_seconds: float
+    data_bytes: int
+    wakeups: int
+    """Voluntary context switches of the consumer's threads during the session."""
+    load_1min: float
+
+    @property
+    def label(self) -> str:
+        return label(self.consumer, self.backend)
+
+    @property
+    def cpu_ms_per_mib(self) -> float:
+        return self.cpu_seconds * 1e3 / (self.data_bytes / MIB) if self.data_bytes else 0.0
+
+    @property
+    def cpu_us_per_wakeup(self) -> float:
+        return self.cpu_seconds * 1e6 / self.wakeups if self.wakeups else 0.0
+
+
+def wakeups(pid: int) -> int:
+    """Voluntary context switches of every thread of ``pid`` (each one a sleep in
+    ``poll``/``select`` or on a lock, then a wake-up)."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            text = status.read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in text.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
+def stream_files(trace_dir: Path) -> int:
+    """Stream files in the trace: one per data stream, one metadata per trace."""
+    return sum(1 for path in trace_dir.rglob("*") if path.is_file() and "index" not in path.parts)
+
+
+def run_scale_session(
+    sessiond: SessionDaemon,
+    app: Path,
+    *,
+    work: Path,
+    consumer: Consumer,
+    round_: int,
+    mode: str,
+    apps: int,
+    subbuf_size: int,
+    seconds: float,
+) -> ScaleRun:
+    """One scale session (see the module docstring)."""
+    name = f"scale-{consumer.label.replace('/', '-')}-{round_}-{mode}-{apps}-{subbuf_size}"
+    trace_dir = work / name
+    buffers = "--buffers-pid" if mode == PER_PID else "--buffers-uid"
+    create_session(sessiond, name, f"--output={trace_dir}", subbuf_size, buffers)
+    pid = consumer_pid(sessiond)
+    load_1min = os.getloadavg()[0]
+    threads = 0 if mode == PER_PID else os.cpu_count() or 1
+    cpu_before, woken_before = cpu_seconds(pid), wakeups(pid)
+    sessiond.run_lttng("start", name)
+    # bench_app 0 THREADS SECONDS: no event limit, full rate for SECONDS
+    argv = [str(app), "0", str(threads), str(seconds)]
+    procs = [
+        subprocess.Popen(
+            argv, env=sessiond.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(apps)
+    ]
+    emitted = 0
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"bench_app exited with {proc.returncode}")
+        emitted += int(out.split()[0])
+    sessiond.run_lttng("stop", name)
+    listing = sessiond.run_lttng("list", name).stdout
+    sessiond.run_lttng("destroy", name)
+    cpu_after, woken_after = cpu_seconds(pid), wakeups(pid)
+    if process_info(pid) is None:
+        raise RuntimeError(f"the consumer daemon (pid {pid}) exited during the session")
+    run = ScaleRun(
+        consumer=consumer.consumer,
+        backend=consumer.backend,
+        round=round_,
+        mode=mode,
+        apps=apps,
+        threads=threads,
+        streams=stream_files(trace_dir),
+        subbuf_size=subbuf_size,
+        seconds=seconds,
+        emitted=emitted,
+        recorded=count_messages(trace_dir).get("Event", 0),
+        discarded=parse_discarded_events(listing).get(CHANNEL, 0),
+        cpu_seconds=cpu_after - cpu_before,
+        data_bytes=data_bytes(trace_dir),
+        wakeups=woken_after - woken_before,
+        load_1min=load_1min,
+    )
+    shutil.rmtree(trace_dir, ignore_errors=True)
+    return run
+
+
+def print_scale_run(run: ScaleRun) -> None:
+    print(
+        f"  {run.label:12s} round {run.round} {run.mode:15s} apps {run.apps:3d} "
+        f"streams {run.streams:4d} {run.subbuf_size >> 10:5d} KiB: emitted {run.emitted:>11,} "
+        f"recorded {run.recorded:>11,} CPU {run.cpu_seconds:6.2f} s "
+        f"{run.cpu_ms_per_mib:6.2f} ms/MiB wake-ups {run.wakeups:>8,} "
+        f"{run.cpu_us_per_wakeup:7.1f} us/wake-up load {run.load_1min:4.2f}",
+        flush=True,
+    )
+
+
+def bench_scale(
+    consumers: Sequence[Consumer],
+    rounds: int,
+    work: Path,
+    *,
+    apps: Sequence[int],
+    uid_threads: bool,
+    sizes: Sequence[int],
+    seconds: float,
+) -> list[ScaleRun]:
+    app = build_app("bench_app", work / "apps")
+    sessions = [(PER_PID, n) for n in apps] + ([(PER_UID_THREADS, 1)] if uid_threads else [])
+    runs: list[ScaleRun] = []
+    for round_, consumer, sessiond in daemons(consumers, rounds):
+        for (mode, n), size in ((session, size) for session in sessions for size in sizes):
+            run = run_scale_session(
+                sessiond,
+                app,
+                work=work,
+                consumer=consumer,
+                round_=round_,
+                mode=mode,
+                apps=n,
+                subbuf_size=size,
+                seconds=seconds,
+            )
+            print_scale_run(run)
+            runs.append(run)
+    return runs
+
+
+def summarise_scale(runs: Sequence[ScaleRun]) -> list[dict[str, float | str | int]]:
+    """Medians per session kind, sub-buffer size and consumer, with ustref/C ratios
+    of recorded events, of the share of emitted events recorded (``kept``: the apps
+    run for a fixed time, so what they emit depends on the machine's load), CPU
+    per MiB and CPU per wake-up."""
+    rows: list[dict[str, float | str | int]] = []
+    keys = list(dict.fromkeys((r.mode, r.apps, r.subbuf_size) for r in runs))
+    for mode, apps, size in keys:
+        same = [r for r in runs if (r.mode, r.apps, r.subbuf_size) == (mode, apps, size)]
+        medians: dict[str, dict[str, float]] = {}
+        for name in dict.fromkeys(r.label for r in same):
+            mine = [r for r in same if r.label == name]
+            medians[name] = {
+                "streams": statistics.median(r.streams for r in mine),
+                "emitted": statistics.median(r.emitted for r in mine),
+                "recorded": statistics.median(r.recorded for r in mine),
+                "kept": statistics.median(r.recorded / r.emitted if r.emitted else 0 for r in mine),
+                "cpu_ms_per_mib": statistics.median(r.cpu_ms_per_mib for r in mine),
+                "cpu_us_per_wakeup": statistics.median(r.cpu_us_per_wakeup for r in mine),
+                "wakeups": statistics.median(r.wakeups for r in mine),
+            }
+        for name, row in medians.items():
+            out: dict[str, float | str | int] = {
+                "mode": mode,
+                "apps": apps,
+                "subbuf_size": size,
+                "consumer": name,
+                "rounds": sum(1 for r in same if r.label == name),
+                **row,
+            }
+            c = medians.get("C")
+            if c is not None and name != "C":
+                for field in ("recorded", "kept", "cpu_ms_per_mib", "cpu_us_per_wakeup"):
+                    out[f"{field}/C"] = row[field] / c[field] if c[field] else float("inf")
+            rows.append(out)
+    return rows
+
+
+def report_scale(rows: Sequence[dict[str, float | str | int]]) -> None:
+    print("\nscale: medians over rounds")
+    header = (
+        f"{'mode':15} {'apps':>4} {'sub-buf':>7} {'consumer':12} {'streams':>7} "
+        f"{'emitted':>12} {'recorded':>12} {'kept':>5} {'ms/MiB':>7} {'us/wake':>8} "
+        f"{'rec/C':>6} {'kept/C':>6} {'MiB/C':>6} {'wake/C':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        ratios = " ".join(
+            f"{float(row[key]):>6.2f}" if key in row else f"{'':>6}"
+            for key in ("recorded/C", "kept/C", "cpu_ms_per_mib/C", "cpu_us_per_wakeup/C")
+        )
+        print(
+            f"{row['mode']!s:15} {int(row['apps']):>4} {int(row['subbuf_size']) >> 10:>4} KiB "
+            f"{row['consumer']!s:12} {float(row['streams']):>7.0f} {float(row['emitted']):>12,.0f} "
+            f"{float(row['recorded']):>12,.0f} {float(row['kept']):>5.2f} "
+            f"{float(row['cpu_ms_per_mib']):>7.2f} "
+            f"{float(row['cpu_us_per_wakeup']):>8.1f} {ratios}"
+        )
+
+
 def _parse_size(text: str) -> int:
     units = {"K": 10, "M": 20}
     text = text.strip().upper().removesuffix("IB").removesuffix("B")
@@ -566,14 +918,37 @@ def main() -> None:
     )
     parser.add_argument(
         "--sizes",
-        default=",".join(f"{size >> 10}K" for size in SUBBUF_SIZES),
-        help="comma-separated sub-buffer sizes (default 4K,64K,1M)",
+        default=None,
+        help="comma-separated sub-buffer sizes (default 4K,64K,1M; 64K in scale mode)",
     )
     parser.add_argument("--no-c", action="store_true", help="leave the C consumer out")
+    parser.add_argument(
+        "--apps",
+        default="",
+        help="scale mode: comma-separated numbers of concurrent per-PID apps, e.g. 1,8,32,128",
+    )
+    parser.add_argument(
+        "--uid-threads",
+        action="store_true",
+        help="scale mode: per-UID buffers, one app with one thread pinned on each CPU",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="scale mode: how long the apps emit"
+    )
+    parser.add_argument(
+        "--relayd",
+        action="store_true",
+        help="stream every session to a real lttng-relayd on loopback (events counted "
+        "where the relay stored them)",
+    )
     args = parser.parse_args()
     events = args.events or (200_000 if args.quick else 5_000_000)
     rounds = args.rounds or (1 if args.quick else 3)
-    sizes = [_parse_size(word) for word in args.sizes.split(",") if word.strip()]
+    apps = [int(word) for word in args.apps.split(",") if word.strip()]
+    scale = bool(apps) or args.uid_threads
+    default_sizes = (SCALE_SUBBUF,) if scale else SUBBUF_SIZES
+    size_words = args.sizes.split(",") if args.sizes else [f"{s >> 10}K" for s in default_sizes]
+    sizes = [_parse_size(word) for word in size_words if word.strip()]
     backends = [word.strip() for word in args.backends.split(",") if word.strip()] or [args.backend]
     for backend in backends:
         if backend not in ring_backend.CHOICES:
@@ -589,8 +964,32 @@ def main() -> None:
     ]
     started = time.time()
     load_before = os.getloadavg()
+    if scale:
+        with tempfile.TemporaryDirectory(prefix="ustref-bench-scale-") as tmp:
+            scale_runs = bench_scale(
+                consumers,
+                rounds,
+                Path(tmp),
+                apps=apps,
+                uid_threads=args.uid_threads,
+                sizes=sizes,
+                seconds=args.seconds,
+            )
+        scale_rows = summarise_scale(scale_runs)
+        report_scale(scale_rows)
+        if not args.no_save:
+            save_scale(
+                started=started,
+                load_before=load_before,
+                runs=scale_runs,
+                rows=scale_rows,
+                rounds=rounds,
+                seconds=args.seconds,
+                ours=ours,
+            )
+        return
     with tempfile.TemporaryDirectory(prefix="ustref-bench-consumerd-") as tmp:
-        runs = bench(consumers, events, rounds, Path(tmp), sizes)
+        runs = bench(consumers, events, rounds, Path(tmp), sizes, relayd=args.relayd)
     rows = summarise(runs)
     report(rows, runs, events)
     comparison = compare_backends(runs)
@@ -626,15 +1025,13 @@ def save(
     ours: Path,
 ) -> None:
     """Write every run, the summary and the machine to ``benchmarks/results/``."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"consumerd-{stamp}{'-quick' if args.quick else ''}.json"
-    document = {
-        "benchmark": "bench_consumerd",
-        "started_utc": stamp,
-        "seconds": round(time.time() - started, 1),
-        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
-        "parameters": {
+    write_result(
+        "consumerd-relayd" if args.relayd else "consumerd",
+        "bench_consumerd",
+        started,
+        load_before,
+        suffix="-quick" if args.quick else "",
+        parameters={
             "events": events,
             "event_bytes": 64,
             "rounds": rounds,
@@ -644,17 +1041,79 @@ def save(
             "mode": "discard",
             "trace_dir_fs": _first_line("stat", "-f", "-c", "%T", tempfile.gettempdir()),
             "buffers": "per-uid",
+            "output": "relayd (loopback)" if args.relayd else "local",
             "consumers": {"C": C_CONSUMERD, "ustref": str(ours)},
             "cpu_method": "/proc/<consumer pid>/stat utime+stime+cutime+cstime, "
             "before lttng start and after lttng destroy",
         },
-        "runs": [asdict(run) | {"complete": run.complete} for run in runs],
-        "summary": [asdict(row) for row in rows],
-        "ratios": ratios(rows, runs),
-        "backends_compared": list(comparison),
+        runs=[asdict(run) | {"complete": run.complete} for run in runs],
+        summary=[asdict(row) for row in rows],
+        ratios=ratios(rows, runs),
+        backends_compared=list(comparison),
+    )
+
+
+def write_result(
+    kind: str,
+    benchmark: str,
+    started: float,
+    load_before: tuple[float, float, float],
+    *,
+    suffix: str = "",
+    **sections: object,
+) -> Path:
+    """Write ``benchmarks/results/<kind>-<UTC start><suffix>.json``: the benchmark's
+    name, when it started and how long it took, the machine (with its load before
+    and after), then ``sections`` (parameters, runs, summary…) in order."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{kind}-{stamp}{suffix}.json"
+    document = {
+        "benchmark": benchmark,
+        "started_utc": stamp,
+        "seconds": round(time.time() - started, 1),
+        "machine": machine() | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        **sections,
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {path}")
+    return path
+
+
+def save_scale(
+    *,
+    started: float,
+    load_before: tuple[float, float, float],
+    runs: Sequence[ScaleRun],
+    rows: Sequence[dict[str, float | str | int]],
+    rounds: int,
+    seconds: float,
+    ours: Path,
+) -> None:
+    """Write every scale run and the summary to ``benchmarks/results/``."""
+    write_result(
+        "consumerd-scale",
+        "bench_consumerd --apps/--uid-threads",
+        started,
+        load_before,
+        parameters={
+            "rounds": rounds,
+            "app_seconds": seconds,
+            "event_bytes": 64,
+            "num_subbuf": NUM_SUBBUF,
+            "mode": "discard",
+            "backends": sorted({r.backend for r in runs if r.backend}),
+            "consumers": {"C": C_CONSUMERD, "ustref": str(ours)},
+            "wakeups_method": "voluntary_ctxt_switches of /proc/<consumer>/task/*/status, "
+            "before lttng start and after lttng destroy",
+        },
+        runs=[
+            asdict(run)
+            | {"cpu_ms_per_mib": run.cpu_ms_per_mib, "cpu_us_per_wakeup": run.cpu_us_per_wakeup}
+            for run in runs
+        ],
+        summary=list(rows),
+    )
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@
 lttng-sessiond 2.13.9 (``spawn_consumerd``, src/bin/lttng-sessiond/main.c) runs
 ``<path> "" -u --consumerd-cmd-sock PATH --consumerd-err-sock PATH --group NAME``
 (the empty argument is ``--verbose`` with ``--verbose-consumer``). Options mirror
-lttng-consumerd.c ``parse_args``. The long-running process re-executes itself with
-argv[0] ``lttng-consumerd`` and sets its comm to it (``prctl(PR_SET_NAME)``), so that
-tools that find consumers by name (LTTng's test harness) find this one.
+lttng-consumerd.c ``parse_args``. The daemon shows argv[0] ``lttng-consumerd`` in
+``/proc/PID/cmdline`` and sets its comm to it (``prctl(PR_SET_NAME)``), so that tools
+that find consumers by name (LTTng's test harness: ``pgrep -f``, then the basename of
+the first cmdline field) find this one. It rewrites its own argument area for that
+(:func:`_rename_in_place`, what ``setproctitle(3)`` does); where it cannot, it
+re-executes itself with that argv[0] (:func:`_reexec`). Either way only the argv
+parser and the backend names are imported before the daemon is (``_serve``).
 
 The options are read by :class:`ustref.transport.argv.ConsumerdOptions` (the one
 parser of the consumer's argv); ``parse_args``, ``Options`` and ``UsageError`` are its
@@ -24,12 +28,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ustref.consumerd import ring_backend
-from ustref.consumerd.core import Core
-from ustref.consumerd.loop import Paths, Shell, health_path
+from ustref.consumerd import backend_choice as ring_backend
 from ustref.errors import LaunchError, TransportError
 from ustref.transport.argv import ConsumerdOptions, UsageError
-from ustref.transport.launcher import set_process_name
 
 __all__ = [
     "PROCESS_NAME",
@@ -95,6 +96,34 @@ def ust_ctl_choice(opts: ConsumerdOptions) -> str:
     return choice
 
 
+def _rename_in_place(args: Sequence[str]) -> bool:
+    """Become ``lttng-consumerd`` in ``/proc/self/cmdline`` without a second process:
+    write ``lttng-consumerd`` and ``args``, NUL-separated and NUL-padded, over this
+    process's own argument strings (``arg_start``..``arg_end`` of
+    ``/proc/self/stat``) through ``/proc/self/mem``. Python works on its own copy of
+    argv, so nothing reads the old bytes; the last byte stays NUL, so the kernel
+    shows the whole area (the padding as empty arguments). ``False`` when the area
+    is too small or cannot be written: the caller re-executes instead."""
+    new = b"\0".join(os.fsencode(arg) for arg in (PROCESS_NAME, *args)) + b"\0"
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            raw = stat.read()
+        fields = raw[raw.rfind(b")") + 2 :].split()
+        # fields[n - 3] is field n of proc(5): arg_start 48, arg_end 49
+        start, end = int(fields[45]), int(fields[46])
+        if len(new) > end - start:
+            return False
+        fd = os.open("/proc/self/mem", os.O_RDWR)
+        try:
+            os.pwrite(fd, new.ljust(end - start, b"\0"), start)
+        finally:
+            os.close(fd)
+        with open("/proc/self/cmdline", "rb") as cmdline:
+            return cmdline.read().split(b"\0", 1)[0] == PROCESS_NAME.encode()
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 def _reexec(argv: Sequence[str], ust_ctl: str) -> None:
     """Become ``lttng-consumerd`` in /proc/PID/cmdline: exec the same Python with
     argv[0] = ``lttng-consumerd``. With that argv[0] Python cannot locate its
@@ -130,18 +159,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    if os.environ.get(_REEXEC) != "1":
+    if os.environ.get(_REEXEC) != "1" and not _rename_in_place(args):
         _reexec(args, ust_ctl)
     os.environ.pop(_REEXEC, None)
     if (opts.daemonize or opts.background) and os.fork() != 0:
         return 0
+    return _serve(opts, consumerd_argv.cmd_sock, consumerd_argv.err_sock, ust_ctl)
+
+
+def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -> int:
+    """The daemon itself, in the re-executed process: only here are the core, the
+    shell, the grammars and the ring-buffer backend imported (the first process,
+    which only parses its argv and re-executes, never loads them)."""
+    from ustref.consumerd import ring_backend as backends
+    from ustref.consumerd.core import Core
+    from ustref.consumerd.loop import Paths, Shell, health_path
+    from ustref.transport.launcher import set_process_name
+
     set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
-    paths = Paths(
-        command=consumerd_argv.cmd_sock, error=consumerd_argv.err_sock, health=health_path()
-    )
-    shell = Shell(paths, Core(backend=ring_backend.backend(ust_ctl)))
+    paths = Paths(command=cmd_sock, error=err_sock, health=health_path())
+    shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
     log.debug("ust-ctl backend: %s", ust_ctl)
     try:
         shell.start()

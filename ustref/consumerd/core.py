@@ -11,7 +11,10 @@ result of a request the shell performed), :meth:`Core.stream_ready` (a stream's
 wait fd was emptied, or hung up), :meth:`Core.channel_hangup`,
 :meth:`Core.handle_timer`, :meth:`Core.pause_data_consumption`,
 :meth:`Core.shutdown`. Queries: :meth:`Core.take_actions`, :meth:`Core.watched`
-(the wait fds to poll), :meth:`Core.next_deadline` (int ns or ``None``).
+(the wait fds to poll), :attr:`Core.tables_version` (changes whenever
+:meth:`Core.watched` or the relay slots may have changed: the shell updates its fd set
+then, never on a plain wake-up), :meth:`Core.next_deadline` (int ns or ``None``; from
+a heap of the timers' deadlines, rebuilt only when channels come or go).
 
 **Actions** (:mod:`ustref.consumerd.exchange`; the shell performs them in order,
 through :mod:`ustref.consumerd.effects`): ``Send`` (bytes + fds on a socket),
@@ -50,6 +53,8 @@ consumer-timer.c. See ``spec/core.md``.
 
 from __future__ import annotations
 
+import enum
+import heapq
 import logging
 from collections import deque
 from collections.abc import Mapping
@@ -105,6 +110,7 @@ from ustref.protocol.consumer import (
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 from ustref.protocol.registry import parse
 from ustref.ring.reader import Status
+from ustref.ring.timers import PeriodicTimer
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -190,6 +196,36 @@ class _Slot:
     eof: bool = False
 
 
+class _TimerKind(enum.IntEnum):
+    """The timers of a channel, in the order :meth:`Core.handle_timer` runs those due
+    at one ``now`` (every channel's ring-buffer timers, then the monitor samples, the
+    metadata switch timers, the live timers)."""
+
+    RING = 0
+    MONITOR = 1
+    METADATA = 2
+    LIVE = 3
+
+
+_PERIODIC = {
+    _TimerKind.MONITOR: "monitor_timer",
+    _TimerKind.METADATA: "metadata_timer",
+    _TimerKind.LIVE: "live_timer",
+}
+"""The :class:`Channel` attribute holding each of the consumer's own timers."""
+
+_TimerEntry = tuple[int, int, _TimerKind, Channel]
+"""A heap entry: deadline (ns), the channel's rank in the channel table, the kind
+(one entry per channel and kind, so the channel itself is never compared)."""
+
+
+def _deadline(channel: Channel, kind: _TimerKind) -> int | None:
+    if kind is _TimerKind.RING:
+        return channel.ust.next_deadline()
+    timer: PeriodicTimer | None = getattr(channel, _PERIODIC[kind])
+    return None if timer is None else timer.deadline
+
+
 class Core(ConsumerState):
     """The consumer daemon: its state, exchange slots, timers and error boundary."""
 
@@ -211,6 +247,26 @@ class Core(ConsumerState):
         self._queue_stalled: set[int] = set()
         """Relay daemons whose streams :meth:`consumes` refused for a full control queue."""
         self._current: _Exchange | None = None
+        self._epoch = 0
+        """Bumped by every entry point that may change the streams, the channels'
+        wait fds, the pause state or the relay slots (see :attr:`tables_version`)."""
+        self._timers: list[_TimerEntry] = []
+        """The heap of timer deadlines, valid while the channel table's version is
+        :attr:`_timers_version` (timers are armed before a channel enters the table
+        and only move when :meth:`handle_timer` fires them)."""
+        self._timers_version = -1
+
+    @property
+    def tables_version(self) -> tuple[int, int]:
+        """Changes whenever what :meth:`watched` and :meth:`relayd_slots` answer may
+        have changed: after a command ran (or went on), a request completed, a hang-up,
+        a pause or resume, a relay slot opened, closed or met EOF, or a channel came
+        or went. A plain stream wake-up (:meth:`stream_ready` without hang-up) and the
+        timers leave it as it is, so the shell's fd set costs nothing per wake-up."""
+        return (self._epoch, self.registry.channels.version)
+
+    def _tables_changed(self) -> None:
+        self._epoch += 1
 
     # -- output ---------------------------------------------------------------------------
 
@@ -257,6 +313,7 @@ class Core(ConsumerState):
     def complete(self, request: Request, result: Received | OSError, now: int) -> None:
         """The shell performed ``request``: its fds, or the ``OSError`` it met."""
         self.now = now
+        self._tables_changed()
         exchange = self._requests.pop(request, None)
         if exchange is None:
             raise LocalProtocolError(f"no handler waits for {request!r}")
@@ -274,6 +331,7 @@ class Core(ConsumerState):
         stream, and on hang-up (the app died) flush, drain to the end and close it."""
         self.now = now
         if hangup:
+            self._tables_changed()
             lifetime.stream_hangup(self, stream)
         else:
             self.drain(stream)
@@ -289,7 +347,9 @@ class Core(ConsumerState):
             return False
         net = stream_relayd(stream)
         if net is not None and self._queue_full(net):
-            self._queue_stalled.add(net)
+            if net not in self._queue_stalled:
+                self._queue_stalled.add(net)
+                self._tables_changed()  # its streams leave the watched set
             return False
         return True
 
@@ -300,16 +360,23 @@ class Core(ConsumerState):
     def _settle(self) -> None:
         """The end of an entry point: delete the streams of a relay cleaned up
         meanwhile; drain the streams of a relay whose control socket queue went down
-        (their wake-ups were left unread while it was full)."""
-        reap_inactive_streams(self)
+        (their wake-ups were left unread while it was full). Either changes the
+        watched set (:attr:`tables_version`)."""
+        self._reap()
         for net in list(self._queue_stalled):
             if self._queue_full(net):
                 continue
             self._queue_stalled.discard(net)
+            self._tables_changed()
             for stream in list(self.registry.streams()):
                 if stream_relayd(stream) == net:
                     self.drain(stream)
-        reap_inactive_streams(self)
+        self._reap()
+
+    def _reap(self) -> None:
+        if self.inactive_streams:
+            self._tables_changed()
+            reap_inactive_streams(self)
 
     def relayd_stalled(self, net_index: int, stalled: bool, now: int) -> None:
         """The relay daemon connection ``net_index`` has bytes its sockets did not
@@ -319,6 +386,7 @@ class Core(ConsumerState):
         Once it drains, each of its streams is drained (a wake-up may have come
         meanwhile)."""
         self.now = now
+        self._tables_changed()  # its streams leave or rejoin the watched set
         if stalled:
             self.stalled_relayds.add(net_index)
             return
@@ -336,6 +404,7 @@ class Core(ConsumerState):
         connection ``net_index``: ``lttng_consumer_cleanup_relayd``
         (:mod:`ustref.consumerd.relay_cleanup`), then its streams are deleted."""
         self.now = now
+        self._tables_changed()
         cleanup_relayd(self, RelaydId(net_index))
         self.close_relayd_slot(RelaydSock(net_index))  # a slot without a pair too
         self._settle()
@@ -343,6 +412,7 @@ class Core(ConsumerState):
     def channel_hangup(self, channel: Channel, now: int) -> None:
         """:func:`ustref.consumerd.lifetime.channel_hangup`."""
         self.now = now
+        self._tables_changed()
         lifetime.channel_hangup(self, channel)
 
     def pause_data_consumption(self, paused: bool, now: int) -> None:
@@ -353,6 +423,7 @@ class Core(ConsumerState):
         reads every stream whose wait fd became ready meanwhile: ustref drains
         every data stream (draining one with nothing ready reads nothing)."""
         self.now = now
+        self._tables_changed()
         was_paused, self.data_consumption_paused = self.data_consumption_paused, paused
         if was_paused and not paused:
             for stream in list(self.registry.streams()):
@@ -380,6 +451,7 @@ class Core(ConsumerState):
         """EOF: the command socket's ends the daemon; the metadata socket's, or a relay
         daemon control socket's, fails the exchange in flight there (and any queued)."""
         slot.eof = True
+        self._tables_changed()
         if slot.sock is Sock.COMMAND:
             self.closed = True
             return
@@ -443,6 +515,7 @@ class Core(ConsumerState):
             log.error("command %s is not handled by a UST consumer", msg.cmd_type.name)
             return
         log.debug("%s: %r", msg.cmd_type.name, msg.u)
+        self._tables_changed()
         exchange = _Exchange(None, msg.cmd_type, msg.cmd_type.name, {Sock.COMMAND})
         self._slots[Sock.COMMAND].owner = exchange
         previous, self._current = self._current, exchange
@@ -468,10 +541,12 @@ class Core(ConsumerState):
         if old is not None and not old.eof:
             self._eof(old)
         self._slots[sock] = _Slot(sock)
+        self._tables_changed()
 
     def close_relayd_slot(self, sock: RelaydSock) -> None:
         """The relay daemon connection is gone: fail what waits on it, drop the slot."""
         slot = self._slots.pop(sock, None)
+        self._tables_changed()
         if slot is not None and not slot.eof:
             if slot.owner is None and not slot.queue:
                 slot.eof = True  # nothing waits on it: a quiet end
@@ -508,6 +583,8 @@ class Core(ConsumerState):
         """Run ``exchange`` until it waits or ends — the error boundary."""
         gen = exchange.gen
         assert gen is not None
+        if exchange.command is not None:
+            self._tables_changed()  # a command handler goes on: it may add or drop streams
         previous, self._current = self._current, exchange
         try:
             while True:
@@ -597,20 +674,26 @@ class Core(ConsumerState):
 
     # -- timers ---------------------------------------------------------------------------
 
+    def _timer_heap(self) -> list[_TimerEntry]:
+        """The deadline heap, rebuilt (one walk of the channels) only when a channel
+        came or went since the last build."""
+        channels = self.registry.channels
+        if self._timers_version != channels.version:
+            heap: list[_TimerEntry] = []
+            for rank, channel in enumerate(channels.values()):
+                for kind in _TimerKind:
+                    deadline = _deadline(channel, kind)
+                    if deadline is not None:
+                        heap.append((deadline, rank, kind, channel))
+            heapq.heapify(heap)
+            self._timers, self._timers_version = heap, channels.version
+        return self._timers
+
     def next_deadline(self) -> int | None:
-        """The earliest timer deadline (monotonic ns), or ``None`` without timers."""
-        deadlines = []
-        for channel in self.registry.channels.values():
-            if channel.monitor_timer is not None:
-                deadlines.append(channel.monitor_timer.deadline)
-            if channel.metadata_timer is not None:
-                deadlines.append(channel.metadata_timer.deadline)
-            if channel.live_timer is not None:
-                deadlines.append(channel.live_timer.deadline)
-            ring = channel.ust.next_deadline()
-            if ring is not None:
-                deadlines.append(ring)
-        return min(deadlines) if deadlines else None
+        """The earliest timer deadline (monotonic ns), or ``None`` without timers: the
+        top of the deadline heap, without a walk over the channels."""
+        heap = self._timer_heap()
+        return heap[0][0] if heap else None
 
     def handle_timer(self, now: int) -> None:
         """Run the timers whose deadline passed by ``now``
@@ -619,23 +702,41 @@ class Core(ConsumerState):
         none with liblttng-ust-ctl, whose thread runs them), the monitor timer
         (``monitor_timer``, consumer-timer.c), which writes one
         ``lttcomm_consumer_channel_monitor_msg`` per channel to the monitor pipe, and
-        the metadata switch timer."""
+        the metadata switch timer. Only the due timers are visited (popped from the
+        deadline heap, run in :class:`_TimerKind` order then channel order, and pushed
+        back with their next deadline)."""
         self.now = now
-        for channel in list(self.registry.channels.values()):
+        heap = self._timer_heap()
+        due: list[_TimerEntry] = []
+        while heap and heap[0][0] <= now:
+            due.append(heapq.heappop(heap))
+        due.sort(key=lambda entry: (entry[2], entry[1]))
+        for _, rank, kind, channel in due:
+            if self.registry.channels.get(channel.key) is not channel:
+                continue  # deleted by a timer run before it (the heap is rebuilt next)
+            self._fire(channel, kind, now)
+            deadline = _deadline(channel, kind)
+            if deadline is not None:
+                heapq.heappush(heap, (deadline, rank, kind, channel))
+        self._settle()
+
+    def _fire(self, channel: Channel, kind: _TimerKind, now: int) -> None:
+        """Run one due timer of ``channel``."""
+        if kind is _TimerKind.RING:
             try:
                 channel.ust.run_timers(now)
             except (UstrefError, OSError) as exc:
                 log.error("channel %d: ring-buffer timer: %s", channel.key, exc)
-        for channel in list(self.registry.channels.values()):
-            if channel.monitor_timer is not None and channel.monitor_timer.fire(now):
-                self._monitor_sample(channel)
-        for channel in list(self.registry.channels.values()):
-            if channel.metadata_timer is not None and channel.metadata_timer.fire(now):
-                self._metadata_switch_timer(channel)
-        for channel in list(self.registry.channels.values()):
-            if channel.live_timer is not None and channel.live_timer.fire(now):
-                self._live_timer(channel)
-        self._settle()
+            return
+        timer: PeriodicTimer | None = getattr(channel, _PERIODIC[kind])
+        if timer is None or not timer.fire(now):
+            return
+        if kind is _TimerKind.MONITOR:
+            self._monitor_sample(channel)
+        elif kind is _TimerKind.METADATA:
+            self._metadata_switch_timer(channel)
+        else:
+            self._live_timer(channel)
 
     def _metadata_switch_timer(self, channel: Channel) -> None:
         """Mirrors ``metadata_switch_timer``: ask the session
@@ -699,6 +800,7 @@ class Core(ConsumerState):
         :meth:`finish_shutdown`, once the shell has let them come
         (:meth:`relay_exchanges_pending`) or given up waiting."""
         self.now = now
+        self._tables_changed()
         for stream in list(self.registry.streams()):
             if stream.reader is None:
                 continue
@@ -732,6 +834,7 @@ class Core(ConsumerState):
         """The rest of ``cleanup_relayd_ht``: close every relay daemon connection left,
         failing what still waits on it (the shell stopped waiting)."""
         self.now = now
+        self._tables_changed()
         for net, pair in list(self.registry.relayds.items()):
             pair.close()
             del self.registry.relayds[net]

@@ -116,6 +116,10 @@ class Shell:
         """Bytes the relay daemon sockets did not take yet (never a blocking write)."""
         self._relay_out_watched: dict[int, _RelayOut] = {}
         """Relay daemon sockets watched for writability: those with bytes queued."""
+        self._watched_version: tuple[int, int] | None = None
+        self._relayds_version: tuple[int, int] | None = None
+        """The core's :attr:`~ustref.consumerd.core.Core.tables_version` each fd set was
+        last brought up to date at: a loop turn that finds it unchanged does nothing."""
         self.now = 0
         """This turn's ``time.monotonic_ns()``, passed to every core entry point."""
         self.pause_pipe: testpoint.PausePipe | None = None
@@ -248,7 +252,12 @@ class Shell:
                 self.sel.unregister(fd)
 
     def _sync_relayds(self) -> None:
-        """Watch the control socket of every relay daemon connection with a live slot."""
+        """Watch the control socket of every relay daemon connection with a live slot;
+        only when the core's tables changed since the last time, not every turn."""
+        version = self.core.tables_version
+        if version == self._relayds_version:
+            return
+        self._relayds_version = version
         wanted: dict[RelaydSock, int] = {}
         for which in self.core.relayd_slots():
             pair = self.core.registry.relayds.get(RelaydId(which.net_index))
@@ -435,6 +444,13 @@ class Shell:
             self.core.stream_ready(target, self.now, hangup=hangup)
 
     def _sync_watched(self) -> None:
+        """Bring the selector's stream and channel wait fds to :meth:`Core.watched`
+        when the core's tables changed since the last time (a stream or channel came
+        or went, a pause, a hang-up); a turn after plain wake-ups costs nothing."""
+        version = self.core.tables_version
+        if version == self._watched_version:
+            return
+        self._watched_version = version
         wanted = self.core.watched()
         for fd in list(self._watched):
             if fd not in wanted or wanted[fd] is not self._watched[fd]:

@@ -13,6 +13,7 @@ import enum
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
 
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.relay_stream import RelayOutput
@@ -23,6 +24,8 @@ from ustref.output.chunk import TraceChunk
 from ustref.output.stream import StreamOutput
 from ustref.ring.reader import StreamReader
 from ustref.ring.timers import PeriodicTimer
+
+T = TypeVar("T")
 
 
 class ChannelType(enum.Enum):
@@ -147,12 +150,52 @@ class RelaydPair:
         self.control_fd = self.data_fd = None
 
 
+class ChannelTable(dict[ChannelKey, Channel]):
+    """``channel_ht``: a dict whose :attr:`version` changes whenever a channel comes
+    or goes, so that the core's timer bookkeeping is rebuilt only then (reads are
+    the plain dict's)."""
+
+    version: int = 0
+
+    def __setitem__(self, key: ChannelKey, value: Channel) -> None:
+        self.version += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: ChannelKey) -> None:
+        self.version += 1
+        super().__delitem__(key)
+
+    @overload
+    def pop(self, key: ChannelKey, /) -> Channel: ...
+    @overload
+    def pop(self, key: ChannelKey, default: Channel | T, /) -> Channel | T: ...
+    def pop(self, key: ChannelKey, *default: object) -> object:
+        self.version += 1
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[ChannelKey, Channel]:
+        self.version += 1
+        return super().popitem()
+
+    def setdefault(self, key: ChannelKey, default: Channel, /) -> Channel:
+        self.version += 1
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.version += 1
+        super().update(*args, **kwargs)
+
+    def clear(self) -> None:
+        self.version += 1
+        super().clear()
+
+
 class Registry:
     """The channel table, the relayd table and the stream key counter
     (``the_consumer_data``: ``channel_ht``, ``relayd_ht``)."""
 
     def __init__(self) -> None:
-        self.channels: dict[ChannelKey, Channel] = {}
+        self.channels = ChannelTable()
         self.relayds: dict[RelaydId, RelaydPair] = {}
         self._next_stream_key = 0
 

@@ -50,6 +50,7 @@ import logging
 import os
 from collections.abc import Callable
 
+from ustref.consumerd import backend_choice
 from ustref.errors import LocalProtocolError, TransportError, UstrefError
 from ustref.protocol.handover import USTCOMM_MAX_SEND_FDS
 from ustref.ring import create, packet
@@ -60,13 +61,10 @@ from ustref.ring.writer import BufferFull, MetadataWriter, RecordDisabled, Recor
 
 log = logging.getLogger("ustref.consumerd")
 
-PURE = "pure"
-LIB = "lib"
-CHOICES = (PURE, LIB)
-DEFAULT = PURE
-ENV = "USTREF_UST_CTL"
-"""Chooses the backend when the option is absent: lttng-sessiond launches the consumer
-with a fixed argv, so the environment it passes down is the way to pick ``lib`` there."""
+# The backend names (their one home is :mod:`ustref.consumerd.backend_choice`).
+PURE, LIB = backend_choice.PURE, backend_choice.LIB
+CHOICES, DEFAULT, ENV = backend_choice.CHOICES, backend_choice.DEFAULT, backend_choice.ENV
+
 
 Message = tuple[bytes, tuple[int, ...]]
 """One piece of the hand-over: bytes, and the descriptors that ride on them as

@@ -59,7 +59,9 @@ APPS: dict[str, AppSpec] = {
     "mt_app": AppSpec(sources=("mt_app.c",), pthread=True),
     "fork_app": AppSpec(sources=("fork_app.c",)),
     "hold_app": AppSpec(sources=("hold_app.c",)),
-    "bench_app": AppSpec(sources=("bench_app.c",), headers=("bench_tp.h",), include_app_dir=True),
+    "bench_app": AppSpec(
+        sources=("bench_app.c",), headers=("bench_tp.h",), include_app_dir=True, pthread=True
+    ),
 }
 """The sample apps, by name (the binary's name too)."""
 

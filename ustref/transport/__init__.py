@@ -38,22 +38,27 @@ Errors are :class:`~ustref.errors.TransportError` and
 
 from __future__ import annotations
 
-from ustref.transport.argv import ConsumerdArgv, ConsumerdOptions, UsageError, redirect_argv
-from ustref.transport.framing import (
-    FD_CARRIER,
-    Received,
-    close_fds,
-    connect,
-    hand_over,
-    listen,
-    recv_exact,
-    recv_fds,
-    recv_some,
-    send_all,
-    send_fds,
-)
-from ustref.transport.launcher import Child
-from ustref.transport.startup import HealthSocket, Sockets, consumerd_side, sessiond_side
+from typing import TYPE_CHECKING
+
+from ustref._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from ustref.transport.argv import ConsumerdArgv, ConsumerdOptions, UsageError, redirect_argv
+    from ustref.transport.framing import (
+        FD_CARRIER,
+        Received,
+        close_fds,
+        connect,
+        hand_over,
+        listen,
+        recv_exact,
+        recv_fds,
+        recv_some,
+        send_all,
+        send_fds,
+    )
+    from ustref.transport.launcher import Child
+    from ustref.transport.startup import HealthSocket, Sockets, consumerd_side, sessiond_side
 
 __all__ = [
     "FD_CARRIER",
@@ -77,3 +82,5 @@ __all__ = [
     "send_fds",
     "sessiond_side",
 ]
+
+__getattr__ = lazy_getattr(__name__, ("argv", "framing", "launcher", "startup"), __all__)

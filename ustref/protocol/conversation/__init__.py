@@ -9,7 +9,14 @@ vocabulary; :mod:`.stream` one direction of one socket.
 
 from __future__ import annotations
 
-from ustref.protocol.conversation.machine import Conversation, Decoded
-from ustref.protocol.conversation.steps import FD_CARRIER, Direction, Role, Socket
+from typing import TYPE_CHECKING
+
+from ustref._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from ustref.protocol.conversation.machine import Conversation, Decoded
+    from ustref.protocol.conversation.steps import FD_CARRIER, Direction, Role, Socket
 
 __all__ = ["FD_CARRIER", "Conversation", "Decoded", "Direction", "Role", "Socket"]
+
+__getattr__ = lazy_getattr(__name__, ("steps", "machine"), __all__)

@@ -1,0 +1,100 @@
+"""README.md's Performance tables are generated from the committed results
+(``benchmarks/report.py``): a hand edit, or a result file changed without
+regenerating, fails here. No benchmark runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _report() -> ModuleType:
+    path = ROOT / "benchmarks" / "report.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_report", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+report = _report()
+
+
+def test_readme_tables_are_what_the_results_give() -> None:
+    assert report.main(["--check"]) == 0
+
+
+def test_every_kind_of_table_is_in_the_readme() -> None:
+    kinds = {match["kind"] for match in report.MARKER.finditer(report.README.read_text())}
+    assert kinds == {"consumerd", "ring", "startup"}
+
+
+def _copy(tmp_path: Path) -> Path:
+    readme = tmp_path / "README.md"
+    shutil.copy(report.README, readme)
+    return readme
+
+
+def test_a_hand_edited_cell_fails_the_check(tmp_path: Path) -> None:
+    readme = _copy(tmp_path)
+    text = readme.read_text()
+    edited = text.replace("| 1 MiB | C | 5,000,000 |", "| 1 MiB | C | 5,000,001 |", 1)
+    assert edited != text
+    readme.write_text(edited)
+    assert report.main(["--check", "--readme", str(readme)]) == 1
+
+
+def test_regenerating_restores_the_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = _copy(tmp_path)
+    text = readme.read_text()
+    match = next(report.MARKER.finditer(text))
+    readme.write_text(text.replace(match["body"], "stale\n", 1))
+    assert report.main(["--check", "--readme", str(readme)]) == 1
+    wanted = report.regenerate(text)
+    assert report.regenerate(readme.read_text()) == wanted == text
+
+
+def test_a_run_without_a_backend_field_says_so() -> None:
+    assert report.consumer_label({"consumer": "ustref"}) == report.NO_BACKEND
+    assert report.consumer_label({"consumer": "ustref", "backend": "pure"}) == "ustref/pure"
+    assert report.consumer_label({"consumer": "C", "backend": ""}) == "C"
+
+
+def test_ring_sections_are_parsed() -> None:
+    text = (
+        "sub-buffer 4096 B x 1024; best of 5 (MB/s):\n"
+        "  pure 1.0\n  drain 2.0\n  liblttng-ust-ctl 3.0\n  memcpy 4.0\n  writev 5.0\n"
+        "ratios:\n  drain / memcpy 0.5\n"
+    )
+    best, sections = report.parse_ring(text)
+    assert best == 5
+    assert sections == [
+        (
+            4096,
+            1024,
+            {"pure": 1.0, "drain": 2.0, "liblttng-ust-ctl": 3.0, "memcpy": 4.0, "writev": 5.0},
+        )
+    ]
+
+
+def test_without_matplotlib_the_tables_are_still_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = _copy(tmp_path)
+    text = readme.read_text()
+    match = next(report.MARKER.finditer(text))
+    readme.write_text(text.replace(match["body"], "stale\n", 1))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    assert report.main(["--readme", str(readme)]) == 0
+    assert "matplotlib is not installed" in capsys.readouterr().out
+    assert readme.read_text() == text
