@@ -619,6 +619,7 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         shm_path=str(u.shm_path),
         root_shm_path=str(u.root_shm_path),
         relayd_id=relayd_id(u),
+        is_live=bool(u.is_live),
     )
     kind = packet.ClientKind.METADATA if metadata else packet.ClientKind.DATA
     identity = packet.ChannelIdentity(
@@ -822,6 +823,8 @@ def _store_metadata(
         # drained when they came, so the ring holds nothing of the old version.
         stream.ust_metadata_pushed = 0
         stream.metadata_version = u.version
+        if stream.metadata_bucket is not None:
+            stream.metadata_bucket.reset()  # consumer_stream_metadata_set_version
         if isinstance(stream.output, RelayOutput):
             stream.output.reset_metadata_file(u.version)  # RELAYD_RESET_METADATA's version
         elif stream.output is not None:

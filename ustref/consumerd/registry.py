@@ -14,12 +14,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.metadata import MetadataBucket, MetadataCache
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output import naming
 from ustref.output.chunk import TraceChunk
+from ustref.output.index import PacketIndex
 from ustref.output.stream import StreamOutput
 from ustref.ring.reader import StreamReader
 from ustref.ring.timers import PeriodicTimer
@@ -60,6 +61,22 @@ class Stream:
     metadata_version: int = 0
     metadata_poll_pipe: tuple[int, int] | None = None
     consumed_bytes: int = 0
+    metadata_bucket: MetadataBucket | None = None
+    """``stream->metadata_bucket``: a live session's metadata stream sends complete
+    units only (created at its first sub-buffer)."""
+    live_indexes: list[tuple[int, PacketIndex]] = field(default_factory=list)
+    """A live data stream's packets sent to the relay daemon whose index waits for the
+    metadata synchronisation (``consumer_stream_sync_metadata_index``): (sequence
+    number, index), taken by the core after each drain."""
+    waiting_on_metadata: int = 0
+    """``stream->waiting_on_metadata``, counted: index exchanges of this stream
+    still synchronising metadata; the live timer leaves the stream alone meanwhile."""
+    missed_metadata_flush: bool = False
+    """``stream->missed_metadata_flush``: the live timer fired while the stream waited
+    on metadata; its beacon goes after the index."""
+    closing_output: RelayOutput | None = None
+    """A relay output closed while indexes still waited on metadata: its
+    RELAYD_CLOSE_STREAM goes after them."""
 
     @property
     def name(self) -> str:
@@ -94,6 +111,9 @@ class Channel:
     stream files (``<shm_path><cpu>``); empty for anonymous shm."""
     root_shm_path: str = ""
     """``channel->root_shm_path``: the session's shm directory, emptied at the end."""
+    is_live: bool = False
+    """``channel->is_live``: a live session's channel (metadata sent in complete
+    units, each data packet's index after a metadata synchronisation)."""
     relayd_id: RelaydId | None = None
     """``channel->relayd_id``: the relay daemon connection its streams go to (``None``:
     a local trace)."""

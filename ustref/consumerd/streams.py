@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from ustref.consumerd.metadata import MetadataBucket
 from ustref.consumerd.registry import ChannelType, Stream
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.errors import UstrefError
@@ -62,10 +63,14 @@ def open_output(stream: Stream, *, with_index: bool = True) -> None:
 
 
 def close_output(stream: Stream) -> None:
-    """``consumer_stream_close_output()``."""
-    if stream.output is not None:
-        stream.output.close()
-        stream.output = None
+    """``consumer_stream_close_output()``. A live relay stream whose last indexes
+    still wait on the metadata synchronisation closes after them (C closes a stream
+    only once its data thread let go of it, its index sent)."""
+    output, stream.output = stream.output, None
+    if isinstance(output, RelayOutput) and stream.waiting_on_metadata:
+        stream.closing_output = output
+    elif output is not None:
+        output.close()
 
 
 def flush(stream: Stream, *, producer_active: bool) -> None:
@@ -148,7 +153,15 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
                 )
             )
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
-        if isinstance(stream.output, RelayOutput):
+        if isinstance(stream.output, RelayOutput) and stream.channel.is_live:
+            # consumer_stream_sync_metadata_index: the indexes wait for the metadata
+            # synchronisation the core runs once the drain ends.
+            first = stream.output.next_net_seq_num
+            stream.output.write_subbuffers(batch)
+            stream.live_indexes.extend(
+                ((first + i) & U64_MAX, index) for i, index in enumerate(indexes)
+            )
+        elif isinstance(stream.output, RelayOutput):
             stream.output.write_subbuffers(batch, indexes)
         elif stream.output is not None:
             stream.output.write_packets([subbuf.view for subbuf in batch], indexes)
@@ -158,12 +171,15 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
     return sink
 
 
-def _metadata_sink(stream: Stream) -> Sink:
-    """The metadata stream's sub-buffers: written padded, no index, no statistics."""
+def _metadata_sink(stream: Stream, reader: StreamReader) -> Sink:
+    """The metadata stream's sub-buffers: written padded, no index, no statistics;
+    those of a live session gathered into complete units (:func:`_bucket`)."""
 
     def sink(batch: Sequence[Subbuffer]) -> int:
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
-        if isinstance(stream.output, RelayOutput):
+        if stream.channel.is_live and isinstance(stream.output, RelayOutput):
+            _bucket(stream, reader, batch, stream.output)
+        elif isinstance(stream.output, RelayOutput):
             stream.output.write_subbuffers(batch, metadata_version=stream.metadata_version)
         elif stream.output is not None:
             stream.output.write_packets([subbuf.view for subbuf in batch])
@@ -171,6 +187,32 @@ def _metadata_sink(stream: Stream) -> Sink:
         return padded
 
     return sink
+
+
+def _bucket(
+    stream: Stream, reader: StreamReader, batch: Sequence[Subbuffer], output: RelayOutput
+) -> None:
+    """``metadata_bucket_consume`` for each sub-buffer of ``batch``, with the
+    coherence ``get_next_subbuffer_metadata`` (ust-consumer.c) decides: the metadata
+    cache is all in the ring, and this sub-buffer is the only one the ring holds (the
+    session daemon pushes coherent units at once). A complete unit goes to the relay
+    as one metadata packet (``metadata_bucket_flush``)."""
+    cache = stream.channel.metadata_cache
+    cache_empty = cache is None or cache.size == stream.ust_metadata_pushed
+    reader.snapshot_sample_positions()
+    produced = reader.snapshot_get_produced()
+    max_sb = reader.get_max_subbuf_size()
+    if stream.metadata_bucket is None:
+        stream.metadata_bucket = MetadataBucket()
+    for subbuf in batch:
+        buffer_empty = (subbuf.position + max_sb - produced) & U64_MAX == 0
+        unit = stream.metadata_bucket.fill(
+            subbuf.view, subbuf.subbuf_size, cache_empty and buffer_empty
+        )
+        if unit is not None:
+            data, padding = unit
+            whole = Subbuffer(subbuf.position, len(data) - padding, len(data), memoryview(data))
+            output.write_subbuffers([whole], metadata_version=stream.metadata_version)
 
 
 def drain(stream: Stream) -> Status:
@@ -192,7 +234,7 @@ def drain(stream: Stream) -> Status:
     if reader is None:
         return Status.NODATA
     metadata = stream.channel.type is ChannelType.METADATA
-    sink = _metadata_sink(stream) if metadata else _data_sink(stream, reader)
+    sink = _metadata_sink(stream, reader) if metadata else _data_sink(stream, reader)
     batch = max(1, min(IOV_MAX, BATCH_BYTES // reader.geometry.subbuf_size))
     while True:
         reopen = (

@@ -1,0 +1,151 @@
+"""Live sessions in ustref-consumerd's sans-IO core: each data packet's index waits for
+a metadata synchronisation with the session daemon (``consumer_stream_sync_metadata_index``,
+consumer-stream.c), and metadata reaches the relay daemon in complete units only
+(``struct metadata_bucket``, metadata-bucket.c)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from tests.consumerd.fakes import NoRing, bare_channel
+from ustref.consumerd import relayd as client
+from ustref.consumerd import streams
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import Action, RelaydSock, Send, Sock
+from ustref.consumerd.metadata import MetadataBucket, MetadataCache
+from ustref.consumerd.registry import Channel, ChannelType, Stream
+from ustref.consumerd.relay_stream import RelayOutput
+from ustref.consumerd.ring_backend import UstStream
+from ustref.ids import StreamKey
+from ustref.output.index import PacketIndex
+from ustref.protocol.consumer import (
+    METADATA_ERROR_REPLY,
+    METADATA_REQUEST_MSG,
+    MetadataRequestErrorReply,
+)
+from ustref.protocol.relayd import (
+    GENERIC_REPLY,
+    HDR,
+    INDEX,
+    LttcommRelaydCommand,
+    RelaydGenericReply,
+)
+
+R0 = RelaydSock(0)
+NO_REGISTRY = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
+OK = GENERIC_REPLY.build(RelaydGenericReply(ret_code=client.LTTNG_OK))
+INDEX_0 = PacketIndex(
+    offset=0,
+    packet_size=4096 * 8,
+    content_size=100 * 8,
+    timestamp_begin=10,
+    timestamp_end=20,
+    events_discarded=0,
+    stream_id=1,
+    stream_instance_id=0,
+    packet_seq_num=0,
+)
+
+
+def _stream(channel: Channel, key: int) -> Stream:
+    stream = Stream(
+        key=StreamKey(key), channel=channel, cpu=0, ust=cast(UstStream, NoRing()), wait_fd=-1
+    )
+    channel.streams.append(stream)
+    return stream
+
+
+def _live_session(core: Core) -> Stream:
+    """A live session: a metadata channel (key 5) and a data channel (key 6) whose one
+    stream goes to relay daemon 0 as relay stream 7; returns that data stream."""
+    metadata = bare_channel(5, ChannelType.METADATA, is_live=True)
+    metadata.metadata_cache = MetadataCache()
+    _stream(metadata, 0)
+    data = bare_channel(6, ChannelType.DATA, is_live=True)
+    stream = _stream(data, 1)
+    stream.output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="chan6_0", relay_stream_id=7, metadata=False
+    )
+    for channel in (metadata, data):
+        core.registry.channels[channel.key] = channel
+    core.open_relayd_slot(R0)
+    return stream
+
+
+def _on(actions: list[Action], sock: Sock | RelaydSock) -> list[bytes]:
+    return [a.data for a in actions if isinstance(a, Send) and a.sock == sock]
+
+
+def _relay_command(raw: bytes) -> LttcommRelaydCommand:
+    cmd: LttcommRelaydCommand = HDR.parse(raw[: HDR.size]).cmd
+    return cmd
+
+
+def test_the_index_of_a_live_packet_waits_for_the_metadata_request() -> None:
+    core = Core()
+    stream = _live_session(core)
+    stream.live_indexes.append((0, INDEX_0))
+    core.drain(stream)
+    actions = core.take_actions()
+    (request,) = _on(actions, Sock.METADATA)
+    assert METADATA_REQUEST_MSG.parse(request).key == 5
+    assert _on(actions, R0) == []  # nothing for the relay before the session daemon answers
+    assert stream.waiting_on_metadata == 1
+    core.receive(Sock.METADATA, NO_REGISTRY, [], 1)
+    actions = core.take_actions()
+    assert len(_on(actions, Sock.METADATA)) == 1  # the acknowledgement
+    (raw,) = _on(actions, R0)
+    assert _relay_command(raw) is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    index = INDEX.parse(raw[HDR.size :])
+    assert (index.relay_stream_id, index.net_seq_num, index.timestamp_end) == (7, 0, 20)
+    assert stream.waiting_on_metadata == 0
+
+
+def test_a_stream_closed_while_its_index_waits_closes_after_it() -> None:
+    """RELAYD_CLOSE_STREAM never overtakes the index of the stream's last packet."""
+    core = Core()
+    stream = _live_session(core)
+    stream.live_indexes.append((0, INDEX_0))
+    core.drain(stream)
+    core.take_actions()
+    streams.close_output(stream)
+    assert stream.output is None
+    assert _on(core.take_actions(), R0) == []
+    core.receive(Sock.METADATA, NO_REGISTRY, [], 1)
+    (raw,) = _on(core.take_actions(), R0)
+    assert _relay_command(raw) is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    core.receive(R0, OK, [], 2)
+    (raw,) = _on(core.take_actions(), R0)
+    assert _relay_command(raw) is LttcommRelaydCommand.RELAYD_CLOSE_STREAM
+    assert stream.closing_output is None
+
+
+def test_the_live_timer_leaves_a_stream_waiting_on_metadata_alone() -> None:
+    """``check_stream``: a stream waiting on metadata is marked, not flushed; the mark
+    goes once its last index is sent (``send_live_beacon`` then)."""
+    core = Core()
+    stream = _live_session(core)
+    stream.live_indexes.append((0, INDEX_0))
+    core.drain(stream)
+    core.take_actions()
+    core._live_timer(stream.channel)
+    assert stream.missed_metadata_flush
+    assert _on(core.take_actions(), R0) == []
+    core.receive(Sock.METADATA, NO_REGISTRY, [], 1)
+    assert len(_on(core.take_actions(), R0)) == 1
+    assert not stream.missed_metadata_flush
+
+
+def test_a_bucket_sends_incoherent_subbuffers_with_the_next_coherent_one() -> None:
+    """``metadata_bucket_fill``: incoherent sub-buffers are kept padded; the coherent one
+    ends the unit, its own padding left off."""
+    bucket = MetadataBucket()
+    first = memoryview(b"trace {" + bytes(9))
+    second = memoryview(b" major = 1;" + bytes(5))
+    last = memoryview(b" };" + bytes(13))
+    assert bucket.fill(first, 7, False) is None
+    assert bucket.fill(second, 11, False) is None
+    unit = bucket.fill(last, 3, True)
+    assert unit == (bytes(first) + bytes(second) + bytes(last), 13)
+    assert bucket.buffer_count == 0 and not bucket.content
+    assert bucket.fill(last, 3, True) == (bytes(last), 13)  # a lone coherent one as is
