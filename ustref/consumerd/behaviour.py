@@ -175,6 +175,7 @@ MIRRORED: tuple[Source, ...] = (
     Source("create_ust_streams", UST_CONSUMER, 252, 357),
     Source("open_ust_stream_fd", UST_CONSUMER, 359, 379),
     Source("create_ust_channel", UST_CONSUMER, 387, 474),
+    Source("metadata_stream_reset_cache_consumed_position", UST_CONSUMER, 1258, 1266),
     Source("lttng_ustconsumer_flush_buffer", UST_CONSUMER, 2413, 2420),
     Source("lttng_ustconsumer_on_stream_hangup", UST_CONSUMER, 2453, 2469),
     Source("lttng_ustconsumer_del_channel", UST_CONSUMER, 2471, 2506),

@@ -261,9 +261,9 @@ def commit_one_metadata_packet(stream: Stream) -> int:
     if cache.size == stream.ust_metadata_pushed:
         if stream.metadata_version == cache.version:
             return 0
-        # metadata_stream_reset_cache_consumed_position()
-        stream.ust_metadata_pushed = 0
-        stream.metadata_version = cache.version
+        # A regeneration the stream has not seen (a snapshot's new metadata stream
+        # starts at version 0): it starts over, its file emptied first.
+        set_metadata_version(stream, cache.version)
         if cache.size == 0:
             return 0
     written = stream.channel.ust.write_one_packet(
@@ -276,6 +276,22 @@ def commit_one_metadata_packet(stream: Stream) -> int:
     flush(stream, producer_active=True)
     stream.quiescent = True
     return written
+
+
+def set_metadata_version(stream: Stream, version: int) -> None:
+    """``metadata_stream_reset_cache_consumed_position`` then
+    ``consumer_stream_metadata_set_version``: the metadata stream starts over from the
+    cache of ``version``; what its output holds is dropped before the next write
+    (``reset_metadata_flag``: the local file is truncated, a relay daemon gets
+    RELAYD_RESET_METADATA) and so is a live stream's incomplete unit."""
+    stream.ust_metadata_pushed = 0
+    stream.metadata_version = version
+    if stream.metadata_bucket is not None:
+        stream.metadata_bucket.reset()
+    if isinstance(stream.output, RelayOutput):
+        stream.output.reset_metadata_file(version)
+    elif stream.output is not None:
+        stream.output.reset_metadata_file()
 
 
 def on_hangup(stream: Stream) -> None:
