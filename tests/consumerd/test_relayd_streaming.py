@@ -55,6 +55,13 @@ def _accepts(port: int) -> bool:
 @contextmanager
 def relayd(out: Path) -> Iterator[tuple[int, int]]:
     """A child ``lttng-relayd`` writing under ``out``: yields (control, data) ports."""
+    with relayd_with_live(out) as (ctrl, data, _live):
+        yield ctrl, data
+
+
+@contextmanager
+def relayd_with_live(out: Path) -> Iterator[tuple[int, int, int]]:
+    """:func:`relayd`, yielding its live viewer port too."""
     binary = which("lttng-relayd")
     if binary is None:
         skip_or_fail("lttng-relayd is not installed")
@@ -84,7 +91,7 @@ def relayd(out: Path) -> Iterator[tuple[int, int]]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"lttng-relayd did not start: {proc.returncode}")
             time.sleep(0.05)
-        yield ctrl, data
+        yield ctrl, data, live
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
