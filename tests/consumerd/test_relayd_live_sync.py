@@ -11,9 +11,9 @@ from tests.consumerd.fakes import NoRing, bare_channel
 from ustref.consumerd import relayd as client
 from ustref.consumerd import streams
 from ustref.consumerd.core import Core
-from ustref.consumerd.exchange import Action, RelaydSock, Send, Sock
+from ustref.consumerd.exchange import Action, RelaydSock, Send, SendRelaydData, Sock
 from ustref.consumerd.metadata import MetadataBucket, MetadataCache
-from ustref.consumerd.registry import Channel, ChannelType, Stream
+from ustref.consumerd.registry import Channel, ChannelType, RelayPacket, Stream
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstStream
 from ustref.ids import StreamKey
@@ -47,6 +47,9 @@ INDEX_0 = PacketIndex(
 )
 
 
+PACKET_0 = RelayPacket(0, client.data_header(7, 0, 5, 0) + b"hello", INDEX_0)
+
+
 def _stream(channel: Channel, key: int) -> Stream:
     stream = Stream(
         key=StreamKey(key), channel=channel, cpu=0, ust=cast(UstStream, NoRing()), wait_fd=-1
@@ -55,13 +58,13 @@ def _stream(channel: Channel, key: int) -> Stream:
     return stream
 
 
-def _live_session(core: Core) -> Stream:
+def _live_session(core: Core, *, live: bool = True) -> Stream:
     """A live session: a metadata channel (key 5) and a data channel (key 6) whose one
     stream goes to relay daemon 0 as relay stream 7; returns that data stream."""
-    metadata = bare_channel(5, ChannelType.METADATA, is_live=True)
+    metadata = bare_channel(5, ChannelType.METADATA, is_live=live)
     metadata.metadata_cache = MetadataCache()
     _stream(metadata, 0)
-    data = bare_channel(6, ChannelType.DATA, is_live=True)
+    data = bare_channel(6, ChannelType.DATA, is_live=live)
     stream = _stream(data, 1)
     stream.output = RelayOutput(
         core, client.Relayd(R0, 2, 13), name="chan6_0", relay_stream_id=7, metadata=False
@@ -84,16 +87,18 @@ def _relay_command(raw: bytes) -> LttcommRelaydCommand:
 def test_the_index_of_a_live_packet_waits_for_the_metadata_request() -> None:
     core = Core()
     stream = _live_session(core)
-    stream.live_indexes.append((0, INDEX_0))
+    stream.relay_packets.append(PACKET_0)
     core.drain(stream)
     actions = core.take_actions()
     (request,) = _on(actions, Sock.METADATA)
     assert METADATA_REQUEST_MSG.parse(request).key == 5
     assert _on(actions, R0) == []  # nothing for the relay before the session daemon answers
+    assert not [a for a in actions if isinstance(a, SendRelaydData)]
     assert stream.waiting_on_metadata == 1
     core.receive(Sock.METADATA, NO_REGISTRY, [], 1)
     actions = core.take_actions()
     assert len(_on(actions, Sock.METADATA)) == 1  # the acknowledgement
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [PACKET_0.data]
     (raw,) = _on(actions, R0)
     assert _relay_command(raw) is LttcommRelaydCommand.RELAYD_SEND_INDEX
     index = INDEX.parse(raw[HDR.size :])
@@ -105,7 +110,7 @@ def test_a_stream_closed_while_its_index_waits_closes_after_it() -> None:
     """RELAYD_CLOSE_STREAM never overtakes the index of the stream's last packet."""
     core = Core()
     stream = _live_session(core)
-    stream.live_indexes.append((0, INDEX_0))
+    stream.relay_packets.append(PACKET_0)
     core.drain(stream)
     core.take_actions()
     streams.close_output(stream)
@@ -125,7 +130,7 @@ def test_the_live_timer_leaves_a_stream_waiting_on_metadata_alone() -> None:
     goes once its last index is sent (``send_live_beacon`` then)."""
     core = Core()
     stream = _live_session(core)
-    stream.live_indexes.append((0, INDEX_0))
+    stream.relay_packets.append(PACKET_0)
     core.drain(stream)
     core.take_actions()
     core._live_timer(stream.channel)
@@ -149,3 +154,22 @@ def test_a_bucket_sends_incoherent_subbuffers_with_the_next_coherent_one() -> No
     assert unit == (bytes(first) + bytes(second) + bytes(last), 13)
     assert bucket.buffer_count == 0 and not bucket.content
     assert bucket.fill(last, 3, True) == (bytes(last), 13)  # a lone coherent one as is
+
+
+def test_a_packet_waits_for_the_index_answer_of_the_one_before() -> None:
+    """As C's data thread: data of packet N+1 only once the relay answered index N."""
+    core = Core()
+    stream = _live_session(core, live=False)
+    second = RelayPacket(1, client.data_header(7, 1, 5, 0) + b"world", INDEX_0)
+    stream.relay_packets += [PACKET_0, second]
+    core.drain(stream)
+    actions = core.take_actions()
+    assert _on(actions, Sock.METADATA) == []  # not live: no metadata synchronisation
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [PACKET_0.data]
+    assert [_relay_command(raw) for raw in _on(actions, R0)] == [
+        LttcommRelaydCommand.RELAYD_SEND_INDEX
+    ]
+    core.receive(R0, OK, [], 1)
+    actions = core.take_actions()
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [second.data]
+    assert INDEX.parse(_on(actions, R0)[0][HDR.size :]).net_seq_num == 1

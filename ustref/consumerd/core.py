@@ -70,18 +70,18 @@ from ustref.consumerd.exchange import (
     Release,
     Request,
     Send,
+    SendRelaydData,
     Sock,
     Wait,
     WriteMonitor,
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
-from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.registry import Channel, ChannelType, RelayPacket, Stream, close_fd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
 from ustref.ids import SessionId
-from ustref.output.index import PacketIndex
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -607,39 +607,46 @@ class Core(ConsumerState):
     # -- live: metadata synchronisation before each index -----------------------------
 
     def drain(self, stream: Stream, *, even_paused: bool = False) -> None:
-        """:meth:`ConsumerState.drain`; then, for a live session's data stream sent to
-        a relay daemon, one exchange per packet sent: the metadata synchronisation,
-        then the packet's index (:meth:`_sync_metadata_index`)."""
+        """:meth:`ConsumerState.drain`; then, for a data stream sent to a relay daemon,
+        one exchange per packet taken (:meth:`_relay_packet`), queued in order."""
         super().drain(stream, even_paused=even_paused)
-        if not stream.live_indexes:
+        if not stream.relay_packets:
             return
-        pending, stream.live_indexes = stream.live_indexes, []
+        pending, stream.relay_packets = stream.relay_packets, []
         output = stream.output
         if not isinstance(output, RelayOutput):  # pragma: no cover - only relay sinks add them
             return
-        for seq, index in pending:
-            stream.waiting_on_metadata += 1
-            label = f"{stream.name}: metadata synchronisation and index {seq} to the relay"
-            self.run_exchange(self._sync_metadata_index(stream, output, seq, index), label)
+        for packet in pending:
+            if stream.channel.is_live:
+                stream.waiting_on_metadata += 1
+            label = f"{stream.name}: packet {packet.net_seq_num} to the relay"
+            self.run_exchange(self._relay_packet(stream, output, packet), label)
 
-    def _sync_metadata_index(
-        self, stream: Stream, output: RelayOutput, seq: int, index: PacketIndex
-    ) -> HandlerGen:
-        """Mirrors ``consumer_stream_sync_metadata_index`` (consumer-stream.c), the
-        post-consumption step of a live data stream: the session's metadata is
-        synchronised (:meth:`_sync_metadata`) and only then the packet's index sent
-        (``consumer_stream_send_index``), so a live viewer never sees a packet whose
-        metadata the relay daemon lacks. A failed synchronisation sends no index, as
-        in C. Once the index holds the relay's slot, the stream no longer waits on
+    def _relay_packet(self, stream: Stream, output: RelayOutput, packet: RelayPacket) -> HandlerGen:
+        """One data packet to the relay daemon, as C's data thread sends it: holding the
+        relay's control slot (so the next packet waits for this one's index answer),
+        the data header and content on the data socket, then RELAYD_SEND_INDEX
+        (``consumer_stream_send_index``). In a live session the index waits first for
+        the metadata synchronisation (mirrors ``consumer_stream_sync_metadata_index``:
+        :meth:`_sync_metadata`), so a live viewer never sees a packet whose metadata the
+        relay daemon lacks; a failed synchronisation sends nothing more, as C sends no
+        index. Once the packet holds the relay's slot, the stream no longer waits on
         metadata: a beacon missed meanwhile, or the stream's close, queues behind it."""
+        live = stream.channel.is_live
         try:
-            yield from self._sync_metadata(stream.channel.session_id)
+            if live:
+                yield from self._sync_metadata(stream.channel.session_id)
             yield Acquire(output.relayd.sock)
         except BOUNDARY_ERRORS:
-            self._live_index_done(stream)
+            if live:
+                self._live_index_done(stream)
             raise
-        self._live_index_done(stream)
-        yield from client.send_index(self, output.relayd, output.relay_stream_id, seq, index)
+        if live:
+            self._live_index_done(stream)
+        self.act(SendRelaydData(output.relayd.sock.net_index, packet.data))
+        yield from client.send_index(
+            self, output.relayd, output.relay_stream_id, packet.net_seq_num, packet.index
+        )
         yield Release(output.relayd.sock)
 
     def _live_index_done(self, stream: Stream) -> None:

@@ -33,6 +33,18 @@ class ChannelType(enum.Enum):
     DATA = 1
 
 
+@dataclass(frozen=True)
+class RelayPacket:
+    """One data packet for a relay daemon (``lttng_consumer_on_read_subbuffer_mmap``'s
+    relay branch, then ``consumer_stream_send_index``): its sequence number on the
+    connection, the ``lttcomm_relayd_data_hdr`` and content for the data socket, and
+    its index for the control socket."""
+
+    net_seq_num: int
+    data: bytes
+    index: PacketIndex
+
+
 @dataclass(eq=False)
 class Stream:
     """Mirrors ``struct lttng_consumer_stream`` (the UST part)."""
@@ -64,10 +76,10 @@ class Stream:
     metadata_bucket: MetadataBucket | None = None
     """``stream->metadata_bucket``: a live session's metadata stream sends complete
     units only (created at its first sub-buffer)."""
-    live_indexes: list[tuple[int, PacketIndex]] = field(default_factory=list)
-    """A live data stream's packets sent to the relay daemon whose index waits for the
-    metadata synchronisation (``consumer_stream_sync_metadata_index``): (sequence
-    number, index), taken by the core after each drain."""
+    relay_packets: list[RelayPacket] = field(default_factory=list)
+    """Packets of a data stream sent to a relay daemon, taken from the ring but not
+    yet written: the core sends each with its index, in order, after the drain
+    (:meth:`~ustref.consumerd.core.Core.drain`)."""
     waiting_on_metadata: int = 0
     """``stream->waiting_on_metadata``, counted: index exchanges of this stream
     still synchronising metadata; the live timer leaves the stream alone meanwhile."""

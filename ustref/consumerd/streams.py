@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from ustref.consumerd import relayd as client
 from ustref.consumerd.metadata import MetadataBucket
-from ustref.consumerd.registry import ChannelType, Stream
+from ustref.consumerd.registry import ChannelType, RelayPacket, Stream
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.errors import UstrefError
 from ustref.ids import U64_MAX
@@ -153,22 +154,34 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
                 )
             )
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
-        if isinstance(stream.output, RelayOutput) and stream.channel.is_live:
-            # consumer_stream_sync_metadata_index: the indexes wait for the metadata
-            # synchronisation the core runs once the drain ends.
-            first = stream.output.next_net_seq_num
-            stream.output.write_subbuffers(batch)
-            stream.live_indexes.extend(
-                ((first + i) & U64_MAX, index) for i, index in enumerate(indexes)
-            )
-        elif isinstance(stream.output, RelayOutput):
-            stream.output.write_subbuffers(batch, indexes)
+        if isinstance(stream.output, RelayOutput):
+            _relay_packets(stream, stream.output, batch, indexes)
         elif stream.output is not None:
             stream.output.write_packets([subbuf.view for subbuf in batch], indexes)
         stream.consumed_bytes += padded
         return padded
 
     return sink
+
+
+def _relay_packets(
+    stream: Stream, output: RelayOutput, batch: Sequence[Subbuffer], indexes: list[PacketIndex]
+) -> None:
+    """The relay branch of ``lttng_consumer_on_read_subbuffer_mmap`` for data packets:
+    each packet's data header (its ``net_seq_num`` taken now) and content (padding
+    left out), copied out of the ring, wait with their index for the core to send
+    them (:meth:`~ustref.consumerd.core.Core.drain`): C's data thread writes a
+    packet, then sends its index and waits for the relay's answer before the next
+    packet, so a relay daemon never gets a packet's data ahead of the index before."""
+    if output.closed:
+        raise UstrefError(f"{output.name}: relay stream closed")
+    for subbuf, index in zip(batch, indexes, strict=True):
+        content = bytes(subbuf.view[: subbuf.subbuf_size])
+        padding = subbuf.padded_subbuf_size - subbuf.subbuf_size
+        seq = output.next_net_seq_num
+        output.next_net_seq_num += 1
+        header = client.data_header(output.relay_stream_id, seq, len(content), padding)
+        stream.relay_packets.append(RelayPacket(seq, header + content, index))
 
 
 def _metadata_sink(stream: Stream, reader: StreamReader) -> Sink:
