@@ -30,6 +30,7 @@ from ustref.protocol.relayd import (
     LttcommRelaydCommand,
     RelaydGenericReply,
 )
+from ustref.ring.reader import StreamReader, Subbuffer
 
 R0 = RelaydSock(0)
 NO_REGISTRY = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
@@ -173,3 +174,66 @@ def test_a_packet_waits_for_the_index_answer_of_the_one_before() -> None:
     actions = core.take_actions()
     assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [second.data]
     assert INDEX.parse(_on(actions, R0)[0][HDR.size :]).net_seq_num == 1
+
+
+class _Positions:
+    """The reader calls ``_bucket`` makes: a ring of 16-byte sub-buffers whose
+    produced position is ``produced``."""
+
+    def __init__(self, produced: int) -> None:
+        self.produced = produced
+
+    def snapshot_sample_positions(self) -> None:
+        pass
+
+    def snapshot_get_produced(self) -> int:
+        return self.produced
+
+    def get_max_subbuf_size(self) -> int:
+        return 16
+
+
+def _metadata_to_relay(core: Core, cached: int, pushed: int) -> Stream:
+    channel = bare_channel(5, ChannelType.METADATA, is_live=True)
+    channel.metadata_cache = MetadataCache()
+    channel.metadata_cache.write(0, bytes(cached), 0)
+    stream = _stream(channel, 0)
+    stream.ust_metadata_pushed = pushed
+    stream.output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="metadata", relay_stream_id=3, metadata=True
+    )
+    core.open_relayd_slot(R0)
+    return stream
+
+
+def test_live_metadata_goes_to_the_relay_once_the_unit_is_complete() -> None:
+    """``get_next_subbuffer_metadata``'s coherence: the cache is all in the ring and
+    the sub-buffer is the ring's last; the two sub-buffers of a batch go as one
+    RELAYD_SEND_METADATA, the first one padded, the last one's padding left off."""
+    core = Core()
+    stream = _metadata_to_relay(core, cached=20, pushed=20)
+    first = _subbuf_at(0, b"trace { major", 16)
+    last = _subbuf_at(16, b" = 1; };", 16)
+    reader = cast(StreamReader, _Positions(produced=32))
+    streams._bucket(stream, reader, [first, last], cast(RelayOutput, stream.output))
+    (raw,) = _on(core.take_actions(), R0)
+    assert raw == client.metadata_command(3, bytes(first.view) + b" = 1; };", 8)
+
+
+def test_live_metadata_waits_while_the_cache_holds_more() -> None:
+    core = Core()
+    stream = _metadata_to_relay(core, cached=40, pushed=20)
+    reader = cast(StreamReader, _Positions(produced=16))
+    unit = _subbuf_at(0, b"trace { major", 16)
+    streams._bucket(stream, reader, [unit], cast(RelayOutput, stream.output))
+    assert _on(core.take_actions(), R0) == []
+    assert stream.metadata_bucket is not None and stream.metadata_bucket.buffer_count == 1
+
+
+def _subbuf_at(position: int, content: bytes, padded: int) -> Subbuffer:
+    return Subbuffer(
+        position=position,
+        subbuf_size=len(content),
+        padded_subbuf_size=padded,
+        view=memoryview(content + bytes(padded - len(content))),
+    )
