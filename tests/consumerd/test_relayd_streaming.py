@@ -60,6 +60,7 @@ class Relayd:
     proc: subprocess.Popen[bytes]
     ctrl: int
     data: int
+    live: int
 
     @property
     def url(self) -> str:
@@ -99,7 +100,7 @@ def relayd_process(out: Path) -> Iterator[Relayd]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"lttng-relayd did not start: {proc.returncode}")
             time.sleep(0.05)
-        yield Relayd(proc, ctrl, data)
+        yield Relayd(proc, ctrl, data, live)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGCONT)  # a test may have stopped it

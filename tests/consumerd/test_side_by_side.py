@@ -194,6 +194,24 @@ def snapshots(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) 
     return client
 
 
+def snapshot_after_regenerate_metadata(
+    sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]
+) -> list[str]:
+    """``regen-metadata`` point 44: the snapshot's new metadata stream meets a cache of
+    a later version; it writes the cache, then starts over in an emptied file
+    (``commit_one_metadata_packet``): one ``trace`` block, not two."""
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", "--snapshot", f"--output={out}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "10")
+    sd.run_lttng("regenerate", "metadata", "--session=s")
+    client = _lttng_lines(sd, "snapshot", "record", "--session=s")
+    sd.run_lttng("stop", "s")
+    sd.run_lttng("destroy", "s")
+    return client
+
+
 def rotate_and_clear(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
     app = app_builder("tracef_app")
     sd.run_lttng("create", "s", f"--output={out}")
@@ -462,6 +480,7 @@ SCENARIOS: dict[str, Scenario] = {
     "overwrite-switch-timer": overwrite_switch_timer,
     "regenerate-metadata": regenerate_metadata,
     "snapshots": snapshots,
+    "snapshot-after-regenerate-metadata": snapshot_after_regenerate_metadata,
     "rotate-clear": rotate_and_clear,
     "per-uid": per_uid_basic,
     "per-pid": per_pid_basic,

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 import construct
 
 from ustref.consumerd import lifetime, streams
+from ustref.consumerd import relayd as client
 from ustref.consumerd.behaviour import BEHAVIOUR
 from ustref.consumerd.exchange import (
     Acquire,
@@ -74,18 +75,19 @@ from ustref.consumerd.exchange import (
     Release,
     Request,
     Send,
+    SendRelaydData,
     Sock,
     Wait,
     WriteMonitor,
 )
 from ustref.consumerd.handlers import HANDLERS, request_metadata
-from ustref.consumerd.registry import Channel, ChannelType, Stream, close_fd
+from ustref.consumerd.registry import Channel, ChannelType, RelayPacket, Stream, close_fd
 from ustref.consumerd.relay_cleanup import cleanup_relayd, reap_inactive_streams
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler, stream_relayd
 from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
-from ustref.ids import RelaydId
+from ustref.ids import RelaydId, SessionId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -750,22 +752,110 @@ class Core(ConsumerState):
         self.start_exchange(request_metadata(self, channel), Sock.METADATA, label)
 
     def _live_timer(self, channel: Channel) -> None:
-        """Mirrors ``live_timer`` and ``consumer_flush_ust_index``: per stream, take the
-        current timestamp, flush (active); a snapshot with data means packets to send
-        (drained here, where C wakes the data thread), an empty one a beacon index."""
+        """Mirrors ``live_timer`` and ``check_stream``: each stream gets
+        :meth:`_flush_index`, except one whose indexes wait on the metadata
+        synchronisation (``waiting_on_metadata``): it is marked
+        ``missed_metadata_flush`` and gets its beacon after them, so that a beacon
+        never overtakes an index."""
         for stream in list(channel.streams):
-            reader = stream.reader
-            if reader is None:
+            if stream.waiting_on_metadata:
+                stream.missed_metadata_flush = True
                 continue
-            try:
-                timestamp = reader.get_current_timestamp()
-                streams.flush(stream, producer_active=True)
-                if reader.snapshot() is Status.OK:
-                    self.drain(stream)
-                elif isinstance(stream.output, RelayOutput):
-                    stream.output.send_beacon(timestamp, reader.get_stream_id())
-            except (UstrefError, OSError) as exc:
-                log.error("stream %s: live timer: %s", stream.name, exc)
+            self._flush_index(stream)
+
+    def _flush_index(self, stream: Stream) -> None:
+        """Mirrors ``consumer_flush_ust_index`` (consumer-timer.c): take the current
+        timestamp, flush (active); a snapshot with data means packets to send
+        (drained here, where C wakes the data thread), an empty one a beacon index."""
+        reader = stream.reader
+        if reader is None:
+            return
+        try:
+            timestamp = reader.get_current_timestamp()
+            streams.flush(stream, producer_active=True)
+            if reader.snapshot() is Status.OK:
+                self.drain(stream)
+            elif isinstance(stream.output, RelayOutput):
+                stream.output.send_beacon(timestamp, reader.get_stream_id())
+        except (UstrefError, OSError) as exc:
+            log.error("stream %s: live timer: %s", stream.name, exc)
+
+    # -- live: metadata synchronisation before each index -----------------------------
+
+    def drain(self, stream: Stream, *, even_paused: bool = False) -> None:
+        """:meth:`ConsumerState.drain`; then, for a data stream sent to a relay daemon,
+        one exchange per packet taken (:meth:`_relay_packet`), queued in order."""
+        super().drain(stream, even_paused=even_paused)
+        if not stream.relay_packets:
+            return
+        pending, stream.relay_packets = stream.relay_packets, []
+        output = stream.output
+        if not isinstance(output, RelayOutput):  # pragma: no cover - only relay sinks add them
+            return
+        for packet in pending:
+            if stream.channel.is_live:
+                stream.waiting_on_metadata += 1
+            label = f"{stream.name}: packet {packet.net_seq_num} to the relay"
+            self.run_exchange(self._relay_packet(stream, output, packet), label)
+
+    def _relay_packet(self, stream: Stream, output: RelayOutput, packet: RelayPacket) -> HandlerGen:
+        """One data packet to the relay daemon, as C's data thread sends it: holding the
+        relay's control slot (so the next packet waits for this one's index answer),
+        the data header and content on the data socket, then RELAYD_SEND_INDEX
+        (``consumer_stream_send_index``). In a live session the index waits first for
+        the metadata synchronisation (mirrors ``consumer_stream_sync_metadata_index``:
+        :meth:`_sync_metadata`), so a live viewer never sees a packet whose metadata the
+        relay daemon lacks; a failed synchronisation sends nothing more, as C sends no
+        index. Once the packet holds the relay's slot, the stream no longer waits on
+        metadata: a beacon missed meanwhile, or the stream's close, queues behind it."""
+        live = stream.channel.is_live
+        try:
+            if live:
+                yield from self._sync_metadata(stream.channel.session_id)
+            yield Acquire(output.relayd.sock)
+        except BOUNDARY_ERRORS:
+            if live:
+                self._live_index_done(stream)
+            raise
+        if live:
+            self._live_index_done(stream)
+        self.act(SendRelaydData(output.relayd.sock.net_index, packet.data))
+        yield from client.send_index(
+            self, output.relayd, output.relay_stream_id, packet.net_seq_num, packet.index
+        )
+        yield Release(output.relayd.sock)
+
+    def _live_index_done(self, stream: Stream) -> None:
+        stream.waiting_on_metadata -= 1
+        if stream.waiting_on_metadata:
+            return
+        if stream.missed_metadata_flush:
+            # consumer_stream_sync_metadata_index: send_live_beacon after the index.
+            stream.missed_metadata_flush = False
+            self._flush_index(stream)
+        closing, stream.closing_output = stream.closing_output, None
+        if closing is not None:
+            closing.close()
+
+    def _sync_metadata(self, session: SessionId) -> HandlerGen:
+        """Mirrors ``consumer_stream_sync_metadata``, ``do_sync_metadata`` and
+        ``lttng_ustconsumer_sync_metadata``: for each metadata stream of ``session``,
+        ask the session daemon for new metadata (the metadata slot) and let the
+        metadata stream take it (sent to the relay daemon as complete units), again
+        while a request brought new metadata (``SYNC_METADATA_STATUS_NEW_DATA``); a
+        stream deleted meanwhile has nothing left to do."""
+        for channel in list(self.registry.of_session(session)):
+            stream = channel.metadata_stream
+            if stream is None or not channel.monitor or channel.metadata_cache is None:
+                continue
+            while True:
+                before = (stream.metadata_version, stream.ust_metadata_pushed)
+                yield from request_metadata(self, channel)
+                if stream.reader is None or stream not in channel.streams:
+                    break
+                self.drain(stream)
+                if (stream.metadata_version, stream.ust_metadata_pushed) == before:
+                    break
 
     def _monitor_sample(self, channel: Channel) -> None:
         if self.monitor_pipe is None or not channel.streams:

@@ -646,6 +646,7 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         shm_path=str(u.shm_path),
         root_shm_path=str(u.root_shm_path),
         relayd_id=relayd_id(u),
+        is_live=bool(u.is_live),
     )
     kind = packet.ClientKind.METADATA if metadata else packet.ClientKind.DATA
     identity = packet.ChannelIdentity(
@@ -856,12 +857,7 @@ def _store_metadata(
         # its file is truncated (metadata_stream_reset_cache_consumed_position,
         # reset_metadata_flag → utils_truncate_stream_file). Earlier pushes were
         # drained when they came, so the ring holds nothing of the old version.
-        stream.ust_metadata_pushed = 0
-        stream.metadata_version = u.version
-        if isinstance(stream.output, RelayOutput):
-            stream.output.reset_metadata_file(u.version)  # RELAYD_RESET_METADATA's version
-        elif stream.output is not None:
-            stream.output.reset_metadata_file()
+        streams.set_metadata_version(stream, u.version)
     if stream is not None and stream.output is not None:
         state.drain(stream)
     return LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS

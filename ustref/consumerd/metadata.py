@@ -41,3 +41,35 @@ class MetadataCache:
         end = offset + len(data)
         self.contents[offset:end] = data
         return changed
+
+
+class MetadataBucket:
+    """Mirrors ``struct metadata_bucket`` (src/common/consumer/metadata-bucket.c @
+    v2.13.9): the metadata sub-buffers of a live session's metadata stream gathered
+    until one is *coherent*, then sent to the relay daemon as one unit, so that a
+    live viewer never reads a metadata file cut in the middle of a declaration
+    (``consumer_stream_enable_metadata_bucketization``)."""
+
+    def __init__(self) -> None:
+        self.content = bytearray()
+        self.buffer_count = 0
+
+    def reset(self) -> None:
+        """``metadata_bucket_reset``: drop what was gathered (a new metadata version)."""
+        self.content.clear()
+        self.buffer_count = 0
+
+    def fill(self, view: memoryview, subbuf_size: int, coherent: bool) -> tuple[bytes, int] | None:
+        """``metadata_bucket_fill``: add one sub-buffer (``view`` holds its padded
+        bytes). An incoherent one is kept, padding included; a coherent one ends the
+        unit: returns the bytes to send and the padding left off at their end (the
+        last sub-buffer's only; the relay daemon reconstructs it), and empties the
+        bucket. ``None`` while the unit is incomplete."""
+        if not coherent or self.buffer_count:
+            self.content += view
+        self.buffer_count += 1
+        if not coherent:
+            return None
+        flushed = bytes(self.content) if self.content else bytes(view)
+        self.reset()
+        return flushed, len(view) - subbuf_size

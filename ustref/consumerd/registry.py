@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.metadata import MetadataBucket, MetadataCache
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output import naming
 from ustref.output.chunk import TraceChunk
+from ustref.output.index import PacketIndex
 from ustref.output.stream import StreamOutput
 from ustref.ring.reader import StreamReader
 from ustref.ring.timers import PeriodicTimer
@@ -33,6 +34,18 @@ class ChannelType(enum.Enum):
 
     METADATA = 0
     DATA = 1
+
+
+@dataclass(frozen=True)
+class RelayPacket:
+    """One data packet for a relay daemon (``lttng_consumer_on_read_subbuffer_mmap``'s
+    relay branch, then ``consumer_stream_send_index``): its sequence number on the
+    connection, the ``lttcomm_relayd_data_hdr`` and content for the data socket, and
+    its index for the control socket."""
+
+    net_seq_num: int
+    data: bytes
+    index: PacketIndex
 
 
 @dataclass(eq=False)
@@ -63,6 +76,22 @@ class Stream:
     metadata_version: int = 0
     metadata_poll_pipe: tuple[int, int] | None = None
     consumed_bytes: int = 0
+    metadata_bucket: MetadataBucket | None = None
+    """``stream->metadata_bucket``: a live session's metadata stream sends complete
+    units only (created at its first sub-buffer)."""
+    relay_packets: list[RelayPacket] = field(default_factory=list)
+    """Packets of a data stream sent to a relay daemon, taken from the ring but not
+    yet written: the core sends each with its index, in order, after the drain
+    (:meth:`~ustref.consumerd.core.Core.drain`)."""
+    waiting_on_metadata: int = 0
+    """``stream->waiting_on_metadata``, counted: index exchanges of this stream
+    still synchronising metadata; the live timer leaves the stream alone meanwhile."""
+    missed_metadata_flush: bool = False
+    """``stream->missed_metadata_flush``: the live timer fired while the stream waited
+    on metadata; its beacon goes after the index."""
+    closing_output: RelayOutput | None = None
+    """A relay output closed while indexes still waited on metadata: its
+    RELAYD_CLOSE_STREAM goes after them."""
 
     @property
     def name(self) -> str:
@@ -97,6 +126,9 @@ class Channel:
     stream files (``<shm_path><cpu>``); empty for anonymous shm."""
     root_shm_path: str = ""
     """``channel->root_shm_path``: the session's shm directory, emptied at the end."""
+    is_live: bool = False
+    """``channel->is_live``: a live session's channel (metadata sent in complete
+    units, each data packet's index after a metadata synchronisation)."""
     relayd_id: RelaydId | None = None
     """``channel->relayd_id``: the relay daemon connection its streams go to (``None``:
     a local trace)."""

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ustref.consumerd.registry import ChannelType, Stream
+from ustref.consumerd import relayd as client
+from ustref.consumerd.metadata import MetadataBucket
+from ustref.consumerd.registry import ChannelType, RelayPacket, Stream
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.errors import UstrefError
 from ustref.ids import U64_MAX
@@ -62,10 +64,14 @@ def open_output(stream: Stream, *, with_index: bool = True) -> None:
 
 
 def close_output(stream: Stream) -> None:
-    """``consumer_stream_close_output()``."""
-    if stream.output is not None:
-        stream.output.close()
-        stream.output = None
+    """``consumer_stream_close_output()``. A live relay stream whose last indexes
+    still wait on the metadata synchronisation closes after them (C closes a stream
+    only once its data thread let go of it, its index sent)."""
+    output, stream.output = stream.output, None
+    if isinstance(output, RelayOutput) and stream.waiting_on_metadata:
+        stream.closing_output = output
+    elif output is not None:
+        output.close()
 
 
 def flush(stream: Stream, *, producer_active: bool) -> None:
@@ -149,7 +155,7 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
             )
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
         if isinstance(stream.output, RelayOutput):
-            stream.output.write_subbuffers(batch, indexes)
+            _relay_packets(stream, stream.output, batch, indexes)
         elif stream.output is not None:
             stream.output.write_packets([subbuf.view for subbuf in batch], indexes)
         stream.consumed_bytes += padded
@@ -158,12 +164,35 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
     return sink
 
 
-def _metadata_sink(stream: Stream) -> Sink:
-    """The metadata stream's sub-buffers: written padded, no index, no statistics."""
+def _relay_packets(
+    stream: Stream, output: RelayOutput, batch: Sequence[Subbuffer], indexes: list[PacketIndex]
+) -> None:
+    """The relay branch of ``lttng_consumer_on_read_subbuffer_mmap`` for data packets:
+    each packet's data header (its ``net_seq_num`` taken now) and content (padding
+    left out), copied out of the ring, wait with their index for the core to send
+    them (:meth:`~ustref.consumerd.core.Core.drain`): C's data thread writes a
+    packet, then sends its index and waits for the relay's answer before the next
+    packet, so a relay daemon never gets a packet's data ahead of the index before."""
+    if output.closed:
+        raise UstrefError(f"{output.name}: relay stream closed")
+    for subbuf, index in zip(batch, indexes, strict=True):
+        content = bytes(subbuf.view[: subbuf.subbuf_size])
+        padding = subbuf.padded_subbuf_size - subbuf.subbuf_size
+        seq = output.next_net_seq_num
+        output.next_net_seq_num += 1
+        header = client.data_header(output.relay_stream_id, seq, len(content), padding)
+        stream.relay_packets.append(RelayPacket(seq, header + content, index))
+
+
+def _metadata_sink(stream: Stream, reader: StreamReader) -> Sink:
+    """The metadata stream's sub-buffers: written padded, no index, no statistics;
+    those of a live session gathered into complete units (:func:`_bucket`)."""
 
     def sink(batch: Sequence[Subbuffer]) -> int:
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
-        if isinstance(stream.output, RelayOutput):
+        if stream.channel.is_live and isinstance(stream.output, RelayOutput):
+            _bucket(stream, reader, batch, stream.output)
+        elif isinstance(stream.output, RelayOutput):
             stream.output.write_subbuffers(batch, metadata_version=stream.metadata_version)
         elif stream.output is not None:
             stream.output.write_packets([subbuf.view for subbuf in batch])
@@ -171,6 +200,32 @@ def _metadata_sink(stream: Stream) -> Sink:
         return padded
 
     return sink
+
+
+def _bucket(
+    stream: Stream, reader: StreamReader, batch: Sequence[Subbuffer], output: RelayOutput
+) -> None:
+    """``metadata_bucket_consume`` for each sub-buffer of ``batch``, with the
+    coherence ``get_next_subbuffer_metadata`` (ust-consumer.c) decides: the metadata
+    cache is all in the ring, and this sub-buffer is the only one the ring holds (the
+    session daemon pushes coherent units at once). A complete unit goes to the relay
+    as one metadata packet (``metadata_bucket_flush``)."""
+    cache = stream.channel.metadata_cache
+    cache_empty = cache is None or cache.size == stream.ust_metadata_pushed
+    reader.snapshot_sample_positions()
+    produced = reader.snapshot_get_produced()
+    max_sb = reader.get_max_subbuf_size()
+    if stream.metadata_bucket is None:
+        stream.metadata_bucket = MetadataBucket()
+    for subbuf in batch:
+        buffer_empty = (subbuf.position + max_sb - produced) & U64_MAX == 0
+        unit = stream.metadata_bucket.fill(
+            subbuf.view, subbuf.subbuf_size, cache_empty and buffer_empty
+        )
+        if unit is not None:
+            data, padding = unit
+            whole = Subbuffer(subbuf.position, len(data) - padding, len(data), memoryview(data))
+            output.write_subbuffers([whole], metadata_version=stream.metadata_version)
 
 
 def drain(stream: Stream) -> Status:
@@ -192,7 +247,7 @@ def drain(stream: Stream) -> Status:
     if reader is None:
         return Status.NODATA
     metadata = stream.channel.type is ChannelType.METADATA
-    sink = _metadata_sink(stream) if metadata else _data_sink(stream, reader)
+    sink = _metadata_sink(stream, reader) if metadata else _data_sink(stream, reader)
     batch = max(1, min(IOV_MAX, BATCH_BYTES // reader.geometry.subbuf_size))
     while True:
         reopen = (
@@ -219,9 +274,9 @@ def commit_one_metadata_packet(stream: Stream) -> int:
     if cache.size == stream.ust_metadata_pushed:
         if stream.metadata_version == cache.version:
             return 0
-        # metadata_stream_reset_cache_consumed_position()
-        stream.ust_metadata_pushed = 0
-        stream.metadata_version = cache.version
+        # A regeneration the stream has not seen (a snapshot's new metadata stream
+        # starts at version 0): it starts over, its file emptied first.
+        set_metadata_version(stream, cache.version)
         if cache.size == 0:
             return 0
     written = stream.channel.ust.write_one_packet(
@@ -234,6 +289,22 @@ def commit_one_metadata_packet(stream: Stream) -> int:
     flush(stream, producer_active=True)
     stream.quiescent = True
     return written
+
+
+def set_metadata_version(stream: Stream, version: int) -> None:
+    """``metadata_stream_reset_cache_consumed_position`` then
+    ``consumer_stream_metadata_set_version``: the metadata stream starts over from the
+    cache of ``version``; what its output holds is dropped before the next write
+    (``reset_metadata_flag``: the local file is truncated, a relay daemon gets
+    RELAYD_RESET_METADATA) and so is a live stream's incomplete unit."""
+    stream.ust_metadata_pushed = 0
+    stream.metadata_version = version
+    if stream.metadata_bucket is not None:
+        stream.metadata_bucket.reset()
+    if isinstance(stream.output, RelayOutput):
+        stream.output.reset_metadata_file(version)
+    elif stream.output is not None:
+        stream.output.reset_metadata_file()
 
 
 def on_hangup(stream: Stream) -> None:

@@ -1,0 +1,239 @@
+"""Live sessions in ustref-consumerd's sans-IO core: each data packet's index waits for
+a metadata synchronisation with the session daemon (``consumer_stream_sync_metadata_index``,
+consumer-stream.c), and metadata reaches the relay daemon in complete units only
+(``struct metadata_bucket``, metadata-bucket.c)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from tests.consumerd.fakes import NoRing, bare_channel
+from ustref.consumerd import relayd as client
+from ustref.consumerd import streams
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import Action, RelaydSock, Send, SendRelaydData, Sock
+from ustref.consumerd.metadata import MetadataBucket, MetadataCache
+from ustref.consumerd.registry import Channel, ChannelType, RelayPacket, Stream
+from ustref.consumerd.relay_stream import RelayOutput
+from ustref.consumerd.ring_backend import UstStream
+from ustref.ids import StreamKey
+from ustref.output.index import PacketIndex
+from ustref.protocol.consumer import (
+    METADATA_ERROR_REPLY,
+    METADATA_REQUEST_MSG,
+    MetadataRequestErrorReply,
+)
+from ustref.protocol.relayd import (
+    GENERIC_REPLY,
+    HDR,
+    INDEX,
+    LttcommRelaydCommand,
+    RelaydGenericReply,
+)
+from ustref.ring.reader import StreamReader, Subbuffer
+
+R0 = RelaydSock(0)
+NO_REGISTRY = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
+OK = GENERIC_REPLY.build(RelaydGenericReply(ret_code=client.LTTNG_OK))
+INDEX_0 = PacketIndex(
+    offset=0,
+    packet_size=4096 * 8,
+    content_size=100 * 8,
+    timestamp_begin=10,
+    timestamp_end=20,
+    events_discarded=0,
+    stream_id=1,
+    stream_instance_id=0,
+    packet_seq_num=0,
+)
+
+
+PACKET_0 = RelayPacket(0, client.data_header(7, 0, 5, 0) + b"hello", INDEX_0)
+
+
+def _stream(channel: Channel, key: int) -> Stream:
+    stream = Stream(
+        key=StreamKey(key), channel=channel, cpu=0, ust=cast(UstStream, NoRing()), wait_fd=-1
+    )
+    channel.streams.append(stream)
+    return stream
+
+
+def _live_session(core: Core, *, live: bool = True) -> Stream:
+    """A live session: a metadata channel (key 5) and a data channel (key 6) whose one
+    stream goes to relay daemon 0 as relay stream 7; returns that data stream."""
+    metadata = bare_channel(5, ChannelType.METADATA, is_live=live)
+    metadata.metadata_cache = MetadataCache()
+    _stream(metadata, 0)
+    data = bare_channel(6, ChannelType.DATA, is_live=live)
+    stream = _stream(data, 1)
+    stream.output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="chan6_0", relay_stream_id=7, metadata=False
+    )
+    for channel in (metadata, data):
+        core.registry.channels[channel.key] = channel
+    core.open_relayd_slot(R0)
+    return stream
+
+
+def _on(actions: list[Action], sock: Sock | RelaydSock) -> list[bytes]:
+    return [a.data for a in actions if isinstance(a, Send) and a.sock == sock]
+
+
+def _relay_command(raw: bytes) -> LttcommRelaydCommand:
+    cmd: LttcommRelaydCommand = HDR.parse(raw[: HDR.size]).cmd
+    return cmd
+
+
+def test_the_index_of_a_live_packet_waits_for_the_metadata_request() -> None:
+    core = Core()
+    stream = _live_session(core)
+    stream.relay_packets.append(PACKET_0)
+    core.drain(stream)
+    actions = core.take_actions()
+    (request,) = _on(actions, Sock.METADATA)
+    assert METADATA_REQUEST_MSG.parse(request).key == 5
+    assert _on(actions, R0) == []  # nothing for the relay before the session daemon answers
+    assert not [a for a in actions if isinstance(a, SendRelaydData)]
+    assert stream.waiting_on_metadata == 1
+    core.receive(Sock.METADATA, NO_REGISTRY, [], 1)
+    actions = core.take_actions()
+    assert len(_on(actions, Sock.METADATA)) == 1  # the acknowledgement
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [PACKET_0.data]
+    (raw,) = _on(actions, R0)
+    assert _relay_command(raw) is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    index = INDEX.parse(raw[HDR.size :])
+    assert (index.relay_stream_id, index.net_seq_num, index.timestamp_end) == (7, 0, 20)
+    assert stream.waiting_on_metadata == 0
+
+
+def test_a_stream_closed_while_its_index_waits_closes_after_it() -> None:
+    """RELAYD_CLOSE_STREAM never overtakes the index of the stream's last packet."""
+    core = Core()
+    stream = _live_session(core)
+    stream.relay_packets.append(PACKET_0)
+    core.drain(stream)
+    core.take_actions()
+    streams.close_output(stream)
+    assert stream.output is None
+    assert _on(core.take_actions(), R0) == []
+    core.receive(Sock.METADATA, NO_REGISTRY, [], 1)
+    (raw,) = _on(core.take_actions(), R0)
+    assert _relay_command(raw) is LttcommRelaydCommand.RELAYD_SEND_INDEX
+    core.receive(R0, OK, [], 2)
+    (raw,) = _on(core.take_actions(), R0)
+    assert _relay_command(raw) is LttcommRelaydCommand.RELAYD_CLOSE_STREAM
+    assert stream.closing_output is None
+
+
+def test_the_live_timer_leaves_a_stream_waiting_on_metadata_alone() -> None:
+    """``check_stream``: a stream waiting on metadata is marked, not flushed; the mark
+    goes once its last index is sent (``send_live_beacon`` then)."""
+    core = Core()
+    stream = _live_session(core)
+    stream.relay_packets.append(PACKET_0)
+    core.drain(stream)
+    core.take_actions()
+    core._live_timer(stream.channel)
+    assert stream.missed_metadata_flush
+    assert _on(core.take_actions(), R0) == []
+    core.receive(Sock.METADATA, NO_REGISTRY, [], 1)
+    assert len(_on(core.take_actions(), R0)) == 1
+    assert not stream.missed_metadata_flush
+
+
+def test_a_bucket_sends_incoherent_subbuffers_with_the_next_coherent_one() -> None:
+    """``metadata_bucket_fill``: incoherent sub-buffers are kept padded; the coherent one
+    ends the unit, its own padding left off."""
+    bucket = MetadataBucket()
+    first = memoryview(b"trace {" + bytes(9))
+    second = memoryview(b" major = 1;" + bytes(5))
+    last = memoryview(b" };" + bytes(13))
+    assert bucket.fill(first, 7, False) is None
+    assert bucket.fill(second, 11, False) is None
+    unit = bucket.fill(last, 3, True)
+    assert unit == (bytes(first) + bytes(second) + bytes(last), 13)
+    assert bucket.buffer_count == 0 and not bucket.content
+    assert bucket.fill(last, 3, True) == (bytes(last), 13)  # a lone coherent one as is
+
+
+def test_a_packet_waits_for_the_index_answer_of_the_one_before() -> None:
+    """As C's data thread: data of packet N+1 only once the relay answered index N."""
+    core = Core()
+    stream = _live_session(core, live=False)
+    second = RelayPacket(1, client.data_header(7, 1, 5, 0) + b"world", INDEX_0)
+    stream.relay_packets += [PACKET_0, second]
+    core.drain(stream)
+    actions = core.take_actions()
+    assert _on(actions, Sock.METADATA) == []  # not live: no metadata synchronisation
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [PACKET_0.data]
+    assert [_relay_command(raw) for raw in _on(actions, R0)] == [
+        LttcommRelaydCommand.RELAYD_SEND_INDEX
+    ]
+    core.receive(R0, OK, [], 1)
+    actions = core.take_actions()
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [second.data]
+    assert INDEX.parse(_on(actions, R0)[0][HDR.size :]).net_seq_num == 1
+
+
+class _Positions:
+    """The reader calls ``_bucket`` makes: a ring of 16-byte sub-buffers whose
+    produced position is ``produced``."""
+
+    def __init__(self, produced: int) -> None:
+        self.produced = produced
+
+    def snapshot_sample_positions(self) -> None:
+        pass
+
+    def snapshot_get_produced(self) -> int:
+        return self.produced
+
+    def get_max_subbuf_size(self) -> int:
+        return 16
+
+
+def _metadata_to_relay(core: Core, cached: int, pushed: int) -> Stream:
+    channel = bare_channel(5, ChannelType.METADATA, is_live=True)
+    channel.metadata_cache = MetadataCache()
+    channel.metadata_cache.write(0, bytes(cached), 0)
+    stream = _stream(channel, 0)
+    stream.ust_metadata_pushed = pushed
+    stream.output = RelayOutput(
+        core, client.Relayd(R0, 2, 13), name="metadata", relay_stream_id=3, metadata=True
+    )
+    core.open_relayd_slot(R0)
+    return stream
+
+
+def test_live_metadata_goes_to_the_relay_once_the_unit_is_complete() -> None:
+    """``get_next_subbuffer_metadata``'s coherence: the cache is all in the ring and
+    the sub-buffer is the ring's last; the two sub-buffers of a batch go as one
+    RELAYD_SEND_METADATA, the first one padded, the last one's padding left off."""
+    core = Core()
+    stream = _metadata_to_relay(core, cached=20, pushed=20)
+    first = _subbuf_at(0, b"trace { major", 16)
+    last = _subbuf_at(16, b" = 1; };", 16)
+    reader = cast(StreamReader, _Positions(produced=32))
+    streams._bucket(stream, reader, [first, last], cast(RelayOutput, stream.output))
+    (raw,) = _on(core.take_actions(), R0)
+    assert raw == client.metadata_command(3, bytes(first.view) + b" = 1; };", 8)
+
+
+def test_live_metadata_waits_while_the_cache_holds_more() -> None:
+    core = Core()
+    stream = _metadata_to_relay(core, cached=40, pushed=20)
+    reader = cast(StreamReader, _Positions(produced=16))
+    unit = _subbuf_at(0, b"trace { major", 16)
+    streams._bucket(stream, reader, [unit], cast(RelayOutput, stream.output))
+    assert _on(core.take_actions(), R0) == []
+    assert stream.metadata_bucket is not None and stream.metadata_bucket.buffer_count == 1
+
+
+def _subbuf_at(position: int, content: bytes, padded: int) -> Subbuffer:
+    return Subbuffer(
+        position=position,
+        subbuf_size=len(content),
+        padded_subbuf_size=padded,
+        view=memoryview(content + bytes(padded - len(content))),
+    )
