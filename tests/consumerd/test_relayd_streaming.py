@@ -68,9 +68,9 @@ class Relayd:
 
 
 @contextmanager
-def relayd_process(out: Path) -> Iterator[Relayd]:
-    """A child ``lttng-relayd`` writing under ``out``, stopped (by pid) at the end
-    unless the test already ended it."""
+def relayd_process(out: Path, *options: str) -> Iterator[Relayd]:
+    """A child ``lttng-relayd`` writing under ``out`` (with extra ``options``),
+    stopped (by pid) at the end unless the test already ended it."""
     binary = which("lttng-relayd")
     if binary is None:
         skip_or_fail("lttng-relayd is not installed")
@@ -88,6 +88,7 @@ def relayd_process(out: Path) -> Iterator[Relayd]:
             f"tcp://127.0.0.1:{live}",
             "-o",
             str(out),
+            *options,
             *(["-vvv"] if os.environ.get("USTREF_TEST_RELAYD_VERBOSE") else []),
         ],
         stdout=log,
@@ -114,9 +115,9 @@ def relayd_process(out: Path) -> Iterator[Relayd]:
 
 
 @contextmanager
-def relayd(out: Path) -> Iterator[tuple[int, int]]:
+def relayd(out: Path, *options: str) -> Iterator[tuple[int, int]]:
     """A child ``lttng-relayd`` writing under ``out``: yields (control, data) ports."""
-    with relayd_process(out) as relay:
+    with relayd_process(out, *options) as relay:
         yield relay.ctrl, relay.data
 
 
@@ -152,6 +153,49 @@ def snapshot(sd: SessionDaemon, url: str, app_builder: Callable[[str], Path]) ->
     sd.run_lttng("destroy", "s")
 
 
+def tracefile_limits(sd: SessionDaemon, url: str, app_builder: Callable[[str], Path]) -> None:
+    """Tracefile size and count over the network: the relay opens ``chan_0_<n>``
+    files as the consumer's ADD_STREAM asked, and keeps the newest three."""
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", f"--set-url={url}")
+    sd.run_lttng(
+        "enable-channel",
+        "--userspace",
+        "--subbuf-size=4096",
+        "--num-subbuf=64",
+        "--tracefile-size=8192",
+        "--tracefile-count=3",
+        "chan",
+    )
+    sd.run_lttng("enable-event", "--userspace", "--channel=chan", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    # One CPU, one stream: which events the count limit keeps does not depend on
+    # where the scheduler put the app.
+    sd.run("taskset", "--cpu-list", "0", app, "2000")
+    sd.run_lttng("stop", "s")
+    sd.run_lttng("destroy", "s")
+
+
+def rotate_and_clear(sd: SessionDaemon, url: str, app_builder: Callable[[str], Path]) -> None:
+    """A streaming session rotated (ROTATE_STREAMS, remote trace chunks), then
+    cleared (the relay deletes what the session wrote so far), then traced again."""
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", f"--set-url={url}")
+    sd.run_lttng("enable-event", "--userspace", "lttng_ust_tracef:*")
+    sd.run_lttng("start", "s")
+    sd.run(app, "100")
+    sd.run_lttng("rotate", "s")
+    sd.run(app, "30")
+    sd.run_lttng("rotate", "s")
+    sd.run(app, "10")
+    sd.run_lttng("stop", "s")
+    sd.run_lttng("clear", "s")
+    sd.run_lttng("start", "s")
+    sd.run(app, "20")
+    sd.run_lttng("stop", "s")
+    sd.run_lttng("destroy", "s")
+
+
 def _stored(out: Path) -> Path:
     """The relay writes ``<out>/<hostname>/<session>-<date>/…``: the one host dir."""
     (host,) = [p for p in out.iterdir() if p.is_dir()]
@@ -159,7 +203,11 @@ def _stored(out: Path) -> Path:
 
 
 def observe(
-    scenario: Scenario, consumer: str | None, tmp: Path, app_builder: Callable[[str], Path]
+    scenario: Scenario,
+    consumer: str | None,
+    tmp: Path,
+    app_builder: Callable[[str], Path],
+    relayd_options: tuple[str, ...] = (),
 ) -> tuple[list[str], list[str]]:
     extra = [f"--consumerd64-path={consumer}"] if consumer else []
     out = tmp / "relay"
@@ -167,15 +215,18 @@ def observe(
     # LTTng's own regression scripts, run meanwhile by others, stop relay daemons by name.
     with (
         SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd,
-        relayd(out) as (ctrl, data),
+        relayd(out, *relayd_options) as (ctrl, data),
     ):
         scenario(sd, f"net://127.0.0.1:{ctrl}:{data}", app_builder)
-    stored = _stored(out)
-    return sorted(_listing(stored)), [_mask(line) for line in _tree(stored)]
+    # The tree from the relay's output root: its first level is the grouping (host
+    # or session name), the same machine for both consumers.
+    return sorted(_listing(_stored(out))), [_mask(line) for line in _tree(out)]
 
 
 @pytest.mark.parametrize(
-    "scenario", [per_uid, per_pid, snapshot], ids=["per-uid", "per-pid", "snapshot"]
+    "scenario",
+    [per_uid, per_pid, snapshot, tracefile_limits, rotate_and_clear],
+    ids=["per-uid", "per-pid", "snapshot", "tracefile-limits", "rotate-clear"],
 )
 def test_streaming_matches_the_c_consumer(
     scenario: Scenario, tmp_path: Path, app_builder: Callable[[str], Path]
@@ -183,5 +234,22 @@ def test_streaming_matches_the_c_consumer(
     c_listing, c_tree = observe(scenario, None, tmp_path / "c", app_builder)
     u_listing, u_tree = observe(scenario, ustref_consumerd(), tmp_path / "ustref", app_builder)
     assert c_listing, "the C consumer streamed no event"
+    assert u_tree == c_tree
+    assert u_listing == c_listing
+
+
+def test_grouping_by_session_matches_the_c_consumer(
+    tmp_path: Path, app_builder: Callable[[str], Path]
+) -> None:
+    """``lttng-relayd --group-output-by-session``: the relay stores the trace under
+    ``<session>/<hostname>/…`` from the paths the consumer's ADD_STREAM and trace
+    chunk commands give it (the relayd-grouping script's layout)."""
+    grouped = ("--group-output-by-session",)
+    c_listing, c_tree = observe(per_uid, None, tmp_path / "c", app_builder, grouped)
+    u_listing, u_tree = observe(
+        per_uid, ustref_consumerd(), tmp_path / "ustref", app_builder, grouped
+    )
+    assert c_listing, "the C consumer streamed no event"
+    assert c_tree[0] == "s/", c_tree  # by session, not by host
     assert u_tree == c_tree
     assert u_listing == c_listing
