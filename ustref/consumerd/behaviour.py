@@ -39,6 +39,7 @@ UST_CONSUMER = "src/common/ust-consumer/ust-consumer.c"
 CONSUMER = "src/common/consumer/consumer.c"
 CONSUMER_STREAM = "src/common/consumer/consumer-stream.c"
 CONSUMER_TIMER = "src/common/consumer/consumer-timer.c"
+SESSIOND_COMM = "src/common/sessiond-comm/sessiond-comm.c"
 
 
 class Peer(str, enum.Enum):
@@ -398,12 +399,16 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "`net_index`; a control socket for an unknown index allocates the pair",
             "send status SUCCESS (ready for the fd), poll, receive one fd",
             "wrap it as the pair's control or data `lttcomm_relayd_sock` with the negotiated "
-            "major/minor; the control socket records `relayd_session_id`",
+            "major/minor (`lttcomm_populate_sock_from_open_socket`, sessiond-comm.c:486–549: "
+            "`getpeername`, then an AF_INET or AF_INET6 socket object around the fd; ustref "
+            "asks the shell for the peer's address family, the `PeerFamily` request); the "
+            "control socket records `relayd_session_id`",
             "send the final status; `add_relayd` publishes the pair",
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1427, 1442),
             Source("consumer_add_relayd_socket", CONSUMER, 3566, 3724),
+            Source("lttcomm_populate_sock_from_open_socket", SESSIOND_COMM, 486, 549),
         ),
         case_line={Abi.V2_13_9: 1427, Abi.R97535EFAA: 1418},
         state=(
@@ -430,6 +435,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Precondition(
                 "the fd arrives (`lttcomm_recv_fds_unix_sock`)",
                 "`ERROR_RECV_FD` on the error socket and as the final status",
+            ),
+            Precondition(
+                "`getpeername` on the fd succeeds (`lttcomm_populate_sock_from_open_socket`, "
+                "sessiond-comm.c:500–507)",
+                "final status FATAL (`consumer_add_relayd_socket`, consumer.c:3676–3678): a "
+                "descriptor that is not a socket (found by `ustref fuzz consumerd --target "
+                "both`, seed 5: `/dev/null`) or an unconnected socket; the fd is closed, a new "
+                "pair is not kept",
+            ),
+            Precondition(
+                "the peer's address family is AF_INET or AF_INET6 (sessiond-comm.c:516–529)",
+                "`abort()` (sessiond-comm.c:528): SIGABRT (reproducers crash-4ab31acc7a91 and "
+                "crash-98ded0f6edc3, AF_UNIX sockets); ustref answers the final status FATAL, "
+                "as for a failed `getpeername`, closes the fd and stays up",
+                aborts=True,
             ),
         ),
         codes=(
@@ -460,11 +480,15 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
-                "final status: bad `type` or socket creation failed",
+                "final status: bad `type`, socket creation failed, or the fd is not a "
+                "connected socket (`getpeername` fails); ustref also for a peer that is "
+                "neither AF_INET nor AF_INET6, where C aborts",
                 tests=(
                     "tests/consumerd/test_error_boundary.py::"
                     "test_a_relayd_socket_failure_after_the_fd_answers_fatal",
                     on_error_test("LTTNG_CONSUMER_ADD_RELAYD_SOCKET"),
+                    "tests/consumerd/test_relayd_sockets.py::"
+                    "test_a_relayd_socket_that_is_not_inet_is_refused_with_fatal",
                 ),
             ),
         ),

@@ -18,8 +18,9 @@ through :mod:`ustref.consumerd.effects`): ``Send`` (bytes + fds on a socket),
 ``Handover`` (the ust-ctl channel and streams on the command socket),
 ``WriteMonitor`` (a sample to the monitor pipe), ``SetNonBlocking`` (the monitor
 pipe), ``RemoveShmFiles`` (the ``--shm-path`` files of a deleted channel) and the
-two requests whose result a handler waits for, ``OpenStreamFds`` (the stream shm
-objects or files) and ``CreatePipe`` (a metadata stream's poll pipe), answered
+requests whose result a handler waits for, ``OpenStreamFds`` (the stream shm
+objects or files), ``CreatePipe`` (a metadata stream's poll pipe) and ``PeerFamily``
+(the address family of a received relay daemon socket's peer), answered
 through :meth:`Core.complete`.
 
 **Behind injected objects** (not actions): the ust-ctl backend

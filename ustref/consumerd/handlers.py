@@ -20,6 +20,7 @@ the command's ``on_error`` (:mod:`ustref.consumerd.behaviour`).
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Generator
 
 from ustref.consumerd import lifetime, streams
@@ -30,6 +31,7 @@ from ustref.consumerd.exchange import (
     HandlerGen,
     Need,
     OpenStreamFds,
+    PeerFamily,
     Received,
     RelaydSock,
     Release,
@@ -133,6 +135,11 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
+    refused = yield from _relayd_socket_refused(fd)
+    if refused:
+        close_fd(fd)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL)
+        return
     if pair is None:
         # C asserts that a new index starts with its control socket; ustref
         # takes either first rather than dying on a peer's order.
@@ -154,6 +161,29 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         fd,
     )
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+INET_FAMILIES = frozenset({int(socket.AF_INET), int(socket.AF_INET6)})
+"""The peer address families ``lttcomm_populate_sock_from_open_socket`` wraps."""
+
+
+def _relayd_socket_refused(fd: int) -> Generator[Wait, Received, str | None]:
+    """Why the received relay daemon socket ``fd`` cannot be a relayd socket, or
+    ``None``: ``lttcomm_populate_sock_from_open_socket`` (sessiond-comm.c) asks
+    ``getpeername`` (a request, :class:`PeerFamily`). Its failure (a descriptor that is
+    not a socket, an unconnected socket) makes ``consumer_add_relayd_socket`` answer
+    FATAL; a peer that is neither AF_INET nor AF_INET6 makes C call ``abort()``, where
+    ustref refuses the same way, FATAL, and stays up (lines in the behaviour table)."""
+    try:
+        got = yield PeerFamily(fd)
+    except OSError as exc:
+        log.error("relayd socket fd %d: getpeername: %s", fd, exc)
+        return f"getpeername: {exc}"
+    family = int.from_bytes(got.data, "little")
+    if family not in INET_FAMILIES:
+        log.error("relayd socket fd %d: peer address family %d is not INET", fd, family)
+        return f"address family {family}"
+    return None
 
 
 def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
