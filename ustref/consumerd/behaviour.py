@@ -264,6 +264,19 @@ COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
         "`end_nosignal` (ust-consumer.c:2288): the consumer carries on",
         aborts=True,
     ),
+    Precondition(
+        "each fixed-size `char` array of the command (`ask_channel.pathname`, `.name`, "
+        "`.root_shm_path`, `.shm_path`, `snapshot_channel.pathname`, "
+        "`create_trace_chunk.override_name`) holds a NUL — nothing checks it",
+        "the array is read as a C string that runs to its end (and on into the next fields "
+        "until a zero byte, which ustref does not model): `consumer_allocate_channel` keeps "
+        "the first `size − 1` bytes (`strncpy` and a forced NUL, consumer.c:1078–1091), "
+        "`is_valid_chunk_name` refuses such an override name (trace-chunk.c:678–681), "
+        "`relayd_add_stream` a path that does not fit its message (relayd.c:532–540). "
+        "ustref reads an unterminated array whole (`ustref.consumerd.decode`; found by "
+        "`ustref fuzz consumerd --target both`, seeds 3 and 7, when the strict grammar "
+        "refused the message and nothing was answered)",
+    ),
 )
 
 # --- cross-socket traffic building blocks -------------------------------------------------
@@ -599,7 +612,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         "metadata channel, its streams.",
         actions=(
             "`consumer_allocate_channel` (consumer.c:1003): key, session, chunk, path, "
-            "output, tracefile limits, monitor, live timer",
+            "output, tracefile limits, monitor, live timer; `pathname`, `name`, "
+            "`root_shm_path` and `shm_path` copied with `strncpy` and a forced NUL "
+            "(consumer.c:1078–1091): at most `size − 1` bytes each",
             "translate `type`: PER_CPU → data channel (refcount 1), METADATA → metadata",
             "`ask_channel` → `create_ust_channel` (`lttng_ust_ctl_create_channel`; each stream's "
             "shm object from `open_ust_stream_fd`, ust-consumer.c:359–379: "
@@ -660,12 +675,18 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 tests=(
                     ""
                     "tests/consumerd/test_channels.py::test_data_channel_handover_and_monitor_timer",
+                    "tests/consumerd/test_c_strings.py::"
+                    "test_ask_channel_with_an_unterminated_string_is_answered",
                 ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
                 "not created (key 0, stream_count 0); `end_channel_error`",
-                tests=(on_error_test("LTTNG_CONSUMER_ASK_CHANNEL_CREATION"),),
+                tests=(
+                    on_error_test("LTTNG_CONSUMER_ASK_CHANNEL_CREATION"),
+                    "tests/consumerd/test_c_strings.py::"
+                    "test_ask_channel_with_an_unterminated_shm_path_fails_like_c",
+                ),
             ),
         ),
         traffic=(
@@ -1360,11 +1381,15 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
-                "the chunk, its directory or the relayd chunk could not be made",
+                "the chunk, its directory or the relayd chunk could not be made, or "
+                "`is_valid_chunk_name` refuses the override name (trace-chunk.c:670–688: "
+                "empty, as long as its array, or holding `/` or `.`)",
                 tests=(
                     "tests/consumerd/test_error_boundary.py::"
                     "test_a_chunk_failure_after_the_fd_answers_the_second_status",
                     on_error_test("LTTNG_CONSUMER_CREATE_TRACE_CHUNK"),
+                    "tests/consumerd/test_c_strings.py::"
+                    "test_an_unterminated_override_name_fails_the_chunk",
                 ),
             ),
         ),

@@ -60,6 +60,7 @@ import construct
 
 from ustref.consumerd import lifetime, streams
 from ustref.consumerd.behaviour import BEHAVIOUR
+from ustref.consumerd.decode import decode_command
 from ustref.consumerd.exchange import (
     Acquire,
     HandlerGen,
@@ -86,7 +87,6 @@ from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CLOSE_TRACE_CHUNK_REPLY,
-    CONSUMER_MSG,
     CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
@@ -104,7 +104,6 @@ from ustref.protocol.consumer import (
     LttngConsumerCommand,
 )
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
-from ustref.protocol.registry import parse
 from ustref.ring.reader import Status
 
 log = logging.getLogger("ustref.consumerd")
@@ -434,7 +433,7 @@ class Core(ConsumerState):
         """``lttng_ustconsumer_recv_cmd()``'s switch, made into a table lookup."""
         cmd_type = int.from_bytes(raw[:4], "little")
         try:
-            msg: ConsumerMsg = parse(CONSUMER_MSG[self.abi], raw)
+            msg: ConsumerMsg = decode_command(self.abi, raw)
         except RemoteProtocolError as exc:
             # The C consumer's `default:` branch: nothing is sent back.
             log.error("malformed command (cmd_type %d) ignored: %s", cmd_type, exc)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Generator
 
 from ustref.consumerd import lifetime, streams
 from ustref.consumerd import relayd as client
+from ustref.consumerd.decode import c_copy
 from ustref.consumerd.exchange import (
     Acquire,
     CreatePipe,
@@ -53,6 +54,7 @@ from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import RemoteProtocolError, UstrefError
 from ustref.ids import U64_MAX, ChannelKey, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
+from ustref.protocol.constants import LTTNG_SYMBOL_NAME_LEN, PATH_MAX
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
     CONSUMER_MSG_SIZE,
@@ -629,6 +631,12 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
                   u.session_id)  # fmt: skip
         state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
+    # consumer_allocate_channel keeps what strncpy and a forced NUL leave of each string
+    # (an array without a NUL was read whole: ustref.consumerd.decode).
+    pathname = c_copy(u.pathname, PATH_MAX)
+    name = c_copy(u.name, LTTNG_SYMBOL_NAME_LEN)
+    root_shm_path = c_copy(u.root_shm_path, PATH_MAX)
+    shm_path = c_copy(u.shm_path, PATH_MAX)
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
     attr = create.ChannelAttr(
         type=create.ChanType.METADATA if metadata else create.ChanType.PER_CPU,
@@ -643,7 +651,7 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     )
     request = OpenStreamFds(
         1 if metadata else state.backend.nr_stream_per_channel(),
-        shm_path=str(u.shm_path),
+        shm_path=shm_path,
         owner=(u.buffer_credentials.uid, u.buffer_credentials.gid),
     )
     got = yield request
@@ -660,8 +668,8 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     channel = Channel(
         key=channel_key(u),
         session_id=session_id(u),
-        pathname=str(u.pathname),
-        name=str(u.name),
+        pathname=pathname,
+        name=name,
         type=ChannelType.METADATA if metadata else ChannelType.DATA,
         tracefile_size=u.tracefile_size,
         tracefile_count=u.tracefile_count,
@@ -673,8 +681,8 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         ust=handle,
         stream_fds=stream_fds,
         trace_chunk=chunk,
-        shm_path=str(u.shm_path),
-        root_shm_path=str(u.root_shm_path),
+        shm_path=shm_path,
+        root_shm_path=root_shm_path,
         relayd_id=relayd_id(u),
     )
     kind = packet.ClientKind.METADATA if metadata else packet.ClientKind.DATA
