@@ -23,12 +23,19 @@ from ustref.consumerd.ring_backend import UstStream
 from ustref.ids import RelaydId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
+    CLOSE_TRACE_CHUNK_REPLY,
     CONSUMER_MSG,
+    CloseTraceChunkMember,
     ConsumerMsgV2139,
+    CreateTraceChunkMember,
+    Credentials,
     DestroyRelaydMember,
     KeyArgs,
     LttngConsumerCommand,
     LttngStreamType,
+    LttngTraceChunkCommandType,
+    OptionalCredentials,
+    OptionalTraceChunkCommand,
     OptionalU64,
     RelaydSockV2139,
     TraceChunkExistsMember,
@@ -374,3 +381,54 @@ def test_the_peer_family_decides(family: socket.AddressFamily, final: LttcommRet
     finally:
         driver.core.shutdown(driver.now)
         os.close(peer)
+
+
+def test_a_non_utf8_relay_chunk_path_is_answered_as_it_came() -> None:
+    """CLOSE_TRACE_CHUNK of a relay daemon's chunk answers the path the relay sent; a
+    path that is not UTF-8 goes back to the session daemon byte for byte (it used to
+    be re-encoded: replaced, or a ``UnicodeEncodeError`` past the error boundary)."""
+    driver = Driver(observe=False)
+    control, peer1 = os.pipe()
+    data, peer2 = os.pipe()
+    relay = RelaydSock(3)
+    try:
+        _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control)
+        _add(driver, LttngStreamType.LTTNG_STREAM_DATA, data)
+        create = CreateTraceChunkMember(
+            relayd_id=OptionalU64(is_set=1, value=3),
+            override_name="",
+            session_id=7,
+            chunk_id=5,
+            creation_timestamp=1_700_000_000,
+            credentials=OptionalCredentials(is_set=0, value=Credentials(uid=0, gid=0)),
+        )
+        sent = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, create))
+        assert [a for a in sent if isinstance(a, Send) and a.sock == relay]
+        driver.core.receive(
+            relay, GENERIC_REPLY.build(RelaydGenericReply(ret_code=LTTNG_OK)), [], 0
+        )
+        assert driver.statuses(driver.actions()) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
+        close = CloseTraceChunkMember(
+            relayd_id=OptionalU64(is_set=1, value=3),
+            session_id=7,
+            chunk_id=5,
+            close_timestamp=1_700_000_100,
+            close_command=OptionalTraceChunkCommand(
+                is_set=0,
+                value=LttngTraceChunkCommandType.LTTNG_TRACE_CHUNK_COMMAND_TYPE_MOVE_TO_COMPLETED,
+            ),
+        )
+        sent = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, close))
+        assert [a for a in sent if isinstance(a, Send) and a.sock == relay]
+        path = b"host/s\xff/archives/x\0"
+        head = LTTNG_OK.to_bytes(4, "big") + len(path).to_bytes(4, "big")
+        driver.core.receive(relay, head + path, [], 0)
+        (reply,) = [a for a in driver.actions() if isinstance(a, Send) and a.sock is Sock.COMMAND]
+        answer = CLOSE_TRACE_CHUNK_REPLY.parse(reply.data)
+        assert answer.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+        assert answer.path == path
+        assert not driver.core.closed
+    finally:
+        driver.core.shutdown(driver.now)
+        for fd in (peer1, peer2):
+            os.close(fd)

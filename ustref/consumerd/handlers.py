@@ -93,6 +93,7 @@ from ustref.protocol.consumer import (
     relayd_index,
     session_id,
 )
+from ustref.protocol.fields import c_bytes
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 from ustref.ring import create, packet
@@ -540,7 +541,7 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         except UstrefError as exc:
             log.error("close trace chunk: %s", exc)
             code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
-    encoded = path.encode() + b"\0"
+    encoded = c_bytes(path) + b"\0"
     reply = ConsumerCloseTraceChunkReply(ret_code=code, path_length=len(encoded), path=encoded)
     state.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
 
