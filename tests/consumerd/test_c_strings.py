@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.consumerd.drive import Driver
+from tests.consumerd.test_channels import _ask as ask
 from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.decode import c_copy, decode_command
@@ -27,12 +28,10 @@ from ustref.protocol.consumer import (
     CONSUMER_MSG,
     NO_RELAYD,
     STATUS_CHANNEL,
-    AskChannelMember,
     ConsumerMsgV2139,
     CreateTraceChunkMember,
     Credentials,
     LttngConsumerCommand,
-    LttngEventOutput,
     OptionalCredentials,
     OptionalU64,
     SnapshotChannelMember,
@@ -41,7 +40,6 @@ from ustref.protocol.fields import CharArray, unwrap
 from ustref.protocol.layout import walk
 from ustref.protocol.lttng_error import LttcommReturnCode
 from ustref.protocol.registry import parse
-from ustref.protocol.ust_abi import LttngUstAbiChanType
 
 ABI = Abi.V2_13_9
 SESSION = 5
@@ -53,36 +51,8 @@ def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
 
 
 def _ask() -> bytes:
-    member = AskChannelMember(
-        subbuf_size=4096,
-        num_subbuf=4,
-        overwrite=0,
-        switch_timer_interval=0,
-        read_timer_interval=0,
-        live_timer_interval=0,
-        is_live=0,
-        monitor_timer_interval=0,
-        output=LttngEventOutput.LTTNG_EVENT_MMAP,
-        type=LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_PER_CPU,
-        session_id=SESSION,
-        pathname="uid/0/64-bit",
-        name="channel0",
-        buffer_credentials=Credentials(uid=os.getuid(), gid=os.getgid()),
-        relayd_id=NO_RELAYD,
-        key=1,
-        chunk_id=OptionalU64(is_set=0, value=0),
-        uuid=bytes(range(16)),
-        chan_id=0,
-        tracefile_size=0,
-        tracefile_count=0,
-        session_id_per_pid=0,
-        monitor=1,
-        ust_app_uid=0,
-        blocking_timeout=0,
-        root_shm_path="",
-        shm_path="",
-    )
-    return _msg(Cmd.LTTNG_CONSUMER_ASK_CHANNEL_CREATION, member)
+    """A monitored data channel (key 1, ``channel0`` under ``uid/0/64-bit``), no chunk."""
+    return ask(1, metadata=False, chunk=False)
 
 
 def _create_chunk(override_name: str = "") -> bytes:
