@@ -14,11 +14,20 @@ reply the table does not allow after its command fails the test.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Sequence
 
 from ustref.consumerd import effects
 from ustref.consumerd.core import Core
-from ustref.consumerd.exchange import Action, CreatePipe, Handover, OpenStreamFds, Send, Sock
+from ustref.consumerd.exchange import (
+    Action,
+    Handover,
+    PeerFamily,
+    Received,
+    Request,
+    Send,
+    Sock,
+)
 from ustref.protocol.conversation import Conversation, Role, Socket
 from ustref.protocol.conversation.steps import Direction
 
@@ -28,8 +37,19 @@ _SOCKET = {Sock.COMMAND: Socket.COMMAND, Sock.METADATA: Socket.METADATA}
 class Driver:
     """A fake shell: ``now`` is the test's clock; see the module docstring."""
 
-    def __init__(self, core: Core | None = None, *, now: int = 0, observe: bool = True) -> None:
+    def __init__(
+        self,
+        core: Core | None = None,
+        *,
+        now: int = 0,
+        observe: bool = True,
+        relay_family: int | None = socket.AF_INET,
+    ) -> None:
         self.core = core if core is not None else Core()
+        self.relay_family = relay_family
+        """How a :class:`PeerFamily` request is answered: this family for every fd (the
+        tests' relay daemons are pipes or socketpairs standing for TCP connections), or,
+        when ``None``, by the shell (``getpeername`` on the real fd)."""
         self.now = now
         self.conversation = Conversation(self.core.abi, our_role=Role.OBSERVER) if observe else None
         self.pending: list[Action] = []
@@ -64,7 +84,11 @@ class Driver:
         out: list[Action] = []
         while actions := self.core.take_actions():
             for action in actions:
-                if isinstance(action, (OpenStreamFds, CreatePipe)):
+                if isinstance(action, PeerFamily) and self.relay_family is not None:
+                    answer = Received(data=self.relay_family.to_bytes(2, "little"))
+                    self.core.complete(action, answer, self.now)
+                    continue
+                if isinstance(action, Request):
                     self.core.complete(action, effects.answer(action), self.now)
                     continue
                 out.append(action)

@@ -42,7 +42,7 @@ def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
     return CONSUMER_MSG[Abi.V2_13_9].build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
 
 
-def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
+def _ask(key: int, *, metadata: bool, monitor_us: int = 0, chunk: bool = True) -> bytes:
     member = AskChannelMember(
         subbuf_size=4096,
         num_subbuf=2 if metadata else 4,
@@ -64,7 +64,7 @@ def _ask(key: int, *, metadata: bool, monitor_us: int = 0) -> bytes:
         buffer_credentials=Credentials(uid=os.getuid(), gid=os.getgid()),
         relayd_id=NO_RELAYD,
         key=key,
-        chunk_id=OptionalU64(is_set=1, value=0),
+        chunk_id=OptionalU64(is_set=int(chunk), value=0),
         uuid=bytes(range(16)),
         chan_id=0xFFFFFFFF if metadata else 0,
         tracefile_size=0,

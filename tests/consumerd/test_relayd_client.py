@@ -25,9 +25,11 @@ from ustref.consumerd.relay_stream import RelayOutput
 from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
 from ustref.protocol.consumer import LttngTraceChunkCommandType
+from ustref.protocol.fields import c_text
 from ustref.protocol.relayd import (
     ADD_STREAM_2_11,
     CLOSE_TRACE_CHUNK,
+    CREATE_TRACE_CHUNK,
     GENERIC_REPLY,
     HDR,
     INDEX,
@@ -182,7 +184,17 @@ def test_relay_eof_fails_what_waits_on_it() -> None:
     assert R0 not in core.relayd_slots()
 
 
-def test_close_trace_chunk_returns_the_relay_path() -> None:
+@pytest.mark.parametrize(
+    ("path", "returned"),
+    [
+        (b"host/s-1/archives/x\0", "host/s-1/archives/x"),
+        # Not UTF-8: the bytes come back as they came (c_text), not replaced.
+        (b"host/\xff\0", c_text(b"host/\xff")),
+        # A C string ends at its first NUL.
+        (b"host/a\0junk\0", "host/a"),
+    ],
+)
+def test_close_trace_chunk_returns_the_relay_path(path: bytes, returned: str) -> None:
     core = _core()
     paths: list[str] = []
 
@@ -203,11 +215,10 @@ def test_close_trace_chunk_returns_the_relay_path() -> None:
     assert cmd is LttcommRelaydCommand.RELAYD_CLOSE_TRACE_CHUNK
     msg = CLOSE_TRACE_CHUNK.parse(payload)
     assert (msg.chunk_id, msg.close_command.is_set) == (1, 1)
-    path = b"host/s-1/archives/x\0"
     core.receive(R0, (10).to_bytes(4, "big") + len(path).to_bytes(4, "big"), [], 0)
     assert paths == []
     core.receive(R0, path, [], 0)
-    assert paths == ["host/s-1/archives/x"]
+    assert paths == [returned]
 
 
 def test_rotate_streams_positions() -> None:
@@ -323,3 +334,83 @@ def test_a_beacon_is_an_index_with_only_a_stream_id_and_an_end_time() -> None:
     index = INDEX.parse(payload)
     assert (index.relay_stream_id, index.net_seq_num) == (4, U64_MAX)  # -1ULL: no packet
     assert (index.timestamp_end, index.stream_id, index.packet_size) == (123456, 2, 0)
+
+
+def _add_stream_exchange(
+    core: Core, channel_name: str, pathname: str
+) -> tuple[list[int], list[Exception]]:
+    """Run ``add_stream`` on R0 (protocol 2.13); the handles it returned, the errors it raised."""
+    handles: list[int] = []
+    errors: list[Exception] = []
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(R0)
+        try:
+            handles.append(
+                (
+                    yield from client.add_stream(
+                        core,
+                        client.Relayd(R0, 2, 13),
+                        channel_name=channel_name,
+                        domain_name="ust",
+                        pathname=pathname,
+                        tracefile_size=0,
+                        tracefile_count=0,
+                        chunk_id=3,
+                    )
+                )
+            )
+        except client.RelaydError as exc:
+            errors.append(exc)
+
+    core.run_exchange(gen(), "test")
+    return handles, errors
+
+
+def test_add_stream_sends_non_utf8_names_as_they_came() -> None:
+    """A channel name or path that was not UTF-8 on the wire (held with surrogates,
+    ``c_text``) goes to the relay daemon as the same bytes; it used to raise
+    ``UnicodeEncodeError``, which no error boundary catches."""
+    core = _core()
+    _add_stream_exchange(core, c_text(b"ch\xff_0"), c_text(b"uid/\xfe"))
+    (raw,) = _sent(core, R0)
+    msg = ADD_STREAM_2_11.parse(_split(raw)[1])
+    assert msg.names == b"ch\xff_0\0ust/uid/\xfe\0"
+    assert (msg.channel_name_len, msg.pathname_len) == (6, 10)
+
+
+@pytest.mark.parametrize(("length", "fits"), [(4091, True), (4092, False)])
+def test_add_stream_refuses_a_path_longer_than_the_relay_message(length: int, fits: bool) -> None:
+    """``relayd_add_stream`` formats ``<domain>/<pathname>`` into
+    ``char pathname[RELAYD_COMM_LTTNG_PATH_MAX]`` and refuses what does not fit
+    (relayd.c:532–540): nothing is sent, the caller gets the error."""
+    core = _core()
+    handles, errors = _add_stream_exchange(core, "chan_0", "p" * length)
+    sent = _sent(core, R0)
+    if fits:
+        assert len(sent) == 1 and not errors
+        assert ADD_STREAM_2_11.parse(_split(sent[0])[1]).pathname_len == 4 + length + 1
+    else:
+        assert sent == [] and handles == []
+        assert len(errors) == 1 and "exceeds" in str(errors[0])
+
+
+def test_create_trace_chunk_sends_a_non_utf8_override_name_as_it_came() -> None:
+    core = _core()
+
+    def gen() -> Generator[Wait, Received, None]:
+        yield Acquire(R0)
+        yield from client.create_trace_chunk(
+            core,
+            client.Relayd(R0, 2, 13),
+            chunk_id=4,
+            creation_timestamp=1_700_000_000,
+            override_name=c_text(b"n\xff"),
+        )
+
+    core.run_exchange(gen(), "test")
+    (raw,) = _sent(core, R0)
+    cmd, payload = _split(raw)
+    assert cmd is LttcommRelaydCommand.RELAYD_CREATE_TRACE_CHUNK
+    msg = CREATE_TRACE_CHUNK.parse(payload)
+    assert (msg.override_name_length, msg.override_name) == (3, b"n\xff\0")

@@ -8,6 +8,7 @@ consumer does (status, fd, status), long before anything is streamed over them.
 from __future__ import annotations
 
 import os
+import socket
 from typing import cast
 
 import pytest
@@ -22,12 +23,19 @@ from ustref.consumerd.ring_backend import UstStream
 from ustref.ids import RelaydId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
+    CLOSE_TRACE_CHUNK_REPLY,
     CONSUMER_MSG,
+    CloseTraceChunkMember,
     ConsumerMsgV2139,
+    CreateTraceChunkMember,
+    Credentials,
     DestroyRelaydMember,
     KeyArgs,
     LttngConsumerCommand,
     LttngStreamType,
+    LttngTraceChunkCommandType,
+    OptionalCredentials,
+    OptionalTraceChunkCommand,
     OptionalU64,
     RelaydSockV2139,
     TraceChunkExistsMember,
@@ -256,5 +264,171 @@ def test_setup_metadata_answers_relayd_fail_when_streams_sent_fails() -> None:
             LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL
         ]
     finally:
+        for fd in (peer1, peer2):
+            os.close(fd)
+
+
+def _tcp_pair() -> tuple[socket.socket, socket.socket]:
+    """A connected loopback TCP connection (client, server): a relay daemon socket."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    return client, server
+
+
+@pytest.mark.parametrize("kind", ["dev-null", "unix-peer-open", "unix-peer-closed", "unconnected"])
+def test_a_relayd_socket_that_is_not_inet_is_refused_with_fatal(kind: str) -> None:
+    """``lttcomm_populate_sock_from_open_socket`` (sessiond-comm.c:486–549): a descriptor
+    whose ``getpeername`` fails (not a socket, not connected) gets the final status FATAL
+    (consumer.c:3676–3678); a peer that is neither AF_INET nor AF_INET6 makes C
+    ``abort()`` (sessiond-comm.c:528), where ustref answers FATAL the same way. The fd is
+    closed, no relayd pair is made, and the next command is served. The shell answers the
+    :class:`PeerFamily` request on the real fd (``relay_family=None``)."""
+    driver = Driver(relay_family=None)
+    keep: list[socket.socket] = []
+    if kind == "dev-null":
+        fd = os.open(os.devnull, os.O_RDONLY)
+    elif kind == "unconnected":
+        fd = socket.socket(socket.AF_INET, socket.SOCK_STREAM).detach()
+    else:
+        left, right = socket.socketpair()
+        fd = left.detach()
+        if kind == "unix-peer-open":
+            keep.append(right)
+        else:
+            right.close()
+    try:
+        assert _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, fd) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+        ]
+        assert not driver.core.registry.relayds
+        assert RelaydSock(3) not in driver.core.relayd_slots()
+        assert not _is_open(fd)
+        destroy = _msg(
+            LttngConsumerCommand.LTTNG_CONSUMER_DESTROY_RELAYD, DestroyRelaydMember(net_seq_idx=3)
+        )
+        assert driver.statuses(driver.command(destroy)) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL
+        ]
+    finally:
+        for sock in keep:
+            sock.close()
+
+
+def test_a_data_socket_that_is_not_inet_leaves_the_pair_as_it_was() -> None:
+    """A refused data socket (C's error path: only the fd is closed) keeps the pair its
+    control socket made, still without a data socket."""
+    driver = Driver(relay_family=None)
+    client, server = _tcp_pair()
+    fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        control = client.detach()
+        assert _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+        ]
+        assert _add(driver, LttngStreamType.LTTNG_STREAM_DATA, fd) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
+        ]
+        pair = driver.core.registry.relayds[RelaydId(3)]
+        assert (pair.control_fd, pair.data_fd) == (control, None)
+        assert not _is_open(fd)
+    finally:
+        driver.core.shutdown(driver.now)
+        server.close()
+
+
+def test_a_connected_tcp_relayd_socket_is_kept() -> None:
+    """A connected TCP socket, the kind the session daemon hands over, is accepted as
+    before: ``getpeername`` gives AF_INET."""
+    driver = Driver(relay_family=None)
+    client, server = _tcp_pair()
+    try:
+        fd = client.detach()
+        assert _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, fd) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+        ]
+        assert driver.core.registry.relayds[RelaydId(3)].control_fd == fd
+    finally:
+        driver.core.shutdown(driver.now)
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("family", "final"),
+    [
+        (socket.AF_INET6, LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS),
+        (socket.AF_UNIX, LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL),
+        (socket.AF_NETLINK, LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL),
+    ],
+)
+def test_the_peer_family_decides(family: socket.AddressFamily, final: LttcommReturnCode) -> None:
+    """The handler's side of :class:`PeerFamily`, the family answered by the test: only
+    AF_INET and AF_INET6 make a relayd socket (sessiond-comm.c:516–529)."""
+    driver = Driver(relay_family=family)
+    control, peer = os.pipe()
+    try:
+        assert _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control) == [
+            LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS,
+            final,
+        ]
+        assert bool(driver.core.registry.relayds) is (
+            final == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+        )
+    finally:
+        driver.core.shutdown(driver.now)
+        os.close(peer)
+
+
+def test_a_non_utf8_relay_chunk_path_is_answered_as_it_came() -> None:
+    """CLOSE_TRACE_CHUNK of a relay daemon's chunk answers the path the relay sent; a
+    path that is not UTF-8 goes back to the session daemon byte for byte (it used to
+    be re-encoded: replaced, or a ``UnicodeEncodeError`` past the error boundary)."""
+    driver = Driver(observe=False)
+    control, peer1 = os.pipe()
+    data, peer2 = os.pipe()
+    relay = RelaydSock(3)
+    try:
+        _add(driver, LttngStreamType.LTTNG_STREAM_CONTROL, control)
+        _add(driver, LttngStreamType.LTTNG_STREAM_DATA, data)
+        create = CreateTraceChunkMember(
+            relayd_id=OptionalU64(is_set=1, value=3),
+            override_name="",
+            session_id=7,
+            chunk_id=5,
+            creation_timestamp=1_700_000_000,
+            credentials=OptionalCredentials(is_set=0, value=Credentials(uid=0, gid=0)),
+        )
+        sent = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, create))
+        assert [a for a in sent if isinstance(a, Send) and a.sock == relay]
+        driver.core.receive(
+            relay, GENERIC_REPLY.build(RelaydGenericReply(ret_code=LTTNG_OK)), [], 0
+        )
+        assert driver.statuses(driver.actions()) == [LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS]
+        close = CloseTraceChunkMember(
+            relayd_id=OptionalU64(is_set=1, value=3),
+            session_id=7,
+            chunk_id=5,
+            close_timestamp=1_700_000_100,
+            close_command=OptionalTraceChunkCommand(
+                is_set=0,
+                value=LttngTraceChunkCommandType.LTTNG_TRACE_CHUNK_COMMAND_TYPE_MOVE_TO_COMPLETED,
+            ),
+        )
+        sent = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, close))
+        assert [a for a in sent if isinstance(a, Send) and a.sock == relay]
+        path = b"host/s\xff/archives/x\0"
+        head = LTTNG_OK.to_bytes(4, "big") + len(path).to_bytes(4, "big")
+        driver.core.receive(relay, head + path, [], 0)
+        (reply,) = [a for a in driver.actions() if isinstance(a, Send) and a.sock is Sock.COMMAND]
+        answer = CLOSE_TRACE_CHUNK_REPLY.parse(reply.data)
+        assert answer.ret_code == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
+        assert answer.path == path
+        assert not driver.core.closed
+    finally:
+        driver.core.shutdown(driver.now)
         for fd in (peer1, peer2):
             os.close(fd)

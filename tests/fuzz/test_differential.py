@@ -57,6 +57,7 @@ from ustref.protocol.consumer import (
     PushMetadataMember,
     SnapshotChannelMember,
 )
+from ustref.protocol.layout import walk
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 
 Cmd = LttngConsumerCommand
@@ -291,3 +292,45 @@ def test_a_short_differential_run_finds_no_real_divergence(tmp_path: Path) -> No
     assert doc["sequences"] >= 2 and doc["commands"] > 0
     assert doc["verdicts"]["divergence"] == 0, doc["divergences"]
     assert status == 0
+
+
+def _unterminated(action: Action, field: str, fill: bytes) -> Action:
+    """``action`` (one command) with its char array ``field`` filled: no NUL left."""
+    (array,) = [f for f in walk(CONSUMER_MSG[ABI].grammar) if f.name == field]
+    body = (fill * array.size)[: array.size]
+    data = action.data[: array.offset] + body + action.data[array.offset + array.size :]
+    return dataclasses.replace(action, data=data, note=f"{action.note}, {field} without NUL")
+
+
+@pytest.mark.lttng
+@pytest.mark.parametrize(
+    "actions",
+    [
+        pytest.param(
+            [_unterminated(ask_data_channel(monitor=True), "u.ask_channel.name", b"n")],
+            id="ask-channel-name-without-nul",
+        ),
+        pytest.param(
+            [_unterminated(ask_data_channel(monitor=True), "u.ask_channel.pathname", b"p")],
+            id="ask-channel-pathname-without-nul",
+        ),
+        pytest.param(
+            [
+                Action("send", data=relayd_control(0), note="ADD_RELAYD_SOCKET control"),
+                Action("send", data=b"\0", fds=("devnull",), note="/dev/null as the socket"),
+            ],
+            id="add-relayd-socket-dev-null",
+        ),
+    ],
+)
+def test_the_two_open_divergences_are_now_the_same(actions: list[Action], tmp_path: Path) -> None:
+    """The two real divergences spec/fuzzing.md left open (seeds 3, 5 and 7), each as
+    the shortest sequence: ASK_CHANNEL_CREATION whose ``name`` or ``pathname`` has no
+    NUL (C answered, ustref was silent) and ADD_RELAYD_SOCKET with ``/dev/null`` (C
+    answers FATAL, ustref answered SUCCESS). Against the real C consumer both are now
+    answered the same."""
+    c, u, verdict = run_both(
+        find_consumerd(), ustref_consumerd(), ABI, actions, tmp_path, timeout=3.0
+    )
+    assert normalise(c)["command"], "C answered nothing: the sequence tests nothing"
+    assert verdict.kind == "same", (verdict, describe(c, actions), describe(u, actions))

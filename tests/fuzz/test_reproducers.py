@@ -35,6 +35,17 @@ def test_every_abort_read_from_the_sources_has_its_file() -> None:
         assert saved["outcome"]["kind"] == "crash"
 
 
+@pytest.mark.parametrize("finding", CRASHES, ids=lambda p: p.stem)
+def test_no_crash_reproducer_is_answered_success(finding: Path) -> None:
+    """Where the C consumer dies, ustref refuses: the recorded answer to the last action
+    (checked live by the ``lttng`` test below) is never SUCCESS. The two
+    ADD_RELAYD_SOCKET reproducers with an AF_UNIX socket (C's ``abort()``) answer FATAL."""
+    record = json.loads(finding.read_text())["ustref"]
+    assert not record["answer"].startswith("LTTCOMM_CONSUMERD_SUCCESS"), record
+    if finding.stem in ("crash-4ab31acc7a91", "crash-98ded0f6edc3"):
+        assert record["answer"] == "LTTCOMM_CONSUMERD_FATAL"
+
+
 def test_a_survival_record_reads_the_last_answer() -> None:
     from ustref.fuzz.session import Heard
 

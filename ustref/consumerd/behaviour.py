@@ -39,6 +39,7 @@ UST_CONSUMER = "src/common/ust-consumer/ust-consumer.c"
 CONSUMER = "src/common/consumer/consumer.c"
 CONSUMER_STREAM = "src/common/consumer/consumer-stream.c"
 CONSUMER_TIMER = "src/common/consumer/consumer-timer.c"
+SESSIOND_COMM = "src/common/sessiond-comm/sessiond-comm.c"
 
 
 class Peer(str, enum.Enum):
@@ -273,6 +274,19 @@ COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
         "`end_nosignal` (ust-consumer.c:2288): the consumer carries on",
         aborts=True,
     ),
+    Precondition(
+        "each fixed-size `char` array of the command (`ask_channel.pathname`, `.name`, "
+        "`.root_shm_path`, `.shm_path`, `snapshot_channel.pathname`, "
+        "`create_trace_chunk.override_name`) holds a NUL — nothing checks it",
+        "the array is read as a C string that runs to its end (and on into the next fields "
+        "until a zero byte, which ustref does not model): `consumer_allocate_channel` keeps "
+        "the first `size − 1` bytes (`strncpy` and a forced NUL, consumer.c:1078–1091), "
+        "`is_valid_chunk_name` refuses such an override name (trace-chunk.c:678–681), "
+        "`relayd_add_stream` a path that does not fit its message (relayd.c:532–540). "
+        "ustref reads an unterminated array whole (`ustref.consumerd.decode`; found by "
+        "`ustref fuzz consumerd --target both`, seeds 3 and 7, when the strict grammar "
+        "refused the message and nothing was answered)",
+    ),
 )
 
 # --- cross-socket traffic building blocks -------------------------------------------------
@@ -408,12 +422,16 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "`net_index`; a control socket for an unknown index allocates the pair",
             "send status SUCCESS (ready for the fd), poll, receive one fd",
             "wrap it as the pair's control or data `lttcomm_relayd_sock` with the negotiated "
-            "major/minor; the control socket records `relayd_session_id`",
+            "major/minor (`lttcomm_populate_sock_from_open_socket`, sessiond-comm.c:486–549: "
+            "`getpeername`, then an AF_INET or AF_INET6 socket object around the fd; ustref "
+            "asks the shell for the peer's address family, the `PeerFamily` request); the "
+            "control socket records `relayd_session_id`",
             "send the final status; `add_relayd` publishes the pair",
         ),
         sources=(
             Source("lttng_ustconsumer_recv_cmd", UST_CONSUMER, 1427, 1442),
             Source("consumer_add_relayd_socket", CONSUMER, 3566, 3724),
+            Source("lttcomm_populate_sock_from_open_socket", SESSIOND_COMM, 486, 549),
         ),
         case_line={Abi.V2_13_9: 1427, Abi.R97535EFAA: 1418},
         state=(
@@ -440,6 +458,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Precondition(
                 "the fd arrives (`lttcomm_recv_fds_unix_sock`)",
                 "`ERROR_RECV_FD` on the error socket and as the final status",
+            ),
+            Precondition(
+                "`getpeername` on the fd succeeds (`lttcomm_populate_sock_from_open_socket`, "
+                "sessiond-comm.c:500–507)",
+                "final status FATAL (`consumer_add_relayd_socket`, consumer.c:3676–3678): a "
+                "descriptor that is not a socket (found by `ustref fuzz consumerd --target "
+                "both`, seed 5: `/dev/null`) or an unconnected socket; the fd is closed, a new "
+                "pair is not kept",
+            ),
+            Precondition(
+                "the peer's address family is AF_INET or AF_INET6 (sessiond-comm.c:516–529)",
+                "`abort()` (sessiond-comm.c:528): SIGABRT (reproducers crash-4ab31acc7a91 and "
+                "crash-98ded0f6edc3, AF_UNIX sockets); ustref answers the final status FATAL, "
+                "as for a failed `getpeername`, closes the fd and stays up",
+                aborts=True,
             ),
         ),
         codes=(
@@ -470,11 +503,15 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,
-                "final status: bad `type` or socket creation failed",
+                "final status: bad `type`, socket creation failed, or the fd is not a "
+                "connected socket (`getpeername` fails); ustref also for a peer that is "
+                "neither AF_INET nor AF_INET6, where C aborts",
                 tests=(
                     "tests/consumerd/test_error_boundary.py::"
                     "test_a_relayd_socket_failure_after_the_fd_answers_fatal",
                     on_error_test("LTTNG_CONSUMER_ADD_RELAYD_SOCKET"),
+                    "tests/consumerd/test_relayd_sockets.py::"
+                    "test_a_relayd_socket_that_is_not_inet_is_refused_with_fatal",
                 ),
             ),
         ),
@@ -585,7 +622,9 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         "metadata channel, its streams.",
         actions=(
             "`consumer_allocate_channel` (consumer.c:1003): key, session, chunk, path, "
-            "output, tracefile limits, monitor, live timer",
+            "output, tracefile limits, monitor, live timer; `pathname`, `name`, "
+            "`root_shm_path` and `shm_path` copied with `strncpy` and a forced NUL "
+            "(consumer.c:1078–1091): at most `size − 1` bytes each",
             "translate `type`: PER_CPU → data channel (refcount 1), METADATA → metadata",
             "`ask_channel` → `create_ust_channel` (`lttng_ust_ctl_create_channel`; each stream's "
             "shm object from `open_ust_stream_fd`, ust-consumer.c:359–379: "
@@ -646,12 +685,18 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 tests=(
                     ""
                     "tests/consumerd/test_channels.py::test_data_channel_handover_and_monitor_timer",
+                    "tests/consumerd/test_c_strings.py::"
+                    "test_ask_channel_with_an_unterminated_string_is_answered",
                 ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CHANNEL_FAIL,
                 "not created (key 0, stream_count 0); `end_channel_error`",
-                tests=(on_error_test("LTTNG_CONSUMER_ASK_CHANNEL_CREATION"),),
+                tests=(
+                    on_error_test("LTTNG_CONSUMER_ASK_CHANNEL_CREATION"),
+                    "tests/consumerd/test_c_strings.py::"
+                    "test_ask_channel_with_an_unterminated_shm_path_fails_like_c",
+                ),
             ),
         ),
         traffic=(
@@ -1346,11 +1391,15 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED,
-                "the chunk, its directory or the relayd chunk could not be made",
+                "the chunk, its directory or the relayd chunk could not be made, or "
+                "`is_valid_chunk_name` refuses the override name (trace-chunk.c:670–688: "
+                "empty, as long as its array, or holding `/` or `.`)",
                 tests=(
                     "tests/consumerd/test_error_boundary.py::"
                     "test_a_chunk_failure_after_the_fd_answers_the_second_status",
                     on_error_test("LTTNG_CONSUMER_CREATE_TRACE_CHUNK"),
+                    "tests/consumerd/test_c_strings.py::"
+                    "test_an_unterminated_override_name_fails_the_chunk",
                 ),
             ),
         ),

@@ -21,8 +21,9 @@ through :mod:`ustref.consumerd.effects`): ``Send`` (bytes + fds on a socket),
 ``Handover`` (the ust-ctl channel and streams on the command socket),
 ``WriteMonitor`` (a sample to the monitor pipe), ``SetNonBlocking`` (the monitor
 pipe), ``RemoveShmFiles`` (the ``--shm-path`` files of a deleted channel) and the
-two requests whose result a handler waits for, ``OpenStreamFds`` (the stream shm
-objects or files) and ``CreatePipe`` (a metadata stream's poll pipe), answered
+requests whose result a handler waits for, ``OpenStreamFds`` (the stream shm
+objects or files), ``CreatePipe`` (a metadata stream's poll pipe) and ``PeerFamily``
+(the address family of a received relay daemon socket's peer), answered
 through :meth:`Core.complete`.
 
 **Behind injected objects** (not actions): the ust-ctl backend
@@ -65,6 +66,7 @@ import construct
 from ustref.consumerd import lifetime, streams
 from ustref.consumerd import relayd as client
 from ustref.consumerd.behaviour import BEHAVIOUR
+from ustref.consumerd.decode import decode_command
 from ustref.consumerd.exchange import (
     Acquire,
     HandlerGen,
@@ -92,7 +94,6 @@ from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
     CLOSE_TRACE_CHUNK_REPLY,
-    CONSUMER_MSG,
     CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
@@ -110,7 +111,6 @@ from ustref.protocol.consumer import (
     LttngConsumerCommand,
 )
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
-from ustref.protocol.registry import parse
 from ustref.ring.reader import Status
 from ustref.ring.timers import PeriodicTimer
 
@@ -507,7 +507,7 @@ class Core(ConsumerState):
         """``lttng_ustconsumer_recv_cmd()``'s switch, made into a table lookup."""
         cmd_type = int.from_bytes(raw[:4], "little")
         try:
-            msg: ConsumerMsg = parse(CONSUMER_MSG[self.abi], raw)
+            msg: ConsumerMsg = decode_command(self.abi, raw)
         except RemoteProtocolError as exc:
             # The C consumer's `default:` branch: nothing is sent back.
             log.error("malformed command (cmd_type %d) ignored: %s", cmd_type, exc)

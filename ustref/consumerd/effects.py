@@ -30,6 +30,7 @@ from ustref.consumerd.exchange import (
     Action,
     CreatePipe,
     OpenStreamFds,
+    PeerFamily,
     Received,
     RemoveShmFiles,
     Request,
@@ -81,6 +82,8 @@ def perform(action: Action) -> Received | None:
         except UstrefError as exc:
             raise OSError(str(exc)) from exc
         return Received(fds=tuple(fds))
+    if isinstance(action, PeerFamily):
+        return Received(data=peer_family(action.fd).to_bytes(2, "little"))
     raise LocalProtocolError(f"{type(action).__name__} is the shell's to perform")
 
 
@@ -171,6 +174,20 @@ def _undo(fds: list[int], shm_path: str) -> None:
         if shm_path:
             with contextlib.suppress(OSError):
                 os.unlink(stream_shm_path(shm_path, cpu))
+
+
+def peer_family(fd: int) -> int:
+    """The address family of the peer of socket ``fd``: what ``getpeername`` leaves in
+    ``ss_family`` (``lttcomm_populate_sock_from_open_socket``, sessiond-comm.c; for a
+    connected socket it is the socket's own domain, ``SO_DOMAIN``). The ``OSError`` of a
+    descriptor that is not a socket (ENOTSOCK) or of an unconnected socket (ENOTCONN)
+    propagates. ``fd`` stays open and unchanged."""
+    sock = socket.socket(fileno=fd)  # reads SO_DOMAIN: ENOTSOCK for a non-socket
+    try:
+        sock.getpeername()
+        return int(sock.family)
+    finally:
+        sock.detach()
 
 
 # -- relay daemon sockets: writes that never block -------------------------------------

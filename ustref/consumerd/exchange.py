@@ -5,9 +5,10 @@
   the shell (:mod:`ustref.consumerd.loop`, through :mod:`ustref.consumerd.effects`)
   performs them, in order.
 * **Requests** (:data:`Request`): actions whose result a handler needs (the fds of
-  new shm objects, a pipe). A handler *yields* one; the shell performs it and
-  answers :meth:`ustref.consumerd.core.Core.complete` with a :class:`Received`
-  carrying the new fds (or the ``OSError`` it met, thrown into the handler).
+  new shm objects, a pipe, the address family of a received socket's peer). A handler
+  *yields* one; the shell performs it and answers
+  :meth:`ustref.consumerd.core.Core.complete` with a :class:`Received` carrying the
+  new fds or the bytes asked for (or the ``OSError`` it met, thrown into the handler).
 * **Waits** (:class:`Need`, :class:`Acquire`, :class:`Release`): a handler
   generator yields them to wait for bytes/fds on a socket it holds, to take the
   exchange slot of another socket (the metadata socket, later a relay daemon's
@@ -155,7 +156,18 @@ class CreatePipe:
     (``create_ust_streams``). Answered with (read, write) fds."""
 
 
-Request = OpenStreamFds | CreatePipe
+@dataclass(frozen=True, eq=False)
+class PeerFamily:
+    """``getpeername(fd)`` on a received relay daemon socket
+    (``lttcomm_populate_sock_from_open_socket``, sessiond-comm.c): the address family
+    of its peer. Answered with ``ss_family`` in ``data`` (2 bytes, little-endian), or
+    the ``OSError`` ``getpeername`` met (a descriptor that is not a socket: ENOTSOCK;
+    a socket that is not connected: ENOTCONN)."""
+
+    fd: int
+
+
+Request = OpenStreamFds | CreatePipe | PeerFamily
 Action = Send | SendRelaydData | Handover | WriteMonitor | SetNonBlocking | RemoveShmFiles | Request
 
 

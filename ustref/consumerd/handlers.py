@@ -20,16 +20,19 @@ the command's ``on_error`` (:mod:`ustref.consumerd.behaviour`).
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Generator
 
 from ustref.consumerd import lifetime, streams
 from ustref.consumerd import relayd as client
+from ustref.consumerd.decode import c_copy
 from ustref.consumerd.exchange import (
     Acquire,
     CreatePipe,
     HandlerGen,
     Need,
     OpenStreamFds,
+    PeerFamily,
     Received,
     RelaydSock,
     Release,
@@ -51,6 +54,7 @@ from ustref.consumerd.state import ConsumerState, Handler
 from ustref.errors import RemoteProtocolError, UstrefError
 from ustref.ids import U64_MAX, ChannelKey, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
+from ustref.protocol.constants import LTTNG_SYMBOL_NAME_LEN, PATH_MAX
 from ustref.protocol.consumer import (
     CLOSE_TRACE_CHUNK_REPLY,
     CONSUMER_MSG_SIZE,
@@ -89,6 +93,7 @@ from ustref.protocol.consumer import (
     relayd_index,
     session_id,
 )
+from ustref.protocol.fields import c_bytes
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 from ustref.ring import create, packet
@@ -133,6 +138,11 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
     (fd,) = got.fds
+    refused = yield from _relayd_socket_refused(fd)
+    if refused:
+        close_fd(fd)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL)
+        return
     if pair is None:
         # C asserts that a new index starts with its control socket; ustref
         # takes either first rather than dying on a peer's order.
@@ -154,6 +164,29 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         fd,
     )
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+INET_FAMILIES = frozenset({int(socket.AF_INET), int(socket.AF_INET6)})
+"""The peer address families ``lttcomm_populate_sock_from_open_socket`` wraps."""
+
+
+def _relayd_socket_refused(fd: int) -> Generator[Wait, Received, str | None]:
+    """Why the received relay daemon socket ``fd`` cannot be a relayd socket, or
+    ``None``: ``lttcomm_populate_sock_from_open_socket`` (sessiond-comm.c) asks
+    ``getpeername`` (a request, :class:`PeerFamily`). Its failure (a descriptor that is
+    not a socket, an unconnected socket) makes ``consumer_add_relayd_socket`` answer
+    FATAL; a peer that is neither AF_INET nor AF_INET6 makes C call ``abort()``, where
+    ustref refuses the same way, FATAL, and stays up (lines in the behaviour table)."""
+    try:
+        got = yield PeerFamily(fd)
+    except OSError as exc:
+        log.error("relayd socket fd %d: getpeername: %s", fd, exc)
+        return f"getpeername: {exc}"
+    family = int.from_bytes(got.data, "little")
+    if family not in INET_FAMILIES:
+        log.error("relayd socket fd %d: peer address family %d is not INET", fd, family)
+        return f"address family {family}"
+    return None
 
 
 def destroy_relayd(state: ConsumerState, msg: ConsumerMsg) -> None:
@@ -508,7 +541,7 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         except UstrefError as exc:
             log.error("close trace chunk: %s", exc)
             code = LttcommReturnCode.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED
-    encoded = path.encode() + b"\0"
+    encoded = c_bytes(path) + b"\0"
     reply = ConsumerCloseTraceChunkReply(ret_code=code, path_length=len(encoded), path=encoded)
     state.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
 
@@ -599,6 +632,12 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
                   u.session_id)  # fmt: skip
         state.send(STATUS_CHANNEL.build(_channel_fail()))
         return
+    # consumer_allocate_channel keeps what strncpy and a forced NUL leave of each string
+    # (an array without a NUL was read whole: ustref.consumerd.decode).
+    pathname = c_copy(u.pathname, PATH_MAX)
+    name = c_copy(u.name, LTTNG_SYMBOL_NAME_LEN)
+    root_shm_path = c_copy(u.root_shm_path, PATH_MAX)
+    shm_path = c_copy(u.shm_path, PATH_MAX)
     metadata = u.type == LttngUstAbiChanType.LTTNG_UST_ABI_CHAN_METADATA
     attr = create.ChannelAttr(
         type=create.ChanType.METADATA if metadata else create.ChanType.PER_CPU,
@@ -613,7 +652,7 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     )
     request = OpenStreamFds(
         1 if metadata else state.backend.nr_stream_per_channel(),
-        shm_path=str(u.shm_path),
+        shm_path=shm_path,
         owner=(u.buffer_credentials.uid, u.buffer_credentials.gid),
     )
     got = yield request
@@ -630,8 +669,8 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     channel = Channel(
         key=channel_key(u),
         session_id=session_id(u),
-        pathname=str(u.pathname),
-        name=str(u.name),
+        pathname=pathname,
+        name=name,
         type=ChannelType.METADATA if metadata else ChannelType.DATA,
         tracefile_size=u.tracefile_size,
         tracefile_count=u.tracefile_count,
@@ -643,8 +682,8 @@ def ask_channel_creation(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         ust=handle,
         stream_fds=stream_fds,
         trace_chunk=chunk,
-        shm_path=str(u.shm_path),
-        root_shm_path=str(u.root_shm_path),
+        shm_path=shm_path,
+        root_shm_path=root_shm_path,
         relayd_id=relayd_id(u),
         is_live=bool(u.is_live),
     )

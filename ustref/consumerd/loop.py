@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from ustref.consumerd import effects, testpoint
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import (
-    CreatePipe,
     Handover,
-    OpenStreamFds,
     RelaydSock,
+    Request,
     Send,
     SendRelaydData,
     Sock,
@@ -471,7 +470,7 @@ class Shell:
         request can make a handler go on and queue more)."""
         while actions := self.core.take_actions():
             for action in actions:
-                if isinstance(action, (OpenStreamFds, CreatePipe)):
+                if isinstance(action, Request):
                     self.core.complete(action, effects.answer(action), self.now)
                     continue
                 try:

@@ -31,6 +31,7 @@ from ustref.consumerd.exchange import Need, Peer, Received, RelaydSock, Wait
 from ustref.errors import UstrefError
 from ustref.output.index import PacketIndex
 from ustref.protocol.consumer import LttngTraceChunkCommandType
+from ustref.protocol.fields import c_bytes, c_text
 from ustref.protocol.lttng_error import LttngErrorCode
 from ustref.protocol.relayd import (
     ADD_STREAM_2_2,
@@ -48,6 +49,7 @@ from ustref.protocol.relayd import (
     INDEX,
     METADATA_PAYLOAD,
     QUIESCENT_CONTROL,
+    RELAYD_COMM_LTTNG_PATH_MAX,
     RESET_METADATA,
     ROTATE_STREAMS,
     STATUS_STREAM,
@@ -171,9 +173,14 @@ def add_stream(
         )
     else:
         separator = "/" if pathname else ""
-        names = channel_name.encode() + b"\0" + f"{domain_name}{separator}{pathname}".encode()
-        names += b"\0"
-        name_len = len(channel_name.encode()) + 1
+        # Names keep the bytes they came with, UTF-8 or not (c_bytes).
+        path = c_bytes(f"{domain_name}{separator}{pathname}")
+        if len(path) >= RELAYD_COMM_LTTNG_PATH_MAX:
+            # snprintf into pathname[RELAYD_COMM_LTTNG_PATH_MAX] would truncate: C refuses.
+            raise RelaydError(f"add stream: path of {len(path)} bytes exceeds the maximum")
+        name = c_bytes(channel_name)
+        names = name + b"\0" + path + b"\0"
+        name_len = len(name) + 1
         payload = ADD_STREAM_2_11.build(
             RelaydAddStream211(
                 channel_name_len=name_len,
@@ -362,7 +369,7 @@ def create_trace_chunk(
     name is sent only when overridden."""
     if not relayd.supports_chunks:
         return
-    name = override_name.encode() + b"\0" if override_name else b""
+    name = c_bytes(override_name) + b"\0" if override_name else b""
     payload = CREATE_TRACE_CHUNK.build(
         RelaydCreateTraceChunk(
             chunk_id=chunk_id,
@@ -408,7 +415,8 @@ def close_trace_chunk(
     if reply.path[-1:] != b"\0":
         raise RelaydError("relayd close trace chunk: path not NUL-terminated")
     _ok(code, "close trace chunk")
-    return bytes(reply.path[:-1]).decode(errors="replace")
+    # A C string: up to its first NUL, the bytes kept as they came (c_text).
+    return c_text(bytes(reply.path).split(b"\0", 1)[0])
 
 
 def trace_chunk_exists(

@@ -44,6 +44,7 @@ from typing import Any
 
 from ustref.fuzz.differential import SETTLE
 from ustref.fuzz.launch import Consumerd
+from ustref.fuzz.replay import load
 from ustref.fuzz.session import REPRODUCER_FORMAT, Action, Heard, Outcome, Session
 from ustref.ids import U64_MAX
 from ustref.protocol.abi import Abi
@@ -366,3 +367,14 @@ def against(
         session.release()
         daemon.stop()
     return Survival(outcome, heard, alive, next_reply)
+
+
+def record_ustref(path: Path, binary: str | Sequence[str], work: Path) -> dict[str, Any]:
+    """Replay the reproducer file ``path`` against the consumer ``binary`` (ustref-consumerd)
+    with :func:`against` and write what it did as the file's ``ustref`` record (the one
+    ``tests/fuzz/test_reproducers.py`` compares); returns the record."""
+    doc, _abi, actions = load(path)
+    doc["ustref"] = against(binary, actions, work).record(len(actions))
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    record: dict[str, Any] = doc["ustref"]
+    return record

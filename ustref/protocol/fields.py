@@ -59,6 +59,18 @@ _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"
 
 
+def c_bytes(text: str) -> bytes:
+    """The bytes of a C string held as text: UTF-8, with the bytes that were not UTF-8
+    on the wire (kept as surrogates by :func:`c_text`) given back as they came."""
+    return text.encode(_ENCODING, _ERRORS)
+
+
+def c_text(raw: bytes) -> str:
+    """Text of the bytes of a C string (no NUL in ``raw``): UTF-8, any other byte kept
+    as a surrogate (``surrogateescape``), so :func:`c_bytes` gives ``raw`` back."""
+    return raw.decode(_ENCODING, _ERRORS)
+
+
 class FieldError(cs.ConstructError):
     """A strictness check failed inside a parse or build; ``offset`` is absolute."""
 
@@ -112,7 +124,7 @@ class CStr(str):
         rest = raw[nul + 1 :]
         # count() is a C loop; rstrip() of kilobytes of zeros is slow.
         tail = b"" if rest.count(0) == len(rest) else rest.rstrip(b"\0")
-        return cls(raw[:nul].decode(_ENCODING, _ERRORS), tail)
+        return cls(c_text(raw[:nul]), tail)
 
     def encode_field(self, length: int) -> bytes | None:
         """The field's bytes, zero-filled to ``length``; ``None`` if it does not fit."""
@@ -121,7 +133,7 @@ class CStr(str):
 
 def encode_c_string(text: str, tail: bytes, length: int) -> bytes | None:
     """``text`` + NUL + ``tail``, zero-filled to ``length``; ``None`` if too long."""
-    body = text.encode(_ENCODING, _ERRORS)
+    body = c_bytes(text)
     if b"\0" in body:
         return None
     raw = body + b"\0" + tail

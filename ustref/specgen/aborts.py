@@ -43,14 +43,6 @@ OTHER_PATHS: tuple[tuple[str, str, str], ...] = (
         "`ERROR_RECV_CMD` on the error socket; the request fails (the caller goes on)",
     ),
     (
-        "command socket: ADD_RELAYD_SOCKET whose fd is not an AF_INET/AF_INET6 socket",
-        "`lttcomm_populate_sock_from_open_socket` (sessiond-comm.c:486–528, called at "
-        "consumer.c:3650) meets another address family, e.g. an AF_UNIX socket",
-        "`abort()` (sessiond-comm.c:528): SIGABRT (reproducers crash-4ab31acc7a91, an "
-        "AF_UNIX socket whose peer is closed, and crash-98ded0f6edc3, a connected one). "
-        "ustref-consumerd does not look at the address family: it keeps the socket",
-    ),
-    (
         "command socket: CREATE_TRACE_CHUNK of a local chunk without credentials",
         "`credentials.is_set` = 0 with a directory fd: `lttng_consumer_create_trace_chunk` "
         "passes NULL credentials to `lttng_trace_chunk_set_credentials` (consumer.c:4794)",

@@ -179,6 +179,7 @@ CITED_FILES: dict[str, str] = {
     "unix.c": "src/common/unix.c",
     "sessiond-comm.c": "src/common/sessiond-comm/sessiond-comm.c",
     "trace-chunk.c": "src/common/trace-chunk.c",
+    "relayd.c": "src/common/relayd/relayd.c",
     "directory-handle.c": "src/common/compat/directory-handle.c",
     "shm.c": "src/common/shm.c",
     "defaults.h": "src/common/defaults.h",
