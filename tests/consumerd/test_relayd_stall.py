@@ -203,3 +203,21 @@ def test_a_relay_that_never_answers_stops_only_its_streams(relay: Relay) -> None
     core.receive(RelaydSock(NET), ok, [], 0)  # one answered: one fewer queued
     assert core.consumes(relay.streamed)
     assert not core._queue_stalled
+
+
+def test_a_full_relay_queue_holds_back_no_metadata_and_no_closing_stream(relay: Relay) -> None:
+    """The queue limit stops data consumption only: a metadata stream of the same relay
+    is still consumed (PUSH_METADATA's metadata reached the relay before CLOSE_METADATA
+    closed it: an empty relay metadata file was clear/test_ust's "overwrite files"
+    failure), and a hung-up data stream is read to its end."""
+    core = relay.core
+    output = relay.streamed.output
+    assert isinstance(output, RelayOutput)
+    for _ in range(RELAY_QUEUE_LIMIT + 1):
+        output.write_subbuffers([_subbuf(b"event", 64)], [PACKET_INDEX])
+    core.take_actions()
+    assert not core.consumes(relay.streamed)
+    assert core.consumes(relay.streamed, closing=True)
+    metadata = _stream(3, output)
+    metadata.channel.type = ChannelType.METADATA
+    assert core.consumes(metadata)

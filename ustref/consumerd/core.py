@@ -339,14 +339,18 @@ class Core(ConsumerState):
             self.drain(stream)
         self._settle()
 
-    def consumes(self, stream: Stream) -> bool:
-        """:meth:`ConsumerState.consumes`, and not a stream whose relay daemon has
+    def consumes(self, stream: Stream, *, closing: bool = False) -> bool:
+        """:meth:`ConsumerState.consumes`, and not a data stream whose relay daemon has
         :data:`RELAY_QUEUE_LIMIT` exchanges queued on its control socket: a relay that
-        reads packets but does not answer stops its streams' consumption, as C's data
-        thread stops waiting for the reply of the first (``relayd_send_index``) — the
-        consumer's memory does not grow without bound."""
-        if not super().consumes(stream):
+        reads packets but does not answer stops its data streams' consumption, as C's
+        data thread stops waiting for the reply of the first (``relayd_send_index``) —
+        the consumer's memory does not grow without bound. Metadata is never held back
+        (C's metadata thread is not the data thread, and a packet's metadata must reach
+        the relay before the stream closes), nor is a ``closing`` stream's last data."""
+        if not super().consumes(stream, closing=closing):
             return False
+        if closing or stream.channel.type is ChannelType.METADATA:
+            return True
         net = stream_relayd(stream)
         if net is not None and self._queue_full(net):
             if net not in self._queue_stalled:
@@ -782,10 +786,10 @@ class Core(ConsumerState):
 
     # -- live: metadata synchronisation before each index -----------------------------
 
-    def drain(self, stream: Stream, *, even_paused: bool = False) -> None:
+    def drain(self, stream: Stream, *, even_paused: bool = False, closing: bool = False) -> None:
         """:meth:`ConsumerState.drain`; then, for a data stream sent to a relay daemon,
         one exchange per packet taken (:meth:`_relay_packet`), queued in order."""
-        super().drain(stream, even_paused=even_paused)
+        super().drain(stream, even_paused=even_paused, closing=closing)
         if not stream.relay_packets:
             return
         pending, stream.relay_packets = stream.relay_packets, []

@@ -100,7 +100,7 @@ def stream_hangup(state: ConsumerState, stream: Stream) -> None:
         streams.on_hangup(stream)
     except UstrefError as exc:
         log.error("stream %s: hang-up flush: %s", stream.name, exc)
-    state.drain(stream)
+    state.drain(stream, closing=True)
     close_stream(stream)
     release_channel(state, stream.channel)
 

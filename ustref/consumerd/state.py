@@ -88,24 +88,26 @@ class ConsumerState:
 
     # -- the data and metadata threads -------------------------------------------------
 
-    def consumes(self, stream: Stream) -> bool:
+    def consumes(self, stream: Stream, *, closing: bool = False) -> bool:
         """Whether the data or metadata thread would touch ``stream`` now. Streams of
         a channel without ``monitor`` (a session with no output, read only by
         SNAPSHOT_CHANNEL) never enter those threads (``send_stream_to_thread`` is
         skipped in GET_CHANNEL's case of ``lttng_ustconsumer_recv_cmd``); a data stream is left
         alone while data consumption is paused (the metadata thread is never paused), and a
-        stream sent to a relay daemon whose sockets hold a backlog while they do."""
+        stream sent to a relay daemon whose sockets hold a backlog while they do — unless
+        the stream is ``closing`` (hung up): C's thread then reads it to its end,
+        blocking on the relay if it must, so nothing is lost (the bytes queue)."""
         if not stream.channel.monitor:
             return False
-        if self.stalled_relayds and stream_relayd(stream) in self.stalled_relayds:
+        if not closing and self.stalled_relayds and stream_relayd(stream) in self.stalled_relayds:
             return False
         return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
 
-    def drain(self, stream: Stream, *, even_paused: bool = False) -> None:
+    def drain(self, stream: Stream, *, even_paused: bool = False, closing: bool = False) -> None:
         """Consume what ``stream`` has ready, unless data consumption is paused
         (:meth:`consumes`) and ``even_paused`` is not set. A failure is the stream's
         (logged), as in the data thread."""
-        if not even_paused and not self.consumes(stream):
+        if not even_paused and not self.consumes(stream, closing=closing):
             return
         try:
             streams.drain(stream)
