@@ -14,7 +14,10 @@ health-consumerd.c) — where a real session daemon's consumer lives — and a
 fuzzed command may name arbitrary paths (``pathname``, ``shm_path``). So the
 consumer runs in a private mount namespace (``unshare -m``): a fresh tmpfs on
 ``/run/lttng``, ``/dev/shm`` and ``/tmp``, the work directory bind-mounted
-writable, and everything else read-only. It is a direct child of this process
+writable, and everything else read-only. What the consumer needs to start and that
+lives under ``/tmp`` (a checkout or virtualenv there: the interpreter, the console
+script, the ``ustref`` package) is bound back over the fresh ``/tmp``
+(:func:`kept_under_tmp`). It is a direct child of this process
 (``unshare`` and ``sh`` exec into it) and is killed by its pid only.
 """
 
@@ -42,11 +45,21 @@ __all__ = ["ADDRESS_SPACE_LIMIT", "Consumerd", "LaunchError", "command_words", "
 ADDRESS_SPACE_LIMIT = 2 << 30
 
 _SANDBOX = """set -e
+IFS='
+'
 mount -t tmpfs -o size=64m tmpfs /run/lttng
 mkdir -p /run/lttng/ustconsumerd64 /run/lttng/.work
 mount --bind "$USTREF_WORK" /run/lttng/.work
+i=0
+for keep in $USTREF_KEEP; do
+  mkdir -p "/run/lttng/.keep$i"; mount --bind "$keep" "/run/lttng/.keep$i"; i=$((i + 1))
+done
 mount -t tmpfs -o size=256m tmpfs /dev/shm
 mount -t tmpfs -o size=64m tmpfs /tmp
+i=0
+for keep in $USTREF_KEEP; do
+  mkdir -p "$keep"; mount --bind "/run/lttng/.keep$i" "$keep"; i=$((i + 1))
+done
 mkdir -p "$USTREF_WORK"
 mount --bind /run/lttng/.work "$USTREF_WORK"
 mount -o remount,bind,ro /
@@ -64,6 +77,26 @@ def ustref_consumerd() -> list[str]:
     Python, else this Python running the package."""
     script = Path(sys.executable).parent / "ustref-consumerd"
     return [str(script)] if script.exists() else [sys.executable, "-m", "ustref.consumerd"]
+
+
+def kept_under_tmp(words: Sequence[str]) -> list[str]:
+    """The top directories under ``/tmp`` that hold what starting the consumer needs:
+    its program (``words[0]``), this interpreter's prefixes and the ``ustref``
+    package (an editable install reads its sources there). The sandbox's fresh
+    ``/tmp`` would hide them."""
+    import ustref
+
+    needed = [Path(words[0]), Path(sys.prefix), Path(sys.base_prefix)]
+    needed.append(Path(ustref.__file__).parent)
+    tops: list[str] = []
+    for path in needed:
+        for candidate in {path.absolute(), path.resolve()}:
+            parts = candidate.parts
+            if len(parts) > 2 and parts[:2] == ("/", "tmp"):
+                top = str(Path(*parts[:3]))
+                if top not in tops:
+                    tops.append(top)
+    return tops
 
 
 def _limits() -> None:
@@ -94,9 +127,11 @@ class Consumerd:
         args = ConsumerdArgv(cmd_sock=str(self.work / "command"), err_sock=str(self.work / "error"))
         with contextlib.suppress(FileNotFoundError):
             Path(args.cmd_sock).unlink()
+        words = command_words(self.binary)
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "USTREF_WORK": str(self.work),
+            "USTREF_KEEP": "\n".join(kept_under_tmp(words)),
             "LTTNG_HOME": str(self.work),
             "HOME": str(self.work),
         }
@@ -105,7 +140,7 @@ class Consumerd:
         listener = listen(args.err_sock, 1)
         try:
             self.child = Child.spawn(
-                [*sandbox, *command_words(self.binary), *args.words()[1:]],
+                [*sandbox, *words, *args.words()[1:]],
                 env=env,
                 log=self.log_path,
                 setup=_limits,
