@@ -24,25 +24,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.consumerd.test_side_by_side import _listing, _mask, _tree, ustref_consumerd
+from tests.consumerd.test_side_by_side import (
+    _listing,
+    _mask,
+    _tree,
+    enable_tracefile_limited_channel,
+    ustref_consumerd,
+)
 from tests.guard import skip_or_fail
 from ustref.lttng import SessionDaemon
+from ustref.lttng.loopback import free_tcp_ports
 from ustref.transport.launcher import which
 
 pytestmark = pytest.mark.lttng
 
 Scenario = Callable[[SessionDaemon, str, Callable[[str], Path]], None]
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _accepts(port: int) -> bool:
@@ -74,7 +70,7 @@ def relayd_process(out: Path, *options: str) -> Iterator[Relayd]:
     binary = which("lttng-relayd")
     if binary is None:
         skip_or_fail("lttng-relayd is not installed")
-    ctrl, data, live = _free_ports(3)
+    ctrl, data, live = free_tcp_ports(3)
     out.mkdir(parents=True, exist_ok=True)
     log = (out.parent / "relayd.log").open("w")
     proc = subprocess.Popen(
@@ -158,16 +154,7 @@ def tracefile_limits(sd: SessionDaemon, url: str, app_builder: Callable[[str], P
     files as the consumer's ADD_STREAM asked, and keeps the newest three."""
     app = app_builder("tracef_app")
     sd.run_lttng("create", "s", f"--set-url={url}")
-    sd.run_lttng(
-        "enable-channel",
-        "--userspace",
-        "--subbuf-size=4096",
-        "--num-subbuf=64",
-        "--tracefile-size=8192",
-        "--tracefile-count=3",
-        "chan",
-    )
-    sd.run_lttng("enable-event", "--userspace", "--channel=chan", "lttng_ust_tracef:*")
+    enable_tracefile_limited_channel(sd)
     sd.run_lttng("start", "s")
     # One CPU, one stream: which events the count limit keeps does not depend on
     # where the scheduler put the app.

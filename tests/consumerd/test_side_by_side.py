@@ -164,9 +164,9 @@ def two_sessions(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path
     return client
 
 
-def tracefile_limits(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
-    app = app_builder("tracef_app")
-    sd.run_lttng("create", "s", f"--output={out}")
+def enable_tracefile_limited_channel(sd: SessionDaemon) -> None:
+    """Channel ``chan`` of session ``s``: 4 KiB sub-buffers, files of 8 KiB, the
+    newest three kept, with the tracef events."""
     sd.run_lttng(
         "enable-channel",
         "--userspace",
@@ -177,6 +177,12 @@ def tracefile_limits(sd: SessionDaemon, out: Path, app_builder: Callable[[str], 
         "chan",
     )
     sd.run_lttng("enable-event", "--userspace", "--channel=chan", "lttng_ust_tracef:*")
+
+
+def tracefile_limits(sd: SessionDaemon, out: Path, app_builder: Callable[[str], Path]) -> list[str]:
+    app = app_builder("tracef_app")
+    sd.run_lttng("create", "s", f"--output={out}")
+    enable_tracefile_limited_channel(sd)
     return _trace_and_list(sd, "taskset", "--cpu-list", "0", app, "2000")
 
 
