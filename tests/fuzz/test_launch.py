@@ -14,7 +14,7 @@ from ustref.fuzz.launch import kept_under_tmp
 def test_nothing_is_kept_for_a_consumer_outside_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "prefix", "/usr")
     monkeypatch.setattr(sys, "base_prefix", "/usr")
-    monkeypatch.setattr(ustref, "__file__", "/opt/ustref/ustref/__init__.py")
+    monkeypatch.setattr(ustref, "__file__", "/usr/lib/python3/dist-packages/ustref/__init__.py")
     assert kept_under_tmp(["/usr/lib/lttng-consumerd"]) == []
 
 
