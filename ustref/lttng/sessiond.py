@@ -456,6 +456,21 @@ class SessionDaemon:
             self._cleanup_workdir()
             self._release_lock()
 
+    def kill(self, timeout: float = 30.0) -> list[ProcessInfo]:
+        """SIGKILL the session daemon, as a machine's OOM killer would, and wait up to
+        ``timeout`` seconds for the consumer daemons it leaves behind to exit on their
+        own (their command socket hangs up); return those still running.
+
+        The daemon is reaped and the lock kept until :meth:`stop`, which then kills
+        what is left, by pid."""
+        if self._proc is None:
+            raise LttngError("the session daemon is not started")
+        self._remember_children()
+        kids = list(self._children_seen.values())
+        self._proc.send_signal(signal.SIGKILL)
+        self._proc.wait()
+        return _wait_gone(kids, timeout)
+
     def _acquire_lock(self) -> None:
         if self.lock_path is None:
             return

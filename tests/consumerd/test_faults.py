@@ -1,0 +1,160 @@
+"""Faults of real machines, the C lttng-consumerd and ustref-consumerd side by side
+under the real lttng-sessiond 2.13.9 (issue 22, item 3):
+
+- the session daemon is SIGKILLed (an OOM kill, a crash) while buffers hold events: the
+  consumer writes what it can read, closes its files and exits; the trace reads with
+  babeltrace2 and holds at least what the C consumer keeps;
+- the output file system of one session fills up (a small tmpfs): the daemon stays up,
+  reports the failure without a traceback, and a session writing to another file
+  system loses nothing; the ``lttng`` commands that follow answer as with C.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.consumerd.test_relayd_faults import CONSUMERS, _alive, _run
+from tests.consumerd.test_side_by_side import _listing, _mask, ustref_consumerd
+from ustref.lttng import SessionDaemon
+from ustref.lttng.sessiond import LttngError
+
+pytestmark = pytest.mark.lttng
+
+EVENT = "lttng_ust_tracef:*"
+
+
+@pytest.fixture(scope="module")
+def tracef_app(app_builder: Callable[[str], Path]) -> Path:
+    return app_builder("tracef_app")
+
+
+def _events(trace: Path) -> int:
+    """Events babeltrace2 reads in ``trace`` (it must read it: no error)."""
+    return len(_listing(trace))
+
+
+# ------------------------------------------------------------------ session daemon
+
+
+KILLED_EVENTS = 2000
+"""Few enough to sit in the consumer's buffers, in sub-buffers nothing has switched."""
+
+
+@dataclass(frozen=True)
+class Orphaned:
+    consumers_exited: bool
+    events: int
+
+
+def kill_sessiond(consumer: str | None, tmp: Path, app: Path) -> Orphaned:
+    """A per-UID session traced by one application, which ends; then the session
+    daemon is killed (SIGKILL) with the events still in the buffers."""
+    extra = [f"--consumerd64-path={consumer}"] if consumer else []
+    trace = tmp / "trace"
+    with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd:
+        sd.run_lttng("create", "s", f"--output={trace}")
+        sd.run_lttng("enable-event", "--userspace", "--session=s", EVENT)
+        sd.run_lttng("start", "s")
+        sd.run(app, str(KILLED_EVENTS), "0")
+        assert [info for info in sd.children() if info.comm in CONSUMERS], "no consumer"
+        left = sd.kill(timeout=60)
+    return Orphaned(not left, _events(trace))
+
+
+def test_a_killed_session_daemon(tmp_path: Path, tracef_app: Path) -> None:
+    c = kill_sessiond(None, tmp_path / "c", tracef_app)
+    u = kill_sessiond(ustref_consumerd(), tmp_path / "ustref", tracef_app)
+    assert u.consumers_exited, "ustref-consumerd outlived its session daemon"
+    assert u.events >= c.events
+    assert u.events == KILLED_EVENTS, "ustref-consumerd lost events it could read"
+
+
+# ------------------------------------------------------------------ full file system
+
+
+FULL_EVENTS = 20_000
+"""About 1.5 MB of events per session, far more than the small file system holds."""
+SMALL_FS = "256k"
+
+
+@contextmanager
+def small_tmpfs(where: Path) -> Iterator[Path]:
+    where.mkdir(parents=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={SMALL_FS}", "tmpfs", str(where)], check=True
+    )
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)
+
+
+@dataclass(frozen=True)
+class Filled:
+    commands: list[tuple[str, int, str]]
+    other_events: int
+    consumers_alive: bool
+    tracebacks: int
+    full_trace_reads: bool
+
+
+def fill_disk(consumer: str | None, tmp: Path, app: Path) -> Filled:
+    """Two per-UID sessions trace the same application: ``full`` to a small tmpfs,
+    ``other`` to the test's directory. Then ``stop``, ``list`` and ``destroy``."""
+    extra = [f"--consumerd64-path={consumer}"] if consumer else []
+    other = tmp / "other"
+    with small_tmpfs(tmp / "small") as small:
+        with SessionDaemon(
+            extra_args=[*extra, "--verbose-consumer"],
+            workdir=tmp / "sessiond",
+            lock_timeout=1800,
+        ) as sd:
+            for name, output in (("full", small / "trace"), ("other", other)):
+                sd.run_lttng("create", name, f"--output={output}")
+                sd.run_lttng("enable-event", "--userspace", f"--session={name}", EVENT)
+                sd.run_lttng("start", name)
+            consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
+            sd.run(app, str(FULL_EVENTS), "20", timeout=120)
+            results = [
+                _run(sd, *words)
+                for words in (
+                    ("stop", "full"),
+                    ("stop", "other"),
+                    ("list", "full"),
+                    ("destroy", "full"),
+                    ("destroy", "other"),
+                    ("list",),
+                )
+            ]
+            alive = all(_alive(pid) for pid in consumers)
+            log = sd.log_path.read_text(errors="replace")
+            masked = [
+                (
+                    w,
+                    rc,
+                    "\n".join(_mask(line) for line in text.replace(str(tmp), "<tmp>").splitlines()),
+                )
+                for w, rc, text in results
+            ]
+        try:
+            _events(small / "trace")
+            reads = True
+        except LttngError:
+            reads = False
+    return Filled(masked, _events(other), alive, log.count("Traceback"), reads)
+
+
+def test_a_full_file_system(tmp_path: Path, tracef_app: Path) -> None:
+    c = fill_disk(None, tmp_path / "c", tracef_app)
+    u = fill_disk(ustref_consumerd(), tmp_path / "ustref", tracef_app)
+    assert c.consumers_alive and c.other_events == FULL_EVENTS, c
+    assert u.consumers_alive, "ustref-consumerd died of a full file system"
+    assert u.tracebacks == 0
+    assert u.other_events == FULL_EVENTS, "the other session lost events"
+    assert u.commands == c.commands
