@@ -11,7 +11,10 @@ under the real lttng-sessiond 2.13.9 (issue 22, item 3):
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,3 +161,89 @@ def test_a_full_file_system(tmp_path: Path, tracef_app: Path) -> None:
     assert u.tracebacks == 0
     assert u.other_events == FULL_EVENTS, "the other session lost events"
     assert u.commands == c.commands
+
+
+# ------------------------------------------------------------------ stopped application
+
+
+STOPPED_EVENTS = 2_000_000
+"""Enough for the application to be writing (in a reserve–commit) when it is stopped."""
+PACED_EVENTS = 2000
+IDLE_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Frozen:
+    cpu_percent: float
+    """The consumer daemons' CPU over :data:`IDLE_SECONDS` while the app is stopped."""
+    paced_events: int
+    stop_other: tuple[int, str]
+    resumed: int
+    """The stopped application's exit status once continued."""
+    frozen_trace_reads: bool
+
+
+def _cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
+    """Per-PID session ``frozen``: an application writing at full speed is stopped
+    (SIGSTOP), most likely between reserving and committing an event. Then the
+    consumer's CPU is measured while nothing else happens, and another application
+    traces into session ``other``, which is stopped (its data drained) while the first
+    is still stopped. Then the first continues (SIGCONT) and ends."""
+    extra = [f"--consumerd64-path={consumer}"] if consumer else []
+    frozen, other = tmp / "frozen", tmp / "other"
+    with SessionDaemon(extra_args=extra, workdir=tmp / "sessiond", lock_timeout=1800) as sd:
+        for name, output in (("frozen", frozen), ("other", other)):
+            sd.run_lttng("create", name, f"--output={output}")
+            sd.run_lttng("enable-channel", "--userspace", f"--session={name}", "--buffers-pid",
+                         "chan")  # fmt: skip
+            sd.run_lttng("enable-event", "--userspace", f"--session={name}", "--channel=chan",
+                         EVENT)  # fmt: skip
+        sd.run_lttng("start", "frozen")
+        consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
+        writer = subprocess.Popen([str(app), str(STOPPED_EVENTS)], env=sd.env)
+        try:
+            while not list(frozen.glob("ust/pid/*/chan_*")):
+                assert writer.poll() is None, "the application ended before it was stopped"
+                time.sleep(0.01)
+            writer.send_signal(signal.SIGSTOP)
+            ticks = _cpu_ticks(consumers)
+            time.sleep(IDLE_SECONDS)  # the measurement window, not a readiness wait
+            used = (_cpu_ticks(consumers) - ticks) / os.sysconf("SC_CLK_TCK")
+            sd.run_lttng("start", "other")
+            sd.run(app, str(PACED_EVENTS), "100")
+            _, rc, text = _run(sd, "stop", "other")
+            writer.send_signal(signal.SIGCONT)
+            resumed = writer.wait(300)
+        finally:
+            if writer.poll() is None:
+                writer.send_signal(signal.SIGCONT)
+                writer.kill()
+                writer.wait()
+        for words in (("stop", "frozen"), ("destroy", "frozen"), ("destroy", "other")):
+            _run(sd, *words)
+    try:
+        _events(frozen)
+        reads = True
+    except LttngError:
+        reads = False
+    return Frozen(100 * used / IDLE_SECONDS, _events(other), (rc, _mask(text)), resumed, reads)
+
+
+def test_a_stopped_application(tmp_path: Path, tracef_app: Path) -> None:
+    c = stop_app(None, tmp_path / "c", tracef_app)
+    u = stop_app(ustref_consumerd(), tmp_path / "ustref", tracef_app)
+    print(c, u, sep="\n")
+    assert c.paced_events == PACED_EVENTS and c.resumed == 0 and c.frozen_trace_reads, c
+    assert u.cpu_percent < 10, "ustref-consumerd spins on the stopped application's buffers"
+    assert u.paced_events == PACED_EVENTS
+    assert u.stop_other == c.stop_other
+    assert u.resumed == 0 and u.frozen_trace_reads
