@@ -37,6 +37,10 @@ def tracef_app(app_builder: Callable[[str], Path]) -> Path:
     return app_builder("tracef_app")
 
 
+def _masked_text(text: str, tmp: Path) -> str:
+    return "\n".join(_mask(line) for line in text.replace(str(tmp), "<tmp>").splitlines())
+
+
 def _events(trace: Path) -> int:
     """Events babeltrace2 reads in ``trace`` (it must read it: no error)."""
     return len(_listing(trace))
@@ -137,14 +141,7 @@ def fill_disk(consumer: str | None, tmp: Path, app: Path) -> Filled:
             ]
             alive = all(_alive(pid) for pid in consumers)
             log = sd.log_path.read_text(errors="replace")
-            masked = [
-                (
-                    w,
-                    rc,
-                    "\n".join(_mask(line) for line in text.replace(str(tmp), "<tmp>").splitlines()),
-                )
-                for w, rc, text in results
-            ]
+            masked = [(w, rc, _masked_text(text, tmp)) for w, rc, text in results]
         try:
             _events(small / "trace")
             reads = True
@@ -247,3 +244,93 @@ def test_a_stopped_application(tmp_path: Path, tracef_app: Path) -> None:
     assert u.paced_events == PACED_EVENTS
     assert u.stop_other == c.stop_other
     assert u.resumed == 0 and u.frozen_trace_reads
+
+
+# ------------------------------------------------------------------ truncated buffers
+
+
+def _truncate_buffers(pid: int) -> int:
+    """Shrink to nothing every consumer shm object application ``pid`` maps (its
+    per-PID ring buffers): what a buggy or hostile application can do. Returns how many."""
+    done = 0
+    for entry in os.scandir(f"/proc/{pid}/fd"):
+        try:
+            if "shm-ust-consumer" not in os.readlink(entry.path):
+                continue
+            fd = os.open(entry.path, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            os.ftruncate(fd, 0)
+            done += 1
+        finally:
+            os.close(fd)
+    return done
+
+
+@dataclass(frozen=True)
+class Truncated:
+    truncated: int
+    commands: list[tuple[str, int, str]]
+    other_events: int
+    consumers_alive: bool
+    tracebacks: int
+
+
+def truncate_app_buffers(consumer: str | None, tmp: Path, app: Path) -> Truncated:
+    """Per-PID session ``victim``: once its application writes at full speed, the
+    application's buffers are truncated (the application then dies of SIGBUS at its
+    next write; the consumer faults when it reads them). Then a second session,
+    ``other``, traces another application; ``lttng`` commands on both follow."""
+    extra = [f"--consumerd64-path={consumer}"] if consumer else []
+    victim, other = tmp / "victim", tmp / "other"
+    with SessionDaemon(
+        extra_args=[*extra, "--verbose-consumer"], workdir=tmp / "sessiond", lock_timeout=1800
+    ) as sd:
+        sd.run_lttng("create", "victim", f"--output={victim}")
+        sd.run_lttng("enable-channel", "--userspace", "--session=victim", "--buffers-pid",
+                     "chan")  # fmt: skip
+        sd.run_lttng("enable-event", "--userspace", "--session=victim", "--channel=chan", EVENT)
+        sd.run_lttng("start", "victim")
+        consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
+        writer = subprocess.Popen([str(app), str(STOPPED_EVENTS)], env=sd.env)
+        try:
+            while not list(victim.glob("ust/pid/*/chan_*")):
+                assert writer.poll() is None, "the application ended before its buffers were cut"
+                time.sleep(0.01)
+            truncated = _truncate_buffers(writer.pid)
+            writer.wait(120)
+        finally:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+        sd.run_lttng("create", "other", f"--output={other}")
+        sd.run_lttng("enable-event", "--userspace", "--session=other", EVENT)
+        sd.run_lttng("start", "other")
+        sd.run(app, str(PACED_EVENTS), "100")
+        results = [
+            _run(sd, *words)
+            for words in (
+                ("stop", "other"),
+                ("stop", "victim"),
+                ("destroy", "victim"),
+                ("destroy", "other"),
+                ("list",),
+            )
+        ]
+        alive = all(_alive(pid) for pid in consumers)
+        log = sd.log_path.read_text(errors="replace")
+        masked = [(w, rc, _masked_text(text, tmp)) for w, rc, text in results]
+    return Truncated(truncated, masked, _events(other), alive, log.count("Traceback"))
+
+
+def test_an_application_truncates_its_buffers(tmp_path: Path, tracef_app: Path) -> None:
+    c = truncate_app_buffers(None, tmp_path / "c", tracef_app)
+    u = truncate_app_buffers(ustref_consumerd(), tmp_path / "ustref", tracef_app)
+    print(c, u, sep="\n")
+    assert c.truncated > 0 and u.truncated > 0, "nothing truncated: the test tests nothing"
+    assert c.consumers_alive and c.other_events == PACED_EVENTS, c
+    assert u.consumers_alive, "ustref-consumerd died of a truncated buffer"
+    assert u.tracebacks == 0
+    assert u.other_events == PACED_EVENTS
+    assert u.commands == c.commands
