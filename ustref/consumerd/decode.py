@@ -5,8 +5,8 @@ reads its fixed-size ``char`` arrays (``ask_channel.pathname``, ``.name``,
 ``.root_shm_path``, ``.shm_path``, ``snapshot_channel.pathname``,
 ``create_trace_chunk.override_name``) as C strings, without checking that they hold
 a NUL. The strict grammar of :mod:`ustref.protocol.consumer` refuses such a
-message (``RemoteProtocolError``), and a refused command gets no reply: a session
-daemon would wait forever where the C consumer answers. :func:`decode_command`
+message (``RemoteProtocolError``), and a refused command would get only its failure
+reply where the C consumer goes on with the strings. :func:`decode_command`
 reads it as C does instead: an array without a NUL is the whole array, as a C string
 read stops at its end (C goes on reading the next fields of the message until it
 meets a zero byte; that is not modelled). Each use then applies C's own rule:
@@ -18,8 +18,8 @@ not fit the relay's message.
 C reads an enum field as the integer it is, too. Where it never looks at the value — the
 ``value`` of an ``LTTNG_OPTIONAL_COMM`` whose ``is_set`` is 0, e.g.
 ``close_trace_chunk.close_command``, which ``lttng_ustconsumer_recv_cmd`` passes on as
-``is_set ? &close_command : NULL`` — :func:`decode_command` does not check it either: a value out of
-its enum is read as the enum's first member. Every other value out of its enum stays a
+``is_set ? &close_command : NULL`` — :func:`decode_command` does not check it either: a
+value out of its enum is read as the enum's first member. Every other value out of its enum stays a
 :class:`~ustref.errors.RemoteProtocolError`, which the core turns into the command's
 failure reply (``Core._refuse``).
 """
