@@ -287,6 +287,27 @@ COMMON_PRECONDITIONS: tuple[Precondition, ...] = (
         "`ustref fuzz consumerd --target both`, seeds 3 and 7, when the strict grammar "
         "refused the message and nothing was answered)",
     ),
+    Precondition(
+        "each enum field the command reads holds a member of its enum (`cmd_type`; "
+        "ASK_CHANNEL_CREATION's `output` and `type`; ADD_RELAYD_SOCKET's `type` and "
+        "`relayd_socket_protocol`; CLOSE_TRACE_CHUNK's `close_command` when set) — C reads "
+        "each as the integer it is",
+        "an unknown `cmd_type` falls to `default: break` (ust-consumer.c:2284) and "
+        "`end_nosignal`: no reply, and ustref answers none; an unset optional's value is "
+        "never read (CLOSE_TRACE_CHUNK passes `is_set ? &close_command : NULL`, "
+        "ust-consumer.c:2233–2235), and ustref does not check it either; any other value "
+        "out of its enum: the command's own precondition (ASK_CHANNEL_CREATION's below, "
+        "ADD_RELAYD_SOCKET's `assert` or FATAL, CLOSE_TRACE_CHUNK's `abort()` in "
+        "`lttng_trace_chunk_command_type_get_name`). ustref's strict decode refuses such a "
+        "value (`RemoteProtocolError`) and answers the command's failure reply "
+        "(`Behaviour.on_error`, before any status of its own), never silence "
+        "(`ustref.consumerd.core.Core._refuse`). For ADD_RELAYD_SOCKET with a known "
+        "`net_index`, C answers SUCCESS, takes the fd and then answers FATAL "
+        "(`consumer_add_relayd_socket`'s `default:` of its type switch, consumer.c:3670–3673, "
+        "or `lttcomm_create_sock` failing on the protocol): ustref answers FATAL at once, "
+        "and the session daemon, which sends the fd only after a SUCCESS "
+        "(`consumer_send_msg`), sends none",
+    ),
 )
 
 # --- cross-socket traffic building blocks -------------------------------------------------
@@ -410,7 +431,10 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
         preconditions=(
             Precondition(
                 "never sent by a 2.13 session daemon",
-                "assertion failure: SIGABRT (reproducer crash-42d7474beb42)",
+                "assertion failure: SIGABRT (reproducer crash-42d7474beb42); past the assert, "
+                "STOP has no case: `default: break` (ust-consumer.c:2284) and `end_nosignal` "
+                "(ust-consumer.c:2288–2294) send nothing, so C's protocol has no reply for "
+                "STOP. ustref answers nothing either and serves the next command",
                 aborts=True,
             ),
         ),
@@ -648,6 +672,7 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Source("ask_channel", UST_CONSUMER, 602, 654),
             Source("consumer_allocate_channel", CONSUMER, 1003, 1117),
             Source("end_channel_error", UST_CONSUMER, 2314, 2334),
+            Source("consumer_send_status_channel", CONSUMER, 3908, 3925),
         ),
         case_line={Abi.V2_13_9: 1503, Abi.R97535EFAA: 1487},
         state=(
@@ -660,13 +685,22 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             Precondition(
                 "`type` is LTTNG_UST_ABI_CHAN_PER_CPU or _METADATA (`assert(0)`, "
                 "ust-consumer.c:1580)",
-                "assertion failure: SIGABRT (reproducer crash-798ab06c3bc2)",
+                "assertion failure: SIGABRT (reproducer crash-798ab06c3bc2); past the assert, "
+                "`goto error_fatal` (ust-consumer.c:1581, 2336–2339) sends nothing and ends "
+                "the command thread. ustref answers the command's failure reply instead, the "
+                "status channel CHANNEL_FAIL of `end_channel_error` (ust-consumer.c:2314–2330), "
+                "and stays up",
                 aborts=True,
             ),
             Precondition(
                 "`output` is a known `lttng_event_output` (`assert(0)` in "
                 "`consumer_allocate_channel`, consumer.c:1059)",
-                "assertion failure: SIGABRT (reproducer crash-283a072f4fa1)",
+                "assertion failure: SIGABRT (reproducer crash-283a072f4fa1); past the assert, "
+                "`consumer_allocate_channel` returns NULL (consumer.c:1060–1062), so "
+                "`goto end_channel_error` (ust-consumer.c:1531–1533) answers "
+                "`consumer_send_status_channel(sock, NULL)` (ust-consumer.c:2326), a status "
+                "channel carrying CHANNEL_FAIL (consumer.c:3916–3917): ustref answers that and "
+                "stays up",
                 aborts=True,
             ),
             Precondition(
@@ -696,6 +730,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                     on_error_test("LTTNG_CONSUMER_ASK_CHANNEL_CREATION"),
                     "tests/consumerd/test_c_strings.py::"
                     "test_ask_channel_with_an_unterminated_shm_path_fails_like_c",
+                    "tests/consumerd/test_refused_commands.py::"
+                    "test_ask_channel_with_an_enum_out_of_range_answers_channel_fail",
                 ),
             ),
         ),

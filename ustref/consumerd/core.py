@@ -513,8 +513,7 @@ class Core(ConsumerState):
         try:
             msg: ConsumerMsg = decode_command(self.abi, raw)
         except RemoteProtocolError as exc:
-            # The C consumer's `default:` branch: nothing is sent back.
-            log.error("malformed command (cmd_type %d) ignored: %s", cmd_type, exc)
+            self._refuse(cmd_type, exc)
             return
         handler = self.handlers.get(msg.cmd_type)
         if handler is None:
@@ -538,6 +537,39 @@ class Core(ConsumerState):
             return
         exchange.gen = gen
         self._advance(exchange, None)
+
+    def _refuse(self, cmd_type: int, exc: RemoteProtocolError) -> None:
+        """A command the strict decode refused (:func:`~ustref.consumerd.decode.decode_command`:
+        a value out of its enum) fails like its handler would: it gets the reply the C
+        consumer answers on failure (:func:`failure_reply` before any reply of its own),
+        never silence. The C consumer reads such a message as it is (the lines are the
+        behaviour table's, rendered in ``spec/aborts.md``):
+
+        * an unknown ``cmd_type`` falls to ``lttng_ustconsumer_recv_cmd``'s ``default:
+          break;`` and ``end_nosignal``: no reply, as for every command whose C protocol
+          answers nothing (``Behaviour.on_error`` is ``None``: ADD_CHANNEL, ADD_STREAM,
+          UPDATE_STREAM, STOP, SNAPSHOT_METADATA, STREAMS_SENT);
+        * ASK_CHANNEL_CREATION with ``output`` out of ``enum lttng_event_output``:
+          ``consumer_allocate_channel``'s ``default: assert(0); free(channel); channel =
+          NULL;`` returns NULL, ``if (!channel) goto end_channel_error;`` and
+          ``end_channel_error`` sends ``consumer_send_status_channel(sock, NULL)``: a
+          status channel carrying CHANNEL_FAIL, which ustref answers;
+        * ASK_CHANNEL_CREATION with ``type`` out of ``enum lttng_ust_abi_chan_type``:
+          ``default: assert(0); goto error_fatal;`` sends nothing and ends the command
+          thread; ustref answers the command's failure reply instead (the same
+          CHANNEL_FAIL status channel) and stays up;
+        * any other enum: the command's own failure reply (``on_error``), sent before any
+          status of its own, so a session daemon never sends the fd that a two-status
+          command (ADD_RELAYD_SOCKET, CREATE_TRACE_CHUNK) asks for after its first."""
+        try:
+            cmd = LttngConsumerCommand(cmd_type)
+        except ValueError:
+            log.error("unknown command type %d ignored: %s", cmd_type, exc)
+            return
+        if cmd not in self.handlers:
+            log.error("command %s is not handled by a UST consumer: %s", cmd.name, exc)
+            return
+        self._fail(_Exchange(None, cmd, cmd.name), exc)
 
     def open_relayd_slot(self, sock: RelaydSock) -> None:
         """Give the relay daemon control socket ``sock`` its exchange slot (done when
