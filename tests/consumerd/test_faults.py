@@ -41,6 +41,17 @@ def _masked_text(text: str, tmp: Path) -> str:
     return "\n".join(_mask(line) for line in text.replace(str(tmp), "<tmp>").splitlines())
 
 
+def _readable(trace: Path) -> int:
+    """Events in those per-PID traces under ``trace`` that babeltrace2 reads."""
+    total = 0
+    for app in sorted(trace.glob("ust/pid/*")):
+        try:
+            total += _events(app)
+        except LttngError:
+            continue
+    return total
+
+
 def _events(trace: Path) -> int:
     """Events babeltrace2 reads in ``trace`` (it must read it: no error)."""
     return len(_listing(trace))
@@ -166,7 +177,8 @@ def test_a_full_file_system(tmp_path: Path, tracef_app: Path) -> None:
 STOPPED_EVENTS = 2_000_000
 """Enough for the application to be writing (in a reserve–commit) when it is stopped."""
 PACED_EVENTS = 2000
-IDLE_SECONDS = 3.0
+IDLE_SECONDS = 6.0
+"""Longer than the session daemon's application socket timeout."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +189,13 @@ class Frozen:
     stop_other: tuple[int, str]
     resumed: int
     """The stopped application's exit status once continued."""
-    frozen_trace_reads: bool
+    frozen_events: int
+    """Events in the per-PID traces of session ``frozen`` that babeltrace2 reads. How
+    many of the stopped application's events are kept depends on the drain's pace (it
+    writes at full speed, in discard mode), and whether its trace reads at all on the
+    session daemon's timing: when it gave up on the stopped application (its socket
+    timeout), that application's per-PID metadata lacks the stream class, with the C
+    consumer as with ustref."""
 
 
 def _cpu_ticks(pids: list[int]) -> int:
@@ -212,10 +230,13 @@ def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
                 assert writer.poll() is None, "the application ended before it was stopped"
                 time.sleep(0.01)
             writer.send_signal(signal.SIGSTOP)
+            # The session daemon gives up on the stopped application after its socket
+            # timeout (5 s): it unregisters it, and the application registers again
+            # once continued, into a new per-PID directory.
+            sd.run_lttng("start", "other")
             ticks = _cpu_ticks(consumers)
             time.sleep(IDLE_SECONDS)  # the measurement window, not a readiness wait
             used = (_cpu_ticks(consumers) - ticks) / os.sysconf("SC_CLK_TCK")
-            sd.run_lttng("start", "other")
             sd.run(app, str(PACED_EVENTS), "100")
             _, rc, text = _run(sd, "stop", "other")
             writer.send_signal(signal.SIGCONT)
@@ -227,23 +248,21 @@ def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
                 writer.wait()
         for words in (("stop", "frozen"), ("destroy", "frozen"), ("destroy", "other")):
             _run(sd, *words)
-    try:
-        _events(frozen)
-        reads = True
-    except LttngError:
-        reads = False
-    return Frozen(100 * used / IDLE_SECONDS, _events(other), (rc, _mask(text)), resumed, reads)
+    return Frozen(
+        100 * used / IDLE_SECONDS, _events(other), (rc, _mask(text)), resumed, _readable(frozen)
+    )
 
 
 def test_a_stopped_application(tmp_path: Path, tracef_app: Path) -> None:
     c = stop_app(None, tmp_path / "c", tracef_app)
     u = stop_app(ustref_consumerd(), tmp_path / "ustref", tracef_app)
     print(c, u, sep="\n")
-    assert c.paced_events == PACED_EVENTS and c.resumed == 0 and c.frozen_trace_reads, c
+    assert c.paced_events == PACED_EVENTS and c.resumed == 0, c
     assert u.cpu_percent < 10, "ustref-consumerd spins on the stopped application's buffers"
     assert u.paced_events == PACED_EVENTS
     assert u.stop_other == c.stop_other
-    assert u.resumed == 0 and u.frozen_trace_reads
+    assert u.resumed == 0
+    assert u.frozen_events >= PACED_EVENTS
 
 
 # ------------------------------------------------------------------ truncated buffers
@@ -325,12 +344,15 @@ def truncate_app_buffers(consumer: str | None, tmp: Path, app: Path) -> Truncate
 
 
 def test_an_application_truncates_its_buffers(tmp_path: Path, tracef_app: Path) -> None:
-    c = truncate_app_buffers(None, tmp_path / "c", tracef_app)
+    """Not run with the C consumer: it does not survive this fault. Tried on
+    2026-12-06: its last log line was ``UST consumer flush channel key 1``
+    (``flush_channel``, the flush the session daemon asks for when the application
+    died), nothing followed for 70 s, and ``lttng start other`` timed out waiting
+    for it (spec/fuzzing.md, faults)."""
     u = truncate_app_buffers(ustref_consumerd(), tmp_path / "ustref", tracef_app)
-    print(c, u, sep="\n")
-    assert c.truncated > 0 and u.truncated > 0, "nothing truncated: the test tests nothing"
-    assert c.consumers_alive and c.other_events == PACED_EVENTS, c
+    print(u)
+    assert u.truncated > 0, "nothing truncated: the test tests nothing"
     assert u.consumers_alive, "ustref-consumerd died of a truncated buffer"
     assert u.tracebacks == 0
     assert u.other_events == PACED_EVENTS
-    assert u.commands == c.commands
+    assert [rc for _, rc, _ in u.commands] == [0] * len(u.commands), u.commands
