@@ -1,0 +1,785 @@
+"""Hostile peers: arbitrary bytes as the answer of the session daemon on the
+metadata socket and of a relay daemon on its control socket (issue 22).
+
+The sans-IO core is driven into each state where it waits on such a peer — a
+metadata request in flight (the metadata switch timer's, a command's), and each
+relay exchange (RELAYD_ADD_STREAM of GET_CHANNEL and SETUP_METADATA,
+RELAYD_STREAMS_SENT, the data-pending queries, RELAYD_ROTATE_STREAMS, the trace
+chunk commands, RELAYD_SEND_INDEX after a packet, RELAYD_CLOSE_STREAM) — then fed
+bytes drawn by hypothesis: random, well-shaped replies with hostile codes and
+lengths, split at random offsets (or one byte at a time), then EOF.
+
+Each scenario carries an oracle: a model, written from the C function it names, of
+what lttng-consumerd does with that byte stream (relayd.c, consumer.c,
+ust-consumer.c @ v2.13.9). The properties: nothing escapes ``Core.receive``; the
+command that waited gets the C consumer's answer, or none yet while the reply is
+incomplete (and its failure answer at EOF); a failure that C follows with
+``lttng_consumer_cleanup_relayd`` cleans the relay up (pair gone, its streams
+inactive) and one that C only answers leaves it alone; the answer does not depend
+on how the bytes were split; another session's relay daemon and the command socket
+keep working.
+"""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import cast
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.consumerd.drive import Driver
+from tests.consumerd.fakes import NoRing, bare_channel
+from tests.consumerd.test_relayd_client import PACKET_INDEX, _subbuf
+from ustref.consumerd import effects, handlers
+from ustref.consumerd import relayd as client
+from ustref.consumerd.core import Core
+from ustref.consumerd.exchange import (
+    Action,
+    PeerFamily,
+    Received,
+    RelaydSock,
+    Request,
+    Send,
+    SendRelaydData,
+    Sock,
+)
+from ustref.consumerd.metadata import MetadataCache
+from ustref.consumerd.registry import Channel, ChannelType, Stream
+from ustref.consumerd.relay_cleanup import cleanup_relayd
+from ustref.consumerd.relay_stream import RelayOutput
+from ustref.consumerd.ring_backend import UstChannel, UstStream
+from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
+from ustref.output.chunk import TraceChunk
+from ustref.protocol.abi import Abi
+from ustref.protocol.consumer import (
+    CLOSE_TRACE_CHUNK_REPLY,
+    CONSUMER_MSG,
+    CONSUMER_MSG_SIZE,
+    DATA_PENDING_REPLY,
+    STATUS_MSG,
+    CloseTraceChunkMember,
+    ConsumerMsgV2139,
+    CreateTraceChunkMember,
+    Credentials,
+    KeyArgs,
+    LttcommSockProto,
+    LttngConsumerCommand,
+    LttngStreamType,
+    OptionalCredentials,
+    OptionalTraceChunkCommand,
+    OptionalU64,
+    PushMetadataMember,
+    RelaydSockV2139,
+    RotateChannelMember,
+    SessionIdArgs,
+    SnapshotChannelMember,
+    TraceChunkExistsMember,
+)
+from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.ring.timers import PeriodicTimer
+
+Cmd = LttngConsumerCommand
+Code = LttcommReturnCode
+
+HOSTILE = 3
+"""The relay daemon connection that answers garbage (session :data:`SESSION`)."""
+SESSION = 7
+OTHER = 4
+"""A second session's relay daemon connection, well behaved (session :data:`OTHER_SESSION`)."""
+OTHER_SESSION = 8
+LTTNG_OK = client.LTTNG_OK
+SECOND = 1_000_000_000
+
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
+    return CONSUMER_MSG[Abi.V2_13_9].build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
+
+
+def _be32(raw: bytes) -> int:
+    return int.from_bytes(raw, "big")
+
+
+# -- fakes: channels and streams with no ring buffer -------------------------------------
+
+
+class FakeRing(NoRing):
+    """A ust-ctl channel with no buffers that can be handed over (GET_CHANNEL) and
+    creates no stream (a metadata snapshot finds none)."""
+
+    wait_fd = -1
+
+    def handover(self) -> list[tuple[bytes, list[int]]]:
+        return []
+
+    def create_stream(self, cpu: int, identity: object) -> None:
+        return None
+
+
+class FakeStream:
+    """A ust-ctl stream with no buffers."""
+
+    wait_fd = -1
+    destroyed = False
+
+    def destroy(self) -> None:
+        self.destroyed = True
+
+    def handover(self) -> list[tuple[bytes, list[int]]]:
+        return []
+
+    def close_wakeup_fd(self) -> None:
+        pass
+
+
+def _channel(key: int, kind: ChannelType, **changes: object) -> Channel:
+    channel = bare_channel(
+        key, kind, session_id=SessionId(SESSION), ust=cast(UstChannel, FakeRing()), **changes
+    )
+    return channel
+
+
+def _stream(channel: Channel, cpu: int, key: int) -> Stream:
+    stream = Stream(
+        key=StreamKey(key),
+        channel=channel,
+        cpu=cpu,
+        ust=cast(UstStream, FakeStream()),
+        wait_fd=-1,
+    )
+    channel.streams.append(stream)
+    return stream
+
+
+# -- the world: a core, two relay daemons, the shell's effects -----------------------------
+
+
+@dataclass
+class World:
+    driver: Driver
+    fds: list[int] = field(default_factory=list)
+
+    @property
+    def core(self) -> Core:
+        return self.driver.core
+
+    def take(self) -> list[Action]:
+        """The shell's turn: perform requests, return every other action."""
+        out: list[Action] = []
+        while actions := self.core.take_actions():
+            for action in actions:
+                if isinstance(action, PeerFamily):
+                    self.core.complete(action, Received(data=(2).to_bytes(2, "little")), 0)
+                elif isinstance(action, Request):
+                    self.core.complete(action, effects.answer(action), 0)
+                else:
+                    out.append(action)
+        return out
+
+    def command(self, raw: bytes, fds: Sequence[int] = ()) -> list[Action]:
+        self.core.receive(Sock.COMMAND, raw, list(fds), 0)
+        return self.take()
+
+    def feed(self, sock: Sock | RelaydSock, pieces: Sequence[bytes]) -> list[Action]:
+        """Each piece as one ``receive``; the actions they caused."""
+        out: list[Action] = []
+        for piece in pieces:
+            if piece:  # an empty piece would be EOF
+                self.core.receive(sock, piece, [], 0)
+                out += self.take()
+        return out
+
+    def eof(self, sock: Sock | RelaydSock) -> list[Action]:
+        self.core.receive(sock, b"", [], 0)
+        return self.take()
+
+    def relay_output(self, stream: Stream, net: int, relay_stream_id: int) -> RelayOutput:
+        """The stream announced to relay ``net`` and handed to its thread."""
+        core = self.core
+        pair = core.registry.relayds[RelaydId(net)]
+        pair.refcount += 1
+        output = RelayOutput(
+            core,
+            client.Relayd(RelaydSock(net), 2, 13),
+            name=stream.name,
+            relay_stream_id=relay_stream_id,
+            metadata=stream.channel.type is ChannelType.METADATA,
+            on_closed=handlers._closer(core, pair, RelaydId(net)),
+            on_error=lambda: cleanup_relayd(core, RelaydId(net)),
+        )
+        output.in_thread = True
+        stream.output = output
+        return output
+
+
+def _add_relay(world: World, net: int, session: int) -> None:
+    for kind in (LttngStreamType.LTTNG_STREAM_CONTROL, LttngStreamType.LTTNG_STREAM_DATA):
+        ours, peer = os.pipe()
+        world.fds.append(peer)
+        sock = RelaydSockV2139(
+            net_index=net,
+            type=kind,
+            major=2,
+            minor=13,
+            relayd_socket_protocol=LttcommSockProto.LTTCOMM_SOCK_TCP,
+            session_id=session,
+            relayd_session_id=40 + net,
+        )
+        first = world.command(_msg(Cmd.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
+        second = world.command(b"\0", [ours])
+        assert _statuses(first + second) == [Code.LTTCOMM_CONSUMERD_SUCCESS] * 2
+
+
+@contextmanager
+def _world() -> Iterator[World]:
+    world = World(Driver(observe=False))
+    try:
+        _add_relay(world, HOSTILE, SESSION)
+        _add_relay(world, OTHER, OTHER_SESSION)
+        yield world
+    finally:
+        world.core.shutdown(0)
+        world.core.finish_shutdown(0)
+        for fd in world.fds:
+            os.close(fd)
+
+
+def _to(actions: Sequence[Action], sock: Sock | RelaydSock) -> list[bytes]:
+    return [a.data for a in actions if isinstance(a, Send) and a.sock == sock]
+
+
+def _statuses(actions: Sequence[Action], sock: Sock = Sock.COMMAND) -> list[int]:
+    return [int(STATUS_MSG.parse(raw).ret_code) for raw in _to(actions, sock)]
+
+
+# -- C's view of a reply stream ------------------------------------------------------------
+
+
+class Replies:
+    """The bytes a peer sent, read as ``recv_reply`` reads them: exactly ``n`` bytes
+    or nothing (the consumer waits; at EOF the read fails)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes | None:
+        if len(self.data) - self.pos < n:
+            return None
+        raw = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return raw
+
+    def code(self) -> int | None:
+        """A ``lttcomm_relayd_generic_reply``'s ``ret_code``."""
+        raw = self.take(4)
+        return None if raw is None else _be32(raw)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the C consumer does with a reply stream."""
+
+    answer: object
+    """The command's answer (``None``: a consumer-initiated exchange, nothing)."""
+    cleaned: bool
+    """``lttng_consumer_cleanup_relayd`` ran (or EOF met the wait: ustref's shell
+    sees a relay socket's hang-up and cleans it up)."""
+    complete: bool = True
+    """``False``: the reply is incomplete; ``answer`` is the one due at EOF."""
+
+
+def _waiting(answer: object) -> Outcome:
+    return Outcome(answer, cleaned=True, complete=False)
+
+
+# -- hostile bytes ---------------------------------------------------------------------------
+
+CODES = st.one_of(
+    st.sampled_from([LTTNG_OK, 0, 1, 2, LTTNG_OK + 1, 2**31 - 1, 2**31, 2**32 - 1]),
+    st.integers(0, 2**32 - 1),
+)
+"""Reply codes: success, the data-pending flags, errors, and the values C reads as
+negative once in an ``int``."""
+
+
+def _relay_reply(size: int, code_at: int) -> st.SearchStrategy[bytes]:
+    """One reply of ``size`` bytes: a big-endian code at ``code_at`` amid random
+    bytes, or random bytes."""
+    shaped = st.builds(
+        lambda code, rest: rest[:code_at] + code.to_bytes(4, "big") + rest[code_at:],
+        CODES,
+        st.binary(min_size=size - 4, max_size=size - 4),
+    )
+    return st.one_of(shaped, st.binary(min_size=size, max_size=size))
+
+
+GENERIC = (4, 0)
+"""``lttcomm_relayd_generic_reply``: its size and where its code is."""
+STATUS_STREAM = (12, 8)
+"""``lttcomm_relayd_status_stream``: a u64 handle, then the code."""
+CHUNK_EXISTS = (5, 0)
+"""``lttcomm_relayd_trace_chunk_exists_reply``: the code, then one byte."""
+
+
+def _replies(*shapes: tuple[int, int]) -> st.SearchStrategy[bytes]:
+    """A stream of replies (each a well-shaped one or random), possibly cut short,
+    possibly followed by junk."""
+    return st.tuples(
+        st.tuples(*(_relay_reply(size, at) for size, at in shapes)),
+        st.integers(0, sum(size for size, _ in shapes)),
+        st.binary(max_size=16),
+        st.booleans(),
+    ).map(lambda t: _cut(b"".join(t[0]), t[1], t[2], t[3]))
+
+
+def _cut(whole: bytes, keep: int, junk: bytes, truncate: bool) -> bytes:
+    return whole[:keep] if truncate else whole + junk
+
+
+def _splits(data: bytes) -> st.SearchStrategy[list[bytes]]:
+    """``data`` cut at random offsets (one piece per ``receive``)."""
+    return st.lists(st.integers(0, len(data)), max_size=6).map(
+        lambda cuts: [data[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(data)])]
+    )
+
+
+# -- scenarios: the states where the core waits on the hostile relay ------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    replies: st.SearchStrategy[bytes]
+    start: Callable[[World], list[Action]]
+    """Puts the core where it waits on relay :data:`HOSTILE`; the actions so far."""
+    answer: Callable[[list[Action]], list[object]]
+    """The command's answers among ``actions`` (empty: none yet)."""
+    oracle: Callable[[Replies], Outcome]
+
+
+def _status_answers(actions: list[Action]) -> list[object]:
+    return list(_statuses(actions))
+
+
+def _pending_answers(actions: list[Action]) -> list[object]:
+    return [int(DATA_PENDING_REPLY.parse(raw).is_data_pending) for raw in _to(actions, Sock.COMMAND)]
+
+
+def _close_answers(actions: list[Action]) -> list[object]:
+    out: list[object] = []
+    for raw in _to(actions, Sock.COMMAND):
+        reply = CLOSE_TRACE_CHUNK_REPLY.parse(raw)
+        out.append((int(reply.ret_code), bytes(reply.path)))
+    return out
+
+
+def _none(actions: list[Action]) -> list[object]:
+    assert not _to(actions, Sock.COMMAND)
+    return []
+
+
+def _streamed(world: World) -> tuple[Channel, Channel]:
+    """Session :data:`SESSION` streams to relay :data:`HOSTILE`: a data channel (relay
+    streams 10 and 11, one packet sent each) and a metadata channel (relay stream 12)."""
+    relayd = RelaydId(HOSTILE)
+    data = _channel(4, ChannelType.DATA, relayd_id=relayd)
+    meta = _channel(5, ChannelType.METADATA, relayd_id=relayd)
+    data.sent_to_sessiond = True
+    for channel in (data, meta):
+        world.core.registry.channels[channel.key] = channel
+    for cpu, key in ((0, 10), (1, 11)):
+        world.relay_output(_stream(data, cpu, key), HOSTILE, key).next_net_seq_num = 1
+    world.relay_output(_stream(meta, 0, 12), HOSTILE, 12)
+    return data, meta
+
+
+# GET_CHANNEL: send_channel_to_sessiond_and_relayd (ust-consumer.c:519-552) announces each
+# stream (consumer_send_relayd_stream, consumer.c:730-744: relayd_add_stream, a
+# lttcomm_relayd_status_stream whose ret_code must be LTTNG_OK, relayd.c:556-571); a
+# failure cleans the relay up and answers RELAYD_FAIL alone (ust-consumer.c:536, 545-551).
+
+
+def _get_channel_start(world: World) -> list[Action]:
+    channel = _channel(6, ChannelType.DATA, relayd_id=RelaydId(HOSTILE))
+    _stream(channel, 0, 20)
+    _stream(channel, 1, 21)
+    world.core.registry.channels[channel.key] = channel
+    return world.command(_msg(Cmd.LTTNG_CONSUMER_GET_CHANNEL, KeyArgs(key=6)))
+
+
+def _get_channel_oracle(r: Replies) -> Outcome:
+    fail = [Code.LTTCOMM_CONSUMERD_RELAYD_FAIL]
+    for _ in range(2):
+        reply = r.take(12)
+        if reply is None:
+            return _waiting(fail)
+        if _be32(reply[8:]) != LTTNG_OK:
+            return Outcome(fail, cleaned=True)
+    return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS] * 2, cleaned=False)
+
+
+# SETUP_METADATA: setup_metadata (ust-consumer.c:909-922): RELAYD_ADD_STREAM failing
+# answers ERROR_METADATA, RELAYD_STREAMS_SENT failing RELAYD_FAIL; both clean the
+# relay up (consumer.c:740-743, 783-786).
+
+
+def _setup_metadata_start(world: World) -> list[Action]:
+    channel = _channel(9, ChannelType.METADATA, relayd_id=RelaydId(HOSTILE))
+    _stream(channel, 0, 30)
+    channel.metadata_cache = MetadataCache()
+    world.core.registry.channels[channel.key] = channel
+    return world.command(_msg(Cmd.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=9)))
+
+
+def _setup_metadata_oracle(r: Replies) -> Outcome:
+    reply = r.take(12)
+    if reply is None:
+        return _waiting([Code.LTTCOMM_CONSUMERD_ERROR_METADATA])
+    if _be32(reply[8:]) != LTTNG_OK:
+        return Outcome([Code.LTTCOMM_CONSUMERD_ERROR_METADATA], cleaned=True)
+    code = r.code()
+    if code is None:
+        return _waiting([Code.LTTCOMM_CONSUMERD_RELAYD_FAIL])
+    if code != LTTNG_OK:
+        return Outcome([Code.LTTCOMM_CONSUMERD_RELAYD_FAIL], cleaned=True)
+    return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
+
+
+# DATA_PENDING: consumer_data_pending (consumer.c:3817-3866). BEGIN failing: "not
+# pending", no clean-up. Per stream, relayd_quiescent_control (metadata: anything but
+# LTTNG_OK fails) or relayd_data_pending (relayd.c:928-934: the u32 code becomes the int
+# return, so 1 is pending and a code >= 2**31 is negative: a failure); a failure cleans
+# up and reads "not pending". relayd_end_data_pending (relayd.c:1065-1072): a code
+# >= 2**31 fails (clean-up), any other non-zero code is "data in flight".
+
+
+def _data_pending_start(world: World) -> list[Action]:
+    _streamed(world)
+    return world.command(
+        _msg(Cmd.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=SESSION))
+    )
+
+
+def _data_pending_oracle(r: Replies) -> Outcome:
+    code = r.code()
+    if code is None:
+        return _waiting([0])
+    if code != LTTNG_OK:
+        return Outcome([0], cleaned=False)
+    for metadata in (False, False, True):
+        code = r.code()
+        if code is None:
+            return _waiting([0])
+        if metadata and code != LTTNG_OK:
+            return Outcome([0], cleaned=True)
+        if not metadata and code >= 2**31:
+            return Outcome([0], cleaned=True)
+        if not metadata and code == 1:
+            return Outcome([1], cleaned=False)
+    code = r.code()
+    if code is None:
+        return _waiting([0])
+    if code >= 2**31:
+        return Outcome([0], cleaned=True)
+    return Outcome([1 if code else 0], cleaned=False)
+
+
+# ROTATE_CHANNEL: lttng_consumer_rotate_channel (consumer.c:4287-4299): a failing
+# relayd_rotate_streams cleans the relay up; the command answers ROTATION_FAIL
+# (ust-consumer.c's ROTATE_CHANNEL case).
+
+
+def _rotate_start(world: World) -> list[Action]:
+    _streamed(world)
+    rotate = RotateChannelMember(metadata=0, relayd_id=HOSTILE, key=4)
+    return world.command(_msg(Cmd.LTTNG_CONSUMER_ROTATE_CHANNEL, rotate))
+
+
+def _rotate_oracle(r: Replies) -> Outcome:
+    code = r.code()
+    fail = [Code.LTTCOMM_CONSUMERD_ROTATION_FAIL]
+    if code is None:
+        return _waiting(fail)
+    if code != LTTNG_OK:
+        return Outcome(fail, cleaned=True)
+    return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
+
+
+# Trace chunks: lttng_consumer_create_trace_chunk (consumer.c:4866-4891),
+# lttng_consumer_close_trace_chunk (consumer.c:5002-5018) and
+# lttng_consumer_trace_chunk_exists (consumer.c:5079-5099) answer the relay's failure
+# and never clean it up. relayd_close_trace_chunk (relayd.c:1456-1489): a path length
+# >= LTTNG_PATH_MAX fails before the path is read, a zero one fails (recv_reply of 0
+# bytes), the path must end in NUL, then the code must be LTTNG_OK.
+
+
+def _create_chunk(chunk: int) -> bytes:
+    create = CreateTraceChunkMember(
+        relayd_id=OptionalU64(is_set=1, value=HOSTILE),
+        override_name="",
+        session_id=SESSION,
+        chunk_id=chunk,
+        creation_timestamp=1_700_000_000,
+        credentials=OptionalCredentials(is_set=0, value=Credentials(uid=0, gid=0)),
+    )
+    return _msg(Cmd.LTTNG_CONSUMER_CREATE_TRACE_CHUNK, create)
+
+
+def _create_start(world: World) -> list[Action]:
+    return world.command(_create_chunk(1))
+
+
+def _create_oracle(r: Replies) -> Outcome:
+    code = r.code()
+    fail = [Code.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED]
+    if code is None:
+        return _waiting(fail)
+    if code != LTTNG_OK:
+        return Outcome(fail, cleaned=False)
+    return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
+
+
+def _close_start(world: World) -> list[Action]:
+    world.command(_create_chunk(1))
+    ok = world.feed(RelaydSock(HOSTILE), [LTTNG_OK.to_bytes(4, "big")])
+    assert _statuses(ok) == [Code.LTTCOMM_CONSUMERD_SUCCESS]
+    close = CloseTraceChunkMember(
+        relayd_id=OptionalU64(is_set=1, value=HOSTILE),
+        session_id=SESSION,
+        chunk_id=1,
+        close_timestamp=1_700_000_001,
+        close_command=OptionalTraceChunkCommand(is_set=0, value=0),  # type: ignore[arg-type]
+    )
+    return world.command(_msg(Cmd.LTTNG_CONSUMER_CLOSE_TRACE_CHUNK, close))
+
+
+def _close_oracle(r: Replies) -> Outcome:
+    fail = [(int(Code.LTTCOMM_CONSUMERD_CLOSE_TRACE_CHUNK_FAILED), b"\0")]
+    head = r.take(8)
+    if head is None:
+        return _waiting(fail)
+    length = _be32(head[4:])
+    if length >= 4096 or length == 0:
+        return Outcome(fail, cleaned=False)
+    path = r.take(length)
+    if path is None:
+        return _waiting(fail)
+    if path[-1] != 0 or _be32(head[:4]) != LTTNG_OK:
+        return Outcome(fail, cleaned=False)
+    text = path.split(b"\0", 1)[0] + b"\0"
+    return Outcome([(int(Code.LTTCOMM_CONSUMERD_SUCCESS), text)], cleaned=False)
+
+
+def _close_replies() -> st.SearchStrategy[bytes]:
+    lengths = st.one_of(
+        st.sampled_from([0, 1, 5, 4095, 4096, 2**31, 2**32 - 1]), st.integers(0, 64)
+    )
+    shaped = st.builds(
+        lambda code, length, path, junk: code.to_bytes(4, "big")
+        + length.to_bytes(4, "big")
+        + path
+        + junk,
+        CODES,
+        lengths,
+        st.one_of(st.binary(max_size=64), st.just(b"host/s/archives/1\0")),
+        st.binary(max_size=8),
+    )
+    return st.one_of(shaped, st.binary(max_size=64))
+
+
+def _exists_start(world: World) -> list[Action]:
+    exists = TraceChunkExistsMember(
+        relayd_id=OptionalU64(is_set=1, value=HOSTILE), session_id=SESSION, chunk_id=5
+    )
+    return world.command(_msg(Cmd.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS, exists))
+
+
+def _exists_oracle(r: Replies) -> Outcome:
+    reply = r.take(5)
+    fail = [Code.LTTCOMM_CONSUMERD_RELAYD_FAIL]
+    if reply is None:
+        return _waiting(fail)
+    if _be32(reply[:4]) != LTTNG_OK:
+        return Outcome(fail, cleaned=False)
+    if reply[4]:
+        return Outcome([Code.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE], cleaned=False)
+    return Outcome([Code.LTTCOMM_CONSUMERD_UNKNOWN_TRACE_CHUNK], cleaned=False)
+
+
+# The data thread's exchanges, no command waiting: consumer_stream_send_index
+# (consumer-stream.c:1135-1145: relayd_send_index failing cleans up) after each packet,
+# and consumer_stream_relayd_close (consumer-stream.c:826-836: RELAYD_CLOSE_STREAM
+# failing cleans up).
+
+
+def _index_start(world: World) -> list[Action]:
+    data, _meta = _streamed(world)
+    for stream in data.streams:
+        output = stream.output
+        assert isinstance(output, RelayOutput)
+        output.write_subbuffers([_subbuf(b"event", 64)], [PACKET_INDEX])
+    actions = world.take()
+    assert sum(isinstance(a, SendRelaydData) for a in actions) == 2
+    return actions
+
+
+def _generic_oracle(count: int) -> Callable[[Replies], Outcome]:
+    def oracle(r: Replies) -> Outcome:
+        for _ in range(count):
+            code = r.code()
+            if code is None:
+                return _waiting(None)
+            if code != LTTNG_OK:
+                return Outcome(None, cleaned=True)
+        return Outcome(None, cleaned=False)
+
+    return oracle
+
+
+def _close_stream_start(world: World) -> list[Action]:
+    data, _meta = _streamed(world)
+    for stream in data.streams:
+        output = stream.output
+        assert isinstance(output, RelayOutput)
+        output.close()
+    return world.take()
+
+
+SCENARIOS = [
+    Scenario(
+        "GET_CHANNEL/ADD_STREAM",
+        _replies(STATUS_STREAM, STATUS_STREAM),
+        _get_channel_start,
+        _status_answers,
+        _get_channel_oracle,
+    ),
+    Scenario(
+        "SETUP_METADATA/ADD_STREAM+STREAMS_SENT",
+        _replies(STATUS_STREAM, GENERIC),
+        _setup_metadata_start,
+        _status_answers,
+        _setup_metadata_oracle,
+    ),
+    Scenario(
+        "DATA_PENDING",
+        _replies(*[GENERIC] * 5),
+        _data_pending_start,
+        _pending_answers,
+        _data_pending_oracle,
+    ),
+    Scenario(
+        "ROTATE_CHANNEL/ROTATE_STREAMS", _replies(GENERIC), _rotate_start, _status_answers, _rotate_oracle
+    ),
+    Scenario(
+        "CREATE_TRACE_CHUNK", _replies(GENERIC), _create_start, _status_answers, _create_oracle
+    ),
+    Scenario(
+        "CLOSE_TRACE_CHUNK", _close_replies(), _close_start, _close_answers, _close_oracle
+    ),
+    Scenario(
+        "TRACE_CHUNK_EXISTS", _replies(CHUNK_EXISTS), _exists_start, _status_answers, _exists_oracle
+    ),
+    Scenario("SEND_INDEX", _replies(GENERIC, GENERIC), _index_start, _none, _generic_oracle(2)),
+    Scenario("CLOSE_STREAM", _replies(GENERIC, GENERIC), _close_stream_start, _none, _generic_oracle(2)),
+]
+
+
+def _other_session_works(world: World) -> None:
+    """The other session's relay daemon answers, and so does the command socket."""
+    exists = TraceChunkExistsMember(
+        relayd_id=OptionalU64(is_set=1, value=OTHER), session_id=OTHER_SESSION, chunk_id=1
+    )
+    sent = world.command(_msg(Cmd.LTTNG_CONSUMER_TRACE_CHUNK_EXISTS, exists))
+    assert len(_to(sent, RelaydSock(OTHER))) == 1
+    reply = world.feed(RelaydSock(OTHER), [LTTNG_OK.to_bytes(4, "big") + b"\1"])
+    assert _statuses(reply) == [Code.LTTCOMM_CONSUMERD_TRACE_CHUNK_EXISTS_REMOTE]
+
+
+def _relay_outputs(world: World, net: int) -> list[RelayOutput]:
+    return [
+        s.output
+        for s in world.core.registry.streams()
+        if isinstance(s.output, RelayOutput) and s.output.relayd.sock.net_index == net
+    ]
+
+
+def _check_relay(world: World, cleaned: bool) -> None:
+    core = world.core
+    if cleaned:
+        assert RelaydId(HOSTILE) not in core.registry.relayds
+        assert RelaydSock(HOSTILE) not in core.relayd_slots()
+        # Its streams are inactive: deleted once handed to their thread, or inactive.
+        assert all(o.inactive for o in _relay_outputs(world, HOSTILE))
+    else:
+        assert RelaydId(HOSTILE) in core.registry.relayds
+        assert RelaydSock(HOSTILE) in core.relayd_slots()
+    assert RelaydId(OTHER) in core.registry.relayds
+
+
+def _run(scenario: Scenario, pieces: Sequence[bytes]) -> None:
+    data = b"".join(pieces)
+    expected = scenario.oracle(Replies(data))
+    with _world() as world:
+        actions = scenario.start(world)
+        assert _to(actions, RelaydSock(HOSTILE)), "the core waits on the relay"
+        assert not scenario.answer(actions)
+        actions = world.feed(RelaydSock(HOSTILE), pieces)
+        got = scenario.answer(actions)
+        if expected.complete:
+            if expected.answer is not None:
+                assert got == expected.answer
+            _check_relay(world, expected.cleaned)
+            if not expected.cleaned:
+                _other_session_works(world)
+        else:
+            assert got == []
+            _check_relay(world, cleaned=False)
+        # The relay hangs up: whatever still waited on it fails.
+        after = world.eof(RelaydSock(HOSTILE))
+        if not expected.complete:
+            got = scenario.answer(after)
+            if expected.answer is not None:
+                assert got == expected.answer
+        else:
+            assert not scenario.answer(after)
+        _check_relay(world, cleaned=True)
+        assert world.core.in_flight(Sock.COMMAND) is None
+        _other_session_works(world)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+@SETTINGS
+@given(data=st.data())
+def test_a_hostile_relay_reply(scenario: Scenario, data: st.DataObject) -> None:
+    replies = data.draw(scenario.replies, label="replies")
+    pieces = data.draw(_splits(replies), label="pieces")
+    _run(scenario, pieces)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+@settings(SETTINGS, max_examples=5)
+@given(data=st.data())
+def test_a_hostile_relay_reply_one_byte_at_a_time(
+    scenario: Scenario, data: st.DataObject
+) -> None:
+    replies = data.draw(scenario.replies, label="replies")
+    _run(scenario, [replies[i : i + 1] for i in range(len(replies))])
+
+
+def test_an_oversized_close_trace_chunk_path_fails_at_once() -> None:
+    """A close reply announcing a 2**32-1 byte path: refused on the length alone
+    (``relayd_close_trace_chunk``, relayd.c:1462-1467), without waiting for the path."""
+    head = LTTNG_OK.to_bytes(4, "big") + (2**32 - 1).to_bytes(4, "big")
+    _run(SCENARIOS[5], [head])
