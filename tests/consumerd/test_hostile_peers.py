@@ -54,7 +54,7 @@ from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
-from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
+from ustref.ids import RelaydId, SessionId, StreamKey
 from ustref.output.chunk import TraceChunk
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -68,13 +68,11 @@ from ustref.protocol.consumer import (
     CreateTraceChunkMember,
     Credentials,
     KeyArgs,
-    LttcommSockProto,
     LttngConsumerCommand,
     LttngStreamType,
     OptionalCredentials,
     OptionalTraceChunkCommand,
     OptionalU64,
-    PushMetadataMember,
     RelaydSockV2139,
     RotateChannelMember,
     SessionIdArgs,
@@ -82,6 +80,7 @@ from ustref.protocol.consumer import (
     TraceChunkExistsMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.protocol.sockets import LttcommSockProto
 from ustref.ring.timers import PeriodicTimer
 
 Cmd = LttngConsumerCommand
@@ -350,9 +349,12 @@ def _cut(whole: bytes, keep: int, junk: bytes, truncate: bool) -> bytes:
 
 def _splits(data: bytes) -> st.SearchStrategy[list[bytes]]:
     """``data`` cut at random offsets (one piece per ``receive``)."""
-    return st.lists(st.integers(0, len(data)), max_size=6).map(
-        lambda cuts: [data[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(data)])]
-    )
+    return st.lists(st.integers(0, len(data)), max_size=6).map(lambda cuts: _pieces(data, cuts))
+
+
+def _pieces(data: bytes, cuts: list[int]) -> list[bytes]:
+    bounds = [0, *sorted(cuts), len(data)]
+    return [data[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
 
 
 # -- scenarios: the states where the core waits on the hostile relay ------------------------
@@ -374,7 +376,9 @@ def _status_answers(actions: list[Action]) -> list[object]:
 
 
 def _pending_answers(actions: list[Action]) -> list[object]:
-    return [int(DATA_PENDING_REPLY.parse(raw).is_data_pending) for raw in _to(actions, Sock.COMMAND)]
+    return [
+        int(DATA_PENDING_REPLY.parse(raw).is_data_pending) for raw in _to(actions, Sock.COMMAND)
+    ]
 
 
 def _close_answers(actions: list[Action]) -> list[object]:
@@ -467,9 +471,7 @@ def _setup_metadata_oracle(r: Replies) -> Outcome:
 
 def _data_pending_start(world: World) -> list[Action]:
     _streamed(world)
-    return world.command(
-        _msg(Cmd.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=SESSION))
-    )
+    return world.command(_msg(Cmd.LTTNG_CONSUMER_DATA_PENDING, SessionIdArgs(session_id=SESSION)))
 
 
 def _data_pending_oracle(r: Replies) -> Outcome:
@@ -587,10 +589,9 @@ def _close_replies() -> st.SearchStrategy[bytes]:
         st.sampled_from([0, 1, 5, 4095, 4096, 2**31, 2**32 - 1]), st.integers(0, 64)
     )
     shaped = st.builds(
-        lambda code, length, path, junk: code.to_bytes(4, "big")
-        + length.to_bytes(4, "big")
-        + path
-        + junk,
+        lambda code, length, path, junk: (
+            code.to_bytes(4, "big") + length.to_bytes(4, "big") + path + junk
+        ),
         CODES,
         lengths,
         st.one_of(st.binary(max_size=64), st.just(b"host/s/archives/1\0")),
@@ -680,19 +681,23 @@ SCENARIOS = [
         _data_pending_oracle,
     ),
     Scenario(
-        "ROTATE_CHANNEL/ROTATE_STREAMS", _replies(GENERIC), _rotate_start, _status_answers, _rotate_oracle
+        "ROTATE_CHANNEL/ROTATE_STREAMS",
+        _replies(GENERIC),
+        _rotate_start,
+        _status_answers,
+        _rotate_oracle,
     ),
     Scenario(
         "CREATE_TRACE_CHUNK", _replies(GENERIC), _create_start, _status_answers, _create_oracle
     ),
-    Scenario(
-        "CLOSE_TRACE_CHUNK", _close_replies(), _close_start, _close_answers, _close_oracle
-    ),
+    Scenario("CLOSE_TRACE_CHUNK", _close_replies(), _close_start, _close_answers, _close_oracle),
     Scenario(
         "TRACE_CHUNK_EXISTS", _replies(CHUNK_EXISTS), _exists_start, _status_answers, _exists_oracle
     ),
     Scenario("SEND_INDEX", _replies(GENERIC, GENERIC), _index_start, _none, _generic_oracle(2)),
-    Scenario("CLOSE_STREAM", _replies(GENERIC, GENERIC), _close_stream_start, _none, _generic_oracle(2)),
+    Scenario(
+        "CLOSE_STREAM", _replies(GENERIC, GENERIC), _close_stream_start, _none, _generic_oracle(2)
+    ),
 ]
 
 
@@ -771,15 +776,274 @@ def test_a_hostile_relay_reply(scenario: Scenario, data: st.DataObject) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 @settings(SETTINGS, max_examples=5)
 @given(data=st.data())
-def test_a_hostile_relay_reply_one_byte_at_a_time(
-    scenario: Scenario, data: st.DataObject
-) -> None:
+def test_a_hostile_relay_reply_one_byte_at_a_time(scenario: Scenario, data: st.DataObject) -> None:
     replies = data.draw(scenario.replies, label="replies")
     _run(scenario, [replies[i : i + 1] for i in range(len(replies))])
 
 
-def test_an_oversized_close_trace_chunk_path_fails_at_once() -> None:
-    """A close reply announcing a 2**32-1 byte path: refused on the length alone
-    (``relayd_close_trace_chunk``, relayd.c:1462-1467), without waiting for the path."""
-    head = LTTNG_OK.to_bytes(4, "big") + (2**32 - 1).to_bytes(4, "big")
-    _run(SCENARIOS[5], [head])
+def _codes(*codes: int) -> bytes:
+    return b"".join(code.to_bytes(4, "big") for code in codes)
+
+
+def _added(*codes: int) -> bytes:
+    """``lttcomm_relayd_status_stream`` replies (handle 77) with these codes."""
+    return b"".join((77).to_bytes(8, "big") + _codes(code) for code in codes)
+
+
+NEGATIVE = 2**31
+"""A code C's ``int`` reads as negative."""
+ERR = LTTNG_OK + 1
+EDGES = [
+    ("GET_CHANNEL/ADD_STREAM", _added(LTTNG_OK, LTTNG_OK)),
+    ("GET_CHANNEL/ADD_STREAM", _added(LTTNG_OK, ERR)),
+    ("GET_CHANNEL/ADD_STREAM", _added(NEGATIVE)),
+    ("GET_CHANNEL/ADD_STREAM", _added(LTTNG_OK)[:-1]),
+    ("SETUP_METADATA/ADD_STREAM+STREAMS_SENT", _added(ERR)),
+    ("SETUP_METADATA/ADD_STREAM+STREAMS_SENT", _added(LTTNG_OK) + _codes(ERR)),
+    ("SETUP_METADATA/ADD_STREAM+STREAMS_SENT", _added(LTTNG_OK) + _codes(LTTNG_OK)),
+    ("SETUP_METADATA/ADD_STREAM+STREAMS_SENT", _added(LTTNG_OK) + b"\0"),
+    ("DATA_PENDING", _codes(ERR)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 1)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 0, ERR, LTTNG_OK, 0)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 0, NEGATIVE)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 0, 0, 0)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 0, 0, LTTNG_OK, 1)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 0, 0, LTTNG_OK, LTTNG_OK)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 0, 0, LTTNG_OK, 2**32 - 1)),
+    ("DATA_PENDING", _codes(LTTNG_OK, 0, 0, LTTNG_OK)),
+    ("ROTATE_CHANNEL/ROTATE_STREAMS", _codes(LTTNG_OK)),
+    ("ROTATE_CHANNEL/ROTATE_STREAMS", _codes(0)),
+    ("CREATE_TRACE_CHUNK", _codes(LTTNG_OK)),
+    ("CREATE_TRACE_CHUNK", _codes(ERR)),
+    ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 6) + b"a\0bcd\0"),
+    ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 3) + b"abc"),
+    ("CLOSE_TRACE_CHUNK", _codes(ERR, 2) + b"a\0"),
+    ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 0)),
+    ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 4095) + bytes(4094)),
+    ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 4096) + bytes(4096)),
+    ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 2**32 - 1)),
+    ("TRACE_CHUNK_EXISTS", _codes(LTTNG_OK) + b"\1"),
+    ("TRACE_CHUNK_EXISTS", _codes(LTTNG_OK) + b"\2"),
+    ("TRACE_CHUNK_EXISTS", _codes(LTTNG_OK) + b"\0"),
+    ("TRACE_CHUNK_EXISTS", _codes(ERR) + b"\1"),
+    ("SEND_INDEX", _codes(LTTNG_OK, LTTNG_OK)),
+    ("SEND_INDEX", _codes(LTTNG_OK, ERR)),
+    ("SEND_INDEX", _codes(LTTNG_OK)),
+    ("CLOSE_STREAM", _codes(ERR)),
+    ("CLOSE_STREAM", _codes(LTTNG_OK, LTTNG_OK)),
+]
+"""One reply stream per branch of each oracle (hypothesis may miss a narrow one)."""
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+@pytest.mark.parametrize(
+    ("name", "replies"), EDGES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EDGES)]
+)
+def test_each_branch_of_the_c_reading(name: str, replies: bytes) -> None:
+    """Among them: a close reply announcing a 2**32-1 byte path is refused on the
+    length alone (``relayd_close_trace_chunk``, relayd.c:1462-1467), without waiting
+    for the path."""
+    _run(BY_NAME[name], [replies])
+
+
+# -- the metadata socket ----------------------------------------------------------------------
+#
+# lttng_ustconsumer_request_metadata (ust-consumer.c:3360-3431): a whole
+# lttcomm_consumer_msg or nothing (3370-3381: a short read fails the request); cmd_type
+# LTTNG_ERR_UND is acknowledged with SUCCESS (3385-3390); any other cmd_type than
+# PUSH_METADATA fails it, nothing sent (3391-3395); PUSH_METADATA gets SUCCESS, then
+# with len > 0 the len bytes and a final status from lttng_ustconsumer_recv_metadata
+# (1276-1379). Two choices of ustref's where C has no answer: C asserts the key is the
+# channel's (3402) and aborts, ustref serves the channel it asked for; C extends the
+# cache over a hole (consumer-metadata-cache.c:97-105), ustref refuses a push beyond
+# the cache's end with ERROR_METADATA (ustref.consumerd.metadata). A len C cannot
+# allocate answers ENOMEM there (1286-1291); ustref waits for the bytes as they come.
+
+META = 5
+"""The metadata channel's key."""
+PUSH = int(Cmd.LTTNG_CONSUMER_PUSH_METADATA)
+UND = int(LttngErrorCode.LTTNG_ERR_UND)
+MSG_HEAD = 4 + 32
+"""cmd_type and ``lttcomm_consumer_msg.u.push_metadata`` (key, offset, len, version)."""
+
+
+def _metadata_oracle(r: Replies) -> Outcome:
+    """The statuses the consumer sends on the metadata socket (an empty cache)."""
+    msg = r.take(CONSUMER_MSG_SIZE)
+    if msg is None:
+        return _waiting([])
+    cmd = int.from_bytes(msg[:4], "little")
+    if cmd == UND:
+        return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
+    if cmd != PUSH:
+        return Outcome([], cleaned=False)
+    offset, length = (int.from_bytes(msg[i : i + 8], "little") for i in (12, 20))
+    sent: list[object] = [Code.LTTCOMM_CONSUMERD_SUCCESS]
+    if length == 0:
+        return Outcome(sent, cleaned=False)
+    if r.take(length) is None:
+        return _waiting(sent)
+    if offset > 0:
+        return Outcome([*sent, Code.LTTCOMM_CONSUMERD_ERROR_METADATA], cleaned=False)
+    return Outcome([*sent, Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
+
+
+def _push_message(
+    cmd: int, key: int, offset: int, length: int, *, version: int = 0, tail: bytes = b""
+) -> bytes:
+    head = cmd.to_bytes(4, "little") + b"".join(
+        v.to_bytes(8, "little") for v in (key, offset, length, version)
+    )
+    return (head + tail)[:CONSUMER_MSG_SIZE].ljust(CONSUMER_MSG_SIZE, b"\0")
+
+
+U64 = st.integers(0, 2**64 - 1)
+
+
+@st.composite
+def _metadata_replies(draw: st.DrawFn) -> bytes:
+    """A metadata-socket reply: a PUSH_METADATA-shaped message with hostile fields
+    (command, key, offset, length, version, union tail) and payload bytes, or random
+    bytes; possibly cut short."""
+    kind = draw(st.sampled_from(["push", "push", "push", "und", "other", "random"]))
+    if kind == "random":
+        return draw(st.binary(max_size=64))
+    cmd = {"push": PUSH, "und": UND}.get(kind) or draw(st.integers(0, 2**32 - 1))
+    key = draw(st.one_of(st.just(META), U64))
+    offset = draw(st.one_of(st.sampled_from([0, 0, 1, 2**31, 2**63]), U64))
+    length = draw(
+        st.one_of(st.sampled_from([0, 1, 17, 2**31, 2**63, 2**64 - 1]), st.integers(0, 64))
+    )
+    version = draw(st.one_of(st.just(0), U64))
+    tail = draw(st.one_of(st.just(b""), st.binary(max_size=64)))
+    small = min(length, 64)
+    payload = draw(st.binary(min_size=small, max_size=small + 16))
+    data = _push_message(cmd, key, offset, length, version=version, tail=tail) + payload
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    return data
+
+
+METADATA_REPLIES = _metadata_replies()
+
+
+def _metadata_world(world: World) -> Channel:
+    channel = _channel(
+        META,
+        ChannelType.METADATA,
+        name="metadata",
+        session_id_per_pid=9,
+        monitor=False,
+        ust_app_uid=1000,
+    )
+    channel.metadata_cache = MetadataCache()
+    world.core.registry.channels[channel.key] = channel
+    return channel
+
+
+def _timer_start(world: World) -> list[Action]:
+    """``metadata_switch_timer`` (consumer-timer.c) asks; no command waits."""
+    channel = _metadata_world(world)
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
+    world.core.handle_timer(SECOND)
+    return world.take()
+
+
+def _snapshot_start(world: World) -> list[Action]:
+    """SNAPSHOT_CHANNEL of the metadata (``snapshot_metadata``, ust-consumer.c) asks
+    while the command waits: its answer is SNAPSHOT_FAILED whatever the request
+    brings, as the fake ring creates no metadata stream to snapshot into (and C
+    answers SNAPSHOT_FAILED when the request fails)."""
+    channel = _metadata_world(world)
+    channel.trace_chunk = TraceChunk(chunk_id=None, creation_time=None)
+    snapshot = SnapshotChannelMember(
+        pathname="",
+        use_relayd=0,
+        metadata=1,
+        relayd_id=2**64 - 1,
+        key=META,
+        nb_packets_per_stream=0,
+    )
+    return world.command(_msg(Cmd.LTTNG_CONSUMER_SNAPSHOT_CHANNEL, snapshot))
+
+
+def _command_answered(world: World) -> None:
+    """A command that needs no metadata is answered (DESTROY_CHANNEL of no channel)."""
+    sent = world.command(_msg(Cmd.LTTNG_CONSUMER_DESTROY_CHANNEL, KeyArgs(key=99)))
+    assert _statuses(sent) == [Code.LTTCOMM_CONSUMERD_SUCCESS]
+
+
+def _run_metadata(start: Callable[[World], list[Action]], pieces: Sequence[bytes]) -> None:
+    expected = _metadata_oracle(Replies(b"".join(pieces)))
+    by_command = start is _snapshot_start
+    with _world() as world:
+        actions = start(world)
+        assert len(_to(actions, Sock.METADATA)) == 1, "the request went out"
+        actions = world.feed(Sock.METADATA, pieces)
+        assert _statuses(actions, Sock.METADATA) == expected.answer
+        waiting = world.core.in_flight(Sock.METADATA) is not None
+        assert waiting == (not expected.complete)
+        if by_command:
+            command = _statuses(actions)
+            assert command == ([] if waiting else [Code.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED])
+        else:
+            # The timer's request holds the metadata slot alone: commands go on.
+            assert not _to(actions, Sock.COMMAND)
+            _command_answered(world)
+        after = world.eof(Sock.METADATA)
+        assert not _to(after, Sock.METADATA)
+        if by_command:
+            assert _statuses(after) == ([Code.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED] if waiting else [])
+        assert world.core.in_flight(Sock.METADATA) is None
+        assert world.core.in_flight(Sock.COMMAND) is None
+        assert not world.core.closed
+        _command_answered(world)
+        _other_session_works(world)
+
+
+METADATA_STARTS = [_timer_start, _snapshot_start]
+
+
+@pytest.mark.parametrize("start", METADATA_STARTS, ids=["timer", "snapshot"])
+@SETTINGS
+@given(data=st.data())
+def test_a_hostile_metadata_reply(
+    start: Callable[[World], list[Action]], data: st.DataObject
+) -> None:
+    replies = data.draw(METADATA_REPLIES, label="replies")
+    pieces = data.draw(_splits(replies), label="pieces")
+    _run_metadata(start, pieces)
+
+
+@pytest.mark.parametrize("start", METADATA_STARTS, ids=["timer", "snapshot"])
+@settings(SETTINGS, max_examples=3)
+@given(replies=METADATA_REPLIES)
+def test_a_hostile_metadata_reply_one_byte_at_a_time(
+    start: Callable[[World], list[Action]], replies: bytes
+) -> None:
+    _run_metadata(start, [replies[i : i + 1] for i in range(len(replies))])
+
+
+@pytest.mark.parametrize("length", [2**31, 2**63, 2**64 - 1])
+def test_a_huge_metadata_length_waits_for_bytes_without_allocating(length: int) -> None:
+    """PUSH_METADATA announcing ``length`` bytes: SUCCESS, then the request waits for
+    the bytes as they come (ustref; C's zmalloc fails and answers ENOMEM). What the
+    core holds is what arrived — nothing is allocated for the announced length — and
+    commands go on meanwhile; EOF ends the request."""
+    push = _push_message(PUSH, META, 0, length)
+    chunk = bytes(64 * 1024)
+    with _world() as world:
+        _timer_start(world)
+        tracemalloc.start()
+        try:
+            sent = world.feed(Sock.METADATA, [push] + [chunk] * 16)
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert _statuses(sent, Sock.METADATA) == [Code.LTTCOMM_CONSUMERD_SUCCESS]
+        assert peak < 8 * 1024 * 1024  # 1 MiB fed, whatever was announced
+        assert world.core.in_flight(Sock.METADATA) is not None
+        _command_answered(world)
+        assert not _to(world.eof(Sock.METADATA), Sock.METADATA)
+        assert world.core.in_flight(Sock.METADATA) is None
+        _command_answered(world)

@@ -254,16 +254,16 @@ def close_stream(
     _ok((yield from _generic(state, relayd, data)), "close stream")
 
 
+C_INT_MIN_AS_U32 = 2**31
+"""The first u32 that is negative once stored in a C ``int``."""
+
+
 def _as_c_int(code: int, what: str) -> int:
     """The u32 ``ret_code`` as the ``int`` C stores it in (``ret = reply.ret_code``):
     a code of 2**31 or more is negative there, the function's failure return."""
     if code >= C_INT_MIN_AS_U32:
         raise RelaydError(f"relayd {what} replied {code}, a negative int")
     return code
-
-
-C_INT_MIN_AS_U32 = 2**31
-"""The first u32 that is negative once stored in a C ``int``."""
 
 
 def data_pending(
