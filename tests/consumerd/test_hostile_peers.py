@@ -80,6 +80,7 @@ from ustref.protocol.consumer import (
     TraceChunkExistsMember,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.protocol.relayd import CLOSE_TRACE_CHUNK, HDR, LttcommRelaydCommand
 from ustref.protocol.sockets import LttcommSockProto
 from ustref.ring.timers import PeriodicTimer
 
@@ -544,13 +545,16 @@ def _create_start(world: World) -> list[Action]:
 
 
 def _create_oracle(r: Replies) -> Outcome:
+    """A refused creation is rolled back (consumer.c:4877-4887): RELAYD_CLOSE_TRACE_CHUNK,
+    whose reply is read, its failure only logged, before the answer."""
     code = r.code()
     fail = [Code.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED]
     if code is None:
         return _waiting(fail)
-    if code != LTTNG_OK:
-        return Outcome(fail, cleaned=False)
-    return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
+    if code == LTTNG_OK:
+        return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
+    closed = _close_oracle(r)
+    return Outcome(fail, cleaned=not closed.complete, complete=closed.complete)
 
 
 def _close_start(world: World) -> list[Action]:
@@ -688,7 +692,11 @@ SCENARIOS = [
         _rotate_oracle,
     ),
     Scenario(
-        "CREATE_TRACE_CHUNK", _replies(GENERIC), _create_start, _status_answers, _create_oracle
+        "CREATE_TRACE_CHUNK",
+        st.one_of(_replies(GENERIC), st.tuples(_replies(GENERIC), _close_replies()).map(b"".join)),
+        _create_start,
+        _status_answers,
+        _create_oracle,
     ),
     Scenario("CLOSE_TRACE_CHUNK", _close_replies(), _close_start, _close_answers, _close_oracle),
     Scenario(
@@ -815,6 +823,9 @@ EDGES = [
     ("ROTATE_CHANNEL/ROTATE_STREAMS", _codes(0)),
     ("CREATE_TRACE_CHUNK", _codes(LTTNG_OK)),
     ("CREATE_TRACE_CHUNK", _codes(ERR)),
+    ("CREATE_TRACE_CHUNK", _codes(ERR, ERR, 1) + b"\0"),
+    ("CREATE_TRACE_CHUNK", _codes(ERR, LTTNG_OK, 4096)),
+    ("CREATE_TRACE_CHUNK", _codes(ERR, LTTNG_OK, 3) + b"a"),
     ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 6) + b"a\0bcd\0"),
     ("CLOSE_TRACE_CHUNK", _codes(LTTNG_OK, 3) + b"abc"),
     ("CLOSE_TRACE_CHUNK", _codes(ERR, 2) + b"a\0"),
@@ -1047,3 +1058,23 @@ def test_a_huge_metadata_length_waits_for_bytes_without_allocating(length: int) 
         assert not _to(world.eof(Sock.METADATA), Sock.METADATA)
         assert world.core.in_flight(Sock.METADATA) is None
         _command_answered(world)
+
+
+def test_a_refused_chunk_creation_is_closed_on_the_relay() -> None:
+    """``lttng_consumer_create_trace_chunk``'s roll-back (consumer.c:4877-4887):
+    RELAYD_CREATE_TRACE_CHUNK refused, the consumer sends RELAYD_CLOSE_TRACE_CHUNK for
+    that chunk at its creation timestamp with no close command, reads the reply, and
+    only then answers CREATE_TRACE_CHUNK_FAILED; the relay is kept."""
+    with _world() as world:
+        world.command(_create_chunk(1))
+        sent = world.feed(RelaydSock(HOSTILE), [_codes(ERR)])
+        assert not _to(sent, Sock.COMMAND)
+        (raw,) = _to(sent, RelaydSock(HOSTILE))
+        header = HDR.parse(raw[: HDR.size])
+        assert header.cmd is LttcommRelaydCommand.RELAYD_CLOSE_TRACE_CHUNK
+        close = CLOSE_TRACE_CHUNK.parse(raw[HDR.size :])
+        assert (close.chunk_id, close.close_timestamp) == (1, 1_700_000_000)
+        assert not close.close_command.is_set
+        done = world.feed(RelaydSock(HOSTILE), [_codes(LTTNG_OK, 2) + b"p\0"])
+        assert _statuses(done) == [Code.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED]
+        _check_relay(world, cleaned=False)

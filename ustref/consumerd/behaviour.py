@@ -1351,7 +1351,10 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "domain directory fd",
             "`lttng_consumer_create_trace_chunk`: create the chunk in the consumer's "
             "registry (session id, chunk id, creation time, override name, credentials)",
-            "remote chunk: RELAYD_CREATE_TRACE_CHUNK to the relayd",
+            "remote chunk: RELAYD_CREATE_TRACE_CHUNK to the relayd; refused, the creation is "
+            "rolled back (`lttng_consumer_close_trace_chunk`, consumer.c:4877–4887): "
+            "RELAYD_CLOSE_TRACE_CHUNK at the creation timestamp, no close command, its "
+            "failure only logged",
             "send status",
         ),
         sources=(
@@ -1400,6 +1403,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                     on_error_test("LTTNG_CONSUMER_CREATE_TRACE_CHUNK"),
                     "tests/consumerd/test_c_strings.py::"
                     "test_an_unterminated_override_name_fails_the_chunk",
+                    "tests/consumerd/test_hostile_peers.py::"
+                    "test_a_refused_chunk_creation_is_closed_on_the_relay",
                 ),
             ),
         ),
@@ -1408,6 +1413,12 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 "RELAYD_CREATE_TRACE_CHUNK",
                 "`lttcomm_relayd_generic_reply`",
                 "relayd_id.is_set = 1",
+                "status.ready",
+            ),
+            *_relayd(
+                "RELAYD_CLOSE_TRACE_CHUNK",
+                "`lttcomm_relayd_close_trace_chunk_reply` + path",
+                "the relayd refused RELAYD_CREATE_TRACE_CHUNK (the roll-back)",
                 "status.ready",
             ),
         ),

@@ -490,10 +490,32 @@ def _create_remote_trace_chunk(state: ConsumerState, u: CreateTraceChunkMember) 
         for channel in state.registry.of_session(session_id(u)):
             if channel.trace_chunk is published:
                 channel.trace_chunk = None
+        yield from _roll_back_remote_chunk(state, net, u)
         published.close()
         state.send_status(failed)
         return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def _roll_back_remote_chunk(
+    state: ConsumerState, net: RelaydId, u: CreateTraceChunkMember
+) -> HandlerGen:
+    """The roll-back of ``lttng_consumer_create_trace_chunk`` when the relay refused the
+    chunk: ``lttng_consumer_close_trace_chunk`` at the creation timestamp, no close
+    command, so RELAYD_CLOSE_TRACE_CHUNK on a relay still known; its failure is only
+    logged (the answer stays CREATE_TRACE_CHUNK_FAILED)."""
+    try:
+        relay = _relayd(state, net)
+        yield Acquire(relay.sock)
+        yield from client.close_trace_chunk(
+            state,
+            relay,
+            chunk_id=u.chunk_id,
+            close_timestamp=u.creation_timestamp,
+            close_command=None,
+        )
+    except (UstrefError, OSError) as exc:
+        log.error("create trace chunk: roll-back on relayd %d: %s", net, exc)
 
 
 def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
