@@ -662,6 +662,18 @@ def _close_stream_start(world: World) -> list[Action]:
     return world.take()
 
 
+def _reset_metadata_start(world: World) -> list[Action]:
+    """``lttng regenerate metadata`` then a metadata packet: RELAYD_RESET_METADATA first
+    (``lttng_consumer_on_read_subbuffer_mmap``, consumer.c:1661-1669: its failure is a
+    relay hang-up, cleaned up at consumer.c:1769-1771)."""
+    _data, meta = _streamed(world)
+    output = meta.streams[0].output
+    assert isinstance(output, RelayOutput)
+    output.reset_metadata_file(1)
+    output.write_subbuffers([_subbuf(b"/* CTF 1.8 */", 64)], metadata_version=1)
+    return world.take()
+
+
 SCENARIOS = [
     Scenario(
         "GET_CHANNEL/ADD_STREAM",
@@ -703,6 +715,7 @@ SCENARIOS = [
         "TRACE_CHUNK_EXISTS", _replies(CHUNK_EXISTS), _exists_start, _status_answers, _exists_oracle
     ),
     Scenario("SEND_INDEX", _replies(GENERIC, GENERIC), _index_start, _none, _generic_oracle(2)),
+    Scenario("RESET_METADATA", _replies(GENERIC), _reset_metadata_start, _none, _generic_oracle(1)),
     Scenario(
         "CLOSE_STREAM", _replies(GENERIC, GENERIC), _close_stream_start, _none, _generic_oracle(2)
     ),
@@ -840,6 +853,8 @@ EDGES = [
     ("SEND_INDEX", _codes(LTTNG_OK, LTTNG_OK)),
     ("SEND_INDEX", _codes(LTTNG_OK, ERR)),
     ("SEND_INDEX", _codes(LTTNG_OK)),
+    ("RESET_METADATA", _codes(ERR)),
+    ("RESET_METADATA", _codes(LTTNG_OK)),
     ("CLOSE_STREAM", _codes(ERR)),
     ("CLOSE_STREAM", _codes(LTTNG_OK, LTTNG_OK)),
 ]
@@ -1078,3 +1093,21 @@ def test_a_refused_chunk_creation_is_closed_on_the_relay() -> None:
         done = world.feed(RelaydSock(HOSTILE), [_codes(LTTNG_OK, 2) + b"p\0"])
         assert _statuses(done) == [Code.LTTCOMM_CONSUMERD_CREATE_TRACE_CHUNK_FAILED]
         _check_relay(world, cleaned=False)
+
+
+def test_a_relay_flood_is_not_kept() -> None:
+    """A relay that sends far more than the replies it owes: the exchanges waiting on
+    it take their replies, the bytes that arrive once none waits are dropped, so what
+    the core holds stays within one read of the shell, however much the relay sends."""
+    flood = _codes(LTTNG_OK) * (16 * 1024)  # 64 KiB of well-formed replies per read
+    with _world() as world:
+        _index_start(world)
+        tracemalloc.start()
+        try:
+            world.feed(RelaydSock(HOSTILE), [flood] * 32)  # 2 MiB
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 512 * 1024
+        _check_relay(world, cleaned=False)
+        _other_session_works(world)
