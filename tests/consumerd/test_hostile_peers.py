@@ -62,6 +62,7 @@ from ustref.protocol.consumer import (
     CONSUMER_MSG,
     CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
+    ERROR_SOCKET_CODE,
     STATUS_MSG,
     CloseTraceChunkMember,
     ConsumerMsgV2139,
@@ -298,6 +299,8 @@ class Outcome:
     sees a relay socket's hang-up and cleans it up)."""
     complete: bool = True
     """``False``: the reply is incomplete; ``answer`` is the one due at EOF."""
+    eof_error: bool = False
+    """EOF now sends ERROR_RECV_CMD on the error socket (a metadata reply cut short)."""
 
 
 def _waiting(answer: object) -> Outcome:
@@ -874,16 +877,21 @@ def test_each_branch_of_the_c_reading(name: str, replies: bytes) -> None:
 
 # -- the metadata socket ----------------------------------------------------------------------
 #
-# lttng_ustconsumer_request_metadata (ust-consumer.c:3360-3431): a whole
-# lttcomm_consumer_msg or nothing (3370-3381: a short read fails the request); cmd_type
-# LTTNG_ERR_UND is acknowledged with SUCCESS (3385-3390); any other cmd_type than
-# PUSH_METADATA fails it, nothing sent (3391-3395); PUSH_METADATA gets SUCCESS, then
-# with len > 0 the len bytes and a final status from lttng_ustconsumer_recv_metadata
-# (1276-1379). Two choices of ustref's where C has no answer: C asserts the key is the
-# channel's (3402) and aborts, ustref serves the channel it asked for; C extends the
-# cache over a hole (consumer-metadata-cache.c:97-105), ustref refuses a push beyond
-# the cache's end with ERROR_METADATA (ustref.consumerd.metadata). A len C cannot
-# allocate answers ENOMEM there (1286-1291); ustref waits for the bytes as they come.
+# lttng_ustconsumer_request_metadata (ust-consumer.c:3360-3431) reads a whole
+# lttcomm_consumer_msg: EOF before all of it is a short read (3370-3381,
+# lttcomm_recv_unix_sock returns 0): ERROR_RECV_CMD on the error socket, and the
+# request returns 0, as done. cmd_type LTTNG_ERR_UND is acknowledged with SUCCESS
+# (3385-3390); any other cmd_type than PUSH_METADATA fails the request, nothing sent
+# (3391-3395); PUSH_METADATA gets SUCCESS, then with len > 0 the len bytes and a final
+# status from lttng_ustconsumer_recv_metadata (1276-1379).
+#
+# Where ustref differs on purpose: C asserts that the key is the channel's (3402) and
+# aborts, ustref serves the channel it asked for; C extends the cache over a hole
+# (consumer-metadata-cache.c:97-105), ustref refuses a push beyond the cache's end with
+# ERROR_METADATA (ustref.consumerd.metadata); a len C cannot allocate answers ENOMEM
+# there (1286-1291), ustref waits for the bytes as they come; a payload cut short by
+# EOF is cached zero-filled by C (recv returns 0, not < 0: 1296-1301), ustref fails the
+# request.
 
 META = 5
 """The metadata channel's key."""
@@ -897,7 +905,7 @@ def _metadata_oracle(r: Replies) -> Outcome:
     """The statuses the consumer sends on the metadata socket (an empty cache)."""
     msg = r.take(CONSUMER_MSG_SIZE)
     if msg is None:
-        return _waiting([])
+        return Outcome([], cleaned=True, complete=False, eof_error=True)
     cmd = int.from_bytes(msg[:4], "little")
     if cmd == UND:
         return Outcome([Code.LTTCOMM_CONSUMERD_SUCCESS], cleaned=False)
@@ -1016,8 +1024,11 @@ def _run_metadata(start: Callable[[World], list[Action]], pieces: Sequence[bytes
             # The timer's request holds the metadata slot alone: commands go on.
             assert not _to(actions, Sock.COMMAND)
             _command_answered(world)
+        assert not _to(actions, Sock.ERROR)
         after = world.eof(Sock.METADATA)
         assert not _to(after, Sock.METADATA)
+        errors = [ERROR_SOCKET_CODE.parse(raw).code for raw in _to(after, Sock.ERROR)]
+        assert errors == ([Code.LTTCOMM_CONSUMERD_ERROR_RECV_CMD] if expected.eof_error else [])
         if by_command:
             assert _statuses(after) == ([Code.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED] if waiting else [])
         assert world.core.in_flight(Sock.METADATA) is None

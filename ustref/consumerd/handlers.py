@@ -51,7 +51,7 @@ from ustref.consumerd.registry import (
 from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.state import ConsumerState, Handler
-from ustref.errors import RemoteProtocolError, UstrefError
+from ustref.errors import RemoteProtocolError, SocketClosedError, UstrefError
 from ustref.ids import U64_MAX, ChannelKey, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
 from ustref.protocol.constants import LTTNG_SYMBOL_NAME_LEN, PATH_MAX
@@ -60,6 +60,7 @@ from ustref.protocol.consumer import (
     CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
+    ERROR_SOCKET_CODE,
     LOST_PACKETS_REPLY,
     METADATA_REQUEST_MSG,
     STATUS_CHANNEL,
@@ -72,6 +73,7 @@ from ustref.protocol.consumer import (
     DataPendingReply,
     DestroyRelaydMember,
     DiscardedEventsReply,
+    ErrorSocketCode,
     InitMember,
     KeyArgs,
     LostPacketsReply,
@@ -931,7 +933,9 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
     ``LTTNG_ERR_UND`` when the registry is gone (acknowledged with a status).
 
     ustref writes metadata synchronously, so the C ``wait`` (until the metadata
-    stream consumed the new bytes) is always met when this returns."""
+    stream consumed the new bytes) is always met when this returns. A reply cut
+    short by EOF is C's short read: ERROR_RECV_CMD on the error socket, and the
+    request returns as done (``lttcomm_recv_unix_sock`` returned 0)."""
     request = MetadataRequestMsg(
         session_id=channel.session_id,
         session_id_per_pid=channel.session_id_per_pid,
@@ -942,7 +946,13 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
     log.debug("metadata request: channel %d, session %d", channel.key, channel.session_id)
     yield Acquire(Sock.METADATA)
     state.send(METADATA_REQUEST_MSG.build(request), sock=Sock.METADATA)
-    got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
+    try:
+        got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
+    except SocketClosedError as exc:
+        log.error("metadata request of channel %d: %s", channel.key, exc)
+        code = ErrorSocketCode(code=LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_CMD)
+        state.send(ERROR_SOCKET_CODE.build(code), sock=Sock.ERROR)
+        return
     try:
         reply = parse_metadata_socket_reply(state.abi, got.data)
     except RemoteProtocolError as exc:
