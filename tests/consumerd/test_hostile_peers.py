@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.consumerd.drive import Driver
@@ -1055,6 +1055,11 @@ def test_a_hostile_metadata_reply(
 @pytest.mark.parametrize("start", METADATA_STARTS, ids=["timer", "snapshot"])
 @settings(SETTINGS, max_examples=3)
 @given(replies=METADATA_REPLIES)
+@example(replies=_push_message(PUSH, META, 0, 5) + b"trace")
+@example(replies=_push_message(PUSH, META, 3, 5) + b"trace")
+@example(replies=_push_message(UND, 0, 0, 0))
+@example(replies=_push_message(PUSH, META, 0, 2**63) + b"x" * 10)
+@example(replies=_push_message(PUSH, META, 0, 5, tail=b"\xff" * 64)[:-1])
 def test_a_hostile_metadata_reply_one_byte_at_a_time(
     start: Callable[[World], list[Action]], replies: bytes
 ) -> None:
