@@ -145,10 +145,9 @@ class FakeStream:
 
 
 def _channel(key: int, kind: ChannelType, **changes: object) -> Channel:
-    channel = bare_channel(
-        key, kind, session_id=SessionId(SESSION), ust=cast(UstChannel, FakeRing()), **changes
-    )
-    return channel
+    """A channel of session :data:`SESSION` on a :class:`FakeRing`."""
+    ust = cast(UstChannel, FakeRing())
+    return bare_channel(key, kind, session_id=SessionId(SESSION), ust=ust, **changes)
 
 
 def _stream(channel: Channel, cpu: int, key: int) -> Stream:
@@ -775,6 +774,9 @@ def _run(scenario: Scenario, pieces: Sequence[bytes]) -> None:
         else:
             assert got == []
             _check_relay(world, cleaned=False)
+            if scenario.answer is _none:
+                # A stalled relay holds no command: the other session is served.
+                _other_session_works(world)
         # The relay hangs up: whatever still waited on it fails.
         after = world.eof(RelaydSock(HOSTILE))
         if not expected.complete:
