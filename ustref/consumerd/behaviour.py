@@ -571,8 +571,11 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "answers 0 and leaves the relayd as it is (consumer.c:3822–3829) — then per stream "
             "RELAYD_QUIESCENT_CONTROL (metadata stream) or RELAYD_DATA_PENDING (data stream, "
             "last sequence number sent) — a 1 answers 1 at once — then "
-            "RELAYD_END_DATA_PENDING (data in flight → 1); a failure of a per-stream query or "
-            "of END_DATA_PENDING answers 0 and cleans the relayd up "
+            "RELAYD_END_DATA_PENDING (any non-zero code: data in flight → 1); a failure of a "
+            "per-stream query or of END_DATA_PENDING (for DATA_PENDING and END_DATA_PENDING, "
+            "a reply code of 2³¹ or more, negative once read into a C int: "
+            "`relayd_data_pending`, relayd.c:928–934; `relayd_end_data_pending`, "
+            "relayd.c:1065–1072) answers 0 and cleans the relayd up "
             "(`lttng_consumer_cleanup_relayd`, consumer.c:3847–3851 and 3856–3863: the pair "
             "is destroyed and its streams' endpoints marked inactive, consumer.c:490–517)",
             "send the answer as a raw `int32` (no status)",
