@@ -54,7 +54,7 @@ from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
-from ustref.ids import RelaydId, SessionId, StreamKey
+from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output.chunk import TraceChunk
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -1091,6 +1091,45 @@ def test_a_huge_metadata_length_waits_for_bytes_without_allocating(length: int) 
         assert not _to(world.eof(Sock.METADATA), Sock.METADATA)
         assert world.core.in_flight(Sock.METADATA) is None
         _command_answered(world)
+
+
+@pytest.mark.parametrize(
+    ("replies", "answer"),
+    [
+        (_added(ERR), Code.LTTCOMM_CONSUMERD_ERROR_METADATA),
+        (_added(LTTNG_OK) + _codes(ERR), Code.LTTCOMM_CONSUMERD_RELAYD_FAIL),
+        (b"", Code.LTTCOMM_CONSUMERD_ERROR_METADATA),
+    ],
+    ids=["add-stream", "streams-sent", "eof"],
+)
+def test_a_failed_metadata_announcement_deletes_the_metadata_channel(
+    replies: bytes, answer: int
+) -> None:
+    """``setup_metadata``'s error path (ust-consumer.c:909-922, 944-953):
+    ``consumer_stream_destroy`` of the metadata stream, whose reference was its
+    channel's last (``unref_channel``, consumer-stream.c:1034-1049), so the channel is
+    deleted too: a second SETUP_METADATA finds no channel. A relay already gone
+    (``consumer_send_relayd_stream`` finds none) takes the same path."""
+    with _world() as world:
+        _setup_metadata_start(world)
+        sent = (
+            world.feed(RelaydSock(HOSTILE), [replies])
+            if replies
+            else world.eof(RelaydSock(HOSTILE))
+        )
+        assert _statuses(sent) == [answer]
+        assert ChannelKey(9) not in world.core.registry.channels
+        again = world.command(_msg(Cmd.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=9)))
+        assert _statuses(again) == [LttngErrorCode.LTTNG_ERR_UST_CHAN_NOT_FOUND]
+        # A metadata channel on a relay already gone.
+        channel = _channel(13, ChannelType.METADATA, relayd_id=RelaydId(HOSTILE))
+        _stream(channel, 0, 31)
+        world.core.registry.channels[channel.key] = channel
+        if RelaydId(HOSTILE) in world.core.registry.relayds:
+            world.eof(RelaydSock(HOSTILE))
+        gone = world.command(_msg(Cmd.LTTNG_CONSUMER_SETUP_METADATA, KeyArgs(key=13)))
+        assert _statuses(gone) == [Code.LTTCOMM_CONSUMERD_ERROR_METADATA]
+        assert ChannelKey(13) not in world.core.registry.channels
 
 
 def test_a_refused_chunk_creation_is_closed_on_the_relay() -> None:

@@ -143,6 +143,10 @@ ON_ERROR_TEST = (
 )
 UNKNOWN_KEY_TEST = "tests/consumerd/test_core.py::test_unknown_channel_statuses"
 REPLY_CODES = "tests/consumerd/test_reply_codes.py::"
+HOSTILE_METADATA_ANNOUNCEMENT = (
+    "tests/consumerd/test_hostile_peers.py::"
+    "test_a_failed_metadata_announcement_deletes_the_metadata_channel"
+)
 
 
 def on_error_test(command: str) -> str:
@@ -981,17 +985,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             tested(UST_CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
-                "no stream, or RELAYD_ADD_STREAM failed (the stream is destroyed)",
+                "no stream, or RELAYD_ADD_STREAM failed or found no relayd (the stream is "
+                "destroyed, and with its channel's last reference the channel: "
+                "`unref_channel`)",
                 tests=(
                     REPLY_CODES + "test_setup_metadata_of_a_monitored_channel_without_its_stream",
+                    HOSTILE_METADATA_ANNOUNCEMENT + "[add-stream]",
                 ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
-                "RELAYD_STREAMS_SENT failed",
+                "RELAYD_STREAMS_SENT failed (the stream and its channel are destroyed too)",
                 tests=(
                     "tests/consumerd/test_relayd_sockets.py::"
                     "test_setup_metadata_answers_relayd_fail_when_streams_sent_fails",
+                    HOSTILE_METADATA_ANNOUNCEMENT + "[streams-sent]",
                 ),
             ),
             Code(

@@ -844,7 +844,8 @@ def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """SETUP_METADATA (mirrors ``setup_metadata``): the metadata stream is announced
     to the relay (RELAYD_ADD_STREAM then RELAYD_STREAMS_SENT) when the channel is
-    streamed, and goes to the metadata thread."""
+    streamed, and goes to the metadata thread. A relay failure destroys the stream
+    (``consumer_stream_destroy``), and with its last reference the channel."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
@@ -860,11 +861,12 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     if channel.relayd_id is not None:
         sock = RelaydSock(channel.relayd_id)
         stream.trace_chunk = channel.trace_chunk
-        yield Acquire(sock)
         try:
+            yield Acquire(sock)
             yield from _send_relayd_stream(state, stream, channel.relayd_id)
         except (UstrefError, OSError) as exc:
             log.error("setup metadata: relayd: %s", exc)
+            lifetime.destroy_channel(state, channel)
             state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
             return
         try:
@@ -872,6 +874,7 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         except (UstrefError, OSError) as exc:
             log.error("setup metadata: relayd streams sent: %s", exc)
             cleanup_relayd(state, channel.relayd_id)
+            lifetime.destroy_channel(state, channel)
             state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
             return
         yield Release(sock)
