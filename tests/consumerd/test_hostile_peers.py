@@ -98,7 +98,7 @@ LTTNG_OK = client.LTTNG_OK
 SECOND = 1_000_000_000
 
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
