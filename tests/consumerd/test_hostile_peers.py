@@ -23,6 +23,7 @@ keep working.
 from __future__ import annotations
 
 import os
+import socket
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ from ustref.consumerd.exchange import (
     SendRelaydData,
     Sock,
 )
+from ustref.consumerd.loop import Paths, Shell
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.relay_cleanup import cleanup_relayd
@@ -63,6 +65,7 @@ from ustref.protocol.consumer import (
     CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
     ERROR_SOCKET_CODE,
+    METADATA_REQUEST_MSG,
     STATUS_MSG,
     CloseTraceChunkMember,
     ConsumerMsgV2139,
@@ -1168,3 +1171,37 @@ def test_a_relay_flood_is_not_kept() -> None:
         assert peak < 512 * 1024
         _check_relay(world, cleaned=False)
         _other_session_works(world)
+
+
+@pytest.mark.parametrize(
+    "error_peer_alive", [True, False], ids=["error-socket", "dead-error-socket"]
+)
+def test_the_shell_sends_the_short_read_code_and_goes_on(error_peer_alive: bool) -> None:
+    """The shell's side of a metadata reply cut short by EOF: ERROR_RECV_CMD goes out on
+    the error socket; a failure to send it is ignored (``lttng_consumer_send_error``'s
+    return is ignored there), the daemon goes on."""
+    core = Core()
+    channel = _channel(META, ChannelType.METADATA, monitor=False)
+    channel.metadata_cache = MetadataCache()
+    channel.metadata_timer = PeriodicTimer.armed(0, SECOND)
+    core.registry.channels[channel.key] = channel
+    shell = Shell(Paths(command="", error="", health=""), core)
+    metadata, metadata_peer = socket.socketpair()
+    error, error_peer = socket.socketpair()
+    shell.socks[Sock.METADATA], shell.socks[Sock.ERROR] = metadata, error
+    try:
+        core.handle_timer(SECOND)
+        shell._flush_actions()
+        assert len(metadata_peer.recv(1 << 16)) == METADATA_REQUEST_MSG.size
+        if not error_peer_alive:
+            error_peer.close()
+        core.receive(Sock.METADATA, b"", [], SECOND)
+        shell._flush_actions()
+        assert not core.closed
+        if error_peer_alive:
+            code = ERROR_SOCKET_CODE.parse(error_peer.recv(16)).code
+            assert code is Code.LTTCOMM_CONSUMERD_ERROR_RECV_CMD
+    finally:
+        for sock in (metadata, metadata_peer, error, error_peer):
+            sock.close()
+        shell.sel.close()
