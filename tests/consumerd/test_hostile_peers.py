@@ -1,23 +1,34 @@
 """Hostile peers: arbitrary bytes as the answer of the session daemon on the
 metadata socket and of a relay daemon on its control socket (issue 22).
 
-The sans-IO core is driven into each state where it waits on such a peer — a
-metadata request in flight (the metadata switch timer's, a command's), and each
-relay exchange (RELAYD_ADD_STREAM of GET_CHANNEL and SETUP_METADATA,
-RELAYD_STREAMS_SENT, the data-pending queries, RELAYD_ROTATE_STREAMS, the trace
-chunk commands, RELAYD_SEND_INDEX after a packet, RELAYD_CLOSE_STREAM) — then fed
-bytes drawn by hypothesis: random, well-shaped replies with hostile codes and
-lengths, split at random offsets (or one byte at a time), then EOF.
+The sans-IO core is driven into each state where it waits on such a peer: a
+metadata request in flight (the metadata switch timer's, and SNAPSHOT_CHANNEL's of
+the metadata), and each relay exchange (RELAYD_ADD_STREAM of GET_CHANNEL and
+SETUP_METADATA, RELAYD_STREAMS_SENT, the data-pending queries,
+RELAYD_ROTATE_STREAMS, the trace chunk commands, RELAYD_SEND_INDEX after a packet,
+RELAYD_RESET_METADATA, RELAYD_CLOSE_STREAM). It is then fed bytes drawn by
+hypothesis: random bytes, well-shaped replies with hostile codes and lengths, split
+at random offsets or one byte at a time, then EOF.
 
-Each scenario carries an oracle: a model, written from the C function it names, of
-what lttng-consumerd does with that byte stream (relayd.c, consumer.c,
-ust-consumer.c @ v2.13.9). The properties: nothing escapes ``Core.receive``; the
-command that waited gets the C consumer's answer, or none yet while the reply is
-incomplete (and its failure answer at EOF); a failure that C follows with
-``lttng_consumer_cleanup_relayd`` cleans the relay up (pair gone, its streams
-inactive) and one that C only answers leaves it alone; the answer does not depend
-on how the bytes were split; another session's relay daemon and the command socket
-keep working.
+Each scenario carries an oracle: a model of what lttng-consumerd does with that
+byte stream, written from the C function it names (relayd.c, consumer.c,
+ust-consumer.c @ v2.13.9). A table of byte streams reaches every branch of every
+oracle. The properties:
+
+- nothing escapes ``Core.receive``;
+- the command that waited gets the C consumer's answer, none while the reply is
+  incomplete, and its failure answer at EOF;
+- a failure that C follows with ``lttng_consumer_cleanup_relayd`` cleans the relay
+  up (its pair gone, its streams inactive), and one that C only answers leaves it
+  alone;
+- the answer does not depend on how the bytes were split;
+- another session's relay daemon and the command socket keep working;
+- what the core holds is bounded by what arrived (a 2**63-byte PUSH_METADATA, a
+  relay flood).
+
+Focused tests check the roll-back of a refused remote chunk, the deletion of a
+metadata channel whose relay announcement failed, and the shell's
+ERROR_RECV_CMD.
 """
 
 from __future__ import annotations
