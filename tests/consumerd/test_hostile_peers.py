@@ -67,7 +67,7 @@ from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
-from ustref.ids import ChannelKey, RelaydId, SessionId, StreamKey
+from ustref.ids import U64_MAX, ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output.chunk import TraceChunk
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -947,7 +947,7 @@ def _push_message(
     return (head + tail)[:CONSUMER_MSG_SIZE].ljust(CONSUMER_MSG_SIZE, b"\0")
 
 
-U64 = st.integers(0, 2**64 - 1)
+U64 = st.integers(0, U64_MAX)
 
 
 @st.composite
@@ -961,9 +961,7 @@ def _metadata_replies(draw: st.DrawFn) -> bytes:
     cmd = {"push": PUSH, "und": UND}.get(kind) or draw(st.integers(0, 2**32 - 1))
     key = draw(st.one_of(st.just(META), U64))
     offset = draw(st.one_of(st.sampled_from([0, 0, 1, 2**31, 2**63]), U64))
-    length = draw(
-        st.one_of(st.sampled_from([0, 1, 17, 2**31, 2**63, 2**64 - 1]), st.integers(0, 64))
-    )
+    length = draw(st.one_of(st.sampled_from([0, 1, 17, 2**31, 2**63, U64_MAX]), st.integers(0, 64)))
     version = draw(st.one_of(st.just(0), U64))
     tail = draw(st.one_of(st.just(b""), st.binary(max_size=64)))
     small = min(length, 64)
@@ -1010,7 +1008,7 @@ def _snapshot_start(world: World) -> list[Action]:
         pathname="",
         use_relayd=0,
         metadata=1,
-        relayd_id=2**64 - 1,
+        relayd_id=U64_MAX,
         key=META,
         nb_packets_per_stream=0,
     )
@@ -1082,7 +1080,7 @@ def test_a_hostile_metadata_reply_one_byte_at_a_time(
     _run_metadata(start, [replies[i : i + 1] for i in range(len(replies))])
 
 
-@pytest.mark.parametrize("length", [2**31, 2**63, 2**64 - 1])
+@pytest.mark.parametrize("length", [2**31, 2**63, U64_MAX])
 def test_a_huge_metadata_length_waits_for_bytes_without_allocating(length: int) -> None:
     """PUSH_METADATA announcing ``length`` bytes: SUCCESS, then the request waits for
     the bytes as they come (ustref; C's zmalloc fails and answers ENOMEM). What the
