@@ -107,6 +107,16 @@ class TransportError(UstrefError):
         super().__init__(f"{operation}{target}: {reason}")
 
 
+class SocketClosedError(UstrefError):
+    """A peer closed a socket an exchange reads (EOF: a C ``recv`` returning 0), or
+    the socket was already closed when the exchange came to it. ``socket`` names it
+    (``metadata``, ``relayd 3 control``…)."""
+
+    def __init__(self, socket: str, *, reason: str = "closed") -> None:
+        self.socket = socket
+        super().__init__(f"the {socket} socket {reason}")
+
+
 class LaunchError(UstrefError):
     """A child process could not be started, or did not get ready.
 

@@ -18,6 +18,7 @@ from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
     CONSUMER_MSG_UNION_SIZE,
+    ERROR_SOCKET_CODE,
     METADATA_ERROR_REPLY,
     METADATA_REQUEST_MSG,
     STATUS_MSG,
@@ -256,13 +257,21 @@ def test_metadata_socket_eof_ends_the_waiting_request_not_the_core() -> None:
     channel = _metadata_channel()
     driver = _core(channel, observe=False)  # stray bytes after EOF break the table
     _sent(driver)
-    # The test handler did not catch: the error boundary answers for it.
-    assert [(s, _status(d)) for s, d in _sent(driver, Sock.METADATA, b"")] == [
-        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED)
-    ]
+    # A reply cut short by EOF is C's short read (lttng_ustconsumer_request_metadata):
+    # ERROR_RECV_CMD on the error socket, and the request returns as done, so the
+    # command goes on and answers.
+    sent = _sent(driver, Sock.METADATA, b"")
+    assert [s for s, _ in sent] == [Sock.ERROR, Sock.COMMAND]
+    code = ERROR_SOCKET_CODE.parse(sent[0][1]).code
+    assert code is LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_CMD
+    assert _status(sent[1][1]) == LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS
     assert not driver.core.closed
     # Nothing is left pending: later bytes on that socket are unrequested.
     assert _sent(driver, Sock.METADATA, b"stray") == []
+    # A later request fails: the socket is closed (C's send fails).
+    assert [(s, _status(d)) for s, d in _sent_in(driver.command(TRIGGER_RAW))] == [
+        (Sock.COMMAND, LttcommReturnCode.LTTCOMM_CONSUMERD_SNAPSHOT_FAILED)
+    ]
 
 
 def test_push_metadata_is_answered_while_the_timer_request_waits() -> None:

@@ -236,7 +236,13 @@ def test_get_channel_answers_relayd_fail_when_the_relay_is_gone() -> None:
 
 def test_setup_metadata_answers_relayd_fail_when_streams_sent_fails() -> None:
     """``setup_metadata``: the metadata stream is announced (RELAYD_ADD_STREAM), then
-    RELAYD_STREAMS_SENT; the relay refusing the latter answers RELAYD_FAIL."""
+    RELAYD_STREAMS_SENT; the relay refusing the latter answers RELAYD_FAIL, and the
+    stream is destroyed with its channel (its last reference)."""
+
+    class NoStream:
+        def destroy(self) -> None:
+            pass
+
     driver = Driver(observe=False)
     control, peer1 = os.pipe()
     data, peer2 = os.pipe()
@@ -245,7 +251,7 @@ def test_setup_metadata_answers_relayd_fail_when_streams_sent_fails() -> None:
         _add(driver, LttngStreamType.LTTNG_STREAM_DATA, data)
         channel = bare_channel(5, ChannelType.METADATA, relayd_id=RelaydId(3))
         stream = Stream(
-            key=StreamKey(0), channel=channel, cpu=0, ust=cast(UstStream, object()), wait_fd=-1
+            key=StreamKey(0), channel=channel, cpu=0, ust=cast(UstStream, NoStream()), wait_fd=-1
         )
         channel.streams.append(stream)
         driver.core.registry.channels[channel.key] = channel
@@ -263,6 +269,7 @@ def test_setup_metadata_answers_relayd_fail_when_streams_sent_fails() -> None:
         assert driver.statuses(driver.actions()) == [
             LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL
         ]
+        assert channel.key not in driver.core.registry.channels
     finally:
         for fd in (peer1, peer2):
             os.close(fd)

@@ -143,6 +143,10 @@ ON_ERROR_TEST = (
 )
 UNKNOWN_KEY_TEST = "tests/consumerd/test_core.py::test_unknown_channel_statuses"
 REPLY_CODES = "tests/consumerd/test_reply_codes.py::"
+HOSTILE_METADATA_ANNOUNCEMENT = (
+    "tests/consumerd/test_hostile_peers.py::"
+    "test_a_failed_metadata_announcement_deletes_the_metadata_channel"
+)
 
 
 def on_error_test(command: str) -> str:
@@ -595,8 +599,11 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "answers 0 and leaves the relayd as it is (consumer.c:3822–3829) — then per stream "
             "RELAYD_QUIESCENT_CONTROL (metadata stream) or RELAYD_DATA_PENDING (data stream, "
             "last sequence number sent) — a 1 answers 1 at once — then "
-            "RELAYD_END_DATA_PENDING (data in flight → 1); a failure of a per-stream query or "
-            "of END_DATA_PENDING answers 0 and cleans the relayd up "
+            "RELAYD_END_DATA_PENDING (any non-zero code: data in flight → 1); a failure of a "
+            "per-stream query or of END_DATA_PENDING (for DATA_PENDING and END_DATA_PENDING, "
+            "a reply code of 2³¹ or more, negative once read into a C int: "
+            "`relayd_data_pending`, relayd.c:928–934; `relayd_end_data_pending`, "
+            "relayd.c:1065–1072) answers 0 and cleans the relayd up "
             "(`lttng_consumer_cleanup_relayd`, consumer.c:3847–3851 and 3856–3863: the pair "
             "is destroyed and its streams' endpoints marked inactive, consumer.c:490–517)",
             "send the answer as a raw `int32` (no status)",
@@ -1014,17 +1021,21 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             tested(UST_CHAN_NOT_FOUND, UNKNOWN_KEY_TEST),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA,
-                "no stream, or RELAYD_ADD_STREAM failed (the stream is destroyed)",
+                "no stream, or RELAYD_ADD_STREAM failed or found no relayd (the stream is "
+                "destroyed, and with its channel's last reference the channel: "
+                "`unref_channel`)",
                 tests=(
                     REPLY_CODES + "test_setup_metadata_of_a_monitored_channel_without_its_stream",
+                    HOSTILE_METADATA_ANNOUNCEMENT + "[add-stream]",
                 ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL,
-                "RELAYD_STREAMS_SENT failed",
+                "RELAYD_STREAMS_SENT failed (the stream and its channel are destroyed too)",
                 tests=(
                     "tests/consumerd/test_relayd_sockets.py::"
                     "test_setup_metadata_answers_relayd_fail_when_streams_sent_fails",
+                    HOSTILE_METADATA_ANNOUNCEMENT + "[streams-sent]",
                 ),
             ),
             Code(
@@ -1387,7 +1398,10 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             "domain directory fd",
             "`lttng_consumer_create_trace_chunk`: create the chunk in the consumer's "
             "registry (session id, chunk id, creation time, override name, credentials)",
-            "remote chunk: RELAYD_CREATE_TRACE_CHUNK to the relayd",
+            "remote chunk: RELAYD_CREATE_TRACE_CHUNK to the relayd; refused, the creation is "
+            "rolled back (`lttng_consumer_close_trace_chunk`, consumer.c:4877–4887): "
+            "RELAYD_CLOSE_TRACE_CHUNK at the creation timestamp, no close command, its "
+            "failure only logged",
             "send status",
         ),
         sources=(
@@ -1436,6 +1450,8 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                     on_error_test("LTTNG_CONSUMER_CREATE_TRACE_CHUNK"),
                     "tests/consumerd/test_c_strings.py::"
                     "test_an_unterminated_override_name_fails_the_chunk",
+                    "tests/consumerd/test_hostile_peers.py::"
+                    "test_a_refused_chunk_creation_is_closed_on_the_relay",
                 ),
             ),
         ),
@@ -1444,6 +1460,12 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
                 "RELAYD_CREATE_TRACE_CHUNK",
                 "`lttcomm_relayd_generic_reply`",
                 "relayd_id.is_set = 1",
+                "status.ready",
+            ),
+            *_relayd(
+                "RELAYD_CLOSE_TRACE_CHUNK",
+                "`lttcomm_relayd_close_trace_chunk_reply` + path",
+                "the relayd refused RELAYD_CREATE_TRACE_CHUNK (the roll-back)",
                 "status.ready",
             ),
         ),

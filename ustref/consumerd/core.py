@@ -88,7 +88,12 @@ from ustref.consumerd.relay_cleanup import cleanup_relayd, reap_inactive_streams
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
 from ustref.consumerd.state import ConsumerState, Handler, stream_relayd
-from ustref.errors import LocalProtocolError, RemoteProtocolError, UstrefError
+from ustref.errors import (
+    LocalProtocolError,
+    RemoteProtocolError,
+    SocketClosedError,
+    UstrefError,
+)
 from ustref.ids import RelaydId, SessionId
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -471,7 +476,7 @@ class Core(ConsumerState):
                 # last stream's close): it meets the EOF at its next wait.
                 continue
             exchange.waiting = None
-            self._advance(exchange, None, UstrefError(f"the {slot.sock.value} socket closed"))
+            self._advance(exchange, None, SocketClosedError(slot.sock.value))
         self._pump()
 
     def _pump(self) -> None:
@@ -644,7 +649,7 @@ class Core(ConsumerState):
                 if isinstance(wait, Acquire):
                     slot = self._slots.get(wait.sock) or _Slot(wait.sock, eof=True)
                     if slot.eof:
-                        exc = UstrefError(f"the {wait.sock.value} socket is closed")
+                        exc = SocketClosedError(wait.sock.value, reason="is closed")
                     elif slot.owner is None or slot.owner is exchange:
                         slot.owner = exchange
                         exchange.holds.add(wait.sock)
@@ -662,7 +667,7 @@ class Core(ConsumerState):
                     got = self._take(held, wait.nbytes, wait.nfds)
                     if got is None:
                         if held.eof:
-                            exc = UstrefError(f"the {wait.sock.value} socket closed")
+                            exc = SocketClosedError(wait.sock.value)
                             continue
                         exchange.waiting = wait
                         return

@@ -51,7 +51,7 @@ from ustref.consumerd.registry import (
 from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.state import ConsumerState, Handler
-from ustref.errors import RemoteProtocolError, UstrefError
+from ustref.errors import RemoteProtocolError, SocketClosedError, UstrefError
 from ustref.ids import U64_MAX, ChannelKey, RelaydId, SessionId
 from ustref.output.chunk import Credentials, TraceChunk
 from ustref.protocol.constants import LTTNG_SYMBOL_NAME_LEN, PATH_MAX
@@ -60,6 +60,7 @@ from ustref.protocol.consumer import (
     CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
+    ERROR_SOCKET_CODE,
     LOST_PACKETS_REPLY,
     METADATA_REQUEST_MSG,
     STATUS_CHANNEL,
@@ -72,6 +73,7 @@ from ustref.protocol.consumer import (
     DataPendingReply,
     DestroyRelaydMember,
     DiscardedEventsReply,
+    ErrorSocketCode,
     InitMember,
     KeyArgs,
     LostPacketsReply,
@@ -490,10 +492,32 @@ def _create_remote_trace_chunk(state: ConsumerState, u: CreateTraceChunkMember) 
         for channel in state.registry.of_session(session_id(u)):
             if channel.trace_chunk is published:
                 channel.trace_chunk = None
+        yield from _roll_back_remote_chunk(state, net, u)
         published.close()
         state.send_status(failed)
         return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
+
+
+def _roll_back_remote_chunk(
+    state: ConsumerState, net: RelaydId, u: CreateTraceChunkMember
+) -> HandlerGen:
+    """The roll-back of ``lttng_consumer_create_trace_chunk`` when the relay refused the
+    chunk: ``lttng_consumer_close_trace_chunk`` at the creation timestamp, no close
+    command, so RELAYD_CLOSE_TRACE_CHUNK on a relay still known; its failure is only
+    logged (the answer stays CREATE_TRACE_CHUNK_FAILED)."""
+    try:
+        relay = _relayd(state, net)
+        yield Acquire(relay.sock)
+        yield from client.close_trace_chunk(
+            state,
+            relay,
+            chunk_id=u.chunk_id,
+            close_timestamp=u.creation_timestamp,
+            close_command=None,
+        )
+    except (UstrefError, OSError) as exc:
+        log.error("create trace chunk: roll-back on relayd %d: %s", net, exc)
 
 
 def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
@@ -820,7 +844,8 @@ def clear_quiescent_channel(state: ConsumerState, msg: ConsumerMsg) -> None:
 def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     """SETUP_METADATA (mirrors ``setup_metadata``): the metadata stream is announced
     to the relay (RELAYD_ADD_STREAM then RELAYD_STREAMS_SENT) when the channel is
-    streamed, and goes to the metadata thread."""
+    streamed, and goes to the metadata thread. A relay failure destroys the stream
+    (``consumer_stream_destroy``), and with its last reference the channel."""
     channel = _chan_or_not_found(state, msg)
     if channel is None:
         return
@@ -836,11 +861,12 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     if channel.relayd_id is not None:
         sock = RelaydSock(channel.relayd_id)
         stream.trace_chunk = channel.trace_chunk
-        yield Acquire(sock)
         try:
+            yield Acquire(sock)
             yield from _send_relayd_stream(state, stream, channel.relayd_id)
         except (UstrefError, OSError) as exc:
             log.error("setup metadata: relayd: %s", exc)
+            lifetime.destroy_channel(state, channel)
             state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_METADATA)
             return
         try:
@@ -848,6 +874,7 @@ def setup_metadata(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         except (UstrefError, OSError) as exc:
             log.error("setup metadata: relayd streams sent: %s", exc)
             cleanup_relayd(state, channel.relayd_id)
+            lifetime.destroy_channel(state, channel)
             state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_RELAYD_FAIL)
             return
         yield Release(sock)
@@ -909,7 +936,9 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
     ``LTTNG_ERR_UND`` when the registry is gone (acknowledged with a status).
 
     ustref writes metadata synchronously, so the C ``wait`` (until the metadata
-    stream consumed the new bytes) is always met when this returns."""
+    stream consumed the new bytes) is always met when this returns. A reply cut
+    short by EOF is C's short read: ERROR_RECV_CMD on the error socket, and the
+    request returns as done (``lttcomm_recv_unix_sock`` returned 0)."""
     request = MetadataRequestMsg(
         session_id=channel.session_id,
         session_id_per_pid=channel.session_id_per_pid,
@@ -920,7 +949,13 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
     log.debug("metadata request: channel %d, session %d", channel.key, channel.session_id)
     yield Acquire(Sock.METADATA)
     state.send(METADATA_REQUEST_MSG.build(request), sock=Sock.METADATA)
-    got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
+    try:
+        got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
+    except SocketClosedError as exc:
+        log.error("metadata request of channel %d: %s", channel.key, exc)
+        code = ErrorSocketCode(code=LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_CMD)
+        state.send(ERROR_SOCKET_CODE.build(code), sock=Sock.ERROR)
+        return
     try:
         reply = parse_metadata_socket_reply(state.abi, got.data)
     except RemoteProtocolError as exc:

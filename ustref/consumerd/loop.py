@@ -478,6 +478,8 @@ class Shell:
                         self._send_relayd(action.net_index, action.data, control=False)
                     elif isinstance(action, Send) and isinstance(action.sock, RelaydSock):
                         self._send_relayd(action.sock.net_index, action.data, control=True)
+                    elif isinstance(action, Send) and action.sock is Sock.ERROR:
+                        self._send_error(action.data)
                     elif isinstance(action, Send) and isinstance(action.sock, Sock):
                         send_all(self.socks[action.sock], action.data, action.fds)
                     elif isinstance(action, Handover):
@@ -487,6 +489,14 @@ class Shell:
                 except (OSError, UstrefError) as exc:
                     log.error("sending to the session daemon: %s", exc)
                     self.core.closed = True
+
+    def _send_error(self, data: bytes) -> None:
+        """``lttng_consumer_send_error``: a code on the error socket. Its callers ignore
+        its failure (the metadata request's short read), so the daemon goes on."""
+        try:
+            send_all(self.socks[Sock.ERROR], data, ())
+        except (OSError, UstrefError) as exc:
+            log.error("error socket: %s", exc)
 
     def _handover(self, action: Handover) -> None:
         """The ust-ctl part of ``send_channel_to_sessiond_and_relayd``: the backend says

@@ -254,16 +254,31 @@ def close_stream(
     _ok((yield from _generic(state, relayd, data)), "close stream")
 
 
+C_INT_MIN_AS_U32 = 2**31
+"""The first u32 that is negative once stored in a C ``int``."""
+
+
+def _as_c_int(code: int, what: str) -> int:
+    """The u32 ``ret_code`` as the ``int`` C stores it in (``ret = reply.ret_code``):
+    a code of 2**31 or more is negative there, the function's failure return."""
+    if code >= C_INT_MIN_AS_U32:
+        raise RelaydError(f"relayd {what} replied {code}, a negative int")
+    return code
+
+
 def data_pending(
     state: ConsumerState, relayd: Relayd, stream_id: int, last_net_seq_num: int
 ) -> Generator[Wait, Received, bool]:
-    """``relayd_data_pending``: RELAYD_DATA_PENDING; the reply's code is the flag."""
+    """``relayd_data_pending``: RELAYD_DATA_PENDING; the reply's code is the return
+    value (relayd.c:928-934 @ v2.13.9): 1 is pending, any other non-negative code is
+    not (an error code is only logged), and a code C's ``int`` reads as negative is a
+    failure (:class:`RelaydError`; ``consumer_data_pending`` cleans the relay up)."""
     payload = DATA_PENDING.build(
         RelaydDataPending(stream_id=stream_id, last_net_seq_num=last_net_seq_num)
     )
     data = command(LttcommRelaydCommand.RELAYD_DATA_PENDING, payload)
     code = yield from _generic(state, relayd, data)
-    return code == 1
+    return _as_c_int(code, "data pending") == 1
 
 
 def quiescent_control(
@@ -287,11 +302,14 @@ def begin_data_pending(
 def end_data_pending(
     state: ConsumerState, relayd: Relayd, relayd_session_id: int
 ) -> Generator[Wait, Received, bool]:
-    """``relayd_end_data_pending``: RELAYD_END_DATA_PENDING; returns "data in flight"."""
+    """``relayd_end_data_pending``: RELAYD_END_DATA_PENDING; returns "data in flight"
+    (relayd.c:1065-1072 @ v2.13.9: the code in an ``int``; negative fails, any other
+    non-zero code is ``is_data_inflight``, which ``consumer_data_pending`` reads as
+    pending)."""
     payload = END_DATA_PENDING.build(RelaydEndDataPending(session_id=relayd_session_id))
     data = command(LttcommRelaydCommand.RELAYD_END_DATA_PENDING, payload)
     code = yield from _generic(state, relayd, data)
-    return code == 1
+    return _as_c_int(code, "end data pending") != 0
 
 
 def index_payload(relayd: Relayd, stream_id: int, net_seq_num: int, index: PacketIndex) -> bytes:

@@ -40,7 +40,9 @@ OTHER_PATHS: tuple[tuple[str, str, str], ...] = (
         "metadata socket: `lttng_ustconsumer_request_metadata` (ust-consumer.c:3370–3380)",
         "a reply cut short by EOF or a receive error (otherwise the whole "
         "`lttcomm_consumer_msg` arrives: `lttcomm_recv_unix_sock`, unix.c:195–209, loops)",
-        "`ERROR_RECV_CMD` on the error socket; the request fails (the caller goes on)",
+        "`ERROR_RECV_CMD` on the error socket; at EOF the receive returns 0 and so does "
+        "the request, as if done (a receive error, −1, fails it); the caller goes on. "
+        "ustref-consumerd does the same at EOF (its shell reads a receive error as EOF)",
     ),
     (
         "command socket: CREATE_TRACE_CHUNK of a local chunk without credentials",
