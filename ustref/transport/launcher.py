@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import shutil
 import signal
@@ -40,8 +39,10 @@ def which(name: str) -> Path | None:
 
 
 def libc() -> ctypes.CDLL:
-    """The C library, for ``prctl``."""
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    """The C library, for ``prctl``: the one this process already runs on
+    (``dlopen(NULL)``), found without ``ctypes.util.find_library``, which runs
+    ``ldconfig -p`` in a child process."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def set_process_name(name: str) -> None:
