@@ -52,7 +52,7 @@ from pathlib import Path
 from bench_consumerd import C_CONSUMERD, stop_child, write_result
 
 from ustref.consumerd import ring_backend
-from ustref.consumerd.loop import HEALTH_PATH_ENV
+from ustref.consumerd.startup import HEALTH_PATH_ENV
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,

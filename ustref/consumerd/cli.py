@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 
 from ustref.consumerd import backend_choice as ring_backend
-from ustref.errors import LaunchError, TransportError
+from ustref.errors import UstrefError
 from ustref.transport.argv import ConsumerdOptions, UsageError
 
 __all__ = [
@@ -168,24 +168,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -> int:
-    """The daemon itself, in the re-executed process: only here are the core, the
-    shell, the grammars and the ring-buffer backend imported (the first process,
-    which only parses its argv and re-executes, never loads them)."""
-    from ustref.consumerd import ring_backend as backends
-    from ustref.consumerd.core import Core
-    from ustref.consumerd.loop import Paths, Shell, health_path
+    """The daemon itself. Up to ``COMMAND_SOCK_READY`` (:func:`open_sockets`) only the
+    start-up is imported; the core, the shell, the consumer's grammars and the
+    ring-buffer backend come after it, as lttng-consumerd says ready once its command
+    socket listens. The ``lib`` backend's library is loaded first, as C links it: a
+    missing ``liblttng-ust-ctl.so.5`` fails before ready, not after."""
+    from ustref.consumerd.startup import Paths, health_path, open_sockets
     from ustref.transport.launcher import set_process_name
 
     set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
-    paths = Paths(command=cmd_sock, error=err_sock, health=health_path())
-    shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
     log.debug("ust-ctl backend: %s", ust_ctl)
+    paths = Paths(command=cmd_sock, error=err_sock, health=health_path())
     try:
-        shell.start()
-    except (TransportError, LaunchError, OSError) as exc:
+        if ust_ctl == ring_backend.LIB:
+            from ustref.ring import libustctl
+
+            libustctl.library()
+        sockets, health = open_sockets(paths)
+    except (UstrefError, OSError) as exc:
         # lttng-consumerd.c: "Cannot connect to error socket" and the like.
         print(f"Error: ustref-consumerd start-up: {exc}", file=sys.stderr)
         return 1
+    from ustref.consumerd import ring_backend as backends
+    from ustref.consumerd.core import Core
+    from ustref.consumerd.loop import Shell
+
+    shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
+    shell.start(sockets, health)
     return shell.run()
