@@ -167,12 +167,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve(opts, consumerd_argv.cmd_sock, consumerd_argv.err_sock, ust_ctl)
 
 
+def _without_openssl_hashes() -> None:
+    """Keep ``hashlib`` on Python's own hashes in the daemon. Construct imports
+    ``hashlib`` at import (to name compiled parsers), and ``hashlib`` loads its OpenSSL
+    backend, ``_hashlib``, which maps libcrypto: 3.4 MB of the idle daemon's RSS. The
+    daemon only ever hashes with sha1 (construct) and sha256 (the ``lib`` backend's
+    shim cache), which Python's builtin ``_sha1``/``_sha256`` provide, so ``_hashlib``
+    is marked absent before anything imports ``hashlib`` (``hashlib`` falls back on an
+    ``ImportError``). A process that already loaded it (a test calling :func:`main`)
+    keeps it."""
+    sys.modules.setdefault("_hashlib", None)  # type: ignore[arg-type]
+
+
 def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -> int:
     """The daemon itself. Up to ``COMMAND_SOCK_READY`` (:func:`open_sockets`) only the
     start-up is imported; the core, the shell, the consumer's grammars and the
     ring-buffer backend come after it, as lttng-consumerd says ready once its command
     socket listens. The ``lib`` backend's library is loaded first, as C links it: a
     missing ``liblttng-ust-ctl.so.5`` fails before ready, not after."""
+    _without_openssl_hashes()
     from ustref.consumerd.startup import Paths, health_path, open_sockets
     from ustref.transport.launcher import set_process_name
 
