@@ -48,9 +48,17 @@ NOT_BEFORE_READY = (
 """Modules (and packages, with everything under them) the daemon must not have
 imported when it says ready."""
 
-NEVER = ("ustref.protocol.peers", "ustref.protocol.grammars", "_hashlib")
-"""Never in the daemon: the other peers' grammars (only ``ustref spec`` needs them)
-and OpenSSL's hashes (:func:`ustref.consumerd.cli._without_openssl_hashes`)."""
+NEVER = (
+    "ustref.protocol.peers",
+    "ustref.protocol.grammars",
+    "_hashlib",
+    "ctypes.util",
+    "subprocess",
+)
+"""Never in the (pure) daemon: the other peers' grammars (only ``ustref spec`` needs
+them), OpenSSL's hashes (:func:`ustref.consumerd.cli._without_openssl_hashes`), and
+``ctypes.util`` with the ``subprocess``/``shutil``/``tempfile`` it brings (libraries
+are opened by soname; the process names itself through procfs)."""
 
 _HARNESS = """
 import atexit, json, sys

@@ -187,7 +187,7 @@ def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -
     missing ``liblttng-ust-ctl.so.5`` fails before ready, not after."""
     _without_openssl_hashes()
     from ustref.consumerd.startup import Paths, health_path, open_sockets
-    from ustref.transport.launcher import set_process_name
+    from ustref.transport.procname import set_process_name
 
     set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING

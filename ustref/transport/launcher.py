@@ -24,10 +24,9 @@ from pathlib import Path
 
 from ustref.errors import LaunchError
 
-__all__ = ["Child", "become_subreaper", "libc", "set_process_name", "which"]
+__all__ = ["Child", "become_subreaper", "libc", "which"]
 
 _PR_SET_PDEATHSIG = 1
-_PR_SET_NAME = 15
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -43,12 +42,6 @@ def libc() -> ctypes.CDLL:
     (``dlopen(NULL)``), found without ``ctypes.util.find_library``, which runs
     ``ldconfig -p`` in a child process."""
     return ctypes.CDLL(None, use_errno=True)
-
-
-def set_process_name(name: str) -> None:
-    """``prctl(PR_SET_NAME)``: the name ``ps`` and ``/proc/PID/comm`` show (15 bytes)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 def become_subreaper() -> bool:
