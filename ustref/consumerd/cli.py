@@ -180,13 +180,13 @@ def _without_openssl_hashes() -> None:
 
 
 def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -> int:
-    """The daemon itself. Up to ``COMMAND_SOCK_READY`` (:func:`open_sockets`) only the
+    """The daemon itself. Up to ``COMMAND_SOCK_READY`` (:func:`start_up`) only the
     start-up is imported; the core, the shell, the consumer's grammars and the
     ring-buffer backend come after it, as lttng-consumerd says ready once its command
     socket listens. The ``lib`` backend's library is loaded first, as C links it: a
     missing ``liblttng-ust-ctl.so.5`` fails before ready, not after."""
     _without_openssl_hashes()
-    from ustref.consumerd.startup import Paths, health_path, open_sockets
+    from ustref.consumerd.startup import Paths, health_path, start_up
     from ustref.transport.procname import set_process_name
 
     set_process_name(PROCESS_NAME)
@@ -199,7 +199,7 @@ def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -
             from ustref.ring import libustctl
 
             libustctl.library()
-        sockets, health = open_sockets(paths)
+        started = start_up(paths)
     except (UstrefError, OSError) as exc:
         # lttng-consumerd.c: "Cannot connect to error socket" and the like.
         print(f"Error: ustref-consumerd start-up: {exc}", file=sys.stderr)
@@ -209,5 +209,5 @@ def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -
     from ustref.consumerd.loop import Shell
 
     shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
-    shell.start(sockets, health)
+    shell.start(started)
     return shell.run()

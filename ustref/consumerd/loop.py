@@ -10,7 +10,7 @@ lttng-consumerd.c and health-consumerd.c, consumer.c ``consumer_thread_sessiond_
 4. send ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY`` on the error socket;
 5. accept the command connection, then the metadata connection;
 
-(steps 1–5 are :func:`ustref.consumerd.startup.open_sockets`, done before this
+(steps 1–5 are :func:`ustref.consumerd.startup.start_up`, done before this
 module and the core are imported, with a :class:`~ustref.transport.startup.HealthSocket`
 answered meanwhile; every socket read and write goes through
 :mod:`ustref.transport.framing`)
@@ -41,11 +41,10 @@ from ustref.consumerd.exchange import (
     Sock,
 )
 from ustref.consumerd.registry import Channel, Stream
-from ustref.consumerd.startup import Paths
+from ustref.consumerd.startup import Paths, Started
 from ustref.errors import TransportError, UstrefError
 from ustref.ids import RelaydId
 from ustref.transport.framing import hand_over, recv_some, send_all
-from ustref.transport.startup import HealthSocket, Sockets
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -86,21 +85,20 @@ class Shell:
         """This turn's ``time.monotonic_ns()``, passed to every core entry point."""
         self.pause_pipe: testpoint.PausePipe | None = None
 
-    def start(self, sockets: Sockets, health: HealthSocket) -> None:
-        """Serve what :func:`ustref.consumerd.startup.open_sockets` opened (steps 1–5,
-        done before the core was imported): the command, metadata and health sockets,
-        and the testpoint pipe when LTTng's tests ask for it."""
+    def start(self, started: Started) -> None:
+        """Serve what :func:`ustref.consumerd.startup.start_up` opened before the core
+        was imported: the command, metadata and health sockets, and the testpoint
+        pipe when LTTng's tests asked for it."""
         self.core.backend.load()
-        # consumerd_thread_data testpoint: only under LTTng's tests' environment.
-        self.pause_pipe = testpoint.open_from_env(os.environ)
+        self.pause_pipe = started.pause_pipe
         if self.pause_pipe is not None:
             self.sel.register(self.pause_pipe, selectors.EVENT_READ, "pause")
-        self._health = health
-        assert health.listener is not None
-        self.health = health.listener
-        self.socks[Sock.ERROR] = sockets.error
-        self.socks[Sock.COMMAND] = sockets.command
-        self.socks[Sock.METADATA] = sockets.metadata
+        self._health = started.health
+        assert started.health.listener is not None
+        self.health = started.health.listener
+        self.socks[Sock.ERROR] = started.sockets.error
+        self.socks[Sock.COMMAND] = started.sockets.command
+        self.socks[Sock.METADATA] = started.sockets.metadata
         self.sel.register(self.health, selectors.EVENT_READ, "health")
         self.sel.register(self.socks[Sock.COMMAND], selectors.EVENT_READ, Sock.COMMAND)
         self.sel.register(self.socks[Sock.METADATA], selectors.EVENT_READ, Sock.METADATA)

@@ -3,7 +3,7 @@ the health socket and the start-up itself, before the daemon imports its core.
 
 lttng-consumerd.c (lttng-tools v2.13.9) starts its threads and
 ``consumer_thread_sessiond_poll`` (consumer.c) says ready as soon as the command
-socket listens. ustref does the same steps (:func:`open_sockets`, steps 1–5 of
+socket listens. ustref does the same steps (:func:`start_up`, steps 1–5 of
 :mod:`ustref.consumerd.loop`) with only this module, the argv parser and
 :mod:`ustref.transport.startup` imported; :mod:`ustref.consumerd.cli` imports the
 core, the handlers and the ring-buffer backends after it (a command that arrives
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ustref.consumerd import testpoint
 from ustref.transport.argv import ConsumerdArgv
 from ustref.transport.startup import HealthSocket, Sockets, consumerd_side
 
@@ -23,9 +24,10 @@ __all__ = [
     "HEALTH_PATH_ENV",
     "HEALTH_REPLY",
     "Paths",
+    "Started",
     "health_path",
     "health_socket",
-    "open_sockets",
+    "start_up",
 ]
 
 HEALTH_MSG_SIZE = 4
@@ -66,16 +68,35 @@ def health_socket(path: str) -> HealthSocket:
     )
 
 
-def open_sockets(paths: Paths) -> tuple[Sockets, HealthSocket]:
-    """Steps 1–5: connect the error socket, listen on the health and the command
-    sockets, send ``COMMAND_SOCK_READY``, accept the command then the metadata
-    connection (health queries answered meanwhile). The health socket stays open
-    for :class:`ustref.consumerd.loop.Shell`, which goes on answering it.
+@dataclass
+class Started:
+    """What :func:`start_up` opened, for :class:`ustref.consumerd.loop.Shell` to serve."""
+
+    sockets: Sockets
+    health: HealthSocket
+    """Open: the shell goes on answering it."""
+    pause_pipe: testpoint.PausePipe | None
+    """The ``consumerd_thread_data`` testpoint's pipe, under LTTng's tests only."""
+
+
+def start_up(paths: Paths) -> Started:
+    """The testpoint pipe when LTTng's tests ask for it (C's data thread makes it when
+    it starts, before the session thread says ready), then steps 1–5: connect the
+    error socket, listen on the health and the command sockets, send
+    ``COMMAND_SOCK_READY``, accept the command then the metadata connection (health
+    queries answered meanwhile).
 
     lttng-consumerd.c: "Cannot connect to error socket (is lttng-sessiond
-    started?)" is a ``TransportError("connect", …)`` from here."""
+    started?)" is a ``TransportError("connect", …)`` from here; on any failure the
+    pipe is removed again."""
+    pause_pipe = testpoint.open_from_env(os.environ)
     health = health_socket(paths.health)
-    sockets = consumerd_side(
-        ConsumerdArgv(cmd_sock=paths.command, err_sock=paths.error), health=health
-    )
-    return sockets, health
+    try:
+        sockets = consumerd_side(
+            ConsumerdArgv(cmd_sock=paths.command, err_sock=paths.error), health=health
+        )
+    except BaseException:
+        if pause_pipe is not None:
+            pause_pipe.close()
+        raise
+    return Started(sockets, health, pause_pipe)
