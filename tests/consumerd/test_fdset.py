@@ -13,9 +13,10 @@ from typing import Any, cast
 
 from tests.consumerd.fakes import NoRing, bare_channel
 from ustref.consumerd.core import Core
-from ustref.consumerd.loop import Paths, Shell
+from ustref.consumerd.loop import Shell
 from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.ring_backend import UstChannel, UstStream
+from ustref.consumerd.startup import Paths
 from ustref.ids import StreamKey
 from ustref.ring.reader import Status, StreamReader
 from ustref.ring.timers import PeriodicTimer

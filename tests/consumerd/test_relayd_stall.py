@@ -20,10 +20,11 @@ from ustref.consumerd import loop
 from ustref.consumerd import relayd as client
 from ustref.consumerd.core import RELAY_QUEUE_LIMIT, Core
 from ustref.consumerd.exchange import RelaydSock, SendRelaydData
-from ustref.consumerd.loop import EXIT_RELAY_WAIT_NS, Paths, Shell
+from ustref.consumerd.loop import EXIT_RELAY_WAIT_NS, Shell
 from ustref.consumerd.registry import ChannelType, RelaydPair, Stream
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstStream
+from ustref.consumerd.startup import Paths
 from ustref.ids import RelaydId, SessionId, StreamKey
 from ustref.protocol.relayd import (
     CLOSE_STREAM,

@@ -24,8 +24,8 @@ from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.effects import open_stream_fds
 from ustref.consumerd.exchange import Send, Sock
-from ustref.consumerd.loop import HEALTH_PATH_ENV
 from ustref.consumerd.registry import Channel
+from ustref.consumerd.startup import HEALTH_PATH_ENV
 from ustref.errors import LocalProtocolError
 from ustref.ids import U64_MAX, ChannelKey
 from ustref.protocol.abi import Abi

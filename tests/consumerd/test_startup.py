@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ustref.consumerd.loop import HEALTH_PATH_ENV
+from ustref.consumerd.startup import HEALTH_PATH_ENV
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,

@@ -19,9 +19,9 @@ import pytest
 from tests.consumerd.fakes import bare_channel
 from ustref.consumerd import testpoint
 from ustref.consumerd.core import Core
-from ustref.consumerd.loop import HEALTH_PATH_ENV
 from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.ring_backend import UstStream
+from ustref.consumerd.startup import HEALTH_PATH_ENV
 from ustref.ids import StreamKey
 from ustref.protocol.consumer import ERROR_SOCKET_CODE
 from ustref.protocol.lttng_error import LttcommReturnCode

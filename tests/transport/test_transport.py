@@ -33,7 +33,7 @@ from ustref.transport import (
     sessiond_side,
 )
 from ustref.transport.framing import split_for_fds
-from ustref.transport.startup import READY
+from ustref.transport.startup import READY, READY_BYTES
 
 
 def test_consumerd_argv_is_what_spawn_consumerd_passes() -> None:
@@ -167,6 +167,16 @@ def test_startup_refuses_a_wrong_ready_code(tmp_path: Path) -> None:
         sessiond_side(listener, str(tmp_path / "cmd"), 5)
     peer.close()
     listener.close()
+
+
+def test_ready_bytes_are_the_grammars() -> None:
+    """The consumer writes READY_BYTES before it imports its grammar: they must be
+    what ERROR_SOCKET_CODE builds (and what a conversation machine sends)."""
+    assert ERROR_SOCKET_CODE.build(ErrorSocketCode(code=READY)) == READY_BYTES
+    assert (
+        Conversation(our_role=Role.CONSUMERD).send(Socket.ERROR, ErrorSocketCode(code=READY))
+        == READY_BYTES
+    )
 
 
 def test_carrier_is_one_nul_byte() -> None:

@@ -122,7 +122,8 @@ from ustref.transport.framing import (
     send_all,
     split_for_fds,
 )
-from ustref.transport.launcher import Child, set_process_name
+from ustref.transport.launcher import Child
+from ustref.transport.procname import set_process_name
 
 __all__ = [
     "ENV_CONSUMERD",

@@ -19,5 +19,7 @@ src/common/consumer/consumer.c):
   ``next_deadline``, all taking ``now``; exchange slots; the error boundary);
 * :mod:`~ustref.consumerd.loop` — the I/O shell (sockets, ``selectors``, health, the
   clock) and :mod:`~ustref.consumerd.effects`, the system calls it performs for the core;
+* :mod:`~ustref.consumerd.startup` — the sockets up to ``COMMAND_SOCK_READY``, before
+  the core is imported;
 * :mod:`~ustref.consumerd.cli` — the command line lttng-sessiond writes.
 """

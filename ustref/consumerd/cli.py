@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 
 from ustref.consumerd import backend_choice as ring_backend
-from ustref.errors import LaunchError, TransportError
+from ustref.errors import UstrefError
 from ustref.transport.argv import ConsumerdOptions, UsageError
 
 __all__ = [
@@ -167,25 +167,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve(opts, consumerd_argv.cmd_sock, consumerd_argv.err_sock, ust_ctl)
 
 
+def _without_openssl_hashes() -> None:
+    """Keep ``hashlib`` on Python's own hashes in the daemon. Construct imports
+    ``hashlib`` at import (to name compiled parsers), and ``hashlib`` loads its OpenSSL
+    backend, ``_hashlib``, which maps libcrypto: 3.4 MB of the idle daemon's RSS. The
+    daemon only ever hashes with sha1 (construct) and sha256 (the ``lib`` backend's
+    shim cache), which Python's builtin ``_sha1``/``_sha256`` provide, so ``_hashlib``
+    is marked absent before anything imports ``hashlib`` (``hashlib`` falls back on an
+    ``ImportError``). A process that already loaded it (a test calling :func:`main`)
+    keeps it."""
+    sys.modules.setdefault("_hashlib", None)  # type: ignore[arg-type]
+
+
 def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -> int:
-    """The daemon itself, in the re-executed process: only here are the core, the
-    shell, the grammars and the ring-buffer backend imported (the first process,
-    which only parses its argv and re-executes, never loads them)."""
-    from ustref.consumerd import ring_backend as backends
-    from ustref.consumerd.core import Core
-    from ustref.consumerd.loop import Paths, Shell, health_path
-    from ustref.transport.launcher import set_process_name
+    """The daemon itself. Up to ``COMMAND_SOCK_READY`` (:func:`start_up`) only the
+    start-up is imported; the core, the shell, the consumer's grammars and the
+    ring-buffer backend come after it, as lttng-consumerd says ready once its command
+    socket listens. The ``lib`` backend's library is loaded first, as C links it: a
+    missing ``liblttng-ust-ctl.so.5`` fails before ready, not after."""
+    _without_openssl_hashes()
+    from ustref.consumerd.startup import Paths, health_path, start_up
+    from ustref.transport.procname import set_process_name
 
     set_process_name(PROCESS_NAME)
     level = logging.ERROR if opts.quiet else logging.DEBUG if opts.verbose else logging.WARNING
     logging.basicConfig(level=level, format="ustref-consumerd[%(process)d]: %(message)s")
-    paths = Paths(command=cmd_sock, error=err_sock, health=health_path())
-    shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
     log.debug("ust-ctl backend: %s", ust_ctl)
+    paths = Paths(command=cmd_sock, error=err_sock, health=health_path())
     try:
-        shell.start()
-    except (TransportError, LaunchError, OSError) as exc:
+        if ust_ctl == ring_backend.LIB:
+            from ustref.ring import libustctl
+
+            libustctl.library()
+        started = start_up(paths)
+    except (UstrefError, OSError) as exc:
         # lttng-consumerd.c: "Cannot connect to error socket" and the like.
         print(f"Error: ustref-consumerd start-up: {exc}", file=sys.stderr)
         return 1
+    from ustref.consumerd import ring_backend as backends
+    from ustref.consumerd.core import Core
+    from ustref.consumerd.loop import Shell
+
+    shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
+    shell.start(started)
     return shell.run()

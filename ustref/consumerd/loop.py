@@ -10,9 +10,10 @@ lttng-consumerd.c and health-consumerd.c, consumer.c ``consumer_thread_sessiond_
 4. send ``LTTCOMM_CONSUMERD_COMMAND_SOCK_READY`` on the error socket;
 5. accept the command connection, then the metadata connection;
 
-(steps 1–5 are :func:`ustref.transport.startup.consumerd_side`, with a
-:class:`~ustref.transport.startup.HealthSocket` answered meanwhile; every socket
-read and write goes through :mod:`ustref.transport.framing`)
+(steps 1–5 are :func:`ustref.consumerd.startup.start_up`, done before this
+module and the core are imported, with a :class:`~ustref.transport.startup.HealthSocket`
+answered meanwhile; every socket read and write goes through
+:mod:`ustref.transport.framing`)
 
 6. serve commands, stream wake-ups, health queries and timers until the command
    socket hits EOF or SIGTERM/SIGINT arrives; then flush, drain, close, exit 0.
@@ -40,22 +41,16 @@ from ustref.consumerd.exchange import (
     Sock,
 )
 from ustref.consumerd.registry import Channel, Stream
+from ustref.consumerd.startup import Paths, Started
 from ustref.errors import TransportError, UstrefError
 from ustref.ids import RelaydId
-from ustref.transport.argv import ConsumerdArgv
 from ustref.transport.framing import hand_over, recv_some, send_all
-from ustref.transport.startup import HealthSocket, consumerd_side
 
 log = logging.getLogger("ustref.consumerd")
 
 EXIT_RELAY_WAIT_NS = 5_000_000_000
 """How long the daemon waits at exit for relay daemons to take their last bytes and
 answer RELAYD_CLOSE_STREAM (C waits without bound)."""
-
-HEALTH_MSG_SIZE = 4
-"""``sizeof(struct health_comm_msg)`` (``uint32_t cmd``, packed)."""
-HEALTH_REPLY = bytes(8)
-"""``struct health_comm_reply`` with ``ret_code`` 0: every thread is healthy."""
 
 
 @dataclass(frozen=True)
@@ -65,39 +60,6 @@ class _RelayOut:
     net_index: int
     fd: int
     control: bool
-
-
-@dataclass(frozen=True)
-class Paths:
-    """The consumer's socket paths (lttng-consumerd.c options, defaults.h)."""
-
-    command: str
-    error: str
-    health: str
-
-
-HEALTH_PATH_ENV = "USTREF_CONSUMERD_HEALTH_SOCK"
-"""ustref extension: where to bind the health socket instead of the C default
-(tests run beside a real consumer that owns the default path)."""
-
-
-def health_path() -> str:
-    """``setup_health_path()`` (health-consumerd.c) for the 64-bit UST consumer."""
-    override = os.environ.get(HEALTH_PATH_ENV)
-    if override:
-        return override
-    if os.getuid() == 0:
-        return "/var/run/lttng/ustconsumerd64/health"
-    home = os.environ.get("LTTNG_HOME") or os.environ.get("HOME") or "/"
-    return f"{home}/.lttng/ustconsumerd64/health"
-
-
-def health_socket(path: str) -> HealthSocket:
-    """The health socket of ``thread_manage_health`` (health-consumerd.c): queries of
-    :data:`HEALTH_MSG_SIZE` bytes, answered :data:`HEALTH_REPLY`; ``0660`` when root."""
-    return HealthSocket(
-        path, HEALTH_MSG_SIZE, HEALTH_REPLY, mode=0o660 if os.getuid() == 0 else None
-    )
 
 
 class Shell:
@@ -123,24 +85,20 @@ class Shell:
         """This turn's ``time.monotonic_ns()``, passed to every core entry point."""
         self.pause_pipe: testpoint.PausePipe | None = None
 
-    def start(self) -> None:
+    def start(self, started: Started) -> None:
+        """Serve what :func:`ustref.consumerd.startup.start_up` opened before the core
+        was imported: the command, metadata and health sockets, and the testpoint
+        pipe when LTTng's tests asked for it."""
         self.core.backend.load()
-        # consumerd_thread_data testpoint: only under LTTng's tests' environment.
-        self.pause_pipe = testpoint.open_from_env(os.environ)
+        self.pause_pipe = started.pause_pipe
         if self.pause_pipe is not None:
             self.sel.register(self.pause_pipe, selectors.EVENT_READ, "pause")
-        self._health = health_socket(self.paths.health)
-        # lttng-consumerd.c: "Cannot connect to error socket (is lttng-sessiond started?)"
-        # is a TransportError("connect", …) from here.
-        sockets = consumerd_side(
-            ConsumerdArgv(cmd_sock=self.paths.command, err_sock=self.paths.error),
-            health=self._health,
-        )
-        assert self._health.listener is not None
-        self.health = self._health.listener
-        self.socks[Sock.ERROR] = sockets.error
-        self.socks[Sock.COMMAND] = sockets.command
-        self.socks[Sock.METADATA] = sockets.metadata
+        self._health = started.health
+        assert started.health.listener is not None
+        self.health = started.health.listener
+        self.socks[Sock.ERROR] = started.sockets.error
+        self.socks[Sock.COMMAND] = started.sockets.command
+        self.socks[Sock.METADATA] = started.sockets.metadata
         self.sel.register(self.health, selectors.EVENT_READ, "health")
         self.sel.register(self.socks[Sock.COMMAND], selectors.EVENT_READ, Sock.COMMAND)
         self.sel.register(self.socks[Sock.METADATA], selectors.EVENT_READ, Sock.METADATA)

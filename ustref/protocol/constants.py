@@ -16,3 +16,7 @@ LTTNG_PATH_MAX = 4096
 LTTCOMM_MAX_SEND_FDS = 253
 #: ``LTTNG_SESSIOND_COMM_MAX_LISTEN``, the ``listen(2)`` backlog, sessiond-comm.h.
 LTTNG_SESSIOND_COMM_MAX_LISTEN = 64
+#: The dummy byte descriptors ride on (``char dummy = 0`` in
+#: ``lttcomm_send_fds_unix_sock``, src/common/unix.c @ v2.13.9; the same in
+#: lttng-ust's ``ustcomm_send_fds_unix_sock``).
+FD_CARRIER = b"\0"

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from ustref.protocol.abi import Abi
-from ustref.protocol.grammars import schema
 from ustref.protocol.registry import StructSpec
 from ustref.protocol.walker import Kind, fields
 
@@ -67,6 +66,10 @@ def struct_layout(spec: StructSpec[Any]) -> dict[str, Any]:
 
 def layout_json(abi: Abi) -> dict[str, Any]:
     """The ``ustref spec layout --json`` document of ``abi``."""
+    # Every grammar module, imported here and not with this module: the consumer
+    # walks its own message (ustref.consumerd.decode) and never needs the peers'.
+    from ustref.protocol.grammars import schema
+
     sch = schema(abi)
     return {
         "structs": {name: struct_layout(spec) for name, spec in sorted(sch.structs.items())},

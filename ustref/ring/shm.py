@@ -64,7 +64,6 @@ Memory ordering (x86-64 only, like the layout mirrors)
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import mmap
 import os
@@ -108,10 +107,15 @@ def _load_libc() -> ctypes.CDLL:
     return libc
 
 
+LIBATOMIC = "libatomic.so.1"
+"""GCC's libatomic, by its soname: what ``ctypes.util.find_library("atomic")`` answers
+on glibc, without the ``ldconfig -p`` child process it runs (nor the ``shutil``,
+``subprocess`` and ``tempfile`` it imports: 1.4 MB of the idle consumer)."""
+
+
 def _load_libatomic() -> ctypes.CDLL:
-    name = ctypes.util.find_library("atomic") or "libatomic.so.1"
     try:
-        lib = ctypes.CDLL(name)
+        lib = ctypes.CDLL(LIBATOMIC)
     except OSError as exc:  # pragma: no cover - depends on the host
         raise UstrefError(f"libatomic is needed for untorn shared-memory access: {exc}") from exc
     lib.__atomic_store_8.restype = None

@@ -17,6 +17,7 @@ the protocol cores (:mod:`ustref.protocol.conversation`) never do.
   (:func:`~.startup.consumerd_side`, :func:`~.startup.sessiond_side`) and its
   health socket (:class:`~.startup.HealthSocket`).
 * :mod:`.launcher` — the one process launcher (:class:`~.launcher.Child`).
+* :mod:`.procname` — this process's name (:func:`~.procname.set_process_name`).
 
 A consumer daemon sits on it like this (the machine decides, the transport moves)::
 

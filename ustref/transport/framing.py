@@ -22,8 +22,11 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from ustref.errors import TransportError
-from ustref.protocol.constants import LTTCOMM_MAX_SEND_FDS, LTTNG_SESSIOND_COMM_MAX_LISTEN
-from ustref.protocol.conversation.steps import FD_CARRIER
+from ustref.protocol.constants import (
+    FD_CARRIER,
+    LTTCOMM_MAX_SEND_FDS,
+    LTTNG_SESSIOND_COMM_MAX_LISTEN,
+)
 
 __all__ = [
     "FD_CARRIER",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import shutil
 import signal
@@ -25,10 +24,9 @@ from pathlib import Path
 
 from ustref.errors import LaunchError
 
-__all__ = ["Child", "become_subreaper", "libc", "set_process_name", "which"]
+__all__ = ["Child", "become_subreaper", "libc", "which"]
 
 _PR_SET_PDEATHSIG = 1
-_PR_SET_NAME = 15
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -40,14 +38,10 @@ def which(name: str) -> Path | None:
 
 
 def libc() -> ctypes.CDLL:
-    """The C library, for ``prctl``."""
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def set_process_name(name: str) -> None:
-    """``prctl(PR_SET_NAME)``: the name ``ps`` and ``/proc/PID/comm`` show (15 bytes)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+    """The C library, for ``prctl``: the one this process already runs on
+    (``dlopen(NULL)``), found without ``ctypes.util.find_library``, which runs
+    ``ldconfig -p`` in a child process."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def become_subreaper() -> bool:

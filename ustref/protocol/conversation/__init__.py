@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from ustref._lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from ustref.protocol.constants import FD_CARRIER
     from ustref.protocol.conversation.machine import Conversation, Decoded
-    from ustref.protocol.conversation.steps import FD_CARRIER, Direction, Role, Socket
+    from ustref.protocol.conversation.steps import Direction, Role, Socket
 
 __all__ = ["FD_CARRIER", "Conversation", "Decoded", "Direction", "Role", "Socket"]
 

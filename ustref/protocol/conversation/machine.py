@@ -11,7 +11,7 @@
     events = conv.receive(Socket.COMMAND, data, fds)   # what one recvmsg brought
 
 * :meth:`Conversation.send` takes a typed message (or raw bytes: a payload,
-  :data:`~.steps.FD_CARRIER` with its descriptors) and returns the bytes to
+  :data:`~ustref.protocol.constants.FD_CARRIER` with its descriptors) and returns the bytes to
   write; it refuses, with :class:`~ustref.errors.LocalProtocolError`, what the
   table does not expect from us now (wrong socket, not our turn, wrong
   message, wrong descriptors) and then leaves its state unchanged.
@@ -43,9 +43,9 @@ from typing import Any
 
 from ustref.errors import LocalProtocolError, RemoteProtocolError
 from ustref.protocol.abi import DEFAULT_ABI, Abi
+from ustref.protocol.constants import FD_CARRIER
 from ustref.protocol.conversation.rules import INITIATORS, STARTUP_CODE, following
 from ustref.protocol.conversation.steps import (
-    FD_CARRIER,
     Direction,
     FdTransfer,
     Message,

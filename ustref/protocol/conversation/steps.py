@@ -21,11 +21,6 @@ from ustref.errors import LocalProtocolError
 from ustref.protocol.abi import Abi
 from ustref.protocol.registry import StructSpec
 
-FD_CARRIER = b"\0"
-"""The dummy byte descriptors ride on (``char dummy = 0`` in
-``lttcomm_send_fds_unix_sock``, src/common/unix.c @ v2.13.9; the same in
-lttng-ust's ``ustcomm_send_fds_unix_sock``)."""
-
 
 class Socket(str, enum.Enum):
     """The channels between the session daemon and a consumer daemon.
