@@ -61,12 +61,13 @@ from ustref.consumerd.exchange import (
     SendRelaydData,
     Sock,
 )
-from ustref.consumerd.loop import Paths, Shell
+from ustref.consumerd.loop import Shell
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
+from ustref.consumerd.startup import Paths
 from ustref.ids import U64_MAX, ChannelKey, RelaydId, SessionId, StreamKey
 from ustref.output.chunk import TraceChunk
 from ustref.protocol.abi import Abi
