@@ -58,8 +58,8 @@ def _msg(cmd: LttngConsumerCommand, u: object) -> bytes:
     return CONSUMER_MSG[Abi.V2_13_9].build(ConsumerMsgV2139(cmd_type=cmd, u=u))  # type: ignore[arg-type]
 
 
-def _add(driver: Driver, kind: LttngStreamType, fd: int, net: int = 3) -> list[object]:
-    sock = RelaydSockV2139(
+def _relayd_sock(kind: LttngStreamType, net: int = 3) -> RelaydSockV2139:
+    return RelaydSockV2139(
         net_index=net,
         type=kind,
         major=2,
@@ -68,6 +68,10 @@ def _add(driver: Driver, kind: LttngStreamType, fd: int, net: int = 3) -> list[o
         session_id=7,
         relayd_session_id=42 if kind == LttngStreamType.LTTNG_STREAM_CONTROL else 0,
     )
+
+
+def _add(driver: Driver, kind: LttngStreamType, fd: int, net: int = 3) -> list[object]:
+    sock = _relayd_sock(kind, net)
     first = driver.command(_msg(LttngConsumerCommand.LTTNG_CONSUMER_ADD_RELAYD_SOCKET, sock))
     return driver.statuses(first + driver.command(b"\0", [fd]))
 

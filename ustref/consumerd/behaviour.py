@@ -525,9 +525,14 @@ BEHAVIOUR: Mapping[LttngConsumerCommand, Behaviour] = {
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_FD,
-                "final status: no fd came (ustref waits for the fd; a peer that sends none "
-                "ends the exchange with its failure reply, FATAL)",
-                only="C",
+                "final status, also sent on the error socket: the byte read after the first "
+                "status came without an fd (`lttcomm_recv_fds_unix_sock` does not return "
+                "`sizeof(fd)`, consumer.c:3617–3632; found by `ustref fuzz consumerd --target "
+                "both`, seed 11: a command longer than the message)",
+                tests=(
+                    "tests/consumerd/test_fd_carriers.py::"
+                    "test_a_relayd_socket_byte_without_its_fd_answers_error_recv_fd",
+                ),
             ),
             Code(
                 LttcommReturnCode.LTTCOMM_CONSUMERD_FATAL,

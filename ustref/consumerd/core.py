@@ -197,7 +197,11 @@ class _Slot:
 
     sock: Peer
     data: bytearray = field(default_factory=bytearray)
-    fds: deque[int] = field(default_factory=deque)
+    fds: deque[tuple[int, int]] = field(default_factory=deque)
+    """``(offset, fd)``: each fd with the stream offset of the byte it came with (the last
+    byte of its ``recvmsg``: the kernel ends a read at the message carrying fds)."""
+    taken: int = 0
+    """Stream offset of ``data[0]``: the bytes taken so far."""
     owner: _Exchange | None = None
     queue: deque[_Exchange] = field(default_factory=deque)
     eof: bool = False
@@ -313,7 +317,9 @@ class Core(ConsumerState):
                 log.error("%d unrequested bytes on the %s socket dropped", len(data), sock.value)
                 return
         slot.data += data
-        slot.fds.extend(fds)
+        if fds:
+            at = max(slot.taken, slot.taken + len(slot.data) - 1)
+            slot.fds.extend((at, fd) for fd in fds)
         self._pump()
         self._settle()
 
@@ -505,12 +511,22 @@ class Core(ConsumerState):
 
     @staticmethod
     def _take(slot: _Slot, nbytes: int, nfds: int) -> Received | None:
-        if len(slot.data) < nbytes or len(slot.fds) < nfds:
+        """``nbytes`` bytes and the fds that came with them, at most ``nfds`` (as a
+        ``recvmsg`` with room for ``nfds`` fds: those that do not fit are closed, as the
+        kernel closes them on ``MSG_CTRUNC``). Fewer fds than ``nfds`` when the bytes
+        came without them (``lttcomm_recv_fds_unix_sock`` then fails in C); ``None``
+        until ``nbytes`` bytes are there."""
+        if len(slot.data) < nbytes:
             return None
         data = bytes(slot.data[:nbytes])
         del slot.data[:nbytes]
-        fds = tuple(slot.fds.popleft() for _ in range(nfds))
-        return Received(data, fds)
+        slot.taken += nbytes
+        came: list[int] = []
+        while slot.fds and slot.fds[0][0] < slot.taken:
+            came.append(slot.fds.popleft()[1])
+        for fd in came[nfds:]:
+            close_fd(fd)
+        return Received(data, tuple(came[:nfds]))
 
     def _dispatch(self, raw: bytes) -> None:
         """``lttng_ustconsumer_recv_cmd()``'s switch, made into a table lookup."""

@@ -60,7 +60,6 @@ from ustref.protocol.consumer import (
     CONSUMER_MSG_SIZE,
     DATA_PENDING_REPLY,
     DISCARDED_EVENTS_REPLY,
-    ERROR_SOCKET_CODE,
     LOST_PACKETS_REPLY,
     METADATA_REQUEST_MSG,
     STATUS_CHANNEL,
@@ -73,7 +72,6 @@ from ustref.protocol.consumer import (
     DataPendingReply,
     DestroyRelaydMember,
     DiscardedEventsReply,
-    ErrorSocketCode,
     InitMember,
     KeyArgs,
     LostPacketsReply,
@@ -139,6 +137,13 @@ def add_relayd_socket(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
+    if not got.fds:
+        # The byte read came without the socket (``lttcomm_recv_fds_unix_sock`` does
+        # not return ``sizeof(fd)``): ERROR_RECV_FD on the error socket and as the
+        # final status, and the command is over (``consumer_add_relayd_socket``).
+        state.send_error(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_FD)
+        state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_FD)
+        return
     (fd,) = got.fds
     refused = yield from _relayd_socket_refused(fd)
     if refused:
@@ -301,6 +306,8 @@ def set_channel_monitor_pipe(state: ConsumerState, msg: ConsumerMsg) -> HandlerG
     pipe's write end, make it non-blocking, status."""
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
+    if not got.fds:
+        raise RemoteProtocolError("the monitor pipe did not come with its byte", offset=0)
     (fd,) = got.fds
     if state.monitor_pipe is not None:
         close_fd(fd)
@@ -434,6 +441,8 @@ def create_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
         return
     state.send_status(LttcommReturnCode.LTTCOMM_CONSUMERD_SUCCESS)
     got = yield Need(1, 1)
+    if not got.fds:
+        raise RemoteProtocolError("the chunk directory did not come with its byte", offset=0)
     (dirfd,) = got.fds
     credentials = (
         Credentials(uid=u.credentials.value.uid, gid=u.credentials.value.gid)
@@ -953,8 +962,7 @@ def request_metadata(state: ConsumerState, channel: Channel) -> HandlerGen:
         got = yield Need(CONSUMER_MSG_SIZE, 0, Sock.METADATA)
     except SocketClosedError as exc:
         log.error("metadata request of channel %d: %s", channel.key, exc)
-        code = ErrorSocketCode(code=LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_CMD)
-        state.send(ERROR_SOCKET_CODE.build(code), sock=Sock.ERROR)
+        state.send_error(LttcommReturnCode.LTTCOMM_CONSUMERD_ERROR_RECV_CMD)
         return
     try:
         reply = parse_metadata_socket_reply(state.abi, got.data)

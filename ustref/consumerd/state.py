@@ -22,7 +22,13 @@ from ustref.consumerd.ring_backend import Backend, PureBackend
 from ustref.errors import UstrefError
 from ustref.output.chunk import ChunkRegistry
 from ustref.protocol.abi import Abi
-from ustref.protocol.consumer import STATUS_MSG, ConsumerMsg, ConsumerStatusMsg
+from ustref.protocol.consumer import (
+    ERROR_SOCKET_CODE,
+    STATUS_MSG,
+    ConsumerMsg,
+    ConsumerStatusMsg,
+    ErrorSocketCode,
+)
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 
 log = logging.getLogger("ustref.consumerd")
@@ -66,6 +72,10 @@ class ConsumerState:
     def send_status(self, code: ReturnCode, sock: Sock = Sock.COMMAND) -> None:
         """``consumer_send_status_msg()``."""
         self.send(STATUS_MSG.build(ConsumerStatusMsg(ret_code=code)), sock=sock)
+
+    def send_error(self, code: LttcommReturnCode) -> None:
+        """``lttng_consumer_send_error()``: ``code`` on the error socket."""
+        self.send(ERROR_SOCKET_CODE.build(ErrorSocketCode(code=code)), sock=Sock.ERROR)
 
     def handover(self, channel: Channel) -> None:
         self.act(Handover(channel))
