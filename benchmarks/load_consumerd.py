@@ -48,7 +48,8 @@ def run_one(consumer: str | None, work: Path, seconds: float, concurrency: int) 
 def _row(r: ChurnResult) -> str:
     return (
         f"{r.consumer:>6}  lifetimes {r.lifetimes:5d}  "
-        f"per-PID events {r.churn_events}/{r.churn_events_expected}  "
+        f"per-PID events {r.churn_events}/{r.churn_events_expected} "
+        f"({r.churn_unreadable} unreadable)  "
         f"long events {r.long_events}/{r.long_events_expected}  "
         f"fds {r.before.fds}→{r.peak.fds}→{r.after.fds}  "
         f"shm {r.before.shm}→{r.peak.shm}→{r.after.shm}  "

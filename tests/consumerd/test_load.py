@@ -44,6 +44,7 @@ def test_app_churn_beside_a_long_session(
         assert r.lifetimes >= 64, r
         assert r.peak.shm > r.before.shm, "the churn made no buffer: it tests nothing"
     assert u.long_events == u.long_events_expected, "the long per-UID session lost events"
+    assert u.churn_unreadable == 0, "a per-PID trace does not read"
     assert u.churn_events == u.churn_events_expected, "a per-PID trace lost events"
     assert (u.after.fds, u.after.shm) == (u.before.fds, u.before.shm)
     assert u.after.rss_kib <= u.before.rss_kib + RSS_SLACK_KIB

@@ -249,6 +249,11 @@ class PureChannelHandle(UstChannel):
         self.streams: list[PureStream] = []
         self.timers = ChannelTimers.for_channel(pure.attr, armed_ns)
         self._writer: MetadataWriter | None = None
+        if pure.client.metadata:
+            # Mapped with the channel, as liblttng-ust-ctl maps every shm object at
+            # creation: what the consumer holds for a channel does not grow at its first
+            # metadata write.
+            self._writer = MetadataWriter.attach(pure.streams[0].shm_fd, source="metadata stream")
 
     @property
     def wait_fd(self) -> int:

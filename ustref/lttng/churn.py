@@ -35,6 +35,9 @@ per-PID buffers, so none is discarded whatever the consumer's pace."""
 CHURN_SUBBUF = "16384"
 LONG_PERIOD_US = 2000
 """The long application's pace: one event every 2 ms."""
+LONG_MARGIN = 20.0
+"""Seconds the long application runs past the churn, so that the consumers' resources
+are read again while it still runs."""
 _POLL = 0.01
 
 
@@ -47,6 +50,22 @@ class Resources:
     """Distinct shared-memory objects (``/dev/shm/…`` or ``memfd:…``) open or mapped."""
     rss_kib: int
     cpu_ticks: int
+
+
+def fd_table(pids: list[int]) -> set[str]:
+    """``PID:FD -> target`` of every open fd of ``pids`` (pipes and sockets by inode)."""
+    table = set()
+    for pid in pids:
+        try:
+            entries = list(os.scandir(f"/proc/{pid}/fd"))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            try:
+                table.add(f"{pid}:{entry.name} -> {os.readlink(entry.path)}")
+            except OSError:
+                continue
+    return table
 
 
 def _shm_name(target: str) -> bool:
@@ -90,6 +109,9 @@ class ChurnResult:
     lifetimes: int
     churn_events_expected: int
     churn_events: int
+    """Events read in the per-PID traces babeltrace2 reads."""
+    churn_unreadable: int
+    """Per-PID traces babeltrace2 cannot read."""
     long_events_expected: int
     long_events: int
     before: Resources
@@ -97,9 +119,23 @@ class ChurnResult:
     after: Resources
     settle_seconds: float
     """How long the churn's buffers took to be released once the last app ended."""
+    fds_left: list[str]
+    """Fds open after the churn that were not before it (``PID:FD -> target``)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _per_app_events(root: Path) -> tuple[int, int]:
+    """Events in the per-PID traces under ``root`` (one per application), and how many
+    of those traces babeltrace2 cannot read."""
+    events = unreadable = 0
+    for app in sorted(root.glob("ust/pid/*")):
+        try:
+            events += count_events(app, "ustref_test:*")
+        except LttngError:
+            unreadable += 1
+    return events, unreadable
 
 
 def consumer_pids(sd: SessionDaemon) -> list[int]:
@@ -145,7 +181,7 @@ def run_churn(
     seconds: float,
     concurrency: int = 64,
     consumer: str = "",
-    settle_timeout: float = 120.0,
+    settle_timeout: float = LONG_MARGIN / 2,
 ) -> ChurnResult:
     """Run the churn (see the module's docstring) on a started ``sd``."""
     long_out, churn_out = out / "long", out / "churn"
@@ -169,9 +205,11 @@ def run_churn(
     if not pids:
         raise LttngError("no consumer daemon under the session daemon")
 
-    env = dict(sd.env)
+    # Each application waits for its registration to finish before its main() (-1: no
+    # timeout), so that it traces all its events however loaded the session daemon is.
+    env = {**sd.env, "LTTNG_UST_REGISTER_TIMEOUT": "-1"}
     long_env = {**env, "LTTNG_UST_ALLOW_BLOCKING": "1"}
-    long_events = max(1, int(seconds * 1e6 / LONG_PERIOD_US))
+    long_events = max(1, int((seconds + LONG_MARGIN) * 1e6 / LONG_PERIOD_US))
     long_proc = subprocess.Popen(
         [str(long_app), str(long_events), str(LONG_PERIOD_US)], env=long_env
     )
@@ -179,7 +217,8 @@ def run_churn(
     lifetimes = 0
     failed = 0
     try:
-        before = _long_session_ready(pids, long_out, settle_timeout)
+        before = _long_session_ready(pids, long_out, 60.0)
+        table = fd_table(pids)
         peak = before
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline or running:
@@ -203,30 +242,39 @@ def run_churn(
                 max(peak.rss_kib, now.rss_kib), now.cpu_ticks,
             )  # fmt: skip
             time.sleep(_POLL)
-        if long_proc.wait(timeout=max(60.0, seconds)) != 0:
+        if failed:
+            raise LttngError(f"{failed} of {lifetimes} churn applications failed")
+        # Measured while the long application still runs: it holds per-PID buffers of
+        # the churn session too (every session sets up its channels for every app), as
+        # it did when the level to return to was read.
+        after, settle = _settle(pids, before, settle_timeout)
+        left = sorted(fd_table(pids) - table)
+        if long_proc.poll() is not None:
+            raise LttngError("the long application ended before the churn's buffers went")
+        if long_proc.wait(timeout=seconds + LONG_MARGIN + 60) != 0:
             raise LttngError("the long application failed")
     finally:
         for proc in [*running, long_proc]:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    if failed:
-        raise LttngError(f"{failed} of {lifetimes} churn applications failed")
-    after, settle = _settle(pids, before, settle_timeout)
     for name in ("churn", "long"):
         sd.run_lttng("stop", name, timeout=300)
         sd.run_lttng("destroy", name, timeout=300)
+    churn_events, unreadable = _per_app_events(churn_out)
     return ChurnResult(
         consumer=consumer,
         seconds=seconds,
         concurrency=concurrency,
         lifetimes=lifetimes,
         churn_events_expected=lifetimes * CHURN_EVENTS_PER_APP,
-        churn_events=count_events(churn_out, "ustref_test:*"),
+        churn_events=churn_events,
+        churn_unreadable=unreadable,
         long_events_expected=long_events,
         long_events=count_events(long_out, "lttng_ust_tracef:*"),
         before=before,
         peak=peak,
         after=after,
         settle_seconds=round(settle, 3),
+        fds_left=left,
     )
