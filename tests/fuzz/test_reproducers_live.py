@@ -105,6 +105,7 @@ def test_reproducers_spliced_into_a_live_session(
                 answer = inject(control, finding)
                 answers[finding.stem] = answer.get("ustref", answer)
             spliced_in = time.monotonic() - started
+            print(f"{len(CRASHES)} reproducers spliced in {spliced_in:.1f}s")
             app_ran_throughout = app.poll() is None
             assert app.wait(120) == 0
         finally:

@@ -153,7 +153,8 @@ class _Lent:
     """The consumer as a :class:`~ustref.fuzz.session.Session` sees it during an
     injection (:class:`~ustref.fuzz.session.Peer`): ``command`` is our end of the
     socket pair spliced into the command socket; ``metadata`` and ``error`` are a
-    quiet pair nothing is written to."""
+    quiet pair nothing is written to. Without ``child`` (a consumer that is not this
+    process's child), the consumer counts as alive: its socket tells when it is gone."""
 
     command: socket.socket | None
     metadata: socket.socket | None
@@ -161,7 +162,7 @@ class _Lent:
     child: Child | None
 
     def alive(self) -> bool:
-        return self.child is not None and self.child.alive()
+        return self.child is None or self.child.alive()
 
     def wait(self, timeout: float) -> int | None:
         return self.child.wait(timeout) if self.child is not None else None
