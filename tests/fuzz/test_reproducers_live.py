@@ -76,6 +76,7 @@ def test_reproducers_spliced_into_a_live_session(
     with SessionDaemon(
         extra_args=sessiond_args(), env=env, workdir=tmp_path / "sessiond", lock_timeout=1800
     ) as sd:
+        entered = time.monotonic()  # the machine's lock is held from here
         sd.run_lttng("create", "live", f"--output={trace}")
         sd.run_lttng("enable-event", "--userspace", "--session=live", EVENT)
         sd.run_lttng("start", "live")
@@ -110,4 +111,6 @@ def test_reproducers_spliced_into_a_live_session(
     assert answers == expected
     assert app_ran_throughout, f"the injections took {spliced_in:.1f}s, longer than the app"
     assert alive
-    assert count_events(trace, EVENT) == EVENTS
+    events = count_events(trace, EVENT)
+    print(f"{time.monotonic() - entered:.1f}s under the lock")
+    assert events == EVENTS

@@ -735,7 +735,8 @@ class _Wrapper:
             child = self._spawn()
             self.recorder = Recorder(self._open_writer(child.pid) if self.out else None)
             self.relay.recorder = self.recorder
-            _log(f"relaying lttng-consumerd pid {child.pid} ({self.consumerd}) into {self.out}")
+            into = f"recording into {self.out}" if self.out else "not recording"
+            _log(f"relaying lttng-consumerd pid {child.pid} ({self.consumerd}), {into}")
             self._serve(child, err_listener, cmd_listener)
             status = child.proc.wait()
             self._drain()
