@@ -3,14 +3,22 @@ gate (``tests/fuzz/test_reproducers_live.py`` runs it under a real session daemo
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+from tests.fuzz.test_reproducers import FINDINGS
 from ustref.capture.format import Socket
-from ustref.capture.wrapper import Recorder, _Link
-from ustref.fuzz.inject import KEY_SPACE, _InjectingRelay, rename_keys, spliceable
+from ustref.capture.launch import package_root
+from ustref.capture.wrapper import ENV_CONSUMERD, ENV_INJECT, ENV_OUT, Recorder, _Link
+from ustref.fuzz.inject import KEY_SPACE, _InjectingRelay, inject, rename_keys, spliceable
+from ustref.fuzz.launch import ustref_consumerd
 from ustref.fuzz.reproducers import (
     ABI,
     DATA_PENDING_NONE,
@@ -23,7 +31,7 @@ from ustref.fuzz.reproducers import (
 from ustref.fuzz.session import Action
 from ustref.ids import U64_MAX
 from ustref.protocol.consumer import CONSUMER_MSG, CONSUMER_MSG_SIZE
-from ustref.transport.framing import recv_exact
+from ustref.transport import ConsumerdArgv, listen, recv_exact, sessiond_side
 
 TIMEOUT = 10.0
 
@@ -122,3 +130,50 @@ def test_the_splice_holds_the_session_daemon_and_keeps_its_replies(tmp_path: Pat
     assert survival.alive and survival.next_reply == DATA_PENDING_NONE
     assert [h.data for h in survival.heard] == [DATA_PENDING_NONE]
     assert not relay.injecting and relay.diversion is None
+
+
+def test_the_proxy_answers_on_its_control_socket(tmp_path: Path) -> None:
+    """The wrapper with ``USTREF_INJECT_CONTROL`` set, ustref-consumerd behind it and the
+    test as the session daemon: two reproducers spliced in get their recorded answers,
+    a request it cannot serve gets an error, and the session daemon's next command is
+    served as if nothing happened."""
+    words = ustref_consumerd()
+    launcher = tmp_path / "consumerd"
+    launcher.write_text("#!/bin/sh\nexec " + " ".join(map(shlex.quote, words)) + ' "$@"\n')
+    launcher.chmod(0o755)
+    run = tmp_path / "run"
+    run.mkdir()
+    args = ConsumerdArgv(str(run / "command"), str(run / "error"))
+    control = run / "control"
+    env = {
+        **os.environ,
+        ENV_INJECT: str(control),
+        ENV_CONSUMERD: str(launcher),
+        "PYTHONPATH": str(package_root()),
+        "HOME": str(tmp_path),
+        "LTTNG_HOME": str(tmp_path),
+    }
+    env.pop(ENV_OUT, None)
+    listener = listen(args.err_sock, 1)
+    proxy = subprocess.Popen(
+        [sys.executable, "-m", "ustref.capture.wrapper", *args.words()[1:]], env=env
+    )
+    try:
+        sockets = sessiond_side(listener, args.cmd_sock, TIMEOUT)
+        listener.close()
+        sockets.command.settimeout(TIMEOUT)
+        for name in ("crash-42d7474beb42", "crash-39840437ce75"):
+            finding = FINDINGS / f"{name}.json"
+            answer = inject(control, finding)
+            assert answer["ustref"] == json.loads(finding.read_text())["ustref"], answer
+            assert answer["offset"] > 0
+        assert "error" in inject(control, tmp_path / "missing.json")
+        sockets.command.sendall(data_pending(1))
+        reply = recv_exact(sockets.command, len(DATA_PENDING_NONE))
+        assert reply == DATA_PENDING_NONE
+        for sock in (sockets.command, sockets.metadata, sockets.error):
+            sock.close()
+    finally:
+        listener.close()
+        proxy.terminate()
+        proxy.wait(TIMEOUT)
