@@ -68,7 +68,9 @@ Configuration is by environment (the session daemon passes its own to the
 consumer): ``USTREF_CAPTURE_OUT`` (the capture file; without it the wrapper
 just execs the real consumer), ``USTREF_CAPTURE_CONSUMERD`` (the real binary;
 default: Debian's ``/usr/lib/<multiarch>/lttng/libexec/lttng-consumerd``),
-``USTREF_CAPTURE_MONITOR``, ``USTREF_CAPTURE_RELAYD``.
+``USTREF_CAPTURE_MONITOR``, ``USTREF_CAPTURE_RELAYD``, ``USTREF_INJECT_CONTROL`` (a
+control socket path: the wrapper is then :mod:`ustref.fuzz.inject`'s proxy, which
+splices reproducers into the live command socket; recording becomes optional).
 """
 
 from __future__ import annotations
