@@ -6,7 +6,8 @@ where there is one, the assertion line. ustref-consumerd, started the same way, 
 answer with an error status (or nothing, where C's protocol has no reply:
 :data:`SILENT_IN_C`), stay up,
 and serve a well-formed DATA_PENDING sent next; what it answered is the file's
-``ustref`` record, which spec/aborts.md shows.
+``ustref`` record, which spec/aborts.md shows. ``test_reproducers_live.py`` splices
+each one into the command socket of a consumer serving a real session.
 """
 
 from __future__ import annotations

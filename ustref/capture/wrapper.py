@@ -68,7 +68,9 @@ Configuration is by environment (the session daemon passes its own to the
 consumer): ``USTREF_CAPTURE_OUT`` (the capture file; without it the wrapper
 just execs the real consumer), ``USTREF_CAPTURE_CONSUMERD`` (the real binary;
 default: Debian's ``/usr/lib/<multiarch>/lttng/libexec/lttng-consumerd``),
-``USTREF_CAPTURE_MONITOR``, ``USTREF_CAPTURE_RELAYD``.
+``USTREF_CAPTURE_MONITOR``, ``USTREF_CAPTURE_RELAYD``, ``USTREF_INJECT_CONTROL`` (a
+control socket path: the wrapper is then :mod:`ustref.fuzz.inject`'s proxy, which
+splices reproducers into the live command socket; recording becomes optional).
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ from ustref.transport.procname import set_process_name
 
 __all__ = [
     "ENV_CONSUMERD",
+    "ENV_INJECT",
     "ENV_MONITOR",
     "ENV_OUT",
     "ENV_PYTHON",
@@ -149,6 +152,9 @@ ENV_MONITOR = "USTREF_CAPTURE_MONITOR"
 """``interpose`` (default) or ``passthrough``: what to do with the channel-monitor pipe."""
 ENV_RELAYD = "USTREF_CAPTURE_RELAYD"
 """``interpose`` (default) or ``passthrough``: what to do with the relay daemon sockets."""
+ENV_INJECT = "USTREF_INJECT_CONTROL"
+"""A unix socket path: set, the wrapper is :mod:`ustref.fuzz.inject`'s proxy, which takes
+``inject FILE`` requests there (``USTREF_CAPTURE_OUT`` is then optional)."""
 ENV_PYTHON = "USTREF_CAPTURE_PYTHON"
 """The interpreter ``ustref/data/bin/ustref-capture-consumerd`` runs (default ``python3``)."""
 ENV_PYTHONPATH = "USTREF_CAPTURE_PYTHONPATH"
@@ -495,13 +501,20 @@ class _Relay:
             try:
                 for part, part_fds in parts:
                     send_fds = self._maybe_interpose(link, direction, part, part_fds, to_close)
-                    self.recorder.record(direction, link.role, link.index, part, send_fds)
-                    if not _send_all(dst, part, send_fds):
+                    if not self.deliver(link, direction, part, send_fds, dst):
                         # The receiver is gone: make the sender see EPIPE, as it would.
                         _shutdown(src, socket.SHUT_RD)
                         return
             finally:
                 close_fds(to_close)
+
+    def deliver(
+        self, link: _Link, direction: Direction, part: bytes, fds: list[int], dst: socket.socket
+    ) -> bool:
+        """Record one relayed part and send it on to ``dst``; False when the receiver is
+        gone. The hook of :mod:`ustref.fuzz.inject`, which holds the command socket."""
+        self.recorder.record(direction, link.role, link.index, part, fds)
+        return _send_all(dst, part, fds)
 
     def _maybe_interpose(
         self,
@@ -675,7 +688,8 @@ def _child_env() -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in (ENV_OUT, ENV_CONSUMERD, ENV_MONITOR, ENV_RELAYD, ENV_LD_LIBRARY_PATH)
+        if key
+        not in (ENV_OUT, ENV_CONSUMERD, ENV_MONITOR, ENV_RELAYD, ENV_LD_LIBRARY_PATH, ENV_INJECT)
     }
     saved = os.environ.get(ENV_LD_LIBRARY_PATH)
     if saved is not None:
@@ -688,11 +702,14 @@ class _Wrapper:
         self,
         argv: Sequence[str],
         *,
-        out: Path,
+        out: Path | None,
         consumerd: str,
         interpose_monitor: bool,
         interpose_relayd: bool = True,
+        relay: _Relay | None = None,
     ) -> None:
+        """``out``: the capture file (``None``: nothing recorded); ``relay``: what moves
+        the bytes (default: a plain :class:`_Relay`)."""
         self.argv = tuple(argv)
         self.out = out
         self.consumerd = consumerd
@@ -705,7 +722,7 @@ class _Wrapper:
         self.child: Child | None = None
         self._saved_handlers: dict[int, Any] = {}
         self.recorder = Recorder(None)
-        self.relay = _Relay(
+        self.relay = relay or _Relay(
             self.recorder,
             interpose_monitor=interpose_monitor,
             interpose_relayd=interpose_relayd,
@@ -718,9 +735,10 @@ class _Wrapper:
             err_listener = listen(self.private_err)
             cmd_listener = listen(self.redirect.sessiond_cmd)
             child = self._spawn()
-            self.recorder = Recorder(self._open_writer(child.pid))
+            self.recorder = Recorder(self._open_writer(child.pid) if self.out else None)
             self.relay.recorder = self.recorder
-            _log(f"recording lttng-consumerd pid {child.pid} ({self.consumerd}) into {self.out}")
+            into = f"recording into {self.out}" if self.out else "not recording"
+            _log(f"relaying lttng-consumerd pid {child.pid} ({self.consumerd}), {into}")
             self._serve(child, err_listener, cmd_listener)
             status = child.proc.wait()
             self._drain()
@@ -757,6 +775,7 @@ class _Wrapper:
             self.child.send_signal(signum)
 
     def _open_writer(self, child_pid: int) -> CaptureWriter:
+        assert self.out is not None
         header = CaptureHeader(
             realtime_offset_ns=time.time_ns() - time.monotonic_ns(),
             argv=self.argv,
@@ -881,7 +900,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         consumerd = find_consumerd()
         out = os.environ.get(ENV_OUT)
-        if not out:
+        control = os.environ.get(ENV_INJECT)
+        if not out and not control:
             _log(f"{ENV_OUT} is not set: running {consumerd} without recording")
             os.execve(consumerd, [CONSUMERD_ARGV0, *args], _child_env())
         choices = {}
@@ -891,13 +911,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise CaptureSetupError(
                     f"{name} must be interpose or passthrough, not {choices[name]!r}"
                 )
-        status = run_wrapper(
-            args,
-            out=out,
-            consumerd=consumerd,
-            interpose_monitor=choices[ENV_MONITOR] == "interpose",
-            interpose_relayd=choices[ENV_RELAYD] == "interpose",
-        )
+        monitor = choices[ENV_MONITOR] == "interpose"
+        relayd = choices[ENV_RELAYD] == "interpose"
+        if control:
+            from ustref.fuzz.inject import run_proxy  # the fuzz layer, only when asked
+
+            status = run_proxy(
+                args, control=Path(control), out=Path(out) if out else None,
+                consumerd=consumerd, interpose_monitor=monitor, interpose_relayd=relayd,
+            )  # fmt: skip
+        else:
+            assert out
+            status = run_wrapper(
+                args, out=out, consumerd=consumerd, interpose_monitor=monitor,
+                interpose_relayd=relayd,
+            )  # fmt: skip
     except (CaptureSetupError, OSError) as exc:
         _log(f"error: {exc}")
         return 1

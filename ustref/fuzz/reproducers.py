@@ -339,7 +339,16 @@ def against(
     talks; what it did (:class:`Survival`)."""
     shutil.rmtree(work, ignore_errors=True)
     daemon = Consumerd(binary, work).start()
-    session = Session(daemon, ABI, timeout, work / "dirfd")
+    try:
+        return survive(Session(daemon, ABI, timeout, work / "dirfd"), actions)
+    finally:
+        daemon.stop()
+
+
+def survive(session: Session, actions: list[Action]) -> Survival:
+    """Perform ``actions`` in ``session``, then (if the consumer still talks) what brings
+    its command socket back in step and a well-formed DATA_PENDING; what it did. The
+    peers of the sockets sent are closed at the end."""
     next_reply = b""
     try:
         outcome = Outcome("ok")
@@ -350,7 +359,7 @@ def against(
         if outcome.kind == "ok":
             outcome = session.settle(SETTLE)
         heard = tuple(session.heard)
-        alive = daemon.alive()
+        alive = session.daemon.alive()
         if outcome.kind == "ok":
             pad = trailing_bytes(actions)
             if pad:
@@ -365,7 +374,6 @@ def against(
             next_reply = b"".join(h.data for h in session.heard[mark:] if h.socket == "command")
     finally:
         session.release()
-        daemon.stop()
     return Survival(outcome, heard, alive, next_reply)
 
 

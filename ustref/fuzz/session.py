@@ -28,10 +28,9 @@ import re
 import select
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ustref.errors import RemoteProtocolError, TransportError
-from ustref.fuzz.launch import Consumerd
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import METADATA_ERROR_REPLY, MetadataRequestErrorReply
 from ustref.protocol.conversation import Conversation, Direction, Role, Socket
@@ -119,10 +118,25 @@ class Outcome:
         return {"kind": self.kind, "detail": self.detail, "status": self.status}
 
 
+class Peer(Protocol):
+    """The consumer a :class:`Session` talks to: a :class:`~ustref.fuzz.launch.Consumerd`,
+    or the command socket :mod:`ustref.fuzz.inject` lends out of a live conversation."""
+
+    command: socket.socket | None
+    metadata: socket.socket | None
+    error: socket.socket | None
+
+    def alive(self) -> bool: ...
+
+    def wait(self, timeout: float) -> int | None: ...
+
+    def log_tail(self, size: int = 2000) -> str: ...
+
+
 class Session:
     """Drives one consumer daemon; every action and reply is checked by the table."""
 
-    def __init__(self, daemon: Consumerd, abi: Abi, timeout: float, fd_dir: Path) -> None:
+    def __init__(self, daemon: Peer, abi: Abi, timeout: float, fd_dir: Path) -> None:
         self.daemon = daemon
         self.conv = Conversation(abi)
         self.checked = True
