@@ -17,8 +17,9 @@ from ustref.lttng.churn import ChurnResult, run_churn
 pytestmark = pytest.mark.lttng
 
 SECONDS = 60.0
-RSS_SLACK_KIB = 2048
-"""Resident memory may stay a little above its start (the allocator keeps freed pages)."""
+RSS_SLACK_KIB = 6144
+"""Resident memory may stay a little above its start: freed objects leave partly used
+allocator arenas, and exchanges that ended in cycles wait for the collector."""
 
 
 def churn(consumer: str | None, tmp: Path, app_builder: Callable[[str], Path]) -> ChurnResult:
