@@ -88,6 +88,7 @@ def kill_sessiond(consumer: str | None, tmp: Path, app: Path) -> Orphaned:
 def test_a_killed_session_daemon(tmp_path: Path, tracef_app: Path) -> None:
     c = kill_sessiond(None, tmp_path / "c", tracef_app)
     u = kill_sessiond(ustref_consumerd(), tmp_path / "ustref", tracef_app)
+    print(c, u, sep="\n")
     assert u.consumers_exited, "ustref-consumerd outlived its session daemon"
     assert u.events >= c.events
     assert u.events == KILLED_EVENTS, "ustref-consumerd lost events it could read"
@@ -164,6 +165,7 @@ def fill_disk(consumer: str | None, tmp: Path, app: Path) -> Filled:
 def test_a_full_file_system(tmp_path: Path, tracef_app: Path) -> None:
     c = fill_disk(None, tmp_path / "c", tracef_app)
     u = fill_disk(ustref_consumerd(), tmp_path / "ustref", tracef_app)
+    print(c, u, sep="\n")
     assert c.consumers_alive and c.other_events == FULL_EVENTS, c
     assert u.consumers_alive, "ustref-consumerd died of a full file system"
     assert u.tracebacks == 0

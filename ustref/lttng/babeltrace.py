@@ -245,12 +245,25 @@ def parse_counter(text: str) -> dict[str, int]:
 
 
 def count_messages(
-    trace_dir: Path | str, *, babeltrace: str = "babeltrace2", timeout: float = 600.0
+    trace_dir: Path | str | Sequence[Path | str],
+    *,
+    babeltrace: str = "babeltrace2",
+    timeout: float = 600.0,
 ) -> dict[str, int]:
-    """The message counts of the whole of ``trace_dir`` (:func:`parse_counter` of
-    ``babeltrace2 TRACE_DIR -c sink.utils.counter -p step=+0``: one block, at the end)."""
-    _require_dir(Path(trace_dir))
-    argv = [babeltrace, os.fspath(trace_dir), "-c", "sink.utils.counter", "-p", "step=+0"]
+    """The message counts of the whole of ``trace_dir``, or of several trace directories
+    read together (:func:`parse_counter` of ``babeltrace2 DIR… -c sink.utils.counter
+    -p step=+0``: one block, at the end)."""
+    dirs = [trace_dir] if isinstance(trace_dir, str | os.PathLike) else list(trace_dir)
+    for one in dirs:
+        _require_dir(Path(one))
+    argv = [
+        babeltrace,
+        *(os.fspath(one) for one in dirs),
+        "-c",
+        "sink.utils.counter",
+        "-p",
+        "step=+0",
+    ]
     return parse_counter(_run(argv, timeout))
 
 
