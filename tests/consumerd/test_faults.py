@@ -37,6 +37,27 @@ def tracef_app(app_builder: Callable[[str], Path]) -> Path:
     return app_builder("tracef_app")
 
 
+@dataclass(frozen=True)
+class Answers:
+    """The ``lttng`` commands that followed a fault: words, exit code, masked output."""
+
+    commands: list[tuple[str, int, str]]
+    consumers_alive: bool
+    tracebacks: int
+    """``Traceback`` lines in the session daemon's log (where the consumers' go)."""
+
+
+def _answers(
+    sd: SessionDaemon, tmp: Path, consumers: list[int], *commands: tuple[str, ...]
+) -> Answers:
+    results = [_run(sd, *words) for words in commands]
+    return Answers(
+        [(w, rc, _masked_text(text, tmp)) for w, rc, text in results],
+        all(_alive(pid) for pid in consumers),
+        sd.log_path.read_text(errors="replace").count("Traceback"),
+    )
+
+
 def _masked_text(text: str, tmp: Path) -> str:
     return "\n".join(_mask(line) for line in text.replace(str(tmp), "<tmp>").splitlines())
 
@@ -116,10 +137,8 @@ def small_tmpfs(where: Path) -> Iterator[Path]:
 
 @dataclass(frozen=True)
 class Filled:
-    commands: list[tuple[str, int, str]]
+    answers: Answers
     other_events: int
-    consumers_alive: bool
-    tracebacks: int
     full_trace_reads: bool
 
 
@@ -140,37 +159,34 @@ def fill_disk(consumer: str | None, tmp: Path, app: Path) -> Filled:
                 sd.run_lttng("start", name)
             consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
             sd.run(app, str(FULL_EVENTS), "20", timeout=120)
-            results = [
-                _run(sd, *words)
-                for words in (
-                    ("stop", "full"),
-                    ("stop", "other"),
-                    ("list", "full"),
-                    ("destroy", "full"),
-                    ("destroy", "other"),
-                    ("list",),
-                )
-            ]
-            alive = all(_alive(pid) for pid in consumers)
-            log = sd.log_path.read_text(errors="replace")
-            masked = [(w, rc, _masked_text(text, tmp)) for w, rc, text in results]
+            answers = _answers(
+                sd,
+                tmp,
+                consumers,
+                ("stop", "full"),
+                ("stop", "other"),
+                ("list", "full"),
+                ("destroy", "full"),
+                ("destroy", "other"),
+                ("list",),
+            )
         try:
             _events(small / "trace")
             reads = True
         except LttngError:
             reads = False
-    return Filled(masked, _events(other), alive, log.count("Traceback"), reads)
+    return Filled(answers, _events(other), reads)
 
 
 def test_a_full_file_system(tmp_path: Path, tracef_app: Path) -> None:
     c = fill_disk(None, tmp_path / "c", tracef_app)
     u = fill_disk(ustref_consumerd(), tmp_path / "ustref", tracef_app)
     print(c, u, sep="\n")
-    assert c.consumers_alive and c.other_events == FULL_EVENTS, c
-    assert u.consumers_alive, "ustref-consumerd died of a full file system"
-    assert u.tracebacks == 0
+    assert c.answers.consumers_alive and c.other_events == FULL_EVENTS, c
+    assert u.answers.consumers_alive, "ustref-consumerd died of a full file system"
+    assert u.answers.tracebacks == 0
     assert u.other_events == FULL_EVENTS, "the other session lost events"
-    assert u.commands == c.commands
+    assert u.answers.commands == c.answers.commands
 
 
 # ------------------------------------------------------------------ stopped application
@@ -292,10 +308,8 @@ def _truncate_buffers(pid: int) -> int:
 @dataclass(frozen=True)
 class Truncated:
     truncated: int
-    commands: list[tuple[str, int, str]]
+    answers: Answers
     other_events: int
-    consumers_alive: bool
-    tracebacks: int
 
 
 def truncate_app_buffers(consumer: str | None, tmp: Path, app: Path) -> Truncated:
@@ -329,20 +343,17 @@ def truncate_app_buffers(consumer: str | None, tmp: Path, app: Path) -> Truncate
         sd.run_lttng("enable-event", "--userspace", "--session=other", EVENT)
         sd.run_lttng("start", "other")
         sd.run(app, str(PACED_EVENTS), "100")
-        results = [
-            _run(sd, *words)
-            for words in (
-                ("stop", "other"),
-                ("stop", "victim"),
-                ("destroy", "victim"),
-                ("destroy", "other"),
-                ("list",),
-            )
-        ]
-        alive = all(_alive(pid) for pid in consumers)
-        log = sd.log_path.read_text(errors="replace")
-        masked = [(w, rc, _masked_text(text, tmp)) for w, rc, text in results]
-    return Truncated(truncated, masked, _events(other), alive, log.count("Traceback"))
+        answers = _answers(
+            sd,
+            tmp,
+            consumers,
+            ("stop", "other"),
+            ("stop", "victim"),
+            ("destroy", "victim"),
+            ("destroy", "other"),
+            ("list",),
+        )
+    return Truncated(truncated, answers, _events(other))
 
 
 def test_an_application_truncates_its_buffers(tmp_path: Path, tracef_app: Path) -> None:
@@ -354,7 +365,8 @@ def test_an_application_truncates_its_buffers(tmp_path: Path, tracef_app: Path) 
     u = truncate_app_buffers(ustref_consumerd(), tmp_path / "ustref", tracef_app)
     print(u)
     assert u.truncated > 0, "nothing truncated: the test tests nothing"
-    assert u.consumers_alive, "ustref-consumerd died of a truncated buffer"
-    assert u.tracebacks == 0
+    assert u.answers.consumers_alive, "ustref-consumerd died of a truncated buffer"
+    assert u.answers.tracebacks == 0
     assert u.other_events == PACED_EVENTS
-    assert [rc for _, rc, _ in u.commands] == [0] * len(u.commands), u.commands
+    commands = u.answers.commands
+    assert [rc for _, rc, _ in commands] == [0] * len(commands), commands

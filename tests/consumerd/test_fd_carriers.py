@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 
 from tests.consumerd.drive import Driver
-from tests.consumerd.test_relayd_sockets import _msg, _relayd_sock
+from tests.consumerd.test_relayd_sockets import _is_open, _msg, _relayd_sock
 from ustref.consumerd.exchange import Action, Send, SetNonBlocking, Sock
 from ustref.protocol.consumer import (
     CONSUMER_MSG_UNION_SIZE,
@@ -38,14 +38,6 @@ def _replies(actions: Sequence[Action], sock: Sock) -> list[int]:
         for a in actions
         if isinstance(a, Send) and a.sock is sock
     ]
-
-
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
 
 
 def test_a_relayd_socket_byte_without_its_fd_answers_error_recv_fd() -> None:

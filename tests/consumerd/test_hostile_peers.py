@@ -47,8 +47,9 @@ from hypothesis import strategies as st
 
 from tests.consumerd.drive import Driver
 from tests.consumerd.fakes import NoRing, bare_channel
+from tests.consumerd.test_relayd_cleanup import relay_output
 from tests.consumerd.test_relayd_client import PACKET_INDEX, _subbuf
-from ustref.consumerd import effects, handlers
+from ustref.consumerd import effects
 from ustref.consumerd import relayd as client
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import (
@@ -64,7 +65,6 @@ from ustref.consumerd.exchange import (
 from ustref.consumerd.loop import Shell
 from ustref.consumerd.metadata import MetadataCache
 from ustref.consumerd.registry import Channel, ChannelType, Stream
-from ustref.consumerd.relay_cleanup import cleanup_relayd
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import UstChannel, UstStream
 from ustref.consumerd.startup import Paths
@@ -221,21 +221,7 @@ class World:
 
     def relay_output(self, stream: Stream, net: int, relay_stream_id: int) -> RelayOutput:
         """The stream announced to relay ``net`` and handed to its thread."""
-        core = self.core
-        pair = core.registry.relayds[RelaydId(net)]
-        pair.refcount += 1
-        output = RelayOutput(
-            core,
-            client.Relayd(RelaydSock(net), 2, 13),
-            name=stream.name,
-            relay_stream_id=relay_stream_id,
-            metadata=stream.channel.type is ChannelType.METADATA,
-            on_closed=handlers._closer(core, pair, RelaydId(net)),
-            on_error=lambda: cleanup_relayd(core, RelaydId(net)),
-        )
-        output.in_thread = True
-        stream.output = output
-        return output
+        return relay_output(self.core, stream, net, relay_stream_id)
 
 
 def _add_relay(world: World, net: int, session: int) -> None:

@@ -19,6 +19,7 @@ from tests.consumerd.test_relayd_client import PACKET_INDEX, _subbuf
 from tests.consumerd.test_relayd_sockets import _add, _is_open
 from ustref.consumerd import handlers
 from ustref.consumerd import relayd as client
+from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Action, RelaydSock, Send, SendRelaydData, Sock
 from ustref.consumerd.registry import Channel, ChannelType, Stream
 from ustref.consumerd.relay_cleanup import cleanup_relayd
@@ -99,21 +100,28 @@ def _stream(driver: Driver, channel: Channel, cpu: int, relay_stream_id: int) ->
         ust=cast(UstStream, NoStream()),
         wait_fd=-1,
     )
-    pair = core.registry.relayds[RelaydId(NET)]
+    relay_output(core, stream, NET, relay_stream_id)
+    channel.streams.append(stream)
+    return stream
+
+
+def relay_output(core: Core, stream: Stream, net: int, relay_stream_id: int) -> RelayOutput:
+    """``stream`` announced to relay ``net`` and handed to its thread: its relay output,
+    holding a reference on the relay pair as GET_CHANNEL (or SETUP_METADATA) leaves it."""
+    pair = core.registry.relayds[RelaydId(net)]
     pair.refcount += 1
     output = RelayOutput(
         core,
-        client.Relayd(RelaydSock(NET), 2, 13),
+        client.Relayd(RelaydSock(net), 2, 13),
         name=stream.name,
         relay_stream_id=relay_stream_id,
-        metadata=channel.type is ChannelType.METADATA,
-        on_closed=handlers._closer(core, pair, RelaydId(NET)),
-        on_error=lambda: cleanup_relayd(core, RelaydId(NET)),
+        metadata=stream.channel.type is ChannelType.METADATA,
+        on_closed=handlers._closer(core, pair, RelaydId(net)),
+        on_error=lambda: cleanup_relayd(core, RelaydId(net)),
     )
     output.in_thread = True
     stream.output = output
-    channel.streams.append(stream)
-    return stream
+    return output
 
 
 @pytest.fixture
