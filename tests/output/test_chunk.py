@@ -89,12 +89,12 @@ def test_user_chunk_opens_files_0660_whatever_the_umask(tmp_path: Path) -> None:
     path = domain / "uid/0/64-bit/chan_0"
     assert path.read_bytes() == b"abc"
     assert stat.S_IMODE(path.stat().st_mode) == 0o660
-    assert chunk.files == ["uid/0/64-bit/chan_0"]
+    assert list(chunk.files) == ["uid/0/64-bit/chan_0"]
     # O_TRUNC on an existing file keeps its mode and empties it.
     os.chmod(path, 0o600)
     _write(chunk, "uid/0/64-bit/chan_0", b"z")
     assert (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) == (b"z", 0o600)
-    assert chunk.files == ["uid/0/64-bit/chan_0"]
+    assert list(chunk.files) == ["uid/0/64-bit/chan_0"]
     chunk.put()
 
 
@@ -106,7 +106,7 @@ def test_user_chunk_creates_no_directory(tmp_path: Path) -> None:
     with pytest.raises(OutputError) as info:
         chunk.open_file("uid/0/64-bit/chan_0", FLAGS, 0o660)  # the session daemon did not mkdir
     assert info.value.errno is not None
-    assert chunk.files == []
+    assert not chunk.files
     chunk.put()
 
 

@@ -99,8 +99,11 @@ class TraceChunk:
         self._registry: tuple[ChunkRegistry, SessionId] | None = None
         self.top_level_directories: list[str] = []
         """First-level directories created through this chunk (owner mode)."""
-        self.files: list[str] = []
-        """Every file opened through this chunk and not unlinked since, in order."""
+        self.files: dict[str, None] = {}
+        """Every file opened through this chunk and not unlinked since, in order (a dict:
+        ``lttng_trace_chunk_find_file`` walks an array; the list grows by every stream
+        file the chunk ever opened, thousands under application churn). As in C, closing
+        a file leaves it on the list: DELETE unlinks it when the chunk is closed."""
         if chunk_id is not None and creation_time is not None and chunk_id != 0:
             # lttng_trace_chunk_create: chunk 0 has no name (and no own directory).
             self.name = naming.chunk_name(chunk_id, creation_time)
@@ -250,8 +253,7 @@ class TraceChunk:
         self._require_directory("open", path)
         assert self.chunk_directory_fd is not None
         fd = runas.open_file(self.chunk_directory_fd, path, flags, mode, self.credentials)
-        if path not in self.files:
-            self.files.append(path)
+        self.files[path] = None
         return fd
 
     def unlink_file(self, path: str) -> None:
@@ -259,8 +261,7 @@ class TraceChunk:
         self._require_directory("unlink", path)
         assert self.chunk_directory_fd is not None
         runas.unlink(self.chunk_directory_fd, path, self.credentials)
-        if path in self.files:
-            self.files.remove(path)
+        self.files.pop(path, None)
 
     # ------------------------------------------------------------ references
 
@@ -343,7 +344,7 @@ class TraceChunk:
         """Mirrors ``lttng_trace_chunk_delete_post_release_user``: unlink every file
         the chunk opened, first opened first; stop at the first failure."""
         while self.files:
-            self.unlink_file(self.files[0])
+            self.unlink_file(next(iter(self.files)))
 
     def _delete(self) -> None:
         """Mirrors ``lttng_trace_chunk_delete_post_release`` (user and owner)."""
