@@ -156,7 +156,7 @@ def test_the_proxy_answers_on_its_control_socket(tmp_path: Path) -> None:
     env.pop(ENV_OUT, None)
     listener = listen(args.err_sock, 1)
     proxy = subprocess.Popen(
-        [sys.executable, "-m", "ustref.capture.wrapper", *args.words()[1:]], env=env
+        [sys.executable, "-m", "ustref.fuzz.inject", *args.words()[1:]], env=env
     )
     try:
         sockets = sessiond_side(listener, args.cmd_sock, TIMEOUT)

@@ -88,7 +88,7 @@ import sysconfig
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -893,8 +893,14 @@ def exit_like(status: int) -> int:
     return status
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python3 -m ustref.capture.wrapper`` (what the session daemon runs)."""
+#: How the injecting proxy runs (:func:`ustref.fuzz.inject.run_proxy`, given by its own
+#: entry point: the capture layer does not import the fuzz layer).
+ProxyRunner = Callable[..., int]
+
+
+def main(argv: Sequence[str] | None = None, *, proxy: ProxyRunner | None = None) -> int:
+    """Entry point of ``python3 -m ustref.capture.wrapper`` (what the session daemon runs),
+    and, with ``proxy``, of ``python3 -m ustref.fuzz.inject``."""
     args = list(sys.argv[1:] if argv is None else argv)
     set_process_name(_LOG_PREFIX)
     try:
@@ -914,9 +920,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         monitor = choices[ENV_MONITOR] == "interpose"
         relayd = choices[ENV_RELAYD] == "interpose"
         if control:
-            from ustref.fuzz.inject import run_proxy  # the fuzz layer, only when asked
-
-            status = run_proxy(
+            if proxy is None:
+                raise CaptureSetupError(
+                    f"{ENV_INJECT} is set: the injecting proxy runs as "
+                    "python3 -m ustref.fuzz.inject"
+                )
+            status = proxy(
                 args, control=Path(control), out=Path(out) if out else None,
                 consumerd=consumerd, interpose_monitor=monitor, interpose_relayd=relayd,
             )  # fmt: skip

@@ -58,6 +58,7 @@ from typing import Any
 
 from ustref.capture.format import Direction, Socket
 from ustref.capture.wrapper import ENV_INJECT, Recorder, _Link, _Relay, _send_all, _Wrapper
+from ustref.capture.wrapper import main as wrapper_main
 from ustref.errors import RemoteProtocolError, TransportError
 from ustref.fuzz.mutations import slots
 from ustref.fuzz.replay import load
@@ -387,3 +388,14 @@ def inject(control: Path | str, finding: Path | str, timeout: float = 60.0) -> d
             reply += chunk
     answer: dict[str, Any] = json.loads(reply)
     return answer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python3 -m ustref.fuzz.inject`` (what ``ustref-capture-consumerd``
+    runs when ``USTREF_INJECT_CONTROL`` is set): the capture wrapper's start-up, with this
+    module's proxy."""
+    return wrapper_main(argv, proxy=run_proxy)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
