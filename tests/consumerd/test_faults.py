@@ -12,6 +12,7 @@ under the real lttng-sessiond 2.13.9 (issue 22, item 3):
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -56,6 +57,20 @@ def _answers(
         all(_alive(pid) for pid in consumers),
         sd.log_path.read_text(errors="replace").count("Traceback"),
     )
+
+
+def _without_counts(commands: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    """The commands without what depends on the drain's pace: how many events a full
+    buffer discarded or packets were lost (a warning line when not 0), any number."""
+    return [
+        (words, rc, re.sub(r"\d+", "<n>", "\n".join(
+            line for line in text.splitlines() if not _PACE.search(line)
+        )))
+        for words, rc, text in commands
+    ]  # fmt: skip
+
+
+_PACE = re.compile(r"discarded|lost", re.IGNORECASE)
 
 
 def _masked_text(text: str, tmp: Path) -> str:
@@ -186,7 +201,15 @@ def test_a_full_file_system(tmp_path: Path, tracef_app: Path) -> None:
     assert u.answers.consumers_alive, "ustref-consumerd died of a full file system"
     assert u.answers.tracebacks == 0
     assert u.other_events == FULL_EVENTS, "the other session lost events"
-    assert u.answers.commands == c.answers.commands
+    # The full session's destroy runs a quiet rotation whose outcome depends on what was
+    # still unwritten then: the C consumer itself answers 0 or 141 ("Rotation failure on
+    # consumer") from one run to the next (2 of 6 runs, 2026-12-06).
+    unsure = ("destroy full",)
+    assert [a for a in _without_counts(u.answers.commands) if a[0] not in unsure] == [
+        a for a in _without_counts(c.answers.commands) if a[0] not in unsure
+    ]
+    (destroyed,) = [rc for words, rc, _ in u.answers.commands if words in unsure]
+    assert destroyed in (0, 141)
 
 
 # ------------------------------------------------------------------ stopped application
