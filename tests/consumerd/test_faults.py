@@ -309,15 +309,26 @@ def test_a_stopped_application(tmp_path: Path, tracef_app: Path) -> None:
 # ------------------------------------------------------------------ truncated buffers
 
 
-def _truncate_buffers(pid: int) -> int:
-    """Shrink to nothing every consumer shm object application ``pid`` maps (its
-    per-PID ring buffers): what a buggy or hostile application can do. Returns how many."""
-    done = 0
+def _buffer_fds(pid: int) -> list[str]:
+    """``/proc/PID/fd`` entries of application ``pid`` that are consumer shm objects (its
+    per-PID ring buffers)."""
+    found = []
     for entry in os.scandir(f"/proc/{pid}/fd"):
         try:
-            if "shm-ust-consumer" not in os.readlink(entry.path):
-                continue
-            fd = os.open(entry.path, os.O_RDWR)
+            if "shm-ust-consumer" in os.readlink(entry.path):
+                found.append(entry.path)
+        except OSError:
+            continue
+    return found
+
+
+def _truncate_buffers(pid: int) -> int:
+    """Shrink to nothing every consumer shm object application ``pid`` holds: what a
+    buggy or hostile application can do. Returns how many."""
+    done = 0
+    for path in _buffer_fds(pid):
+        try:
+            fd = os.open(path, os.O_RDWR)
         except OSError:
             continue
         try:
@@ -353,8 +364,12 @@ def truncate_app_buffers(consumer: str | None, tmp: Path, app: Path) -> Truncate
         consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
         writer = subprocess.Popen([str(app), str(STOPPED_EVENTS)], env=sd.env)
         try:
-            while not list(victim.glob("ust/pid/*/chan_*")):
+            # The consumer creates the stream files before the session daemon hands the
+            # application its buffers: wait until the application holds them.
+            deadline = time.monotonic() + 60
+            while not _buffer_fds(writer.pid):
                 assert writer.poll() is None, "the application ended before its buffers were cut"
+                assert time.monotonic() < deadline, "the application never got its buffers"
                 time.sleep(0.01)
             truncated = _truncate_buffers(writer.pid)
             writer.wait(120)
