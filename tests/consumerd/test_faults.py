@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.consumerd.test_relayd_faults import CONSUMERS, _alive, _run
+from tests.consumerd.test_relayd_faults import _alive, _run
 from tests.consumerd.test_side_by_side import _listing, _mask, ustref_consumerd
 from ustref.lttng import SessionDaemon
+from ustref.lttng.churn import consumer_pids, per_app_events, resources
 from ustref.lttng.sessiond import LttngError
 
 pytestmark = pytest.mark.lttng
@@ -77,17 +78,6 @@ def _masked_text(text: str, tmp: Path) -> str:
     return "\n".join(_mask(line) for line in text.replace(str(tmp), "<tmp>").splitlines())
 
 
-def _readable(trace: Path) -> int:
-    """Events in those per-PID traces under ``trace`` that babeltrace2 reads."""
-    total = 0
-    for app in sorted(trace.glob("ust/pid/*")):
-        try:
-            total += _events(app)
-        except LttngError:
-            continue
-    return total
-
-
 def _events(trace: Path) -> int:
     """Events babeltrace2 reads in ``trace`` (it must read it: no error)."""
     return len(_listing(trace))
@@ -116,7 +106,7 @@ def kill_sessiond(consumer: str | None, tmp: Path, app: Path) -> Orphaned:
         sd.run_lttng("enable-event", "--userspace", "--session=s", EVENT)
         sd.run_lttng("start", "s")
         sd.run(app, str(KILLED_EVENTS), "0")
-        assert [info for info in sd.children() if info.comm in CONSUMERS], "no consumer"
+        assert consumer_pids(sd), "no consumer"
         left = sd.kill(timeout=60)
     return Orphaned(not left, _events(trace))
 
@@ -172,7 +162,7 @@ def fill_disk(consumer: str | None, tmp: Path, app: Path) -> Filled:
                 sd.run_lttng("create", name, f"--output={output}")
                 sd.run_lttng("enable-event", "--userspace", f"--session={name}", EVENT)
                 sd.run_lttng("start", name)
-            consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
+            consumers = consumer_pids(sd)
             sd.run(app, str(FULL_EVENTS), "20", timeout=120)
             answers = _answers(
                 sd,
@@ -239,15 +229,6 @@ class Frozen:
     consumer as with ustref."""
 
 
-def _cpu_ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total
-
-
 def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
     """Per-PID session ``frozen``: an application writing at full speed is stopped
     (SIGSTOP), most likely between reserving and committing an event. Then the
@@ -264,7 +245,7 @@ def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
             sd.run_lttng("enable-event", "--userspace", f"--session={name}", "--channel=chan",
                          EVENT)  # fmt: skip
         sd.run_lttng("start", "frozen")
-        consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
+        consumers = consumer_pids(sd)
         writer = subprocess.Popen([str(app), str(STOPPED_EVENTS)], env=sd.env)
         try:
             while not list(frozen.glob("ust/pid/*/chan_*")):
@@ -275,9 +256,9 @@ def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
             # timeout (5 s): it unregisters it, and the application registers again
             # once continued, into a new per-PID directory.
             sd.run_lttng("start", "other")
-            ticks = _cpu_ticks(consumers)
+            ticks = resources(consumers).cpu_ticks
             time.sleep(IDLE_SECONDS)  # the measurement window, not a readiness wait
-            used = (_cpu_ticks(consumers) - ticks) / os.sysconf("SC_CLK_TCK")
+            used = (resources(consumers).cpu_ticks - ticks) / os.sysconf("SC_CLK_TCK")
             sd.run(app, str(PACED_EVENTS), "100")
             _, rc, text = _run(sd, "stop", "other")
             writer.send_signal(signal.SIGCONT)
@@ -290,7 +271,11 @@ def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
         for words in (("stop", "frozen"), ("destroy", "frozen"), ("destroy", "other")):
             _run(sd, *words)
     return Frozen(
-        100 * used / IDLE_SECONDS, _events(other), (rc, _mask(text)), resumed, _readable(frozen)
+        100 * used / IDLE_SECONDS,
+        _events(other),
+        (rc, _mask(text)),
+        resumed,
+        per_app_events(frozen)[0],
     )
 
 
@@ -361,7 +346,7 @@ def truncate_app_buffers(consumer: str | None, tmp: Path, app: Path) -> Truncate
                      "chan")  # fmt: skip
         sd.run_lttng("enable-event", "--userspace", "--session=victim", "--channel=chan", EVENT)
         sd.run_lttng("start", "victim")
-        consumers = [info.pid for info in sd.children() if info.comm in CONSUMERS]
+        consumers = consumer_pids(sd)
         writer = subprocess.Popen([str(app), str(STOPPED_EVENTS)], env=sd.env)
         try:
             # The consumer creates the stream files before the session daemon hands the

@@ -24,6 +24,7 @@ import pytest
 from tests.consumerd.test_relayd_streaming import Relayd, relayd_process
 from tests.consumerd.test_side_by_side import _listing, _mask, ustref_consumerd
 from ustref.lttng import SessionDaemon
+from ustref.lttng.churn import consumer_pids
 
 pytestmark = pytest.mark.lttng
 
@@ -31,8 +32,6 @@ EVENTS = 3000
 """Events the application emits, one every :data:`PERIOD_US` µs (a few seconds)."""
 PERIOD_US = "500"
 EVENT = "lttng_ust_tracef:*"
-CONSUMERS = ("lttng-consumerd", "ustref-consumer")
-"""``comm`` of the C and of the ustref consumer daemon (15 characters at most)."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,6 @@ def _relay_has_packets(out: Path) -> bool:
     return any(path.is_file() and path.stat().st_size > 0 for path in out.rglob("chan_*"))
 
 
-def _consumers(sd: SessionDaemon) -> list[int]:
-    return [info.pid for info in sd.children() if info.comm in CONSUMERS]
-
-
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
@@ -92,7 +87,7 @@ def kill_relay(consumer: str | None, tmp: Path, app: Path) -> Outcome:
     ):
         _create(sd, "net", f"--set-url={relay.url}")
         _create(sd, "local", f"--output={local}")
-        consumers = _consumers(sd)
+        consumers = consumer_pids(sd)
         assert consumers, "no consumer daemon"
         traced = subprocess.Popen([str(app), str(EVENTS), PERIOD_US], env=sd.env)
         try:
@@ -154,7 +149,7 @@ def stop_relay(consumer: str, tmp: Path, app: Path) -> Outcome:
         )
         sd.run_lttng("enable-event", "--userspace", "--session=local", "--channel=chan", EVENT)
         sd.run_lttng("start", "local")
-        consumers = _consumers(sd)
+        consumers = consumer_pids(sd)
         # A first application: the per-UID channels are created and their streams
         # announced to the relay (a GET_CHANNEL waiting on a stopped relay would hold
         # the command socket, as in C).

@@ -128,7 +128,7 @@ class ChurnResult:
         return asdict(self)
 
 
-def _per_app_events(root: Path) -> tuple[int, int]:
+def per_app_events(root: Path) -> tuple[int, int]:
     """Events in the per-PID traces under ``root`` (one per application), and how many
     of those traces babeltrace2 cannot read. Read :data:`_BATCH` traces per babeltrace2
     run; a batch that fails is read again one trace at a time."""
@@ -272,7 +272,7 @@ def run_churn(
     for name in ("churn", "long"):
         sd.run_lttng("stop", name, timeout=300)
         sd.run_lttng("destroy", name, timeout=300)
-    churn_events, unreadable = _per_app_events(churn_out)
+    churn_events, unreadable = per_app_events(churn_out)
     return ChurnResult(
         consumer=consumer,
         seconds=seconds,
