@@ -25,6 +25,7 @@ import pytest
 
 from tests.consumerd.test_relayd_faults import _alive, _run
 from tests.consumerd.test_side_by_side import _listing, _mask, ustref_consumerd
+from tests.ring.test_lttng_buffers import wait_for
 from ustref.lttng import SessionDaemon
 from ustref.lttng.churn import consumer_pids, per_app_events, resources
 from ustref.lttng.sessiond import LttngError
@@ -96,6 +97,14 @@ class Orphaned:
     events: int
 
 
+KILLED_EVENT = b"lttng_ust_tracef:event"
+
+
+def _declares(trace: Path, event: bytes) -> bool:
+    """Whether a metadata file under ``trace`` declares ``event`` yet."""
+    return any(event in path.read_bytes() for path in trace.rglob("metadata"))
+
+
 def kill_sessiond(consumer: str | None, tmp: Path, app: Path) -> Orphaned:
     """A per-UID session traced by one application, which ends; then the session
     daemon is killed (SIGKILL) with the events still in the buffers."""
@@ -107,6 +116,11 @@ def kill_sessiond(consumer: str | None, tmp: Path, app: Path) -> Orphaned:
         sd.run_lttng("start", "s")
         sd.run(app, str(KILLED_EVENTS), "0")
         assert consumer_pids(sd), "no consumer"
+        # The event's metadata reaches the consumer only when the session daemon tears
+        # the ended application down (ust-app.cpp `delete_ust_app_session` pushes it),
+        # a moment after the process exits; killed before that, neither consumer has
+        # a readable trace. Wait until the consumer wrote it.
+        wait_for(lambda: _declares(trace, KILLED_EVENT), "the event's metadata", 60)
         left = sd.kill(timeout=60)
     return Orphaned(not left, _events(trace))
 

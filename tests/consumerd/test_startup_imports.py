@@ -53,12 +53,13 @@ NEVER = (
     "ustref.protocol.grammars",
     "_hashlib",
     "ctypes.util",
-    "subprocess",
-)
+) + (("subprocess",) if sys.version_info >= (3, 11) else ())
 """Never in the (pure) daemon: the other peers' grammars (only ``ustref spec`` needs
 them), OpenSSL's hashes (:func:`ustref.consumerd.cli._without_openssl_hashes`), and
 ``ctypes.util`` with the ``subprocess``/``shutil``/``tempfile`` it brings (libraries
-are opened by soname; the process names itself through procfs)."""
+are opened by soname; the process names itself through procfs). On Python 3.10,
+``platform`` (which ``construct.lib.py3compat`` imports) imports ``subprocess`` at
+module level, so only 3.11 and later can keep it out."""
 
 _HARNESS = """
 import atexit, json, sys
