@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -174,9 +175,11 @@ def select_client(attr: ChannelAttr) -> Client:
     return CLIENTS[f"relay-{mode}{rt}-mmap"]
 
 
+@functools.cache
 def possible_cpus_array_len() -> int:
     """``get_possible_cpus_array_len()`` (src/common/smp.c @ v2.13.5): the highest CPU id in
-    ``/sys/devices/system/cpu/possible`` plus one, else ``sysconf(_SC_NPROCESSORS_CONF)``."""
+    ``/sys/devices/system/cpu/possible`` plus one, else ``sysconf(_SC_NPROCESSORS_CONF)``.
+    Read once: the possible CPUs are fixed at boot."""
     try:
         with open("/sys/devices/system/cpu/possible", encoding="ascii") as f:
             mask = f.read().strip()

@@ -26,6 +26,7 @@ flexible array members with size 0; bit-fields with ``bit_offset`` and
 from __future__ import annotations
 
 import ctypes
+import functools
 from typing import Any, ClassVar
 
 from ustref.ids import U64_MAX
@@ -637,8 +638,11 @@ def c_alignof(cls: type[Any]) -> int:
     return ctypes.alignment(cls)
 
 
+@functools.cache
 def field_offset(cls: type[_CStruct] | type[_CUnion], dotted: str) -> int:
-    """Offset of a (dotted) member from the start of ``cls``."""
+    """Offset of a (dotted) member from the start of ``cls``. Cached: buffer creation asks
+    for the same few offsets for every stream, and each uncached walk leaves its split
+    names in the interpreter's type-attribute cache, spread over the heap."""
     offset = 0
     current: Any = cls
     for part in dotted.split("."):
