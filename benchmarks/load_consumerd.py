@@ -5,9 +5,10 @@ lttng-sessiond (:mod:`ustref.lttng.churn`).
 
 For each consumer it prints and records: lifetimes, events recorded against expected
 in the per-PID traces and in the long session, the consumer daemons' open fds,
-shared-memory objects and resident memory before the churn, at its peak and after
-it, and their CPU time. Default options: the consumers as lttng-sessiond launches
-them (ustref-consumerd with its default, pure, ust-ctl backend). Writes
+shared-memory objects and resident memory before the churn, at its peak, once its
+applications ended and once its session is destroyed, and their CPU time. Default
+options: the consumers as lttng-sessiond launches them (ustref-consumerd with its
+default, pure, ust-ctl backend). Writes
 ``benchmarks/results/load-<UTC time>.json``. Run it alone (2 cores)::
 
     python3 benchmarks/load_consumerd.py [--seconds 600] [--concurrency 64] [--no-save]
@@ -51,10 +52,10 @@ def _row(r: ChurnResult) -> str:
         f"per-PID events {r.churn_events}/{r.churn_events_expected} "
         f"({r.churn_unreadable} unreadable)  "
         f"long events {r.long_events}/{r.long_events_expected}  "
-        f"fds {r.before.fds}→{r.peak.fds}→{r.after.fds}  "
-        f"shm {r.before.shm}→{r.peak.shm}→{r.after.shm}  "
+        f"fds {r.before.fds}→{r.peak.fds}→{r.ended.fds}→{r.after.fds}  "
+        f"shm {r.before.shm}→{r.peak.shm}→{r.ended.shm}→{r.after.shm}  "
         f"RSS MiB {r.before.rss_kib / 1024:.1f}→{r.peak.rss_kib / 1024:.1f}→"
-        f"{r.after.rss_kib / 1024:.1f}  "
+        f"{r.ended.rss_kib / 1024:.1f}→{r.after.rss_kib / 1024:.1f}  "
         f"CPU s {(r.after.cpu_ticks - r.before.cpu_ticks) / os.sysconf('SC_CLK_TCK'):.1f}  "
         f"settled in {r.settle_seconds:.1f} s"
     )
@@ -65,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument(
+        "--only", choices=("c", "ustref"), help="run one consumer (implies --no-save)"
+    )
     args = parser.parse_args(argv)
     ours = which("ustref-consumerd")
     if ours is None:
@@ -74,10 +78,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="ustref-load-") as tmp:
         for name, consumer in (("c", None), ("ustref", str(ours))):
+            if args.only not in (None, name):
+                continue
             result = run_one(consumer, Path(tmp) / name, args.seconds, args.concurrency)
             print(_row(result), flush=True)
             results.append(result.to_json())
-    if not args.no_save:
+    if not args.no_save and args.only is None:
         write_result(
             "load",
             "load_consumerd",

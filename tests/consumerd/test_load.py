@@ -17,9 +17,12 @@ from ustref.lttng.churn import ChurnResult, run_churn
 pytestmark = pytest.mark.lttng
 
 SECONDS = 60.0
-RSS_SLACK_KIB = 6144
-"""Resident memory may stay a little above its start: freed objects leave partly used
-allocator arenas, and exchanges that ended in cycles wait for the collector."""
+RSS_SLACK_KIB = 5120
+"""Resident memory may stay a little above its start once the churn session is gone:
+CPython's allocator gives a 1 MiB arena back only when nothing in it lives, and objects
+of the long session made during the churn keep a few of them. Measured: 2.8 MiB after
+one minute as after ten (``benchmarks/load_consumerd.py``), so not a leak growing with
+lifetimes; 3.3 MiB under coverage, whose own records pin arenas too."""
 
 
 def churn(consumer: str | None, tmp: Path, app_builder: Callable[[str], Path]) -> ChurnResult:
@@ -47,6 +50,9 @@ def test_app_churn_beside_a_long_session(
     assert u.long_events == u.long_events_expected, "the long per-UID session lost events"
     assert u.churn_unreadable == 0, "a per-PID trace does not read"
     assert u.churn_events == u.churn_events_expected, "a per-PID trace lost events"
-    assert (u.after.fds, u.after.shm) == (u.before.fds, u.before.shm)
+    # The churn's buffers go when its applications end; its session, destroyed, takes
+    # with it the long application's per-PID buffers of that session too.
+    assert (u.ended.fds, u.ended.shm) == (u.before.fds, u.before.shm)
+    assert u.after.fds < u.before.fds and u.after.shm < u.before.shm
     assert u.after.rss_kib <= u.before.rss_kib + RSS_SLACK_KIB
     assert u.lifetimes >= c.lifetimes * 0.8, "ustref-consumerd held the churn back"

@@ -9,7 +9,8 @@ blocks rather than discards, so that session must hold every one of them.
 
 The consumer daemons' open fds, shared-memory objects (fds and mappings of
 ``/dev/shm`` objects or memfds) and resident memory are read from ``/proc`` before
-the churn, at their peak and once the churn's buffers are released; the traces are
+the churn, at their peak, once the churn's buffers are released and once its session
+is destroyed (the long one still running); the traces are
 read back with babeltrace2. ``benchmarks/load_consumerd.py`` runs it for ten minutes
 with each consumer; ``tests/consumerd/test_load.py`` for one.
 """
@@ -35,7 +36,7 @@ per-PID buffers, so none is discarded whatever the consumer's pace."""
 CHURN_SUBBUF = "16384"
 LONG_PERIOD_US = 2000
 """The long application's pace: one event every 2 ms."""
-LONG_MARGIN = 20.0
+LONG_MARGIN = 40.0
 """Seconds the long application runs past the churn, so that the consumers' resources
 are read again while it still runs."""
 _POLL = 0.01
@@ -118,7 +119,11 @@ class ChurnResult:
     long_events: int
     before: Resources
     peak: Resources
+    ended: Resources
+    """Once the last churn application ended and its buffers went: the churn session
+    (and its trace chunk) still exists."""
     after: Resources
+    """Once the churn session was destroyed, the long session still running."""
     settle_seconds: float
     """How long the churn's buffers took to be released once the last app ended."""
     fds_left: list[str]
@@ -258,8 +263,13 @@ def run_churn(
         # Measured while the long application still runs: it holds per-PID buffers of
         # the churn session too (every session sets up its channels for every app), as
         # it did when the level to return to was read.
-        after, settle = _settle(pids, before, settle_timeout)
+        ended, settle = _settle(pids, before, settle_timeout)
         left = sorted(fd_table(pids) - table)
+        # The churn session's trace chunk lists every file it created (trace-chunk.c
+        # `lttng_trace_chunk_add_file`, C and ustref alike) until the session goes.
+        sd.run_lttng("stop", "churn", timeout=300)
+        sd.run_lttng("destroy", "churn", timeout=300)
+        after, _ = _settle(pids, before, settle_timeout)
         if long_proc.poll() is not None:
             raise LttngError("the long application ended before the churn's buffers went")
         if long_proc.wait(timeout=seconds + LONG_MARGIN + 60) != 0:
@@ -269,9 +279,8 @@ def run_churn(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    for name in ("churn", "long"):
-        sd.run_lttng("stop", name, timeout=300)
-        sd.run_lttng("destroy", name, timeout=300)
+    sd.run_lttng("stop", "long", timeout=300)
+    sd.run_lttng("destroy", "long", timeout=300)
     churn_events, unreadable = per_app_events(churn_out)
     return ChurnResult(
         consumer=consumer,
@@ -285,6 +294,7 @@ def run_churn(
         long_events=count_events(long_out, "lttng_ust_tracef:*"),
         before=before,
         peak=peak,
+        ended=ended,
         after=after,
         settle_seconds=round(settle, 3),
         fds_left=left,
