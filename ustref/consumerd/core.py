@@ -65,7 +65,6 @@ import construct
 
 from ustref.consumerd import lifetime, streams
 from ustref.consumerd import relayd as client
-from ustref.consumerd.behaviour import BEHAVIOUR
 from ustref.consumerd.decode import decode_command
 from ustref.consumerd.exchange import (
     Acquire,
@@ -152,6 +151,10 @@ def failure_reply(abi: Abi, cmd: LttngConsumerCommand, sent: int) -> bytes | Non
     Before any reply: the command's reply shape (status, status channel, int, u64,
     close-trace-chunk reply with an empty path) carrying ``on_error``; after a first
     status of a two-status command: the second status, carrying ``on_error``."""
+    # The behaviour table (1.4 MB of the daemon's memory with what it imports) is read
+    # on the first failure only: an idle daemon never needs it.
+    from ustref.consumerd.behaviour import BEHAVIOUR
+
     expected = _REPLIES[REPLY_AFTER[abi][cmd]]
     on_error = BEHAVIOUR[cmd].on_error
     if sent >= expected or on_error is None:
