@@ -39,6 +39,7 @@ import os
 from ustref.errors import OutputError
 from ustref.ids import ChunkId, SessionId
 from ustref.output import naming, runas
+from ustref.output.chunk_files import ChunkFiles
 from ustref.output.runas import Credentials
 from ustref.protocol.consumer import LttngTraceChunkCommandType
 
@@ -99,10 +100,8 @@ class TraceChunk:
         self._registry: tuple[ChunkRegistry, SessionId] | None = None
         self.top_level_directories: list[str] = []
         """First-level directories created through this chunk (owner mode)."""
-        self.files: dict[str, None] = {}
-        """Every file opened through this chunk and not unlinked since, in order (a dict:
-        ``lttng_trace_chunk_find_file`` walks an array; the list grows by every stream
-        file the chunk ever opened, thousands under application churn). As in C, closing
+        self.files = ChunkFiles()
+        """Every file opened through this chunk and not unlinked since. As in C, closing
         a file leaves it on the list: DELETE unlinks it when the chunk is closed."""
         if chunk_id is not None and creation_time is not None and chunk_id != 0:
             # lttng_trace_chunk_create: chunk 0 has no name (and no own directory).
@@ -253,7 +252,7 @@ class TraceChunk:
         self._require_directory("open", path)
         assert self.chunk_directory_fd is not None
         fd = runas.open_file(self.chunk_directory_fd, path, flags, mode, self.credentials)
-        self.files[path] = None
+        self.files.add(path)
         return fd
 
     def unlink_file(self, path: str) -> None:
@@ -261,7 +260,7 @@ class TraceChunk:
         self._require_directory("unlink", path)
         assert self.chunk_directory_fd is not None
         runas.unlink(self.chunk_directory_fd, path, self.credentials)
-        self.files.pop(path, None)
+        self.files.discard(path)
 
     # ------------------------------------------------------------ references
 
@@ -342,9 +341,9 @@ class TraceChunk:
 
     def _delete_files(self) -> None:
         """Mirrors ``lttng_trace_chunk_delete_post_release_user``: unlink every file
-        the chunk opened, first opened first; stop at the first failure."""
-        while self.files:
-            self.unlink_file(next(iter(self.files)))
+        the chunk opened (:class:`ChunkFiles` order); stop at the first failure."""
+        for path in list(self.files):
+            self.unlink_file(path)
 
     def _delete(self) -> None:
         """Mirrors ``lttng_trace_chunk_delete_post_release`` (user and owner)."""
