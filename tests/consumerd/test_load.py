@@ -17,13 +17,14 @@ from ustref.lttng.churn import ChurnResult, run_churn
 pytestmark = pytest.mark.lttng
 
 SECONDS = 60.0
-RSS_SLACK_KIB = 5120
+RSS_SLACK_KIB = 8192
 """Resident memory may stay above its start once the churn session is gone: CPython's
 allocator keeps a 1 MiB arena while anything in it lives, and what the long session
 allocates during the churn lands in arenas the churn grew. tracemalloc finds the live
 objects back at their start (+150 KiB of grown dict tables) but the arenas stay:
-2.8 MiB after one minute, 3.3 MiB under coverage (spec/fuzzing.md has the ten-minute
-figures). The allowance catches a leak of 1 KiB per application lifetime."""
+2.8 MiB after one minute, 3.3–5.1 MiB under coverage, whose tracer allocates as new
+code runs (spec/fuzzing.md has the ten-minute figures). The allowance catches a leak
+of 1.5 KiB per application lifetime."""
 
 
 def churn(consumer: str | None, tmp: Path, app_builder: Callable[[str], Path]) -> ChurnResult:
