@@ -298,7 +298,10 @@ def test_a_stopped_application(tmp_path: Path, tracef_app: Path) -> None:
     u = stop_app(ustref_consumerd(), tmp_path / "ustref", tracef_app)
     print(c, u, sep="\n")
     assert c.paced_events == PACED_EVENTS and c.resumed == 0, c
-    assert u.cpu_percent < 10, "ustref-consumerd spins on the stopped application's buffers"
+    # A busy loop shows as a whole core (100 %). The window holds the moment the session
+    # daemon gives up on the stopped application and tears its channels down, which
+    # drains what its buffers hold: measured 0–7 % with ustref-consumerd under coverage.
+    assert u.cpu_percent < 50, "ustref-consumerd spins on the stopped application's buffers"
     assert u.paced_events == PACED_EVENTS
     assert u.stop_other == c.stop_other
     assert u.resumed == 0
