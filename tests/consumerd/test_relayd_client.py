@@ -9,6 +9,8 @@ import dataclasses
 from collections.abc import Generator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ustref.consumerd import relayd as client
 from ustref.consumerd.core import Core
@@ -25,11 +27,13 @@ from ustref.consumerd.relay_stream import RelayOutput
 from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
 from ustref.protocol.consumer import LttngTraceChunkCommandType
+from ustref.protocol.fastpath import FastCodec
 from ustref.protocol.fields import c_text
 from ustref.protocol.relayd import (
     ADD_STREAM_2_11,
     CLOSE_TRACE_CHUNK,
     CREATE_TRACE_CHUNK,
+    DATA_HDR,
     GENERIC_REPLY,
     HDR,
     INDEX,
@@ -37,7 +41,11 @@ from ustref.protocol.relayd import (
     ROTATE_STREAMS,
     STATUS_STREAM,
     LttcommRelaydCommand,
+    RelaydDataHdr,
     RelaydGenericReply,
+    RelaydHdr,
+    RelaydIndex,
+    RelaydMetadataPayload,
     RelaydStatusStream,
     rotation_positions,
 )
@@ -414,3 +422,73 @@ def test_create_trace_chunk_sends_a_non_utf8_override_name_as_it_came() -> None:
     assert cmd is LttcommRelaydCommand.RELAYD_CREATE_TRACE_CHUNK
     msg = CREATE_TRACE_CHUNK.parse(payload)
     assert (msg.override_name_length, msg.override_name) == (3, b"n\xff\0")
+
+
+# The per-packet builders pack plain values through the grammars' flat structs
+# (FastCodec.flat): the bytes must be those the typed grammars build.
+
+U64 = st.integers(0, U64_MAX)
+U32 = st.integers(0, 0xFFFF_FFFF)
+
+
+@given(U64, U64, U32, U32)
+def test_the_flat_data_header_is_the_grammars(stream: int, seq: int, size: int, pad: int) -> None:
+    typed = DATA_HDR.build(
+        RelaydDataHdr(
+            circuit_id=0, stream_id=stream, net_seq_num=seq, data_size=size, padding_size=pad
+        )
+    )
+    assert client.data_header(stream, seq, size, pad) == typed
+
+
+@given(st.sampled_from(list(LttcommRelaydCommand)), st.binary(max_size=16), U32)
+def test_the_flat_command_header_is_the_grammars(
+    cmd: LttcommRelaydCommand, payload: bytes, size: int
+) -> None:
+    header = HDR.build(RelaydHdr(circuit_id=0, data_size=len(payload), cmd=cmd, cmd_version=0))
+    assert client.command(cmd, payload) == header + payload
+    sized = HDR.build(RelaydHdr(circuit_id=0, data_size=size, cmd=cmd, cmd_version=0))
+    assert client.command(cmd, payload, size) == sized + payload
+
+
+@given(st.integers(4, 13), U64, U64, st.lists(U64, min_size=8, max_size=8))
+def test_the_flat_index_is_the_grammars(
+    minor: int, stream: int, seq: int, values: list[int]
+) -> None:
+    names = (
+        "packet_size",
+        "content_size",
+        "timestamp_begin",
+        "timestamp_end",
+        "events_discarded",
+        "stream_id",
+        "stream_instance_id",
+        "packet_seq_num",
+    )
+    index = PacketIndex(offset=0, **dict(zip(names, values, strict=True)))
+    typed = INDEX.build(
+        RelaydIndex(
+            relay_stream_id=stream,
+            net_seq_num=seq,
+            packet_size=index.packet_size,
+            content_size=index.content_size,
+            timestamp_begin=index.timestamp_begin,
+            timestamp_end=index.timestamp_end,
+            events_discarded=index.events_discarded,
+            stream_id=index.stream_id,
+            stream_instance_id=index.stream_instance_id if minor >= 8 else 0,
+            packet_seq_num=index.packet_seq_num if minor >= 8 else 0,
+        )
+    )
+    expected = typed if minor >= 8 else typed[: client.INDEX_1_0_LEN]
+    assert client.index_payload(client.Relayd(R0, 2, minor), stream, seq, index) == expected
+
+
+def test_a_flat_struct_must_name_the_grammars_fields_in_order() -> None:
+    codec = FastCodec[RelaydDataHdr](DATA_HDR)
+    with pytest.raises(ValueError, match="fields are"):
+        codec.flat("stream_id", "circuit_id", "net_seq_num", "data_size", "padding_size")
+    with pytest.raises(ValueError, match="not flat integers"):
+        FastCodec[RelaydMetadataPayload](METADATA_PAYLOAD).flat(
+            "stream_id", "padding_size", "payload"
+        )

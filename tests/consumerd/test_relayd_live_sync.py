@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
+
 from tests.consumerd.fakes import NoRing, bare_channel
 from ustref.consumerd import relayd as client
 from ustref.consumerd import streams
@@ -30,7 +32,7 @@ from ustref.protocol.relayd import (
     LttcommRelaydCommand,
     RelaydGenericReply,
 )
-from ustref.ring.reader import StreamReader, Subbuffer
+from ustref.ring.reader import Status, StreamReader, Subbuffer
 
 R0 = RelaydSock(0)
 NO_REGISTRY = METADATA_ERROR_REPLY.build(MetadataRequestErrorReply())
@@ -157,23 +159,67 @@ def test_a_bucket_sends_incoherent_subbuffers_with_the_next_coherent_one() -> No
     assert bucket.fill(last, 3, True) == (bytes(last), 13)  # a lone coherent one as is
 
 
-def test_a_packet_waits_for_the_index_answer_of_the_one_before() -> None:
-    """As C's data thread: data of packet N+1 only once the relay answered index N."""
+def _commands(raw: bytes) -> list[tuple[LttcommRelaydCommand, bytes]]:
+    """Split one write on a relay control socket into its commands and payloads."""
+    commands = []
+    while raw:
+        header = HDR.parse(raw[: HDR.size])
+        end = HDR.size + header.data_size
+        commands.append((header.cmd, raw[HDR.size : end]))
+        raw = raw[end:]
+    return commands
+
+
+def test_packets_drained_together_go_at_once_with_their_indexes_pipelined() -> None:
+    """Not live: the packets of one drain go in one exchange, their data then every
+    index in one write; the next drain's packets wait until the relay answered them
+    all (C's data thread waits for each answer before the next packet)."""
     core = Core()
     stream = _live_session(core, live=False)
     second = RelayPacket(1, client.data_header(7, 1, 5, 0) + b"world", INDEX_0)
+    third = RelayPacket(2, client.data_header(7, 2, 5, 0) + b"again", INDEX_0)
     stream.relay_packets += [PACKET_0, second]
     core.drain(stream)
     actions = core.take_actions()
     assert _on(actions, Sock.METADATA) == []  # not live: no metadata synchronisation
-    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [PACKET_0.data]
-    assert [_relay_command(raw) for raw in _on(actions, R0)] == [
-        LttcommRelaydCommand.RELAYD_SEND_INDEX
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [
+        PACKET_0.data + second.data
     ]
+    (sent,) = _on(actions, R0)
+    commands = _commands(sent)
+    assert [cmd for cmd, _ in commands] == [LttcommRelaydCommand.RELAYD_SEND_INDEX] * 2
+    assert [INDEX.parse(payload).net_seq_num for _, payload in commands] == [0, 1]
+    stream.relay_packets.append(third)
+    core.drain(stream)
+    assert core.take_actions() == []  # the relay's slot is held until both answers
     core.receive(R0, OK, [], 1)
+    assert core.take_actions() == []
+    core.receive(R0, OK, [], 2)
     actions = core.take_actions()
-    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [second.data]
-    assert INDEX.parse(_on(actions, R0)[0][HDR.size :]).net_seq_num == 1
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [third.data]
+    assert INDEX.parse(_commands(_on(actions, R0)[0])[0][1]).net_seq_num == 2
+
+
+def test_a_failing_answer_among_pipelined_indexes_cleans_the_relay_up() -> None:
+    """The second of two pipelined indexes answered with an error: the relay is
+    cleaned up (the output's ``on_error``: ``lttng_consumer_cleanup_relayd``), as C
+    does when ``relayd_send_index`` fails (consumer-stream.c:1135-1145)."""
+    core = Core()
+    stream = _live_session(core, live=False)
+    second = RelayPacket(1, client.data_header(7, 1, 5, 0) + b"world", INDEX_0)
+    output = stream.output
+    assert isinstance(output, RelayOutput)
+    cleaned: list[str] = []
+    output.on_error = lambda: cleaned.append(output.name)
+    stream.relay_packets += [PACKET_0, second]
+    core.drain(stream)
+    core.take_actions()
+    failing = GENERIC_REPLY.build(RelaydGenericReply(ret_code=client.LTTNG_OK + 1))
+    core.receive(R0, OK, [], 1)
+    assert cleaned == []
+    core.receive(R0, failing, [], 2)
+    assert cleaned == ["chan6_0"]
+    assert core.in_flight(R0) is None
 
 
 class _Positions:
@@ -237,3 +283,34 @@ def _subbuf_at(position: int, content: bytes, padded: int) -> Subbuffer:
         padded_subbuf_size=padded,
         view=memoryview(content + bytes(padded - len(content))),
     )
+
+
+def test_a_wake_up_drains_a_relay_stream_one_batch_per_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A relay data stream is drained ``once`` per wake-up; while it may have more
+    ready, the next deadline is now and the next turn drains it again, until the
+    ring has nothing ready. A local stream is drained to its end at once."""
+    core = Core()
+    stream = _live_session(core, live=False)
+    ready = [Status.OK, Status.OK, Status.AGAIN]
+    calls: list[tuple[int, bool]] = []
+
+    def fake_drain(drained: Stream, *, once: bool = False) -> Status:
+        calls.append((int(drained.key), once))
+        return ready.pop(0) if once else Status.AGAIN
+
+    monkeypatch.setattr(streams, "drain", fake_drain)
+    core.stream_ready(stream, 10)
+    assert calls == [(1, True)]
+    assert core.next_deadline() == 10
+    core.handle_timer(11)
+    assert calls == [(1, True), (1, True)]
+    assert core.next_deadline() == 11
+    core.handle_timer(12)
+    assert calls == [(1, True)] * 3
+    assert core.next_deadline() is None  # nothing more ready, no timer armed
+    stream.output = None  # a local stream (no relay)
+    core.stream_ready(stream, 13)
+    assert calls[-1] == (1, False)
+    assert core.next_deadline() is None

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.consumerd.fakes import bare_channel
 from tests.consumerd.test_relayd_cleanup import NoStream
 from tests.consumerd.test_relayd_client import PACKET_INDEX, _subbuf
-from ustref.consumerd import loop
+from ustref.consumerd import effects, loop
 from ustref.consumerd import relayd as client
 from ustref.consumerd.core import RELAY_QUEUE_LIMIT, Core
 from ustref.consumerd.exchange import RelaydSock, SendRelaydData
@@ -99,7 +101,7 @@ def relay() -> Iterator[Relay]:
 
 
 def _send_data(relay: Relay, data: bytes) -> None:
-    relay.core.act(SendRelaydData(NET, data))
+    relay.core.act(SendRelaydData(NET, (data,)))
     relay.shell._flush_actions()
 
 
@@ -222,3 +224,40 @@ def test_a_full_relay_queue_holds_back_no_metadata_and_no_closing_stream(relay: 
     metadata = _stream(3, output)
     metadata.channel.type = ChannelType.METADATA
     assert core.consumes(metadata)
+
+
+@given(st.lists(st.integers(1, 200_000), min_size=1, max_size=12))
+@settings(max_examples=20, deadline=None)
+def test_the_outbox_sends_gathered_parts_in_order_whatever_the_socket_takes(
+    sizes: list[int],
+) -> None:
+    """Packets sent as several parts (one ``sendmsg``), a socket that takes only some
+    of them: what it did not take is queued from the right byte, and the peer reads
+    every part, in order, once the queue is flushed."""
+    parts = [bytes([n % 251]) * size for n, size in enumerate(sizes)]
+    ours, peer = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    peer.setblocking(False)
+    outbox = effects.RelayOutbox()
+    got = bytearray()
+    try:
+        outbox.send(ours.fileno(), parts[: len(parts) // 2])
+        outbox.send(ours.fileno(), parts[len(parts) // 2 :])
+        while outbox.pending(ours.fileno()):
+            got += _drain_peer(peer)
+            outbox.flush(ours.fileno())
+        got += _drain_peer(peer)
+    finally:
+        ours.close()
+        peer.close()
+    assert bytes(got) == b"".join(parts)
+
+
+def _drain_peer(peer: socket.socket) -> bytes:
+    got = bytearray()
+    while True:
+        try:
+            chunk = peer.recv(1 << 20)
+        except BlockingIOError:
+            return bytes(got)
+        got += chunk

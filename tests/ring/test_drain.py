@@ -21,7 +21,7 @@ from tests.ring.test_differential import mask_timestamps
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
 from ustref.ring import layout, shm
 from ustref.ring import reader as reader_module
-from ustref.ring.drain import FdSink, PacketInfo, drain, packet_info
+from ustref.ring.drain import FdSink, PacketInfo, drain, packet_info, packet_infos
 from ustref.ring.libustctl import OracleChannel, OracleStream
 from ustref.ring.reader import Status, StreamReader, Subbuffer
 
@@ -138,7 +138,7 @@ def test_padded_metadata_packets(twins: Callable[..., Twins]) -> None:
 @pytest.mark.parametrize("overwrite", [False, True], ids=["discard", "overwrite"])
 def test_data_packets_and_index_fields(twins: Callable[..., Twins], overwrite: bool) -> None:
     """Data packets (closed by flush_buffer): same bytes and shm but for the clock, and
-    packet_info() gives what the library's getters give."""
+    packet_infos() gives what the library's getters give, as packet_info() of each."""
     num_subbuf = 4
     pair = twins(overwrite=overwrite, subbuf_size=4096, num_subbuf=num_subbuf, chan_id=3)
     for stream in (pair.c_stream, pair.py_stream):
@@ -164,7 +164,9 @@ def test_data_packets_and_index_fields(twins: Callable[..., Twins], overwrite: b
     infos: list[PacketInfo] = []
 
     def sink(batch: Sequence[Subbuffer]) -> int:
-        infos.extend(packet_info(pair.reader, subbuf) for subbuf in batch)
+        batch_infos = packet_infos(pair.reader, batch)
+        assert batch_infos == [packet_info(pair.reader, subbuf) for subbuf in batch]
+        infos.extend(batch_infos)
         return FdSink(pair.py_out)(batch)
 
     result = drain(pair.reader, sink, budget=num_subbuf + 1)

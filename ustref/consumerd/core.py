@@ -58,7 +58,7 @@ import enum
 import heapq
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import construct
@@ -93,7 +93,7 @@ from ustref.errors import (
     SocketClosedError,
     UstrefError,
 )
-from ustref.ids import RelaydId, SessionId
+from ustref.ids import RelaydId, SessionId, StreamKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CHANNEL_MONITOR_MSG,
@@ -260,6 +260,10 @@ class Core(ConsumerState):
         self._requests: dict[Request, _Exchange] = {}
         self._queue_stalled: set[int] = set()
         """Relay daemons whose streams :meth:`consumes` refused for a full control queue."""
+        self._drain_again: dict[StreamKey, Stream] = {}
+        """Relay data streams left with sub-buffers ready after one batch
+        (:meth:`drain` with ``once``): drained again at the next turn
+        (:meth:`handle_timer`), once the shell sent what that batch queued."""
         self._current: _Exchange | None = None
         self._epoch = 0
         """Bumped by every entry point that may change the streams, the channels'
@@ -350,7 +354,7 @@ class Core(ConsumerState):
             self._tables_changed()
             lifetime.stream_hangup(self, stream)
         else:
-            self.drain(stream)
+            self.drain(stream, once=_paced(stream))
         self._settle()
 
     def consumes(self, stream: Stream, *, closing: bool = False) -> bool:
@@ -390,7 +394,7 @@ class Core(ConsumerState):
             self._tables_changed()
             for stream in list(self.registry.streams()):
                 if stream_relayd(stream) == net:
-                    self.drain(stream)
+                    self.drain(stream, once=_paced(stream))
         self._reap()
 
     def _reap(self) -> None:
@@ -416,7 +420,7 @@ class Core(ConsumerState):
         for stream in list(self.registry.streams()):
             output = stream.output
             if isinstance(output, RelayOutput) and output.relayd.sock.net_index == net_index:
-                self.drain(stream)
+                self.drain(stream, once=_paced(stream))
         self._settle()
 
     def relayd_failed(self, net_index: int, now: int) -> None:
@@ -753,7 +757,10 @@ class Core(ConsumerState):
 
     def next_deadline(self) -> int | None:
         """The earliest timer deadline (monotonic ns), or ``None`` without timers: the
-        top of the deadline heap, without a walk over the channels."""
+        top of the deadline heap, without a walk over the channels; the last entry
+        point's time while a stream waits to be drained again (:meth:`handle_timer`)."""
+        if self._drain_again:
+            return self.now
         heap = self._timer_heap()
         return heap[0][0] if heap else None
 
@@ -768,6 +775,7 @@ class Core(ConsumerState):
         deadline heap, run in :class:`_TimerKind` order then channel order, and pushed
         back with their next deadline)."""
         self.now = now
+        self._drain_ready_again()
         heap = self._timer_heap()
         due: list[_TimerEntry] = []
         while heap and heap[0][0] <= now:
@@ -781,6 +789,15 @@ class Core(ConsumerState):
             if deadline is not None:
                 heapq.heappush(heap, (deadline, rank, kind, channel))
         self._settle()
+
+    def _drain_ready_again(self) -> None:
+        """Drain once more each relay data stream a batch left with sub-buffers ready
+        (still registered: a stream closed meanwhile is skipped)."""
+        again, self._drain_again = self._drain_again, {}
+        for stream in again.values():
+            channel = stream.channel
+            if self.registry.channels.get(channel.key) is channel and stream in channel.streams:
+                self.drain(stream, once=True)
 
     def _fire(self, channel: Channel, kind: _TimerKind, now: int) -> None:
         """Run one due timer of ``channel``."""
@@ -842,32 +859,69 @@ class Core(ConsumerState):
 
     # -- live: metadata synchronisation before each index -----------------------------
 
-    def drain(self, stream: Stream, *, even_paused: bool = False, closing: bool = False) -> None:
+    def drain(
+        self,
+        stream: Stream,
+        *,
+        even_paused: bool = False,
+        closing: bool = False,
+        once: bool = False,
+    ) -> bool:
         """:meth:`ConsumerState.drain`; then, for a data stream sent to a relay daemon,
-        one exchange per packet taken (:meth:`_relay_packet`), queued in order."""
-        super().drain(stream, even_paused=even_paused, closing=closing)
+        the packets taken go to the relay (:meth:`_relay_packets`): all of them in one
+        exchange, or, in a live session, one exchange per packet (each index waits for
+        its metadata synchronisation), queued in order.
+
+        A wake-up drains a relay data stream ``once`` (:func:`_paced`): one budget of
+        sub-buffers, and the stream is drained again at the next turn if more may be
+        ready, so that the shell sends each batch while the next is read — a stream
+        drained to its end in one go would hold every packet a fast application
+        writes meanwhile, and send nothing until it stops."""
+        more = super().drain(stream, even_paused=even_paused, closing=closing, once=once)
+        if more:
+            self._drain_again[stream.key] = stream
+        else:
+            self._drain_again.pop(stream.key, None)
         if not stream.relay_packets:
-            return
+            return more
         pending, stream.relay_packets = stream.relay_packets, []
         output = stream.output
         if not isinstance(output, RelayOutput):  # pragma: no cover - only relay sinks add them
-            return
+            return more
+        if not stream.channel.is_live:
+            first, last = pending[0].net_seq_num, pending[-1].net_seq_num
+            label = f"{stream.name}: packets {first}-{last} to the relay"
+            self.run_exchange(self._relay_packets(stream, output, pending), label)
+            return more
         for packet in pending:
-            if stream.channel.is_live:
-                stream.waiting_on_metadata += 1
+            stream.waiting_on_metadata += 1
             label = f"{stream.name}: packet {packet.net_seq_num} to the relay"
-            self.run_exchange(self._relay_packet(stream, output, packet), label)
+            self.run_exchange(self._relay_packets(stream, output, [packet]), label)
+        return more
 
-    def _relay_packet(self, stream: Stream, output: RelayOutput, packet: RelayPacket) -> HandlerGen:
-        """One data packet to the relay daemon, as C's data thread sends it: holding the
-        relay's control slot (so the next packet waits for this one's index answer),
-        the data header and content on the data socket, then RELAYD_SEND_INDEX
-        (``consumer_stream_send_index``). In a live session the index waits first for
-        the metadata synchronisation (mirrors ``consumer_stream_sync_metadata_index``:
-        :meth:`_sync_metadata`), so a live viewer never sees a packet whose metadata the
-        relay daemon lacks; a failed synchronisation sends nothing more, as C sends no
-        index. Once the packet holds the relay's slot, the stream no longer waits on
-        metadata: a beacon missed meanwhile, or the stream's close, queues behind it."""
+    def _relay_packets(
+        self, stream: Stream, output: RelayOutput, packets: Sequence[RelayPacket]
+    ) -> HandlerGen:
+        """Data packets to the relay daemon, holding the relay's control slot: their
+        data headers and contents on the data socket, then their RELAYD_SEND_INDEX
+        commands (``consumer_stream_send_index``) and the relay's answers.
+
+        C's data thread sends one packet, then its index, and waits for the answer
+        before the next packet. Here the packets drained together go at once, and
+        their indexes are pipelined (:func:`~ustref.consumerd.relayd.send_indexes`):
+        each socket carries the same bytes in the same order, and the relay daemon
+        pairs a packet's data and index whichever comes first (relayd ``stream.cpp``
+        ``stream_update_index`` / ``stream_add_index``: the data half sets the
+        index's file and offset when the data arrives). What C saves per packet, a
+        round trip to the relay, is what lets a relay keep up with small sub-buffers.
+
+        In a live session ``packets`` is one packet, whose index waits first for the
+        metadata synchronisation (mirrors ``consumer_stream_sync_metadata_index``:
+        :meth:`_sync_metadata`), so a live viewer never sees a packet whose metadata
+        the relay daemon lacks; a failed synchronisation sends nothing more, as C
+        sends no index. Once the packet holds the relay's slot, the stream no longer
+        waits on metadata: a beacon missed meanwhile, or the stream's close, queues
+        behind it."""
         live = stream.channel.is_live
         try:
             if live:
@@ -879,10 +933,18 @@ class Core(ConsumerState):
             raise
         if live:
             self._live_index_done(stream)
-        self.act(SendRelaydData(output.relayd.sock.net_index, packet.data))
-        yield from client.send_index(
-            self, output.relayd, output.relay_stream_id, packet.net_seq_num, packet.index
-        )
+        parts = tuple(packet.data for packet in packets)
+        self.act(SendRelaydData(output.relayd.sock.net_index, parts))
+        try:
+            yield from client.send_indexes(
+                self,
+                output.relayd,
+                output.relay_stream_id,
+                [(packet.net_seq_num, packet.index) for packet in packets],
+            )
+        except BOUNDARY_ERRORS:
+            output.on_error()  # consumer_stream_send_index failing: the relay is cleaned up
+            raise
         yield Release(output.relayd.sock)
 
     def _live_index_done(self, stream: Stream) -> None:
@@ -989,3 +1051,9 @@ class Core(ConsumerState):
             pair.close()
             del self.registry.relayds[net]
             self.close_relayd_slot(RelaydSock(net))
+
+
+def _paced(stream: Stream) -> bool:
+    """Whether a wake-up drains ``stream`` one batch at a time (:meth:`Core.drain`):
+    a data stream sent to a relay daemon."""
+    return stream.channel.type is ChannelType.DATA and isinstance(stream.output, RelayOutput)

@@ -25,6 +25,7 @@ import fcntl
 import logging
 import os
 import socket
+from collections.abc import Sequence
 
 from ustref.consumerd.exchange import (
     Action,
@@ -193,15 +194,16 @@ def peer_family(fd: int) -> int:
 # -- relay daemon sockets: writes that never block -------------------------------------
 
 
-def send_nowait(fd: int, data: bytes | memoryview) -> int:
-    """Write what the socket ``fd`` takes now (``MSG_DONTWAIT``: the descriptor's own
-    flags are left alone); 0 when its send buffer is full. The family and type are
-    given, not asked of the kernel (``send`` does not use them), so this is one
-    system call. A descriptor that is not a socket (a pipe in a test) is written
-    with ``os.write``."""
+def send_nowait(fd: int, parts: Sequence[bytes | memoryview]) -> int:
+    """Write what the socket ``fd`` takes now of ``parts``, gathered (one
+    ``sendmsg``; ``MSG_DONTWAIT``: the descriptor's own flags are left alone); 0
+    when its send buffer is full. The family and type are given, not asked of the
+    kernel (``sendmsg`` does not use them), so this is one system call. A
+    descriptor that is not a socket (a pipe in a test) is written with
+    ``os.writev``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fileno=fd)
     try:
-        return sock.send(data, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+        return sock.sendmsg(parts, (), socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
     except BlockingIOError:
         return 0
     except OSError as exc:
@@ -210,9 +212,25 @@ def send_nowait(fd: int, data: bytes | memoryview) -> int:
     finally:
         sock.detach()
     try:
-        return os.write(fd, data)
+        return os.writev(fd, parts)
     except BlockingIOError:
         return 0
+
+
+def ack_now(fd: int) -> None:
+    """Acknowledge at once what the TCP socket ``fd`` received (``TCP_QUICKACK``:
+    the acknowledgement the kernel holds back for up to 40 ms goes now). The
+    relay daemon writes its replies with Nagle's algorithm on: a reply written
+    while the one before is not acknowledged waits for that acknowledgement, so
+    the replies to pipelined commands (:func:`~ustref.consumerd.relayd.send_indexes`)
+    would come 40 ms apart. Not a TCP socket (a pipe in a test): nothing to do."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fileno=fd)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    except OSError:
+        pass
+    finally:
+        sock.detach()
 
 
 class RelayOutbox:
@@ -227,22 +245,30 @@ class RelayOutbox:
     def __init__(self) -> None:
         self._queues: dict[int, bytearray] = {}
 
-    def send(self, fd: int, data: bytes) -> None:
-        """Queue ``data`` behind what ``fd`` still has queued, and write what the
+    def send(self, fd: int, parts: Sequence[bytes]) -> None:
+        """Queue ``parts`` behind what ``fd`` still has queued, and write what the
         socket takes now. An ``OSError`` is the relay's (the caller cleans it up)."""
         queue = self._queues.get(fd)
         if queue is not None:
-            queue += data
+            for part in parts:
+                queue += part
             return
-        written = send_nowait(fd, data)
-        if written < len(data):
-            self._queues[fd] = bytearray(data[written:])
+        written = send_nowait(fd, parts)
+        left = bytearray()
+        for part in parts:
+            if written >= len(part):
+                written -= len(part)
+                continue
+            left += memoryview(part)[written:]
+            written = 0
+        if left:
+            self._queues[fd] = left
 
     def flush(self, fd: int) -> None:
         """``fd`` is writable: write what it takes of its queue."""
         queue = self._queues.get(fd)
         while queue:
-            written = send_nowait(fd, memoryview(queue))
+            written = send_nowait(fd, (memoryview(queue),))
             if not written:
                 return
             del queue[:written]

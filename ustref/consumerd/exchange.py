@@ -92,13 +92,19 @@ class Send:
 
 @dataclass(frozen=True)
 class SendRelaydData:
-    """Write ``data`` (a ``lttcomm_relayd_data_hdr`` and a packet's content) on the
-    data socket of relay daemon connection ``net_index`` (the data half of
-    ``lttng_consumer_on_read_subbuffer_mmap``'s relay branch, consumer.c). The shell
-    sends it whole, blocking: nothing is read back on a data socket."""
+    """Write ``parts`` (each a ``lttcomm_relayd_data_hdr`` and a packet's content) on
+    the data socket of relay daemon connection ``net_index`` (the data half of
+    ``lttng_consumer_on_read_subbuffer_mmap``'s relay branch, consumer.c), in order,
+    gathered (one ``sendmsg``, no joined copy). The shell sends them whole: nothing
+    is read back on a data socket."""
 
     net_index: int
-    data: bytes
+    parts: tuple[bytes, ...]
+
+    @property
+    def data(self) -> bytes:
+        """All the bytes, joined."""
+        return b"".join(self.parts)
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,8 @@ class Shell:
             data = b""
         if not data:
             self._unwatch_relayd(which)
+        else:
+            effects.ack_now(fd)
         self.core.receive(which, data, [], self.now)
 
     def _unwatch_relayd(self, which: RelaydSock) -> None:
@@ -232,8 +234,8 @@ class Shell:
                     continue
                 self._relayd_watched[which] = fd
 
-    def _send_relayd(self, net_index: int, data: bytes, *, control: bool) -> None:
-        """Queue ``data`` on a relay daemon socket and write what it takes now, never
+    def _send_relayd(self, net_index: int, parts: tuple[bytes, ...], *, control: bool) -> None:
+        """Queue ``parts`` on a relay daemon socket and write what it takes now, never
         blocking (:class:`~ustref.consumerd.effects.RelayOutbox`); a socket left with a
         backlog is watched for writability and its relay's streams are not consumed
         until it drains (:meth:`~ustref.consumerd.core.Core.relayd_stalled`). A
@@ -245,7 +247,7 @@ class Shell:
                 raise OSError(
                     f"relayd {net_index} has no {'control' if control else 'data'} socket"
                 )
-            self.relay_out.send(fd, data)
+            self.relay_out.send(fd, parts)
         except OSError as exc:
             log.error("relayd %d: %s", net_index, exc)
             self._relay_gone(net_index)
@@ -433,9 +435,9 @@ class Shell:
                     continue
                 try:
                     if isinstance(action, SendRelaydData):
-                        self._send_relayd(action.net_index, action.data, control=False)
+                        self._send_relayd(action.net_index, action.parts, control=False)
                     elif isinstance(action, Send) and isinstance(action.sock, RelaydSock):
-                        self._send_relayd(action.sock.net_index, action.data, control=True)
+                        self._send_relayd(action.sock.net_index, (action.data,), control=True)
                     elif isinstance(action, Send) and action.sock is Sock.ERROR:
                         self._send_error(action.data)
                     elif isinstance(action, Send) and isinstance(action.sock, Sock):

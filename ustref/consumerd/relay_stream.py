@@ -141,7 +141,7 @@ class RelayOutput:
                 continue
             seq = self.next_net_seq_num
             header = client.data_header(self.relay_stream_id, seq, len(content), padding)
-            self.core.act(SendRelaydData(self.relayd.sock.net_index, header + content))
+            self.core.act(SendRelaydData(self.relayd.sock.net_index, (header + content,)))
             self.next_net_seq_num += 1
             if indexes is not None:
                 on_control(

@@ -87,9 +87,30 @@ _HDR = FastCodec[RelaydHdr](HDR)
 _DATA_HDR = FastCodec[RelaydDataHdr](DATA_HDR)
 _INDEX = FastCodec[RelaydIndex](INDEX)
 _GENERIC_REPLY = FastCodec[RelaydGenericReply](GENERIC_REPLY)
+# ... and for the three built for every packet, their flat ``struct`` packed from
+# plain values, without the dataclass (checked against the grammar at import).
+_HDR_FLAT = _HDR.flat("circuit_id", "data_size", "cmd", "cmd_version")
+_DATA_HDR_FLAT = _DATA_HDR.flat(
+    "circuit_id", "stream_id", "net_seq_num", "data_size", "padding_size"
+)
+_INDEX_FLAT = _INDEX.flat(
+    "relay_stream_id",
+    "net_seq_num",
+    "packet_size",
+    "content_size",
+    "timestamp_begin",
+    "timestamp_end",
+    "events_discarded",
+    "stream_id",
+    "stream_instance_id",
+    "packet_seq_num",
+)
 
 LTTNG_OK = LttngErrorCode.LTTNG_OK.value
 """What a relay daemon answers for success (``LTTNG_OK``)."""
+
+_OK_REPLY = _GENERIC_REPLY.build(RelaydGenericReply(ret_code=LTTNG_OK))
+"""A ``lttcomm_relayd_generic_reply`` of ``LTTNG_OK``."""
 
 INDEX_1_0_LEN = 64
 """``lttcomm_relayd_index_len(1, 0)``: the index of a peer before protocol 2.8 stops
@@ -127,13 +148,7 @@ class Relayd:
 def command(cmd: LttcommRelaydCommand, payload: bytes = b"", size: int | None = None) -> bytes:
     """``send_command``: a ``lttcomm_relayd_hdr`` (big-endian, ``data_size`` =
     ``size`` or the payload's length) followed by the payload."""
-    header = RelaydHdr(
-        circuit_id=0,
-        data_size=len(payload) if size is None else size,
-        cmd=cmd,
-        cmd_version=0,
-    )
-    return _HDR.build(header) + payload
+    return _HDR_FLAT.pack(0, len(payload) if size is None else size, cmd, 0) + payload
 
 
 def _exchange(
@@ -232,15 +247,7 @@ def data_header(stream_id: int, net_seq_num: int, data_size: int, padding_size: 
     """``write_relayd_stream_header``'s ``lttcomm_relayd_data_hdr`` for a data packet
     (``relayd_send_data_hdr``): written on the data socket, followed by ``data_size``
     bytes of packet content (the padding is not sent)."""
-    return _DATA_HDR.build(
-        RelaydDataHdr(
-            circuit_id=0,
-            stream_id=stream_id,
-            net_seq_num=net_seq_num,
-            data_size=data_size,
-            padding_size=padding_size,
-        )
-    )
+    return _DATA_HDR_FLAT.pack(0, stream_id, net_seq_num, data_size, padding_size)
 
 
 def close_stream(
@@ -315,32 +322,66 @@ def end_data_pending(
 def index_payload(relayd: Relayd, stream_id: int, net_seq_num: int, index: PacketIndex) -> bytes:
     """The ``lttcomm_relayd_index`` of ``relayd_send_index``: the full 2.8+ form, or
     its first :data:`INDEX_1_0_LEN` bytes (index 1.0) for an older peer."""
-    full = _INDEX.build(
-        RelaydIndex(
-            relay_stream_id=stream_id,
-            net_seq_num=net_seq_num,
-            packet_size=index.packet_size,
-            content_size=index.content_size,
-            timestamp_begin=index.timestamp_begin,
-            timestamp_end=index.timestamp_end,
-            events_discarded=index.events_discarded,
-            stream_id=index.stream_id,
-            stream_instance_id=index.stream_instance_id if relayd.minor >= 8 else 0,
-            packet_seq_num=index.packet_seq_num if relayd.minor >= 8 else 0,
+    if relayd.minor >= 8:
+        return _INDEX_FLAT.pack(
+            stream_id,
+            net_seq_num,
+            index.packet_size,
+            index.content_size,
+            index.timestamp_begin,
+            index.timestamp_end,
+            index.events_discarded,
+            index.stream_id,
+            index.stream_instance_id,
+            index.packet_seq_num,
         )
+    full = _INDEX_FLAT.pack(
+        stream_id,
+        net_seq_num,
+        index.packet_size,
+        index.content_size,
+        index.timestamp_begin,
+        index.timestamp_end,
+        index.events_discarded,
+        index.stream_id,
+        0,
+        0,
     )
-    return full if relayd.minor >= 8 else full[:INDEX_1_0_LEN]
+    return full[:INDEX_1_0_LEN]
 
 
 def send_index(
     state: ConsumerState, relayd: Relayd, stream_id: int, net_seq_num: int, index: PacketIndex
 ) -> Generator[Wait, Received, None]:
     """``relayd_send_index``: RELAYD_SEND_INDEX (from 2.4)."""
-    if relayd.minor < 4:
+    yield from send_indexes(state, relayd, stream_id, [(net_seq_num, index)])
+
+
+def send_indexes(
+    state: ConsumerState,
+    relayd: Relayd,
+    stream_id: int,
+    packets: Sequence[tuple[int, PacketIndex]],
+) -> Generator[Wait, Received, None]:
+    """``relayd_send_index`` for each ``(net_seq_num, index)`` of ``packets``, in order,
+    pipelined: the RELAYD_SEND_INDEX commands in one write, then their replies, which
+    the relay daemon sends in the same order (its control connection handles one
+    command at a time). The bytes are those of as many ``relayd_send_index`` calls;
+    the first failing reply fails the whole (C would have stopped at that packet)."""
+    if relayd.minor < 4 or not packets:
         return
-    payload = index_payload(relayd, stream_id, net_seq_num, index)
-    data = command(LttcommRelaydCommand.RELAYD_SEND_INDEX, payload)
-    _ok((yield from _generic(state, relayd, data)), "send index")
+    data = b"".join(
+        command(
+            LttcommRelaydCommand.RELAYD_SEND_INDEX,
+            index_payload(relayd, stream_id, net_seq_num, index),
+        )
+        for net_seq_num, index in packets
+    )
+    got = yield from _exchange(state, relayd, data, len(_OK_REPLY) * len(packets))
+    if got == _OK_REPLY * len(packets):
+        return  # all answered LTTNG_OK: one comparison for the batch
+    for at in range(0, len(got), len(_OK_REPLY)):
+        _ok(_GENERIC_REPLY.parse(got[at : at + len(_OK_REPLY)]).ret_code, "send index")
 
 
 def reset_metadata(

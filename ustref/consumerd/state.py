@@ -30,6 +30,7 @@ from ustref.protocol.consumer import (
     ErrorSocketCode,
 )
 from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
+from ustref.ring.reader import Status
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -113,16 +114,26 @@ class ConsumerState:
             return False
         return not (self.data_consumption_paused and stream.channel.type is ChannelType.DATA)
 
-    def drain(self, stream: Stream, *, even_paused: bool = False, closing: bool = False) -> None:
+    def drain(
+        self,
+        stream: Stream,
+        *,
+        even_paused: bool = False,
+        closing: bool = False,
+        once: bool = False,
+    ) -> bool:
         """Consume what ``stream`` has ready, unless data consumption is paused
-        (:meth:`consumes`) and ``even_paused`` is not set. A failure is the stream's
-        (logged), as in the data thread."""
+        (:meth:`consumes`) and ``even_paused`` is not set; with ``once``, one budget of
+        it (:func:`~ustref.consumerd.streams.drain`). Returns whether more may be
+        ready (``once`` only). A failure is the stream's (logged), as in the data
+        thread."""
         if not even_paused and not self.consumes(stream, closing=closing):
-            return
+            return False
         try:
-            streams.drain(stream)
+            return streams.drain(stream, once=once) is Status.OK
         except (UstrefError, OSError) as exc:
             log.error("stream %s: %s", stream.name, exc)
+            return False
 
 
 def stream_relayd(stream: Stream) -> int | None:

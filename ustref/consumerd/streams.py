@@ -26,7 +26,7 @@ from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
 from ustref.output.stream import StreamOutput
 from ustref.ring import drain as ring_drain
-from ustref.ring.drain import Sink, packet_info
+from ustref.ring.drain import Sink, packet_infos
 from ustref.ring.reader import Status, StreamReader, Subbuffer
 from ustref.ring.shm import IOV_MAX
 
@@ -129,7 +129,7 @@ def _update_stats(stream: Stream, discarded: int, sequence_number: int) -> None:
 def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
     """What ``lttng_consumer_read_subbuffer()`` does with each sub-buffer of a data
     stream between get and put, for a batch: ``extract_data_subbuffer_info()``
-    (:func:`~ustref.ring.drain.packet_info`), ``update_stream_stats()``, the
+    (:func:`~ustref.ring.drain.packet_infos`), ``update_stream_stats()``, the
     local write of ``lttng_consumer_on_read_subbuffer_mmap()`` (padded) and
     ``consumer_stream_send_index()`` — the batch's packets in one ``writev``
     and their index entries in one write
@@ -137,8 +137,7 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
 
     def sink(batch: Sequence[Subbuffer]) -> int:
         indexes = []
-        for subbuf in batch:
-            info = packet_info(reader, subbuf)
+        for info in packet_infos(reader, batch):
             _update_stats(stream, info.events_discarded, info.sequence_number)
             indexes.append(
                 PacketIndex(
@@ -172,16 +171,18 @@ def _relay_packets(
     left out), copied out of the ring, wait with their index for the core to send
     them (:meth:`~ustref.consumerd.core.Core.drain`): C's data thread writes a
     packet, then sends its index and waits for the relay's answer before the next
-    packet, so a relay daemon never gets a packet's data ahead of the index before."""
+    packet; the core sends the packets drained together at once, their indexes
+    pipelined (:meth:`~ustref.consumerd.core.Core.drain`)."""
     if output.closed:
         raise UstrefError(f"{output.name}: relay stream closed")
     for subbuf, index in zip(batch, indexes, strict=True):
-        content = bytes(subbuf.view[: subbuf.subbuf_size])
-        padding = subbuf.padded_subbuf_size - subbuf.subbuf_size
+        size = subbuf.subbuf_size
         seq = output.next_net_seq_num
         output.next_net_seq_num += 1
-        header = client.data_header(output.relay_stream_id, seq, len(content), padding)
-        stream.relay_packets.append(RelayPacket(seq, header + content, index))
+        header = client.data_header(
+            output.relay_stream_id, seq, size, subbuf.padded_subbuf_size - size
+        )
+        stream.relay_packets.append(RelayPacket(seq, header + subbuf.view[:size], index))
 
 
 def _metadata_sink(stream: Stream, reader: StreamReader) -> Sink:
@@ -228,7 +229,7 @@ def _bucket(
             output.write_subbuffers([whole], metadata_version=stream.metadata_version)
 
 
-def drain(stream: Stream) -> Status:
+def drain(stream: Stream, *, once: bool = False) -> Status:
     """Consume every ready sub-buffer of ``stream`` (``lttng_consumer_read_subbuffer``
     in a loop) through :func:`ustref.ring.drain.drain`: consecutive ready
     sub-buffers are taken, written and put back by batches (of at most
@@ -242,13 +243,19 @@ def drain(stream: Stream) -> Status:
     After a rotation whose open-packet attempt found the buffer full, one
     sub-buffer is consumed alone and a packet opened at once, as
     ``post_consume_open_new_packet()`` (consumer-stream.c) does after
-    each consumed packet."""
+    each consumed packet.
+
+    ``once``: one batch (:data:`BATCH_BYTES`) of sub-buffers at most (``Status.OK``:
+    more may be ready), as C's data thread reads a ready stream once per round of
+    its poll loop; the caller comes back for the rest
+    (:meth:`~ustref.consumerd.core.Core.drain`)."""
     reader = stream.reader
     if reader is None:
         return Status.NODATA
     metadata = stream.channel.type is ChannelType.METADATA
     sink = _metadata_sink(stream, reader) if metadata else _data_sink(stream, reader)
     batch = max(1, min(IOV_MAX, BATCH_BYTES // reader.geometry.subbuf_size))
+    left = batch  # with ``once``: sub-buffers this call may still take
     while True:
         reopen = (
             not metadata
@@ -258,7 +265,10 @@ def drain(stream: Stream) -> Status:
         result = ring_drain.drain(reader, sink, batch=1 if reopen else batch)
         if reopen and result.subbuffers:
             open_packet(stream)
+        left -= result.subbuffers
         if result.status is Status.OK:
+            if once and left <= 0:
+                return Status.OK
             continue
         if metadata and result.status is Status.AGAIN and commit_one_metadata_packet(stream) > 0:
             continue

@@ -246,6 +246,24 @@ class FastCodec(Generic[T]):
         self._plans[key] = (compiled, plan)
         return compiled, plan
 
+    def flat(self, *names: str) -> pystruct.Struct:
+        """The spec as one :class:`struct.Struct` over its integer fields, in the
+        order ``names``, for a hot path that packs plain values without building
+        the dataclass (``flat(...).pack(*values)`` gives what :meth:`build` gives).
+        Derived from the grammar: ``names`` must be its fields in declaration
+        order, each an integer or an enum over one, in one byte order; anything
+        else raises :class:`ValueError` at import time, not on the hot path."""
+        members = fields(self.spec.grammar)
+        if tuple(f.name for f in members) != names:
+            raise ValueError(f"{self.spec.c_name}: fields are {[f.name for f in members]}")
+        orders = {_byte_order(f.fmt) for f in members if f.kind in (Kind.INT, Kind.ENUM)}
+        if len(orders) != 1 or any(f.kind not in (Kind.INT, Kind.ENUM) for f in members):
+            raise ValueError(f"{self.spec.c_name}: not flat integers in one byte order")
+        compiled = pystruct.Struct(orders.pop() + "".join(f.fmt[1:] for f in members))
+        if compiled.size != self.spec.size:
+            raise ValueError(f"{self.spec.c_name}: flat size {compiled.size} != {self.spec.size}")
+        return compiled
+
     def parse(self, data: bytes) -> T:
         """Decode like ``spec.parse``; falls back to it for anything unusual."""
         if self.supported and len(data) == self.spec.size:

@@ -203,6 +203,25 @@ def _context_struct() -> tuple[struct.Struct, int, tuple[int, ...]]:
 _CONTEXT, _CONTEXT_OFFSET, _CONTEXT_ORDER = _context_struct()
 
 
+def packet_infos(reader: StreamReader, subbufs: Sequence[Subbuffer]) -> list[PacketInfo]:
+    """:func:`packet_info` of each of ``subbufs``, the stream-wide values (stream
+    class id, CPU) read once for the batch."""
+    if not subbufs:
+        return []
+    first = packet_info(reader, subbufs[0])
+    ids = [first.stream_id, first.stream_instance_id]
+    infos = [first]
+    for subbuf in subbufs[1:]:
+        view = subbuf.view
+        if len(view) < _CONTEXT_OFFSET + _CONTEXT.size:
+            infos.append(packet_info(reader, subbuf))  # raises the precise error
+            continue
+        values = _CONTEXT.unpack_from(view, _CONTEXT_OFFSET)
+        infos.append(PacketInfo._make([values[at] for at in _CONTEXT_ORDER] + ids))
+    reader.mapping.check()
+    return infos
+
+
 def packet_info(reader: StreamReader, subbuf: Subbuffer) -> PacketInfo:
     """``extract_data_subbuffer_info()``: the packet context of ``subbuf`` (read from its
     view, as the ``lttng_ust_ctl_get_*()`` getters read the held sub-buffer's header),
