@@ -455,16 +455,7 @@ def test_the_flat_command_header_is_the_grammars(
 def test_the_flat_index_is_the_grammars(
     minor: int, stream: int, seq: int, values: list[int]
 ) -> None:
-    names = (
-        "packet_size",
-        "content_size",
-        "timestamp_begin",
-        "timestamp_end",
-        "events_discarded",
-        "stream_id",
-        "stream_instance_id",
-        "packet_seq_num",
-    )
+    names = [field.name for field in dataclasses.fields(PacketIndex) if field.name != "offset"]
     index = PacketIndex(offset=0, **dict(zip(names, values, strict=True)))
     typed = INDEX.build(
         RelaydIndex(

@@ -5,6 +5,7 @@ consumer-stream.c), and metadata reaches the relay daemon in complete units only
 
 from __future__ import annotations
 
+import dataclasses
 from typing import cast
 
 import pytest
@@ -314,3 +315,61 @@ def test_a_wake_up_drains_a_relay_stream_one_batch_per_turn(
     core.stream_ready(stream, 13)
     assert calls[-1] == (1, False)
     assert core.next_deadline() is None
+
+
+def _packet(seq: int) -> RelayPacket:
+    index = dataclasses.replace(INDEX_0, packet_seq_num=seq)
+    return RelayPacket(seq, client.data_header(7, seq, 5, 0) + b"hello", index)
+
+
+def test_packets_on_either_side_of_a_relay_rotation_go_in_separate_exchanges() -> None:
+    """The relay was told to rotate at packet 2: packets 0-1 and 2-3 drained together
+    go as two exchanges, the second's data only once the first's indexes are
+    answered (lttng-relayd 2.13.9 crashes on a late index otherwise); later
+    batches are whole again."""
+    core = Core()
+    stream = _live_session(core, live=False)
+    stream.relay_rotation_at = 2
+    stream.relay_packets += [_packet(seq) for seq in range(4)]
+    core.drain(stream)
+    actions = core.take_actions()
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [
+        _packet(0).data + _packet(1).data
+    ]
+    assert stream.relay_rotation_at is None
+    core.receive(R0, OK * 2, [], 1)
+    actions = core.take_actions()
+    assert [a.data for a in actions if isinstance(a, SendRelaydData)] == [
+        _packet(2).data + _packet(3).data
+    ]
+    assert [INDEX.parse(p).net_seq_num for _, p in _commands(_on(actions, R0)[0])] == [2, 3]
+    core.receive(R0, OK * 2, [], 2)
+    stream.relay_packets += [_packet(4), _packet(5)]
+    core.drain(stream)
+    sent = [a for a in core.take_actions() if isinstance(a, SendRelaydData)]
+    assert [a.data for a in sent] == [_packet(4).data + _packet(5).data]
+
+
+def test_a_batch_wholly_before_a_relay_rotation_keeps_the_mark() -> None:
+    core = Core()
+    stream = _live_session(core, live=False)
+    stream.relay_rotation_at = 5
+    stream.relay_packets += [_packet(0), _packet(1)]
+    core.drain(stream)
+    assert stream.relay_rotation_at == 5
+    assert len([a for a in core.take_actions() if isinstance(a, SendRelaydData)]) == 1
+
+
+def test_a_channel_with_a_trace_file_size_limit_sends_one_packet_at_a_time() -> None:
+    """The relay switches trace files on a packet's data: with a size limit, each
+    packet's index is answered before the next packet's data goes (C's order)."""
+    core = Core()
+    stream = _live_session(core, live=False)
+    stream.channel.tracefile_size = 8192
+    stream.relay_packets += [_packet(0), _packet(1)]
+    core.drain(stream)
+    sent = [a.data for a in core.take_actions() if isinstance(a, SendRelaydData)]
+    assert sent == [_packet(0).data]
+    core.receive(R0, OK, [], 1)
+    sent = [a.data for a in core.take_actions() if isinstance(a, SendRelaydData)]
+    assert sent == [_packet(1).data]

@@ -869,8 +869,10 @@ class Core(ConsumerState):
     ) -> bool:
         """:meth:`ConsumerState.drain`; then, for a data stream sent to a relay daemon,
         the packets taken go to the relay (:meth:`_relay_packets`): all of them in one
-        exchange, or, in a live session, one exchange per packet (each index waits for
-        its metadata synchronisation), queued in order.
+        exchange (two around a relay rotation point: :func:`_rotation_split`), or one
+        exchange per packet in a live session (each index waits for its metadata
+        synchronisation) and in a channel with a trace file size limit, queued in
+        order.
 
         A wake-up drains a relay data stream ``once`` (:func:`_paced`): one budget of
         sub-buffers, and the stream is drained again at the next turn if more may be
@@ -889,9 +891,16 @@ class Core(ConsumerState):
         if not isinstance(output, RelayOutput):  # pragma: no cover - only relay sinks add them
             return more
         if not stream.channel.is_live:
-            first, last = pending[0].net_seq_num, pending[-1].net_seq_num
-            label = f"{stream.name}: packets {first}-{last} to the relay"
-            self.run_exchange(self._relay_packets(stream, output, pending), label)
+            batches = _rotation_split(stream, pending)
+            if stream.channel.tracefile_size:
+                # The relay daemon switches trace files on a packet's data: an index
+                # sent behind the next packet's data lands in the wrong file
+                # (tools/clear/test_ust point 1668 read no event). C's order here.
+                batches = [[packet] for batch in batches for packet in batch]
+            for batch in batches:
+                first, last = batch[0].net_seq_num, batch[-1].net_seq_num
+                label = f"{stream.name}: packets {first}-{last} to the relay"
+                self.run_exchange(self._relay_packets(stream, output, batch), label)
             return more
         for packet in pending:
             stream.waiting_on_metadata += 1
@@ -1051,6 +1060,27 @@ class Core(ConsumerState):
             pair.close()
             del self.registry.relayds[net]
             self.close_relayd_slot(RelaydSock(net))
+
+
+def _rotation_split(stream: Stream, pending: list[RelayPacket]) -> list[list[RelayPacket]]:
+    """``pending`` as one batch, or two around the position the relay daemon was told
+    to rotate the stream at (:attr:`Stream.relay_rotation_at`): the relay learns
+    where the old chunk ends from the index of the last packet before it, so the
+    data of a packet past it must not reach the relay before that index is answered
+    (lttng-relayd 2.13.9 then moves that data to the new chunk and crashes on its
+    late index: ``tools/clear/test_ust`` point 411). Exchanges run one after the
+    other, so the second batch's data goes only once the first's indexes are
+    answered — C's one-packet-at-a-time order at the boundary."""
+    at = stream.relay_rotation_at
+    if at is None:
+        return [pending]
+    cut = 0
+    while cut < len(pending) and pending[cut].index.packet_seq_num < at:
+        cut += 1
+    if cut == len(pending):
+        return [pending]
+    stream.relay_rotation_at = None  # the boundary is crossed in this drain
+    return [pending[:cut], pending[cut:]] if cut else [pending]
 
 
 def _paced(stream: Stream) -> bool:

@@ -1088,7 +1088,10 @@ def _relayd_rotate_streams(
         produced -= produced % max_sb
         behind = ((produced - reader.snapshot_get_consumed()) & U64_MAX) // max_sb
         last = U64_MAX if stream.last_sequence_number is None else stream.last_sequence_number
-        positions.append((output.relay_stream_id, (last + 1 + behind) & U64_MAX))
+        position = (last + 1 + behind) & U64_MAX
+        positions.append((output.relay_stream_id, position))
+        if channel.type is ChannelType.DATA:
+            stream.relay_rotation_at = position
     chunk = channel.trace_chunk
     relay = _relayd(state, net)
     yield Acquire(relay.sock)

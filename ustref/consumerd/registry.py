@@ -83,6 +83,11 @@ class Stream:
     """Packets of a data stream sent to a relay daemon, taken from the ring but not
     yet written: the core sends each with its index, in order, after the drain
     (:meth:`~ustref.consumerd.core.Core.drain`)."""
+    relay_rotation_at: int | None = None
+    """The packet sequence number at which the relay daemon was told to rotate this
+    stream (RELAYD_ROTATE_STREAMS), until a packet at or past it is queued: the
+    packets on either side of it never share an exchange (see
+    :meth:`~ustref.consumerd.core.Core.drain`)."""
     waiting_on_metadata: int = 0
     """``stream->waiting_on_metadata``, counted: index exchanges of this stream
     still synchronising metadata; the live timer leaves the stream alone meanwhile."""

@@ -322,19 +322,7 @@ def end_data_pending(
 def index_payload(relayd: Relayd, stream_id: int, net_seq_num: int, index: PacketIndex) -> bytes:
     """The ``lttcomm_relayd_index`` of ``relayd_send_index``: the full 2.8+ form, or
     its first :data:`INDEX_1_0_LEN` bytes (index 1.0) for an older peer."""
-    if relayd.minor >= 8:
-        return _INDEX_FLAT.pack(
-            stream_id,
-            net_seq_num,
-            index.packet_size,
-            index.content_size,
-            index.timestamp_begin,
-            index.timestamp_end,
-            index.events_discarded,
-            index.stream_id,
-            index.stream_instance_id,
-            index.packet_seq_num,
-        )
+    modern = relayd.minor >= 8
     full = _INDEX_FLAT.pack(
         stream_id,
         net_seq_num,
@@ -344,10 +332,10 @@ def index_payload(relayd: Relayd, stream_id: int, net_seq_num: int, index: Packe
         index.timestamp_end,
         index.events_discarded,
         index.stream_id,
-        0,
-        0,
+        index.stream_instance_id if modern else 0,
+        index.packet_seq_num if modern else 0,
     )
-    return full[:INDEX_1_0_LEN]
+    return full if modern else full[:INDEX_1_0_LEN]
 
 
 def send_index(
