@@ -13,7 +13,7 @@ import pytest
 from tests.consumerd.fakes import NoRing, bare_channel
 from ustref.consumerd import relayd as client
 from ustref.consumerd import streams
-from ustref.consumerd.core import Core
+from ustref.consumerd.core import RELAY_BATCH_DEPTH, Core
 from ustref.consumerd.exchange import Action, RelaydSock, Send, SendRelaydData, Sock
 from ustref.consumerd.metadata import MetadataBucket, MetadataCache
 from ustref.consumerd.registry import Channel, ChannelType, RelayPacket, Stream
@@ -373,3 +373,35 @@ def test_a_channel_with_a_trace_file_size_limit_sends_one_packet_at_a_time() -> 
     core.receive(R0, OK, [], 1)
     sent = [a.data for a in core.take_actions() if isinstance(a, SendRelaydData)]
     assert sent == [_packet(1).data]
+
+
+def test_a_wake_up_leaves_sub_buffers_in_the_ring_while_two_batches_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With RELAY_BATCH_DEPTH batches of a stream queued on its relay, the next turn
+    does not drain it (its sub-buffers wait in the ring); once the relay answers
+    the first batch, the stream is drained again at the next turn."""
+    core = Core()
+    stream = _live_session(core, live=False)
+    taken: list[int] = []
+
+    def fake_drain(drained: Stream, *, once: bool = False) -> Status:
+        seq = len(taken)
+        taken.append(seq)
+        drained.relay_packets.append(_packet(seq))
+        return Status.OK  # more is always ready
+
+    monkeypatch.setattr(streams, "drain", fake_drain)
+    core.stream_ready(stream, 1)  # batch 0 goes to the relay
+    core.handle_timer(2)  # batch 1 waits behind it
+    assert taken == [0, 1] and stream.relay_batches == RELAY_BATCH_DEPTH
+    core.handle_timer(3)
+    assert taken == [0, 1]  # left in the ring
+    assert core.next_deadline() is None  # nothing to do until the relay answers
+    core.take_actions()
+    core.receive(R0, OK, [], 4)  # batch 0 answered: batch 1 goes
+    sent = [a.data for a in core.take_actions() if isinstance(a, SendRelaydData)]
+    assert sent == [_packet(1).data]
+    assert core.next_deadline() == 4
+    core.handle_timer(5)
+    assert taken == [0, 1, 2]

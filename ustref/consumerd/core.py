@@ -121,6 +121,10 @@ from ustref.ring.timers import PeriodicTimer
 log = logging.getLogger("ustref.consumerd")
 
 RELAY_QUEUE_LIMIT = 64
+RELAY_BATCH_DEPTH = 2
+"""Batches of one relay data stream's packets queued at most before a wake-up leaves
+the next in the ring (one being answered, one waiting): sub-buffers wait in the
+ring, not copied in the consumer's memory, and the next batch is larger."""
 """Exchanges queued on one relay daemon's control socket (index sends, metadata, close)
 beyond which that relay's streams are not consumed until it answers."""
 
@@ -879,6 +883,10 @@ class Core(ConsumerState):
         ready, so that the shell sends each batch while the next is read — a stream
         drained to its end in one go would hold every packet a fast application
         writes meanwhile, and send nothing until it stops."""
+        if once and stream.relay_batches >= RELAY_BATCH_DEPTH:
+            stream.relay_drain_wanted = True  # drained when a batch is answered
+            self._drain_again.pop(stream.key, None)
+            return False
         more = super().drain(stream, even_paused=even_paused, closing=closing, once=once)
         if more:
             self._drain_again[stream.key] = stream
@@ -900,13 +908,25 @@ class Core(ConsumerState):
             for batch in batches:
                 first, last = batch[0].net_seq_num, batch[-1].net_seq_num
                 label = f"{stream.name}: packets {first}-{last} to the relay"
-                self.run_exchange(self._relay_packets(stream, output, batch), label)
+                stream.relay_batches += 1
+                self.run_exchange(self._batch(stream, output, batch), label)
             return more
         for packet in pending:
             stream.waiting_on_metadata += 1
             label = f"{stream.name}: packet {packet.net_seq_num} to the relay"
             self.run_exchange(self._relay_packets(stream, output, [packet]), label)
         return more
+
+    def _batch(self, stream: Stream, output: RelayOutput, packets: list[RelayPacket]) -> HandlerGen:
+        """:meth:`_relay_packets` counted in :attr:`Stream.relay_batches`; once it
+        ends, a wake-up it held back drains the stream (at the next turn)."""
+        try:
+            yield from self._relay_packets(stream, output, packets)
+        finally:
+            stream.relay_batches -= 1
+            if stream.relay_drain_wanted:
+                stream.relay_drain_wanted = False
+                self._drain_again[stream.key] = stream
 
     def _relay_packets(
         self, stream: Stream, output: RelayOutput, packets: Sequence[RelayPacket]

@@ -88,6 +88,11 @@ class Stream:
     stream (RELAYD_ROTATE_STREAMS), until a packet at or past it is queued: the
     packets on either side of it never share an exchange (see
     :meth:`~ustref.consumerd.core.Core.drain`)."""
+    relay_batches: int = 0
+    """Exchanges of this stream's packets queued or running on its relay's slot."""
+    relay_drain_wanted: bool = False
+    """A wake-up found :data:`~ustref.consumerd.core.RELAY_BATCH_DEPTH` batches
+    queued and left the sub-buffers in the ring: drain once one is answered."""
     waiting_on_metadata: int = 0
     """``stream->waiting_on_metadata``, counted: index exchanges of this stream
     still synchronising metadata; the live timer leaves the stream alone meanwhile."""
