@@ -204,18 +204,23 @@ _CONTEXT, _CONTEXT_OFFSET, _CONTEXT_ORDER = _context_struct()
 
 
 def packet_infos(reader: StreamReader, subbufs: Sequence[Subbuffer]) -> list[PacketInfo]:
-    """:func:`packet_info` of each of ``subbufs``, the stream-wide values (stream
-    class id, CPU) read once for the batch."""
-    if not subbufs:
-        return []
-    first = packet_info(reader, subbufs[0])
-    ids = [first.stream_id, first.stream_instance_id]
-    infos = [first]
-    for subbuf in subbufs[1:]:
+    """``extract_data_subbuffer_info()`` for each of ``subbufs``: its packet context
+    (read from its view, as the ``lttng_ust_ctl_get_*()`` getters read the held
+    sub-buffer's header), the channel's stream class id and the stream's CPU; those
+    two are the stream's, read once for the batch."""
+    ids: list[int] | None = None
+    infos = []
+    for subbuf in subbufs:
         view = subbuf.view
         if len(view) < _CONTEXT_OFFSET + _CONTEXT.size:
-            infos.append(packet_info(reader, subbuf))  # raises the precise error
-            continue
+            packet.require_data(reader.kind, "packet_info", reader.mapping.source)
+            raise LayoutError(
+                f"a {len(view)}-byte sub-buffer cannot hold a packet context",
+                source=reader.mapping.source,
+            )
+        if ids is None:
+            # get_stream_id raises for the metadata client
+            ids = [reader.get_stream_id(), reader.get_instance_id()]
         values = _CONTEXT.unpack_from(view, _CONTEXT_OFFSET)
         infos.append(PacketInfo._make([values[at] for at in _CONTEXT_ORDER] + ids))
     reader.mapping.check()
@@ -223,18 +228,5 @@ def packet_infos(reader: StreamReader, subbufs: Sequence[Subbuffer]) -> list[Pac
 
 
 def packet_info(reader: StreamReader, subbuf: Subbuffer) -> PacketInfo:
-    """``extract_data_subbuffer_info()``: the packet context of ``subbuf`` (read from its
-    view, as the ``lttng_ust_ctl_get_*()`` getters read the held sub-buffer's header),
-    the channel's stream class id and the stream's CPU."""
-    view = subbuf.view
-    if len(view) < _CONTEXT_OFFSET + _CONTEXT.size:
-        packet.require_data(reader.kind, "packet_info", reader.mapping.source)
-        raise LayoutError(
-            f"a {len(view)}-byte sub-buffer cannot hold a packet context",
-            source=reader.mapping.source,
-        )
-    stream_id = reader.get_stream_id()  # raises for the metadata client
-    values = _CONTEXT.unpack_from(view, _CONTEXT_OFFSET)
-    instance_id = reader.get_instance_id()
-    reader.mapping.check()
-    return PacketInfo._make([values[at] for at in _CONTEXT_ORDER] + [stream_id, instance_id])
+    """:func:`packet_infos` of one sub-buffer."""
+    return packet_infos(reader, (subbuf,))[0]
