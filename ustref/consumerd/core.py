@@ -121,12 +121,12 @@ from ustref.ring.timers import PeriodicTimer
 log = logging.getLogger("ustref.consumerd")
 
 RELAY_QUEUE_LIMIT = 64
+"""Exchanges queued on one relay daemon's control socket (index sends, metadata, close)
+beyond which that relay's streams are not consumed until it answers."""
 RELAY_BATCH_DEPTH = 2
 """Batches of one relay data stream's packets queued at most before a wake-up leaves
 the next in the ring (one being answered, one waiting): sub-buffers wait in the
 ring, not copied in the consumer's memory, and the next batch is larger."""
-"""Exchanges queued on one relay daemon's control socket (index sends, metadata, close)
-beyond which that relay's streams are not consumed until it answers."""
 
 BOUNDARY_ERRORS = (UstrefError, OSError, construct.ConstructError)
 """What the error boundary turns into a failure reply (anything else is a bug)."""
