@@ -24,6 +24,7 @@ from ustref.consumerd.exchange import (
     Handover,
     PeerFamily,
     Received,
+    ReleaseMemory,
     Request,
     Send,
     Sock,
@@ -54,6 +55,9 @@ class Driver:
         self.conversation = Conversation(self.core.abi, our_role=Role.OBSERVER) if observe else None
         self.pending: list[Action] = []
         """Actions a helper took and left for the test to look at."""
+        self.releases: list[int] = []
+        """The clock at each :class:`ReleaseMemory` the core asked for: counted, not
+        performed (a collection in the test process only takes time) nor returned."""
 
     # -- session daemon -> consumer ------------------------------------------------------
 
@@ -90,6 +94,9 @@ class Driver:
                     continue
                 if isinstance(action, Request):
                     self.core.complete(action, effects.answer(action), self.now)
+                    continue
+                if isinstance(action, ReleaseMemory):
+                    self.releases.append(self.now)
                     continue
                 out.append(action)
                 if isinstance(action, Send) and isinstance(action.sock, Sock):

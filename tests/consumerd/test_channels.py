@@ -13,6 +13,7 @@ from tests.consumerd.drive import Driver
 from ustref.consumerd import ring_backend
 from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import Handover, Send, WriteMonitor
+from ustref.consumerd.state import RELEASE_MEMORY_DELAY
 from ustref.ids import ChannelKey
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
@@ -202,5 +203,9 @@ def test_a_hung_up_channel_goes_with_its_last_stream(tmp_path: Path) -> None:
         for fd in shm_fds:
             with pytest.raises(OSError):
                 os.fstat(fd)
+        # What the channel held goes back to the system a little later.
+        assert driver.tick(driver.now) == [] and driver.releases == []
+        driver.tick(driver.now + RELEASE_MEMORY_DELAY)
+        assert driver.releases == [driver.now]
     finally:
         core.shutdown(driver.now)

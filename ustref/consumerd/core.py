@@ -74,6 +74,7 @@ from ustref.consumerd.exchange import (
     Received,
     RelaydSock,
     Release,
+    ReleaseMemory,
     Request,
     Send,
     SendRelaydData,
@@ -86,7 +87,13 @@ from ustref.consumerd.registry import Channel, ChannelType, RelayPacket, Stream,
 from ustref.consumerd.relay_cleanup import cleanup_relayd, reap_inactive_streams
 from ustref.consumerd.relay_stream import RelayOutput
 from ustref.consumerd.ring_backend import Backend
-from ustref.consumerd.state import ConsumerState, Handler, stream_relayd
+from ustref.consumerd.state import (
+    RELEASE_MEMORY_DELAY,
+    RELEASE_MEMORY_INTERVAL,
+    ConsumerState,
+    Handler,
+    stream_relayd,
+)
 from ustref.errors import (
     LocalProtocolError,
     RemoteProtocolError,
@@ -268,6 +275,9 @@ class Core(ConsumerState):
         """Relay data streams left with sub-buffers ready after one batch
         (:meth:`drain` with ``once``): drained again at the next turn
         (:meth:`handle_timer`), once the shell sent what that batch queued."""
+        self._release_at: int | None = None
+        """When the next :class:`~ustref.consumerd.exchange.ReleaseMemory` is due."""
+        self._released_at: int | None = None
         self._current: _Exchange | None = None
         self._epoch = 0
         """Bumped by every entry point that may change the streams, the channels'
@@ -766,7 +776,10 @@ class Core(ConsumerState):
         if self._drain_again:
             return self.now
         heap = self._timer_heap()
-        return heap[0][0] if heap else None
+        deadline = heap[0][0] if heap else None
+        if self._release_at is not None and (deadline is None or self._release_at < deadline):
+            return self._release_at
+        return deadline
 
     def handle_timer(self, now: int) -> None:
         """Run the timers whose deadline passed by ``now``
@@ -792,7 +805,27 @@ class Core(ConsumerState):
             deadline = _deadline(channel, kind)
             if deadline is not None:
                 heapq.heappush(heap, (deadline, rank, kind, channel))
+        self._release_memory(now)
         self._settle()
+
+    def _release_memory(self, now: int) -> None:
+        """Queue a :class:`~ustref.consumerd.exchange.ReleaseMemory` once memory was
+        freed (:meth:`~ustref.consumerd.state.ConsumerState.memory_freed`):
+        :data:`~ustref.consumerd.state.RELEASE_MEMORY_DELAY` after the turn that freed
+        it, and :data:`~ustref.consumerd.state.RELEASE_MEMORY_INTERVAL` at least after
+        the previous release."""
+        if self._release_at is None:
+            if not self.memory_to_release:
+                return
+            due = now + RELEASE_MEMORY_DELAY
+            if self._released_at is not None:
+                due = max(due, self._released_at + RELEASE_MEMORY_INTERVAL)
+            self._release_at = due
+        if now >= self._release_at:
+            self.act(ReleaseMemory())
+            self.memory_to_release = False
+            self._release_at = None
+            self._released_at = now
 
     def _drain_ready_again(self) -> None:
         """Drain once more each relay data stream a batch left with sub-buffers ready

@@ -20,8 +20,11 @@ Deliberate difference, opt-in only: ``anonymous="memfd"`` creates sealable memfd
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
+import functools
+import gc
 import logging
 import os
 import socket
@@ -33,6 +36,7 @@ from ustref.consumerd.exchange import (
     OpenStreamFds,
     PeerFamily,
     Received,
+    ReleaseMemory,
     RemoveShmFiles,
     Request,
     SetNonBlocking,
@@ -75,6 +79,9 @@ def perform(action: Action) -> Received | None:
     if isinstance(action, RemoveShmFiles):
         remove_stream_files(action.nr, action.shm_path, action.root_shm_path)
         return None
+    if isinstance(action, ReleaseMemory):
+        log.debug("memory released: %d objects collected", release_memory())
+        return None
     if isinstance(action, CreatePipe):
         return Received(fds=os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))
     if isinstance(action, OpenStreamFds):
@@ -86,6 +93,23 @@ def perform(action: Action) -> Received | None:
     if isinstance(action, PeerFamily):
         return Received(data=peer_family(action.fd).to_bytes(2, "little"))
     raise LocalProtocolError(f"{type(action).__name__} is the shell's to perform")
+
+
+def release_memory() -> int:
+    """:class:`~ustref.consumerd.exchange.ReleaseMemory`: collect the garbage cycles,
+    then hand the C library's free pages back (``malloc_trim(0)``, where the C library
+    has it: glibc does, musl does not). Returns the number of objects collected."""
+    collected = gc.collect()
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+    return collected
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library this process runs on (``dlopen(NULL)``)."""
+    return ctypes.CDLL(None)
 
 
 #: The ``/dev/shm`` directory glibc's ``shm_open`` creates its objects in.

@@ -142,6 +142,17 @@ class RemoveShmFiles:
     root_shm_path: str
 
 
+@dataclass(frozen=True)
+class ReleaseMemory:
+    """Give the memory freed since the last release back to the system: collect the
+    garbage cycles, then ``malloc_trim(0)``. No C counterpart: the C consumer frees
+    with ``free()``, and glibc returns the heap's free top at once (its trim
+    threshold); CPython keeps the pools it freed, and glibc the free pages amid its
+    heap, until asked. Queued after the start-up and after a channel went
+    (:meth:`~ustref.consumerd.state.ConsumerState.memory_freed`), at most once per
+    :data:`~ustref.consumerd.state.RELEASE_MEMORY_INTERVAL`."""
+
+
 # -- requests: actions with a result ---------------------------------------------------
 
 
@@ -174,7 +185,16 @@ class PeerFamily:
 
 
 Request = OpenStreamFds | CreatePipe | PeerFamily
-Action = Send | SendRelaydData | Handover | WriteMonitor | SetNonBlocking | RemoveShmFiles | Request
+Action = (
+    Send
+    | SendRelaydData
+    | Handover
+    | WriteMonitor
+    | SetNonBlocking
+    | RemoveShmFiles
+    | ReleaseMemory
+    | Request
+)
 
 
 # -- waits ---------------------------------------------------------------------------------

@@ -577,6 +577,7 @@ def close_trace_chunk(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:
     encoded = c_bytes(path) + b"\0"
     reply = ConsumerCloseTraceChunkReply(ret_code=code, path_length=len(encoded), path=encoded)
     state.send(CLOSE_TRACE_CHUNK_REPLY.build(reply))
+    state.memory_freed()
 
 
 def trace_chunk_exists(state: ConsumerState, msg: ConsumerMsg) -> HandlerGen:

@@ -59,6 +59,7 @@ def destroy_channel(state: ConsumerState, channel: Channel) -> None:
     if channel.shm_path or channel.root_shm_path:
         state.act(RemoveShmFiles(nr, channel.shm_path, channel.root_shm_path))
     state.registry.channels.pop(channel.key, None)
+    state.memory_freed()
 
 
 def release_channel(state: ConsumerState, channel: Channel) -> None:

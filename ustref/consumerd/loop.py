@@ -102,6 +102,9 @@ class Shell:
         self.sel.register(self.health, selectors.EVENT_READ, "health")
         self.sel.register(self.socks[Sock.COMMAND], selectors.EVENT_READ, Sock.COMMAND)
         self.sel.register(self.socks[Sock.METADATA], selectors.EVENT_READ, Sock.METADATA)
+        # Importing the core left garbage (code objects' temporaries, the grammars'
+        # intermediate builds) amid the heap: released once the daemon served a turn.
+        self.core.memory_freed()
 
     def _answer_health(self) -> None:
         """``thread_manage_health``: one query, one reply, close."""

@@ -36,6 +36,15 @@ log = logging.getLogger("ustref.consumerd")
 
 ReturnCode = LttcommReturnCode | LttngErrorCode
 
+RELEASE_MEMORY_DELAY = 100_000_000
+"""Nanoseconds from a freeing to the :class:`~ustref.consumerd.exchange.ReleaseMemory`
+it asks for: the frees of one teardown (a session's channels, its trace chunk, a dead
+application's streams) go back together."""
+
+RELEASE_MEMORY_INTERVAL = 1_000_000_000
+"""Nanoseconds at least between two releases: a collection walks every object, and
+per-PID applications that come and go free channels many times a second."""
+
 
 class ConsumerState:
     """The consumer daemon's state, free of I/O (see the module docstring)."""
@@ -60,6 +69,9 @@ class ConsumerState:
         self.closed = False
         self.now = 0
         """Monotonic ns given by the shell to the entry point being served."""
+        self.memory_to_release = False
+        """Memory was freed since the last :class:`~ustref.consumerd.exchange.ReleaseMemory`
+        (:meth:`memory_freed`)."""
         self._actions: list[Action] = []
 
     # -- actions for the shell ----------------------------------------------------------
@@ -92,6 +104,12 @@ class ConsumerState:
         """Run an exchange of the consumer's own (relay traffic of the data and
         metadata threads); plain state runs it to its first wait and drops it."""
         next(gen, None)
+
+    def memory_freed(self) -> None:
+        """A channel or a trace chunk went (or, from the shell, the start-up's imports
+        left their garbage): ask for a :class:`~ustref.consumerd.exchange.ReleaseMemory`
+        (the core times it)."""
+        self.memory_to_release = True
 
     def take_actions(self) -> list[Action]:
         actions, self._actions = self._actions, []

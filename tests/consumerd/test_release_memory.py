@@ -1,0 +1,70 @@
+"""Freed memory goes back to the system: when the core asks for it, and what the
+shell does then (:class:`~ustref.consumerd.exchange.ReleaseMemory`)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from tests.consumerd.drive import Driver
+from ustref.consumerd import effects
+from ustref.consumerd.exchange import ReleaseMemory
+from ustref.consumerd.state import RELEASE_MEMORY_DELAY, RELEASE_MEMORY_INTERVAL
+
+SECOND = 1_000_000_000
+
+
+def test_nothing_is_released_before_something_was_freed() -> None:
+    driver = Driver()
+    assert driver.core.next_deadline() is None
+    driver.tick(10 * SECOND)
+    assert driver.releases == [] and driver.core.next_deadline() is None
+
+
+def test_a_release_follows_the_freeing_turn_after_a_delay() -> None:
+    driver = Driver(now=5 * SECOND)
+    core = driver.core
+    core.memory_freed()
+    driver.tick(5 * SECOND)  # the turn that freed: the release is timed from it
+    assert driver.releases == []
+    assert core.next_deadline() == 5 * SECOND + RELEASE_MEMORY_DELAY
+    core.memory_freed()  # more frees before it is due go with it
+    driver.tick(5 * SECOND + RELEASE_MEMORY_DELAY - 1)
+    assert driver.releases == []
+    driver.tick(5 * SECOND + RELEASE_MEMORY_DELAY)
+    assert driver.releases == [5 * SECOND + RELEASE_MEMORY_DELAY]
+    assert core.next_deadline() is None and not core.memory_to_release
+
+
+def test_releases_are_an_interval_apart_however_often_memory_is_freed() -> None:
+    driver = Driver()
+    core = driver.core
+    first = RELEASE_MEMORY_DELAY
+    core.memory_freed()
+    driver.tick(0)
+    driver.tick(first)
+    assert driver.releases == [first]
+    now = first + 10_000_000
+    while now < first + 3 * RELEASE_MEMORY_INTERVAL:  # a channel freed every 10 ms
+        core.memory_freed()
+        driver.tick(now)
+        now += 10_000_000
+    assert driver.releases == [first + n * RELEASE_MEMORY_INTERVAL for n in range(3)]
+
+
+def test_the_shell_collects_cycles_and_trims() -> None:
+    class Node:
+        other: object
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    del a, b
+    gc.disable()  # only the release collects it
+    try:
+        assert gone() is not None
+        assert effects.release_memory() >= 2
+        assert gone() is None
+        assert effects.perform(ReleaseMemory()) is None
+    finally:
+        gc.enable()
