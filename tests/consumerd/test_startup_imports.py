@@ -61,6 +61,11 @@ are opened by soname; the process names itself through procfs). On Python 3.10,
 ``platform`` (which ``construct.lib.py3compat`` imports) imports ``subprocess`` at
 module level, so only 3.11 and later can keep it out."""
 
+NOT_WITHOUT_A_RELAY = ("ustref.protocol.relayd", "ustref.protocol.fastpath")
+"""Not executed by a daemon no session streamed through: the relay daemon client
+(:mod:`ustref.consumerd.relayd`, bound lazily by its importers, see
+:func:`ustref._lazy.lazy_module`) and what it imports."""
+
 _HARNESS = """
 import atexit, json, sys
 
@@ -128,3 +133,4 @@ def test_ready_before_the_core_and_never_the_peers(tmp_path: Path) -> None:
     # The dump at exit is not vacuous: the core served the command by then.
     assert "ustref.consumerd.core" in at_exit
     assert _offenders(at_exit, NEVER, at_start) == []
+    assert _offenders(at_exit, NOT_WITHOUT_A_RELAY, at_start) == []

@@ -60,11 +60,12 @@ import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import construct
 
+from ustref._lazy import lazy_module
 from ustref.consumerd import lifetime, streams
-from ustref.consumerd import relayd as client
 from ustref.consumerd.decode import decode_command
 from ustref.consumerd.exchange import (
     Acquire,
@@ -124,6 +125,12 @@ from ustref.protocol.consumer import (
 from ustref.protocol.conversation.rules import REPLY_AFTER, ReplyKind
 from ustref.ring.reader import Status
 from ustref.ring.timers import PeriodicTimer
+
+if TYPE_CHECKING:
+    from ustref.consumerd import relayd as client
+else:
+    # The relay daemon client and its grammar: executed when a session streams.
+    client = lazy_module("ustref.consumerd.relayd")
 
 log = logging.getLogger("ustref.consumerd")
 

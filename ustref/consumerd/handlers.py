@@ -22,9 +22,10 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING
 
+from ustref._lazy import lazy_module
 from ustref.consumerd import lifetime, streams
-from ustref.consumerd import relayd as client
 from ustref.consumerd.decode import c_copy
 from ustref.consumerd.exchange import (
     Acquire,
@@ -98,6 +99,12 @@ from ustref.protocol.lttng_error import LttcommReturnCode, LttngErrorCode
 from ustref.protocol.ust_abi import LttngUstAbiChanType
 from ustref.ring import create, packet
 from ustref.ring.timers import PeriodicTimer
+
+if TYPE_CHECKING:
+    from ustref.consumerd import relayd as client
+else:
+    # The relay daemon client and its grammar: executed when a session streams.
+    client = lazy_module("ustref.consumerd.relayd")
 
 log = logging.getLogger("ustref.consumerd")
 

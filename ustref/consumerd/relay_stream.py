@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ustref.consumerd import relayd as client
+from ustref._lazy import lazy_module
 from ustref.consumerd.exchange import (
     Acquire,
     Action,
@@ -38,6 +38,12 @@ from ustref.errors import UstrefError
 from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
 from ustref.ring.reader import Subbuffer
+
+if TYPE_CHECKING:
+    from ustref.consumerd import relayd as client
+else:
+    # The relay daemon client and its grammar: executed when a session streams.
+    client = lazy_module("ustref.consumerd.relayd")
 
 log = logging.getLogger("ustref.consumerd")
 

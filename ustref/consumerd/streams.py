@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ustref.consumerd import relayd as client
+from ustref._lazy import lazy_module
 from ustref.consumerd.metadata import MetadataBucket
 from ustref.consumerd.registry import ChannelType, RelayPacket, Stream
 from ustref.consumerd.relay_stream import RelayOutput
@@ -29,6 +30,12 @@ from ustref.ring import drain as ring_drain
 from ustref.ring.drain import Sink, packet_infos
 from ustref.ring.reader import Status, StreamReader, Subbuffer
 from ustref.ring.shm import IOV_MAX
+
+if TYPE_CHECKING:
+    from ustref.consumerd import relayd as client
+else:
+    # The relay daemon client and its grammar: executed when a session streams.
+    client = lazy_module("ustref.consumerd.relayd")
 
 log = logging.getLogger("ustref.consumerd")
 
