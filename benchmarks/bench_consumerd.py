@@ -97,6 +97,7 @@ from pathlib import Path
 from ustref.consumerd import ring_backend
 from ustref.lttng.apps import build_app
 from ustref.lttng.babeltrace import count_messages
+from ustref.lttng.churn import per_app_events
 from ustref.lttng.loopback import free_tcp_ports
 from ustref.lttng.sessiond import (
     DEFAULT_LOCK_PATH,
@@ -658,6 +659,10 @@ class ScaleRun:
     wakeups: int
     """Voluntary context switches of the consumer's threads during the session."""
     load_1min: float
+    unreadable: int = 0
+    """Per-PID traces babeltrace2 could not read (their events are not in ``recorded``):
+    with 128 apps sharing 2 CPUs, an app can end before its trace's metadata is
+    complete."""
 
     @property
     def label(self) -> str:
@@ -734,6 +739,10 @@ def run_scale_session(
     cpu_after, woken_after = cpu_seconds(pid), wakeups(pid)
     if process_info(pid) is None:
         raise RuntimeError(f"the consumer daemon (pid {pid}) exited during the session")
+    if mode == PER_PID:
+        recorded, unreadable = per_app_events(trace_dir)
+    else:
+        recorded, unreadable = count_messages(trace_dir).get("Event", 0), 0
     run = ScaleRun(
         consumer=consumer.consumer,
         backend=consumer.backend,
@@ -745,12 +754,13 @@ def run_scale_session(
         subbuf_size=subbuf_size,
         seconds=seconds,
         emitted=emitted,
-        recorded=count_messages(trace_dir).get("Event", 0),
+        recorded=recorded,
         discarded=parse_discarded_events(listing).get(CHANNEL, 0),
         cpu_seconds=cpu_after - cpu_before,
         data_bytes=data_bytes(trace_dir),
         wakeups=woken_after - woken_before,
         load_1min=load_1min,
+        unreadable=unreadable,
     )
     shutil.rmtree(trace_dir, ignore_errors=True)
     return run
@@ -762,7 +772,8 @@ def print_scale_run(run: ScaleRun) -> None:
         f"streams {run.streams:4d} {run.subbuf_size >> 10:5d} KiB: emitted {run.emitted:>11,} "
         f"recorded {run.recorded:>11,} CPU {run.cpu_seconds:6.2f} s "
         f"{run.cpu_ms_per_mib:6.2f} ms/MiB wake-ups {run.wakeups:>8,} "
-        f"{run.cpu_us_per_wakeup:7.1f} us/wake-up load {run.load_1min:4.2f}",
+        f"{run.cpu_us_per_wakeup:7.1f} us/wake-up load {run.load_1min:4.2f}"
+        + (f" unreadable traces {run.unreadable}" if run.unreadable else ""),
         flush=True,
     )
 
@@ -802,7 +813,8 @@ def summarise_scale(runs: Sequence[ScaleRun]) -> list[dict[str, float | str | in
     """Medians per session kind, sub-buffer size and consumer, with ustref/C ratios
     of recorded events, of the share of emitted events recorded (``kept``: the apps
     run for a fixed time, so what they emit depends on the machine's load), CPU
-    per MiB and CPU per wake-up."""
+    per MiB and CPU per wake-up; ``unreadable``: the most per-PID traces babeltrace2
+    could not read in one round."""
     rows: list[dict[str, float | str | int]] = []
     keys = list(dict.fromkeys((r.mode, r.apps, r.subbuf_size) for r in runs))
     for mode, apps, size in keys:
@@ -818,6 +830,7 @@ def summarise_scale(runs: Sequence[ScaleRun]) -> list[dict[str, float | str | in
                 "cpu_ms_per_mib": statistics.median(r.cpu_ms_per_mib for r in mine),
                 "cpu_us_per_wakeup": statistics.median(r.cpu_us_per_wakeup for r in mine),
                 "wakeups": statistics.median(r.wakeups for r in mine),
+                "unreadable": max(r.unreadable for r in mine),
             }
         for name, row in medians.items():
             out: dict[str, float | str | int] = {
@@ -841,7 +854,7 @@ def report_scale(rows: Sequence[dict[str, float | str | int]]) -> None:
     header = (
         f"{'mode':15} {'apps':>4} {'sub-buf':>7} {'consumer':12} {'streams':>7} "
         f"{'emitted':>12} {'recorded':>12} {'kept':>5} {'ms/MiB':>7} {'us/wake':>8} "
-        f"{'rec/C':>6} {'kept/C':>6} {'MiB/C':>6} {'wake/C':>6}"
+        f"{'rec/C':>6} {'kept/C':>6} {'MiB/C':>6} {'wake/C':>6} {'unread':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -855,7 +868,7 @@ def report_scale(rows: Sequence[dict[str, float | str | int]]) -> None:
             f"{row['consumer']!s:12} {float(row['streams']):>7.0f} {float(row['emitted']):>12,.0f} "
             f"{float(row['recorded']):>12,.0f} {float(row['kept']):>5.2f} "
             f"{float(row['cpu_ms_per_mib']):>7.2f} "
-            f"{float(row['cpu_us_per_wakeup']):>8.1f} {ratios}"
+            f"{float(row['cpu_us_per_wakeup']):>8.1f} {ratios} {float(row['unreadable']):>6.0f}"
         )
 
 

@@ -9,7 +9,8 @@ Each table sits between two marker comments in ``README.md`` that name its sourc
 Kinds: ``consumerd`` (:mod:`bench_consumerd`'s JSON: per sub-buffer size and
 consumer, medians of recorded and discarded events, CPU per MiB, ``lttng stop`` and
 ``lttng destroy`` latency; each ustref row names the ust-ctl backend it ran with, or
-says the run predates that record), ``startup`` (:mod:`bench_startup`'s JSON) and
+says the run predates that record), ``scale`` (its ``--apps``/``--uid-threads``
+JSON), ``startup`` (:mod:`bench_startup`'s JSON) and
 ``ring`` (:mod:`bench_ring`'s text output, the "best of" lines). To show other
 results, change the file a marker names and run this script.
 
@@ -112,6 +113,36 @@ def startup_table(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def scale_table(document: dict[str, Any]) -> str:
+    """:mod:`bench_consumerd`'s scale JSON (``--apps``/``--uid-threads``): per session
+    kind and consumer, medians of the trace's streams, recorded events, CPU per MiB
+    and per wake-up, ustref/C ratios, and the most unreadable per-PID traces of a round."""
+    lines = [
+        "| session | sub-buffer | consumer | streams | recorded | CPU ms/MiB | CPU µs/wake-up "
+        "| recorded / C | CPU/MiB / C | unreadable traces, most in a round |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in document["summary"]:
+        mode = row["mode"]
+        session = f"{row['apps']} per-PID apps" if mode == "per-pid" else mode
+        ratios = [
+            f"{row[key]:.2f}×" if key in row else "" for key in ("recorded/C", "cpu_ms_per_mib/C")
+        ]
+        lines.append(
+            f"| {session} | {size_name(row['subbuf_size'])} | {row['consumer']} "
+            f"| {row['streams']:.0f} | {row['recorded']:,.0f} | {row['cpu_ms_per_mib']:.2f} "
+            f"| {row['cpu_us_per_wakeup']:.1f} | {ratios[0]} | {ratios[1]} "
+            f"| {row.get('unreadable', 0):.0f} |"
+        )
+    parameters = document["parameters"]
+    lines.append("")
+    lines.append(
+        f"Apps at full rate for {parameters['app_seconds']:g} s, {parameters['rounds']} rounds, "
+        f"medians; machine load (1 min) {_load_range(document)}."
+    )
+    return "\n".join(lines)
+
+
 RING_COLUMNS = ("pure", "drain", "liblttng-ust-ctl", "memcpy", "writev")
 RING_SECTION = re.compile(r"^sub-buffer (\d+) B x (\d+); best of (\d+) \(MB/s\):$")
 
@@ -199,6 +230,8 @@ def render(kind: str, source: Path) -> str:
     document = json.loads(source.read_text())
     if kind == "startup":
         return startup_table(document)
+    if kind == "scale":
+        return scale_table(document)
     if kind != "consumerd":
         raise SystemExit(f"unknown report kind {kind!r}")
     text = consumerd_table(document)

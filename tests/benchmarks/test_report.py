@@ -34,7 +34,7 @@ def test_readme_tables_are_what_the_results_give() -> None:
 
 def test_every_kind_of_table_is_in_the_readme() -> None:
     kinds = {match["kind"] for match in report.MARKER.finditer(report.README.read_text())}
-    assert kinds == {"consumerd", "ring", "startup"}
+    assert kinds == {"consumerd", "ring", "scale", "startup"}
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -68,6 +68,27 @@ def test_a_run_without_a_backend_field_says_so() -> None:
     assert report.consumer_label({"consumer": "ustref"}) == report.NO_BACKEND
     assert report.consumer_label({"consumer": "ustref", "backend": "pure"}) == "ustref/pure"
     assert report.consumer_label({"consumer": "C", "backend": ""}) == "C"
+
+
+def test_a_scale_table_has_a_row_per_consumer_with_ratios_against_c() -> None:
+    document = {
+        "parameters": {"app_seconds": 3.0, "rounds": 3},
+        "runs": [{"load_1min": 0.5}, {"load_1min": 1.5}],
+        "summary": [
+            {"mode": "per-pid", "apps": 128, "subbuf_size": 65536, "consumer": "C",
+             "streams": 234, "recorded": 29782092, "cpu_ms_per_mib": 1.18,
+             "cpu_us_per_wakeup": 56.0, "unreadable": 2},
+            {"mode": "per-pid", "apps": 128, "subbuf_size": 65536, "consumer": "ustref/pure",
+             "streams": 255, "recorded": 34229541, "cpu_ms_per_mib": 1.48,
+             "cpu_us_per_wakeup": 123.2, "recorded/C": 1.149, "cpu_ms_per_mib/C": 1.254,
+             "unreadable": 3},
+        ],
+    }  # fmt: skip
+    rows = report.scale_table(document).splitlines()
+    assert rows[2] == "| 128 per-PID apps | 64 KiB | C | 234 | 29,782,092 | 1.18 | 56.0 |  |  | 2 |"
+    assert rows[3].endswith("| 34,229,541 | 1.48 | 123.2 | 1.15× | 1.25× | 3 |")
+    assert rows[-1].startswith("Apps at full rate for 3 s, 3 rounds, medians;")
+    assert rows[-1].endswith("machine load (1 min) 0.50–1.50.")
 
 
 def test_ring_sections_are_parsed() -> None:
