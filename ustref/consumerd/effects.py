@@ -24,7 +24,6 @@ import ctypes
 import errno
 import fcntl
 import functools
-import gc
 import logging
 import os
 import socket
@@ -80,7 +79,7 @@ def perform(action: Action) -> Received | None:
         remove_stream_files(action.nr, action.shm_path, action.root_shm_path)
         return None
     if isinstance(action, ReleaseMemory):
-        log.debug("memory released: %d objects collected", release_memory())
+        release_memory()
         return None
     if isinstance(action, CreatePipe):
         return Received(fds=os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))
@@ -95,15 +94,15 @@ def perform(action: Action) -> Received | None:
     raise LocalProtocolError(f"{type(action).__name__} is the shell's to perform")
 
 
-def release_memory() -> int:
-    """:class:`~ustref.consumerd.exchange.ReleaseMemory`: collect the garbage cycles,
-    then hand the C library's free pages back (``malloc_trim(0)``, where the C library
-    has it: glibc does, musl does not). Returns the number of objects collected."""
-    collected = gc.collect()
+def release_memory() -> None:
+    """:class:`~ustref.consumerd.exchange.ReleaseMemory`: hand the C library's free
+    pages back (``malloc_trim(0)``, where the C library has it: glibc does, musl does
+    not). No garbage collection: a full one walks every object, and at a second's
+    interval under churning applications it cost more CPU than the memory it freed
+    was worth; the interpreter's own collections reclaim cycles."""
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
-    return collected
 
 
 @functools.cache
