@@ -3,6 +3,9 @@ shell does then (:class:`~ustref.consumerd.exchange.ReleaseMemory`)."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from tests.consumerd.drive import Driver
 from ustref.consumerd import effects
 from ustref.consumerd.exchange import ReleaseMemory
@@ -70,3 +73,33 @@ def _rss_anon_kib() -> int:
             if line.startswith("RssAnon:"):
                 return int(line.split()[1])
     raise AssertionError("no RssAnon in /proc/self/status")
+
+
+def test_the_shell_collects_garbage_cycles() -> None:
+    """A parsed message sits in a cycle (construct's top context is its own ``_root``):
+    the release frees it even with the automatic collections off."""
+    from ustref.protocol.abi import Abi
+    from ustref.protocol.consumer import (
+        CONSUMER_MSG,
+        ConsumerMsgV2139,
+        InitMember,
+        LttngConsumerCommand,
+    )
+
+    grammar = CONSUMER_MSG[Abi.V2_13_9]
+    raw = grammar.build(
+        ConsumerMsgV2139(
+            cmd_type=LttngConsumerCommand.LTTNG_CONSUMER_INIT,
+            u=InitMember(sessiond_uuid=bytes(16)),
+        )
+    )
+    gc.disable()
+    try:
+        msg = grammar.parse(raw)
+        gone = weakref.ref(msg.u)
+        del msg
+        assert gone() is not None  # left in a cycle
+        assert effects.release_memory() > 0
+        assert gone() is None
+    finally:
+        gc.enable()

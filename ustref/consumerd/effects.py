@@ -24,6 +24,7 @@ import ctypes
 import errno
 import fcntl
 import functools
+import gc
 import logging
 import os
 import socket
@@ -79,7 +80,7 @@ def perform(action: Action) -> Received | None:
         remove_stream_files(action.nr, action.shm_path, action.root_shm_path)
         return None
     if isinstance(action, ReleaseMemory):
-        release_memory()
+        log.debug("memory released: %d objects collected", release_memory())
         return None
     if isinstance(action, CreatePipe):
         return Received(fds=os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))
@@ -94,15 +95,22 @@ def perform(action: Action) -> Received | None:
     raise LocalProtocolError(f"{type(action).__name__} is the shell's to perform")
 
 
-def release_memory() -> None:
-    """:class:`~ustref.consumerd.exchange.ReleaseMemory`: hand the C library's free
-    pages back (``malloc_trim(0)``, where the C library has it: glibc does, musl does
-    not). No garbage collection: a full one walks every object, and at a second's
-    interval under churning applications it cost more CPU than the memory it freed
-    was worth; the interpreter's own collections reclaim cycles."""
+def release_memory() -> int:
+    """:class:`~ustref.consumerd.exchange.ReleaseMemory`: collect the garbage cycles,
+    then hand the C library's free pages back (``malloc_trim(0)``, where the C library
+    has it: glibc does, musl does not). Returns the number of objects collected.
+
+    The collection matters: every construct parse leaves a cycle (its top context's
+    ``_root`` is itself, and the context holds the parsed values), and a command's
+    message outlives a young collection whenever its handler waits, so those cycles
+    reach the oldest generation, which the interpreter collects rarely. In the
+    10-minute load run (issue 22) the daemon ended 8.5 MiB above its start with the
+    collection and 19.3 MiB without it."""
+    collected = gc.collect()
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
+    return collected
 
 
 @functools.cache

@@ -144,8 +144,8 @@ class RemoveShmFiles:
 
 @dataclass(frozen=True)
 class ReleaseMemory:
-    """Give the memory freed since the last release back to the system:
-    ``malloc_trim(0)``. No C counterpart: the C consumer frees
+    """Give the memory freed since the last release back to the system: collect the
+    garbage cycles, then ``malloc_trim(0)``. No C counterpart: the C consumer frees
     with ``free()``, and glibc returns the heap's free top at once (its trim
     threshold); CPython keeps the pools it freed, and glibc the free pages amid its
     heap, until asked. Queued after the start-up and after a channel went
