@@ -55,7 +55,11 @@ def _row(r: ChurnResult) -> str:
         f"fds {r.before.fds}→{r.peak.fds}→{r.ended.fds}→{r.after.fds}  "
         f"shm {r.before.shm}→{r.peak.shm}→{r.ended.shm}→{r.after.shm}  "
         f"RSS MiB {r.before.rss_kib / 1024:.1f}→{r.peak.rss_kib / 1024:.1f}→"
-        f"{r.ended.rss_kib / 1024:.1f}→{r.after.rss_kib / 1024:.1f}  "
+        f"{r.ended.rss_kib / 1024:.1f}→{r.after.rss_kib / 1024:.1f} "
+        f"(anon {r.before.anon_kib / 1024:.1f}→{r.peak.anon_kib / 1024:.1f}→"
+        f"{r.ended.anon_kib / 1024:.1f}→{r.after.anon_kib / 1024:.1f}, "
+        f"shmem {r.before.shmem_kib / 1024:.1f}→{r.peak.shmem_kib / 1024:.1f}→"
+        f"{r.ended.shmem_kib / 1024:.1f}→{r.after.shmem_kib / 1024:.1f})  "
         f"CPU s {(r.after.cpu_ticks - r.before.cpu_ticks) / os.sysconf('SC_CLK_TCK'):.1f}  "
         f"settled in {r.settle_seconds:.1f} s"
     )

@@ -53,6 +53,12 @@ class Resources:
     """Distinct shared-memory objects (``/dev/shm/…`` or ``memfd:…``) open or mapped."""
     rss_kib: int
     cpu_ticks: int
+    anon_kib: int = 0
+    """The private part of :attr:`rss_kib` (``RssAnon``): the heap, the interpreter's
+    arenas. The rest is file pages (the binaries, libraries) and ``RssShmem``."""
+    shmem_kib: int = 0
+    """``RssShmem``: the pages of the applications' ring buffers the consumer mapped
+    and touched, counted in :attr:`rss_kib` too."""
 
 
 def fd_table(pids: list[int]) -> set[str]:
@@ -77,7 +83,7 @@ def _shm_name(target: str) -> bool:
 
 def resources(pids: list[int]) -> Resources:
     """Read ``/proc/PID/{fd,maps,status,stat}`` of ``pids``."""
-    fds = rss = ticks = 0
+    fds = rss = ticks = anon = shmem = 0
     shm: set[tuple[int, str]] = set()
     for pid in pids:
         base = Path(f"/proc/{pid}")
@@ -97,11 +103,15 @@ def resources(pids: list[int]) -> Resources:
             for line in (base / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     rss += int(line.split()[1])
+                elif line.startswith("RssAnon:"):
+                    anon += int(line.split()[1])
+                elif line.startswith("RssShmem:"):
+                    shmem += int(line.split()[1])
             stat = (base / "stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(stat[11]) + int(stat[12])
         except FileNotFoundError:
             continue
-    return Resources(fds, len(shm), rss, ticks)
+    return Resources(fds, len(shm), rss, ticks, anon, shmem)
 
 
 @dataclass(frozen=True)
@@ -256,6 +266,7 @@ def run_churn(
             peak = Resources(
                 max(peak.fds, now.fds), max(peak.shm, now.shm),
                 max(peak.rss_kib, now.rss_kib), now.cpu_ticks,
+                max(peak.anon_kib, now.anon_kib), max(peak.shmem_kib, now.shmem_kib),
             )  # fmt: skip
             time.sleep(_POLL)
         if failed:
