@@ -20,10 +20,8 @@ Deliberate difference, opt-in only: ``anonymous="memfd"`` creates sealable memfd
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
-import functools
 import gc
 import logging
 import os
@@ -43,6 +41,7 @@ from ustref.consumerd.exchange import (
     WriteMonitor,
 )
 from ustref.errors import LocalProtocolError, UstrefError
+from ustref.libc import libc
 
 log = logging.getLogger("ustref.consumerd")
 
@@ -107,7 +106,7 @@ def release_memory() -> int:
     10-minute load run (issue 22) the daemon ended 8.5 MiB above its start with the
     collection and 19.3 MiB without it."""
     collected = gc.collect()
-    trim = getattr(_libc(), "malloc_trim", None)
+    trim = getattr(libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
     return collected
@@ -125,12 +124,6 @@ def freeze_imports() -> None:
     shell, the core) lives until the process ends."""
     gc.collect()
     gc.freeze()
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL:
-    """The C library this process runs on (``dlopen(NULL)``)."""
-    return ctypes.CDLL(None)
 
 
 #: The ``/dev/shm`` directory glibc's ``shm_open`` creates its objects in.

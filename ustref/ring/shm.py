@@ -77,6 +77,7 @@ from collections.abc import Callable
 
 from ustref.errors import LayoutError, LocalProtocolError, UstrefError
 from ustref.ids import U64_MAX
+from ustref.libc import libc as shared_libc
 
 _U64 = struct.Struct("<Q")
 _I64 = struct.Struct("<q")
@@ -92,7 +93,9 @@ PLAIN_WORD_ACCESS_IS_ATOMIC = platform.machine().lower() in ("x86_64", "amd64")
 
 
 def _load_libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
+    """The process's C library (:func:`ustref.libc.libc`), with the prototypes of the
+    calls this module makes."""
+    libc = shared_libc()
     libc.mmap.restype = ctypes.c_void_p
     libc.mmap.argtypes = [
         ctypes.c_void_p,

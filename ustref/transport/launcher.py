@@ -13,7 +13,6 @@ a :class:`~ustref.errors.LaunchError`.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -23,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ustref.errors import LaunchError
+from ustref.libc import libc
 
 __all__ = ["Child", "become_subreaper", "libc", "which"]
 
@@ -35,13 +35,6 @@ def which(name: str) -> Path | None:
     e.g. ``ustref-consumerd``, when the venv is not on PATH)."""
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     return Path(found) if found else None
-
-
-def libc() -> ctypes.CDLL:
-    """The C library, for ``prctl``: the one this process already runs on
-    (``dlopen(NULL)``), found without ``ctypes.util.find_library``, which runs
-    ``ldconfig -p`` in a child process."""
-    return ctypes.CDLL(None, use_errno=True)
 
 
 def become_subreaper() -> bool:
