@@ -148,9 +148,9 @@ class ReleaseMemory:
     garbage cycles, then ``malloc_trim(0)``. No C counterpart: the C consumer frees
     with ``free()``, and glibc returns the heap's free top at once (its trim
     threshold); CPython keeps the pools it freed, and glibc the free pages amid its
-    heap, until asked. Queued after the start-up and after a channel went
-    (:meth:`~ustref.consumerd.state.ConsumerState.memory_freed`), at most once per
-    :data:`~ustref.consumerd.state.RELEASE_MEMORY_INTERVAL`."""
+    heap, until asked. Queued after the start-up, after a channel went and after
+    ``CLOSE_TRACE_CHUNK`` (:meth:`~ustref.consumerd.state.ConsumerState.memory_freed`),
+    at most once per :data:`~ustref.consumerd.state.RELEASE_MEMORY_INTERVAL`."""
 
 
 # -- requests: actions with a result ---------------------------------------------------
