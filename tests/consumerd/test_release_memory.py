@@ -6,9 +6,14 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from tests.consumerd.drive import Driver
 from ustref.consumerd import effects
+from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import ReleaseMemory
+from ustref.consumerd.loop import Shell
+from ustref.consumerd.startup import Paths
 from ustref.consumerd.state import RELEASE_MEMORY_DELAY, RELEASE_MEMORY_INTERVAL
 
 SECOND = 1_000_000_000
@@ -103,3 +108,40 @@ def test_the_shell_collects_garbage_cycles() -> None:
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_a_freezing_release_leaves_the_survivors_out_of_later_collections() -> None:
+    """``release_memory(freeze=True)``: what survived its collection is frozen, and a
+    later collection no longer walks it (the daemon's first release)."""
+    kept = [[n] for n in range(10_000)]
+    try:
+        effects.release_memory(freeze=True)
+        assert gc.get_freeze_count() >= len(kept)
+        effects.release_memory()
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        gc.unfreeze()  # this test process's collector back as it was
+    assert gc.get_freeze_count() == 0
+    del kept
+
+
+def test_the_daemons_shell_freezes_at_its_first_release_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[bool] = []
+
+    def release(*, freeze: bool = False) -> int:
+        calls.append(freeze)
+        return 0
+
+    monkeypatch.setattr(effects, "release_memory", release)
+    shell = Shell(Paths(command="", error="", health=""), Core())
+    shell.core.act(ReleaseMemory())
+    shell._flush_actions()
+    assert calls == [False]  # a shell of a test: no freeze
+    shell.freeze_at_release = True  # as the daemon's main sets it
+    for _ in range(2):
+        shell.core.act(ReleaseMemory())
+        shell._flush_actions()
+    assert calls == [False, True, False]
+    assert not shell.freeze_at_release

@@ -204,12 +204,11 @@ def _serve(opts: ConsumerdOptions, cmd_sock: str, err_sock: str, ust_ctl: str) -
         # lttng-consumerd.c: "Cannot connect to error socket" and the like.
         print(f"Error: ustref-consumerd start-up: {exc}", file=sys.stderr)
         return 1
-    from ustref.consumerd import effects
     from ustref.consumerd import ring_backend as backends
     from ustref.consumerd.core import Core
     from ustref.consumerd.loop import Shell
 
     shell = Shell(paths, Core(backend=backends.backend(ust_ctl)))
-    effects.freeze_imports()
+    shell.freeze_at_release = True
     shell.start(started)
     return shell.run()

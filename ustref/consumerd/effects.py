@@ -94,7 +94,7 @@ def perform(action: Action) -> Received | None:
     raise LocalProtocolError(f"{type(action).__name__} is the shell's to perform")
 
 
-def release_memory() -> int:
+def release_memory(*, freeze: bool = False) -> int:
     """:class:`~ustref.consumerd.exchange.ReleaseMemory`: collect the garbage cycles,
     then hand the C library's free pages back (``malloc_trim(0)``, where the C library
     has it: glibc does, musl does not). Returns the number of objects collected.
@@ -104,26 +104,23 @@ def release_memory() -> int:
     message outlives a young collection whenever its handler waits, so those cycles
     reach the oldest generation, which the interpreter collects rarely. In the
     10-minute load run (issue 22) the daemon ended 8.5 MiB above its start with the
-    collection and 19.3 MiB without it."""
+    collection and 19.3 MiB without it.
+
+    ``freeze``: then move what survived the collection into the collector's permanent
+    generation (``gc.freeze``), as the daemon does at its first release
+    (:attr:`ustref.consumerd.loop.Shell.freeze_at_release`): the modules, classes and
+    grammars live as long as the daemon, and every full collection walked them all,
+    ~5 ms each time (this one's, and the interpreter's own oldest-generation ones
+    while streams are drained); later collections walk only what the daemon made
+    since. A frozen object is still freed when its last reference goes; only a cycle
+    of frozen objects would outlive its use."""
     collected = gc.collect()
+    if freeze:
+        gc.freeze()
     trim = getattr(libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
     return collected
-
-
-def freeze_imports() -> None:
-    """Collect the imports' garbage once, then move every object the collector tracks
-    into its permanent generation (``gc.freeze``): the modules, classes and grammars
-    live as long as the daemon, and a full collection walked them all, ~5 ms each time
-    (:func:`release_memory`'s, and the interpreter's own oldest-generation ones while
-    streams are drained). Called by the daemon's main once the core is imported,
-    before the first command: later collections walk only what the daemon made since.
-    A frozen object is still freed when its last reference goes; only a cycle of
-    frozen objects would outlive its use, and what is frozen here (the modules, the
-    shell, the core) lives until the process ends."""
-    gc.collect()
-    gc.freeze()
 
 
 #: The ``/dev/shm`` directory glibc's ``shm_open`` creates its objects in.

@@ -35,6 +35,7 @@ from ustref.consumerd.core import Core
 from ustref.consumerd.exchange import (
     Handover,
     RelaydSock,
+    ReleaseMemory,
     Request,
     Send,
     SendRelaydData,
@@ -84,6 +85,12 @@ class Shell:
         self.now = 0
         """This turn's ``time.monotonic_ns()``, passed to every core entry point."""
         self.pause_pipe: testpoint.PausePipe | None = None
+        self.freeze_at_release = False
+        """The daemon's (:func:`ustref.consumerd.cli.main` sets it): the first
+        :class:`~ustref.consumerd.exchange.ReleaseMemory` — the start-up's, once the
+        session daemon's first command was answered — also freezes what survives its
+        collection (:func:`~ustref.consumerd.effects.release_memory`); a test driving
+        a shell leaves its own process's collector alone."""
 
     def start(self, started: Started) -> None:
         """Serve what :func:`ustref.consumerd.startup.start_up` opened before the core
@@ -447,6 +454,10 @@ class Shell:
                         send_all(self.socks[action.sock], action.data, action.fds)
                     elif isinstance(action, Handover):
                         self._handover(action)
+                    elif isinstance(action, ReleaseMemory) and self.freeze_at_release:
+                        self.freeze_at_release = False
+                        collected = effects.release_memory(freeze=True)
+                        log.debug("memory released, the rest frozen: %d collected", collected)
                     else:
                         effects.perform(action)
                 except (OSError, UstrefError) as exc:
