@@ -67,7 +67,7 @@ def test_the_shell_trims_the_heap() -> None:
         block[::512] = b"x" * 8  # touched: resident
     before = _rss_anon_kib()
     del blocks
-    effects.perform(ReleaseMemory())
+    effects.release_memory()
     assert _rss_anon_kib() < before - 1024
     del keep
 

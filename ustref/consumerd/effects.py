@@ -1,8 +1,9 @@
 """The shell's half of the core's actions: the system calls the core asks for.
 
 :func:`perform` carries out one :data:`~ustref.consumerd.exchange.Action` other than
-``Send`` and ``Handover`` (which need the shell's sockets) and returns the result of a
-request. With :mod:`ustref.consumerd.loop` and :mod:`ustref.consumerd.cli` this is the
+``Send`` and ``Handover`` (which need the shell's sockets) and ``ReleaseMemory`` (the
+shell calls :func:`release_memory`, and decides when it freezes) and returns the
+result of a request. With :mod:`ustref.consumerd.loop` and :mod:`ustref.consumerd.cli` this is the
 only module under ``ustref/consumerd/`` that makes these system calls (a test checks it).
 
 The stream shm functions mirror, at lttng-tools v2.13.9, ``open_ust_stream_fd()``
@@ -34,7 +35,6 @@ from ustref.consumerd.exchange import (
     OpenStreamFds,
     PeerFamily,
     Received,
-    ReleaseMemory,
     RemoveShmFiles,
     Request,
     SetNonBlocking,
@@ -58,8 +58,9 @@ def answer(request: Request) -> Received | OSError:
 
 
 def perform(action: Action) -> Received | None:
-    """Do ``action`` (not ``Send``/``Handover``); a request's fds, else ``None``.
-    A request's ``OSError`` propagates (the shell hands it to ``Core.complete``)."""
+    """Do ``action`` (not ``Send``/``Handover``/``ReleaseMemory``); a request's fds,
+    else ``None``. A request's ``OSError`` propagates (the shell hands it to
+    ``Core.complete``)."""
     if isinstance(action, WriteMonitor):
         try:
             os.write(action.fd, action.data)
@@ -77,9 +78,6 @@ def perform(action: Action) -> Received | None:
         return None
     if isinstance(action, RemoveShmFiles):
         remove_stream_files(action.nr, action.shm_path, action.root_shm_path)
-        return None
-    if isinstance(action, ReleaseMemory):
-        log.debug("memory released: %d objects collected", release_memory())
         return None
     if isinstance(action, CreatePipe):
         return Received(fds=os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK))

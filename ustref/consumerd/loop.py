@@ -454,15 +454,21 @@ class Shell:
                         send_all(self.socks[action.sock], action.data, action.fds)
                     elif isinstance(action, Handover):
                         self._handover(action)
-                    elif isinstance(action, ReleaseMemory) and self.freeze_at_release:
-                        self.freeze_at_release = False
-                        collected = effects.release_memory(freeze=True)
-                        log.debug("memory released, the rest frozen: %d collected", collected)
+                    elif isinstance(action, ReleaseMemory):
+                        self._release_memory()
                     else:
                         effects.perform(action)
                 except (OSError, UstrefError) as exc:
                     log.error("sending to the session daemon: %s", exc)
                     self.core.closed = True
+
+    def _release_memory(self) -> None:
+        """:class:`~ustref.consumerd.exchange.ReleaseMemory`, freezing the survivors the
+        first time when :attr:`freeze_at_release` says so."""
+        freeze, self.freeze_at_release = self.freeze_at_release, False
+        collected = effects.release_memory(freeze=freeze)
+        frozen = ", the rest frozen" if freeze else ""
+        log.debug("memory released: %d objects collected%s", collected, frozen)
 
     def _send_error(self, data: bytes) -> None:
         """``lttng_consumer_send_error``: a code on the error socket. Its callers ignore
