@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 
 from ustref.libc import libc
@@ -19,4 +20,4 @@ def test_one_handle_with_the_prototypes_its_callers_set() -> None:
 
 def test_errno_is_kept_for_the_caller() -> None:
     assert libc().close(-1) == -1
-    assert ctypes.get_errno() == 9  # EBADF
+    assert ctypes.get_errno() == errno.EBADF

@@ -53,10 +53,10 @@ class Resources:
     """Distinct shared-memory objects (``/dev/shm/…`` or ``memfd:…``) open or mapped."""
     rss_kib: int
     cpu_ticks: int
-    anon_kib: int = 0
+    anon_kib: int
     """The private part of :attr:`rss_kib` (``RssAnon``): the heap, the interpreter's
     arenas. The rest is file pages (the binaries, libraries) and ``RssShmem``."""
-    shmem_kib: int = 0
+    shmem_kib: int
     """``RssShmem``: the pages of the applications' ring buffers the consumer mapped
     and touched, counted in :attr:`rss_kib` too."""
 

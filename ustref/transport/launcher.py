@@ -24,7 +24,7 @@ from pathlib import Path
 from ustref.errors import LaunchError
 from ustref.libc import libc
 
-__all__ = ["Child", "become_subreaper", "libc", "which"]
+__all__ = ["Child", "become_subreaper", "which"]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
