@@ -47,3 +47,18 @@ def test_an_argv_that_does_not_fit_is_declined_and_nothing_changes() -> None:
     assert not renamed
     assert cmdline.split(b"\0")[0] == sys.executable.encode()
     assert cmdline.split(b"\0")[-2] == b"-u"
+
+
+def test_the_reexecuted_daemon_takes_its_sys_path_from_the_parent_not_from_site() -> None:
+    # -S: the child runs no `site` of its own (the base installation's .pth files
+    # would be imported); the bootstrap alone hands it the parent's sys.path.
+    from ustref.consumerd.cli import _SYS_PATH, VERSION, reexec_argv
+
+    argv = reexec_argv(["--version"])
+    assert argv[:2] == ["lttng-consumerd", "-S"]
+    env = dict(os.environ, **{_SYS_PATH: os.pathsep.join(p for p in sys.path if p)})
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        argv, executable=sys.executable, capture_output=True, text=True, env=env, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, VERSION), done.stderr

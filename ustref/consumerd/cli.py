@@ -128,8 +128,12 @@ def _reexec(argv: Sequence[str], ust_ctl: str) -> None:
     """Become ``lttng-consumerd`` in /proc/PID/cmdline: exec the same Python with
     argv[0] = ``lttng-consumerd``. With that argv[0] Python cannot locate its
     virtual environment, so a bootstrap hands it this process's ``sys.path``
-    (site directories re-read, for their ``.pth`` files). The ``lib`` backend's shim
-    is compiled here, once, cached for the child; ``pure`` never builds it."""
+    (site directories re-read, for their ``.pth`` files). ``-S``: without it the
+    child would run ``site`` for the base installation it finds instead, and import
+    what that installation's ``.pth`` files name (a base ``site-packages`` outside
+    this ``sys.path``: 2.7 MB more resident in a sandbox whose base imports certifi).
+    The ``lib`` backend's shim is compiled here, once, cached for the child; ``pure``
+    never builds it."""
     if ust_ctl == ring_backend.LIB:
         from ustref.ring import libustctl
 
@@ -137,7 +141,12 @@ def _reexec(argv: Sequence[str], ust_ctl: str) -> None:
     env = dict(os.environ)
     env[_REEXEC] = "1"
     env[_SYS_PATH] = os.pathsep.join(p for p in sys.path if p)
-    os.execve(sys.executable, [PROCESS_NAME, "-c", _BOOTSTRAP, *argv], env)
+    os.execve(sys.executable, reexec_argv(argv), env)
+
+
+def reexec_argv(argv: Sequence[str]) -> list[str]:
+    """What :func:`_reexec` executes: ``lttng-consumerd -S -c BOOTSTRAP ARGS``."""
+    return [PROCESS_NAME, "-S", "-c", _BOOTSTRAP, *argv]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
