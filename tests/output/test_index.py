@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ustref.errors import LocalProtocolError, OutputError, RemoteProtocolError
 from ustref.ids import U64_MAX
 from ustref.output import index
+from ustref.ring.drain import PacketInfo
 
 
 def _entry(n: int) -> index.PacketIndex:
@@ -108,17 +109,45 @@ def test_index_file_writes_header_then_entries(tmp_path: Path) -> None:
         index_file.write(entries[0])
 
 
+def _info(n: int) -> PacketInfo:
+    """The sub-buffer ``info.data`` whose entry at ``4096 * n`` is ``_entry(n)``."""
+    entry = _entry(n)
+    return PacketInfo(
+        packet_size=entry.packet_size,
+        content_size=entry.content_size,
+        timestamp_begin=entry.timestamp_begin,
+        timestamp_end=entry.timestamp_end,
+        events_discarded=entry.events_discarded,
+        sequence_number=entry.packet_seq_num,
+        stream_id=entry.stream_id,
+        stream_instance_id=entry.stream_instance_id,
+    )
+
+
+def test_an_entry_packed_from_the_subbuffer_info_is_the_populated_index() -> None:
+    for n in (0, 1, 7):
+        assert index.PacketIndex.populate(_info(n), 4096 * n) == _entry(n)
+        assert index.pack_entry(_info(n), 4096 * n, 72) == _entry(n).pack()
+        assert index.pack_entry(_info(n), 4096 * n, 56) == _entry(n).pack(56)
+
+
+def test_an_info_value_out_of_range_is_a_typed_error() -> None:
+    with pytest.raises(LocalProtocolError, match="timestamp_end"):
+        index.pack_entry(_info(1)._replace(timestamp_end=1 << 64), 0, 72)
+
+
 def test_write_entries_is_one_write_of_the_entries_at_their_offsets(tmp_path: Path) -> None:
     path = tmp_path / "chan_0.idx"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     index_file = index.IndexFile(fd, "chan_0.idx", major=1, minor=0)
     index_file.write_entries([])
-    index_file.write_entries([(_entry(n), 100 * n) for n in range(3)])
+    index_file.write_entries([(_info(n), 100 * n) for n in range(3)])
     index_file.close()
     entries = index.parse_index_file(path.read_bytes()).entries
     assert [e.offset for e in entries] == [0, 100, 200]
     assert [e.packet_seq_num for e in entries] == [0, 0, 0]  # cut by format 1.0
     assert [e.stream_id for e in entries] == [3, 3, 3]
+    assert [e.timestamp_end for e in entries] == [_entry(n).timestamp_end for n in range(3)]
 
 
 def test_parse_index_1_0_pads_missing_fields_with_zero() -> None:

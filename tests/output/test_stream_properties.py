@@ -17,21 +17,21 @@ from ustref.ids import ChunkId
 from ustref.output.chunk import Credentials, TraceChunk
 from ustref.output.index import PacketIndex, parse_index_file
 from ustref.output.stream import StreamOutput
+from ustref.ring.drain import PacketInfo
 
 SELF = Credentials(os.geteuid(), os.getegid())
 
 
-def _index(seq: int, size: int) -> PacketIndex:
-    return PacketIndex(
-        offset=0,
+def _info(seq: int, size: int) -> PacketInfo:
+    return PacketInfo(
         packet_size=size * 8,
         content_size=size * 8,
         timestamp_begin=seq,
         timestamp_end=seq,
         events_discarded=0,
+        sequence_number=seq,
         stream_id=0,
         stream_instance_id=0,
-        packet_seq_num=seq,
     )
 
 
@@ -60,7 +60,7 @@ def test_rotation_properties(sizes: list[int], limit: int, count: int) -> None:
             with_index=True,
         )
         for seq, size in enumerate(sizes):
-            stream.write_packet([bytes([seq % 256]) * size], _index(seq, size))
+            stream.write_packet([bytes([seq % 256]) * size], PacketIndex.populate(_info(seq, size)))
         stream.close()
         chunk.put()
 
@@ -113,18 +113,18 @@ def _write_all(
         with_index=True,
     )
     packets = [bytes([seq % 256]) * size for seq, size in enumerate(sizes)]
-    indexes = [_index(seq, size) for seq, size in enumerate(sizes)]
+    infos = [_info(seq, size) for seq, size in enumerate(sizes)]
     written = 0
     if batched:
         at = turn = 0
         while at < len(packets):
             stop = at + batches[turn % len(batches)]
             view = [memoryview(packet) for packet in packets[at:stop]]
-            written += stream.write_packets(view, indexes[at:stop])
+            written += stream.write_packets(view, infos[at:stop])
             at, turn = stop, turn + 1
     else:
-        for packet, index in zip(packets, indexes, strict=True):
-            written += stream.write_packet([packet], index)
+        for packet, info in zip(packets, infos, strict=True):
+            written += stream.write_packet([packet], PacketIndex.populate(info))
     assert written == sum(sizes) == stream.output_written
     stream.close()
     chunk.put()

@@ -27,7 +27,7 @@ from ustref.ids import U64_MAX
 from ustref.output.index import PacketIndex
 from ustref.output.stream import StreamOutput
 from ustref.ring import drain as ring_drain
-from ustref.ring.drain import Sink, packet_infos
+from ustref.ring.drain import PacketInfo, Sink, packet_infos
 from ustref.ring.reader import Status, StreamReader, Subbuffer
 from ustref.ring.shm import IOV_MAX
 
@@ -143,27 +143,14 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
     (:meth:`~ustref.output.stream.StreamOutput.write_packets`)."""
 
     def sink(batch: Sequence[Subbuffer]) -> int:
-        indexes = []
-        for info in packet_infos(reader, batch):
+        infos = packet_infos(reader, batch)
+        for info in infos:
             _update_stats(stream, info.events_discarded, info.sequence_number)
-            indexes.append(
-                PacketIndex(
-                    offset=0,
-                    packet_size=info.packet_size,
-                    content_size=info.content_size,
-                    timestamp_begin=info.timestamp_begin,
-                    timestamp_end=info.timestamp_end,
-                    events_discarded=info.events_discarded,
-                    stream_id=info.stream_id,
-                    stream_instance_id=info.stream_instance_id,
-                    packet_seq_num=info.sequence_number,
-                )
-            )
         padded = sum(subbuf.padded_subbuf_size for subbuf in batch)
         if isinstance(stream.output, RelayOutput):
-            _relay_packets(stream, stream.output, batch, indexes)
+            _relay_packets(stream, stream.output, batch, infos)
         elif stream.output is not None:
-            stream.output.write_packets([subbuf.view for subbuf in batch], indexes)
+            stream.output.write_packets([subbuf.view for subbuf in batch], infos)
         stream.consumed_bytes += padded
         return padded
 
@@ -171,7 +158,7 @@ def _data_sink(stream: Stream, reader: StreamReader) -> Sink:
 
 
 def _relay_packets(
-    stream: Stream, output: RelayOutput, batch: Sequence[Subbuffer], indexes: list[PacketIndex]
+    stream: Stream, output: RelayOutput, batch: Sequence[Subbuffer], infos: Sequence[PacketInfo]
 ) -> None:
     """The relay branch of ``lttng_consumer_on_read_subbuffer_mmap`` for data packets:
     each packet's data header (its ``net_seq_num`` taken now) and content (padding
@@ -182,14 +169,15 @@ def _relay_packets(
     pipelined (:meth:`~ustref.consumerd.core.Core.drain`)."""
     if output.closed:
         raise UstrefError(f"{output.name}: relay stream closed")
-    for subbuf, index in zip(batch, indexes, strict=True):
+    for subbuf, info in zip(batch, infos, strict=True):
         size = subbuf.subbuf_size
         seq = output.next_net_seq_num
         output.next_net_seq_num += 1
         header = client.data_header(
             output.relay_stream_id, seq, size, subbuf.padded_subbuf_size - size
         )
-        stream.relay_packets.append(RelayPacket(seq, header + subbuf.view[:size], index))
+        packet = header + subbuf.view[:size]
+        stream.relay_packets.append(RelayPacket(seq, packet, PacketIndex.populate(info)))
 
 
 def _metadata_sink(stream: Stream, reader: StreamReader) -> Sink:

@@ -35,12 +35,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ustref.errors import LocalProtocolError, OutputError
 from ustref.output import naming
 from ustref.output.chunk import TraceChunk
 from ustref.output.index import IndexFile, PacketIndex
 from ustref.output.runas import os_failure
+
+if TYPE_CHECKING:
+    from ustref.ring.drain import PacketInfo
 
 __all__ = ["OUTPUT_FLAGS", "StreamOutput"]
 
@@ -178,10 +182,11 @@ class StreamOutput:
     def write_packets(
         self,
         packets: Sequence[bytes | memoryview],
-        indexes: Sequence[PacketIndex] | None = None,
+        infos: Sequence[PacketInfo] | None = None,
     ) -> int:
         """Write several packets, one buffer each, in stream order, with their index
-        entries (``indexes[i]`` for ``packets[i]``; their ``offset`` is ignored).
+        entries (``PacketIndex.populate(infos[i], offset)`` for ``packets[i]``, packed
+        by :func:`~ustref.output.index.pack_entry`).
 
         The files, offsets and entries are those :meth:`write_packet` of each packet
         in turn makes — a tracefile rotation is checked before every packet — with
@@ -192,28 +197,28 @@ class StreamOutput:
         """
         if self.out_fd is None:
             raise LocalProtocolError(f"stream {self.name}: no output file (no trace chunk)")
-        if indexes is not None:
+        if infos is not None:
             if self.index_file is None:
                 raise LocalProtocolError(f"stream {self.name}: index entries but no index file")
-            if len(indexes) != len(packets):
+            if len(infos) != len(packets):
                 raise LocalProtocolError(
-                    f"stream {self.name}: {len(indexes)} index entries for {len(packets)} packets"
+                    f"stream {self.name}: {len(infos)} index entries for {len(packets)} packets"
                 )
         written = start = run = 0
         for at, packet in enumerate(packets):
             size = len(packet)
             if naming.must_rotate_tracefile(self.tracefile_size, self.tracefile_size_current, size):
-                written += self._write_run(packets, indexes, start, at, run)
+                written += self._write_run(packets, infos, start, at, run)
                 start, run = at, 0
                 self.rotate_output_files()
             self.tracefile_size_current += size
             run += size
-        return written + self._write_run(packets, indexes, start, len(packets), run)
+        return written + self._write_run(packets, infos, start, len(packets), run)
 
     def _write_run(
         self,
         packets: Sequence[bytes | memoryview],
-        indexes: Sequence[PacketIndex] | None,
+        infos: Sequence[PacketInfo] | None,
         start: int,
         stop: int,
         size: int,
@@ -225,11 +230,11 @@ class StreamOutput:
         offset = self.out_fd_offset
         self.output_written += size
         self.out_fd_offset += size
-        if indexes is not None:
+        if infos is not None:
             assert self.index_file is not None
             entries = []
             for at in range(start, stop):
-                entries.append((indexes[at], offset))
+                entries.append((infos[at], offset))
                 offset += len(packets[at])
             self.index_file.write_entries(entries)
         return size
@@ -237,8 +242,20 @@ class StreamOutput:
     def _writev(self, parts: Sequence[bytes | memoryview], size: int) -> None:
         """``lttng_write``: all of it, across short writes and EINTR."""
         assert self.out_fd is not None
-        pending = [memoryview(part).cast("B") for part in parts if len(part)]
         done = 0
+        try:
+            # All of it at once, as nearly always: the parts need no byte views then.
+            done = os.writev(self.out_fd, parts)
+        except OSError as exc:
+            raise os_failure(exc, f"write (0 of {size} bytes done)", self.stream_path) from None
+        if done == size:
+            return
+        pending = [memoryview(part).cast("B") for part in parts if len(part)]
+        skip = done
+        while pending and skip >= len(pending[0]):
+            skip -= len(pending.pop(0))
+        if skip:
+            pending[0] = pending[0][skip:]
         while pending:
             try:
                 written = os.writev(self.out_fd, pending)

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import operator
 import struct
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -177,10 +178,11 @@ class PacketInfo(NamedTuple):
     stream_instance_id: int
 
 
-def _context_struct() -> tuple[struct.Struct, int, tuple[int, ...]]:
+def _context_struct() -> tuple[struct.Struct, int, Callable[[tuple[int, ...]], tuple[int, ...]]]:
     """One little-endian ``struct`` reading the six ``u64`` fields of the packet context
-    (``struct packet_header.ctx``, template.h) in offset order, its offset, and where
-    each of the first six :class:`PacketInfo` fields is among the values it unpacks."""
+    (``struct packet_header.ctx``, template.h) in offset order, its offset, and what
+    picks the first six :class:`PacketInfo` fields, in their order, from the values it
+    unpacks."""
     fields = sorted(
         (
             (packet.DATA_PACKET_SIZE, "packet_size"),
@@ -196,11 +198,11 @@ def _context_struct() -> tuple[struct.Struct, int, tuple[int, ...]]:
         fmt += f"{offset - at}xQ" if offset > at else "Q"
         at = offset + 8
     names = [name for _offset, name in fields]
-    order = tuple(names.index(name) for name in PacketInfo._fields[: len(names)])
-    return struct.Struct(fmt), fields[0][0], order
+    order = [names.index(name) for name in PacketInfo._fields[: len(names)]]
+    return struct.Struct(fmt), fields[0][0], operator.itemgetter(*order)
 
 
-_CONTEXT, _CONTEXT_OFFSET, _CONTEXT_ORDER = _context_struct()
+_CONTEXT, _CONTEXT_OFFSET, _CONTEXT_PICK = _context_struct()
 
 
 def packet_infos(reader: StreamReader, subbufs: Sequence[Subbuffer]) -> list[PacketInfo]:
@@ -208,7 +210,8 @@ def packet_infos(reader: StreamReader, subbufs: Sequence[Subbuffer]) -> list[Pac
     (read from its view, as the ``lttng_ust_ctl_get_*()`` getters read the held
     sub-buffer's header), the channel's stream class id and the stream's CPU; those
     two are the stream's, read once for the batch."""
-    ids: list[int] | None = None
+    ids: tuple[int, int] | None = None
+    new = tuple.__new__  # PacketInfo(...) minus its Python-level __new__
     infos = []
     for subbuf in subbufs:
         view = subbuf.view
@@ -220,9 +223,10 @@ def packet_infos(reader: StreamReader, subbufs: Sequence[Subbuffer]) -> list[Pac
             )
         if ids is None:
             # get_stream_id raises for the metadata client
-            ids = [reader.get_stream_id(), reader.get_instance_id()]
-        values = _CONTEXT.unpack_from(view, _CONTEXT_OFFSET)
-        infos.append(PacketInfo._make([values[at] for at in _CONTEXT_ORDER] + ids))
+            ids = (reader.get_stream_id(), reader.get_instance_id())
+        infos.append(
+            new(PacketInfo, _CONTEXT_PICK(_CONTEXT.unpack_from(view, _CONTEXT_OFFSET)) + ids)
+        )
     reader.mapping.check()
     return infos
 
