@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.output import info_of
 from ustref.errors import LocalProtocolError, OutputError, RemoteProtocolError
 from ustref.ids import U64_MAX
 from ustref.output import index
@@ -110,18 +111,7 @@ def test_index_file_writes_header_then_entries(tmp_path: Path) -> None:
 
 
 def _info(n: int) -> PacketInfo:
-    """The sub-buffer ``info.data`` whose entry at ``4096 * n`` is ``_entry(n)``."""
-    entry = _entry(n)
-    return PacketInfo(
-        packet_size=entry.packet_size,
-        content_size=entry.content_size,
-        timestamp_begin=entry.timestamp_begin,
-        timestamp_end=entry.timestamp_end,
-        events_discarded=entry.events_discarded,
-        sequence_number=entry.packet_seq_num,
-        stream_id=entry.stream_id,
-        stream_instance_id=entry.stream_instance_id,
-    )
+    return info_of(_entry(n))
 
 
 def test_an_entry_packed_from_the_subbuffer_info_is_the_populated_index() -> None:

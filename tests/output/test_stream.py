@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.output import info_of
 from ustref.errors import LocalProtocolError
 from ustref.ids import ChunkId
 from ustref.output import naming
 from ustref.output.chunk import CloseCommand, Credentials, TraceChunk
 from ustref.output.index import PacketIndex, file_header, parse_index_file
 from ustref.output.stream import StreamOutput
+from ustref.ring.drain import PacketInfo
 
 CHANNEL = "uid/0/64-bit"
 PACKET = 4096
@@ -44,6 +46,10 @@ def _index(seq: int) -> PacketIndex:
         stream_instance_id=1,
         packet_seq_num=seq,
     )
+
+
+def _info(n: int) -> PacketInfo:
+    return info_of(_index(n))
 
 
 def _stream(chunk: TraceChunk | None, size: int = 0, count: int = 0, **kw: bool) -> StreamOutput:
@@ -255,12 +261,12 @@ def test_snapshots_continue_the_tracefile_numbering(tmp_path: Path) -> None:
 def test_write_packets_refuses_what_write_packet_refuses(tmp_path: Path) -> None:
     stream = _stream(_chunk(tmp_path), with_index=False)
     with pytest.raises(LocalProtocolError, match="no index file"):
-        stream.write_packets([_packet(0)], [_index(0)])
+        stream.write_packets([_packet(0)], [_info(0)])
     assert stream.write_packets([_packet(0), _packet(1)]) == 2 * PACKET
     stream.close()
     with pytest.raises(LocalProtocolError, match="no output file"):
         stream.write_packets([_packet(2)])
     indexed = _stream(_chunk(tmp_path / "other"))
     with pytest.raises(LocalProtocolError, match="2 index entries for 1 packets"):
-        indexed.write_packets([_packet(0)], [_index(0), _index(1)])
+        indexed.write_packets([_packet(0)], [_info(0), _info(1)])
     indexed.close()
