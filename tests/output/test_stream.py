@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.output import info_of
-from ustref.errors import LocalProtocolError
+from ustref.errors import LocalProtocolError, OutputError
 from ustref.ids import ChunkId
 from ustref.output import naming
 from ustref.output.chunk import CloseCommand, Credentials, TraceChunk
@@ -270,3 +270,37 @@ def test_write_packets_refuses_what_write_packet_refuses(tmp_path: Path) -> None
     with pytest.raises(LocalProtocolError, match="2 index entries for 1 packets"):
         indexed.write_packets([_packet(0)], [_info(0), _info(1)])
     indexed.close()
+
+
+@pytest.mark.parametrize("step", [1, 7, PACKET - 1, PACKET + 5])
+def test_short_writes_are_completed_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    # A writev that takes at most `step` bytes a call (a file system or a signal can
+    # cut one short): the rest follows, nothing doubled or skipped.
+    real = os.writev
+    calls = []
+
+    def short_writev(fd: int, buffers: list[bytes | memoryview]) -> int:
+        data = b"".join(bytes(b) for b in buffers)
+        calls.append(len(data))
+        return real(fd, [data[:step]])
+
+    monkeypatch.setattr("ustref.output.stream.os.writev", short_writev)
+    stream = _stream(_chunk(tmp_path), with_index=False)
+    data = memoryview(_packet(1) + _packet(2))
+    packets: list[bytes | memoryview] = [data[:PACKET], b"", data[PACKET:]]
+    assert stream.write_packets(packets) == 2 * PACKET
+    stream.close()
+    assert _files(tmp_path)[f"{CHANNEL}/chan_1"] == bytes(data)
+    assert len(calls) == -(-2 * PACKET // step)
+
+
+def test_a_write_that_makes_no_progress_is_an_output_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ustref.output.stream.os.writev", lambda fd, buffers: 0)
+    stream = _stream(_chunk(tmp_path), with_index=False)
+    with pytest.raises(OutputError, match="no progress after 0 of"):
+        stream.write_packets([_packet(0)])
+    stream.close()
