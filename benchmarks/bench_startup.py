@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import ctypes.util
 import os
 import socket
 import statistics
@@ -58,6 +57,7 @@ from bench_consumerd import C_CONSUMERD, stop_child, write_result
 
 from ustref.consumerd import ring_backend
 from ustref.consumerd.startup import HEALTH_PATH_ENV
+from ustref.libc import libc as shared_libc
 from ustref.protocol.abi import Abi
 from ustref.protocol.consumer import (
     CONSUMER_MSG,
@@ -103,7 +103,7 @@ def isolate_rundir() -> str:
     returns how the health sockets were kept apart."""
     if os.getuid() != 0:
         return "HOME in a temporary directory (not root)"
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = shared_libc()
     libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     rundir = os.path.realpath(RUNDIR)
     if libc.unshare(CLONE_NEWNS) != 0:

@@ -15,6 +15,7 @@ from tests.guard import skip_or_fail
 from ustref.conformance.cli import C_CONSUMERD, resolve_consumer
 from ustref.conformance.prepare import PrepareError
 from ustref.conformance.run import _cmdline, _Sampler
+from ustref.libc import libc
 
 
 def test_sampler_records_a_process_named_lttng_consumerd(tmp_path: Path) -> None:
@@ -56,9 +57,8 @@ def test_resolve_refuses_what_is_not_executable(tmp_path: Path) -> None:
 
 
 def _is_subreaper() -> bool:
-    libc = ctypes.CDLL(None, use_errno=True)
     flag = ctypes.c_int(0)
-    libc.prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
+    libc().prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
     return flag.value != 0
 
 
