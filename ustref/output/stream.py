@@ -240,23 +240,12 @@ class StreamOutput:
         return size
 
     def _writev(self, parts: Sequence[bytes | memoryview], size: int) -> None:
-        """``lttng_write``: all of it, across short writes and EINTR."""
+        """``lttng_write``: all of it, across short writes and EINTR. The parts go to
+        ``writev`` as given; only after a short write are the rest cut into byte views."""
         assert self.out_fd is not None
+        pending = parts
         done = 0
-        try:
-            # All of it at once, as nearly always: the parts need no byte views then.
-            done = os.writev(self.out_fd, parts)
-        except OSError as exc:
-            raise os_failure(exc, f"write (0 of {size} bytes done)", self.stream_path) from None
-        if done == size:
-            return
-        pending = [memoryview(part).cast("B") for part in parts if len(part)]
-        skip = done
-        while pending and skip >= len(pending[0]):
-            skip -= len(pending.pop(0))
-        if skip:
-            pending[0] = pending[0][skip:]
-        while pending:
+        while done < size:
             try:
                 written = os.writev(self.out_fd, pending)
             except OSError as exc:
@@ -269,11 +258,8 @@ class StreamOutput:
                     path=self.stream_path,
                 )
             done += written
-            while pending and written >= len(pending[0]):
-                written -= len(pending[0])
-                pending.pop(0)
-            if written:
-                pending[0] = pending[0][written:]
+            if done < size:
+                pending = _after(pending, written)
 
     def reset_metadata_file(self) -> None:
         """Mirrors the ``reset_metadata_flag`` branch of ``lttng_consumer_on_read_subbuffer_mmap``
@@ -343,3 +329,13 @@ class StreamOutput:
         if self.chunk is not None:
             chunk, self.chunk = self.chunk, None
             chunk.put()
+
+
+def _after(parts: Sequence[bytes | memoryview], skip: int) -> list[memoryview]:
+    """Byte views of what follows the first ``skip`` bytes of ``parts``."""
+    rest = [memoryview(part).cast("B") for part in parts if len(part)]
+    while rest and skip >= len(rest[0]):
+        skip -= len(rest.pop(0))
+    if skip:
+        rest[0] = rest[0][skip:]
+    return rest
