@@ -287,7 +287,7 @@ def stop_app(consumer: str | None, tmp: Path, app: Path) -> Frozen:
     return Frozen(
         100 * used / IDLE_SECONDS,
         _events(other),
-        (rc, _mask(text)),
+        (rc, _masked_text(text, tmp)),
         resumed,
         per_app_events(frozen)[0],
     )
